@@ -1,0 +1,59 @@
+#include "decide.h"
+
+struct sh_gemm_decision sh_decide_gemm(const struct sh_policy *p, bool hgemm, int compute,
+                                       long long k)
+{
+    struct sh_gemm_decision d = { SH_ACT_PASS, compute, false, false };
+    unsigned family = 0;
+
+    if (hgemm) {
+        d.half_scalars = true;
+        d.compute_used = SH_COMPUTE_16F;
+        family = SH_UP_GEMM;
+        compute = SH_COMPUTE_16F;
+    } else {
+        switch (compute) {
+        case SH_COMPUTE_16F:
+        case SH_COMPUTE_16F_PEDANTIC:
+        /* A raw legacy CUDA_R_16F from a C caller means what the C++
+         * overload would map it to: FP16 accumulation with half scalars. */
+        case SH_R_16F:
+            d.half_scalars = true;
+            family = SH_UP_GEMM;
+            break;
+        case SH_COMPUTE_32F_FAST_16F:
+            family = SH_UP_FAST16F;
+            break;
+        default:
+            return d;
+        }
+    }
+    d.risky = true;
+
+    if (!(p->upcast & family) || p->mode == SH_MODE_OFF)
+        return d;
+    if (p->mode == SH_MODE_OBSERVE) {
+        d.action = SH_ACT_OBSERVE;
+        return d;
+    }
+    if (family == SH_UP_GEMM && k < p->min_k) {
+        d.action = SH_ACT_MIN_K;
+        return d;
+    }
+    d.action = SH_ACT_UPCAST;
+    d.compute_used = compute == SH_COMPUTE_16F_PEDANTIC ? SH_COMPUTE_32F_PEDANTIC : SH_COMPUTE_32F;
+    return d;
+}
+
+int sh_decide_math_mode(const struct sh_policy *p, int mode)
+{
+    if (p->mode == SH_MODE_UPCAST && (p->upcast & SH_UP_SPLITK))
+        return mode | SH_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION;
+    return mode;
+}
+
+const char *sh_action_name(enum sh_action a)
+{
+    static const char *const names[] = { "pass", "upcast", "observe", "min_k", "fallback" };
+    return (unsigned)a < sizeof names / sizeof names[0] ? names[a] : "?";
+}

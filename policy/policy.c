@@ -1,0 +1,338 @@
+#include "policy.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* Every SAFEHALF_* name the project knows; anything else with the prefix is
+ * most likely a typo, and silently ignoring it would hide that. */
+static const char *const known_vars[] = {
+    "SAFEHALF_MODE", "SAFEHALF_UPCAST", "SAFEHALF_MIN_K", "SAFEHALF_LOG",
+    "SAFEHALF_LOG_LEVEL", "SAFEHALF_CONFIG",
+    "SAFEHALF_LIB", /* read by the safehalf command, not the shim */
+};
+
+#define NKNOWN (sizeof known_vars / sizeof known_vars[0])
+/* The settings that carry a value into the policy (all but CONFIG and LIB). */
+#define NSETTINGS 5
+
+static const char *const mode_names[] = { "upcast", "observe", "off" };
+static const char *const level_names[] = { "error", "warn", "info", "debug", "trace" };
+static const char *const family_names[] = { "gemm", "splitk", "fast16f" };
+
+#define DEFAULT_LOG "safehalf-%p.jsonl"
+
+struct ctx {
+    struct sh_policy *p;
+    sh_diag_fn diag;
+    void *diag_ctx;
+};
+
+static void complain(struct ctx *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void complain(struct ctx *c, const char *fmt, ...)
+{
+    char line[SH_DIAG_LEN];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (c->p->ndiag < SH_DIAG_MAX)
+        memcpy(c->p->diag[c->p->ndiag++], line, sizeof line);
+    if (c->diag)
+        c->diag(line, c->diag_ctx);
+}
+
+void sh_policy_defaults(struct sh_policy *p)
+{
+    memset(p, 0, sizeof *p);
+    p->mode = SH_MODE_UPCAST;
+    p->upcast = SH_UP_ALL;
+    p->min_k = 0;
+    p->log_level = SH_LEVEL_INFO;
+    snprintf(p->log, sizeof p->log, "%s", DEFAULT_LOG);
+}
+
+const char *sh_mode_name(enum sh_mode m)
+{
+    return (unsigned)m < 3 ? mode_names[m] : "?";
+}
+
+const char *sh_level_name(enum sh_level l)
+{
+    return (unsigned)l < 5 ? level_names[l] : "?";
+}
+
+void sh_upcast_names(unsigned bits, char *out, size_t outsz)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (unsigned i = 0; i < 3; i++) {
+        if (!(bits & (1u << i)))
+            continue;
+        int n = snprintf(out + len, outsz - len, "%s%s", len ? "," : "", family_names[i]);
+        if (n < 0 || (size_t)n >= outsz - len)
+            return;
+        len += (size_t)n;
+    }
+    if (len == 0)
+        snprintf(out, outsz, "none");
+}
+
+static int pick(const char *v, const char *const *names, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (strcasecmp(v, names[i]) == 0)
+            return i;
+    return -1;
+}
+
+static void list_names(const char *const *names, int n, char *out, size_t outsz)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (int i = 0; i < n && len < outsz; i++) {
+        int w = snprintf(out + len, outsz - len, "%s%s", i ? ", " : "", names[i]);
+        if (w < 0)
+            return;
+        len += (size_t)w;
+    }
+}
+
+static void bad_choice(struct ctx *c, const char *var, const char *val,
+                       const char *const *names, int n, const char *def)
+{
+    char acc[128];
+    list_names(names, n, acc, sizeof acc);
+    complain(c, "%s=\"%s\" is not valid (accepted: %s); using %s", var, val, acc, def);
+}
+
+static void set_mode(struct ctx *c, const char *v)
+{
+    int i = pick(v, mode_names, 3);
+    if (i < 0)
+        bad_choice(c, "SAFEHALF_MODE", v, mode_names, 3, "upcast");
+    else
+        c->p->mode = (enum sh_mode)i;
+}
+
+static void set_level(struct ctx *c, const char *v)
+{
+    int i = pick(v, level_names, 5);
+    if (i < 0)
+        bad_choice(c, "SAFEHALF_LOG_LEVEL", v, level_names, 5, "info");
+    else
+        c->p->log_level = (enum sh_level)i;
+}
+
+static void set_upcast(struct ctx *c, const char *v)
+{
+    unsigned bits = 0;
+    int ok = 1;
+    if (strcasecmp(v, "all") == 0) {
+        bits = SH_UP_ALL;
+    } else if (strcasecmp(v, "none") == 0) {
+        bits = 0;
+    } else {
+        char tok[64];
+        const char *s = v;
+        ok = *s != '\0';
+        while (ok && *s) {
+            size_t n = strcspn(s, ",");
+            const char *b = s, *e = s + n;
+            while (b < e && isspace((unsigned char)*b))
+                b++;
+            while (e > b && isspace((unsigned char)e[-1]))
+                e--;
+            if ((size_t)(e - b) >= sizeof tok || e == b) {
+                ok = 0;
+                break;
+            }
+            memcpy(tok, b, (size_t)(e - b));
+            tok[e - b] = '\0';
+            int i = pick(tok, family_names, 3);
+            if (i < 0) {
+                ok = 0;
+                break;
+            }
+            bits |= 1u << i;
+            s += n;
+            if (*s == ',')
+                s++;
+        }
+    }
+    if (!ok)
+        complain(c, "SAFEHALF_UPCAST=\"%s\" is not valid (accepted: all, none, or a comma list "
+                    "of gemm, splitk, fast16f); using all", v);
+    else
+        c->p->upcast = bits;
+}
+
+static void set_min_k(struct ctx *c, const char *v)
+{
+    char *end;
+    errno = 0;
+    long long k = strtoll(v, &end, 10);
+    if (!isdigit((unsigned char)v[0]) || *end != '\0' || errno || k < 0)
+        complain(c, "SAFEHALF_MIN_K=\"%s\" is not valid (accepted: a whole number >= 0); using 0", v);
+    else
+        c->p->min_k = k;
+}
+
+static void set_log(struct ctx *c, const char *v)
+{
+    if (v[0] == '\0' || strlen(v) >= sizeof c->p->log)
+        complain(c, "SAFEHALF_LOG=\"%.200s\" is not valid (accepted: a file path, %%p/%%r/%%h "
+                    "patterns, or stderr); using safehalf-%%p.jsonl", v);
+    else
+        snprintf(c->p->log, sizeof c->p->log, "%s", v);
+}
+
+typedef void (*setter)(struct ctx *, const char *);
+/* In known_vars order. */
+static const setter setters[NSETTINGS] = { set_mode, set_upcast, set_min_k, set_log, set_level };
+
+static int known_index(const char *name, size_t len)
+{
+    for (size_t i = 0; i < NKNOWN; i++)
+        if (strlen(known_vars[i]) == len && strncmp(known_vars[i], name, len) == 0)
+            return (int)i;
+    return -1;
+}
+
+static void unknown_var(struct ctx *c, const char *where, const char *name, size_t len)
+{
+    complain(c, "%s%.*s is not a known variable (known: SAFEHALF_MODE, SAFEHALF_UPCAST, "
+                "SAFEHALF_MIN_K, SAFEHALF_LOG, SAFEHALF_LOG_LEVEL, SAFEHALF_CONFIG); ignored",
+             where, (int)len, name);
+}
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    char *e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1]))
+        *--e = '\0';
+    return s;
+}
+
+/* Reads the config file into vals[] (one slot per setting); strdup'd. */
+static void read_config(struct ctx *c, const char *path, char *vals[NSETTINGS])
+{
+    FILE *f = fopen(path, "re");
+    if (!f) {
+        complain(c, "SAFEHALF_CONFIG=\"%.200s\" cannot be read (%s); using the environment "
+                    "and defaults", path, strerror(errno));
+        return;
+    }
+    char line[2048];
+    int lineno = 0;
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        char *s = trim(line);
+        if (*s == '\0' || *s == '#')
+            continue;
+        char *eq = strchr(s, '=');
+        if (!eq) {
+            complain(c, "%.200s:%d: expected KEY=VALUE, got \"%.60s\"; line ignored", path, lineno, s);
+            continue;
+        }
+        *eq = '\0';
+        char *key = trim(s), *val = trim(eq + 1);
+        size_t vl = strlen(val);
+        if (vl >= 2 && (val[0] == '"' || val[0] == '\'') && val[vl - 1] == val[0]) {
+            val[vl - 1] = '\0';
+            val++;
+        }
+        int i = known_index(key, strlen(key));
+        if (i < 0) {
+            char where[256];
+            snprintf(where, sizeof where, "%.200s:%d: ", path, lineno);
+            unknown_var(c, where, key, strlen(key));
+            continue;
+        }
+        if (i >= NSETTINGS)
+            continue;
+        free(vals[i]);
+        vals[i] = strdup(val);
+    }
+    fclose(f);
+}
+
+void sh_policy_load(struct sh_policy *p, char *const *envp, sh_diag_fn diag, void *dctx)
+{
+    struct ctx c = { p, diag, dctx };
+    const char *env[NKNOWN] = { 0 };
+    sh_policy_defaults(p);
+
+    for (char *const *e = envp; e && *e; e++) {
+        if (strncmp(*e, "SAFEHALF_", 9) != 0)
+            continue;
+        const char *eq = strchr(*e, '=');
+        size_t len = eq ? (size_t)(eq - *e) : strlen(*e);
+        int i = known_index(*e, len);
+        if (i < 0)
+            unknown_var(&c, "", *e, len);
+        else if (eq)
+            env[i] = eq + 1;
+    }
+
+    char *file_vals[NSETTINGS] = { 0 };
+    const char *cfg = env[5];
+    if (cfg && *cfg) {
+        snprintf(p->config, sizeof p->config, "%s", cfg);
+        read_config(&c, cfg, file_vals);
+    }
+    for (int i = 0; i < NSETTINGS; i++) {
+        const char *v = env[i] ? env[i] : file_vals[i];
+        if (v)
+            setters[i](&c, v);
+        free(file_vals[i]);
+    }
+}
+
+int sh_expand_log_path(const char *pat, long pid, const char *rank, const char *host,
+                       char *out, size_t outsz)
+{
+    size_t len = 0;
+    for (const char *s = pat; *s; s++) {
+        char num[32];
+        const char *piece = NULL;
+        if (s[0] == '%' && s[1]) {
+            switch (s[1]) {
+            case 'p': snprintf(num, sizeof num, "%ld", pid); piece = num; break;
+            case 'r': piece = rank; break;
+            case 'h': piece = host; break;
+            case '%': piece = "%"; break;
+            default: break;
+            }
+            if (piece)
+                s++;
+        }
+        size_t n = piece ? strlen(piece) : 1;
+        if (len + n >= outsz)
+            return -1;
+        memcpy(out + len, piece ? piece : s, n);
+        len += n;
+    }
+    out[len] = '\0';
+    return 0;
+}
+
+const char *sh_rank_from_env(char *const *envp)
+{
+    static const char *const vars[] = { "RANK=", "LOCAL_RANK=", "SLURM_PROCID=", "OMPI_COMM_WORLD_RANK=" };
+    for (size_t v = 0; v < 4; v++) {
+        size_t n = strlen(vars[v]);
+        for (char *const *e = envp; e && *e; e++)
+            if (strncmp(*e, vars[v], n) == 0 && (*e)[n])
+                return *e + n;
+    }
+    return "0";
+}

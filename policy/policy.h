@@ -1,0 +1,64 @@
+/* The user's policy, parsed once from SAFEHALF_* variables and an optional
+ * SAFEHALF_CONFIG file, and the per-call decisions made from it.
+ * Pure C: no CUDA headers, so it is unit-tested on its own. */
+#ifndef SAFEHALF_POLICY_H
+#define SAFEHALF_POLICY_H
+
+#include <stddef.h>
+
+enum sh_mode { SH_MODE_UPCAST, SH_MODE_OBSERVE, SH_MODE_OFF };
+
+enum sh_level { SH_LEVEL_ERROR, SH_LEVEL_WARN, SH_LEVEL_INFO, SH_LEVEL_DEBUG, SH_LEVEL_TRACE };
+
+/* Families of risky calls, selectable with SAFEHALF_UPCAST. */
+enum {
+    SH_UP_GEMM = 1u << 0,    /* FP16 accumulation: COMPUTE_16F*, cublasHgemm* */
+    SH_UP_SPLITK = 1u << 1,  /* reduced-precision split-K reduction */
+    SH_UP_FAST16F = 1u << 2, /* COMPUTE_32F_FAST_16F down-converting FP32 inputs */
+    SH_UP_ALL = SH_UP_GEMM | SH_UP_SPLITK | SH_UP_FAST16F,
+};
+
+#define SH_PATH_MAX 1024
+#define SH_DIAG_MAX 8
+#define SH_DIAG_LEN 320
+
+struct sh_policy {
+    enum sh_mode mode;
+    unsigned upcast;          /* SH_UP_* bits */
+    long long min_k;
+    enum sh_level log_level;
+    char log[SH_PATH_MAX];    /* pattern, before %p/%r/%h expansion */
+    char config[SH_PATH_MAX]; /* SAFEHALF_CONFIG as given, "" if none */
+    /* Complaints about bad input, kept so they can also go to the log once
+     * it is open (the log path itself comes from the policy). */
+    int ndiag;
+    char diag[SH_DIAG_MAX][SH_DIAG_LEN];
+};
+
+/* Called with each complaint line (no trailing newline, no "safehalf: ").
+ * May be NULL. */
+typedef void (*sh_diag_fn)(const char *line, void *ctx);
+
+/* Fill *p from envp (a NULL-terminated "KEY=VALUE" array, like environ) and
+ * the SAFEHALF_CONFIG file it names; the environment wins over the file.
+ * Never fails: every bad value is reported through diag and replaced by its
+ * default. */
+void sh_policy_load(struct sh_policy *p, char *const *envp, sh_diag_fn diag, void *ctx);
+
+void sh_policy_defaults(struct sh_policy *p);
+
+const char *sh_mode_name(enum sh_mode m);
+const char *sh_level_name(enum sh_level l);
+/* "gemm,splitk,fast16f" form of the bits, "none" for 0. */
+void sh_upcast_names(unsigned bits, char *out, size_t outsz);
+
+/* Expand %p (pid), %r (rank), %h (host) and %% in a log path pattern.
+ * Returns 0, or -1 if the result does not fit. */
+int sh_expand_log_path(const char *pattern, long pid, const char *rank,
+                       const char *host, char *out, size_t outsz);
+
+/* The rank of this process from RANK, LOCAL_RANK, SLURM_PROCID,
+ * OMPI_COMM_WORLD_RANK (first set wins), or "0". */
+const char *sh_rank_from_env(char *const *envp);
+
+#endif

@@ -1,0 +1,462 @@
+/* cuBLAS: the generated wrappers and their hand-written hooks.
+ *
+ * A hook runs for the outermost intercepted call when the shim is on. It
+ * fills the call record, and either makes the real call itself (returns
+ * true, status in c->status) or lets the wrapper call the real function with
+ * the program's own arguments (returns false). */
+#include <cublas_api.h>
+#include <stdint.h>
+
+#include "decide.h"
+#include "driver.h"
+#include "half.h"
+#include "handles.h"
+#include "interpose.h"
+#include "runtime.h"
+
+#include "cublas_table.h"
+
+/* policy/ restates the CUDA constants it decides on; they must agree. */
+_Static_assert((int)SH_COMPUTE_16F == (int)CUBLAS_COMPUTE_16F, "compute 16F");
+_Static_assert((int)SH_COMPUTE_16F_PEDANTIC == (int)CUBLAS_COMPUTE_16F_PEDANTIC, "16F pedantic");
+_Static_assert((int)SH_COMPUTE_32F == (int)CUBLAS_COMPUTE_32F, "compute 32F");
+_Static_assert((int)SH_COMPUTE_32F_PEDANTIC == (int)CUBLAS_COMPUTE_32F_PEDANTIC, "32F pedantic");
+_Static_assert((int)SH_COMPUTE_32F_FAST_16F == (int)CUBLAS_COMPUTE_32F_FAST_16F, "compute fast 16F");
+_Static_assert((int)SH_R_16F == (int)CUDA_R_16F, "CUDA_R_16F");
+_Static_assert((int)SH_R_32F == (int)CUDA_R_32F, "CUDA_R_32F");
+_Static_assert((int)SH_R_16BF == (int)CUDA_R_16BF, "CUDA_R_16BF");
+_Static_assert((int)SH_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION ==
+                   (int)CUBLAS_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION, "math flag");
+
+SH_CUBLAS_INTERCEPT(SH_REAL_TYPEDEF)
+SH_CUBLAS_USE(SH_REAL_TYPEDEF)
+
+/* Slots: the intercepted functions first (counted per api), then the used. */
+enum { SH_CUBLAS_INTERCEPT(SH_SLOT_ENUM) SH_CUBLAS_USE(SH_SLOT_ENUM) SH_CUBLAS_NSYMS };
+#define SH_COUNT_ONE(...) +1
+enum { SH_CUBLAS_NAPI = 0 SH_CUBLAS_INTERCEPT(SH_COUNT_ONE) };
+
+static const char *const cublas_syms[] = { SH_CUBLAS_INTERCEPT(SH_SLOT_NAME)
+                                               SH_CUBLAS_USE(SH_SLOT_NAME) };
+static const char *const cublas_sonames[] = { "libcublas.so.13", "libcublas.so.12", NULL };
+static _Atomic(void *) cublas_slots[SH_CUBLAS_NSYMS];
+static struct sh_lib sh_cublas = { "cublas", cublas_sonames, cublas_syms, cublas_slots,
+                                   SH_CUBLAS_NSYMS, 0 };
+
+static atomic_ulong n_calls[SH_CUBLAS_NAPI], n_upcasts[SH_CUBLAS_NAPI];
+static atomic_int warned_device_scalars;
+
+/* ---- GEMM engine --------------------------------------------------------- */
+
+enum gemm_form { PLAIN, BATCHED, STRIDED };
+
+struct gemm {
+    enum gemm_form form;
+    bool is64, hgemm;
+    cublasHandle_t h;
+    cublasOperation_t ta, tb;
+    int64_t m, n, k, lda, ldb, ldc, batch;
+    long long sa, sb, sc;
+    const void *alpha, *beta, *A, *B;
+    void *C;
+    cudaDataType at, bt, ct;
+    int compute;
+    cublasGemmAlgo_t algo;
+};
+
+/* The rewritten call: always the GemmEx member of the same form and width. */
+static cublasStatus_t call_gemm_ex(const struct gemm *g, const void *alpha, const void *beta,
+                                   int compute, bool *missing)
+{
+    cublasComputeType_t ct = (cublasComputeType_t)compute;
+    void (*fn)(void) = NULL;
+#define CALL(name, ...)                                                               \
+    do {                                                                              \
+        sh_fn_##name f = REAL(sh_cublas, name);                                       \
+        fn = (void (*)(void))f;                                                       \
+        if (f)                                                                        \
+            return f(__VA_ARGS__);                                                    \
+    } while (0)
+    switch (g->form) {
+    case PLAIN:
+        if (g->is64)
+            CALL(cublasGemmEx_64, g->h, g->ta, g->tb, g->m, g->n, g->k, alpha, g->A, g->at,
+                 g->lda, g->B, g->bt, g->ldb, beta, g->C, g->ct, g->ldc, ct, g->algo);
+        else
+            CALL(cublasGemmEx, g->h, g->ta, g->tb, (int)g->m, (int)g->n, (int)g->k, alpha, g->A,
+                 g->at, (int)g->lda, g->B, g->bt, (int)g->ldb, beta, g->C, g->ct, (int)g->ldc, ct,
+                 g->algo);
+        break;
+    case BATCHED:
+        if (g->is64)
+            CALL(cublasGemmBatchedEx_64, g->h, g->ta, g->tb, g->m, g->n, g->k, alpha,
+                 (const void *const *)g->A, g->at, g->lda, (const void *const *)g->B, g->bt,
+                 g->ldb, beta, (void *const *)g->C, g->ct, g->ldc, g->batch, ct, g->algo);
+        else
+            CALL(cublasGemmBatchedEx, g->h, g->ta, g->tb, (int)g->m, (int)g->n, (int)g->k, alpha,
+                 (const void *const *)g->A, g->at, (int)g->lda, (const void *const *)g->B, g->bt,
+                 (int)g->ldb, beta, (void *const *)g->C, g->ct, (int)g->ldc, (int)g->batch, ct,
+                 g->algo);
+        break;
+    case STRIDED:
+        if (g->is64)
+            CALL(cublasGemmStridedBatchedEx_64, g->h, g->ta, g->tb, g->m, g->n, g->k, alpha, g->A,
+                 g->at, g->lda, g->sa, g->B, g->bt, g->ldb, g->sb, beta, g->C, g->ct, g->ldc,
+                 g->sc, g->batch, ct, g->algo);
+        else
+            CALL(cublasGemmStridedBatchedEx, g->h, g->ta, g->tb, (int)g->m, (int)g->n, (int)g->k,
+                 alpha, g->A, g->at, (int)g->lda, g->sa, g->B, g->bt, (int)g->ldb, g->sb, beta,
+                 g->C, g->ct, (int)g->ldc, g->sc, (int)g->batch, ct, g->algo);
+        break;
+    }
+#undef CALL
+    *missing = fn == NULL;
+    return CUBLAS_STATUS_NOT_SUPPORTED;
+}
+
+static bool gemm_hook(struct sh_call *c, const struct gemm *g)
+{
+    struct sh_gemm_decision d = sh_decide_gemm(&sh_policy, g->hgemm, g->compute, g->k);
+    c->gemm = true;
+    c->m = g->m;
+    c->n = g->n;
+    c->k = g->k;
+    c->batch = g->form == PLAIN ? 1 : g->batch;
+    c->atype = g->at;
+    c->btype = g->bt;
+    c->ctype = g->ct;
+    c->compute = g->hgemm ? CUBLAS_COMPUTE_16F : g->compute;
+    c->compute_used = c->compute;
+    c->action = d.action;
+    if (d.action != SH_ACT_UPCAST)
+        return false;
+
+    const void *alpha = g->alpha, *beta = g->beta;
+    float host_scalars[2];
+    if (d.half_scalars) {
+        cublasPointerMode_t pm;
+        sh_fn_cublasGetPointerMode_v2 get_pm = REAL(sh_cublas, cublasGetPointerMode_v2);
+        /* Without a valid handle the program's own call must produce the
+         * library's own error, so nothing is rewritten. */
+        if (!get_pm || get_pm(g->h, &pm) != CUBLAS_STATUS_SUCCESS || !alpha || !beta) {
+            c->action = SH_ACT_FALLBACK;
+            return false;
+        }
+        if (pm == CUBLAS_POINTER_MODE_HOST) {
+            host_scalars[0] = sh_half_to_float(((const sh_half *)alpha)->bits);
+            host_scalars[1] = sh_half_to_float(((const sh_half *)beta)->bits);
+            alpha = &host_scalars[0];
+            beta = &host_scalars[1];
+        } else {
+            cudaStream_t stream;
+            void *dev;
+            sh_fn_cublasGetStream_v2 get_stream = REAL(sh_cublas, cublasGetStream_v2);
+            c->device_scalars = true;
+            if (!get_stream || get_stream(g->h, &stream) != CUBLAS_STATUS_SUCCESS ||
+                !sh_driver_scalars_h2f(stream, alpha, beta, &dev)) {
+                sh_warn_once(&warned_device_scalars,
+                             "cannot convert half alpha/beta in device memory; such GEMMs "
+                             "keep FP16 accumulation");
+                c->action = SH_ACT_FALLBACK;
+                return false;
+            }
+            alpha = dev;
+            beta = (const float *)dev + 1;
+        }
+    }
+    bool missing = false;
+    cublasStatus_t s = call_gemm_ex(g, alpha, beta, d.compute_used, &missing);
+    if (missing) {
+        /* e.g. a cuBLAS without the _64 forms: it cannot have been called
+         * with them either, but never fail a call the library could serve. */
+        c->action = SH_ACT_FALLBACK;
+        return false;
+    }
+    c->compute_used = d.compute_used;
+    c->status = s;
+    return true;
+}
+
+/* ---- hooks ---------------------------------------------------------------- */
+
+static bool sh_hook_create(struct sh_call *c, cublasHandle_t *handle)
+{
+    cublasStatus_t s = ((sh_fn_cublasCreate_v2)c->real)(handle);
+    c->status = s;
+    if (s != CUBLAS_STATUS_SUCCESS || !handle)
+        return true;
+    /* A working handle means a working driver: load the kernels now, before
+     * the program can start capturing a graph. */
+    sh_driver_ready();
+    cublasMath_t mode = CUBLAS_DEFAULT_MATH;
+    sh_fn_cublasGetMathMode get = REAL(sh_cublas, cublasGetMathMode);
+    sh_fn_cublasSetMathMode set = REAL(sh_cublas, cublasSetMathMode);
+    if (!get || !set || get(*handle, &mode) != CUBLAS_STATUS_SUCCESS)
+        return true;
+    int used = sh_decide_math_mode(&sh_policy, (int)mode);
+    c->math_mode = (int)mode;
+    c->math_mode_used = (int)mode;
+    if (used != (int)mode && sh_handle_set_mode(*handle, (int)mode) &&
+        set(*handle, (cublasMath_t)used) == CUBLAS_STATUS_SUCCESS)
+        c->math_mode_used = used;
+    return true;
+}
+
+static bool sh_hook_set_math_mode(struct sh_call *c, cublasHandle_t h, cublasMath_t mode)
+{
+    int used = sh_decide_math_mode(&sh_policy, (int)mode);
+    c->math_mode = (int)mode;
+    c->math_mode_used = (int)mode;
+    if (used == (int)mode || !sh_handle_set_mode(h, (int)mode))
+        return false;
+    c->math_mode_used = used;
+    c->status = ((sh_fn_cublasSetMathMode)c->real)(h, (cublasMath_t)used);
+    return true;
+}
+
+static bool sh_hook_get_math_mode(struct sh_call *c, cublasHandle_t h, cublasMath_t *mode)
+{
+    int own;
+    c->status = ((sh_fn_cublasGetMathMode)c->real)(h, mode);
+    if (c->status == CUBLAS_STATUS_SUCCESS && mode && sh_handle_get_mode(h, &own))
+        *mode = (cublasMath_t)own;
+    return true;
+}
+
+static bool sh_hook_hgemm(struct sh_call *c, cublasHandle_t h, cublasOperation_t ta,
+                          cublasOperation_t tb, int64_t m, int64_t n, int64_t k,
+                          const sh_half *alpha, const sh_half *A, int64_t lda, const sh_half *B,
+                          int64_t ldb, const sh_half *beta, sh_half *C, int64_t ldc)
+{
+    struct gemm g = { .form = PLAIN, .is64 = c->api == SH_API_cublasHgemm_64, .hgemm = true,
+                      .h = h, .ta = ta, .tb = tb, .m = m, .n = n, .k = k, .alpha = alpha,
+                      .A = A, .at = CUDA_R_16F, .lda = lda, .B = B, .bt = CUDA_R_16F, .ldb = ldb,
+                      .beta = beta, .C = C, .ct = CUDA_R_16F, .ldc = ldc, .batch = 1,
+                      .algo = CUBLAS_GEMM_DEFAULT };
+    return gemm_hook(c, &g);
+}
+
+static bool sh_hook_hgemm_batched(struct sh_call *c, cublasHandle_t h, cublasOperation_t ta,
+                                  cublasOperation_t tb, int64_t m, int64_t n, int64_t k,
+                                  const sh_half *alpha, const sh_half *const A[], int64_t lda,
+                                  const sh_half *const B[], int64_t ldb, const sh_half *beta,
+                                  sh_half *const C[], int64_t ldc, int64_t batch)
+{
+    struct gemm g = { .form = BATCHED, .is64 = c->api == SH_API_cublasHgemmBatched_64,
+                      .hgemm = true, .h = h, .ta = ta, .tb = tb, .m = m, .n = n, .k = k,
+                      .alpha = alpha, .A = A, .at = CUDA_R_16F, .lda = lda, .B = B,
+                      .bt = CUDA_R_16F, .ldb = ldb, .beta = beta, .C = (void *)C,
+                      .ct = CUDA_R_16F, .ldc = ldc, .batch = batch, .algo = CUBLAS_GEMM_DEFAULT };
+    return gemm_hook(c, &g);
+}
+
+static bool sh_hook_hgemm_strided(struct sh_call *c, cublasHandle_t h, cublasOperation_t ta,
+                                  cublasOperation_t tb, int64_t m, int64_t n, int64_t k,
+                                  const sh_half *alpha, const sh_half *A, int64_t lda,
+                                  long long sa, const sh_half *B, int64_t ldb, long long sb,
+                                  const sh_half *beta, sh_half *C, int64_t ldc, long long sc,
+                                  int64_t batch)
+{
+    struct gemm g = { .form = STRIDED, .is64 = c->api == SH_API_cublasHgemmStridedBatched_64,
+                      .hgemm = true, .h = h, .ta = ta, .tb = tb, .m = m, .n = n, .k = k,
+                      .alpha = alpha, .A = A, .at = CUDA_R_16F, .lda = lda, .sa = sa, .B = B,
+                      .bt = CUDA_R_16F, .ldb = ldb, .sb = sb, .beta = beta, .C = C,
+                      .ct = CUDA_R_16F, .ldc = ldc, .sc = sc, .batch = batch,
+                      .algo = CUBLAS_GEMM_DEFAULT };
+    return gemm_hook(c, &g);
+}
+
+static bool sh_hook_gemm_ex(struct sh_call *c, cublasHandle_t h, cublasOperation_t ta,
+                            cublasOperation_t tb, int64_t m, int64_t n, int64_t k,
+                            const void *alpha, const void *A, cudaDataType at, int64_t lda,
+                            const void *B, cudaDataType bt, int64_t ldb, const void *beta,
+                            void *C, cudaDataType ct, int64_t ldc, cublasComputeType_t compute,
+                            cublasGemmAlgo_t algo)
+{
+    struct gemm g = { .form = PLAIN, .is64 = c->api == SH_API_cublasGemmEx_64, .h = h, .ta = ta,
+                      .tb = tb, .m = m, .n = n, .k = k, .alpha = alpha, .A = A, .at = at,
+                      .lda = lda, .B = B, .bt = bt, .ldb = ldb, .beta = beta, .C = C, .ct = ct,
+                      .ldc = ldc, .batch = 1, .compute = (int)compute, .algo = algo };
+    return gemm_hook(c, &g);
+}
+
+static bool sh_hook_gemm_batched_ex(struct sh_call *c, cublasHandle_t h, cublasOperation_t ta,
+                                    cublasOperation_t tb, int64_t m, int64_t n, int64_t k,
+                                    const void *alpha, const void *const A[], cudaDataType at,
+                                    int64_t lda, const void *const B[], cudaDataType bt,
+                                    int64_t ldb, const void *beta, void *const C[],
+                                    cudaDataType ct, int64_t ldc, int64_t batch,
+                                    cublasComputeType_t compute, cublasGemmAlgo_t algo)
+{
+    struct gemm g = { .form = BATCHED, .is64 = c->api == SH_API_cublasGemmBatchedEx_64, .h = h,
+                      .ta = ta, .tb = tb, .m = m, .n = n, .k = k, .alpha = alpha, .A = A,
+                      .at = at, .lda = lda, .B = B, .bt = bt, .ldb = ldb, .beta = beta,
+                      .C = (void *)C, .ct = ct, .ldc = ldc, .batch = batch,
+                      .compute = (int)compute, .algo = algo };
+    return gemm_hook(c, &g);
+}
+
+static bool sh_hook_gemm_strided_ex(struct sh_call *c, cublasHandle_t h, cublasOperation_t ta,
+                                    cublasOperation_t tb, int64_t m, int64_t n, int64_t k,
+                                    const void *alpha, const void *A, cudaDataType at,
+                                    int64_t lda, long long sa, const void *B, cudaDataType bt,
+                                    int64_t ldb, long long sb, const void *beta, void *C,
+                                    cudaDataType ct, int64_t ldc, long long sc, int64_t batch,
+                                    cublasComputeType_t compute, cublasGemmAlgo_t algo)
+{
+    struct gemm g = { .form = STRIDED, .is64 = c->api == SH_API_cublasGemmStridedBatchedEx_64,
+                      .h = h, .ta = ta, .tb = tb, .m = m, .n = n, .k = k, .alpha = alpha, .A = A,
+                      .at = at, .lda = lda, .sa = sa, .B = B, .bt = bt, .ldb = ldb, .sb = sb,
+                      .beta = beta, .C = C, .ct = ct, .ldc = ldc, .sc = sc, .batch = batch,
+                      .compute = (int)compute, .algo = algo };
+    return gemm_hook(c, &g);
+}
+
+/* ---- the wrappers ----------------------------------------------------------- */
+
+static cublasStatus_t cublas_missing(int api)
+{
+    sh_init();
+    sh_warn_once(&sh_cublas.warned_missing,
+                 "%s called, but no real cuBLAS is loaded (libcublas.so.13/.so.12; a statically "
+                 "linked cuBLAS cannot be interposed); returning CUBLAS_STATUS_NOT_INITIALIZED",
+                 cublas_syms[api]);
+    return CUBLAS_STATUS_NOT_INITIALIZED;
+}
+
+#define SH_WRAPPER(ret, name, params, args, hook)                                       \
+    SH_EXPORT ret name params                                                           \
+    {                                                                                   \
+        sh_fn_##name real = REAL(sh_cublas, name);                                      \
+        if (!real)                                                                      \
+            return cublas_missing(SH_API_##name);                                       \
+        struct sh_call c;                                                               \
+        ret r;                                                                          \
+        if (sh_call_begin(&c, SH_API_##name, (void (*)(void))real) &&                   \
+            sh_hook_##hook(&c, SH_UNPAREN args))                                        \
+            r = (ret)c.status;                                                          \
+        else                                                                            \
+            r = real args;                                                              \
+        sh_call_end(&c, (int)r);                                                        \
+        return r;                                                                       \
+    }
+
+SH_CUBLAS_INTERCEPT(SH_WRAPPER)
+
+/* ---- records ----------------------------------------------------------------- */
+
+static const char *data_type_name(int t)
+{
+    switch (t) {
+    case CUDA_R_16F: return "CUDA_R_16F";
+    case CUDA_R_16BF: return "CUDA_R_16BF";
+    case CUDA_R_32F: return "CUDA_R_32F";
+    case CUDA_R_64F: return "CUDA_R_64F";
+    case CUDA_R_8I: return "CUDA_R_8I";
+    case CUDA_R_32I: return "CUDA_R_32I";
+    case CUDA_C_32F: return "CUDA_C_32F";
+    case CUDA_C_64F: return "CUDA_C_64F";
+    case CUDA_C_16F: return "CUDA_C_16F";
+    case CUDA_R_8F_E4M3: return "CUDA_R_8F_E4M3";
+    case CUDA_R_8F_E5M2: return "CUDA_R_8F_E5M2";
+    default: return NULL;
+    }
+}
+
+static const char *compute_name(int t)
+{
+    switch (t) {
+    case CUBLAS_COMPUTE_16F: return "CUBLAS_COMPUTE_16F";
+    case CUBLAS_COMPUTE_16F_PEDANTIC: return "CUBLAS_COMPUTE_16F_PEDANTIC";
+    case CUBLAS_COMPUTE_32F: return "CUBLAS_COMPUTE_32F";
+    case CUBLAS_COMPUTE_32F_PEDANTIC: return "CUBLAS_COMPUTE_32F_PEDANTIC";
+    case CUBLAS_COMPUTE_32F_FAST_16F: return "CUBLAS_COMPUTE_32F_FAST_16F";
+    case CUBLAS_COMPUTE_32F_FAST_16BF: return "CUBLAS_COMPUTE_32F_FAST_16BF";
+    case CUBLAS_COMPUTE_32F_FAST_TF32: return "CUBLAS_COMPUTE_32F_FAST_TF32";
+    case CUBLAS_COMPUTE_64F: return "CUBLAS_COMPUTE_64F";
+    case CUBLAS_COMPUTE_64F_PEDANTIC: return "CUBLAS_COMPUTE_64F_PEDANTIC";
+    case CUBLAS_COMPUTE_32I: return "CUBLAS_COMPUTE_32I";
+    case CUBLAS_COMPUTE_32I_PEDANTIC: return "CUBLAS_COMPUTE_32I_PEDANTIC";
+    /* legacy cudaDataType values from C callers */
+    case CUDA_R_16F: return "CUDA_R_16F";
+    case CUDA_R_32F: return "CUDA_R_32F";
+    default: return NULL;
+    }
+}
+
+/* Known names as strings, unknown values as numbers. */
+static void type_field(struct sh_json *j, const char *key, const char *name, int value)
+{
+    if (name)
+        sh_json_str(j, key, name);
+    else
+        sh_json_int(j, key, value);
+}
+
+void sh_cublas_log_call(const struct sh_call *c, int status)
+{
+    char buf[1024];
+    struct sh_json j;
+    sh_json_begin(&j, buf, sizeof buf, "call");
+    sh_json_str(&j, "api", cublas_syms[c->api]);
+    if (c->gemm) {
+        sh_json_int(&j, "m", c->m);
+        sh_json_int(&j, "n", c->n);
+        sh_json_int(&j, "k", c->k);
+        sh_json_int(&j, "batch", c->batch);
+        type_field(&j, "atype", data_type_name(c->atype), c->atype);
+        type_field(&j, "btype", data_type_name(c->btype), c->btype);
+        type_field(&j, "ctype", data_type_name(c->ctype), c->ctype);
+        type_field(&j, "compute", compute_name(c->compute), c->compute);
+        type_field(&j, "compute_used", compute_name(c->compute_used), c->compute_used);
+        sh_json_str(&j, "pointer_mode", c->device_scalars ? "device" : "host");
+        sh_json_str(&j, "action", sh_action_name(c->action));
+    } else if (c->api != SH_API_cublasGetMathMode) {
+        sh_json_int(&j, "math_mode", c->math_mode);
+        sh_json_int(&j, "math_mode_used", c->math_mode_used);
+    }
+    sh_json_int(&j, "status", status);
+    sh_log_write(&j);
+}
+
+void sh_cublas_count(const struct sh_call *c)
+{
+    atomic_fetch_add_explicit(&n_calls[c->api], 1, memory_order_relaxed);
+    if (c->gemm ? c->action == SH_ACT_UPCAST : c->math_mode_used != c->math_mode)
+        atomic_fetch_add_explicit(&n_upcasts[c->api], 1, memory_order_relaxed);
+}
+
+void sh_cublas_summary(struct sh_json *j)
+{
+    for (int i = 0; i < SH_CUBLAS_NAPI; i++) {
+        unsigned long calls = atomic_load(&n_calls[i]);
+        if (!calls)
+            continue;
+        sh_json_open(j, cublas_syms[i], '{');
+        sh_json_int(j, "calls", (long long)calls);
+        sh_json_int(j, "upcasts", (long long)atomic_load(&n_upcasts[i]));
+        sh_json_close(j, '}');
+    }
+}
+
+void sh_cublas_reset_counts(void)
+{
+    for (int i = 0; i < SH_CUBLAS_NAPI; i++) {
+        atomic_store(&n_calls[i], 0);
+        atomic_store(&n_upcasts[i], 0);
+    }
+}
+
+void sh_cublas_describe(struct sh_json *j)
+{
+    int version = 0;
+    const char *path = sh_lib_path(&sh_cublas);
+    sh_fn_cublasGetVersion_v2 get = REAL(sh_cublas, cublasGetVersion_v2);
+    sh_json_open(j, "cublas", '{');
+    sh_json_str(j, "path", path);
+    if (get && get(NULL, &version) == CUBLAS_STATUS_SUCCESS)
+        sh_json_int(j, "version", version);
+    else
+        sh_json_str(j, "version", NULL);
+    sh_json_close(j, '}');
+}

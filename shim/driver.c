@@ -1,0 +1,152 @@
+#include "driver.h"
+
+#include <cuda.h>
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "log.h"
+
+extern const unsigned char sh_kernels_fatbin[];
+
+/* Driver functions the shim uses, fetched with cuGetProcAddress for the
+ * CUDA version the shim was built against. */
+#define SH_DRIVER_FUNCS(X)                                                                  \
+    X(cuInit, (unsigned int flags))                                                         \
+    X(cuStreamGetCtx, (CUstream s, CUcontext *ctx))                                         \
+    X(cuCtxPushCurrent, (CUcontext ctx))                                                    \
+    X(cuCtxPopCurrent, (CUcontext * ctx))                                                   \
+    X(cuMemAlloc, (CUdeviceptr * p, size_t bytes))                                          \
+    X(cuThreadExchangeStreamCaptureMode, (CUstreamCaptureMode * mode))                      \
+    X(cuLibraryLoadData, (CUlibrary * lib, const void *code, CUjit_option *jo, void **jv,   \
+                          unsigned int njo, CUlibraryOption *lo, void **lv, unsigned int nlo)) \
+    X(cuLibraryGetKernel, (CUkernel * k, CUlibrary lib, const char *name))                  \
+    X(cuLaunchKernel, (CUfunction f, unsigned gx, unsigned gy, unsigned gz, unsigned bx,     \
+                       unsigned by, unsigned bz, unsigned shmem, CUstream s, void **params,  \
+                       void **extra))
+
+#define DECLARE(name, params) static CUresult(*p_##name) params;
+SH_DRIVER_FUNCS(DECLARE)
+
+static pthread_once_t load_once = PTHREAD_ONCE_INIT;
+static bool loaded;
+static CUkernel k_scalars_h2f;
+
+typedef CUresult (*get_proc_fn)(const char *, void **, int, cuuint64_t,
+                                CUdriverProcAddressQueryResult *);
+
+static bool fetch(get_proc_fn get, const char *name, void **slot)
+{
+    CUdriverProcAddressQueryResult found;
+    if (get(name, slot, CUDA_VERSION, CU_GET_PROC_ADDRESS_DEFAULT, &found) != CUDA_SUCCESS ||
+        found != CU_GET_PROC_ADDRESS_SUCCESS || !*slot) {
+        sh_warn("the CUDA driver lacks %s (driver older than CUDA %d?); half scalars in device "
+                "memory will not be upcast", name, CUDA_VERSION / 1000);
+        return false;
+    }
+    return true;
+}
+
+static void load(void)
+{
+    void *lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!lib) {
+        sh_warn("libcuda.so.1 not found (%s); half scalars in device memory will not be "
+                "upcast", dlerror());
+        return;
+    }
+    get_proc_fn get = (get_proc_fn)dlsym(lib, "cuGetProcAddress_v2");
+    if (!get) {
+        sh_warn("libcuda.so.1 has no cuGetProcAddress_v2 (driver too old); half scalars in "
+                "device memory will not be upcast");
+        return;
+    }
+#define FETCH(name, params) if (!fetch(get, #name, (void **)&p_##name)) return;
+    SH_DRIVER_FUNCS(FETCH)
+    CUresult r = p_cuInit(0);
+    CUlibrary kl;
+    if (r == CUDA_SUCCESS)
+        r = p_cuLibraryLoadData(&kl, sh_kernels_fatbin, NULL, NULL, 0, NULL, NULL, 0);
+    if (r == CUDA_SUCCESS)
+        r = p_cuLibraryGetKernel(&k_scalars_h2f, kl, "safehalf_scalars_h2f");
+    if (r != CUDA_SUCCESS) {
+        sh_warn("cannot load the safehalf kernels (CUDA error %d); half scalars in device "
+                "memory will not be upcast", (int)r);
+        return;
+    }
+    loaded = true;
+}
+
+bool sh_driver_ready(void)
+{
+    pthread_once(&load_once, load);
+    return loaded;
+}
+
+/* One pair of floats per (context, stream): work on one stream runs in
+ * order, so the next conversion on a stream cannot overwrite the pair
+ * before the GEMM that reads it has run. */
+#define NSCRATCH 512
+static struct scratch {
+    CUcontext ctx;
+    CUstream stream;
+    CUdeviceptr mem;
+} scratch[NSCRATCH];
+static int nscratch;
+static pthread_mutex_t scratch_lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_int warned_full;
+
+static CUdeviceptr scratch_for(CUcontext ctx, CUstream stream)
+{
+    CUdeviceptr mem = 0;
+    pthread_mutex_lock(&scratch_lock);
+    for (int i = 0; i < nscratch && !mem; i++)
+        if (scratch[i].ctx == ctx && scratch[i].stream == stream)
+            mem = scratch[i].mem;
+    if (!mem && nscratch < NSCRATCH) {
+        /* Relaxed capture mode: allocating is legal while another stream of
+         * this thread captures a graph, and must not invalidate it. */
+        CUstreamCaptureMode mode = CU_STREAM_CAPTURE_MODE_RELAXED;
+        CUcontext popped;
+        p_cuThreadExchangeStreamCaptureMode(&mode);
+        if (p_cuCtxPushCurrent(ctx) == CUDA_SUCCESS) {
+            if (p_cuMemAlloc(&mem, 2 * sizeof(float)) != CUDA_SUCCESS)
+                mem = 0;
+            p_cuCtxPopCurrent(&popped);
+        }
+        p_cuThreadExchangeStreamCaptureMode(&mode);
+        if (mem)
+            scratch[nscratch++] = (struct scratch){ ctx, stream, mem };
+    } else if (!mem) {
+        sh_warn_once(&warned_full, "more than %d streams use half scalars in device memory; "
+                     "calls on further streams are not upcast", NSCRATCH);
+    }
+    pthread_mutex_unlock(&scratch_lock);
+    return mem;
+}
+
+bool sh_driver_scalars_h2f(void *stream, const void *alpha, const void *beta, void **out)
+{
+    CUcontext ctx;
+    if (!sh_driver_ready() || p_cuStreamGetCtx((CUstream)stream, &ctx) != CUDA_SUCCESS)
+        return false;
+    CUdeviceptr mem = scratch_for(ctx, (CUstream)stream);
+    if (!mem)
+        return false;
+    void *dst = (void *)(uintptr_t)mem;
+    void *params[] = { &alpha, &beta, &dst };
+    if (p_cuLaunchKernel((CUfunction)k_scalars_h2f, 1, 1, 1, 1, 1, 1, 0, (CUstream)stream,
+                         params, NULL) != CUDA_SUCCESS)
+        return false;
+    *out = dst;
+    return true;
+}
+
+void sh_driver_after_fork(void)
+{
+    /* CUDA cannot be used in a forked child of a CUDA process; a child that
+     * starts CUDA afresh gets new contexts, so the parent's memory is stale. */
+    nscratch = 0;
+}

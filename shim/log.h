@@ -1,0 +1,49 @@
+/* The crash-safe log: JSON Lines, one record per write(2) on an O_APPEND
+ * fd, so a crash or SIGKILL loses at most the record being written. Records
+ * are built in caller-provided buffers: no allocation on the hot path. */
+#ifndef SAFEHALF_LOG_H
+#define SAFEHALF_LOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "policy.h"
+
+struct sh_json {
+    char *buf;
+    size_t len, cap;
+    bool overflow;
+};
+
+/* Starts {"ev":EV,"t":..,"pid":..,"tid":.. in buf. */
+void sh_json_begin(struct sh_json *j, char *buf, size_t cap, const char *ev);
+void sh_json_str(struct sh_json *j, const char *key, const char *val); /* NULL -> null */
+void sh_json_int(struct sh_json *j, const char *key, long long val);
+void sh_json_bool(struct sh_json *j, const char *key, bool val);
+/* key may be NULL inside arrays. */
+void sh_json_open(struct sh_json *j, const char *key, char bracket);
+void sh_json_close(struct sh_json *j, char bracket);
+
+/* True when records of this level go to the log. */
+bool sh_log_wants(enum sh_level level);
+/* Ends the record and writes it. A record that did not fit its buffer is
+ * replaced by a short one saying so, never cut mid-JSON. */
+void sh_log_write(struct sh_json *j);
+
+/* Opens the log named by the policy (expanding %p %r %h) and writes the
+ * start record; called once per process from sh_init. */
+void sh_log_open(const struct sh_policy *p);
+/* After fork, in the child: forget the parent's log (the child opens its
+ * own at its first library call). */
+void sh_log_after_fork(void);
+
+/* One line "safehalf: MSG" on stderr, and a warn record if the log is open. */
+void sh_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Same, once per flag. */
+#define sh_warn_once(flag, ...)                                              \
+    do {                                                                     \
+        if (!atomic_exchange_explicit((flag), 1, memory_order_relaxed))      \
+            sh_warn(__VA_ARGS__);                                            \
+    } while (0)
+
+#endif

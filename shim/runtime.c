@@ -1,0 +1,101 @@
+#include "runtime.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "driver.h"
+
+struct sh_policy sh_policy;
+
+static pthread_once_t policy_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
+/* 1 once this process has opened its log (or decided not to). */
+static atomic_int process_ready;
+static atomic_int exit_registered;
+
+static __attribute__((tls_model("initial-exec"))) _Thread_local int depth;
+
+static void print_diag(const char *line, void *ctx)
+{
+    (void)ctx;
+    sh_warn("%s", line);
+}
+
+static void summary_at_exit(void);
+
+static void child_after_fork(void)
+{
+    sh_log_after_fork();
+    sh_cublas_reset_counts();
+    sh_driver_after_fork();
+    atomic_store(&process_ready, 0);
+}
+
+static void load_policy(void)
+{
+    extern char **environ;
+    sh_policy_load(&sh_policy, environ, print_diag, NULL);
+    pthread_atfork(NULL, NULL, child_after_fork);
+}
+
+bool sh_init(void)
+{
+    if (atomic_load_explicit(&process_ready, memory_order_acquire))
+        return sh_policy.mode != SH_MODE_OFF;
+    pthread_once(&policy_once, load_policy);
+    if (sh_policy.mode == SH_MODE_OFF) {
+        atomic_store_explicit(&process_ready, 1, memory_order_release);
+        return false;
+    }
+    pthread_mutex_lock(&open_lock);
+    if (!atomic_load_explicit(&process_ready, memory_order_relaxed)) {
+        sh_log_open(&sh_policy);
+        /* atexit handlers survive fork, so one registration serves the
+         * children too; the handler writes to whichever log is open. */
+        if (!atomic_exchange(&exit_registered, 1))
+            atexit(summary_at_exit);
+        atomic_store_explicit(&process_ready, 1, memory_order_release);
+    }
+    pthread_mutex_unlock(&open_lock);
+    return true;
+}
+
+bool sh_call_begin(struct sh_call *c, int api, void (*real)(void))
+{
+    memset(c, 0, sizeof *c);
+    c->api = api;
+    c->real = real;
+    c->outer = depth++ == 0;
+    c->active = c->outer && sh_init();
+    return c->active;
+}
+
+void sh_call_end(struct sh_call *c, int status)
+{
+    if (c->active) {
+        sh_cublas_count(c);
+        if (sh_log_wants(SH_LEVEL_TRACE))
+            sh_cublas_log_call(c, status);
+    }
+    depth--;
+}
+
+void sh_runtime_describe_libs(struct sh_json *j)
+{
+    sh_cublas_describe(j);
+}
+
+static void summary_at_exit(void)
+{
+    char buf[8192];
+    struct sh_json j;
+    if (!atomic_load(&process_ready) || !sh_log_wants(SH_LEVEL_ERROR))
+        return;
+    sh_json_begin(&j, buf, sizeof buf, "summary");
+    sh_json_open(&j, "apis", '{');
+    sh_cublas_summary(&j);
+    sh_json_close(&j, '}');
+    sh_log_write(&j);
+}
