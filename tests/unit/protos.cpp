@@ -1,0 +1,19 @@
+// Every prototype in the shim's tables, declared again next to NVIDIA's own
+// declarations: a wrapper whose parameter types drift from the official
+// header is a "conflicting declaration of C function" and fails the build.
+#include <cublas_api.h>
+#include <cstdint>
+
+typedef __half sh_half;
+static_assert(sizeof(__half) == 2 && alignof(__half) == 2, "sh_half must match __half");
+
+#include "cublas_table.h"
+
+#define SH_DECLARE(ret, name, params, ...) extern "C" ret name params;
+SH_CUBLAS_INTERCEPT(SH_DECLARE)
+SH_CUBLAS_USE(SH_DECLARE)
+
+int main()
+{
+    return 0;
+}
