@@ -128,21 +128,30 @@ static bool gemm_hook(struct sh_call *c, const struct gemm *g)
     c->compute = g->hgemm ? CUBLAS_COMPUTE_16F : g->compute;
     c->compute_used = c->compute;
     c->action = d.action;
+    c->pointer_mode = -1;
+
+    /* The pointer mode matters for half scalars being upcast, and is worth
+     * its query when every call is being logged. */
+    bool upcast_scalars = d.action == SH_ACT_UPCAST && d.half_scalars;
+    if (upcast_scalars || sh_log_wants(SH_LEVEL_TRACE)) {
+        cublasPointerMode_t pm;
+        sh_fn_cublasGetPointerMode_v2 get_pm = REAL(sh_cublas, cublasGetPointerMode_v2);
+        if (get_pm && get_pm(g->h, &pm) == CUBLAS_STATUS_SUCCESS)
+            c->pointer_mode = (int)pm;
+    }
     if (d.action != SH_ACT_UPCAST)
         return false;
 
     const void *alpha = g->alpha, *beta = g->beta;
     float host_scalars[2];
-    if (d.half_scalars) {
-        cublasPointerMode_t pm;
-        sh_fn_cublasGetPointerMode_v2 get_pm = REAL(sh_cublas, cublasGetPointerMode_v2);
+    if (upcast_scalars) {
         /* Without a valid handle the program's own call must produce the
          * library's own error, so nothing is rewritten. */
-        if (!get_pm || get_pm(g->h, &pm) != CUBLAS_STATUS_SUCCESS || !alpha || !beta) {
+        if (c->pointer_mode < 0 || !alpha || !beta) {
             c->action = SH_ACT_FALLBACK;
             return false;
         }
-        if (pm == CUBLAS_POINTER_MODE_HOST) {
+        if (c->pointer_mode == CUBLAS_POINTER_MODE_HOST) {
             host_scalars[0] = sh_half_to_float(((const sh_half *)alpha)->bits);
             host_scalars[1] = sh_half_to_float(((const sh_half *)beta)->bits);
             alpha = &host_scalars[0];
@@ -151,7 +160,6 @@ static bool gemm_hook(struct sh_call *c, const struct gemm *g)
             cudaStream_t stream;
             void *dev;
             sh_fn_cublasGetStream_v2 get_stream = REAL(sh_cublas, cublasGetStream_v2);
-            c->device_scalars = true;
             if (!get_stream || get_stream(g->h, &stream) != CUBLAS_STATUS_SUCCESS ||
                 !sh_driver_scalars_h2f(stream, alpha, beta, &dev)) {
                 sh_warn_once(&warned_device_scalars,
@@ -409,7 +417,9 @@ void sh_cublas_log_call(const struct sh_call *c, int status)
         type_field(&j, "ctype", data_type_name(c->ctype), c->ctype);
         type_field(&j, "compute", compute_name(c->compute), c->compute);
         type_field(&j, "compute_used", compute_name(c->compute_used), c->compute_used);
-        sh_json_str(&j, "pointer_mode", c->device_scalars ? "device" : "host");
+        sh_json_str(&j, "pointer_mode", c->pointer_mode < 0 ? NULL
+                                        : c->pointer_mode == CUBLAS_POINTER_MODE_HOST ? "host"
+                                                                                      : "device");
         sh_json_str(&j, "action", sh_action_name(c->action));
     } else if (c->api != SH_API_cublasGetMathMode) {
         sh_json_int(&j, "math_mode", c->math_mode);

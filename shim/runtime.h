@@ -28,7 +28,7 @@ struct sh_call {
     /* GEMMs */
     bool gemm;
     enum sh_action action;
-    bool device_scalars;
+    int pointer_mode;     /* CUBLAS_POINTER_MODE_*, -1 when not known */
     long long m, n, k, batch;
     int atype, btype, ctype, compute, compute_used;
     /* math mode calls */

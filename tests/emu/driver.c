@@ -1,0 +1,376 @@
+/* Emulated libcuda.so.1: initialization, the one device, contexts, error
+ * strings, environment switches and cuGetProcAddress. */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "driver.h"
+
+struct CUctx_st {
+    atomic_int refs;
+};
+
+static atomic_int initialized;
+static struct CUctx_st primary;
+
+/* Like the real driver, a thread has no current context until one is made
+ * current (cudart does that on its first call in each thread). */
+#define CTX_STACK_MAX 16
+static _Thread_local CUcontext ctx_stack[CTX_STACK_MAX];
+static _Thread_local int ctx_depth;
+
+CUresult drv_need_init(void)
+{
+    return atomic_load(&initialized) ? CUDA_SUCCESS : CUDA_ERROR_NOT_INITIALIZED;
+}
+
+CUresult drv_need_ctx(void)
+{
+    if (!atomic_load(&initialized))
+        return CUDA_ERROR_NOT_INITIALIZED;
+    return ctx_depth > 0 ? CUDA_SUCCESS : CUDA_ERROR_INVALID_CONTEXT;
+}
+
+CUcontext drv_primary(void)
+{
+    return &primary;
+}
+
+static int env_flag(const char *name)
+{
+    const char *v = getenv(name);
+    return v && v[0] && strcmp(v, "0") != 0;
+}
+
+/* Read once: benchmarks must not pay for getenv per call. */
+static atomic_int null_compute = -1, trace = -1;
+
+EMU_API int emu_null_compute(void)
+{
+    int v = atomic_load_explicit(&null_compute, memory_order_relaxed);
+    if (v < 0)
+        atomic_store(&null_compute, v = env_flag("EMU_NULL_COMPUTE"));
+    return v;
+}
+
+EMU_API int emu_trace(void)
+{
+    int v = atomic_load_explicit(&trace, memory_order_relaxed);
+    if (v < 0)
+        atomic_store(&trace, v = env_flag("EMU_TRACE"));
+    return v;
+}
+
+/* ---- initialization and the device ------------------------------------- */
+
+EMU_API CUresult cuInit(unsigned int flags)
+{
+    if (flags != 0)
+        return CUDA_ERROR_INVALID_VALUE;
+    atomic_store(&initialized, 1);
+    return CUDA_SUCCESS;
+}
+
+EMU_API CUresult cuDriverGetVersion(int *version)
+{
+    if (!version)
+        return CUDA_ERROR_INVALID_VALUE;
+    *version = 13000;
+    return CUDA_SUCCESS;
+}
+
+EMU_API CUresult cuDeviceGetCount(int *count)
+{
+    CUresult r = drv_need_init();
+    if (r)
+        return r;
+    if (!count)
+        return CUDA_ERROR_INVALID_VALUE;
+    *count = 1;
+    return CUDA_SUCCESS;
+}
+
+EMU_API CUresult cuDeviceGet(CUdevice *device, int ordinal)
+{
+    CUresult r = drv_need_init();
+    if (r)
+        return r;
+    if (!device)
+        return CUDA_ERROR_INVALID_VALUE;
+    if (ordinal != 0)
+        return CUDA_ERROR_INVALID_DEVICE;
+    *device = 0;
+    return CUDA_SUCCESS;
+}
+
+EMU_API CUresult cuDeviceGetName(char *name, int len, CUdevice dev)
+{
+    CUresult r = drv_need_init();
+    if (r)
+        return r;
+    if (!name || len <= 0)
+        return CUDA_ERROR_INVALID_VALUE;
+    if (dev != 0)
+        return CUDA_ERROR_INVALID_DEVICE;
+    snprintf(name, (size_t)len, "%s", "safehalf emulated GPU (sm_90)");
+    return CUDA_SUCCESS;
+}
+
+EMU_API CUresult cuDeviceGetAttribute(int *pi, CUdevice_attribute attrib, CUdevice dev)
+{
+    CUresult r = drv_need_init();
+    if (r)
+        return r;
+    if (!pi || attrib <= 0 || attrib >= CU_DEVICE_ATTRIBUTE_MAX)
+        return CUDA_ERROR_INVALID_VALUE;
+    if (dev != 0)
+        return CUDA_ERROR_INVALID_DEVICE;
+    switch (attrib) {
+    case CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR: *pi = 9; break;
+    case CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR: *pi = 0; break;
+    case CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT: *pi = 132; break;
+    case CU_DEVICE_ATTRIBUTE_WARP_SIZE: *pi = 32; break;
+    case CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_BLOCK: *pi = 1024; break;
+    case CU_DEVICE_ATTRIBUTE_MAX_BLOCK_DIM_X:
+    case CU_DEVICE_ATTRIBUTE_MAX_BLOCK_DIM_Y: *pi = 1024; break;
+    case CU_DEVICE_ATTRIBUTE_MAX_BLOCK_DIM_Z: *pi = 64; break;
+    case CU_DEVICE_ATTRIBUTE_MAX_GRID_DIM_X: *pi = 2147483647; break;
+    case CU_DEVICE_ATTRIBUTE_MAX_GRID_DIM_Y:
+    case CU_DEVICE_ATTRIBUTE_MAX_GRID_DIM_Z: *pi = 65535; break;
+    case CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK: *pi = 49152; break;
+    case CU_DEVICE_ATTRIBUTE_UNIFIED_ADDRESSING:
+    case CU_DEVICE_ATTRIBUTE_CAN_MAP_HOST_MEMORY:
+    case CU_DEVICE_ATTRIBUTE_CONCURRENT_KERNELS: *pi = 1; break;
+    case CU_DEVICE_ATTRIBUTE_CLOCK_RATE: *pi = 1980000; break;
+    default: *pi = 0; break;
+    }
+    return CUDA_SUCCESS;
+}
+
+/* ---- contexts: one device, one primary context ------------------------- */
+
+static CUresult check_ctx(CUcontext ctx)
+{
+    return ctx == &primary ? CUDA_SUCCESS : CUDA_ERROR_INVALID_CONTEXT;
+}
+
+EMU_API CUresult cuDevicePrimaryCtxRetain(CUcontext *pctx, CUdevice dev)
+{
+    CUresult r = drv_need_init();
+    if (r)
+        return r;
+    if (!pctx)
+        return CUDA_ERROR_INVALID_VALUE;
+    if (dev != 0)
+        return CUDA_ERROR_INVALID_DEVICE;
+    atomic_fetch_add(&primary.refs, 1);
+    *pctx = &primary;
+    return CUDA_SUCCESS;
+}
+
+EMU_API CUresult cuDevicePrimaryCtxRelease(CUdevice dev)
+{
+    CUresult r = drv_need_init();
+    if (r)
+        return r;
+    if (dev != 0)
+        return CUDA_ERROR_INVALID_DEVICE;
+    if (atomic_fetch_sub(&primary.refs, 1) <= 0) {
+        atomic_fetch_add(&primary.refs, 1);
+        return CUDA_ERROR_INVALID_CONTEXT;
+    }
+    return CUDA_SUCCESS;
+}
+
+EMU_API CUresult cuCtxGetCurrent(CUcontext *pctx)
+{
+    CUresult r = drv_need_init();
+    if (r)
+        return r;
+    if (!pctx)
+        return CUDA_ERROR_INVALID_VALUE;
+    *pctx = ctx_depth ? ctx_stack[ctx_depth - 1] : NULL;
+    return CUDA_SUCCESS;
+}
+
+/* Replaces the top of the stack; NULL pops, as documented for the driver. */
+EMU_API CUresult cuCtxSetCurrent(CUcontext ctx)
+{
+    CUresult r = drv_need_init();
+    if (r)
+        return r;
+    if (!ctx) {
+        if (ctx_depth)
+            ctx_depth--;
+        return CUDA_SUCCESS;
+    }
+    if ((r = check_ctx(ctx)))
+        return r;
+    if (ctx_depth)
+        ctx_stack[ctx_depth - 1] = ctx;
+    else
+        ctx_stack[ctx_depth++] = ctx;
+    return CUDA_SUCCESS;
+}
+
+EMU_API CUresult cuCtxPushCurrent(CUcontext ctx)
+{
+    CUresult r = drv_need_init();
+    if (r)
+        return r;
+    if ((r = check_ctx(ctx)))
+        return r;
+    if (ctx_depth == CTX_STACK_MAX)
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    ctx_stack[ctx_depth++] = ctx;
+    return CUDA_SUCCESS;
+}
+
+EMU_API CUresult cuCtxPopCurrent(CUcontext *pctx)
+{
+    CUresult r = drv_need_ctx();
+    if (r)
+        return r;
+    CUcontext top = ctx_stack[--ctx_depth];
+    if (pctx)
+        *pctx = top;
+    return CUDA_SUCCESS;
+}
+
+EMU_API CUresult cuCtxGetDevice(CUdevice *device)
+{
+    CUresult r = drv_need_ctx();
+    if (r)
+        return r;
+    if (!device)
+        return CUDA_ERROR_INVALID_VALUE;
+    *device = 0;
+    return CUDA_SUCCESS;
+}
+
+EMU_API CUresult cuCtxSynchronize(void)
+{
+    CUresult r = drv_need_ctx();
+    if (r)
+        return r;
+    if ((r = emu_capture_unsafe_call()))
+        return r;
+    drv_count_sync(NULL);
+    return CUDA_SUCCESS;
+}
+
+/* ---- error strings ------------------------------------------------------ */
+
+#define ERRORS(X) \
+    X(CUDA_SUCCESS, "no error") \
+    X(CUDA_ERROR_INVALID_VALUE, "invalid argument") \
+    X(CUDA_ERROR_OUT_OF_MEMORY, "out of memory") \
+    X(CUDA_ERROR_NOT_INITIALIZED, "initialization error") \
+    X(CUDA_ERROR_DEINITIALIZED, "driver shutting down") \
+    X(CUDA_ERROR_NO_DEVICE, "no CUDA-capable device is detected") \
+    X(CUDA_ERROR_INVALID_DEVICE, "invalid device ordinal") \
+    X(CUDA_ERROR_INVALID_IMAGE, "device kernel image is invalid") \
+    X(CUDA_ERROR_INVALID_CONTEXT, "invalid device context") \
+    X(CUDA_ERROR_INVALID_HANDLE, "invalid resource handle") \
+    X(CUDA_ERROR_ILLEGAL_STATE, "the operation cannot be performed in the present state") \
+    X(CUDA_ERROR_NOT_FOUND, "named symbol not found") \
+    X(CUDA_ERROR_NOT_READY, "device not ready") \
+    X(CUDA_ERROR_ILLEGAL_ADDRESS, "an illegal memory access was encountered") \
+    X(CUDA_ERROR_LAUNCH_FAILED, "unspecified launch failure") \
+    X(CUDA_ERROR_NOT_SUPPORTED, "operation not supported") \
+    X(CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED, "operation not permitted when stream is capturing") \
+    X(CUDA_ERROR_STREAM_CAPTURE_INVALIDATED, "operation failed due to a previous error during capture") \
+    X(CUDA_ERROR_STREAM_CAPTURE_MERGE, "operation would result in a merge of separate capture sequences") \
+    X(CUDA_ERROR_STREAM_CAPTURE_UNMATCHED, "capture was not ended in the same stream as it began") \
+    X(CUDA_ERROR_STREAM_CAPTURE_UNJOINED, "capturing stream has unjoined work") \
+    X(CUDA_ERROR_STREAM_CAPTURE_ISOLATION, "dependency created on uncaptured work in another stream") \
+    X(CUDA_ERROR_STREAM_CAPTURE_IMPLICIT, "operation would make the legacy stream depend on a capturing blocking stream") \
+    X(CUDA_ERROR_STREAM_CAPTURE_WRONG_THREAD, "attempt to terminate a thread-local capture sequence from another thread") \
+    X(CUDA_ERROR_UNKNOWN, "unknown error")
+
+EMU_API CUresult cuGetErrorString(CUresult error, const char **pstr)
+{
+    if (!pstr)
+        return CUDA_ERROR_INVALID_VALUE;
+#define X(code, text) if (error == code) { *pstr = text; return CUDA_SUCCESS; }
+    ERRORS(X)
+#undef X
+    *pstr = NULL;
+    return CUDA_ERROR_INVALID_VALUE;
+}
+
+EMU_API CUresult cuGetErrorName(CUresult error, const char **pstr)
+{
+    if (!pstr)
+        return CUDA_ERROR_INVALID_VALUE;
+#define X(code, text) if (error == code) { *pstr = #code; return CUDA_SUCCESS; }
+    ERRORS(X)
+#undef X
+    *pstr = NULL;
+    return CUDA_ERROR_INVALID_VALUE;
+}
+
+/* ---- cuGetProcAddress: callers ask by base name ------------------------- */
+
+#define PROCS(X) \
+    X(cuInit, cuInit) X(cuDriverGetVersion, cuDriverGetVersion) \
+    X(cuDeviceGetCount, cuDeviceGetCount) X(cuDeviceGet, cuDeviceGet) \
+    X(cuDeviceGetName, cuDeviceGetName) X(cuDeviceGetAttribute, cuDeviceGetAttribute) \
+    X(cuDevicePrimaryCtxRetain, cuDevicePrimaryCtxRetain) \
+    X(cuDevicePrimaryCtxRelease, cuDevicePrimaryCtxRelease_v2) \
+    X(cuCtxGetCurrent, cuCtxGetCurrent) X(cuCtxSetCurrent, cuCtxSetCurrent) \
+    X(cuCtxPushCurrent, cuCtxPushCurrent_v2) X(cuCtxPopCurrent, cuCtxPopCurrent_v2) \
+    X(cuCtxGetDevice, cuCtxGetDevice) X(cuCtxSynchronize, cuCtxSynchronize) \
+    X(cuStreamGetCtx, cuStreamGetCtx) X(cuStreamSynchronize, cuStreamSynchronize) \
+    X(cuStreamQuery, cuStreamQuery) X(cuStreamCreate, cuStreamCreate) \
+    X(cuStreamDestroy, cuStreamDestroy_v2) X(cuStreamWaitEvent, cuStreamWaitEvent) \
+    X(cuStreamGetCaptureInfo, cuStreamGetCaptureInfo_v3) \
+    X(cuStreamIsCapturing, cuStreamIsCapturing) \
+    X(cuStreamBeginCapture, cuStreamBeginCapture_v2) X(cuStreamEndCapture, cuStreamEndCapture) \
+    X(cuThreadExchangeStreamCaptureMode, cuThreadExchangeStreamCaptureMode) \
+    X(cuEventCreate, cuEventCreate) X(cuEventDestroy, cuEventDestroy_v2) \
+    X(cuEventRecord, cuEventRecord) X(cuEventQuery, cuEventQuery) \
+    X(cuEventSynchronize, cuEventSynchronize) X(cuEventElapsedTime, cuEventElapsedTime_v2) \
+    X(cuGraphInstantiate, cuGraphInstantiateWithFlags) \
+    X(cuGraphInstantiateWithFlags, cuGraphInstantiateWithFlags) \
+    X(cuGraphLaunch, cuGraphLaunch) X(cuGraphDestroy, cuGraphDestroy) \
+    X(cuGraphExecDestroy, cuGraphExecDestroy) \
+    X(cuMemAlloc, cuMemAlloc_v2) X(cuMemFree, cuMemFree_v2) \
+    X(cuMemAllocHost, cuMemAllocHost_v2) X(cuMemHostAlloc, cuMemHostAlloc) \
+    X(cuMemFreeHost, cuMemFreeHost) X(cuMemHostGetDevicePointer, cuMemHostGetDevicePointer_v2) \
+    X(cuMemcpyHtoD, cuMemcpyHtoD_v2) X(cuMemcpyDtoH, cuMemcpyDtoH_v2) \
+    X(cuMemcpyAsync, cuMemcpyAsync) X(cuMemsetD8, cuMemsetD8_v2) \
+    X(cuMemsetD8Async, cuMemsetD8Async) \
+    X(cuLibraryLoadData, cuLibraryLoadData) X(cuLibraryUnload, cuLibraryUnload) \
+    X(cuLibraryGetKernel, cuLibraryGetKernel) X(cuKernelGetFunction, cuKernelGetFunction) \
+    X(cuModuleLoadData, cuModuleLoadData) X(cuModuleUnload, cuModuleUnload) \
+    X(cuModuleGetFunction, cuModuleGetFunction) X(cuLaunchKernel, cuLaunchKernel) \
+    X(cuGetErrorString, cuGetErrorString) X(cuGetErrorName, cuGetErrorName) \
+    X(cuGetProcAddress, cuGetProcAddress_v2)
+
+EMU_API CUresult cuGetProcAddress(const char *symbol, void **pfn, int cuda_version,
+                                  cuuint64_t flags, CUdriverProcAddressQueryResult *status)
+{
+    (void)cuda_version;
+    (void)flags;
+    if (!symbol || !pfn)
+        return CUDA_ERROR_INVALID_VALUE;
+    static const struct { const char *name; void *fn; } procs[] = {
+#define X(base, impl) { #base, (void *)impl },
+        PROCS(X)
+#undef X
+    };
+    for (size_t i = 0; i < sizeof procs / sizeof procs[0]; i++) {
+        if (strcmp(procs[i].name, symbol) == 0) {
+            *pfn = procs[i].fn;
+            if (status)
+                *status = CU_GET_PROC_ADDRESS_SUCCESS;
+            return CUDA_SUCCESS;
+        }
+    }
+    *pfn = NULL;
+    if (status)
+        *status = CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND;
+    return CUDA_ERROR_NOT_FOUND;
+}

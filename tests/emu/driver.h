@@ -1,0 +1,44 @@
+/* Private to the emulated libcuda: the objects behind the driver's handles. */
+#ifndef SAFEHALF_EMU_DRIVER_H
+#define SAFEHALF_EMU_DRIVER_H
+
+#include <stdatomic.h>
+
+#include "emu.h"
+
+/* Handles are checked by magic number so a destroyed or foreign handle is
+ * reported as CUDA_ERROR_INVALID_HANDLE instead of being used. */
+#define EMU_STREAM_MAGIC 0x5354524du
+#define EMU_EVENT_MAGIC 0x45564e54u
+#define EMU_GRAPH_MAGIC 0x47524150u
+#define EMU_EXEC_MAGIC 0x47455845u
+#define EMU_FUNC_MAGIC 0x46554e43u
+#define EMU_IMAGE_MAGIC 0x494d4147u
+
+struct emu_capture;
+
+struct CUstream_st {
+    uint32_t magic;
+    unsigned flags;
+    atomic_ulong syncs;
+    struct emu_capture *cap; /* guarded by the capture lock */
+};
+
+struct CUevent_st {
+    uint32_t magic;
+    unsigned flags;
+    struct CUstream_st *stream; /* where it was last recorded */
+    unsigned long long cap_id;  /* capture it was recorded into, 0 if none */
+};
+
+/* driver.c */
+CUresult drv_need_init(void);
+CUresult drv_need_ctx(void);
+CUcontext drv_primary(void);
+
+/* stream.c */
+struct CUstream_st *drv_stream(CUstream handle);
+struct CUstream_st *drv_legacy_stream(void);
+void drv_count_sync(struct CUstream_st *s);
+
+#endif

@@ -1,0 +1,1051 @@
+/* Tests of the emulated CUDA backend itself: the numerics the shim's tests
+ * rely on, and the behaviours of the real libraries it imitates.
+ *
+ * Every test runs in its own forked process (CK_FORK is forced in main), so
+ * each starts with an uninitialized driver and unread environment switches. */
+#include <check.h>
+#include <dlfcn.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cuda_runtime_api.h>
+
+#include "emu.h"
+
+extern const unsigned char sh_kernels_fatbin[];
+
+#define N CUBLAS_OP_N
+#define T CUBLAS_OP_T
+#define OK CUBLAS_STATUS_SUCCESS
+
+/* ---- cublasGemmEx interposed, as a preloaded shim would ----------------- */
+
+static int gemmex_calls;
+
+EMU_API cublasStatus_t cublasGemmEx(cublasHandle_t handle, cublasOperation_t transa,
+    cublasOperation_t transb, int m, int n, int k, const void *alpha, const void *A,
+    cudaDataType Atype, int lda, const void *B, cudaDataType Btype, int ldb, const void *beta,
+    void *C, cudaDataType Ctype, int ldc, cublasComputeType_t computeType, cublasGemmAlgo_t algo)
+{
+    static cublasStatus_t (*next)(cublasHandle_t, cublasOperation_t, cublasOperation_t, int,
+                                  int, int, const void *, const void *, cudaDataType, int,
+                                  const void *, cudaDataType, int, const void *, void *,
+                                  cudaDataType, int, cublasComputeType_t, cublasGemmAlgo_t);
+    if (!next)
+        *(void **)&next = dlsym(RTLD_NEXT, "cublasGemmEx");
+    gemmex_calls++;
+    return next(handle, transa, transb, m, n, k, alpha, A, Atype, lda, B, Btype, ldb, beta, C,
+                Ctype, ldc, computeType, algo);
+}
+
+/* ---- helpers --------------------------------------------------------------- */
+
+static uint16_t H(float f)
+{
+    return sh_float_to_half(f);
+}
+
+static float F(uint16_t h)
+{
+    return sh_half_to_float(h);
+}
+
+static void *up(const void *host, size_t bytes)
+{
+    void *d = NULL;
+    ck_assert_int_eq(cudaMalloc(&d, bytes), cudaSuccess);
+    ck_assert_int_eq(cudaMemcpy(d, host, bytes, cudaMemcpyHostToDevice), cudaSuccess);
+    return d;
+}
+
+static void down(void *host, const void *dev, size_t bytes)
+{
+    ck_assert_int_eq(cudaMemcpy(host, dev, bytes, cudaMemcpyDeviceToHost), cudaSuccess);
+}
+
+static cublasHandle_t handle(void)
+{
+    cublasHandle_t h = NULL;
+    ck_assert_int_eq(cublasCreate_v2(&h), OK);
+    return h;
+}
+
+static int is_16f(int compute)
+{
+    return compute == CUBLAS_COMPUTE_16F || compute == CUBLAS_COMPUTE_16F_PEDANTIC ||
+           compute == CUDA_R_16F;
+}
+
+/* A 1 x 1 result of a length-k dot product of half vectors, alpha 1, beta 0. */
+static float dot(cublasHandle_t h, const uint16_t *a, const uint16_t *b, int k, int compute,
+                 cudaDataType ctype)
+{
+    void *da = up(a, (size_t)k * 2), *db = up(b, (size_t)k * 2), *dc = NULL;
+    ck_assert_int_eq(cudaMalloc(&dc, 4), cudaSuccess);
+    sh_half ha = { H(1) }, hb = { H(0) };
+    float fa = 1, fb = 0;
+    const void *alpha = is_16f(compute) ? (const void *)&ha : &fa;
+    const void *beta = is_16f(compute) ? (const void *)&hb : &fb;
+    ck_assert_int_eq(cublasGemmEx(h, N, N, 1, 1, k, alpha, da, CUDA_R_16F, 1, db, CUDA_R_16F, k,
+                                  beta, dc, ctype, 1, (cublasComputeType_t)compute,
+                                  CUBLAS_GEMM_DEFAULT), OK);
+    float out;
+    if (ctype == CUDA_R_32F) {
+        down(&out, dc, 4);
+    } else {
+        uint16_t o;
+        down(&o, dc, 2);
+        out = F(o);
+    }
+    cudaFree(da), cudaFree(db), cudaFree(dc);
+    return out;
+}
+
+static uint16_t ones[4096];
+
+static void fill_ones(void)
+{
+    for (int i = 0; i < 4096; i++)
+        ones[i] = H(1);
+}
+
+/* ---- accumulation ------------------------------------------------------------ */
+
+START_TEST(test_16f_accumulates_in_half)
+{
+    fill_ones();
+    cublasHandle_t h = handle();
+    ck_assert_float_eq(dot(h, ones, ones, 4096, CUBLAS_COMPUTE_16F, CUDA_R_16F), 2048.0f);
+    ck_assert_float_eq(dot(h, ones, ones, 4096, CUBLAS_COMPUTE_16F_PEDANTIC, CUDA_R_16F), 2048.0f);
+    ck_assert_float_eq(dot(h, ones, ones, 2048, CUBLAS_COMPUTE_16F, CUDA_R_16F), 2048.0f);
+    ck_assert_float_eq(dot(h, ones, ones, 1000, CUBLAS_COMPUTE_16F, CUDA_R_16F), 1000.0f);
+    cublasDestroy_v2(h);
+}
+END_TEST
+
+START_TEST(test_32f_accumulates_in_float)
+{
+    fill_ones();
+    cublasHandle_t h = handle();
+    ck_assert_float_eq(dot(h, ones, ones, 4096, CUBLAS_COMPUTE_32F, CUDA_R_16F), 4096.0f);
+    ck_assert_float_eq(dot(h, ones, ones, 4096, CUBLAS_COMPUTE_32F, CUDA_R_32F), 4096.0f);
+    ck_assert_int_eq(cublasSetMathMode(h, CUBLAS_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION), OK);
+    ck_assert_float_eq(dot(h, ones, ones, 4096, CUBLAS_COMPUTE_32F, CUDA_R_16F), 4096.0f);
+    cublasDestroy_v2(h);
+}
+END_TEST
+
+/* Legacy cudaDataType values as compute type map as the C++ overloads do. */
+START_TEST(test_legacy_compute_types)
+{
+    fill_ones();
+    cublasHandle_t h = handle();
+    ck_assert_float_eq(dot(h, ones, ones, 4096, CUDA_R_16F, CUDA_R_16F), 2048.0f);
+    ck_assert_float_eq(dot(h, ones, ones, 4096, CUDA_R_32F, CUDA_R_32F), 4096.0f);
+    cublasDestroy_v2(h);
+}
+END_TEST
+
+/* Hgemm is COMPUTE_16F, and reaches cublasGemmEx through the PLT (the
+ * interposer in this file counts it). */
+START_TEST(test_hgemm)
+{
+    fill_ones();
+    cublasHandle_t h = handle();
+    void *a = up(ones, sizeof ones), *b = up(ones, sizeof ones), *c = NULL;
+    ck_assert_int_eq(cudaMalloc(&c, 2), cudaSuccess);
+    sh_half alpha = { H(1) }, beta = { H(0) };
+    uint16_t out;
+    gemmex_calls = 0;
+    ck_assert_int_eq(cublasHgemm(h, N, N, 1, 1, 4096, &alpha, a, 1, b, 4096, &beta, c, 1), OK);
+    ck_assert_int_eq(gemmex_calls, 1);
+    down(&out, c, 2);
+    ck_assert_float_eq(F(out), 2048.0f);
+    ck_assert_int_eq(cudaMemset(c, 0, 2), cudaSuccess);
+    ck_assert_int_eq(cublasHgemm_64(h, N, N, 1, 1, 4096, &alpha, a, 1, b, 4096, &beta, c, 1), OK);
+    down(&out, c, 2);
+    ck_assert_float_eq(F(out), 2048.0f);
+    cublasDestroy_v2(h);
+}
+END_TEST
+
+/* Split-K data: k = 4096 splits into chunks [0,1024) [1024,2048) [2048,3072)
+ * [3072,4096). Chunk 0 holds 1*1 + 32*64 = 2049, chunk 1 holds -32*64 =
+ * -2048, chunk 2 holds three 1*1 = 3, chunk 3 nothing.
+ * - FP32 sequentially: 1 + 2048 - 2048 + 1 + 1 + 1 = 4, exact in FP16.
+ * - Split-K: 2049 rounds to 2048 in FP16 (a tie, to even), then
+ *   2048 - 2048 + 3 + 0 = 3.
+ * - FP16 accumulation: 1 + 2048 = 2049 -> 2048, - 2048 = 0, + 3 = 3. */
+static void split_data(uint16_t *a, uint16_t *b)
+{
+    memset(a, 0, 4096 * 2);
+    memset(b, 0, 4096 * 2);
+    a[0] = H(1), b[0] = H(1);
+    a[1] = H(32), b[1] = H(64);
+    a[1024] = H(-32), b[1024] = H(64);
+    for (int p = 2048; p < 2051; p++)
+        a[p] = H(1), b[p] = H(1);
+}
+
+START_TEST(test_split_k)
+{
+    static uint16_t a[4096], b[4096];
+    split_data(a, b);
+    cublasHandle_t h = handle();
+    ck_assert_float_eq(dot(h, a, b, 4096, CUBLAS_COMPUTE_32F, CUDA_R_16F), 3.0f);
+    ck_assert_float_eq(dot(h, a, b, 4096, CUBLAS_COMPUTE_32F_FAST_16F, CUDA_R_16F), 3.0f);
+    ck_assert_float_eq(dot(h, a, b, 4096, CUBLAS_COMPUTE_16F, CUDA_R_16F), 3.0f);
+    /* No split: FP32 output, pedantic compute, k below 4096. */
+    ck_assert_float_eq(dot(h, a, b, 4096, CUBLAS_COMPUTE_32F, CUDA_R_32F), 4.0f);
+    ck_assert_float_eq(dot(h, a, b, 4096, CUBLAS_COMPUTE_32F_PEDANTIC, CUDA_R_16F), 4.0f);
+    ck_assert_float_eq(dot(h, a, b, 4095, CUBLAS_COMPUTE_32F, CUDA_R_16F), 4.0f);
+    ck_assert_int_eq(cublasSetMathMode(h, CUBLAS_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION), OK);
+    ck_assert_float_eq(dot(h, a, b, 4096, CUBLAS_COMPUTE_32F, CUDA_R_16F), 4.0f);
+    cublasDestroy_v2(h);
+}
+END_TEST
+
+/* FAST_* compute types down-convert FP32 inputs before FP32 accumulation. */
+START_TEST(test_fast_compute_types)
+{
+    cublasHandle_t h = handle();
+    float x = 1.0f + 0x1p-9f + 0x1p-12f, one = 1.0f, big = 70000.0f, alpha = 1, beta = 0, out;
+    void *dx = up(&x, 4), *d1 = up(&one, 4), *dbig = up(&big, 4), *dc = NULL;
+    ck_assert_int_eq(cudaMalloc(&dc, 4), cudaSuccess);
+    static const struct { int compute; float want; } cases[] = {
+        { CUBLAS_COMPUTE_32F, 1.0f + 0x1p-9f + 0x1p-12f },
+        { CUBLAS_COMPUTE_32F_FAST_16F, 1.0f + 0x1p-9f },
+        { CUBLAS_COMPUTE_32F_FAST_TF32, 1.0f + 0x1p-9f },
+        { CUBLAS_COMPUTE_32F_FAST_16BF, 1.0f },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ck_assert_int_eq(cublasGemmEx(h, N, N, 1, 1, 1, &alpha, dx, CUDA_R_32F, 1, d1, CUDA_R_32F,
+                                      1, &beta, dc, CUDA_R_32F, 1, cases[i].compute,
+                                      CUBLAS_GEMM_DEFAULT), OK);
+        down(&out, dc, 4);
+        ck_assert_float_eq(out, cases[i].want);
+    }
+    ck_assert_int_eq(cublasGemmEx(h, N, N, 1, 1, 1, &alpha, dbig, CUDA_R_32F, 1, d1, CUDA_R_32F,
+                                  1, &beta, dc, CUDA_R_32F, 1, CUBLAS_COMPUTE_32F_FAST_16F,
+                                  CUBLAS_GEMM_DEFAULT), OK);
+    down(&out, dc, 4);
+    ck_assert(isinf(out));
+    cublasDestroy_v2(h);
+}
+END_TEST
+
+/* ---- layouts ------------------------------------------------------------------ */
+
+static unsigned lcg = 12345;
+
+static float small_int(void)
+{
+    lcg = lcg * 1103515245u + 12345u;
+    return (float)((int)((lcg >> 16) % 9u) - 4);
+}
+
+/* op(A) (m x k) * op(B) (k x n) with padded leading dimensions, against a
+ * double reference. Small integers keep every path exact, FP16 included. */
+static void check_layout(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb,
+                         int half, int use_sgemm)
+{
+    enum { M = 5, Nn = 4, K = 3, PAD = 2 };
+    int rows_a = ta == N ? M : K, cols_a = ta == N ? K : M;
+    int rows_b = tb == N ? K : Nn, cols_b = tb == N ? Nn : K;
+    int lda = rows_a + PAD, ldb = rows_b + PAD + 1, ldc = M + PAD;
+    float a[(K + PAD) * (M + PAD) * 2], b[(K + PAD + 1) * (Nn + PAD) * 2], c[(M + PAD) * Nn];
+    double want[(M + PAD) * Nn];
+    for (int i = 0; i < lda * cols_a; i++)
+        a[i] = small_int();
+    for (int i = 0; i < ldb * cols_b; i++)
+        b[i] = small_int();
+    for (int i = 0; i < ldc * Nn; i++)
+        c[i] = small_int();
+    float alpha = 2, beta = -1;
+    for (int j = 0; j < Nn; j++) {
+        for (int i = 0; i < ldc; i++) {
+            double acc = 0;
+            for (int p = 0; p < K; p++)
+                acc += (double)a[ta == N ? i + p * lda : p + i * lda] *
+                       b[tb == N ? p + j * ldb : j + p * ldb];
+            want[i + j * ldc] = i < M ? alpha * acc + beta * c[i + j * ldc] : c[i + j * ldc];
+        }
+    }
+    size_t es = half ? 2 : 4, na = (size_t)lda * cols_a, nb = (size_t)ldb * cols_b,
+           nc = (size_t)ldc * Nn;
+    uint16_t ah[sizeof a / 4], bh[sizeof b / 4], ch[sizeof c / 4];
+    for (size_t i = 0; i < na; i++)
+        ah[i] = H(a[i]);
+    for (size_t i = 0; i < nb; i++)
+        bh[i] = H(b[i]);
+    for (size_t i = 0; i < nc; i++)
+        ch[i] = H(c[i]);
+    void *da = up(half ? (void *)ah : a, na * es), *db = up(half ? (void *)bh : b, nb * es);
+    void *dc = up(half ? (void *)ch : c, nc * es);
+    sh_half ha = { H(alpha) }, hb = { H(beta) };
+    cublasStatus_t st;
+    if (use_sgemm)
+        st = cublasSgemm_v2(h, ta, tb, M, Nn, K, &alpha, da, lda, db, ldb, &beta, dc, ldc);
+    else if (half)
+        st = cublasGemmEx(h, ta, tb, M, Nn, K, &ha, da, CUDA_R_16F, lda, db, CUDA_R_16F, ldb,
+                          &hb, dc, CUDA_R_16F, ldc, CUBLAS_COMPUTE_16F, CUBLAS_GEMM_DEFAULT);
+    else
+        st = cublasGemmEx_64(h, ta, tb, M, Nn, K, &alpha, da, CUDA_R_32F, lda, db, CUDA_R_32F,
+                             ldb, &beta, dc, CUDA_R_32F, ldc, CUBLAS_COMPUTE_32F,
+                             CUBLAS_GEMM_DEFAULT);
+    ck_assert_int_eq(st, OK);
+    down(half ? (void *)ch : c, dc, nc * es);
+    for (size_t i = 0; i < nc; i++)
+        ck_assert_double_eq(half ? F(ch[i]) : c[i], want[i]);
+    cudaFree(da), cudaFree(db), cudaFree(dc);
+}
+
+START_TEST(test_transposes_and_leading_dimensions)
+{
+    cublasHandle_t h = handle();
+    const cublasOperation_t ops[] = { CUBLAS_OP_N, CUBLAS_OP_T, CUBLAS_OP_C };
+    for (int x = 0; x < 3; x++) {
+        for (int y = 0; y < 3; y++) {
+            check_layout(h, ops[x], ops[y], 0, 0);
+            check_layout(h, ops[x], ops[y], 1, 0);
+            check_layout(h, ops[x], ops[y], 0, 1);
+        }
+    }
+    cublasDestroy_v2(h);
+}
+END_TEST
+
+/* A random non-integer case through the FP32 path, against double. */
+START_TEST(test_random_float_against_double)
+{
+    enum { M = 7, Nn = 6, K = 9, LDA = K + 1, LDB = Nn + 3, LDC = M + 2 };
+    float a[LDA * M], b[LDB * K], c[LDC * Nn];
+    srand(7);
+    for (size_t i = 0; i < sizeof a / 4; i++)
+        a[i] = (float)((double)rand() / RAND_MAX) - 0.5f;
+    for (size_t i = 0; i < sizeof b / 4; i++)
+        b[i] = (float)((double)rand() / RAND_MAX) - 0.5f;
+    for (size_t i = 0; i < sizeof c / 4; i++)
+        c[i] = (float)((double)rand() / RAND_MAX);
+    float alpha = 0.75f, beta = 0.25f, out[LDC * Nn];
+    cublasHandle_t h = handle();
+    void *da = up(a, sizeof a), *db = up(b, sizeof b), *dc = up(c, sizeof c);
+    ck_assert_int_eq(cublasSgemm_v2(h, T, T, M, Nn, K, &alpha, da, LDA, db, LDB, &beta, dc, LDC), OK);
+    down(out, dc, sizeof out);
+    for (int j = 0; j < Nn; j++) {
+        for (int i = 0; i < M; i++) {
+            double acc = 0;
+            for (int p = 0; p < K; p++)
+                acc += (double)a[p + i * LDA] * b[j + p * LDB];
+            ck_assert_double_eq_tol(out[i + j * LDC], alpha * acc + beta * c[i + j * LDC], 1e-5);
+        }
+    }
+    cublasDestroy_v2(h);
+}
+END_TEST
+
+/* beta == 0: C is not read, so NaN there does not reach the result. */
+START_TEST(test_beta_zero_ignores_c)
+{
+    cublasHandle_t h = handle();
+    uint16_t a[2] = { H(2), H(3) }, c[1] = { 0x7e00 };
+    void *da = up(a, 4), *dc = up(c, 2);
+    sh_half alpha = { H(1) }, beta = { H(0) };
+    ck_assert_int_eq(cublasHgemm(h, T, N, 1, 1, 2, &alpha, da, 2, da, 2, &beta, dc, 1), OK);
+    down(c, dc, 2);
+    ck_assert_float_eq(F(c[0]), 13.0f);
+    float nanv = NAN, af = 1, bf = 0;
+    void *dn = up(&nanv, 4), *d1 = up(&af, 4);
+    ck_assert_int_eq(cublasSgemm_v2(h, N, N, 1, 1, 1, &af, d1, 1, d1, 1, &bf, dn, 1), OK);
+    down(&nanv, dn, 4);
+    ck_assert_float_eq(nanv, 1.0f);
+    cublasDestroy_v2(h);
+}
+END_TEST
+
+/* ---- batches ------------------------------------------------------------------ */
+
+enum { BM = 2, BN = 3, BK = 4, BATCH = 3, SA = BM * BK + 5, SB = BK * BN + 1, SC = BM * BN + 2 };
+
+static void batch_data(uint16_t *a, uint16_t *b, double *want)
+{
+    for (int i = 0; i < SA * BATCH; i++)
+        a[i] = H(small_int());
+    for (int i = 0; i < SB * BATCH; i++)
+        b[i] = H(small_int());
+    for (int s = 0; s < BATCH; s++)
+        for (int j = 0; j < BN; j++)
+            for (int i = 0; i < BM; i++) {
+                double acc = 0;
+                for (int p = 0; p < BK; p++)
+                    acc += (double)F(a[s * SA + i + p * BM]) * F(b[s * SB + p + j * BK]);
+                want[s * SC + i + j * BM] = acc;
+            }
+}
+
+START_TEST(test_strided_batched)
+{
+    static uint16_t a[SA * BATCH], b[SB * BATCH], c[SC * BATCH];
+    static double want[SC * BATCH];
+    batch_data(a, b, want);
+    cublasHandle_t h = handle();
+    void *da = up(a, sizeof a), *db = up(b, sizeof b), *dc = NULL;
+    ck_assert_int_eq(cudaMalloc(&dc, sizeof c), cudaSuccess);
+    sh_half ha = { H(1) }, hb = { H(0) };
+    float fa = 1, fb = 0;
+    for (int form = 0; form < 3; form++) {
+        ck_assert_int_eq(cudaMemset(dc, 0, sizeof c), cudaSuccess);
+        cublasStatus_t st;
+        if (form == 0)
+            st = cublasHgemmStridedBatched(h, N, N, BM, BN, BK, &ha, da, BM, SA, db, BK, SB, &hb,
+                                           dc, BM, SC, BATCH);
+        else if (form == 1)
+            st = cublasHgemmStridedBatched_64(h, N, N, BM, BN, BK, &ha, da, BM, SA, db, BK, SB,
+                                              &hb, dc, BM, SC, BATCH);
+        else
+            st = cublasGemmStridedBatchedEx_64(h, N, N, BM, BN, BK, &fa, da, CUDA_R_16F, BM, SA,
+                                               db, CUDA_R_16F, BK, SB, &fb, dc, CUDA_R_16F, BM,
+                                               SC, BATCH, CUBLAS_COMPUTE_32F,
+                                               CUBLAS_GEMM_DEFAULT);
+        ck_assert_int_eq(st, OK);
+        down(c, dc, sizeof c);
+        for (int s = 0; s < BATCH; s++)
+            for (int i = 0; i < BM * BN; i++)
+                ck_assert_double_eq(F(c[s * SC + i]), want[s * SC + i]);
+    }
+    ck_assert_int_eq(cublasGemmStridedBatchedEx(h, N, N, BM, BN, BK, &fa, da, CUDA_R_16F, BM, SA,
+                                                db, CUDA_R_16F, BK, SB, &fb, dc, CUDA_R_16F, BM,
+                                                SC, BATCH, CUBLAS_COMPUTE_32F,
+                                                CUBLAS_GEMM_DEFAULT), OK);
+    cublasDestroy_v2(h);
+}
+END_TEST
+
+START_TEST(test_pointer_array_batched)
+{
+    static uint16_t a[SA * BATCH], b[SB * BATCH], c[SC * BATCH];
+    static double want[SC * BATCH];
+    batch_data(a, b, want);
+    cublasHandle_t h = handle();
+    void *pa[BATCH], *pb[BATCH], *pc[BATCH];
+    for (int s = 0; s < BATCH; s++) {
+        pa[s] = up(a + s * SA, SA * 2);
+        pb[s] = up(b + s * SB, SB * 2);
+        ck_assert_int_eq(cudaMalloc(&pc[s], SC * 2), cudaSuccess);
+    }
+    /* The pointer arrays live in device memory, as cuBLAS requires. */
+    void *dpa = up(pa, sizeof pa), *dpb = up(pb, sizeof pb), *dpc = up(pc, sizeof pc);
+    sh_half ha = { H(1) }, hb = { H(0) };
+    float fa = 1, fb = 0;
+    for (int form = 0; form < 4; form++) {
+        for (int s = 0; s < BATCH; s++)
+            ck_assert_int_eq(cudaMemset(pc[s], 0, SC * 2), cudaSuccess);
+        cublasStatus_t st;
+        if (form == 0)
+            st = cublasHgemmBatched(h, N, N, BM, BN, BK, &ha, dpa, BM, dpb, BK, &hb, dpc, BM, BATCH);
+        else if (form == 1)
+            st = cublasHgemmBatched_64(h, N, N, BM, BN, BK, &ha, dpa, BM, dpb, BK, &hb, dpc, BM,
+                                       BATCH);
+        else if (form == 2)
+            st = cublasGemmBatchedEx(h, N, N, BM, BN, BK, &fa, dpa, CUDA_R_16F, BM, dpb,
+                                     CUDA_R_16F, BK, &fb, dpc, CUDA_R_16F, BM, BATCH,
+                                     CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+        else
+            st = cublasGemmBatchedEx_64(h, N, N, BM, BN, BK, &fa, dpa, CUDA_R_16F, BM, dpb,
+                                        CUDA_R_16F, BK, &fb, dpc, CUDA_R_16F, BM, BATCH,
+                                        CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+        ck_assert_int_eq(st, OK);
+        for (int s = 0; s < BATCH; s++) {
+            down(c, pc[s], SC * 2);
+            for (int i = 0; i < BM * BN; i++)
+                ck_assert_double_eq(F(c[i]), want[s * SC + i]);
+        }
+    }
+    /* A host array of device pointers is not device memory. */
+    ck_assert_int_eq(cublasGemmBatchedEx(h, N, N, BM, BN, BK, &fa, (const void *const *)pa,
+                                         CUDA_R_16F, BM, (const void *const *)pb, CUDA_R_16F, BK,
+                                         &fb, pc, CUDA_R_16F, BM, BATCH, CUBLAS_COMPUTE_32F,
+                                         CUBLAS_GEMM_DEFAULT),
+                     CUBLAS_STATUS_EXECUTION_FAILED);
+    cublasDestroy_v2(h);
+}
+END_TEST
+
+START_TEST(test_device_pointer_mode)
+{
+    cublasHandle_t h = handle();
+    float a = 2, b = 5, c = 7, scalars[2] = { 3, 0.5f }, out;
+    void *da = up(&a, 4), *db = up(&b, 4), *dc = up(&c, 4), *ds = up(scalars, sizeof scalars);
+    ck_assert_int_eq(cublasSetPointerMode_v2(h, CUBLAS_POINTER_MODE_DEVICE), OK);
+    cublasPointerMode_t mode;
+    ck_assert_int_eq(cublasGetPointerMode_v2(h, &mode), OK);
+    ck_assert_int_eq(mode, CUBLAS_POINTER_MODE_DEVICE);
+    ck_assert_int_eq(cublasGemmEx(h, N, N, 1, 1, 1, ds, da, CUDA_R_32F, 1, db, CUDA_R_32F, 1,
+                                  (float *)ds + 1, dc, CUDA_R_32F, 1, CUBLAS_COMPUTE_32F,
+                                  CUBLAS_GEMM_DEFAULT), OK);
+    down(&out, dc, 4);
+    ck_assert_float_eq(out, 3 * 2 * 5 + 0.5f * 7);
+    /* Half scalars for COMPUTE_16F, in device memory too. */
+    uint16_t ha[2] = { H(2), H(5) }, hs[2] = { H(0.5f), H(-1) }, hc = H(4);
+    void *dha = up(ha, 4), *dhs = up(hs, 4), *dhc = up(&hc, 2);
+    ck_assert_int_eq(cublasHgemm(h, T, N, 1, 1, 1, dhs, dha, 1, (const sh_half *)dha + 1, 1,
+                                 (const sh_half *)dhs + 1, dhc, 1), OK);
+    down(&hc, dhc, 2);
+    ck_assert_float_eq(F(hc), 0.5f * 10 - 4);
+    /* Host scalars in device mode are not device memory. */
+    ck_assert_int_eq(cublasGemmEx(h, N, N, 1, 1, 1, scalars, da, CUDA_R_32F, 1, db, CUDA_R_32F,
+                                  1, scalars + 1, dc, CUDA_R_32F, 1, CUBLAS_COMPUTE_32F,
+                                  CUBLAS_GEMM_DEFAULT),
+                     CUBLAS_STATUS_EXECUTION_FAILED);
+    cublasDestroy_v2(h);
+}
+END_TEST
+
+START_TEST(test_gemmex_64_ones)
+{
+    fill_ones();
+    cublasHandle_t h = handle();
+    void *a = up(ones, sizeof ones), *c = NULL;
+    ck_assert_int_eq(cudaMalloc(&c, 2), cudaSuccess);
+    sh_half alpha = { H(1) }, beta = { H(0) };
+    uint16_t out;
+    ck_assert_int_eq(cublasGemmEx_64(h, T, N, 1, 1, 4096, &alpha, a, CUDA_R_16F, 4096, a,
+                                     CUDA_R_16F, 4096, &beta, c, CUDA_R_16F, 1,
+                                     CUBLAS_COMPUTE_16F, CUBLAS_GEMM_DEFAULT), OK);
+    down(&out, c, 2);
+    ck_assert_float_eq(F(out), 2048.0f);
+    cublasDestroy_v2(h);
+}
+END_TEST
+
+/* ---- argument checking ---------------------------------------------------------- */
+
+START_TEST(test_status_codes)
+{
+    cublasHandle_t h = handle();
+    float f1 = 1, a[16] = { 0 };
+    sh_half h1 = { H(1) };
+    void *d = up(a, sizeof a);
+    ck_assert_int_eq(cublasGemmEx(NULL, N, N, 1, 1, 1, &f1, d, CUDA_R_32F, 1, d, CUDA_R_32F, 1,
+                                  &f1, d, CUDA_R_32F, 1, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+                     CUBLAS_STATUS_NOT_INITIALIZED);
+    ck_assert_int_eq(cublasHgemm(NULL, N, N, 1, 1, 1, &h1, d, 1, d, 1, &h1, d, 1),
+                     CUBLAS_STATUS_NOT_INITIALIZED);
+    ck_assert_int_eq(cublasSgemm_v2(h, N, N, -1, 1, 1, &f1, d, 1, d, 1, &f1, d, 1),
+                     CUBLAS_STATUS_INVALID_VALUE);
+    ck_assert_int_eq(cublasSgemm_v2(h, N, N, 4, 1, 1, &f1, d, 3, d, 1, &f1, d, 4),
+                     CUBLAS_STATUS_INVALID_VALUE);
+    ck_assert_int_eq(cublasSgemm_v2(h, T, N, 4, 1, 2, &f1, d, 1, d, 2, &f1, d, 4),
+                     CUBLAS_STATUS_INVALID_VALUE);
+    ck_assert_int_eq(cublasSgemm_v2(h, N, N, 2, 2, 2, &f1, d, 2, d, 2, &f1, d, 1),
+                     CUBLAS_STATUS_INVALID_VALUE);
+    ck_assert_int_eq(cublasSgemm_v2(h, (cublasOperation_t)7, N, 1, 1, 1, &f1, d, 1, d, 1, &f1,
+                                    d, 1), CUBLAS_STATUS_INVALID_VALUE);
+    /* COMPUTE_16F needs FP16 everywhere; FP32 inputs cannot give FP16 out. */
+    ck_assert_int_eq(cublasGemmEx(h, N, N, 1, 1, 1, &h1, d, CUDA_R_16F, 1, d, CUDA_R_16F, 1, &h1,
+                                  d, CUDA_R_32F, 1, CUBLAS_COMPUTE_16F, CUBLAS_GEMM_DEFAULT),
+                     CUBLAS_STATUS_NOT_SUPPORTED);
+    ck_assert_int_eq(cublasGemmEx(h, N, N, 1, 1, 1, &f1, d, CUDA_R_32F, 1, d, CUDA_R_32F, 1, &f1,
+                                  d, CUDA_R_16F, 1, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+                     CUBLAS_STATUS_NOT_SUPPORTED);
+    ck_assert_int_eq(cublasGemmEx(h, N, N, 1, 1, 1, &f1, d, CUDA_R_16F, 1, d, CUDA_R_16BF, 1,
+                                  &f1, d, CUDA_R_32F, 1, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+                     CUBLAS_STATUS_NOT_SUPPORTED);
+    ck_assert_int_eq(cublasGemmEx(h, N, N, 1, 1, 1, &f1, d, CUDA_R_32F, 1, d, CUDA_R_32F, 1, &f1,
+                                  d, CUDA_R_32F, 1, CUBLAS_COMPUTE_64F, CUBLAS_GEMM_DEFAULT),
+                     CUBLAS_STATUS_NOT_SUPPORTED);
+    /* Empty problems succeed without touching memory. */
+    ck_assert_int_eq(cublasSgemm_v2(h, N, N, 0, 1, 1, &f1, NULL, 1, NULL, 1, &f1, NULL, 1), OK);
+    /* Host memory is not device memory. */
+    ck_assert_int_eq(cublasSgemm_v2(h, N, N, 1, 1, 1, &f1, a, 1, d, 1, &f1, d, 1),
+                     CUBLAS_STATUS_EXECUTION_FAILED);
+    /* Past the end of an allocation. */
+    ck_assert_int_eq(cublasSgemm_v2(h, N, N, 4, 5, 1, &f1, d, 4, d, 1, &f1, d, 4),
+                     CUBLAS_STATUS_EXECUTION_FAILED);
+    int v;
+    ck_assert_int_eq(cublasGetVersion_v2(NULL, &v), OK);
+    ck_assert_int_eq(v, 130100);
+    ck_assert_int_eq(cublasGetProperty(MAJOR_VERSION, &v), OK);
+    ck_assert_int_eq(v, 13);
+    ck_assert_str_eq(cublasGetStatusName(CUBLAS_STATUS_NOT_SUPPORTED), "CUBLAS_STATUS_NOT_SUPPORTED");
+    ck_assert_int_eq(cublasSetMathMode(h, (cublasMath_t)0x40), CUBLAS_STATUS_INVALID_VALUE);
+    cublasDestroy_v2(h);
+}
+END_TEST
+
+/* ---- memory ---------------------------------------------------------------- */
+
+START_TEST(test_device_pointer_is_not_host_memory)
+{
+    void *d = NULL;
+    ck_assert_int_eq(cudaMalloc(&d, 64), cudaSuccess);
+    pid_t pid = fork();
+    ck_assert_int_ne(pid, -1);
+    if (pid == 0) {
+        struct rlimit no_core = { 0, 0 };
+        setrlimit(RLIMIT_CORE, &no_core);
+        volatile unsigned char x = *(volatile unsigned char *)d;
+        (void)x;
+        _exit(0);
+    }
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFSIGNALED(status));
+    ck_assert_int_eq(WTERMSIG(status), SIGSEGV);
+}
+END_TEST
+
+START_TEST(test_memory_translation)
+{
+    char host[64] = "hello", back[64] = { 0 };
+    void *d = NULL, *p = NULL, *dp = NULL;
+    ck_assert_int_eq(cudaMalloc(&d, 64), cudaSuccess);
+    ck_assert_ptr_nonnull(emu_to_host(d));
+    ck_assert_ptr_nonnull(emu_to_host((char *)d + 63));
+    ck_assert_ptr_null(emu_to_host((char *)d + 64));
+    ck_assert_ptr_null(emu_to_host(host));
+    ck_assert_ptr_null(emu_to_host_range(d, 65));
+    ck_assert_int_eq(cudaMemcpy(d, host, 64, cudaMemcpyHostToDevice), cudaSuccess);
+    ck_assert_int_eq(cudaMemcpy(back, d, 64, cudaMemcpyDefault), cudaSuccess);
+    ck_assert_str_eq(back, "hello");
+    /* The kind is honoured: a host pointer on the device side is refused. */
+    ck_assert_int_eq(cudaMemcpy(back, host, 8, cudaMemcpyHostToDevice), cudaErrorInvalidValue);
+    ck_assert_int_eq(cudaGetLastError(), cudaErrorInvalidValue);
+    ck_assert_int_eq(cudaGetLastError(), cudaSuccess);
+    ck_assert_int_eq(cudaMemcpy(back, d, 8, (enum cudaMemcpyKind)9), cudaErrorInvalidMemcpyDirection);
+    /* Pinned memory: its device pointer is itself. */
+    ck_assert_int_eq(cudaHostAlloc(&p, 32, cudaHostAllocMapped), cudaSuccess);
+    ck_assert_int_eq(cudaHostGetDevicePointer(&dp, p, 0), cudaSuccess);
+    ck_assert_ptr_eq(dp, p);
+    ck_assert_ptr_eq(emu_to_host((char *)p + 4), (char *)p + 4);
+    ck_assert_int_eq(cudaMemcpy(p, d, 32, cudaMemcpyDeviceToDevice), cudaSuccess);
+    ck_assert_str_eq(p, "hello");
+    ck_assert_int_eq(cudaHostGetDevicePointer(&dp, host, 0), cudaErrorInvalidValue);
+    ck_assert_int_eq(cudaFree(p), cudaErrorInvalidValue);
+    ck_assert_int_eq(cudaFreeHost(p), cudaSuccess);
+    ck_assert_int_eq(cudaFree((char *)d + 1), cudaErrorInvalidValue);
+    ck_assert_int_eq(cudaFree(d), cudaSuccess);
+    ck_assert_ptr_null(emu_to_host(d));
+    ck_assert_int_eq(cudaFree(NULL), cudaSuccess);
+}
+END_TEST
+
+/* ---- driver -------------------------------------------------------------------- */
+
+START_TEST(test_driver_needs_init_and_context)
+{
+    CUdeviceptr p;
+    ck_assert_int_eq(cuMemAlloc(&p, 16), CUDA_ERROR_NOT_INITIALIZED);
+    ck_assert_int_eq(cuInit(0), CUDA_SUCCESS);
+    ck_assert_int_eq(cuMemAlloc(&p, 16), CUDA_ERROR_INVALID_CONTEXT);
+    CUcontext ctx = NULL, cur = NULL;
+    ck_assert_int_eq(cuDevicePrimaryCtxRetain(&ctx, 0), CUDA_SUCCESS);
+    ck_assert_int_eq(cuCtxPushCurrent(ctx), CUDA_SUCCESS);
+    ck_assert_int_eq(cuMemAlloc(&p, 16), CUDA_SUCCESS);
+    ck_assert_int_eq(cuMemFree(p), CUDA_SUCCESS);
+    ck_assert_int_eq(cuCtxPopCurrent(&cur), CUDA_SUCCESS);
+    ck_assert_ptr_eq(cur, ctx);
+    ck_assert_int_eq(cuCtxGetCurrent(&cur), CUDA_SUCCESS);
+    ck_assert_ptr_null(cur);
+    int v;
+    CUdevice dev;
+    ck_assert_int_eq(cuDeviceGet(&dev, 0), CUDA_SUCCESS);
+    ck_assert_int_eq(cuDeviceGetAttribute(&v, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, dev),
+                     CUDA_SUCCESS);
+    ck_assert_int_eq(v, 9);
+    ck_assert_int_eq(cuDriverGetVersion(&v), CUDA_SUCCESS);
+    ck_assert_int_eq(v, 13000);
+    const char *s;
+    ck_assert_int_eq(cuGetErrorName(CUDA_ERROR_NOT_FOUND, &s), CUDA_SUCCESS);
+    ck_assert_str_eq(s, "CUDA_ERROR_NOT_FOUND");
+}
+END_TEST
+
+static void *thread_context(void *arg)
+{
+    CUcontext *out = arg;
+    cuCtxGetCurrent(&out[0]);
+    int dev;
+    cudaGetDevice(&dev);
+    cuCtxGetCurrent(&out[1]);
+    return NULL;
+}
+
+/* The runtime makes the primary context current in each thread it runs in. */
+START_TEST(test_runtime_context_per_thread)
+{
+    CUcontext main_ctx = NULL, seen[2] = { (CUcontext)1, NULL };
+    ck_assert_int_eq(cudaFree(NULL), cudaSuccess);
+    ck_assert_int_eq(cuCtxGetCurrent(&main_ctx), CUDA_SUCCESS);
+    ck_assert_ptr_nonnull(main_ctx);
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, thread_context, seen), 0);
+    pthread_join(t, NULL);
+    ck_assert_ptr_null(seen[0]);
+    ck_assert_ptr_eq(seen[1], main_ctx);
+}
+END_TEST
+
+START_TEST(test_get_proc_address)
+{
+    void *fn = NULL;
+    CUdriverProcAddressQueryResult q;
+    ck_assert_int_eq(cuGetProcAddress_v2("cuMemAlloc", &fn, 13000, 0, &q), CUDA_SUCCESS);
+    ck_assert_int_eq(q, CU_GET_PROC_ADDRESS_SUCCESS);
+    ck_assert_ptr_eq(fn, (void *)cuMemAlloc_v2);
+    ck_assert_int_eq(cuGetProcAddress_v2("cuStreamGetCaptureInfo", &fn, 13000, 0, &q),
+                     CUDA_SUCCESS);
+    ck_assert_ptr_eq(fn, (void *)cuStreamGetCaptureInfo_v3);
+    ck_assert_int_eq(cuGetProcAddress_v2("cuNoSuchThing", &fn, 13000, 0, &q), CUDA_ERROR_NOT_FOUND);
+    ck_assert_int_eq(q, CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND);
+    ck_assert_ptr_null(fn);
+}
+END_TEST
+
+/* ---- kernels ------------------------------------------------------------------- */
+
+static void fake_image(unsigned char *img, size_t size, const char *name)
+{
+    memset(img, 0, size);
+    uint32_t magic = 0xBA55ED50u;
+    uint16_t version = 1, header = 16;
+    uint64_t body = size - 16;
+    memcpy(img, &magic, 4);
+    memcpy(img + 4, &version, 2);
+    memcpy(img + 6, &header, 2);
+    memcpy(img + 8, &body, 8);
+    if (name)
+        memcpy(img + 40, name, strlen(name) + 1);
+}
+
+/* Runs safehalf_scalars_h2f(alpha, beta, out) and returns out. */
+static CUresult launch_h2f(CUfunction f, CUstream stream, const void *alpha, const void *beta,
+                           void *out)
+{
+    void *params[] = { &alpha, &beta, &out };
+    return cuLaunchKernel(f, 1, 1, 1, 32, 1, 1, 0, stream, params, NULL);
+}
+
+START_TEST(test_kernel_launch)
+{
+    ck_assert_int_eq(cudaFree(NULL), cudaSuccess); /* initializes, like any program */
+    static unsigned char img[256], other[256];
+    fake_image(img, sizeof img, "safehalf_scalars_h2f");
+    fake_image(other, sizeof other, "some_other_kernel");
+    CUlibrary lib, lib2;
+    CUkernel k;
+    ck_assert_int_eq(cuLibraryLoadData(&lib, img, NULL, NULL, 0, NULL, NULL, 0), CUDA_SUCCESS);
+    ck_assert_int_eq(cuLibraryLoadData(&lib2, other, NULL, NULL, 0, NULL, NULL, 0), CUDA_SUCCESS);
+    ck_assert_int_eq(cuLibraryLoadData(&lib2, "not an image", NULL, NULL, 0, NULL, NULL, 0),
+                     CUDA_ERROR_INVALID_IMAGE);
+    ck_assert_int_eq(cuLibraryGetKernel(&k, lib2, "safehalf_scalars_h2f"), CUDA_ERROR_NOT_FOUND);
+    ck_assert_int_eq(cuLibraryGetKernel(&k, lib2, "some_other_kernel"), CUDA_ERROR_NOT_FOUND);
+    ck_assert_int_eq(cuLibraryGetKernel(&k, lib, "safehalf_scalars"), CUDA_ERROR_NOT_FOUND);
+    ck_assert_int_eq(cuLibraryGetKernel(&k, lib, "safehalf_scalars_h2f"), CUDA_SUCCESS);
+
+    uint16_t scal[2] = { H(1.5f), H(-2.0f) };
+    float out[2] = { 0, 0 };
+    void *ds = up(scal, 4), *dout = NULL;
+    ck_assert_int_eq(cudaMalloc(&dout, 8), cudaSuccess);
+    cudaStream_t s;
+    ck_assert_int_eq(cudaStreamCreate(&s), cudaSuccess);
+    /* A CUkernel is accepted where a CUfunction is expected. */
+    ck_assert_int_eq(launch_h2f((CUfunction)k, s, ds, (uint16_t *)ds + 1, dout), CUDA_SUCCESS);
+    down(out, dout, 8);
+    ck_assert_float_eq(out[0], 1.5f);
+    ck_assert_float_eq(out[1], -2.0f);
+    /* A host pointer as kernel argument is an illegal address. */
+    ck_assert_int_eq(launch_h2f((CUfunction)k, s, ds, ds, out), CUDA_ERROR_ILLEGAL_ADDRESS);
+
+    CUfunction f;
+    CUmodule mod;
+    ck_assert_int_eq(cuKernelGetFunction(&f, k), CUDA_SUCCESS);
+    ck_assert_int_eq(cuModuleLoadData(&mod, img), CUDA_SUCCESS);
+    ck_assert_int_eq(cuModuleGetFunction(&f, mod, "safehalf_scalars_h2f"), CUDA_SUCCESS);
+    ck_assert_int_eq(launch_h2f(f, CU_STREAM_PER_THREAD, (uint16_t *)ds + 1, ds, dout),
+                     CUDA_SUCCESS);
+    down(out, dout, 8);
+    ck_assert_float_eq(out[0], -2.0f);
+    ck_assert_float_eq(out[1], 1.5f);
+    ck_assert_int_eq(cuModuleUnload(mod), CUDA_SUCCESS);
+    ck_assert_int_eq(cuLibraryUnload(lib), CUDA_SUCCESS);
+    ck_assert_int_eq(cuLibraryUnload(lib2), CUDA_SUCCESS);
+}
+END_TEST
+
+/* The fatbin nvcc builds from kernels/ loads and yields its kernels. */
+START_TEST(test_real_fatbin)
+{
+    ck_assert_int_eq(cudaFree(NULL), cudaSuccess);
+    CUlibrary lib;
+    CUkernel k;
+    ck_assert_int_eq(cuLibraryLoadData(&lib, sh_kernels_fatbin, NULL, NULL, 0, NULL, NULL, 0),
+                     CUDA_SUCCESS);
+    ck_assert_int_eq(cuLibraryGetKernel(&k, lib, "safehalf_scalars_h2f"), CUDA_SUCCESS);
+    ck_assert_int_eq(cuLibraryGetKernel(&k, lib, "no_such_kernel"), CUDA_ERROR_NOT_FOUND);
+    ck_assert_int_eq(cuLibraryUnload(lib), CUDA_SUCCESS);
+}
+END_TEST
+
+/* ---- synchronization ----------------------------------------------------------- */
+
+START_TEST(test_sync_counting)
+{
+    cudaStream_t s;
+    char host[16] = { 0 };
+    void *d = NULL;
+    ck_assert_int_eq(cudaStreamCreate(&s), cudaSuccess);
+    ck_assert_int_eq(cudaMalloc(&d, 16), cudaSuccess);
+    unsigned long total = emu_sync_count(), on_s = emu_stream_sync_count(s);
+    ck_assert_int_eq(cudaMemcpyAsync(d, host, 16, cudaMemcpyHostToDevice, s), cudaSuccess);
+    ck_assert_int_eq(cudaMemsetAsync(d, 0, 16, s), cudaSuccess);
+    ck_assert_uint_eq(emu_sync_count(), total);
+    ck_assert_int_eq(cudaStreamSynchronize(s), cudaSuccess);
+    ck_assert_uint_eq(emu_sync_count(), total + 1);
+    ck_assert_uint_eq(emu_stream_sync_count(s), on_s + 1);
+    ck_assert_int_eq(cudaMemcpy(host, d, 16, cudaMemcpyDeviceToHost), cudaSuccess);
+    ck_assert_uint_eq(emu_sync_count(), total + 2);
+    ck_assert_uint_eq(emu_stream_sync_count(s), on_s + 1);
+    ck_assert_uint_eq(emu_stream_sync_count(NULL), emu_stream_sync_count(CU_STREAM_LEGACY));
+    ck_assert_int_eq(cudaDeviceSynchronize(), cudaSuccess);
+    ck_assert_int_eq(cuStreamSynchronize(CU_STREAM_PER_THREAD), CUDA_SUCCESS);
+    ck_assert_uint_eq(emu_sync_count(), total + 4);
+    ck_assert_uint_eq(emu_stream_sync_count(CU_STREAM_PER_THREAD), 1);
+    /* A GEMM on the stream does not synchronize it. */
+    cublasHandle_t h = handle();
+    ck_assert_int_eq(cublasSetStream_v2(h, s), OK);
+    float one = 1;
+    void *d1 = up(&one, 4);
+    total = emu_sync_count();
+    ck_assert_int_eq(cublasSgemm_v2(h, N, N, 1, 1, 1, &one, d1, 1, d1, 1, &one, d1, 1), OK);
+    ck_assert_uint_eq(emu_sync_count(), total);
+    cudaEvent_t e;
+    ck_assert_int_eq(cudaEventCreate(&e), cudaSuccess);
+    ck_assert_int_eq(cudaEventRecord(e, s), cudaSuccess);
+    ck_assert_int_eq(cudaEventSynchronize(e), cudaSuccess);
+    ck_assert_uint_eq(emu_stream_sync_count(s), on_s + 2);
+    cudaEventDestroy(e);
+    ck_assert_int_eq(cudaStreamDestroy(s), cudaSuccess);
+}
+END_TEST
+
+START_TEST(test_null_compute)
+{
+    setenv("EMU_NULL_COMPUTE", "1", 1);
+    fill_ones();
+    cublasHandle_t h = handle();
+    uint16_t c = H(7);
+    void *a = up(ones, sizeof ones), *dc = up(&c, 2);
+    sh_half alpha = { H(1) }, beta = { H(0) };
+    ck_assert_int_eq(cublasHgemm(h, N, N, 1, 1, 4096, &alpha, a, 1, a, 4096, &beta, dc, 1), OK);
+    down(&c, dc, 2);
+    ck_assert_float_eq(F(c), 7.0f);
+    /* Still validated. */
+    ck_assert_int_eq(cublasHgemm(h, N, N, 1, 1, 4096, &alpha, (const sh_half *)ones, 1, a, 4096, &beta, dc, 1),
+                     CUBLAS_STATUS_EXECUTION_FAILED);
+    cublasDestroy_v2(h);
+}
+END_TEST
+
+/* ---- capture ------------------------------------------------------------------- */
+
+START_TEST(test_capture_and_replay)
+{
+    fill_ones();
+    static uint16_t twos[4096];
+    for (int i = 0; i < 4096; i++)
+        twos[i] = H(2);
+    static unsigned char img[256];
+    fake_image(img, sizeof img, "safehalf_scalars_h2f");
+
+    cudaStream_t s;
+    ck_assert_int_eq(cudaStreamCreate(&s), cudaSuccess);
+    cublasHandle_t h = handle();
+    ck_assert_int_eq(cublasSetStream_v2(h, s), OK);
+    void *da = NULL, *dc = NULL, *ds = NULL, *dout = NULL;
+    ck_assert_int_eq(cudaMalloc(&da, sizeof ones), cudaSuccess);
+    ck_assert_int_eq(cudaMalloc(&dc, 2), cudaSuccess);
+    ck_assert_int_eq(cudaMalloc(&dout, 8), cudaSuccess);
+    uint16_t scal[2] = { H(0.25f), H(4) };
+    ds = up(scal, 4);
+    CUlibrary lib;
+    CUkernel k;
+    ck_assert_int_eq(cuLibraryLoadData(&lib, img, NULL, NULL, 0, NULL, NULL, 0), CUDA_SUCCESS);
+    ck_assert_int_eq(cuLibraryGetKernel(&k, lib, "safehalf_scalars_h2f"), CUDA_SUCCESS);
+
+    static uint16_t input[4096];
+    memcpy(input, ones, sizeof ones);
+    uint16_t result = H(-1);
+    float out[2] = { 0, 0 };
+    sh_half alpha = { H(1) }, beta = { H(0) };
+
+    ck_assert_int_eq(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal), cudaSuccess);
+    enum cudaStreamCaptureStatus st;
+    ck_assert_int_eq(cudaStreamIsCapturing(s, &st), cudaSuccess);
+    ck_assert_int_eq(st, cudaStreamCaptureStatusActive);
+    ck_assert_int_eq(cudaMemcpyAsync(da, input, sizeof input, cudaMemcpyHostToDevice, s),
+                     cudaSuccess);
+    ck_assert_int_eq(cublasHgemm(h, N, N, 1, 1, 4096, &alpha, da, 1, da, 4096, &beta, dc, 1), OK);
+    ck_assert_int_eq(cudaMemcpyAsync(&result, dc, 2, cudaMemcpyDeviceToHost, s), cudaSuccess);
+    ck_assert_int_eq(launch_h2f((CUfunction)k, s, ds, (uint16_t *)ds + 1, dout), CUDA_SUCCESS);
+    ck_assert_int_eq(cudaMemcpyAsync(out, dout, 8, cudaMemcpyDeviceToHost, s), cudaSuccess);
+    alpha.bits = H(100); /* host scalars are captured by value */
+    cudaGraph_t g = NULL;
+    ck_assert_int_eq(cudaStreamEndCapture(s, &g), cudaSuccess);
+    ck_assert_ptr_nonnull(g);
+    ck_assert_int_eq(cudaStreamIsCapturing(s, &st), cudaSuccess);
+    ck_assert_int_eq(st, cudaStreamCaptureStatusNone);
+    /* Nothing ran during capture. */
+    ck_assert_int_eq(result, H(-1));
+    ck_assert_float_eq(out[0], 0.0f);
+
+    cudaGraphExec_t exec;
+    ck_assert_int_eq(cudaGraphInstantiate(&exec, g, 0), cudaSuccess);
+    ck_assert_int_eq(cudaGraphDestroy(g), cudaSuccess);
+    ck_assert_int_eq(cudaGraphLaunch(exec, s), cudaSuccess);
+    ck_assert_float_eq(F(result), 2048.0f);
+    ck_assert_float_eq(out[0], 0.25f);
+    ck_assert_float_eq(out[1], 4.0f);
+    /* A replay reads the inputs afresh: 4096 products 2 * 2 summed in FP16
+     * stall at 8192, where adding 4 is a tie that rounds back to even. */
+    memcpy(input, twos, sizeof twos);
+    ck_assert_int_eq(cudaGraphLaunch(exec, s), cudaSuccess);
+    ck_assert_float_eq(F(result), 8192.0f);
+    ck_assert_int_eq(cudaGraphExecDestroy(exec), cudaSuccess);
+    cublasDestroy_v2(h);
+}
+END_TEST
+
+START_TEST(test_capture_invalidation)
+{
+    cudaStream_t s;
+    ck_assert_int_eq(cudaStreamCreate(&s), cudaSuccess);
+    void *p = NULL;
+    cudaGraph_t g = (cudaGraph_t)1;
+    enum cudaStreamCaptureStatus st;
+
+    /* GLOBAL mode: allocation during capture is refused and breaks it. */
+    ck_assert_int_eq(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal), cudaSuccess);
+    ck_assert_int_eq(cudaMalloc(&p, 16), cudaErrorStreamCaptureUnsupported);
+    ck_assert_int_eq(cudaStreamIsCapturing(s, &st), cudaSuccess);
+    ck_assert_int_eq(st, cudaStreamCaptureStatusInvalidated);
+    ck_assert_int_eq(cudaStreamEndCapture(s, &g), cudaErrorStreamCaptureInvalidated);
+    ck_assert_ptr_null(g);
+
+    /* So is synchronizing, and synchronizing the capturing stream itself. */
+    ck_assert_int_eq(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal), cudaSuccess);
+    unsigned long syncs = emu_sync_count();
+    ck_assert_int_eq(cudaDeviceSynchronize(), cudaErrorStreamCaptureUnsupported);
+    ck_assert_int_eq(cudaStreamEndCapture(s, &g), cudaErrorStreamCaptureInvalidated);
+    ck_assert_int_eq(cudaStreamBeginCapture(s, cudaStreamCaptureModeRelaxed), cudaSuccess);
+    ck_assert_int_eq(cudaStreamSynchronize(s), cudaErrorStreamCaptureUnsupported);
+    ck_assert_int_eq(cudaStreamEndCapture(s, &g), cudaErrorStreamCaptureInvalidated);
+    ck_assert_uint_eq(emu_sync_count(), syncs);
+
+    /* The thread may relax its own mode. */
+    enum cudaStreamCaptureMode mode = cudaStreamCaptureModeRelaxed;
+    ck_assert_int_eq(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal), cudaSuccess);
+    ck_assert_int_eq(cudaThreadExchangeStreamCaptureMode(&mode), cudaSuccess);
+    ck_assert_int_eq(mode, cudaStreamCaptureModeGlobal);
+    ck_assert_int_eq(cudaMalloc(&p, 16), cudaSuccess);
+    ck_assert_int_eq(cudaThreadExchangeStreamCaptureMode(&mode), cudaSuccess);
+    ck_assert_int_eq(cudaStreamEndCapture(s, &g), cudaSuccess);
+    ck_assert_int_eq(cudaGraphDestroy(g), cudaSuccess);
+    ck_assert_int_eq(cudaFree(p), cudaSuccess);
+
+    /* A relaxed capture tolerates it regardless. */
+    ck_assert_int_eq(cudaStreamBeginCapture(s, cudaStreamCaptureModeRelaxed), cudaSuccess);
+    ck_assert_int_eq(cudaMalloc(&p, 16), cudaSuccess);
+    ck_assert_int_eq(cudaStreamEndCapture(s, &g), cudaSuccess);
+    ck_assert_int_eq(cudaGraphDestroy(g), cudaSuccess);
+
+    /* The legacy stream cannot capture; ending a capture never begun fails. */
+    ck_assert_int_eq(cudaStreamBeginCapture(NULL, cudaStreamCaptureModeGlobal),
+                     cudaErrorStreamCaptureUnsupported);
+    ck_assert_int_eq(cudaStreamEndCapture(s, &g), cudaErrorIllegalState);
+    cudaGetLastError();
+}
+END_TEST
+
+/* Fork/join: a second stream joins the capture through an event. */
+START_TEST(test_capture_two_streams)
+{
+    cudaStream_t s1, s2;
+    cudaEvent_t fork_ev, join_ev;
+    ck_assert_int_eq(cudaStreamCreate(&s1), cudaSuccess);
+    ck_assert_int_eq(cudaStreamCreate(&s2), cudaSuccess);
+    ck_assert_int_eq(cudaEventCreate(&fork_ev), cudaSuccess);
+    ck_assert_int_eq(cudaEventCreate(&join_ev), cudaSuccess);
+    void *d = NULL;
+    ck_assert_int_eq(cudaMalloc(&d, 8), cudaSuccess);
+    char out[8] = { 0 };
+    ck_assert_int_eq(cudaStreamBeginCapture(s1, cudaStreamCaptureModeGlobal), cudaSuccess);
+    ck_assert_int_eq(cudaEventRecord(fork_ev, s1), cudaSuccess);
+    ck_assert_int_eq(cudaStreamWaitEvent(s2, fork_ev, 0), cudaSuccess);
+    ck_assert_int_eq(cudaMemsetAsync(d, 'x', 8, s2), cudaSuccess);
+    ck_assert_int_eq(cudaEventRecord(join_ev, s2), cudaSuccess);
+    ck_assert_int_eq(cudaStreamWaitEvent(s1, join_ev, 0), cudaSuccess);
+    ck_assert_int_eq(cudaMemcpyAsync(out, d, 8, cudaMemcpyDeviceToHost, s1), cudaSuccess);
+    cudaGraph_t g;
+    ck_assert_int_eq(cudaStreamEndCapture(s1, &g), cudaSuccess);
+    ck_assert_int_eq(out[0], 0);
+    cudaGraphExec_t exec;
+    ck_assert_int_eq(cudaGraphInstantiate(&exec, g, 0), cudaSuccess);
+    ck_assert_int_eq(cudaGraphLaunch(exec, s1), cudaSuccess);
+    ck_assert_int_eq(out[7], 'x');
+    enum cudaStreamCaptureStatus st;
+    ck_assert_int_eq(cudaStreamIsCapturing(s2, &st), cudaSuccess);
+    ck_assert_int_eq(st, cudaStreamCaptureStatusNone);
+}
+END_TEST
+
+static Suite *emu_suite(void)
+{
+    Suite *s = suite_create("emu");
+    TCase *tc = tcase_create("all");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_16f_accumulates_in_half);
+    tcase_add_test(tc, test_32f_accumulates_in_float);
+    tcase_add_test(tc, test_legacy_compute_types);
+    tcase_add_test(tc, test_hgemm);
+    tcase_add_test(tc, test_split_k);
+    tcase_add_test(tc, test_fast_compute_types);
+    tcase_add_test(tc, test_transposes_and_leading_dimensions);
+    tcase_add_test(tc, test_random_float_against_double);
+    tcase_add_test(tc, test_beta_zero_ignores_c);
+    tcase_add_test(tc, test_strided_batched);
+    tcase_add_test(tc, test_pointer_array_batched);
+    tcase_add_test(tc, test_device_pointer_mode);
+    tcase_add_test(tc, test_gemmex_64_ones);
+    tcase_add_test(tc, test_status_codes);
+    tcase_add_test(tc, test_device_pointer_is_not_host_memory);
+    tcase_add_test(tc, test_memory_translation);
+    tcase_add_test(tc, test_driver_needs_init_and_context);
+    tcase_add_test(tc, test_runtime_context_per_thread);
+    tcase_add_test(tc, test_get_proc_address);
+    tcase_add_test(tc, test_kernel_launch);
+    tcase_add_test(tc, test_real_fatbin);
+    tcase_add_test(tc, test_sync_counting);
+    tcase_add_test(tc, test_null_compute);
+    tcase_add_test(tc, test_capture_and_replay);
+    tcase_add_test(tc, test_capture_invalidation);
+    tcase_add_test(tc, test_capture_two_streams);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(emu_suite());
+    srunner_set_fork_status(sr, CK_FORK);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
