@@ -1,0 +1,94 @@
+/* status_app: prints the status every cuBLAS GEMM entry point returns.
+ *
+ *   status_app
+ *
+ * Calls cublasCreate_v2 and prints `cublasCreate_v2=<status>`. Then calls each
+ * of the 12 FP16 GEMM entry points (Hgemm, HgemmBatched, HgemmStridedBatched,
+ * GemmEx, GemmBatchedEx, GemmStridedBatchedEx and their _64 forms, the Ex ones
+ * with CUBLAS_COMPUTE_16F), cublasSetMathMode and cublasGetMathMode with that
+ * handle (NULL when creation failed) and NULL matrix pointers, printing
+ * `<symbol>=<status>` for each. When the handle is valid the sizes are 0 so
+ * that no matrix memory is touched (a quick return); otherwise 16.
+ *
+ * On a machine without a GPU, run against the real libcublas, every line is
+ * the library's own error code. Exit status is always 0 once everything has
+ * been printed. */
+#include <stdio.h>
+
+#include <cublas_v2.h>
+
+#include "apputil.h"
+
+int main(void)
+{
+    cublasHandle_t h = NULL;
+    cublasStatus_t cs = cublasCreate_v2(&h);
+    printf("cublasCreate_v2=%d\n", (int)cs);
+    if (cs != CUBLAS_STATUS_SUCCESS)
+        h = NULL;
+    printf("handle_null=%d\n", h == NULL);
+
+    const int d = h ? 0 : 16;
+    const long long ld = 16;
+    const cublasOperation_t N = CUBLAS_OP_N;
+    const half_t one = {0x3c00u}, zero = {0};
+    const float fone = 1.0f, fzero = 0.0f;
+    (void)fone;
+    (void)fzero;
+    const half_t *const *hnull = NULL;
+    half_t *const *hcnull = NULL;
+    const void *const *vnull = NULL;
+    void *const *vcnull = NULL;
+    const cudaDataType t = CUDA_R_16F;
+    const cublasComputeType_t c16 = CUBLAS_COMPUTE_16F;
+    const cublasGemmAlgo_t algo = CUBLAS_GEMM_DEFAULT;
+
+#define SHOW(sym, call) printf("%s=%d\n", sym, (int)(call))
+    SHOW("cublasHgemm",
+         cublasHgemm(h, N, N, d, d, d, &one, NULL, (int)ld, NULL, (int)ld, &zero,
+                     NULL, (int)ld));
+    SHOW("cublasHgemm_64",
+         cublasHgemm_64(h, N, N, d, d, d, &one, NULL, ld, NULL, ld, &zero, NULL, ld));
+    SHOW("cublasHgemmBatched",
+         cublasHgemmBatched(h, N, N, d, d, d, &one, hnull, (int)ld, hnull, (int)ld,
+                            &zero, hcnull, (int)ld, 2));
+    SHOW("cublasHgemmBatched_64",
+         cublasHgemmBatched_64(h, N, N, d, d, d, &one, hnull, ld, hnull, ld, &zero,
+                               hcnull, ld, 2));
+    SHOW("cublasHgemmStridedBatched",
+         cublasHgemmStridedBatched(h, N, N, d, d, d, &one, NULL, (int)ld, 256, NULL,
+                                   (int)ld, 256, &zero, NULL, (int)ld, 256, 2));
+    SHOW("cublasHgemmStridedBatched_64",
+         cublasHgemmStridedBatched_64(h, N, N, d, d, d, &one, NULL, ld, 256, NULL,
+                                      ld, 256, &zero, NULL, ld, 256, 2));
+    SHOW("cublasGemmEx",
+         cublasGemmEx(h, N, N, d, d, d, &one, NULL, t, (int)ld, NULL, t, (int)ld,
+                      &zero, NULL, t, (int)ld, c16, algo));
+    SHOW("cublasGemmEx_64",
+         cublasGemmEx_64(h, N, N, d, d, d, &one, NULL, t, ld, NULL, t, ld, &zero,
+                         NULL, t, ld, c16, algo));
+    SHOW("cublasGemmBatchedEx",
+         cublasGemmBatchedEx(h, N, N, d, d, d, &one, vnull, t, (int)ld, vnull, t,
+                             (int)ld, &zero, vcnull, t, (int)ld, 2, c16, algo));
+    SHOW("cublasGemmBatchedEx_64",
+         cublasGemmBatchedEx_64(h, N, N, d, d, d, &one, vnull, t, ld, vnull, t, ld,
+                                &zero, vcnull, t, ld, 2, c16, algo));
+    SHOW("cublasGemmStridedBatchedEx",
+         cublasGemmStridedBatchedEx(h, N, N, d, d, d, &one, NULL, t, (int)ld, 256,
+                                    NULL, t, (int)ld, 256, &zero, NULL, t, (int)ld,
+                                    256, 2, c16, algo));
+    SHOW("cublasGemmStridedBatchedEx_64",
+         cublasGemmStridedBatchedEx_64(h, N, N, d, d, d, &one, NULL, t, ld, 256,
+                                       NULL, t, ld, 256, &zero, NULL, t, ld, 256, 2,
+                                       c16, algo));
+    SHOW("cublasSetMathMode", cublasSetMathMode(h, CUBLAS_TF32_TENSOR_OP_MATH));
+    {
+        cublasMath_t mode = (cublasMath_t)-1;
+        SHOW("cublasGetMathMode", cublasGetMathMode(h, &mode));
+        printf("math_mode=%d\n", (int)mode);
+    }
+#undef SHOW
+    if (h)
+        printf("cublasDestroy_v2=%d\n", (int)cublasDestroy_v2(h));
+    return 0;
+}

@@ -1,0 +1,176 @@
+/* The same interposition against the REAL NVIDIA libraries (libcublas.so.13
+ * and libcudart.so.13 from the ldconfig cache; no LD_LIBRARY_PATH). There is
+ * no GPU, so every call fails with the library's own error: the shim must
+ * intercept, resolve the real library (also when it came in RTLD_LOCAL), log,
+ * and hand the real status back unchanged. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+
+#define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
+#define ENV(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+static const char *const symbols[] = {
+    "cublasCreate_v2",
+    "cublasHgemm",
+    "cublasHgemm_64",
+    "cublasHgemmBatched",
+    "cublasHgemmBatched_64",
+    "cublasHgemmStridedBatched",
+    "cublasHgemmStridedBatched_64",
+    "cublasGemmEx",
+    "cublasGemmEx_64",
+    "cublasGemmBatchedEx",
+    "cublasGemmBatchedEx_64",
+    "cublasGemmStridedBatchedEx",
+    "cublasGemmStridedBatchedEx_64",
+    "cublasSetMathMode",
+    "cublasGetMathMode",
+};
+#define N_SYMBOLS ((int)(sizeof symbols / sizeof symbols[0]))
+
+static void run(hr_app *a, int shim, const char *app, const char *const args[])
+{
+    hr_app_opts o = {.shim = shim, .emu = 0, .env = ENV("SAFEHALF_LOG_LEVEL=trace")};
+    hr_app_run(a, &o, app, args);
+}
+
+/* The start record names the real libcublas.so.13 and its version. */
+static void check_real_library(const hr_app *a)
+{
+    ck_assert_msg(a->have_log, "no log with the shim\n%s", hr_describe(&a->r));
+    for (size_t i = 0; i < a->log.n; i++)
+        ck_assert_msg(hr_json_is_object(a->log.lines[i], strlen(a->log.lines[i])),
+                      "log line %zu is not a JSON object: %s", i + 1,
+                      a->log.lines[i]);
+    const char *s = hr_log_find(&a->log, "start", 0);
+    ck_assert_msg(s != NULL, "no start record:\n%s", hr_log_dump(&a->log));
+    char path[4096];
+    ck_assert_msg(hr_json_get(s, "libs.cublas.path", path, sizeof path) == 's',
+                  "libs.cublas.path is not a string (real library not resolved): %s", s);
+    ck_assert_msg(strstr(path, "libcublas.so.13") != NULL,
+                  "libs.cublas.path %s is not libcublas.so.13", path);
+    const char *emu = getenv("SH_EMU_DIR");
+    ck_assert_msg(!emu || !*emu || strstr(path, emu) == NULL,
+                  "libs.cublas.path %s is the emulated library", path);
+    ck_assert_msg(hr_exists(path), "libs.cublas.path %s does not exist", path);
+    ck_assert_msg(hr_json_get(s, "libs.cublas.version", NULL, 0) == 'n',
+                  "libs.cublas.version is not a number: %s", s);
+    ck_assert_msg(hr_json_num(s, "libs.cublas.version") >= 130000,
+                  "libs.cublas.version is not a cuBLAS 13 version: %s", s);
+}
+
+/* Every intercepted entry point returns the real library's own status. */
+START_TEST(status_passthrough)
+{
+    hr_app a, b;
+    run(&a, 0, "status_app", NULL);
+    run(&b, 1, "status_app", NULL);
+    ck_assert_msg(a.r.exit_code == 0, "%s", hr_describe(&a.r));
+    ck_assert_msg(b.r.exit_code == 0, "%s", hr_describe(&b.r));
+    for (int i = 0; i < N_SYMBOLS; i++) {
+        char va[64], vb[64];
+        ck_assert_msg(hr_kv(a.r.out, symbols[i], va, sizeof va) != NULL,
+                      "no %s line without the shim\n%s", symbols[i], hr_describe(&a.r));
+        ck_assert_msg(hr_kv(b.r.out, symbols[i], vb, sizeof vb) != NULL,
+                      "no %s line with the shim\n%s", symbols[i], hr_describe(&b.r));
+        ck_assert_msg(strcmp(va, vb) == 0, "%s: %s without the shim, %s with it",
+                      symbols[i], va, vb);
+    }
+    /* and the whole output is identical (math_mode, handle_null, ...) */
+    ck_assert_msg(strcmp(a.r.out, b.r.out) == 0,
+                  "outputs differ\n--- without ---\n%s\n--- with ---\n%s", a.r.out,
+                  b.r.out);
+    /* no GPU: the real library reports an error, not success */
+    ck_assert_msg(hr_kv_num(a.r.out, "cublasCreate_v2") != 0,
+                  "cublasCreate_v2 succeeded: is there a GPU? (test assumes none)");
+
+    check_real_library(&b);
+    /* each GEMM was seen (trace) and its record carries the status returned */
+    for (int i = 1; i <= 12; i++) {
+        const char *rec = hr_log_find_where(&b.log, "call", "api", symbols[i]);
+        ck_assert_msg(rec != NULL, "no call record for %s\n%s", symbols[i],
+                      hr_log_dump(&b.log));
+        ck_assert_msg(hr_log_count_where(&b.log, "call", "api", symbols[i]) == 1,
+                      "more than one call record for %s", symbols[i]);
+        ck_assert_msg(hr_json_num(rec, "status") == hr_kv_num(b.r.out, symbols[i]),
+                      "%s: record status differs from the returned one: %s",
+                      symbols[i], rec);
+    }
+    hr_app_free(&a);
+    hr_app_free(&b);
+}
+END_TEST
+
+/* cuBLAS reached only through a plugin opened RTLD_LOCAL: dlsym(RTLD_NEXT)
+ * cannot see it; the shim must still find the real library. */
+START_TEST(plugin_rtld_local)
+{
+    hr_app a, b;
+    run(&a, 0, "plugin_host", ARGS("--keep-going"));
+    run(&b, 1, "plugin_host", ARGS("--keep-going"));
+    ck_assert_msg(hr_kv_num(a.r.out, "dlopen") == 1, "%s", hr_describe(&a.r));
+    ck_assert_msg(hr_kv_has(a.r.out, "status"), "%s", hr_describe(&a.r));
+    ck_assert_msg(strcmp(a.r.out, b.r.out) == 0 && a.r.exit_code == b.r.exit_code,
+                  "plugin output differs\n--- without ---\n%s\n--- with ---\n%s",
+                  hr_describe(&a.r), b.r.out);
+    ck_assert_msg(hr_kv_num(b.r.out, "status") != 0 && hr_kv_num(b.r.out, "status") != -1,
+                  "cublasGemmEx was not called or succeeded\n%s", hr_describe(&b.r));
+
+    check_real_library(&b);
+    ck_assert_msg(hr_log_count_where(&b.log, "call", "api", "cublasGemmEx") == 1,
+                  "the shim did not see the plugin's cublasGemmEx\n%s",
+                  hr_log_dump(&b.log));
+    const char *rec = hr_log_find_where(&b.log, "call", "api", "cublasGemmEx");
+    ck_assert_msg(hr_json_num(rec, "status") == hr_kv_num(b.r.out, "status"),
+                  "record status differs from the returned one: %s", rec);
+    ck_assert_msg(hr_json_str_is(rec, "compute", "CUBLAS_COMPUTE_16F"), "%s", rec);
+    hr_app_free(&a);
+    hr_app_free(&b);
+}
+END_TEST
+
+/* Ordinary programs behave the same with and without the shim. */
+START_TEST(apps_unchanged)
+{
+    const char *const *const cmds[] = {
+        (const char *const[]){"gemm_app", "cublasGemmEx", NULL},
+        (const char *const[]){"gemm_app", "cublasHgemm", NULL},
+        (const char *const[]){"gemm_app", "mathmode", NULL},
+        (const char *const[]){"gemm_app", "cudaonly", NULL},
+        (const char *const[]){"threads_app", NULL},
+    };
+    const char *const *cmd = cmds[_i];
+    hr_app a, b;
+    run(&a, 0, cmd[0], cmd + 1);
+    run(&b, 1, cmd[0], cmd + 1);
+    ck_assert_msg(a.r.exit_code == b.r.exit_code && strcmp(a.r.out, b.r.out) == 0,
+                  "%s %s differs\n--- without ---\n%s\n--- with ---\n%s", cmd[0],
+                  cmd[1] ? cmd[1] : "", hr_describe(&a.r), b.r.out);
+    ck_assert_msg(a.r.signal == 0, "%s crashed\n%s", cmd[0], hr_describe(&a.r));
+    hr_app_free(&a);
+    hr_app_free(&b);
+}
+END_TEST
+
+int main(void)
+{
+    hr_env_path("SH_LIB");
+    hr_env_path("SH_APPS_DIR");
+    Suite *s = suite_create("real");
+    TCase *t = tcase_create("real");
+    tcase_set_timeout(t, 110);
+    tcase_add_test(t, status_passthrough);
+    tcase_add_test(t, plugin_rtld_local);
+    tcase_add_loop_test(t, apps_unchanged, 0, 5);
+    suite_add_tcase(s, t);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? 0 : 1;
+}
