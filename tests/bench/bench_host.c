@@ -1,0 +1,109 @@
+/* Host cost of one cuBLAS GEMM call, as an ordinary program sees it. Run it
+ * on the emulated backend with EMU_NULL_COMPUTE=1 (the library validates its
+ * arguments and returns without computing), with and without the shim
+ * preloaded: the difference is what the shim adds to every call.
+ *
+ *   bench_host CASE [--batches N] [--calls N]
+ *   CASE: gemm32 (FP32 accumulation, nothing to rewrite), gemm16
+ *         (COMPUTE_16F, host scalars), hgemm (cublasHgemm), gemm16dev
+ *         (COMPUTE_16F, half scalars in device memory)
+ *
+ * Prints case, calls, median_ns, p10_ns, p90_ns: nanoseconds per call over
+ * batches of back-to-back calls (the median of the batches' averages). */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+typedef struct { unsigned short x; } half_t;
+cublasStatus_t cublasHgemm(cublasHandle_t, cublasOperation_t, cublasOperation_t, int, int, int,
+                           const half_t *, const half_t *, int, const half_t *, int,
+                           const half_t *, half_t *, int);
+
+static double now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static int cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: bench_host gemm32|gemm16|hgemm|gemm16dev [--batches N] [--calls N]\n");
+        return 2;
+    }
+    const char *which = argv[1];
+    int batches = 201, calls = 2000;
+    for (int i = 2; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "--batches"))
+            batches = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--calls"))
+            calls = atoi(argv[i + 1]);
+    }
+    const int n = 16;
+    void *A, *B, *C;
+    half_t *dscal;
+    cublasHandle_t h;
+    if (cudaMalloc(&A, n * n * 4) || cudaMalloc(&B, n * n * 4) || cudaMalloc(&C, n * n * 4) ||
+        cudaMalloc((void **)&dscal, 2 * sizeof(half_t)) || cublasCreate(&h)) {
+        fprintf(stderr, "bench_host: CUDA set-up failed\n");
+        return 1;
+    }
+    half_t one = { 0x3c00 }, zero = { 0 }, hs[2] = { { 0x3c00 }, { 0 } };
+    float fone = 1.0f, fzero = 0.0f;
+    cudaMemcpy(dscal, hs, sizeof hs, cudaMemcpyHostToDevice);
+
+    double *avg = malloc(sizeof(double) * (size_t)batches);
+    for (int b = -5; b < batches; b++) { /* 5 warm-up batches */
+        cublasStatus_t s = CUBLAS_STATUS_SUCCESS;
+        double t0 = now_ns();
+        if (!strcmp(which, "gemm32")) {
+            for (int i = 0; i < calls; i++)
+                s |= cublasGemmEx(h, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &fone, A, CUDA_R_16F, n,
+                                  B, CUDA_R_16F, n, &fzero, C, CUDA_R_16F, n, CUBLAS_COMPUTE_32F,
+                                  CUBLAS_GEMM_DEFAULT);
+        } else if (!strcmp(which, "gemm16")) {
+            for (int i = 0; i < calls; i++)
+                s |= cublasGemmEx(h, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &one, A, CUDA_R_16F, n,
+                                  B, CUDA_R_16F, n, &zero, C, CUDA_R_16F, n, CUBLAS_COMPUTE_16F,
+                                  CUBLAS_GEMM_DEFAULT);
+        } else if (!strcmp(which, "hgemm")) {
+            for (int i = 0; i < calls; i++)
+                s |= cublasHgemm(h, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &one, A, n, B, n, &zero,
+                                 C, n);
+        } else if (!strcmp(which, "gemm16dev")) {
+            cublasSetPointerMode(h, CUBLAS_POINTER_MODE_DEVICE);
+            for (int i = 0; i < calls; i++)
+                s |= cublasGemmEx(h, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, dscal, A, CUDA_R_16F, n,
+                                  B, CUDA_R_16F, n, dscal + 1, C, CUDA_R_16F, n,
+                                  CUBLAS_COMPUTE_16F, CUBLAS_GEMM_DEFAULT);
+            cublasSetPointerMode(h, CUBLAS_POINTER_MODE_HOST);
+        } else {
+            fprintf(stderr, "bench_host: unknown case %s\n", which);
+            return 2;
+        }
+        double t1 = now_ns();
+        if (s != CUBLAS_STATUS_SUCCESS) {
+            fprintf(stderr, "bench_host: a GEMM failed\n");
+            return 1;
+        }
+        if (b >= 0)
+            avg[b] = (t1 - t0) / calls;
+    }
+    qsort(avg, (size_t)batches, sizeof *avg, cmp);
+    printf("case=%s\ncalls=%d\nmedian_ns=%.1f\np10_ns=%.1f\np90_ns=%.1f\n", which,
+           batches * calls, avg[batches / 2], avg[batches / 10], avg[batches * 9 / 10]);
+    cublasDestroy(h);
+    return 0;
+}
