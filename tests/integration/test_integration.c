@@ -847,6 +847,51 @@ START_TEST(log_pid_pattern)
 }
 END_TEST
 
+/* A forked child that calls cuBLAS writes its own log (%p), with its own
+ * start record and counts; the parent's log holds only the parent's calls. */
+START_TEST(log_fork_child)
+{
+    hr_app a;
+    char *dir = hr_mkdtemp("fork");
+    char env_log[4096];
+    snprintf(env_log, sizeof env_log, "SAFEHALF_LOG=%s/sh-%%p.jsonl", dir);
+    hr_app_opts o = {.shim = 1, .emu = 1, .no_log = 1,
+                     .env = ENV(env_log, "SAFEHALF_LOG_LEVEL=trace")};
+    hr_app_run(&a, &o, "fork_app", NULL);
+    ck_assert_msg(a.r.exit_code == 0, "%s", hr_describe(&a.r));
+    ck_assert_double_eq(hr_kv_num(a.r.out, "parent_c0"), 4096);
+    ck_assert_double_eq(hr_kv_num(a.r.out, "child_c0"), 4096);
+    ck_assert_double_eq(hr_kv_num(a.r.out, "child_status"), 0);
+    int child = (int)hr_kv_num(a.r.out, "child_pid");
+    ck_assert_int_eq(hr_count_files(dir, "sh-", NULL), 2);
+    const int pids[2] = { (int)a.r.pid, child };
+    for (int i = 0; i < 2; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "sh-%d.jsonl", pids[i]);
+        char *path = hr_path(dir, name);
+        hr_log log;
+        ck_assert_msg(hr_log_load(path, &log) == 0, "no log %s", path);
+        const char *start = hr_log_find(&log, "start", 0);
+        ck_assert_ptr_nonnull(start);
+        ck_assert_double_eq(hr_json_num(start, "pid"), pids[i]);
+        ck_assert_int_eq(hr_log_count(&log, "start"), 1);
+        ck_assert_int_eq(hr_log_count_where(&log, "call", "api", "cublasGemmEx"), 1);
+        const char *call = hr_log_find_where(&log, "call", "api", "cublasGemmEx");
+        ck_assert_double_eq(hr_json_num(call, "pid"), pids[i]);
+        ck_assert_double_eq(hr_json_num(call, "tid"), pids[i]);
+        const char *sum = hr_log_find(&log, "summary", 0);
+        ck_assert_msg(sum != NULL, "no summary in %s", hr_log_dump(&log));
+        ck_assert_double_eq(hr_json_num(sum, "apis.cublasGemmEx.calls"), 1);
+        ck_assert_double_eq(hr_json_num(sum, "apis.cublasCreate_v2.calls"), 1);
+        hr_log_free(&log);
+        unlink(path);
+        free(path);
+    }
+    rmdir(dir);
+    free(dir);
+    hr_app_free(&a);
+}
+END_TEST
 START_TEST(log_default_name)
 {
     hr_app a;
@@ -1084,6 +1129,7 @@ static Suite *suite_log(void)
     tcase_add_test(t, log_policy_reported);
     tcase_add_test(t, log_summary_counts);
     tcase_add_test(t, log_pid_pattern);
+    tcase_add_test(t, log_fork_child);
     tcase_add_test(t, log_default_name);
     tcase_add_test(t, log_to_stderr);
     tcase_add_test(t, log_unwritable);
