@@ -112,22 +112,27 @@ static void bad_choice(struct ctx *c, const char *var, const char *val,
     complain(c, "%s=\"%s\" is not valid (accepted: %s); using %s", var, val, acc, def);
 }
 
+/* A value that must be one of names[]: its index, or after a complaint the
+ * index of the default. */
+static int choose(struct ctx *c, const char *var, const char *v, const char *const *names,
+                  int n, int def)
+{
+    int i = pick(v, names, n);
+    if (i >= 0)
+        return i;
+    bad_choice(c, var, v, names, n, names[def]);
+    return def;
+}
+
 static void set_mode(struct ctx *c, const char *v)
 {
-    int i = pick(v, mode_names, 3);
-    if (i < 0)
-        bad_choice(c, "SAFEHALF_MODE", v, mode_names, 3, "upcast");
-    else
-        c->p->mode = (enum sh_mode)i;
+    c->p->mode = (enum sh_mode)choose(c, "SAFEHALF_MODE", v, mode_names, 3, SH_MODE_UPCAST);
 }
 
 static void set_level(struct ctx *c, const char *v)
 {
-    int i = pick(v, level_names, 5);
-    if (i < 0)
-        bad_choice(c, "SAFEHALF_LOG_LEVEL", v, level_names, 5, "info");
-    else
-        c->p->log_level = (enum sh_level)i;
+    c->p->log_level =
+        (enum sh_level)choose(c, "SAFEHALF_LOG_LEVEL", v, level_names, 5, SH_LEVEL_INFO);
 }
 
 static void set_upcast(struct ctx *c, const char *v)
