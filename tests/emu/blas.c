@@ -3,28 +3,15 @@
  * Every GEMM form funnels into gemm_entry, which validates like cuBLAS,
  * fixes the numerics (compute type, down-conversion, split-K) from the
  * arguments and the handle, and then runs the GEMM on the handle's stream:
- * at once, or as a graph node when that stream is capturing. */
+ * at once, or as a graph node when that stream is capturing. Transfers and
+ * level-1 routines are in blas_aux.c. */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include <cuda_runtime_api.h>
 
-#include "emu.h"
+#include "blas.h"
 #include "gemm.h"
-
-#define HANDLE_MAGIC 0x43424c53u
-
-struct cublasContext {
-    uint32_t magic;
-    cudaStream_t stream;
-    cublasPointerMode_t pointer_mode;
-    cublasMath_t math;
-};
-
-static int valid(cublasHandle_t h)
-{
-    return h && h->magic == HANDLE_MAGIC;
-}
 
 /* ---- handles and library information ------------------------------------ */
 
@@ -46,7 +33,7 @@ EMU_API cublasStatus_t cublasCreate_v2(cublasHandle_t *handle)
 /* cuBLAS documents that releasing a handle calls cudaDeviceSynchronize(). */
 EMU_API cublasStatus_t cublasDestroy_v2(cublasHandle_t handle)
 {
-    if (!valid(handle))
+    if (!blas_valid(handle))
         return CUBLAS_STATUS_NOT_INITIALIZED;
     cudaDeviceSynchronize();
     handle->magic = 0;
@@ -56,7 +43,7 @@ EMU_API cublasStatus_t cublasDestroy_v2(cublasHandle_t handle)
 
 EMU_API cublasStatus_t cublasSetStream_v2(cublasHandle_t handle, cudaStream_t stream)
 {
-    if (!valid(handle))
+    if (!blas_valid(handle))
         return CUBLAS_STATUS_NOT_INITIALIZED;
     handle->stream = stream;
     return CUBLAS_STATUS_SUCCESS;
@@ -64,7 +51,7 @@ EMU_API cublasStatus_t cublasSetStream_v2(cublasHandle_t handle, cudaStream_t st
 
 EMU_API cublasStatus_t cublasGetStream_v2(cublasHandle_t handle, cudaStream_t *stream)
 {
-    if (!valid(handle))
+    if (!blas_valid(handle))
         return CUBLAS_STATUS_NOT_INITIALIZED;
     if (!stream)
         return CUBLAS_STATUS_INVALID_VALUE;
@@ -74,7 +61,7 @@ EMU_API cublasStatus_t cublasGetStream_v2(cublasHandle_t handle, cudaStream_t *s
 
 EMU_API cublasStatus_t cublasSetPointerMode_v2(cublasHandle_t handle, cublasPointerMode_t mode)
 {
-    if (!valid(handle))
+    if (!blas_valid(handle))
         return CUBLAS_STATUS_NOT_INITIALIZED;
     if (mode != CUBLAS_POINTER_MODE_HOST && mode != CUBLAS_POINTER_MODE_DEVICE)
         return CUBLAS_STATUS_INVALID_VALUE;
@@ -84,7 +71,7 @@ EMU_API cublasStatus_t cublasSetPointerMode_v2(cublasHandle_t handle, cublasPoin
 
 EMU_API cublasStatus_t cublasGetPointerMode_v2(cublasHandle_t handle, cublasPointerMode_t *mode)
 {
-    if (!valid(handle))
+    if (!blas_valid(handle))
         return CUBLAS_STATUS_NOT_INITIALIZED;
     if (!mode)
         return CUBLAS_STATUS_INVALID_VALUE;
@@ -94,7 +81,7 @@ EMU_API cublasStatus_t cublasGetPointerMode_v2(cublasHandle_t handle, cublasPoin
 
 EMU_API cublasStatus_t cublasSetMathMode(cublasHandle_t handle, cublasMath_t mode)
 {
-    if (!valid(handle))
+    if (!blas_valid(handle))
         return CUBLAS_STATUS_NOT_INITIALIZED;
     unsigned base = (unsigned)mode & 0xfu, extra = (unsigned)mode & ~0xfu;
     if ((base > 4 && base != 8) || (extra & ~(unsigned)CUBLAS_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION))
@@ -105,11 +92,47 @@ EMU_API cublasStatus_t cublasSetMathMode(cublasHandle_t handle, cublasMath_t mod
 
 EMU_API cublasStatus_t cublasGetMathMode(cublasHandle_t handle, cublasMath_t *mode)
 {
-    if (!valid(handle))
+    if (!blas_valid(handle))
         return CUBLAS_STATUS_NOT_INITIALIZED;
     if (!mode)
         return CUBLAS_STATUS_INVALID_VALUE;
     *mode = handle->math;
+    return CUBLAS_STATUS_SUCCESS;
+}
+
+/* cuBLAS wants a user workspace aligned to 256 bytes; the emulated
+ * kernels need none, so it is only recorded. NULL, 0 restores the default. */
+EMU_API cublasStatus_t cublasSetWorkspace_v2(cublasHandle_t handle, void *workspace,
+                                             size_t workspaceSizeInBytes)
+{
+    if (!blas_valid(handle))
+        return CUBLAS_STATUS_NOT_INITIALIZED;
+    if ((uintptr_t)workspace % 256 != 0)
+        return CUBLAS_STATUS_INVALID_VALUE;
+    handle->workspace = workspace;
+    handle->workspace_size = workspace ? workspaceSizeInBytes : 0;
+    return CUBLAS_STATUS_SUCCESS;
+}
+
+/* Atomics only change the summation order of some routines on a GPU; the
+ * emulator's order is fixed, so the mode is only recorded. */
+EMU_API cublasStatus_t cublasSetAtomicsMode(cublasHandle_t handle, cublasAtomicsMode_t mode)
+{
+    if (!blas_valid(handle))
+        return CUBLAS_STATUS_NOT_INITIALIZED;
+    if (mode != CUBLAS_ATOMICS_NOT_ALLOWED && mode != CUBLAS_ATOMICS_ALLOWED)
+        return CUBLAS_STATUS_INVALID_VALUE;
+    handle->atomics = mode;
+    return CUBLAS_STATUS_SUCCESS;
+}
+
+EMU_API cublasStatus_t cublasGetAtomicsMode(cublasHandle_t handle, cublasAtomicsMode_t *mode)
+{
+    if (!blas_valid(handle))
+        return CUBLAS_STATUS_NOT_INITIALIZED;
+    if (!mode)
+        return CUBLAS_STATUS_INVALID_VALUE;
+    *mode = handle->atomics;
     return CUBLAS_STATUS_SUCCESS;
 }
 
@@ -322,7 +345,7 @@ static int valid_op(cublasOperation_t op)
 
 static cublasStatus_t gemm_entry(cublasHandle_t h, const struct call *c)
 {
-    if (!valid(h))
+    if (!blas_valid(h))
         return CUBLAS_STATUS_NOT_INITIALIZED;
     if (emu_trace())
         fprintf(stderr,
@@ -516,5 +539,56 @@ EMU_API cublasStatus_t cublasSgemm_v2_64(cublasHandle_t handle, cublasOperation_
     struct call c = { "cublasSgemm_v2_64", SINGLE, transa, transb, m, n, k, lda, ldb, ldc, 1,
                       alpha, beta, A, B, C, 0, 0, 0, CUDA_R_32F, CUDA_R_32F, CUDA_R_32F,
                       CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT };
+    return gemm_entry(handle, &c);
+}
+
+/* The FP32 batched forms: Sgemm per matrix, as cublasGemm*BatchedEx with
+ * CUBLAS_COMPUTE_32F would do it. */
+#define SBATCHED_CALL(name)                                                                 \
+    struct call c = { name, POINTER_ARRAY, transa, transb, m, n, k, lda, ldb, ldc,          \
+                      batchCount, alpha, beta, (const void *)Aarray, (const void *)Barray,  \
+                      (void *)Carray, 0, 0, 0, CUDA_R_32F, CUDA_R_32F, CUDA_R_32F,         \
+                      CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT }
+
+EMU_API cublasStatus_t cublasSgemmBatched(cublasHandle_t handle, cublasOperation_t transa,
+    cublasOperation_t transb, int m, int n, int k, const float *alpha,
+    const float *const Aarray[], int lda, const float *const Barray[], int ldb,
+    const float *beta, float *const Carray[], int ldc, int batchCount)
+{
+    SBATCHED_CALL("cublasSgemmBatched");
+    return gemm_entry(handle, &c);
+}
+
+EMU_API cublasStatus_t cublasSgemmBatched_64(cublasHandle_t handle, cublasOperation_t transa,
+    cublasOperation_t transb, int64_t m, int64_t n, int64_t k, const float *alpha,
+    const float *const Aarray[], int64_t lda, const float *const Barray[], int64_t ldb,
+    const float *beta, float *const Carray[], int64_t ldc, int64_t batchCount)
+{
+    SBATCHED_CALL("cublasSgemmBatched_64");
+    return gemm_entry(handle, &c);
+}
+
+#define SSTRIDED_CALL(name)                                                                 \
+    struct call c = { name, STRIDED, transa, transb, m, n, k, lda, ldb, ldc, batchCount,   \
+                      alpha, beta, A, B, C, strideA, strideB, strideC, CUDA_R_32F,          \
+                      CUDA_R_32F, CUDA_R_32F, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT }
+
+EMU_API cublasStatus_t cublasSgemmStridedBatched(cublasHandle_t handle,
+    cublasOperation_t transa, cublasOperation_t transb, int m, int n, int k,
+    const float *alpha, const float *A, int lda, long long int strideA, const float *B,
+    int ldb, long long int strideB, const float *beta, float *C, int ldc,
+    long long int strideC, int batchCount)
+{
+    SSTRIDED_CALL("cublasSgemmStridedBatched");
+    return gemm_entry(handle, &c);
+}
+
+EMU_API cublasStatus_t cublasSgemmStridedBatched_64(cublasHandle_t handle,
+    cublasOperation_t transa, cublasOperation_t transb, int64_t m, int64_t n, int64_t k,
+    const float *alpha, const float *A, int64_t lda, long long int strideA, const float *B,
+    int64_t ldb, long long int strideB, const float *beta, float *C, int64_t ldc,
+    long long int strideC, int64_t batchCount)
+{
+    SSTRIDED_CALL("cublasSgemmStridedBatched_64");
     return gemm_entry(handle, &c);
 }

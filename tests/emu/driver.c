@@ -13,6 +13,7 @@ struct CUctx_st {
 
 static atomic_int initialized;
 static struct CUctx_st primary;
+static atomic_uint primary_flags;
 
 /* Like the real driver, a thread has no current context until one is made
  * current (cudart does that on its first call in each thread). */
@@ -113,7 +114,7 @@ EMU_API CUresult cuDeviceGetName(char *name, int len, CUdevice dev)
         return CUDA_ERROR_INVALID_VALUE;
     if (dev != 0)
         return CUDA_ERROR_INVALID_DEVICE;
-    snprintf(name, (size_t)len, "%s", "safehalf emulated GPU (sm_90)");
+    snprintf(name, (size_t)len, "%s", "safehalf emulated device");
     return CUDA_SUCCESS;
 }
 
@@ -126,6 +127,7 @@ EMU_API CUresult cuDeviceGetAttribute(int *pi, CUdevice_attribute attrib, CUdevi
         return CUDA_ERROR_INVALID_VALUE;
     if (dev != 0)
         return CUDA_ERROR_INVALID_DEVICE;
+    *pi = 0; /* what this device does not have or the emulator cannot do */
     switch (attrib) {
     case CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR: *pi = 9; break;
     case CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR: *pi = 0; break;
@@ -139,12 +141,68 @@ EMU_API CUresult cuDeviceGetAttribute(int *pi, CUdevice_attribute attrib, CUdevi
     case CU_DEVICE_ATTRIBUTE_MAX_GRID_DIM_Y:
     case CU_DEVICE_ATTRIBUTE_MAX_GRID_DIM_Z: *pi = 65535; break;
     case CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK: *pi = 49152; break;
+    case CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN: *pi = 232448; break;
+    case CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_MULTIPROCESSOR: *pi = 233472; break;
+    case CU_DEVICE_ATTRIBUTE_RESERVED_SHARED_MEMORY_PER_BLOCK: *pi = 1024; break;
+    case CU_DEVICE_ATTRIBUTE_TOTAL_CONSTANT_MEMORY: *pi = 65536; break;
+    case CU_DEVICE_ATTRIBUTE_MAX_REGISTERS_PER_BLOCK:
+    case CU_DEVICE_ATTRIBUTE_MAX_REGISTERS_PER_MULTIPROCESSOR: *pi = 65536; break;
+    case CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_MULTIPROCESSOR: *pi = 2048; break;
+    case CU_DEVICE_ATTRIBUTE_MAX_BLOCKS_PER_MULTIPROCESSOR: *pi = 32; break;
+    case CU_DEVICE_ATTRIBUTE_MAX_PITCH: *pi = 2147483647; break;
+    case CU_DEVICE_ATTRIBUTE_TEXTURE_ALIGNMENT:
+    case CU_DEVICE_ATTRIBUTE_SURFACE_ALIGNMENT: *pi = 512; break;
+    case CU_DEVICE_ATTRIBUTE_TEXTURE_PITCH_ALIGNMENT: *pi = 32; break;
+    case CU_DEVICE_ATTRIBUTE_CLOCK_RATE: *pi = 1980000; break;
+    case CU_DEVICE_ATTRIBUTE_MEMORY_CLOCK_RATE: *pi = 2619000; break;
+    case CU_DEVICE_ATTRIBUTE_GLOBAL_MEMORY_BUS_WIDTH: *pi = 5120; break;
+    case CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE: *pi = 50 << 20; break;
+    case CU_DEVICE_ATTRIBUTE_MAX_PERSISTING_L2_CACHE_SIZE: *pi = 30 << 20; break;
+    case CU_DEVICE_ATTRIBUTE_MAX_ACCESS_POLICY_WINDOW_SIZE: *pi = 134213632; break;
+    case CU_DEVICE_ATTRIBUTE_ASYNC_ENGINE_COUNT: *pi = 3; break;
+    case CU_DEVICE_ATTRIBUTE_PCI_BUS_ID: *pi = 0x18; break;
+    case CU_DEVICE_ATTRIBUTE_GPU_PCI_DEVICE_ID: *pi = 0x233010de; break;
+    case CU_DEVICE_ATTRIBUTE_GPU_PCI_SUBSYSTEM_ID: *pi = 0x16c110de; break;
+    case CU_DEVICE_ATTRIBUTE_HOST_NUMA_ID:
+    case CU_DEVICE_ATTRIBUTE_NUMA_ID: *pi = -1; break;
+    case CU_DEVICE_ATTRIBUTE_MAXIMUM_TEXTURE1D_WIDTH:
+    case CU_DEVICE_ATTRIBUTE_MAXIMUM_TEXTURE2D_WIDTH: *pi = 131072; break;
+    case CU_DEVICE_ATTRIBUTE_MAXIMUM_TEXTURE2D_HEIGHT: *pi = 65536; break;
+    case CU_DEVICE_ATTRIBUTE_MAXIMUM_TEXTURE3D_WIDTH:
+    case CU_DEVICE_ATTRIBUTE_MAXIMUM_TEXTURE3D_HEIGHT:
+    case CU_DEVICE_ATTRIBUTE_MAXIMUM_TEXTURE3D_DEPTH: *pi = 16384; break;
     case CU_DEVICE_ATTRIBUTE_UNIFIED_ADDRESSING:
     case CU_DEVICE_ATTRIBUTE_CAN_MAP_HOST_MEMORY:
-    case CU_DEVICE_ATTRIBUTE_CONCURRENT_KERNELS: *pi = 1; break;
-    case CU_DEVICE_ATTRIBUTE_CLOCK_RATE: *pi = 1980000; break;
-    default: *pi = 0; break;
+    case CU_DEVICE_ATTRIBUTE_CONCURRENT_KERNELS:
+    case CU_DEVICE_ATTRIBUTE_GPU_OVERLAP:
+    case CU_DEVICE_ATTRIBUTE_ECC_ENABLED:
+    case CU_DEVICE_ATTRIBUTE_STREAM_PRIORITIES_SUPPORTED:
+    case CU_DEVICE_ATTRIBUTE_GLOBAL_L1_CACHE_SUPPORTED:
+    case CU_DEVICE_ATTRIBUTE_LOCAL_L1_CACHE_SUPPORTED:
+    case CU_DEVICE_ATTRIBUTE_MANAGED_MEMORY:
+    case CU_DEVICE_ATTRIBUTE_CONCURRENT_MANAGED_ACCESS:
+    case CU_DEVICE_ATTRIBUTE_COMPUTE_PREEMPTION_SUPPORTED:
+    case CU_DEVICE_ATTRIBUTE_CAN_USE_HOST_POINTER_FOR_REGISTERED_MEM:
+    case CU_DEVICE_ATTRIBUTE_COOPERATIVE_LAUNCH:
+    case CU_DEVICE_ATTRIBUTE_HOST_REGISTER_SUPPORTED:
+    case CU_DEVICE_ATTRIBUTE_READ_ONLY_HOST_REGISTER_SUPPORTED:
+    case CU_DEVICE_ATTRIBUTE_MEMORY_POOLS_SUPPORTED:
+    case CU_DEVICE_ATTRIBUTE_CLUSTER_LAUNCH: *pi = 1; break;
+    default: break;
     }
+    return CUDA_SUCCESS;
+}
+
+EMU_API CUresult cuDeviceCanAccessPeer(int *canAccessPeer, CUdevice dev, CUdevice peerDev)
+{
+    CUresult r = drv_need_init();
+    if (r)
+        return r;
+    if (!canAccessPeer)
+        return CUDA_ERROR_INVALID_VALUE;
+    if (dev != 0 || peerDev != 0)
+        return CUDA_ERROR_INVALID_DEVICE;
+    *canAccessPeer = 0; /* there is no other device */
     return CUDA_SUCCESS;
 }
 
@@ -180,6 +238,54 @@ EMU_API CUresult cuDevicePrimaryCtxRelease(CUdevice dev)
         atomic_fetch_add(&primary.refs, 1);
         return CUDA_ERROR_INVALID_CONTEXT;
     }
+    return CUDA_SUCCESS;
+}
+
+EMU_API CUresult cuDevicePrimaryCtxSetFlags(CUdevice dev, unsigned int flags)
+{
+    CUresult r = drv_need_init();
+    if (r)
+        return r;
+    if (dev != 0)
+        return CUDA_ERROR_INVALID_DEVICE;
+    unsigned sched = flags & CU_CTX_SCHED_MASK;
+    if ((sched != CU_CTX_SCHED_AUTO && sched != CU_CTX_SCHED_SPIN &&
+         sched != CU_CTX_SCHED_YIELD && sched != CU_CTX_SCHED_BLOCKING_SYNC) ||
+        (flags & ~(unsigned)(CU_CTX_SCHED_MASK | CU_CTX_MAP_HOST | CU_CTX_LMEM_RESIZE_TO_MAX |
+                             CU_CTX_COREDUMP_ENABLE | CU_CTX_USER_COREDUMP_ENABLE |
+                             CU_CTX_SYNC_MEMOPS)))
+        return CUDA_ERROR_INVALID_VALUE;
+    atomic_store(&primary_flags, flags);
+    return CUDA_SUCCESS;
+}
+
+EMU_API CUresult cuDevicePrimaryCtxGetState(CUdevice dev, unsigned int *flags, int *active)
+{
+    CUresult r = drv_need_init();
+    if (r)
+        return r;
+    if (!flags || !active)
+        return CUDA_ERROR_INVALID_VALUE;
+    if (dev != 0)
+        return CUDA_ERROR_INVALID_DEVICE;
+    *flags = atomic_load(&primary_flags);
+    *active = atomic_load(&primary.refs) > 0;
+    return CUDA_SUCCESS;
+}
+
+/* Frees every allocation. The context object itself stays valid (it is the
+ * one static primary), so threads that have it current may go on using it,
+ * as they may after a real reset once the runtime re-creates it. Streams and
+ * events are left alone: freeing them would turn stale handles into
+ * use-after-free instead of errors. */
+EMU_API CUresult cuDevicePrimaryCtxReset(CUdevice dev)
+{
+    CUresult r = drv_need_init();
+    if (r)
+        return r;
+    if (dev != 0)
+        return CUDA_ERROR_INVALID_DEVICE;
+    drv_mem_reset();
     return CUDA_SUCCESS;
 }
 
@@ -279,6 +385,8 @@ EMU_API CUresult cuCtxSynchronize(void)
     X(CUDA_ERROR_ILLEGAL_ADDRESS, "an illegal memory access was encountered") \
     X(CUDA_ERROR_LAUNCH_FAILED, "unspecified launch failure") \
     X(CUDA_ERROR_NOT_SUPPORTED, "operation not supported") \
+    X(CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED, "part or all of the requested memory range is already mapped") \
+    X(CUDA_ERROR_HOST_MEMORY_NOT_REGISTERED, "pointer does not correspond to a registered memory region") \
     X(CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED, "operation not permitted when stream is capturing") \
     X(CUDA_ERROR_STREAM_CAPTURE_INVALIDATED, "operation failed due to a previous error during capture") \
     X(CUDA_ERROR_STREAM_CAPTURE_MERGE, "operation would result in a merge of separate capture sequences") \
@@ -317,6 +425,18 @@ EMU_API CUresult cuGetErrorName(CUresult error, const char **pstr)
     X(cuInit, cuInit) X(cuDriverGetVersion, cuDriverGetVersion) \
     X(cuDeviceGetCount, cuDeviceGetCount) X(cuDeviceGet, cuDeviceGet) \
     X(cuDeviceGetName, cuDeviceGetName) X(cuDeviceGetAttribute, cuDeviceGetAttribute) \
+    X(cuDeviceTotalMem, cuDeviceTotalMem_v2) X(cuDeviceCanAccessPeer, cuDeviceCanAccessPeer) \
+    X(cuDevicePrimaryCtxSetFlags, cuDevicePrimaryCtxSetFlags_v2) \
+    X(cuDevicePrimaryCtxGetState, cuDevicePrimaryCtxGetState) \
+    X(cuDevicePrimaryCtxReset, cuDevicePrimaryCtxReset_v2) \
+    X(cuCtxGetStreamPriorityRange, cuCtxGetStreamPriorityRange) \
+    X(cuStreamCreateWithPriority, cuStreamCreateWithPriority) \
+    X(cuStreamGetPriority, cuStreamGetPriority) X(cuStreamGetFlags, cuStreamGetFlags) \
+    X(cuLaunchHostFunc, cuLaunchHostFunc) \
+    X(cuMemGetInfo, cuMemGetInfo_v2) X(cuMemAllocManaged, cuMemAllocManaged) \
+    X(cuMemAllocAsync, cuMemAllocAsync) X(cuMemFreeAsync, cuMemFreeAsync) \
+    X(cuMemHostRegister, cuMemHostRegister_v2) X(cuMemHostUnregister, cuMemHostUnregister) \
+    X(cuPointerGetAttribute, cuPointerGetAttribute) \
     X(cuDevicePrimaryCtxRetain, cuDevicePrimaryCtxRetain) \
     X(cuDevicePrimaryCtxRelease, cuDevicePrimaryCtxRelease_v2) \
     X(cuCtxGetCurrent, cuCtxGetCurrent) X(cuCtxSetCurrent, cuCtxSetCurrent) \

@@ -17,9 +17,15 @@
 
 struct emu_capture;
 
+/* The device's memory: an H100 80GB HBM3 as nvidia-smi reports it, less
+ * what a context keeps for itself, so cuMemGetInfo never shows it all free. */
+#define EMU_TOTAL_MEM ((size_t)81559 << 20)
+#define EMU_CTX_RESERVED ((size_t)512 << 20)
+
 struct CUstream_st {
     uint32_t magic;
     unsigned flags;
+    int priority;
     atomic_ulong syncs;
     struct emu_capture *cap; /* guarded by the capture lock */
 };
@@ -36,9 +42,17 @@ CUresult drv_need_init(void);
 CUresult drv_need_ctx(void);
 CUcontext drv_primary(void);
 
+/* memory.c: frees every allocation and unregisters all host memory, as
+ * resetting the primary context does. */
+void drv_mem_reset(void);
+
 /* stream.c */
 struct CUstream_st *drv_stream(CUstream handle);
 struct CUstream_st *drv_legacy_stream(void);
 void drv_count_sync(struct CUstream_st *s);
+/* emu_stream_record, and when recorded, release(copy of arg) runs as the
+ * graph that holds the node is freed. */
+CUresult drv_stream_record(CUstream stream, emu_op_fn run, void (*release)(void *),
+                           const void *arg, size_t size, int *recorded);
 
 #endif

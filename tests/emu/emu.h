@@ -61,6 +61,11 @@ EMU_API CUresult emu_stream_record(CUstream stream, emu_op_fn run,
  * host synchronization of the legacy stream. */
 EMU_API CUresult emu_memcpy(void *dst, const void *src, size_t bytes, int kind,
                             CUstream stream, int async);
+/* The same for height rows of width bytes, each end with its own pitch;
+ * a pitch below width is CUDA_ERROR_INVALID_VALUE. */
+EMU_API CUresult emu_memcpy2d(void *dst, size_t dpitch, const void *src, size_t spitch,
+                              size_t width, size_t height, int kind, CUstream stream,
+                              int async);
 EMU_API CUresult emu_memset(void *dst, int value, size_t bytes,
                             CUstream stream, int async);
 

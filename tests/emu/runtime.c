@@ -1,24 +1,21 @@
 /* Emulated libcudart.so.13, a thin layer over the emulated driver: runtime
  * streams, events and graphs are the driver's objects, and the error codes
- * used here have the same values in both APIs. */
+ * used here have the same values in both APIs. The device queries are in
+ * runtime_device.c, the less common memory calls in runtime_mem.c. */
 #include <pthread.h>
 
 #include <cuda_runtime_api.h>
 
 #include "emu.h"
+#include "rt.h"
 
 static _Thread_local cudaError_t last_error;
 
-static cudaError_t ret(cudaError_t e)
+cudaError_t rt_ret(cudaError_t e)
 {
     if (e != cudaSuccess)
         last_error = e;
     return e;
-}
-
-static cudaError_t ret_cu(CUresult r)
-{
-    return ret((cudaError_t)r);
 }
 
 static void init_driver(void)
@@ -28,7 +25,7 @@ static void init_driver(void)
 
 /* The runtime's implicit initialization: the primary context becomes the
  * thread's current context on its first runtime call. */
-static cudaError_t enter(void)
+cudaError_t rt_enter(void)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, init_driver);
@@ -39,20 +36,13 @@ static cudaError_t enter(void)
     return (cudaError_t)r;
 }
 
-#define ENTER()                          \
-    do {                                 \
-        cudaError_t e_ = enter();        \
-        if (e_)                          \
-            return ret(e_);              \
-    } while (0)
-
 /* ---- memory ---------------------------------------------------------------- */
 
 EMU_API cudaError_t cudaMalloc(void **devPtr, size_t size)
 {
     ENTER();
     if (!devPtr)
-        return ret(cudaErrorInvalidValue);
+        return rt_ret(cudaErrorInvalidValue);
     if (size == 0) {
         *devPtr = NULL;
         return cudaSuccess;
@@ -92,7 +82,7 @@ EMU_API cudaError_t cudaHostGetDevicePointer(void **pDevice, void *pHost, unsign
 {
     ENTER();
     if (!pDevice)
-        return ret(cudaErrorInvalidValue);
+        return rt_ret(cudaErrorInvalidValue);
     CUdeviceptr d = 0;
     CUresult r = cuMemHostGetDevicePointer(&d, pHost, flags);
     if (!r)
@@ -105,7 +95,7 @@ static cudaError_t copy(void *dst, const void *src, size_t count, enum cudaMemcp
 {
     ENTER();
     if ((int)kind < cudaMemcpyHostToHost || kind > cudaMemcpyDefault)
-        return ret(cudaErrorInvalidMemcpyDirection);
+        return rt_ret(cudaErrorInvalidMemcpyDirection);
     return ret_cu(emu_memcpy(dst, src, count, (int)kind, stream, async));
 }
 
@@ -144,6 +134,32 @@ EMU_API cudaError_t cudaStreamCreateWithFlags(cudaStream_t *pStream, unsigned in
 {
     ENTER();
     return ret_cu(cuStreamCreate(pStream, flags));
+}
+
+EMU_API cudaError_t cudaStreamCreateWithPriority(cudaStream_t *pStream, unsigned int flags,
+                                                 int priority)
+{
+    ENTER();
+    return ret_cu(cuStreamCreateWithPriority(pStream, flags, priority));
+}
+
+EMU_API cudaError_t cudaStreamGetFlags(cudaStream_t hStream, unsigned int *flags)
+{
+    ENTER();
+    return ret_cu(cuStreamGetFlags(hStream, flags));
+}
+
+EMU_API cudaError_t cudaStreamGetPriority(cudaStream_t hStream, int *priority)
+{
+    ENTER();
+    return ret_cu(cuStreamGetPriority(hStream, priority));
+}
+
+/* cudaHostFn_t and CUhostFn are the same function type. */
+EMU_API cudaError_t cudaLaunchHostFunc(cudaStream_t stream, cudaHostFn_t fn, void *userData)
+{
+    ENTER();
+    return ret_cu(cuLaunchHostFunc(stream, fn, userData));
 }
 
 EMU_API cudaError_t cudaStreamDestroy(cudaStream_t stream)
@@ -276,7 +292,7 @@ EMU_API cudaError_t cudaGetDevice(int *device)
 {
     ENTER();
     if (!device)
-        return ret(cudaErrorInvalidValue);
+        return rt_ret(cudaErrorInvalidValue);
     *device = 0;
     return cudaSuccess;
 }
@@ -284,14 +300,14 @@ EMU_API cudaError_t cudaGetDevice(int *device)
 EMU_API cudaError_t cudaSetDevice(int device)
 {
     ENTER();
-    return device == 0 ? cudaSuccess : ret(cudaErrorInvalidDevice);
+    return device == 0 ? cudaSuccess : rt_ret(cudaErrorInvalidDevice);
 }
 
 EMU_API cudaError_t cudaGetDeviceCount(int *count)
 {
     ENTER();
     if (!count)
-        return ret(cudaErrorInvalidValue);
+        return rt_ret(cudaErrorInvalidValue);
     *count = 1;
     return cudaSuccess;
 }
@@ -299,7 +315,7 @@ EMU_API cudaError_t cudaGetDeviceCount(int *count)
 EMU_API cudaError_t cudaRuntimeGetVersion(int *runtimeVersion)
 {
     if (!runtimeVersion)
-        return ret(cudaErrorInvalidValue);
+        return rt_ret(cudaErrorInvalidValue);
     *runtimeVersion = 13000;
     return cudaSuccess;
 }
@@ -327,6 +343,9 @@ EMU_API cudaError_t cudaPeekAtLastError(void)
     X(cudaErrorMemoryAllocation, "out of memory") \
     X(cudaErrorInitializationError, "initialization error") \
     X(cudaErrorInvalidMemcpyDirection, "invalid copy direction for memcpy") \
+    X(cudaErrorInvalidPitchValue, "invalid pitch argument") \
+    X(cudaErrorHostMemoryAlreadyRegistered, "part or all of the requested memory range is already mapped") \
+    X(cudaErrorHostMemoryNotRegistered, "pointer does not correspond to a registered memory region") \
     X(cudaErrorInvalidDevice, "invalid device ordinal") \
     X(cudaErrorDeviceUninitialized, "invalid device context") \
     X(cudaErrorInvalidKernelImage, "device kernel image is invalid") \

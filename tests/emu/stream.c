@@ -190,8 +190,8 @@ static CUresult refuse_if_capturing(struct CUstream_st *s)
     return r;
 }
 
-EMU_API CUresult emu_stream_record(CUstream stream, emu_op_fn run, const void *arg,
-                                   size_t size, int *recorded)
+CUresult drv_stream_record(CUstream stream, emu_op_fn run, void (*release)(void *),
+                           const void *arg, size_t size, int *recorded)
 {
     struct CUstream_st *s = drv_stream(stream);
     *recorded = 0;
@@ -205,11 +205,17 @@ EMU_API CUresult emu_stream_record(CUstream stream, emu_op_fn run, const void *a
         *recorded = 1;
         if (s->cap->invalidated)
             r = CUDA_ERROR_STREAM_CAPTURE_INVALIDATED;
-        else if (nodes_append(s->cap->graph->nodes, run, NULL, arg, size))
+        else if (nodes_append(s->cap->graph->nodes, run, release, arg, size))
             r = CUDA_ERROR_OUT_OF_MEMORY;
     }
     pthread_mutex_unlock(&cap_lock);
     return r;
+}
+
+EMU_API CUresult emu_stream_record(CUstream stream, emu_op_fn run, const void *arg,
+                                   size_t size, int *recorded)
+{
+    return drv_stream_record(stream, run, NULL, arg, size, recorded);
 }
 
 static struct CUgraph_st *graph_new(void)
@@ -454,7 +460,24 @@ EMU_API CUresult cuGraphExecDestroy(CUgraphExec exec)
 
 /* ---- streams ------------------------------------------------------------ */
 
-EMU_API CUresult cuStreamCreate(CUstream *phStream, unsigned int flags)
+/* Priorities as on an H100: 0 is the least, -5 the greatest; values
+ * beyond the range are clamped, as documented. */
+#define LEAST_PRIORITY 0
+#define GREATEST_PRIORITY (-5)
+
+EMU_API CUresult cuCtxGetStreamPriorityRange(int *leastPriority, int *greatestPriority)
+{
+    CUresult r = drv_need_ctx();
+    if (r)
+        return r;
+    if (leastPriority)
+        *leastPriority = LEAST_PRIORITY;
+    if (greatestPriority)
+        *greatestPriority = GREATEST_PRIORITY;
+    return CUDA_SUCCESS;
+}
+
+EMU_API CUresult cuStreamCreateWithPriority(CUstream *phStream, unsigned int flags, int priority)
 {
     CUresult r = drv_need_ctx();
     if (r)
@@ -466,8 +489,75 @@ EMU_API CUresult cuStreamCreate(CUstream *phStream, unsigned int flags)
         return CUDA_ERROR_OUT_OF_MEMORY;
     s->magic = EMU_STREAM_MAGIC;
     s->flags = flags;
+    s->priority = priority > LEAST_PRIORITY      ? LEAST_PRIORITY
+                  : priority < GREATEST_PRIORITY ? GREATEST_PRIORITY
+                                                 : priority;
     *phStream = s;
     return CUDA_SUCCESS;
+}
+
+EMU_API CUresult cuStreamCreate(CUstream *phStream, unsigned int flags)
+{
+    return cuStreamCreateWithPriority(phStream, flags, 0);
+}
+
+EMU_API CUresult cuStreamGetPriority(CUstream stream, int *priority)
+{
+    CUresult r = drv_need_ctx();
+    if (r)
+        return r;
+    struct CUstream_st *s = drv_stream(stream);
+    if (!s)
+        return CUDA_ERROR_INVALID_HANDLE;
+    if (!priority)
+        return CUDA_ERROR_INVALID_VALUE;
+    *priority = s->priority;
+    return CUDA_SUCCESS;
+}
+
+EMU_API CUresult cuStreamGetFlags(CUstream stream, unsigned int *flags)
+{
+    CUresult r = drv_need_ctx();
+    if (r)
+        return r;
+    struct CUstream_st *s = drv_stream(stream);
+    if (!s)
+        return CUDA_ERROR_INVALID_HANDLE;
+    if (!flags)
+        return CUDA_ERROR_INVALID_VALUE;
+    *flags = s->flags;
+    return CUDA_SUCCESS;
+}
+
+struct host_fn_op {
+    CUhostFn fn;
+    void *data;
+};
+
+static CUresult run_host_fn(void *arg)
+{
+    struct host_fn_op *op = arg;
+    op->fn(op->data);
+    return CUDA_SUCCESS;
+}
+
+/* The function runs in stream order: now, since earlier work already ran,
+ * or as a host node of the capture. */
+EMU_API CUresult cuLaunchHostFunc(CUstream stream, CUhostFn fn, void *userData)
+{
+    CUresult r = drv_need_ctx();
+    if (r)
+        return r;
+    if (!drv_stream(stream))
+        return CUDA_ERROR_INVALID_HANDLE;
+    if (!fn)
+        return CUDA_ERROR_INVALID_VALUE;
+    struct host_fn_op op = { fn, userData };
+    int recorded;
+    if ((r = drv_stream_record(stream, run_host_fn, NULL, &op, sizeof op, &recorded)) ||
+        recorded)
+        return r;
+    return run_host_fn(&op);
 }
 
 EMU_API CUresult cuStreamDestroy(CUstream stream)

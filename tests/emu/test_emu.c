@@ -1005,6 +1005,656 @@ START_TEST(test_capture_two_streams)
 }
 END_TEST
 
+/* ---- device queries and device-wide state ---------------------------------- */
+
+START_TEST(test_device_properties)
+{
+    struct cudaDeviceProp p;
+    memset(&p, 0x55, sizeof p);
+    ck_assert_int_eq(cudaGetDeviceProperties(&p, 0), cudaSuccess);
+    ck_assert_str_eq(p.name, "safehalf emulated device");
+    ck_assert_int_eq(p.major, 9);
+    ck_assert_int_eq(p.minor, 0);
+    ck_assert_int_eq(p.multiProcessorCount, 132);
+    ck_assert_int_eq(p.warpSize, 32);
+    ck_assert_int_eq(p.maxThreadsPerBlock, 1024);
+    ck_assert_int_eq(p.maxThreadsDim[2], 64);
+    ck_assert_int_eq(p.maxGridSize[0], 2147483647);
+    ck_assert_uint_eq(p.sharedMemPerBlock, 49152);
+    ck_assert_int_eq(p.managedMemory, 1);
+    ck_assert_int_eq(p.unifiedAddressing, 1);
+    ck_assert_int_eq(p.integrated, 0);
+    ck_assert_int_eq(p.reserved[0], 0);
+    size_t free_b, total;
+    ck_assert_int_eq(cudaMemGetInfo(&free_b, &total), cudaSuccess);
+    ck_assert_uint_eq(p.totalGlobalMem, total);
+    ck_assert_uint_gt(total, (size_t)64 << 30);
+    ck_assert_int_eq(cudaGetDeviceProperties(&p, 1), cudaErrorInvalidDevice);
+    ck_assert_int_eq(cudaGetDeviceProperties(NULL, 0), cudaErrorInvalidValue);
+
+    int v = -1;
+    ck_assert_int_eq(cudaDeviceGetAttribute(&v, cudaDevAttrComputeCapabilityMajor, 0), cudaSuccess);
+    ck_assert_int_eq(v, 9);
+    ck_assert_int_eq(cudaDeviceGetAttribute(&v, cudaDevAttrComputeCapabilityMinor, 0), cudaSuccess);
+    ck_assert_int_eq(v, 0);
+    ck_assert_int_eq(cudaDeviceGetAttribute(&v, cudaDevAttrMultiProcessorCount, 0), cudaSuccess);
+    ck_assert_int_eq(v, 132);
+    ck_assert_int_eq(cudaDeviceGetAttribute(&v, cudaDevAttrL2CacheSize, 0), cudaSuccess);
+    ck_assert_int_eq(v, 50 << 20);
+    ck_assert_int_eq(cudaDeviceGetAttribute(&v, (enum cudaDeviceAttr)0, 0), cudaErrorInvalidValue);
+    ck_assert_int_eq(cudaDeviceGetAttribute(&v, cudaDevAttrWarpSize, 1), cudaErrorInvalidDevice);
+
+    ck_assert_int_eq(cudaDeviceCanAccessPeer(&v, 0, 0), cudaSuccess);
+    ck_assert_int_eq(v, 0);
+    ck_assert_int_eq(cudaDeviceCanAccessPeer(&v, 0, 1), cudaErrorInvalidDevice);
+    int least = 1, greatest = 1;
+    ck_assert_int_eq(cudaDeviceGetStreamPriorityRange(&least, &greatest), cudaSuccess);
+    ck_assert_int_eq(least, 0);
+    ck_assert_int_eq(greatest, -5);
+    ck_assert_int_eq(cudaDeviceGetStreamPriorityRange(NULL, &greatest), cudaSuccess);
+
+    unsigned flags = 0;
+    ck_assert_int_eq(cudaGetDeviceFlags(&flags), cudaSuccess);
+    ck_assert_uint_eq(flags, cudaDeviceMapHost);
+    ck_assert_int_eq(cudaSetDeviceFlags(cudaDeviceScheduleBlockingSync), cudaSuccess);
+    ck_assert_int_eq(cudaGetDeviceFlags(&flags), cudaSuccess);
+    ck_assert_uint_eq(flags, cudaDeviceScheduleBlockingSync | cudaDeviceMapHost);
+    ck_assert_int_eq(cudaSetDeviceFlags(cudaDeviceScheduleSpin | cudaDeviceScheduleYield),
+                     cudaErrorInvalidValue);
+    ck_assert_int_eq(cudaSetDeviceFlags(0x100), cudaErrorInvalidValue);
+    ck_assert_int_eq(cudaGetDeviceFlags(NULL), cudaErrorInvalidValue);
+    CUdevice dev = 0;
+    size_t bytes = 0;
+    ck_assert_int_eq(cuDeviceTotalMem(&bytes, dev), CUDA_SUCCESS);
+    ck_assert_uint_eq(bytes, total);
+    cudaGetLastError();
+}
+END_TEST
+
+START_TEST(test_mem_info_and_reset)
+{
+    size_t free0, free1, total;
+    ck_assert_int_eq(cudaMemGetInfo(&free0, &total), cudaSuccess);
+    ck_assert_uint_lt(free0, total);
+    void *d = NULL, *p = NULL, *m = NULL, *big = NULL;
+    ck_assert_int_eq(cudaMalloc(&d, 1 << 20), cudaSuccess);
+    ck_assert_int_eq(cudaMemGetInfo(&free1, &total), cudaSuccess);
+    ck_assert_uint_eq(free1, free0 - (1 << 20));
+    ck_assert_int_eq(cudaMallocManaged(&m, 4096, cudaMemAttachGlobal), cudaSuccess);
+    ck_assert_int_eq(cudaMemGetInfo(&free1, &total), cudaSuccess);
+    ck_assert_uint_eq(free1, free0 - (1 << 20) - 4096);
+    /* More than the device has: refused before any host memory is used. */
+    ck_assert_int_eq(cudaMalloc(&big, total), cudaErrorMemoryAllocation);
+    ck_assert_int_eq(cudaMemGetInfo(NULL, &total), cudaErrorInvalidValue);
+
+    static char buf[256];
+    ck_assert_int_eq(cudaMallocHost(&p, 64), cudaSuccess);
+    ck_assert_int_eq(cudaHostRegister(buf, sizeof buf, cudaHostRegisterDefault), cudaSuccess);
+    strcpy(buf, "kept");
+    ck_assert_int_eq(cudaDeviceReset(), cudaSuccess);
+    ck_assert_ptr_null(emu_to_host(d));
+    ck_assert_ptr_null(emu_to_host(p));
+    ck_assert_ptr_null(emu_to_host(m));
+    ck_assert_ptr_null(emu_to_host(buf));
+    ck_assert_str_eq(buf, "kept"); /* registered memory is the caller's */
+    ck_assert_int_eq(cudaFree(d), cudaErrorInvalidValue);
+    ck_assert_int_eq(cudaHostUnregister(buf), cudaErrorHostMemoryNotRegistered);
+    ck_assert_int_eq(cudaMemGetInfo(&free1, &total), cudaSuccess);
+    ck_assert_uint_eq(free1, free0);
+    /* The device is usable again at once. */
+    ck_assert_int_eq(cudaMalloc(&d, 64), cudaSuccess);
+    ck_assert_ptr_nonnull(emu_to_host(d));
+    ck_assert_int_eq(cudaFree(d), cudaSuccess);
+    cudaGetLastError();
+}
+END_TEST
+
+/* ---- managed, registered and pitched memory ---------------------------------- */
+
+START_TEST(test_managed_memory)
+{
+    float *m = NULL;
+    ck_assert_int_eq(cudaMallocManaged((void **)&m, 16 * sizeof *m, cudaMemAttachGlobal),
+                     cudaSuccess);
+    ck_assert(!emu_is_tagged(m));
+    /* Written and read by the host directly, used by cuBLAS as device memory. */
+    float *a = m, *b = m + 4, *c = m + 8; /* 2 x 2 each */
+    const float av[4] = { 1, 2, 3, 4 }, bv[4] = { 5, 6, 7, 8 };
+    memcpy(a, av, sizeof av);
+    memcpy(b, bv, sizeof bv);
+    cublasHandle_t h = handle();
+    float one = 1, zero = 0;
+    ck_assert_int_eq(cublasSgemm_v2(h, N, N, 2, 2, 2, &one, a, 2, b, 2, &zero, c, 2), OK);
+    ck_assert_int_eq(cudaDeviceSynchronize(), cudaSuccess);
+    ck_assert_float_eq(c[0], 1 * 5 + 3 * 6);
+    ck_assert_float_eq(c[1], 2 * 5 + 4 * 6);
+    ck_assert_float_eq(c[2], 1 * 7 + 3 * 8);
+    ck_assert_float_eq(c[3], 2 * 7 + 4 * 8);
+    /* Any copy direction that names device memory accepts it. */
+    float back[4];
+    ck_assert_int_eq(cudaMemcpy(back, c, sizeof back, cudaMemcpyDeviceToHost), cudaSuccess);
+    ck_assert_float_eq(back[3], 46);
+    ck_assert_int_eq(cublasSetVector(4, sizeof(float), av, 1, m + 12, 1), OK);
+    ck_assert_float_eq(m[15], 4);
+
+    void *z = NULL;
+    ck_assert_int_eq(cudaMallocManaged(&z, 0, cudaMemAttachGlobal), cudaErrorInvalidValue);
+    ck_assert_int_eq(cudaMallocManaged(&z, 16, 4), cudaErrorInvalidValue);
+    ck_assert_int_eq(cudaMallocManaged(&z, 16, cudaMemAttachHost), cudaSuccess);
+    ck_assert_int_eq(cudaFreeHost(m), cudaErrorInvalidValue);
+    ck_assert_int_eq(cudaFree(m), cudaSuccess);
+    ck_assert_ptr_null(emu_to_host(m));
+    ck_assert_int_eq(cudaFree(m), cudaErrorInvalidValue);
+    ck_assert_int_eq(cudaFree(z), cudaSuccess);
+    cublasDestroy_v2(h);
+    cudaGetLastError();
+}
+END_TEST
+
+START_TEST(test_host_register)
+{
+    float *buf = malloc(4096);
+    ck_assert_ptr_nonnull(buf);
+    for (int i = 0; i < 1024; i++)
+        buf[i] = (float)i;
+    ck_assert_ptr_null(emu_to_host(buf));
+    ck_assert_int_eq(cudaHostRegister(buf, 4096, cudaHostRegisterMapped), cudaSuccess);
+    void *dp = NULL;
+    ck_assert_int_eq(cudaHostGetDevicePointer(&dp, buf, 0), cudaSuccess);
+    ck_assert_ptr_eq(dp, buf);
+    ck_assert_ptr_eq(emu_to_host(buf + 1023), buf + 1023);
+    ck_assert_ptr_null(emu_to_host_range(buf, 4097));
+    /* Usable as device memory by cuBLAS: y = 2 * x + y over registered memory. */
+    cublasHandle_t h = handle();
+    float two = 2;
+    ck_assert_int_eq(cublasSaxpy_v2(h, 4, &two, buf, 1, buf + 4, 1), OK);
+    ck_assert_float_eq(buf[4], 2 * 0 + 4);
+    ck_assert_float_eq(buf[7], 2 * 3 + 7);
+    ck_assert_int_eq(cudaHostRegister((char *)buf + 100, 10, 0),
+                     cudaErrorHostMemoryAlreadyRegistered);
+    ck_assert_int_eq(cudaHostRegister(NULL, 10, 0), cudaErrorInvalidValue);
+    ck_assert_int_eq(cudaHostRegister((char *)buf + 4096, 0, 0), cudaErrorInvalidValue);
+    ck_assert_int_eq(cudaHostRegister((char *)buf + 4096, 16, 0x40), cudaErrorInvalidValue);
+    ck_assert_int_eq(cudaHostRegister((char *)buf + 4096, 16, cudaHostRegisterIoMemory),
+                     cudaErrorNotSupported);
+    void *d = NULL;
+    ck_assert_int_eq(cudaMalloc(&d, 64), cudaSuccess);
+    ck_assert_int_eq(cudaHostRegister(d, 64, 0), cudaErrorInvalidValue);
+    ck_assert_int_eq(cudaHostUnregister((char *)buf + 4), cudaErrorHostMemoryNotRegistered);
+    ck_assert_int_eq(cudaHostUnregister(buf), cudaSuccess);
+    ck_assert_int_eq(cudaHostUnregister(buf), cudaErrorHostMemoryNotRegistered);
+    ck_assert_ptr_null(emu_to_host(buf));
+    ck_assert_float_eq(buf[1023], 1023); /* still the caller's, not freed */
+    ck_assert_int_eq(cudaHostGetDevicePointer(&dp, buf, 0), cudaErrorInvalidValue);
+    ck_assert_int_eq(cublasSaxpy_v2(h, 4, &two, buf, 1, buf + 4, 1),
+                     CUBLAS_STATUS_EXECUTION_FAILED);
+    free(buf);
+    cublasDestroy_v2(h);
+    cudaGetLastError();
+}
+END_TEST
+
+START_TEST(test_pointer_attributes)
+{
+    struct cudaPointerAttributes a;
+    char *d = NULL, *p = NULL, *m = NULL, local[8];
+    ck_assert_int_eq(cudaMalloc((void **)&d, 64), cudaSuccess);
+    ck_assert_int_eq(cudaMallocHost((void **)&p, 64), cudaSuccess);
+    ck_assert_int_eq(cudaMallocManaged((void **)&m, 64, cudaMemAttachGlobal), cudaSuccess);
+
+    ck_assert_int_eq(cudaPointerGetAttributes(&a, d + 4), cudaSuccess);
+    ck_assert_int_eq(a.type, cudaMemoryTypeDevice);
+    ck_assert_int_eq(a.device, 0);
+    ck_assert_ptr_eq(a.devicePointer, d + 4);
+    ck_assert_ptr_null(a.hostPointer);
+    ck_assert_int_eq(cudaPointerGetAttributes(&a, p), cudaSuccess);
+    ck_assert_int_eq(a.type, cudaMemoryTypeHost);
+    ck_assert_ptr_eq(a.devicePointer, p);
+    ck_assert_ptr_eq(a.hostPointer, p);
+    ck_assert_int_eq(cudaPointerGetAttributes(&a, m + 63), cudaSuccess);
+    ck_assert_int_eq(a.type, cudaMemoryTypeManaged);
+    ck_assert_ptr_eq(a.devicePointer, m + 63);
+    ck_assert_ptr_eq(a.hostPointer, m + 63);
+    /* Since CUDA 11 unknown memory is no error. */
+    ck_assert_int_eq(cudaPointerGetAttributes(&a, local), cudaSuccess);
+    ck_assert_int_eq(a.type, cudaMemoryTypeUnregistered);
+    ck_assert_int_eq(a.device, cudaInvalidDeviceId);
+    ck_assert_ptr_null(a.devicePointer);
+    ck_assert_ptr_eq(a.hostPointer, local);
+    ck_assert_int_eq(cudaPointerGetAttributes(NULL, d), cudaErrorInvalidValue);
+
+    CUdeviceptr start = 0;
+    size_t size = 0;
+    ck_assert_int_eq(cuPointerGetAttribute(&start, CU_POINTER_ATTRIBUTE_RANGE_START_ADDR,
+                                           (CUdeviceptr)(uintptr_t)(d + 9)), CUDA_SUCCESS);
+    ck_assert_ptr_eq((void *)(uintptr_t)start, d);
+    ck_assert_int_eq(cuPointerGetAttribute(&size, CU_POINTER_ATTRIBUTE_RANGE_SIZE,
+                                           (CUdeviceptr)(uintptr_t)(d + 9)), CUDA_SUCCESS);
+    ck_assert_uint_eq(size, 64);
+    void *hp;
+    ck_assert_int_eq(cuPointerGetAttribute(&hp, CU_POINTER_ATTRIBUTE_HOST_POINTER,
+                                           (CUdeviceptr)(uintptr_t)d),
+                     CUDA_ERROR_INVALID_VALUE);
+    ck_assert_int_eq(cuPointerGetAttribute(&hp, CU_POINTER_ATTRIBUTE_HOST_POINTER,
+                                           (CUdeviceptr)(uintptr_t)local),
+                     CUDA_ERROR_INVALID_VALUE);
+    ck_assert_int_eq(cudaFree(d), cudaSuccess);
+    ck_assert_int_eq(cudaPointerGetAttributes(&a, d), cudaSuccess);
+    ck_assert_int_eq(a.type, cudaMemoryTypeUnregistered);
+}
+END_TEST
+
+START_TEST(test_memcpy_2d)
+{
+    /* A 3-column block of 5 bytes per column: host pitch 8, device pitch 16,
+     * back to the host at pitch 6. */
+    char src[3 * 8], back[3 * 6], dev_image[48];
+    for (int i = 0; i < (int)sizeof src; i++)
+        src[i] = (char)('a' + i);
+    memset(back, '.', sizeof back);
+    void *d = NULL;
+    ck_assert_int_eq(cudaMalloc(&d, 48), cudaSuccess);
+    ck_assert_int_eq(cudaMemset(d, '#', 48), cudaSuccess);
+    ck_assert_int_eq(cudaMemcpy2D(d, 16, src, 8, 5, 3, cudaMemcpyHostToDevice), cudaSuccess);
+    down(dev_image, d, 48);
+    for (int row = 0; row < 3; row++)
+        for (int i = 0; i < 16; i++)
+            ck_assert_int_eq(dev_image[row * 16 + i], i < 5 ? src[row * 8 + i] : '#');
+    ck_assert_int_eq(cudaMemcpy2D(back, 6, d, 16, 5, 3, cudaMemcpyDefault), cudaSuccess);
+    for (int row = 0; row < 3; row++)
+        for (int i = 0; i < 6; i++)
+            ck_assert_int_eq(back[row * 6 + i], i < 5 ? src[row * 8 + i] : '.');
+
+    ck_assert_int_eq(cudaMemcpy2D(d, 4, src, 8, 5, 3, cudaMemcpyHostToDevice),
+                     cudaErrorInvalidPitchValue);
+    ck_assert_int_eq(cudaMemcpy2D(d, 16, src, 4, 5, 3, cudaMemcpyHostToDevice),
+                     cudaErrorInvalidPitchValue);
+    /* The last row would end past the allocation: 3 * 16 + 5 > 48. */
+    ck_assert_int_eq(cudaMemcpy2D(d, 16, src, 5, 5, 4, cudaMemcpyHostToDevice),
+                     cudaErrorInvalidValue);
+    ck_assert_int_eq(cudaMemcpy2D(back, 6, src, 8, 5, 3, cudaMemcpyDeviceToHost),
+                     cudaErrorInvalidValue);
+    ck_assert_int_eq(cudaMemcpy2D(d, 16, src, 8, 5, 3, (enum cudaMemcpyKind)7),
+                     cudaErrorInvalidMemcpyDirection);
+    ck_assert_int_eq(cudaMemcpy2D(d, 16, src, 8, 0, 3, cudaMemcpyHostToDevice), cudaSuccess);
+
+    /* The async form is stream work: captured, it runs at launch. */
+    cudaStream_t s;
+    ck_assert_int_eq(cudaStreamCreate(&s), cudaSuccess);
+    unsigned long syncs = emu_sync_count();
+    memset(back, '.', sizeof back);
+    ck_assert_int_eq(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal), cudaSuccess);
+    ck_assert_int_eq(cudaMemcpy2DAsync(back, 6, d, 16, 2, 3, cudaMemcpyDeviceToHost, s),
+                     cudaSuccess);
+    cudaGraph_t g;
+    cudaGraphExec_t exec;
+    ck_assert_int_eq(cudaStreamEndCapture(s, &g), cudaSuccess);
+    ck_assert_int_eq(back[0], '.');
+    ck_assert_int_eq(cudaGraphInstantiate(&exec, g, 0), cudaSuccess);
+    ck_assert_int_eq(cudaGraphLaunch(exec, s), cudaSuccess);
+    ck_assert_int_eq(back[6], src[8]);
+    ck_assert_int_eq(back[13], src[17]);
+    ck_assert_int_eq(back[14], '.');
+    ck_assert_uint_eq(emu_sync_count(), syncs);
+    cudaGetLastError();
+}
+END_TEST
+
+/* ---- stream-ordered allocation ----------------------------------------------- */
+
+START_TEST(test_malloc_async)
+{
+    cudaStream_t s;
+    ck_assert_int_eq(cudaStreamCreate(&s), cudaSuccess);
+    void *p = NULL;
+    ck_assert_int_eq(cudaMallocAsync(&p, 64, s), cudaSuccess);
+    ck_assert(emu_is_tagged(p));
+    ck_assert_ptr_nonnull(emu_to_host_range(p, 64));
+    ck_assert_int_eq(cudaMemsetAsync(p, 1, 64, s), cudaSuccess);
+    ck_assert_int_eq(cudaFreeAsync(p, s), cudaSuccess);
+    ck_assert_ptr_null(emu_to_host(p));
+    ck_assert_int_eq(cudaFreeAsync(p, s), cudaErrorInvalidValue);
+    char local[4];
+    ck_assert_int_eq(cudaFreeAsync(local, s), cudaErrorInvalidValue);
+    ck_assert_int_eq(cudaMallocAsync(&p, 0, s), cudaErrorInvalidValue);
+    ck_assert_int_eq(cudaMallocAsync(NULL, 16, s), cudaErrorInvalidValue);
+    /* A plain cudaFree releases it too. */
+    ck_assert_int_eq(cudaMallocAsync(&p, 64, NULL), cudaSuccess);
+    ck_assert_int_eq(cudaFree(p), cudaSuccess);
+    ck_assert_ptr_null(emu_to_host(p));
+
+    /* Captured (in global mode, where cudaMalloc would be refused): alloc,
+     * use and free become graph nodes; the address is fixed at capture. */
+    char out[16] = { 0 };
+    ck_assert_int_eq(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal), cudaSuccess);
+    ck_assert_int_eq(cudaMallocAsync(&p, 16, s), cudaSuccess);
+    ck_assert_int_eq(cudaMemsetAsync(p, 'z', 16, s), cudaSuccess);
+    ck_assert_int_eq(cudaMemcpyAsync(out, p, 16, cudaMemcpyDeviceToHost, s), cudaSuccess);
+    ck_assert_int_eq(cudaFreeAsync(p, s), cudaSuccess);
+    cudaGraph_t g;
+    ck_assert_int_eq(cudaStreamEndCapture(s, &g), cudaSuccess);
+    ck_assert_int_eq(out[0], 0);
+    cudaGraphExec_t exec;
+    ck_assert_int_eq(cudaGraphInstantiate(&exec, g, 0), cudaSuccess);
+    ck_assert_int_eq(cudaGraphLaunch(exec, s), cudaSuccess);
+    ck_assert_int_eq(out[15], 'z');
+    ck_assert_int_eq(cudaFree(p), cudaErrorInvalidValue); /* the graph freed it */
+    memset(out, 0, sizeof out);
+    ck_assert_int_eq(cudaGraphLaunch(exec, s), cudaSuccess);
+    ck_assert_int_eq(out[0], 'z');
+    ck_assert_int_eq(cudaGraphExecDestroy(exec), cudaSuccess);
+    ck_assert_int_eq(cudaGraphDestroy(g), cudaSuccess);
+    ck_assert_ptr_null(emu_to_host(p));
+
+    /* An allocation the graph does not free outlives the launch; launching
+     * again before it is freed fails. */
+    ck_assert_int_eq(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal), cudaSuccess);
+    ck_assert_int_eq(cudaMallocAsync(&p, 32, s), cudaSuccess);
+    ck_assert_int_eq(cudaMemsetAsync(p, 'q', 32, s), cudaSuccess);
+    ck_assert_int_eq(cudaStreamEndCapture(s, &g), cudaSuccess);
+    ck_assert_int_eq(cudaGraphInstantiate(&exec, g, 0), cudaSuccess);
+    ck_assert_int_eq(cudaGraphDestroy(g), cudaSuccess);
+    ck_assert_int_eq(cudaGraphLaunch(exec, s), cudaSuccess);
+    down(out, p, 16);
+    ck_assert_int_eq(out[3], 'q');
+    ck_assert_int_ne(cudaGraphLaunch(exec, s), cudaSuccess);
+    ck_assert_int_eq(cudaFree(p), cudaSuccess);
+    ck_assert_int_eq(cudaGraphLaunch(exec, s), cudaSuccess);
+    ck_assert_int_eq(cudaGraphExecDestroy(exec), cudaSuccess);
+    ck_assert_ptr_nonnull(emu_to_host(p)); /* still live: the user frees it */
+    ck_assert_int_eq(cudaFreeAsync(p, s), cudaSuccess);
+    ck_assert_ptr_null(emu_to_host(p));
+    cudaGetLastError();
+}
+END_TEST
+
+/* ---- streams: priorities, flags, host functions ----------------------------- */
+
+static void count_call(void *arg)
+{
+    int *calls = arg;
+    /* Runs in stream order: the copy issued before it has landed. */
+    calls[1] = calls[2];
+    calls[0]++;
+}
+
+START_TEST(test_stream_priority_and_host_func)
+{
+    cudaStream_t s, lo, hi;
+    int prio = 1;
+    unsigned flags = 7;
+    ck_assert_int_eq(cudaStreamCreateWithPriority(&s, cudaStreamNonBlocking, -3), cudaSuccess);
+    ck_assert_int_eq(cudaStreamGetPriority(s, &prio), cudaSuccess);
+    ck_assert_int_eq(prio, -3);
+    ck_assert_int_eq(cudaStreamGetFlags(s, &flags), cudaSuccess);
+    ck_assert_uint_eq(flags, cudaStreamNonBlocking);
+    ck_assert_int_eq(cudaStreamCreateWithPriority(&hi, 0, -100), cudaSuccess);
+    ck_assert_int_eq(cudaStreamGetPriority(hi, &prio), cudaSuccess);
+    ck_assert_int_eq(prio, -5);
+    ck_assert_int_eq(cudaStreamCreateWithPriority(&lo, 0, 9), cudaSuccess);
+    ck_assert_int_eq(cudaStreamGetPriority(lo, &prio), cudaSuccess);
+    ck_assert_int_eq(prio, 0);
+    ck_assert_int_eq(cudaStreamGetFlags(lo, &flags), cudaSuccess);
+    ck_assert_uint_eq(flags, cudaStreamDefault);
+    ck_assert_int_eq(cudaStreamGetFlags(NULL, &flags), cudaSuccess);
+    ck_assert_int_eq(cudaStreamCreateWithPriority(&lo, 0x10, 0), cudaErrorInvalidValue);
+
+    static int calls[3];
+    int seven = 7;
+    void *d = up(&seven, sizeof seven);
+    ck_assert_int_eq(cudaMemcpyAsync(&calls[2], d, sizeof(int), cudaMemcpyDeviceToHost, s),
+                     cudaSuccess);
+    ck_assert_int_eq(cudaLaunchHostFunc(s, count_call, calls), cudaSuccess);
+    ck_assert_int_eq(calls[0], 1);
+    ck_assert_int_eq(calls[1], 7);
+    ck_assert_int_eq(cudaLaunchHostFunc(s, NULL, calls), cudaErrorInvalidValue);
+
+    /* Captured: recorded, and run at every launch. */
+    ck_assert_int_eq(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal), cudaSuccess);
+    ck_assert_int_eq(cudaLaunchHostFunc(s, count_call, calls), cudaSuccess);
+    cudaGraph_t g;
+    cudaGraphExec_t exec;
+    ck_assert_int_eq(cudaStreamEndCapture(s, &g), cudaSuccess);
+    ck_assert_int_eq(calls[0], 1);
+    ck_assert_int_eq(cudaGraphInstantiate(&exec, g, 0), cudaSuccess);
+    ck_assert_int_eq(cudaGraphLaunch(exec, s), cudaSuccess);
+    ck_assert_int_eq(cudaGraphLaunch(exec, hi), cudaSuccess);
+    ck_assert_int_eq(calls[0], 3);
+    cudaGetLastError();
+}
+END_TEST
+
+/* ---- cuBLAS helpers ------------------------------------------------------------ */
+
+START_TEST(test_set_get_matrix)
+{
+    /* A 3 x 2 float matrix at lda 5 goes to the device at ldb 4 and comes
+     * back at ldc 6; padding is never written. */
+    float a[5 * 2], dev_image[4 * 2], c[6 * 2];
+    for (int i = 0; i < 10; i++)
+        a[i] = (float)(i % 5 < 3 ? 10 * (i / 5) + i % 5 : -1);
+    for (int i = 0; i < 12; i++)
+        c[i] = -7;
+    void *d = NULL;
+    ck_assert_int_eq(cudaMalloc(&d, sizeof dev_image), cudaSuccess);
+    ck_assert_int_eq(cudaMemset(d, 0, sizeof dev_image), cudaSuccess);
+    ck_assert_int_eq(cublasSetMatrix(3, 2, sizeof(float), a, 5, d, 4), OK);
+    down(dev_image, d, sizeof dev_image);
+    for (int j = 0; j < 2; j++)
+        for (int i = 0; i < 4; i++)
+            ck_assert_float_eq(dev_image[i + 4 * j], i < 3 ? (float)(10 * j + i) : 0.0f);
+    ck_assert_int_eq(cublasGetMatrix(3, 2, sizeof(float), d, 4, c, 6), OK);
+    for (int j = 0; j < 2; j++)
+        for (int i = 0; i < 6; i++)
+            ck_assert_float_eq(c[i + 6 * j], i < 3 ? (float)(10 * j + i) : -7.0f);
+
+    /* The 64-bit and asynchronous forms. */
+    cudaStream_t s;
+    ck_assert_int_eq(cudaStreamCreate(&s), cudaSuccess);
+    ck_assert_int_eq(cudaMemset(d, 0, sizeof dev_image), cudaSuccess);
+    ck_assert_int_eq(cublasSetMatrix_64(3, 2, sizeof(float), a, 5, d, 4), OK);
+    memset(c, 0, sizeof c);
+    ck_assert_int_eq(cublasGetMatrixAsync(2, 2, sizeof(float), d, 4, c, 2, s), OK);
+    ck_assert_int_eq(cudaStreamSynchronize(s), cudaSuccess);
+    ck_assert_float_eq(c[3], 11);
+    ck_assert_int_eq(cublasSetMatrixAsync_64(1, 2, sizeof(float), a + 2, 5, d, 4, s), OK);
+    ck_assert_int_eq(cublasGetMatrix_64(1, 2, sizeof(float), d, 4, c, 1), OK);
+    ck_assert_float_eq(c[0], 2);
+    ck_assert_float_eq(c[1], 12);
+    ck_assert_int_eq(cublasGetMatrixAsync_64(1, 1, sizeof(float), d, 1, c, 1, s), OK);
+
+    /* Status codes as the real library returns them. */
+    ck_assert_int_eq(cublasSetMatrix(-1, 2, 4, a, 5, d, 4), CUBLAS_STATUS_INVALID_VALUE);
+    ck_assert_int_eq(cublasSetMatrix(3, 2, 0, a, 5, d, 4), CUBLAS_STATUS_INVALID_VALUE);
+    ck_assert_int_eq(cublasSetMatrix(0, 2, 4, a, 0, d, 4), CUBLAS_STATUS_INVALID_VALUE);
+    ck_assert_int_eq(cublasSetMatrix(0, 2, 4, a, 5, d, 4), OK);
+    ck_assert_int_eq(cublasSetMatrix(3, 2, 4, a, 2, d, 4), CUBLAS_STATUS_MAPPING_ERROR);
+    ck_assert_int_eq(cublasSetMatrix(3, 2, 4, a, 5, a, 4), CUBLAS_STATUS_MAPPING_ERROR);
+    ck_assert_int_eq(cublasSetMatrix(3, 3, 4, a, 3, d, 4), CUBLAS_STATUS_MAPPING_ERROR);
+    ck_assert_int_eq(cublasGetMatrix(3, 2, 4, a, 5, c, 6), CUBLAS_STATUS_MAPPING_ERROR);
+    cudaGetLastError();
+}
+END_TEST
+
+START_TEST(test_set_get_vector)
+{
+    float x[8] = { 0, 1, 2, 3, 4, 5, 6, 7 }, y[9];
+    void *d = NULL;
+    ck_assert_int_eq(cudaMalloc(&d, 9 * sizeof(float)), cudaSuccess);
+    ck_assert_int_eq(cudaMemset(d, 0, 9 * sizeof(float)), cudaSuccess);
+    /* Every second element of x to every third of d. */
+    ck_assert_int_eq(cublasSetVector(3, sizeof(float), x, 2, d, 3), OK);
+    down(y, d, sizeof y);
+    for (int i = 0; i < 9; i++)
+        ck_assert_float_eq(y[i], i % 3 == 0 ? (float)(2 * (i / 3)) : 0.0f);
+    float back[3] = { -1, -1, -1 };
+    ck_assert_int_eq(cublasGetVector(3, sizeof(float), d, 3, back, 1), OK);
+    ck_assert_float_eq(back[2], 4);
+    ck_assert_int_eq(cublasSetVector_64(2, sizeof(float), x + 6, 1, d, 1), OK);
+    ck_assert_int_eq(cublasGetVector_64(2, sizeof(float), d, 1, back, 1), OK);
+    ck_assert_float_eq(back[0], 6);
+    ck_assert_float_eq(back[1], 7);
+    cudaStream_t s;
+    ck_assert_int_eq(cudaStreamCreate(&s), cudaSuccess);
+    ck_assert_int_eq(cublasSetVectorAsync(1, sizeof(float), x + 5, 1, d, 1, s), OK);
+    ck_assert_int_eq(cublasSetVectorAsync_64(1, sizeof(float), x + 4, 1, (float *)d + 1, 1, s),
+                     OK);
+    ck_assert_int_eq(cublasGetVectorAsync(2, sizeof(float), d, 1, back, 1, s), OK);
+    ck_assert_int_eq(cublasGetVectorAsync_64(1, sizeof(float), d, 1, back + 2, 1, s), OK);
+    ck_assert_int_eq(cudaStreamSynchronize(s), cudaSuccess);
+    ck_assert_float_eq(back[0], 5);
+    ck_assert_float_eq(back[1], 4);
+    ck_assert_float_eq(back[2], 5);
+
+    ck_assert_int_eq(cublasSetVector(3, 4, x, 0, d, 1), CUBLAS_STATUS_INVALID_VALUE);
+    ck_assert_int_eq(cublasSetVector(3, 4, x, -1, d, 1), CUBLAS_STATUS_INVALID_VALUE);
+    ck_assert_int_eq(cublasSetVector(3, 0, x, 1, d, 1), CUBLAS_STATUS_INVALID_VALUE);
+    ck_assert_int_eq(cublasSetVector(0, 4, x, 0, d, 1), CUBLAS_STATUS_INVALID_VALUE);
+    ck_assert_int_eq(cublasSetVector(0, 4, x, 1, d, 1), OK);
+    ck_assert_int_eq(cublasSetVector(-1, 4, x, 1, d, 1), CUBLAS_STATUS_MAPPING_ERROR);
+    ck_assert_int_eq(cublasSetVector(10, 4, x, 1, d, 1), CUBLAS_STATUS_MAPPING_ERROR);
+    ck_assert_int_eq(cublasSetVector(3, 4, NULL, 1, d, 1), CUBLAS_STATUS_MAPPING_ERROR);
+    ck_assert_int_eq(cublasGetVector(3, 4, x, 1, back, 1), CUBLAS_STATUS_MAPPING_ERROR);
+    cudaGetLastError();
+}
+END_TEST
+
+START_TEST(test_handle_settings)
+{
+    ck_assert_int_eq(cublasDestroy_v2(NULL), CUBLAS_STATUS_NOT_INITIALIZED);
+    cublasHandle_t h = handle();
+    void *ws = NULL;
+    ck_assert_int_eq(cudaMalloc(&ws, 1 << 16), cudaSuccess);
+    ck_assert_int_eq(cublasSetWorkspace_v2(h, ws, 1 << 16), OK);
+    ck_assert_int_eq(cublasSetWorkspace_v2(h, (char *)ws + 8, 1024), CUBLAS_STATUS_INVALID_VALUE);
+    ck_assert_int_eq(cublasSetWorkspace_v2(h, NULL, 0), OK);
+    ck_assert_int_eq(cublasSetWorkspace_v2(NULL, ws, 1024), CUBLAS_STATUS_NOT_INITIALIZED);
+    cublasAtomicsMode_t mode = CUBLAS_ATOMICS_ALLOWED;
+    ck_assert_int_eq(cublasGetAtomicsMode(h, &mode), OK);
+    ck_assert_int_eq(mode, CUBLAS_ATOMICS_NOT_ALLOWED);
+    ck_assert_int_eq(cublasSetAtomicsMode(h, CUBLAS_ATOMICS_ALLOWED), OK);
+    ck_assert_int_eq(cublasGetAtomicsMode(h, &mode), OK);
+    ck_assert_int_eq(mode, CUBLAS_ATOMICS_ALLOWED);
+    ck_assert_int_eq(cublasSetAtomicsMode(h, (cublasAtomicsMode_t)2), CUBLAS_STATUS_INVALID_VALUE);
+    ck_assert_int_eq(cublasGetAtomicsMode(h, NULL), CUBLAS_STATUS_INVALID_VALUE);
+    ck_assert_int_eq(cublasSetAtomicsMode(NULL, CUBLAS_ATOMICS_ALLOWED),
+                     CUBLAS_STATUS_NOT_INITIALIZED);
+    /* A GEMM still runs with a user workspace set. */
+    ck_assert_int_eq(cublasSetWorkspace_v2(h, ws, 1 << 16), OK);
+    float one = 1, two = 2, zero = 0, out = 0;
+    void *d = up(&two, 4);
+    ck_assert_int_eq(cublasSgemm_v2(h, N, N, 1, 1, 1, &one, d, 1, d, 1, &zero, d, 1), OK);
+    down(&out, d, 4);
+    ck_assert_float_eq(out, 4);
+    ck_assert_int_eq(cublasDestroy_v2(h), OK);
+}
+END_TEST
+
+#define SBM 3
+#define SBN 2
+#define SBK 4
+#define SBATCH 3
+/* Strides with a gap after each matrix, which must stay untouched. */
+#define SSA (SBM * SBK + 2)
+#define SSB (SBK * SBN + 1)
+#define SSC (SBM * SBN + 3)
+
+START_TEST(test_sgemm_batched)
+{
+    static float a[SSA * SBATCH], b[SSB * SBATCH], c[SSC * SBATCH], init[SSC * SBATCH];
+    double want[SBATCH][SBM * SBN];
+    for (int i = 0; i < SSA * SBATCH; i++)
+        a[i] = small_int();
+    for (int i = 0; i < SSB * SBATCH; i++)
+        b[i] = small_int();
+    for (int i = 0; i < SSC * SBATCH; i++)
+        init[i] = small_int();
+    /* C = 2 * A * B - C, column-major, A m x k, B k x n. */
+    for (int s = 0; s < SBATCH; s++)
+        for (int j = 0; j < SBN; j++)
+            for (int i = 0; i < SBM; i++) {
+                double acc = 0;
+                for (int p = 0; p < SBK; p++)
+                    acc += (double)a[s * SSA + i + p * SBM] * b[s * SSB + p + j * SBK];
+                want[s][i + j * SBM] = 2 * acc - init[s * SSC + i + j * SBM];
+            }
+    cublasHandle_t h = handle();
+    void *da = up(a, sizeof a), *db = up(b, sizeof b), *dc = NULL;
+    ck_assert_int_eq(cudaMalloc(&dc, sizeof c), cudaSuccess);
+    float alpha = 2, beta = -1;
+    for (int form = 0; form < 4; form++) {
+        ck_assert_int_eq(cudaMemcpy(dc, init, sizeof init, cudaMemcpyHostToDevice), cudaSuccess);
+        void *pa[SBATCH], *pb[SBATCH], *pc[SBATCH];
+        for (int s = 0; s < SBATCH; s++) {
+            pa[s] = (float *)da + s * SSA;
+            pb[s] = (float *)db + s * SSB;
+            pc[s] = (float *)dc + s * SSC;
+        }
+        void *dpa = up(pa, sizeof pa), *dpb = up(pb, sizeof pb), *dpc = up(pc, sizeof pc);
+        cublasStatus_t st;
+        if (form == 0)
+            st = cublasSgemmStridedBatched(h, N, N, SBM, SBN, SBK, &alpha, da, SBM, SSA, db, SBK,
+                                           SSB, &beta, dc, SBM, SSC, SBATCH);
+        else if (form == 1)
+            st = cublasSgemmStridedBatched_64(h, N, N, SBM, SBN, SBK, &alpha, da, SBM, SSA, db,
+                                              SBK, SSB, &beta, dc, SBM, SSC, SBATCH);
+        else if (form == 2)
+            st = cublasSgemmBatched(h, N, N, SBM, SBN, SBK, &alpha, dpa, SBM, dpb, SBK, &beta,
+                                    dpc, SBM, SBATCH);
+        else
+            st = cublasSgemmBatched_64(h, N, N, SBM, SBN, SBK, &alpha, dpa, SBM, dpb, SBK,
+                                       &beta, dpc, SBM, SBATCH);
+        ck_assert_int_eq(st, OK);
+        down(c, dc, sizeof c);
+        for (int s = 0; s < SBATCH; s++) {
+            for (int i = 0; i < SBM * SBN; i++)
+                ck_assert_double_eq(c[s * SSC + i], want[s][i]);
+            for (int i = SBM * SBN; i < SSC; i++)
+                ck_assert_float_eq(c[s * SSC + i], init[s * SSC + i]);
+        }
+        cudaFree(dpa), cudaFree(dpb), cudaFree(dpc);
+    }
+    /* Validated like every GEMM; the last matrix may not overrun. */
+    ck_assert_int_eq(cublasSgemmStridedBatched(h, N, N, SBM, SBN, SBK, &alpha, da, SBM - 1, SSA,
+                                               db, SBK, SSB, &beta, dc, SBM, SSC, SBATCH),
+                     CUBLAS_STATUS_INVALID_VALUE);
+    ck_assert_int_eq(cublasSgemmStridedBatched(h, N, N, SBM, SBN, SBK, &alpha, da, SBM, SSA, db,
+                                               SBK, SSB, &beta, dc, SBM, SSC, SBATCH + 1),
+                     CUBLAS_STATUS_EXECUTION_FAILED);
+    ck_assert_int_eq(cublasSgemmBatched(NULL, N, N, 1, 1, 1, &alpha, NULL, 1, NULL, 1, &beta,
+                                        NULL, 1, 1), CUBLAS_STATUS_NOT_INITIALIZED);
+    cublasDestroy_v2(h);
+}
+END_TEST
+
+START_TEST(test_saxpy)
+{
+    float x[6] = { 1, 2, 3, 4, 5, 6 }, y[3] = { 10, 20, 30 }, out[3];
+    cublasHandle_t h = handle();
+    void *dx = up(x, sizeof x), *dy = up(y, sizeof y);
+    float alpha = 2;
+    /* incx 2 reads 1, 3, 5; with incy -1 the vector's first element is the
+     * last one in memory. */
+    ck_assert_int_eq(cublasSaxpy_v2(h, 3, &alpha, dx, 2, dy, -1), OK);
+    down(out, dy, sizeof out);
+    ck_assert_float_eq(out[2], 30 + 2 * 1);
+    ck_assert_float_eq(out[1], 20 + 2 * 3);
+    ck_assert_float_eq(out[0], 10 + 2 * 5);
+    ck_assert_int_eq(cublasSaxpy_v2_64(h, 0, &alpha, NULL, 1, NULL, 1), OK);
+    ck_assert_int_eq(cublasSaxpy_v2(h, 3, NULL, dx, 1, dy, 1), CUBLAS_STATUS_INVALID_VALUE);
+    ck_assert_int_eq(cublasSaxpy_v2(NULL, 3, &alpha, dx, 1, dy, 1),
+                     CUBLAS_STATUS_NOT_INITIALIZED);
+    ck_assert_int_eq(cublasSaxpy_v2(h, 4, &alpha, dx, 1, dy, 1), CUBLAS_STATUS_EXECUTION_FAILED);
+    /* Device pointer mode reads alpha at run time. */
+    void *da = up(&alpha, 4);
+    ck_assert_int_eq(cublasSetPointerMode_v2(h, CUBLAS_POINTER_MODE_DEVICE), OK);
+    ck_assert_int_eq(cublasSaxpy_v2(h, 1, da, dx, 1, dy, 1), OK);
+    down(out, dy, 4);
+    ck_assert_float_eq(out[0], 20 + 2 * 1);
+    cublasDestroy_v2(h);
+}
+END_TEST
+
 static Suite *emu_suite(void)
 {
     Suite *s = suite_create("emu");
@@ -1036,6 +1686,19 @@ static Suite *emu_suite(void)
     tcase_add_test(tc, test_capture_and_replay);
     tcase_add_test(tc, test_capture_invalidation);
     tcase_add_test(tc, test_capture_two_streams);
+    tcase_add_test(tc, test_device_properties);
+    tcase_add_test(tc, test_mem_info_and_reset);
+    tcase_add_test(tc, test_managed_memory);
+    tcase_add_test(tc, test_host_register);
+    tcase_add_test(tc, test_pointer_attributes);
+    tcase_add_test(tc, test_memcpy_2d);
+    tcase_add_test(tc, test_malloc_async);
+    tcase_add_test(tc, test_stream_priority_and_host_func);
+    tcase_add_test(tc, test_set_get_matrix);
+    tcase_add_test(tc, test_set_get_vector);
+    tcase_add_test(tc, test_handle_settings);
+    tcase_add_test(tc, test_sgemm_batched);
+    tcase_add_test(tc, test_saxpy);
     suite_add_tcase(s, tc);
     return s;
 }
