@@ -25,8 +25,18 @@ static void launch_scalars_h2f(void **params, sh_xlate_fn xlate)
                        dev_arg(params, 2, xlate));
 }
 
+#define P8 sizeof(void *)
+#define U8 sizeof(unsigned long long)
+#define SCAN_ARGS 8, { P8, P8, U8, U8, U8, U8, U8, P8 }
+
 static const struct sh_twin twins[] = {
-    { "safehalf_scalars_h2f", launch_scalars_h2f },
+    { "safehalf_scalars_h2f", launch_scalars_h2f, 3, { P8, P8, P8 } },
+    { "safehalf_scan_f16", sh_launch_scan_f16, SCAN_ARGS },
+    { "safehalf_scan_bf16", sh_launch_scan_bf16, SCAN_ARGS },
+    { "safehalf_scan_f32", sh_launch_scan_f32, SCAN_ARGS },
+    { "safehalf_saturate_f16", sh_launch_saturate_f16, SCAN_ARGS },
+    { "safehalf_saturate_bf16", sh_launch_saturate_bf16, SCAN_ARGS },
+    { "safehalf_scan_init", sh_launch_scan_init, 1, { P8 } },
 };
 
 const struct sh_twin *sh_twin_find(const char *name)
