@@ -257,18 +257,9 @@ static CUresult run_twin(const struct sh_twin *twin, void **params)
     return CUDA_SUCCESS;
 }
 
-/* A captured launch must keep the argument values, but kernelParams only
- * points at them and a twin does not say their sizes. The layouts are listed
- * here until kernels/twins.h carries them. */
-#define MAX_PARAMS 16
-
-static const struct layout {
-    const char *name;
-    unsigned nparams;
-    unsigned char size[MAX_PARAMS];
-} layouts[] = {
-    { "safehalf_scalars_h2f", 3, { 8, 8, 8 } },
-};
+/* A captured launch must keep the argument values: kernelParams only points
+ * at them, so they are copied, with the sizes the twin table gives. */
+#define MAX_PARAMS SH_TWIN_MAX_ARGS
 
 struct launch_op {
     const struct sh_twin *twin;
@@ -306,34 +297,19 @@ EMU_API CUresult cuLaunchKernel(CUfunction f, unsigned int gx, unsigned int gy, 
     if (!params)
         return CUDA_ERROR_INVALID_VALUE;
 
-    const struct layout *lay = NULL;
-    for (size_t i = 0; i < sizeof layouts / sizeof layouts[0]; i++)
-        if (strcmp(layouts[i].name, fn->twin->name) == 0)
-            lay = &layouts[i];
-    struct launch_op op = { .twin = fn->twin };
-    if (lay) {
-        unsigned off = 0;
-        op.nparams = lay->nparams;
-        for (unsigned i = 0; i < lay->nparams; i++) {
-            off = (off + 7u) & ~7u;
-            op.offset[i] = off;
-            memcpy(op.values + off, params[i], lay->size[i]);
-            off += lay->size[i];
-        }
+    const struct sh_twin *twin = fn->twin;
+    struct launch_op op = { .twin = twin, .nparams = twin->nargs };
+    unsigned off = 0;
+    for (unsigned i = 0; i < twin->nargs; i++) {
+        off = (off + 7u) & ~7u;
+        if (off + twin->arg_sizes[i] > sizeof op.values)
+            return CUDA_ERROR_INVALID_VALUE;
+        op.offset[i] = off;
+        memcpy(op.values + off, params[i], twin->arg_sizes[i]);
+        off += twin->arg_sizes[i];
     }
     int recorded;
-    if (lay) {
-        if ((r = emu_stream_record(stream, run_launch, &op, sizeof op, &recorded)) || recorded)
-            return r;
-    } else {
-        /* Without a layout the launch can run now but not be captured. */
-        CUstreamCaptureStatus st;
-        if ((r = cuStreamIsCapturing(stream, &st)))
-            return r;
-        if (st != CU_STREAM_CAPTURE_STATUS_NONE) {
-            fprintf(stderr, "emu: no parameter layout to capture kernel %s\n", fn->twin->name);
-            return CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED;
-        }
-    }
+    if ((r = emu_stream_record(stream, run_launch, &op, sizeof op, &recorded)) || recorded)
+        return r;
     return run_twin(fn->twin, params);
 }
