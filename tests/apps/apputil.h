@@ -7,6 +7,7 @@
 #ifndef SAFEHALF_TEST_APPUTIL_H
 #define SAFEHALF_TEST_APPUTIL_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -44,6 +45,21 @@ static inline float app_half_to_float(half_t h)
 }
 
 /* Round to nearest even. */
+/* First, smallest and largest value of n >= 1 halves (the C a program
+ * copied back), as floats. */
+static inline void app_half_range(const half_t *h, size_t n, float *first, float *min,
+                                  float *max)
+{
+    *first = *min = *max = app_half_to_float(h[0]);
+    for (size_t i = 1; i < n; i++) {
+        float v = app_half_to_float(h[i]);
+        if (v < *min)
+            *min = v;
+        if (v > *max)
+            *max = v;
+    }
+}
+
 static inline half_t app_float_to_half(float f)
 {
     uint32_t u = app_float_to_u32(f);

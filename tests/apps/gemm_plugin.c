@@ -86,14 +86,7 @@ gemm_plugin_run(int k, int keep_going, struct gemm_plugin_result *r)
         ok = 0;
         goto out;
     }
-    r->c0 = r->cmin = r->cmax = app_half_to_float(hc[0]);
-    for (size_t i = 1; i < nc; i++) {
-        float v = app_half_to_float(hc[i]);
-        if (v < r->cmin)
-            r->cmin = v;
-        if (v > r->cmax)
-            r->cmax = v;
-    }
+    app_half_range(hc, nc, &r->c0, &r->cmin, &r->cmax);
 out:
     if (h)
         cublasDestroy(h);

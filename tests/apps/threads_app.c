@@ -87,14 +87,7 @@ static void *worker(void *arg)
     TRY(cudaMemcpyAsync(hc, dc, nc * sizeof(half_t), cudaMemcpyDeviceToHost, s));
     TRY(cudaStreamSynchronize(s));
 #undef TRY
-    j->c0 = j->cmin = j->cmax = app_half_to_float(hc[0]);
-    for (size_t i = 1; i < nc; i++) {
-        float v = app_half_to_float(hc[i]);
-        if (v < j->cmin)
-            j->cmin = v;
-        if (v > j->cmax)
-            j->cmax = v;
-    }
+    app_half_range(hc, nc, &j->c0, &j->cmin, &j->cmax);
 out:
     if (h)
         cublasDestroy(h);
