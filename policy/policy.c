@@ -17,8 +17,9 @@ static const char *const known_vars[] = {
 };
 
 #define NKNOWN (sizeof known_vars / sizeof known_vars[0])
-/* The settings that carry a value into the policy (all but CONFIG and LIB). */
+/* The settings that carry a value into the policy come first; then CONFIG. */
 #define NSETTINGS 5
+#define CONFIG_INDEX NSETTINGS
 
 static const char *const mode_names[] = { "upcast", "observe", "off" };
 static const char *const level_names[] = { "error", "warn", "info", "debug", "trace" };
@@ -289,7 +290,7 @@ void sh_policy_load(struct sh_policy *p, char *const *envp, sh_diag_fn diag, voi
     }
 
     char *file_vals[NSETTINGS] = { 0 };
-    const char *cfg = env[5];
+    const char *cfg = env[CONFIG_INDEX];
     if (cfg && *cfg) {
         snprintf(p->config, sizeof p->config, "%s", cfg);
         read_config(&c, cfg, file_vals);

@@ -1,5 +1,4 @@
 #include <dlfcn.h>
-#include <stdint.h>
 
 #include "interpose.h"
 

@@ -67,8 +67,7 @@ bool sh_call_begin(struct sh_call *c, int api, void (*real)(void))
     memset(c, 0, sizeof *c);
     c->api = api;
     c->real = real;
-    c->outer = depth++ == 0;
-    c->active = c->outer && sh_init();
+    c->active = depth++ == 0 && sh_init();
     return c->active;
 }
 

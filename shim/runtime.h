@@ -21,8 +21,7 @@ bool sh_init(void);
 /* Everything the log and the counters need to know about one call. */
 struct sh_call {
     int api;              /* index in the library's table */
-    bool outer;           /* the outermost intercepted call on this thread */
-    bool active;          /* outer, and the shim is on: the hook runs */
+    bool active;          /* outermost call on its thread, shim on: the hook runs */
     int status;           /* set by a hook that made the real call itself */
     void (*real)(void);   /* the real function of the called symbol */
     /* GEMMs */
