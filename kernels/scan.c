@@ -134,7 +134,9 @@ void sh_ref_saturate(enum sh_scan_type type, void *base, void *const *ptr_array,
 
 void sh_ref_scan_init(struct sh_scan_result *out)
 {
+    unsigned int generation = out->generation;
     sh_scan_result_init(out);
+    out->generation = generation + 1u;
 }
 
 /* ---- launch entries: kernelParams of the kernels in scan.cu ---------------- */
@@ -187,6 +189,5 @@ void sh_launch_saturate_bf16(void **params, sh_xlate_fn xlate)
 
 void sh_launch_scan_init(void **params, sh_xlate_fn xlate)
 {
-    struct sh_scan_result *out = xlate(ptr_arg(params, 0));
-    sh_scan_result_init(out);
+    sh_ref_scan_init(xlate(ptr_arg(params, 0)));
 }

@@ -166,19 +166,23 @@ extern "C" __global__ void safehalf_saturate_bf16(void *base, void *const *ptr_a
                                        batch, out);
 }
 
-// Stream-ordered sh_scan_result_init, for results reused inside a CUDA graph.
+// Stream-ordered reset of a result reused by every replay of a CUDA graph
+// (scan.h): done goes to 0 before anything else changes, the generation
+// moves after everything else has, so a host reader can tell a torn copy.
 extern "C" __global__ void safehalf_scan_init(struct sh_scan_result *out)
 {
     if (threadIdx.x == 0 && blockIdx.x == 0) {
+        *(volatile unsigned int *)&out->done = 0u;
+        __threadfence_system();
         out->pos_inf = 0;
         out->neg_inf = 0;
         out->nan = 0;
         out->first_bad = SH_SCAN_NONE;
         out->absmax_bits = 0;
         out->blocks = 0;
-        out->reserved = 0;
         __threadfence_system();
-        *(volatile unsigned int *)&out->done = 0u;
+        *(volatile unsigned int *)&out->generation = out->generation + 1u;
+        __threadfence_system();
     }
 }
 

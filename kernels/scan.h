@@ -6,6 +6,13 @@
  * sh_scan_result_init (or the safehalf_scan_init kernel, stream-ordered)
  * before each launch; a launch adds its findings to what is already there.
  *
+ * A result captured into a CUDA graph is reused by every replay: the graph
+ * holds a safehalf_scan_init before the scan, which clears `done` first,
+ * then the findings, then adds 1 to `generation`. A reader copies the
+ * fields between two reads of (done, generation) and keeps the copy only
+ * if both reads show done = 1 and the same generation (a seqlock), and the
+ * generation counts the replays. sh_scan_result_init sets generation to 0.
+ *
  * Layout of the scanned data (every kernel and twin): `batch` column-major
  * matrices of rows x cols elements with leading dimension ld (elements).
  * Element (b, col, row) is at  M(b) + (col * ld + row) * elem_size  where
@@ -30,7 +37,7 @@ struct sh_scan_result {
     unsigned int absmax_bits;     /* largest finite |x| as binary32 bits (atomicMax-able) */
     unsigned int blocks;          /* blocks finished; the last one sets it back to 0 */
     unsigned int done;            /* 0 at init; 1 once every field above is final */
-    unsigned int reserved;        /* 0 */
+    unsigned int generation;      /* safehalf_scan_init adds 1: one per graph replay */
 };
 
 #define SH_SCAN_NONE 0xffffffffffffffffull
@@ -70,7 +77,7 @@ static inline void sh_scan_result_init(struct sh_scan_result *r)
     r->first_bad = SH_SCAN_NONE;
     r->absmax_bits = 0;
     r->blocks = 0;
-    r->reserved = 0;
+    r->generation = 0;
     r->done = 0;
 }
 

@@ -43,7 +43,8 @@ void sh_ref_scalars_h2f(const uint16_t *alpha, const uint16_t *beta, float *out)
  *   safehalf_saturate_{f16,bf16}(void *base, void *const *ptr_array,
  *       unsigned long long rows, cols, ld, stride, batch,
  *       struct sh_scan_result *out)    out may be NULL: saturate only
- * and safehalf_scan_init(struct sh_scan_result *out).
+ * and safehalf_scan_init(struct sh_scan_result *out): sh_scan_result_init
+ * except that the generation goes up by one (scan.h).
  *
  * The twins leave *out exactly as the kernels do once done is set: counts
  * added, first_bad and absmax_bits the min and max of the old and new ones,

@@ -52,6 +52,19 @@ int sh_decide_math_mode(const struct sh_policy *p, int mode)
     return mode;
 }
 
+bool sh_decide_check(const struct sh_policy *p, int ctype, unsigned long long nth)
+{
+    if (p->mode == SH_MODE_OFF || p->check == SH_CHECK_OFF)
+        return false;
+    /* Only half outputs can overflow where FP32 would not. */
+    if (ctype != SH_R_16F && ctype != SH_R_16BF)
+        return false;
+    /* <= 1 also covers a hand-built policy left at 0: no division by zero. */
+    if (p->check != SH_CHECK_EVERY || p->check_every <= 1)
+        return true;
+    return nth % (unsigned long long)p->check_every == 0;
+}
+
 const char *sh_action_name(enum sh_action a)
 {
     static const char *const names[] = { "pass", "upcast", "observe", "min_k", "fallback" };

@@ -42,6 +42,11 @@ struct sh_gemm_decision sh_decide_gemm(const struct sh_policy *p, bool hgemm,
 /* Math mode to hand cuBLAS when the program asks for `mode`. */
 int sh_decide_math_mode(const struct sh_policy *p, int mode);
 
+/* Whether to scan the output of a call whose output (C/D) has data type
+ * ctype (SH_R_* values), given that it is the nth checkable call of the
+ * process (nth counts from 0, every call with an FP16/BF16 output). */
+bool sh_decide_check(const struct sh_policy *p, int ctype, unsigned long long nth);
+
 #define SH_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION 16
 
 const char *sh_action_name(enum sh_action a);

@@ -9,21 +9,27 @@
 #include <strings.h>
 
 /* Every SAFEHALF_* name the project knows; anything else with the prefix is
- * most likely a typo, and silently ignoring it would hide that. */
+ * most likely a typo, and silently ignoring it would hide that.
+ * The settings that carry a value into the policy come first, in setters[]
+ * order; then CONFIG, then LIB. */
 static const char *const known_vars[] = {
     "SAFEHALF_MODE", "SAFEHALF_UPCAST", "SAFEHALF_MIN_K", "SAFEHALF_LOG",
-    "SAFEHALF_LOG_LEVEL", "SAFEHALF_CONFIG",
+    "SAFEHALF_LOG_LEVEL", "SAFEHALF_CHECK", "SAFEHALF_ON_NONFINITE",
+    "SAFEHALF_CHECK_INPUTS", "SAFEHALF_MAX_RECORDS", "SAFEHALF_CHECK_CAPTURE",
+    "SAFEHALF_CONFIG",
     "SAFEHALF_LIB", /* read by the safehalf command, not the shim */
 };
 
-#define NKNOWN (sizeof known_vars / sizeof known_vars[0])
-/* The settings that carry a value into the policy come first; then CONFIG. */
-#define NSETTINGS 5
-#define CONFIG_INDEX NSETTINGS
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+#define NKNOWN COUNT(known_vars)
 
 static const char *const mode_names[] = { "upcast", "observe", "off" };
 static const char *const level_names[] = { "error", "warn", "info", "debug", "trace" };
 static const char *const family_names[] = { "gemm", "splitk", "fast16f" };
+static const char *const on_nonfinite_names[] = { "log", "saturate", "abort" };
+static const char *const capture_names[] = { "scan", "skip" };
+/* Pairs: index i is false for even i, true for odd i. */
+static const char *const bool_names[] = { "0", "1", "false", "true", "no", "yes", "off", "on" };
 
 #define DEFAULT_LOG "safehalf-%p.jsonl"
 
@@ -56,24 +62,51 @@ void sh_policy_defaults(struct sh_policy *p)
     p->upcast = SH_UP_ALL;
     p->min_k = 0;
     p->log_level = SH_LEVEL_INFO;
+    p->check = SH_CHECK_ALL;
+    p->check_every = 1;
+    p->on_nonfinite = SH_ON_LOG;
+    p->check_inputs = false;
+    p->max_records = 10;
+    p->check_capture = SH_CAPTURE_SCAN;
     snprintf(p->log, sizeof p->log, "%s", DEFAULT_LOG);
 }
 
 const char *sh_mode_name(enum sh_mode m)
 {
-    return (unsigned)m < 3 ? mode_names[m] : "?";
+    return (unsigned)m < COUNT(mode_names) ? mode_names[m] : "?";
 }
 
 const char *sh_level_name(enum sh_level l)
 {
-    return (unsigned)l < 5 ? level_names[l] : "?";
+    return (unsigned)l < COUNT(level_names) ? level_names[l] : "?";
+}
+
+const char *sh_on_nonfinite_name(enum sh_on_nonfinite a)
+{
+    return (unsigned)a < COUNT(on_nonfinite_names) ? on_nonfinite_names[a] : "?";
+}
+
+const char *sh_check_capture_name(enum sh_check_capture c)
+{
+    return (unsigned)c < COUNT(capture_names) ? capture_names[c] : "?";
+}
+
+void sh_check_name(const struct sh_policy *p, char *out, size_t outsz)
+{
+    switch (p->check) {
+    case SH_CHECK_OFF: snprintf(out, outsz, "off"); break;
+    case SH_CHECK_ALL: snprintf(out, outsz, "all"); break;
+    case SH_CHECK_SYNC: snprintf(out, outsz, "sync"); break;
+    case SH_CHECK_EVERY: snprintf(out, outsz, "every:%lld", p->check_every); break;
+    default: snprintf(out, outsz, "?"); break;
+    }
 }
 
 void sh_upcast_names(unsigned bits, char *out, size_t outsz)
 {
     size_t len = 0;
     out[0] = '\0';
-    for (unsigned i = 0; i < 3; i++) {
+    for (unsigned i = 0; i < COUNT(family_names); i++) {
         if (!(bits & (1u << i)))
             continue;
         int n = snprintf(out + len, outsz - len, "%s%s", len ? "," : "", family_names[i]);
@@ -127,13 +160,38 @@ static int choose(struct ctx *c, const char *var, const char *v, const char *con
 
 static void set_mode(struct ctx *c, const char *v)
 {
-    c->p->mode = (enum sh_mode)choose(c, "SAFEHALF_MODE", v, mode_names, 3, SH_MODE_UPCAST);
+    c->p->mode = (enum sh_mode)choose(c, "SAFEHALF_MODE", v, mode_names,
+                                      (int)COUNT(mode_names), SH_MODE_UPCAST);
 }
 
 static void set_level(struct ctx *c, const char *v)
 {
-    c->p->log_level =
-        (enum sh_level)choose(c, "SAFEHALF_LOG_LEVEL", v, level_names, 5, SH_LEVEL_INFO);
+    c->p->log_level = (enum sh_level)choose(c, "SAFEHALF_LOG_LEVEL", v, level_names,
+                                            (int)COUNT(level_names), SH_LEVEL_INFO);
+}
+
+static void set_on_nonfinite(struct ctx *c, const char *v)
+{
+    c->p->on_nonfinite = (enum sh_on_nonfinite)choose(
+        c, "SAFEHALF_ON_NONFINITE", v, on_nonfinite_names, (int)COUNT(on_nonfinite_names),
+        SH_ON_LOG);
+}
+
+static void set_check_capture(struct ctx *c, const char *v)
+{
+    c->p->check_capture = (enum sh_check_capture)choose(
+        c, "SAFEHALF_CHECK_CAPTURE", v, capture_names, (int)COUNT(capture_names),
+        SH_CAPTURE_SCAN);
+}
+
+static void set_check_inputs(struct ctx *c, const char *v)
+{
+    int i = pick(v, bool_names, (int)COUNT(bool_names));
+    if (i < 0)
+        complain(c, "SAFEHALF_CHECK_INPUTS=\"%s\" is not valid (accepted: 0, 1, or true/false, "
+                    "yes/no, on/off); using 0", v);
+    else
+        c->p->check_inputs = i % 2 == 1;
 }
 
 static void set_upcast(struct ctx *c, const char *v)
@@ -161,7 +219,7 @@ static void set_upcast(struct ctx *c, const char *v)
             }
             memcpy(tok, b, (size_t)(e - b));
             tok[e - b] = '\0';
-            int i = pick(tok, family_names, 3);
+            int i = pick(tok, family_names, (int)COUNT(family_names));
             if (i < 0) {
                 ok = 0;
                 break;
@@ -179,15 +237,48 @@ static void set_upcast(struct ctx *c, const char *v)
         c->p->upcast = bits;
 }
 
-static void set_min_k(struct ctx *c, const char *v)
+/* A plain decimal whole number >= min: no sign, no spaces, no overflow. */
+static bool whole_number(const char *v, long long min, long long *out)
 {
     char *end;
     errno = 0;
-    long long k = strtoll(v, &end, 10);
-    if (!isdigit((unsigned char)v[0]) || *end != '\0' || errno || k < 0)
+    long long n = strtoll(v, &end, 10);
+    if (!isdigit((unsigned char)v[0]) || *end != '\0' || errno || n < min)
+        return false;
+    *out = n;
+    return true;
+}
+
+static void set_min_k(struct ctx *c, const char *v)
+{
+    if (!whole_number(v, 0, &c->p->min_k))
         complain(c, "SAFEHALF_MIN_K=\"%s\" is not valid (accepted: a whole number >= 0); using 0", v);
-    else
-        c->p->min_k = k;
+}
+
+static void set_max_records(struct ctx *c, const char *v)
+{
+    if (!whole_number(v, 0, &c->p->max_records))
+        complain(c, "SAFEHALF_MAX_RECORDS=\"%s\" is not valid (accepted: a whole number >= 0); "
+                    "using 10", v);
+}
+
+static void set_check(struct ctx *c, const char *v)
+{
+    static const char *const names[] = { "off", "all", "sync" };
+    static const enum sh_check modes[] = { SH_CHECK_OFF, SH_CHECK_ALL, SH_CHECK_SYNC };
+    int i = pick(v, names, (int)COUNT(names));
+    long long n;
+    if (i >= 0) {
+        c->p->check = modes[i];
+        c->p->check_every = 1;
+    } else if (strncasecmp(v, "every:", 6) == 0 && whole_number(v + 6, 1, &n)) {
+        /* every:1 is all; storing it as such keeps one spelling per behaviour. */
+        c->p->check = n == 1 ? SH_CHECK_ALL : SH_CHECK_EVERY;
+        c->p->check_every = n;
+    } else {
+        complain(c, "SAFEHALF_CHECK=\"%s\" is not valid (accepted: off, all, every:N with N >= 1, "
+                    "sync); using all", v);
+    }
 }
 
 static void set_log(struct ctx *c, const char *v)
@@ -201,7 +292,15 @@ static void set_log(struct ctx *c, const char *v)
 
 typedef void (*setter)(struct ctx *, const char *);
 /* In known_vars order. */
-static const setter setters[NSETTINGS] = { set_mode, set_upcast, set_min_k, set_log, set_level };
+static const setter setters[] = {
+    set_mode, set_upcast, set_min_k, set_log, set_level,
+    set_check, set_on_nonfinite, set_check_inputs, set_max_records, set_check_capture,
+};
+
+#define NSETTINGS COUNT(setters)
+#define CONFIG_INDEX NSETTINGS
+_Static_assert(NKNOWN == NSETTINGS + 2,
+               "known_vars must be the settings (one per setter), then CONFIG, then LIB");
 
 static int known_index(const char *name, size_t len)
 {
@@ -211,11 +310,15 @@ static int known_index(const char *name, size_t len)
     return -1;
 }
 
+/* where: "" or "path:line: ". The typo is cut at 64 characters and the path
+ * at 120 (see read_config) so that the list, which is the useful part, always
+ * fits in SH_DIAG_LEN; the unit test checks that with both at their longest. */
 static void unknown_var(struct ctx *c, const char *where, const char *name, size_t len)
 {
-    complain(c, "%s%.*s is not a known variable (known: SAFEHALF_MODE, SAFEHALF_UPCAST, "
-                "SAFEHALF_MIN_K, SAFEHALF_LOG, SAFEHALF_LOG_LEVEL, SAFEHALF_CONFIG); ignored",
-             where, (int)len, name);
+    char known[SH_DIAG_LEN];
+    list_names(known_vars, (int)NKNOWN, known, sizeof known);
+    complain(c, "%s%.*s is not a known variable (known: %s); ignored",
+             where, (int)(len > 64 ? 64 : len), name, known);
 }
 
 static char *trim(char *s)
@@ -229,7 +332,7 @@ static char *trim(char *s)
 }
 
 /* Reads the config file into vals[] (one slot per setting); strdup'd. */
-static void read_config(struct ctx *c, const char *path, char *vals[NSETTINGS])
+static void read_config(struct ctx *c, const char *path, char *vals[])
 {
     FILE *f = fopen(path, "re");
     if (!f) {
@@ -259,11 +362,11 @@ static void read_config(struct ctx *c, const char *path, char *vals[NSETTINGS])
         int i = known_index(key, strlen(key));
         if (i < 0) {
             char where[256];
-            snprintf(where, sizeof where, "%.200s:%d: ", path, lineno);
+            snprintf(where, sizeof where, "%.120s:%d: ", path, lineno);
             unknown_var(c, where, key, strlen(key));
             continue;
         }
-        if (i >= NSETTINGS)
+        if ((size_t)i >= NSETTINGS)
             continue;
         free(vals[i]);
         vals[i] = strdup(val);
@@ -295,7 +398,7 @@ void sh_policy_load(struct sh_policy *p, char *const *envp, sh_diag_fn diag, voi
         snprintf(p->config, sizeof p->config, "%s", cfg);
         read_config(&c, cfg, file_vals);
     }
-    for (int i = 0; i < NSETTINGS; i++) {
+    for (size_t i = 0; i < NSETTINGS; i++) {
         const char *v = env[i] ? env[i] : file_vals[i];
         if (v)
             setters[i](&c, v);

@@ -4,11 +4,24 @@
 #ifndef SAFEHALF_POLICY_H
 #define SAFEHALF_POLICY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 enum sh_mode { SH_MODE_UPCAST, SH_MODE_OBSERVE, SH_MODE_OFF };
 
 enum sh_level { SH_LEVEL_ERROR, SH_LEVEL_WARN, SH_LEVEL_INFO, SH_LEVEL_DEBUG, SH_LEVEL_TRACE };
+
+/* Which half-precision outputs are scanned for Inf/NaN (SAFEHALF_CHECK).
+ * SH_CHECK_EVERY scans one checkable call in check_every; SH_CHECK_SYNC
+ * scans every call and waits for the result before returning. */
+enum sh_check { SH_CHECK_OFF, SH_CHECK_ALL, SH_CHECK_EVERY, SH_CHECK_SYNC };
+
+/* What to do when a scan finds Inf/NaN (SAFEHALF_ON_NONFINITE). */
+enum sh_on_nonfinite { SH_ON_LOG, SH_ON_SATURATE, SH_ON_ABORT };
+
+/* A checked call on a stream being captured into a CUDA graph
+ * (SAFEHALF_CHECK_CAPTURE): put the scan in the graph, or skip and count it. */
+enum sh_check_capture { SH_CAPTURE_SCAN, SH_CAPTURE_SKIP };
 
 /* Families of risky calls, selectable with SAFEHALF_UPCAST. */
 enum {
@@ -20,13 +33,20 @@ enum {
 
 #define SH_PATH_MAX 1024
 #define SH_DIAG_MAX 8
-#define SH_DIAG_LEN 320
+/* Long enough for the unknown-variable line, which lists every known name. */
+#define SH_DIAG_LEN 512
 
 struct sh_policy {
     enum sh_mode mode;
     unsigned upcast;          /* SH_UP_* bits */
     long long min_k;
     enum sh_level log_level;
+    enum sh_check check;
+    long long check_every;    /* N of every:N; 1 for the other modes */
+    enum sh_on_nonfinite on_nonfinite;
+    bool check_inputs;        /* also scan inputs: were they already bad? */
+    long long max_records;    /* nonfinite records written at most; 0: only count */
+    enum sh_check_capture check_capture;
     char log[SH_PATH_MAX];    /* pattern, before %p/%r/%h expansion */
     char config[SH_PATH_MAX]; /* SAFEHALF_CONFIG as given, "" if none */
     /* Complaints about bad input, kept so they can also go to the log once
@@ -49,6 +69,10 @@ void sh_policy_defaults(struct sh_policy *p);
 
 const char *sh_mode_name(enum sh_mode m);
 const char *sh_level_name(enum sh_level l);
+const char *sh_on_nonfinite_name(enum sh_on_nonfinite a);
+const char *sh_check_capture_name(enum sh_check_capture c);
+/* "off", "all", "sync" or "every:N", as SAFEHALF_CHECK accepts it. */
+void sh_check_name(const struct sh_policy *p, char *out, size_t outsz);
 /* "gemm,splitk,fast16f" form of the bits, "none" for 0. */
 void sh_upcast_names(unsigned bits, char *out, size_t outsz);
 

@@ -7,6 +7,7 @@
 #include <cublas_api.h>
 #include <stdint.h>
 
+#include "detect.h"
 #include "decide.h"
 #include "driver.h"
 #include "half.h"
@@ -44,6 +45,7 @@ static struct sh_lib sh_cublas = { "cublas", cublas_sonames, cublas_syms, cublas
                                    SH_CUBLAS_NSYMS, 0 };
 
 static atomic_ulong n_calls[SH_CUBLAS_NAPI], n_upcasts[SH_CUBLAS_NAPI];
+static struct sh_check_counts check_counts[SH_CUBLAS_NAPI];
 static atomic_int warned_device_scalars;
 
 /* ---- GEMM engine --------------------------------------------------------- */
@@ -62,6 +64,13 @@ struct gemm {
     cudaDataType at, bt, ct;
     int compute;
     cublasGemmAlgo_t algo;
+};
+
+/* One intercepted cuBLAS call: the record every library keeps, and the GEMM
+ * as its hook saw it, which the check after the real call scans. */
+struct cublas_call {
+    struct sh_call c;
+    struct gemm g;
 };
 
 /* The rewritten call: always the GemmEx member of the same form and width. */
@@ -114,8 +123,10 @@ static cublasStatus_t call_gemm_ex(const struct gemm *g, const void *alpha, cons
     return CUBLAS_STATUS_NOT_SUPPORTED;
 }
 
-static bool gemm_hook(struct sh_call *c, const struct gemm *g)
+static bool gemm_hook(struct cublas_call *cc)
 {
+    struct sh_call *c = &cc->c;
+    const struct gemm *g = &cc->g;
     struct sh_gemm_decision d = sh_decide_gemm(&sh_policy, g->hgemm, g->compute, g->k);
     c->gemm = true;
     c->m = g->m;
@@ -187,15 +198,17 @@ static bool gemm_hook(struct sh_call *c, const struct gemm *g)
 
 /* ---- hooks ---------------------------------------------------------------- */
 
-static bool sh_hook_create(struct sh_call *c, cublasHandle_t *handle)
+static bool sh_hook_create(struct cublas_call *cc, cublasHandle_t *handle)
 {
+    struct sh_call *c = &cc->c;
     cublasStatus_t s = ((sh_fn_cublasCreate_v2)c->real)(handle);
     c->status = s;
     if (s != CUBLAS_STATUS_SUCCESS || !handle)
         return true;
     /* A working handle means a working driver: load the kernels now, before
      * the program can start capturing a graph. */
-    sh_driver_ready();
+    if (sh_driver_ready())
+        sh_check_prepare(NULL);
     cublasMath_t mode = CUBLAS_DEFAULT_MATH;
     sh_fn_cublasGetMathMode get = REAL(sh_cublas, cublasGetMathMode);
     sh_fn_cublasSetMathMode set = REAL(sh_cublas, cublasSetMathMode);
@@ -210,8 +223,9 @@ static bool sh_hook_create(struct sh_call *c, cublasHandle_t *handle)
     return true;
 }
 
-static bool sh_hook_set_math_mode(struct sh_call *c, cublasHandle_t h, cublasMath_t mode)
+static bool sh_hook_set_math_mode(struct cublas_call *cc, cublasHandle_t h, cublasMath_t mode)
 {
+    struct sh_call *c = &cc->c;
     int used = sh_decide_math_mode(&sh_policy, (int)mode);
     c->math_mode = (int)mode;
     c->math_mode_used = (int)mode;
@@ -222,8 +236,9 @@ static bool sh_hook_set_math_mode(struct sh_call *c, cublasHandle_t h, cublasMat
     return true;
 }
 
-static bool sh_hook_get_math_mode(struct sh_call *c, cublasHandle_t h, cublasMath_t *mode)
+static bool sh_hook_get_math_mode(struct cublas_call *cc, cublasHandle_t h, cublasMath_t *mode)
 {
+    struct sh_call *c = &cc->c;
     int own;
     c->status = ((sh_fn_cublasGetMathMode)c->real)(h, mode);
     if (c->status == CUBLAS_STATUS_SUCCESS && mode && sh_handle_get_mode(h, &own))
@@ -231,64 +246,64 @@ static bool sh_hook_get_math_mode(struct sh_call *c, cublasHandle_t h, cublasMat
     return true;
 }
 
-static bool sh_hook_hgemm(struct sh_call *c, cublasHandle_t h, cublasOperation_t ta,
+static bool sh_hook_hgemm(struct cublas_call *cc, cublasHandle_t h, cublasOperation_t ta,
                           cublasOperation_t tb, int64_t m, int64_t n, int64_t k,
                           const sh_half *alpha, const sh_half *A, int64_t lda, const sh_half *B,
                           int64_t ldb, const sh_half *beta, sh_half *C, int64_t ldc)
 {
-    struct gemm g = { .form = PLAIN, .is64 = c->api == SH_API_cublasHgemm_64, .hgemm = true,
+    cc->g = (struct gemm){ .form = PLAIN, .is64 = cc->c.api == SH_API_cublasHgemm_64, .hgemm = true,
                       .h = h, .ta = ta, .tb = tb, .m = m, .n = n, .k = k, .alpha = alpha,
                       .A = A, .at = CUDA_R_16F, .lda = lda, .B = B, .bt = CUDA_R_16F, .ldb = ldb,
                       .beta = beta, .C = C, .ct = CUDA_R_16F, .ldc = ldc, .batch = 1,
                       .algo = CUBLAS_GEMM_DEFAULT };
-    return gemm_hook(c, &g);
+    return gemm_hook(cc);
 }
 
-static bool sh_hook_hgemm_batched(struct sh_call *c, cublasHandle_t h, cublasOperation_t ta,
+static bool sh_hook_hgemm_batched(struct cublas_call *cc, cublasHandle_t h, cublasOperation_t ta,
                                   cublasOperation_t tb, int64_t m, int64_t n, int64_t k,
                                   const sh_half *alpha, const sh_half *const A[], int64_t lda,
                                   const sh_half *const B[], int64_t ldb, const sh_half *beta,
                                   sh_half *const C[], int64_t ldc, int64_t batch)
 {
-    struct gemm g = { .form = BATCHED, .is64 = c->api == SH_API_cublasHgemmBatched_64,
+    cc->g = (struct gemm){ .form = BATCHED, .is64 = cc->c.api == SH_API_cublasHgemmBatched_64,
                       .hgemm = true, .h = h, .ta = ta, .tb = tb, .m = m, .n = n, .k = k,
                       .alpha = alpha, .A = A, .at = CUDA_R_16F, .lda = lda, .B = B,
                       .bt = CUDA_R_16F, .ldb = ldb, .beta = beta, .C = (void *)C,
                       .ct = CUDA_R_16F, .ldc = ldc, .batch = batch, .algo = CUBLAS_GEMM_DEFAULT };
-    return gemm_hook(c, &g);
+    return gemm_hook(cc);
 }
 
-static bool sh_hook_hgemm_strided(struct sh_call *c, cublasHandle_t h, cublasOperation_t ta,
+static bool sh_hook_hgemm_strided(struct cublas_call *cc, cublasHandle_t h, cublasOperation_t ta,
                                   cublasOperation_t tb, int64_t m, int64_t n, int64_t k,
                                   const sh_half *alpha, const sh_half *A, int64_t lda,
                                   long long sa, const sh_half *B, int64_t ldb, long long sb,
                                   const sh_half *beta, sh_half *C, int64_t ldc, long long sc,
                                   int64_t batch)
 {
-    struct gemm g = { .form = STRIDED, .is64 = c->api == SH_API_cublasHgemmStridedBatched_64,
+    cc->g = (struct gemm){ .form = STRIDED, .is64 = cc->c.api == SH_API_cublasHgemmStridedBatched_64,
                       .hgemm = true, .h = h, .ta = ta, .tb = tb, .m = m, .n = n, .k = k,
                       .alpha = alpha, .A = A, .at = CUDA_R_16F, .lda = lda, .sa = sa, .B = B,
                       .bt = CUDA_R_16F, .ldb = ldb, .sb = sb, .beta = beta, .C = C,
                       .ct = CUDA_R_16F, .ldc = ldc, .sc = sc, .batch = batch,
                       .algo = CUBLAS_GEMM_DEFAULT };
-    return gemm_hook(c, &g);
+    return gemm_hook(cc);
 }
 
-static bool sh_hook_gemm_ex(struct sh_call *c, cublasHandle_t h, cublasOperation_t ta,
+static bool sh_hook_gemm_ex(struct cublas_call *cc, cublasHandle_t h, cublasOperation_t ta,
                             cublasOperation_t tb, int64_t m, int64_t n, int64_t k,
                             const void *alpha, const void *A, cudaDataType at, int64_t lda,
                             const void *B, cudaDataType bt, int64_t ldb, const void *beta,
                             void *C, cudaDataType ct, int64_t ldc, cublasComputeType_t compute,
                             cublasGemmAlgo_t algo)
 {
-    struct gemm g = { .form = PLAIN, .is64 = c->api == SH_API_cublasGemmEx_64, .h = h, .ta = ta,
+    cc->g = (struct gemm){ .form = PLAIN, .is64 = cc->c.api == SH_API_cublasGemmEx_64, .h = h, .ta = ta,
                       .tb = tb, .m = m, .n = n, .k = k, .alpha = alpha, .A = A, .at = at,
                       .lda = lda, .B = B, .bt = bt, .ldb = ldb, .beta = beta, .C = C, .ct = ct,
                       .ldc = ldc, .batch = 1, .compute = (int)compute, .algo = algo };
-    return gemm_hook(c, &g);
+    return gemm_hook(cc);
 }
 
-static bool sh_hook_gemm_batched_ex(struct sh_call *c, cublasHandle_t h, cublasOperation_t ta,
+static bool sh_hook_gemm_batched_ex(struct cublas_call *cc, cublasHandle_t h, cublasOperation_t ta,
                                     cublasOperation_t tb, int64_t m, int64_t n, int64_t k,
                                     const void *alpha, const void *const A[], cudaDataType at,
                                     int64_t lda, const void *const B[], cudaDataType bt,
@@ -296,15 +311,15 @@ static bool sh_hook_gemm_batched_ex(struct sh_call *c, cublasHandle_t h, cublasO
                                     cudaDataType ct, int64_t ldc, int64_t batch,
                                     cublasComputeType_t compute, cublasGemmAlgo_t algo)
 {
-    struct gemm g = { .form = BATCHED, .is64 = c->api == SH_API_cublasGemmBatchedEx_64, .h = h,
+    cc->g = (struct gemm){ .form = BATCHED, .is64 = cc->c.api == SH_API_cublasGemmBatchedEx_64, .h = h,
                       .ta = ta, .tb = tb, .m = m, .n = n, .k = k, .alpha = alpha, .A = A,
                       .at = at, .lda = lda, .B = B, .bt = bt, .ldb = ldb, .beta = beta,
                       .C = (void *)C, .ct = ct, .ldc = ldc, .batch = batch,
                       .compute = (int)compute, .algo = algo };
-    return gemm_hook(c, &g);
+    return gemm_hook(cc);
 }
 
-static bool sh_hook_gemm_strided_ex(struct sh_call *c, cublasHandle_t h, cublasOperation_t ta,
+static bool sh_hook_gemm_strided_ex(struct cublas_call *cc, cublasHandle_t h, cublasOperation_t ta,
                                     cublasOperation_t tb, int64_t m, int64_t n, int64_t k,
                                     const void *alpha, const void *A, cudaDataType at,
                                     int64_t lda, long long sa, const void *B, cudaDataType bt,
@@ -312,12 +327,79 @@ static bool sh_hook_gemm_strided_ex(struct sh_call *c, cublasHandle_t h, cublasO
                                     cudaDataType ct, int64_t ldc, long long sc, int64_t batch,
                                     cublasComputeType_t compute, cublasGemmAlgo_t algo)
 {
-    struct gemm g = { .form = STRIDED, .is64 = c->api == SH_API_cublasGemmStridedBatchedEx_64,
+    cc->g = (struct gemm){ .form = STRIDED, .is64 = cc->c.api == SH_API_cublasGemmStridedBatchedEx_64,
                       .h = h, .ta = ta, .tb = tb, .m = m, .n = n, .k = k, .alpha = alpha, .A = A,
                       .at = at, .lda = lda, .sa = sa, .B = B, .bt = bt, .ldb = ldb, .sb = sb,
                       .beta = beta, .C = C, .ct = ct, .ldc = ldc, .sc = sc, .batch = batch,
                       .compute = (int)compute, .algo = algo };
-    return gemm_hook(c, &g);
+    return gemm_hook(cc);
+}
+
+/* ---- the check after a GEMM ------------------------------------------------- */
+
+static const char *data_type_name(int t);
+static const char *compute_name(int t);
+static const struct sh_check_names cublas_names = { data_type_name, compute_name };
+
+/* The scan kernels' element type for a CUDA data type; false if none. */
+static bool scan_type(cudaDataType t, enum sh_scan_type *out)
+{
+    switch (t) {
+    case CUDA_R_16F: *out = SH_SCAN_F16; return true;
+    case CUDA_R_16BF: *out = SH_SCAN_BF16; return true;
+    case CUDA_R_32F: *out = SH_SCAN_F32; return true;
+    default: return false;
+    }
+}
+
+/* A column-major operand of the GEMM: one pointer (strided) or a device
+ * array of pointers (batched). */
+static struct sh_matrix operand(const struct gemm *g, enum sh_scan_type t, const void *p,
+                                int64_t rows, int64_t cols, int64_t ld, long long stride)
+{
+    struct sh_matrix m = { .type = t, .rows = (unsigned long long)rows,
+                           .cols = (unsigned long long)cols, .ld = (unsigned long long)ld,
+                           .batch = g->form == PLAIN ? 1 : (unsigned long long)g->batch };
+    if (g->form == BATCHED)
+        m.ptrs = (const void *const *)p;
+    else
+        m.base = p;
+    m.stride = g->form == STRIDED ? (unsigned long long)stride : 0;
+    return m;
+}
+
+static void gemm_check(const struct cublas_call *cc)
+{
+    const struct gemm *g = &cc->g;
+    const struct sh_call *c = &cc->c;
+    enum sh_scan_type ct, t;
+    cudaStream_t stream;
+    if (!sh_check_wanted(g->ct) || !scan_type(g->ct, &ct))
+        return;
+    sh_fn_cublasGetStream_v2 get_stream = REAL(sh_cublas, cublasGetStream_v2);
+    if (!get_stream || get_stream(g->h, &stream) != CUBLAS_STATUS_SUCCESS)
+        return;
+    struct sh_check_call k = { .api = cublas_syms[c->api], .names = &cublas_names,
+                          .counts = &check_counts[c->api], .seq = c->seq, .m = c->m, .n = c->n,
+                          .k = c->k, .batch = c->batch, .atype = c->atype, .btype = c->btype,
+                          .ctype = c->ctype, .compute = c->compute,
+                          .compute_used = c->compute_used, .stream = stream,
+                          .caller = c->caller };
+    k.out = operand(g, ct, g->C, g->m, g->n, g->ldc, g->sc);
+    if (sh_policy.check_inputs) {
+        /* Stored shapes: op(A) is m x k, op(B) is k x n. */
+        bool ta = g->ta != CUBLAS_OP_N, tb = g->tb != CUBLAS_OP_N;
+        k.nin = 2;
+        if (scan_type(g->at, &t)) {
+            k.in_name[0] = "A";
+            k.in[0] = operand(g, t, g->A, ta ? g->k : g->m, ta ? g->m : g->k, g->lda, g->sa);
+        }
+        if (scan_type(g->bt, &t)) {
+            k.in_name[1] = "B";
+            k.in[1] = operand(g, t, g->B, tb ? g->n : g->k, tb ? g->k : g->n, g->ldb, g->sb);
+        }
+    }
+    sh_check_submit(&k);
 }
 
 /* ---- the wrappers ----------------------------------------------------------- */
@@ -338,14 +420,17 @@ static cublasStatus_t cublas_missing(int api)
         sh_fn_##name real = REAL(sh_cublas, name);                                      \
         if (!real)                                                                      \
             return cublas_missing(SH_API_##name);                                       \
-        struct sh_call c;                                                               \
+        struct cublas_call cc;                                                          \
         ret r;                                                                          \
-        if (sh_call_begin(&c, SH_API_##name, (void (*)(void))real) &&                   \
-            sh_hook_##hook(&c, SH_UNPAREN args))                                        \
-            r = (ret)c.status;                                                          \
+        if (sh_call_begin(&cc.c, SH_API_##name, (void (*)(void))real,                   \
+                          __builtin_return_address(0)) &&                               \
+            sh_hook_##hook(&cc, SH_UNPAREN args))                                       \
+            r = (ret)cc.c.status;                                                       \
         else                                                                            \
             r = real args;                                                              \
-        sh_call_end(&c, (int)r);                                                        \
+        if (cc.c.gemm && r == CUBLAS_STATUS_SUCCESS)                                    \
+            gemm_check(&cc);                                                            \
+        sh_call_end(&cc.c, (int)r);                                                     \
         return r;                                                                       \
     }
 
@@ -407,6 +492,7 @@ void sh_cublas_log_call(const struct sh_call *c, int status)
     struct sh_json j;
     sh_json_begin(&j, buf, sizeof buf, "call");
     sh_json_str(&j, "api", cublas_syms[c->api]);
+    sh_json_uint(&j, "seq", c->seq);
     if (c->gemm) {
         sh_json_int(&j, "m", c->m);
         sh_json_int(&j, "n", c->n);
@@ -445,6 +531,8 @@ void sh_cublas_summary(struct sh_json *j)
         sh_json_open(j, cublas_syms[i], '{');
         sh_json_int(j, "calls", (long long)calls);
         sh_json_int(j, "upcasts", (long long)atomic_load(&n_upcasts[i]));
+        sh_json_uint(j, "checked", atomic_load(&check_counts[i].checked));
+        sh_json_uint(j, "nonfinite", atomic_load(&check_counts[i].nonfinite));
         sh_json_close(j, '}');
     }
 }
@@ -454,6 +542,8 @@ void sh_cublas_reset_counts(void)
     for (int i = 0; i < SH_CUBLAS_NAPI; i++) {
         atomic_store(&n_calls[i], 0);
         atomic_store(&n_upcasts[i], 0);
+        atomic_store(&check_counts[i].checked, 0);
+        atomic_store(&check_counts[i].nonfinite, 0);
     }
 }
 

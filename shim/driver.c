@@ -25,14 +25,30 @@ extern const unsigned char sh_kernels_fatbin[];
     X(cuLibraryGetKernel, (CUkernel * k, CUlibrary lib, const char *name))                  \
     X(cuLaunchKernel, (CUfunction f, unsigned gx, unsigned gy, unsigned gz, unsigned bx,     \
                        unsigned by, unsigned bz, unsigned shmem, CUstream s, void **params,  \
-                       void **extra))
+                       void **extra))                                                       \
+    X(cuCtxGetCurrent, (CUcontext * ctx))                                                   \
+    X(cuStreamIsCapturing, (CUstream s, CUstreamCaptureStatus * status))                    \
+    X(cuStreamSynchronize, (CUstream s))                                                    \
+    X(cuMemHostRegister, (void *p, size_t bytes, unsigned int flags))                       \
+    X(cuMemHostGetDevicePointer, (CUdeviceptr * dev, void *p, unsigned int flags))
+
+/* Newer than the rest (CUDA 12.8): without it records say "device": null. */
+#define SH_DRIVER_OPTIONAL(X) X(cuStreamGetDevice, (CUstream s, CUdevice * dev))
 
 #define DECLARE(name, params) static CUresult(*p_##name) params;
 SH_DRIVER_FUNCS(DECLARE)
+SH_DRIVER_OPTIONAL(DECLARE)
 
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
 static bool loaded;
-static CUkernel k_scalars_h2f;
+
+/* In enum sh_kernel order. */
+static const char *const kernel_names[SH_NKERNELS] = {
+    "safehalf_scalars_h2f", "safehalf_scan_f16",       "safehalf_scan_bf16",
+    "safehalf_scan_f32",    "safehalf_saturate_f16",   "safehalf_saturate_bf16",
+    "safehalf_scan_init",
+};
+static CUkernel kernels[SH_NKERNELS];
 
 typedef CUresult (*get_proc_fn)(const char *, void **, int, cuuint64_t,
                                 CUdriverProcAddressQueryResult *);
@@ -42,8 +58,8 @@ static bool fetch(get_proc_fn get, const char *name, void **slot)
     CUdriverProcAddressQueryResult found;
     if (get(name, slot, CUDA_VERSION, CU_GET_PROC_ADDRESS_DEFAULT, &found) != CUDA_SUCCESS ||
         found != CU_GET_PROC_ADDRESS_SUCCESS || !*slot) {
-        sh_warn("the CUDA driver lacks %s (driver older than CUDA %d?); half scalars in device "
-                "memory will not be upcast", name, CUDA_VERSION / 1000);
+        sh_warn("the CUDA driver lacks %s (driver older than CUDA %d?); " SH_NO_DEVICE_WORK,
+                name, CUDA_VERSION / 1000);
         return false;
     }
     return true;
@@ -53,27 +69,32 @@ static void load(void)
 {
     void *lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
     if (!lib) {
-        sh_warn("libcuda.so.1 not found (%s); half scalars in device memory will not be "
-                "upcast", dlerror());
+        sh_warn("libcuda.so.1 not found (%s); " SH_NO_DEVICE_WORK, dlerror());
         return;
     }
     get_proc_fn get = (get_proc_fn)dlsym(lib, "cuGetProcAddress_v2");
     if (!get) {
-        sh_warn("libcuda.so.1 has no cuGetProcAddress_v2 (driver too old); half scalars in "
-                "device memory will not be upcast");
+        sh_warn("libcuda.so.1 has no cuGetProcAddress_v2 (driver too old); " SH_NO_DEVICE_WORK);
         return;
     }
 #define FETCH(name, params) if (!fetch(get, #name, (void **)&p_##name)) return;
     SH_DRIVER_FUNCS(FETCH)
+#define FETCH_OPTIONAL(name, params)                                                      \
+    {                                                                                     \
+        CUdriverProcAddressQueryResult found;                                             \
+        if (get(#name, (void **)&p_##name, CUDA_VERSION, CU_GET_PROC_ADDRESS_DEFAULT,     \
+                &found) != CUDA_SUCCESS || found != CU_GET_PROC_ADDRESS_SUCCESS)          \
+            p_##name = NULL;                                                              \
+    }
+    SH_DRIVER_OPTIONAL(FETCH_OPTIONAL)
     CUresult r = p_cuInit(0);
     CUlibrary kl;
     if (r == CUDA_SUCCESS)
         r = p_cuLibraryLoadData(&kl, sh_kernels_fatbin, NULL, NULL, 0, NULL, NULL, 0);
-    if (r == CUDA_SUCCESS)
-        r = p_cuLibraryGetKernel(&k_scalars_h2f, kl, "safehalf_scalars_h2f");
+    for (int i = 0; i < SH_NKERNELS && r == CUDA_SUCCESS; i++)
+        r = p_cuLibraryGetKernel(&kernels[i], kl, kernel_names[i]);
     if (r != CUDA_SUCCESS) {
-        sh_warn("cannot load the safehalf kernels (CUDA error %d); half scalars in device "
-                "memory will not be upcast", (int)r);
+        sh_warn("cannot load the safehalf kernels (CUDA error %d); " SH_NO_DEVICE_WORK, (int)r);
         return;
     }
     loaded = true;
@@ -137,11 +158,71 @@ bool sh_driver_scalars_h2f(void *stream, const void *alpha, const void *beta, vo
         return false;
     void *dst = (void *)(uintptr_t)mem;
     void *params[] = { &alpha, &beta, &dst };
-    if (p_cuLaunchKernel((CUfunction)k_scalars_h2f, 1, 1, 1, 1, 1, 1, 0, (CUstream)stream,
-                         params, NULL) != CUDA_SUCCESS)
+    if (sh_driver_launch(SH_K_SCALARS_H2F, 1, 1, stream, params) != CUDA_SUCCESS)
         return false;
     *out = dst;
     return true;
+}
+
+int sh_driver_launch(enum sh_kernel k, unsigned grid, unsigned block, void *stream,
+                     void **params)
+{
+    /* The kernel runs in the stream's context (a CUkernel needs no module
+     * per context), so the caller's current context does not matter. */
+    return (int)p_cuLaunchKernel((CUfunction)kernels[k], grid, 1, 1, block, 1, 1, 0,
+                                 (CUstream)stream, params, NULL);
+}
+
+enum sh_stream_capture sh_driver_capture(void *stream)
+{
+    CUstreamCaptureStatus st;
+    if (p_cuStreamIsCapturing((CUstream)stream, &st) != CUDA_SUCCESS)
+        return SH_CAPTURE_UNKNOWN;
+    return st == CU_STREAM_CAPTURE_STATUS_NONE     ? SH_NOT_CAPTURING
+           : st == CU_STREAM_CAPTURE_STATUS_ACTIVE ? SH_CAPTURING
+                                                   : SH_CAPTURE_UNKNOWN;
+}
+
+int sh_driver_sync(void *stream)
+{
+    return (int)p_cuStreamSynchronize((CUstream)stream);
+}
+
+int sh_driver_stream_device(void *stream)
+{
+    CUdevice dev;
+    if (!p_cuStreamGetDevice || p_cuStreamGetDevice((CUstream)stream, &dev) != CUDA_SUCCESS)
+        return -1;
+    return (int)dev;
+}
+
+bool sh_driver_map_host(void *host, size_t bytes, void *stream)
+{
+    CUcontext ctx = NULL, popped;
+    bool pushed = false;
+    CUstreamCaptureMode mode = CU_STREAM_CAPTURE_MODE_RELAXED;
+    /* Registration needs a current context; the stream's will do. */
+    if (p_cuCtxGetCurrent(&ctx) != CUDA_SUCCESS || !ctx) {
+        if (p_cuStreamGetCtx((CUstream)stream, &ctx) != CUDA_SUCCESS ||
+            p_cuCtxPushCurrent(ctx) != CUDA_SUCCESS)
+            return false;
+        pushed = true;
+    }
+    p_cuThreadExchangeStreamCaptureMode(&mode);
+    CUresult r = p_cuMemHostRegister(host, bytes,
+                                     CU_MEMHOSTREGISTER_PORTABLE | CU_MEMHOSTREGISTER_DEVICEMAP);
+    p_cuThreadExchangeStreamCaptureMode(&mode);
+    if (pushed)
+        p_cuCtxPopCurrent(&popped);
+    return r == CUDA_SUCCESS || r == CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED;
+}
+
+void *sh_driver_device_address(void *host)
+{
+    CUdeviceptr d;
+    if (p_cuMemHostGetDevicePointer(&d, host, 0) != CUDA_SUCCESS)
+        return NULL;
+    return (void *)(uintptr_t)d;
 }
 
 void sh_driver_after_fork(void)

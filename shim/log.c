@@ -16,7 +16,7 @@
 static atomic_int log_fd = -1;
 static _Thread_local long cached_tid;
 
-static long current_tid(void)
+long sh_log_tid(void)
 {
     if (!cached_tid)
         cached_tid = (long)syscall(SYS_gettid);
@@ -34,16 +34,92 @@ static void put(struct sh_json *j, const char *s, size_t n)
     j->buf[j->len] = '\0';
 }
 
-static void putf(struct sh_json *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void putf(struct sh_json *j, const char *fmt, ...)
+/* Numbers are formatted by hand: the crash handler writes records too, and
+ * nothing of stdio is async-signal-safe. */
+static void put_u64(struct sh_json *j, unsigned long long v, unsigned min_digits)
 {
-    char tmp[64];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        put(j, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+    char tmp[24];
+    size_t n = 0;
+    do {
+        tmp[sizeof tmp - 1 - n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v || n < min_digits);
+    put(j, tmp + sizeof tmp - n, n);
+}
+
+static void put_i64(struct sh_json *j, long long v)
+{
+    if (v < 0) {
+        put(j, "-", 1);
+        put_u64(j, 0ull - (unsigned long long)v, 1);
+    } else {
+        put_u64(j, (unsigned long long)v, 1);
+    }
+}
+
+/* Nine significant digits (every binary32 value reads back exactly), the
+ * shortest of plain and exponent notation; integers below 1e15 exactly. */
+static void put_double(struct sh_json *j, double v)
+{
+    if (v != v || v - v != 0) { /* NaN or +-Inf: JSON has neither */
+        put(j, "null", 4);
+        return;
+    }
+    if (v < 0) {
+        put(j, "-", 1);
+        v = -v;
+    }
+    if (v < 1e15 && v == (double)(unsigned long long)v) {
+        put_u64(j, (unsigned long long)v, 1);
+        return;
+    }
+    int e = 0;
+    while (v >= 1e9) {
+        v /= 10;
+        e++;
+    }
+    while (v < 1e8) {
+        v *= 10;
+        e--;
+    }
+    unsigned long long d = (unsigned long long)(v + 0.5);
+    if (d >= 1000000000ull) {
+        d /= 10;
+        e++;
+    }
+    e += 8; /* d = d.dddddddd x 10^e */
+    char digits[10];
+    int nd = 9;
+    for (int i = 8; i >= 0; i--) {
+        digits[i] = (char)('0' + d % 10);
+        d /= 10;
+    }
+    while (nd > 1 && digits[nd - 1] == '0')
+        nd--;
+    if (e >= -5 && e < 15) {
+        if (e < 0) {
+            put(j, "0.", 2);
+            for (int i = -1; i > e; i--)
+                put(j, "0", 1);
+            put(j, digits, (size_t)nd);
+        } else {
+            put(j, digits, (size_t)(e + 1 < nd ? e + 1 : nd));
+            for (int i = nd; i < e + 1; i++)
+                put(j, "0", 1);
+            if (nd > e + 1) {
+                put(j, ".", 1);
+                put(j, digits + e + 1, (size_t)(nd - e - 1));
+            }
+        }
+        return;
+    }
+    put(j, digits, 1);
+    if (nd > 1) {
+        put(j, ".", 1);
+        put(j, digits + 1, (size_t)(nd - 1));
+    }
+    put(j, e < 0 ? "e-" : "e+", 2);
+    put_u64(j, (unsigned long long)(e < 0 ? -e : e), 2);
 }
 
 static void put_escaped(struct sh_json *j, const char *s)
@@ -54,7 +130,9 @@ static void put_escaped(struct sh_json *j, const char *s)
             char e[2] = { '\\', (char)*p };
             put(j, e, 2);
         } else if (*p < 0x20) {
-            putf(j, "\\u%04x", *p);
+            char u[6] = { '\\', 'u', '0', '0', "0123456789abcdef"[*p >> 4],
+                          "0123456789abcdef"[*p & 15] };
+            put(j, u, 6);
         } else {
             put(j, (const char *)p, 1);
         }
@@ -85,9 +163,11 @@ void sh_json_begin(struct sh_json *j, char *buf, size_t cap, const char *ev)
     put(j, "{", 1);
     sh_json_str(j, "ev", ev);
     key(j, "t");
-    putf(j, "%lld.%06ld", (long long)ts.tv_sec, ts.tv_nsec / 1000);
+    put_i64(j, (long long)ts.tv_sec);
+    put(j, ".", 1);
+    put_u64(j, (unsigned long long)(ts.tv_nsec / 1000), 6);
     sh_json_int(j, "pid", (long long)getpid());
-    sh_json_int(j, "tid", current_tid());
+    sh_json_int(j, "tid", sh_log_tid());
 }
 
 void sh_json_str(struct sh_json *j, const char *k, const char *val)
@@ -102,7 +182,35 @@ void sh_json_str(struct sh_json *j, const char *k, const char *val)
 void sh_json_int(struct sh_json *j, const char *k, long long val)
 {
     key(j, k);
-    putf(j, "%lld", val);
+    put_i64(j, val);
+}
+
+void sh_json_uint(struct sh_json *j, const char *k, unsigned long long val)
+{
+    key(j, k);
+    put_u64(j, val, 1);
+}
+
+void sh_json_num(struct sh_json *j, const char *k, double val)
+{
+    key(j, k);
+    put_double(j, val);
+}
+
+void sh_json_hex(struct sh_json *j, const char *k, unsigned long long val)
+{
+    char tmp[20];
+    size_t n = 0;
+    key(j, k);
+    do {
+        tmp[sizeof tmp - 1 - n++] = "0123456789abcdef"[val & 15];
+        val >>= 4;
+    } while (val);
+    tmp[sizeof tmp - 1 - n++] = 'x';
+    tmp[sizeof tmp - 1 - n++] = '0';
+    put(j, "\"", 1);
+    put(j, tmp + sizeof tmp - n, n);
+    put(j, "\"", 1);
 }
 
 void sh_json_bool(struct sh_json *j, const char *k, bool val)
@@ -149,8 +257,8 @@ void sh_log_write(struct sh_json *j)
         struct sh_json s;
         const char *ev = strstr(j->buf, "\"ev\":\"");
         char name[24] = "?";
-        if (ev)
-            sscanf(ev + 6, "%23[^\"]", name);
+        for (size_t i = 0; ev && i < sizeof name - 1 && ev[6 + i] && ev[6 + i] != '"'; i++)
+            name[i] = ev[6 + i], name[i + 1] = '\0';
         sh_json_begin(&s, small, sizeof small, "error");
         sh_json_str(&s, "msg", "record too long, dropped");
         sh_json_str(&s, "dropped_ev", name);
@@ -163,13 +271,13 @@ void sh_log_write(struct sh_json *j)
 
 static void vwarn(const char *fmt, va_list ap)
 {
-    char msg[512], line[540];
+    char msg[SH_DIAG_LEN], line[SH_DIAG_LEN + 16];
     vsnprintf(msg, sizeof msg, fmt, ap);
     int n = snprintf(line, sizeof line, "safehalf: %s\n", msg);
     if (n > 0)
         write_all(2, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
     if (atomic_load_explicit(&log_fd, memory_order_relaxed) > 2) {
-        char buf[768];
+        char buf[2 * SH_DIAG_LEN + 128];
         struct sh_json j;
         sh_json_begin(&j, buf, sizeof buf, "warn");
         sh_json_str(&j, "msg", msg);
@@ -217,6 +325,13 @@ static void write_start(const struct sh_policy *p, const char *path)
         sh_json_str(&j, NULL, tok);
     sh_json_close(&j, ']');
     sh_json_int(&j, "min_k", p->min_k);
+    char check[48];
+    sh_check_name(p, check, sizeof check);
+    sh_json_str(&j, "check", check);
+    sh_json_str(&j, "on_nonfinite", sh_on_nonfinite_name(p->on_nonfinite));
+    sh_json_bool(&j, "check_inputs", p->check_inputs);
+    sh_json_int(&j, "max_records", p->max_records);
+    sh_json_str(&j, "check_capture", sh_check_capture_name(p->check_capture));
     sh_json_str(&j, "log_level", sh_level_name(p->log_level));
     sh_json_str(&j, "log", path);
     sh_json_str(&j, "config", p->config[0] ? p->config : NULL);
@@ -253,7 +368,7 @@ void sh_log_open(const struct sh_policy *p)
     atomic_store_explicit(&log_fd, fd, memory_order_release);
     write_start(p, path);
     for (int i = 0; i < p->ndiag && fd > 2; i++) {
-        char buf[512];
+        char buf[2 * SH_DIAG_LEN + 128]; /* every character escaped, at worst */
         struct sh_json j;
         sh_json_begin(&j, buf, sizeof buf, "warn");
         sh_json_str(&j, "msg", p->diag[i]);

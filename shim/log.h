@@ -15,14 +15,24 @@ struct sh_json {
     bool overflow;
 };
 
-/* Starts {"ev":EV,"t":..,"pid":..,"tid":.. in buf. */
+/* Records are built without stdio or allocation, so the builder and
+ * sh_log_write are async-signal-safe (the crash handler uses them).
+ * Starts {"ev":EV,"t":..,"pid":..,"tid":.. in buf. */
 void sh_json_begin(struct sh_json *j, char *buf, size_t cap, const char *ev);
 void sh_json_str(struct sh_json *j, const char *key, const char *val); /* NULL -> null */
 void sh_json_int(struct sh_json *j, const char *key, long long val);
+void sh_json_uint(struct sh_json *j, const char *key, unsigned long long val);
+/* Nine significant digits; NaN and Inf (which JSON lacks) as null. */
+void sh_json_num(struct sh_json *j, const char *key, double val);
+/* As a string: "0x1f". */
+void sh_json_hex(struct sh_json *j, const char *key, unsigned long long val);
 void sh_json_bool(struct sh_json *j, const char *key, bool val);
 /* key may be NULL inside arrays. */
 void sh_json_open(struct sh_json *j, const char *key, char bracket);
 void sh_json_close(struct sh_json *j, char bracket);
+
+/* The calling thread's kernel thread id (cached; async-signal-safe). */
+long sh_log_tid(void);
 
 /* True when records of this level go to the log. */
 bool sh_log_wants(enum sh_level level);

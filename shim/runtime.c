@@ -5,6 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "detect.h"
+#include "crash.h"
 #include "driver.h"
 
 struct sh_policy sh_policy;
@@ -14,6 +16,7 @@ static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
 /* 1 once this process has opened its log (or decided not to). */
 static atomic_int process_ready;
 static atomic_int exit_registered;
+static atomic_ullong call_seq;
 
 static __attribute__((tls_model("initial-exec"))) _Thread_local int depth;
 
@@ -30,6 +33,9 @@ static void child_after_fork(void)
     sh_log_after_fork();
     sh_cublas_reset_counts();
     sh_driver_after_fork();
+    sh_check_after_fork();
+    sh_crash_after_fork();
+    atomic_store(&call_seq, 0);
     atomic_store(&process_ready, 0);
 }
 
@@ -56,18 +62,22 @@ bool sh_init(void)
          * children too; the handler writes to whichever log is open. */
         if (!atomic_exchange(&exit_registered, 1))
             atexit(summary_at_exit);
+        sh_crash_install();
         atomic_store_explicit(&process_ready, 1, memory_order_release);
     }
     pthread_mutex_unlock(&open_lock);
     return true;
 }
 
-bool sh_call_begin(struct sh_call *c, int api, void (*real)(void))
+bool sh_call_begin(struct sh_call *c, int api, void (*real)(void), const void *caller)
 {
     memset(c, 0, sizeof *c);
     c->api = api;
     c->real = real;
+    c->caller = caller;
     c->active = depth++ == 0 && sh_init();
+    if (c->active)
+        c->seq = atomic_fetch_add_explicit(&call_seq, 1, memory_order_relaxed) + 1;
     return c->active;
 }
 
@@ -90,11 +100,17 @@ static void summary_at_exit(void)
 {
     char buf[8192];
     struct sh_json j;
-    if (!atomic_load(&process_ready) || !sh_log_wants(SH_LEVEL_ERROR))
+    if (!atomic_load(&process_ready))
+        return;
+    /* Scans still running are worth their wait: the last calls before an
+     * exit are often the ones that went wrong. */
+    sh_check_flush();
+    if (!sh_log_wants(SH_LEVEL_ERROR))
         return;
     sh_json_begin(&j, buf, sizeof buf, "summary");
     sh_json_open(&j, "apis", '{');
     sh_cublas_summary(&j);
     sh_json_close(&j, '}');
+    sh_check_summary(&j);
     sh_log_write(&j);
 }

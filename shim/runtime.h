@@ -22,6 +22,8 @@ bool sh_init(void);
 struct sh_call {
     int api;              /* index in the library's table */
     bool active;          /* outermost call on its thread, shim on: the hook runs */
+    unsigned long long seq; /* the process's intercepted calls, from 1 (active ones) */
+    const void *caller;   /* return address into the program */
     int status;           /* set by a hook that made the real call itself */
     void (*real)(void);   /* the real function of the called symbol */
     /* GEMMs */
@@ -36,7 +38,7 @@ struct sh_call {
 
 /* Every generated wrapper brackets the real call with these. begin returns
  * true when the hook should run; end counts, logs and leaves the depth. */
-bool sh_call_begin(struct sh_call *c, int api, void (*real)(void));
+bool sh_call_begin(struct sh_call *c, int api, void (*real)(void), const void *caller);
 void sh_call_end(struct sh_call *c, int status);
 
 /* Per-library parts of the start and summary records, and of fork/exit.

@@ -442,7 +442,8 @@ EMU_API CUresult cuGetErrorName(CUresult error, const char **pstr)
     X(cuCtxGetCurrent, cuCtxGetCurrent) X(cuCtxSetCurrent, cuCtxSetCurrent) \
     X(cuCtxPushCurrent, cuCtxPushCurrent_v2) X(cuCtxPopCurrent, cuCtxPopCurrent_v2) \
     X(cuCtxGetDevice, cuCtxGetDevice) X(cuCtxSynchronize, cuCtxSynchronize) \
-    X(cuStreamGetCtx, cuStreamGetCtx) X(cuStreamSynchronize, cuStreamSynchronize) \
+    X(cuStreamGetCtx, cuStreamGetCtx) X(cuStreamGetDevice, cuStreamGetDevice) \
+    X(cuStreamSynchronize, cuStreamSynchronize) \
     X(cuStreamQuery, cuStreamQuery) X(cuStreamCreate, cuStreamCreate) \
     X(cuStreamDestroy, cuStreamDestroy_v2) X(cuStreamWaitEvent, cuStreamWaitEvent) \
     X(cuStreamGetCaptureInfo, cuStreamGetCaptureInfo_v3) \

@@ -630,6 +630,20 @@ EMU_API CUresult cuStreamGetCtx(CUstream stream, CUcontext *pctx)
     return CUDA_SUCCESS;
 }
 
+/* One device: every stream is on device 0. */
+EMU_API CUresult cuStreamGetDevice(CUstream stream, CUdevice *device)
+{
+    CUresult r = drv_need_ctx();
+    if (r)
+        return r;
+    if (!drv_stream(stream))
+        return CUDA_ERROR_INVALID_HANDLE;
+    if (!device)
+        return CUDA_ERROR_INVALID_VALUE;
+    *device = 0;
+    return CUDA_SUCCESS;
+}
+
 /* Waiting on an event recorded inside a capture pulls the waiting stream
  * into that capture (the fork/join pattern of multi-stream capture). */
 EMU_API CUresult cuStreamWaitEvent(CUstream stream, CUevent event, unsigned int flags)

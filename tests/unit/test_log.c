@@ -70,6 +70,43 @@ START_TEST(encoding)
 }
 END_TEST
 
+START_TEST(numbers)
+{
+    /* Hand-made formatting (async-signal-safe) against what a reader parses. */
+    static const double vals[] = { 0, 1, -1, 65504, 270990.0, 0.5, 16.703125, 1e-3, 1.25e-7,
+                                   3.3895313892515355e38, 6.103515625e-05, 123456789012345.0,
+                                   1e15, 0.1f, 2.5e-10, 99999.99951 };
+    for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+        char buf[128];
+        struct sh_json j = { buf, 0, sizeof buf, false };
+        buf[0] = '\0';
+        sh_json_num(&j, NULL, vals[i]);
+        ck_assert(!j.overflow);
+        double back = strtod(buf, NULL);
+        double tol = vals[i] * 1e-8 < 0 ? -vals[i] * 1e-8 : vals[i] * 1e-8;
+        ck_assert_msg(back - vals[i] <= tol && vals[i] - back <= tol, "%.17g printed as %s",
+                      vals[i], buf);
+        /* every binary32 value reads back as itself */
+        ck_assert_msg((float)back == (float)vals[i], "%.17g printed as %s", vals[i], buf);
+    }
+    char buf[160];
+    struct sh_json j = { buf, 0, sizeof buf, false };
+    buf[0] = '\0';
+    sh_json_num(&j, NULL, 65504);
+    sh_json_num(&j, NULL, -0.5);
+    sh_json_num(&j, NULL, 1.0 / 0.0);
+    sh_json_num(&j, NULL, 0.0 / 0.0);
+    sh_json_num(&j, NULL, 3.3895313892515355e38);
+    sh_json_num(&j, NULL, 1.5e-7);
+    sh_json_uint(&j, NULL, 18446744073709551615ull);
+    sh_json_int(&j, NULL, -9223372036854775807ll - 1);
+    sh_json_hex(&j, NULL, 0x7f00dead);
+    sh_json_hex(&j, NULL, 0);
+    ck_assert_str_eq(buf, "65504,-0.5,null,null,3.38953139e+38,1.5e-07,18446744073709551615,"
+                          "-9223372036854775808,\"0x7f00dead\",\"0x0\"");
+}
+END_TEST
+
 START_TEST(start_record_and_diagnostics)
 {
     sh_policy_defaults(&sh_policy);
@@ -85,7 +122,10 @@ START_TEST(start_record_and_diagnostics)
     ck_assert_ptr_nonnull(strstr(text, "\"version\":\"test\""));
     ck_assert_ptr_nonnull(strstr(text, "\"argv\":[\""));
     ck_assert_ptr_nonnull(strstr(text, "\"policy\":{\"mode\":\"upcast\",\"upcast\":[\"gemm\","
-                                       "\"splitk\",\"fast16f\"],\"min_k\":0,\"log_level\":\"info\""));
+                                       "\"splitk\",\"fast16f\"],\"min_k\":0,\"check\":\"all\","
+                                       "\"on_nonfinite\":\"log\",\"check_inputs\":false,"
+                                       "\"max_records\":10,\"check_capture\":\"scan\","
+                                       "\"log_level\":\"info\""));
     ck_assert_ptr_nonnull(strstr(text, "\"libs\":{\"cublas\":{\"path\":null}}}\n"));
     ck_assert_ptr_nonnull(strstr(text, "{\"ev\":\"warn\""));
     ck_assert_ptr_nonnull(strstr(text, "\"msg\":\"SAFEHALF_MODE=\\\"x\\\" is not valid\"}\n"));
@@ -157,6 +197,7 @@ int main(void)
     TCase *t = tcase_create("log");
     tcase_add_checked_fixture(t, setup, NULL);
     tcase_add_test(t, encoding);
+    tcase_add_test(t, numbers);
     tcase_add_test(t, start_record_and_diagnostics);
     tcase_add_test(t, levels_and_overflow);
     tcase_add_test(t, after_fork_writes_nothing);

@@ -128,6 +128,165 @@ START_TEST(bad_level_and_log)
 }
 END_TEST
 
+START_TEST(check_defaults)
+{
+    char *env[] = { NULL };
+    struct sh_policy p = load(env);
+    ck_assert_int_eq(nlines, 0);
+    ck_assert_int_eq(p.check, SH_CHECK_ALL);
+    ck_assert_int_eq(p.check_every, 1);
+    ck_assert_int_eq(p.on_nonfinite, SH_ON_LOG);
+    ck_assert(!p.check_inputs);
+    ck_assert_int_eq(p.max_records, 10);
+    ck_assert_int_eq(p.check_capture, SH_CAPTURE_SCAN);
+}
+END_TEST
+
+START_TEST(check_good_values)
+{
+    char *env[] = { "SAFEHALF_CHECK=Sync", "SAFEHALF_ON_NONFINITE=SATURATE",
+                    "SAFEHALF_CHECK_INPUTS=1", "SAFEHALF_MAX_RECORDS=0",
+                    "SAFEHALF_CHECK_CAPTURE=Skip", NULL };
+    struct sh_policy p = load(env);
+    ck_assert_int_eq(nlines, 0);
+    ck_assert_int_eq(p.check, SH_CHECK_SYNC);
+    ck_assert_int_eq(p.check_every, 1);
+    ck_assert_int_eq(p.on_nonfinite, SH_ON_SATURATE);
+    ck_assert(p.check_inputs);
+    ck_assert_int_eq(p.max_records, 0);
+    ck_assert_int_eq(p.check_capture, SH_CAPTURE_SKIP);
+
+    char *env2[] = { "SAFEHALF_CHECK=OFF", "SAFEHALF_ON_NONFINITE=abort",
+                     "SAFEHALF_CHECK_INPUTS=0", "SAFEHALF_MAX_RECORDS=1000000",
+                     "SAFEHALF_CHECK_CAPTURE=SCAN", NULL };
+    p = load(env2);
+    ck_assert_int_eq(nlines, 0);
+    ck_assert_int_eq(p.check, SH_CHECK_OFF);
+    ck_assert_int_eq(p.on_nonfinite, SH_ON_ABORT);
+    ck_assert(!p.check_inputs);
+    ck_assert_int_eq(p.max_records, 1000000);
+    ck_assert_int_eq(p.check_capture, SH_CAPTURE_SCAN);
+
+    char *env3[] = { "SAFEHALF_CHECK=all", "SAFEHALF_ON_NONFINITE=Log", NULL };
+    p = load(env3);
+    ck_assert_int_eq(nlines, 0);
+    ck_assert_int_eq(p.check, SH_CHECK_ALL);
+    ck_assert_int_eq(p.on_nonfinite, SH_ON_LOG);
+
+    /* Every spelling of a boolean, in any case. */
+    const char *yes[] = { "1", "true", "TRUE", "yes", "Yes", "on", "ON" };
+    const char *no[] = { "0", "false", "False", "no", "NO", "off", "Off" };
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+        char y[64], n[64];
+        snprintf(y, sizeof y, "SAFEHALF_CHECK_INPUTS=%s", yes[i]);
+        snprintf(n, sizeof n, "SAFEHALF_CHECK_INPUTS=%s", no[i]);
+        char *ey[] = { y, NULL }, *en[] = { n, NULL };
+        p = load(ey);
+        ck_assert_int_eq(nlines, 0);
+        ck_assert_msg(p.check_inputs, "%s", y);
+        p = load(en);
+        ck_assert_int_eq(nlines, 0);
+        ck_assert_msg(!p.check_inputs, "%s", n);
+    }
+}
+END_TEST
+
+START_TEST(check_every)
+{
+    char *env[] = { "SAFEHALF_CHECK=every:16", NULL };
+    struct sh_policy p = load(env);
+    ck_assert_int_eq(nlines, 0);
+    ck_assert_int_eq(p.check, SH_CHECK_EVERY);
+    ck_assert_int_eq(p.check_every, 16);
+
+    char *upper[] = { "SAFEHALF_CHECK=EVERY:3", NULL };
+    p = load(upper);
+    ck_assert_int_eq(nlines, 0);
+    ck_assert_int_eq(p.check, SH_CHECK_EVERY);
+    ck_assert_int_eq(p.check_every, 3);
+
+    /* every:1 is all, stored as such. */
+    char *one[] = { "SAFEHALF_CHECK=every:1", NULL };
+    p = load(one);
+    ck_assert_int_eq(nlines, 0);
+    ck_assert_int_eq(p.check, SH_CHECK_ALL);
+    ck_assert_int_eq(p.check_every, 1);
+}
+END_TEST
+
+START_TEST(bad_check)
+{
+    const char *bad[] = { "sometimes", "every:0", "every:x", "every:", "every", "every:-2",
+                          "every: 3", "every:3x", "every:99999999999999999999", "", "al" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char var[64];
+        snprintf(var, sizeof var, "SAFEHALF_CHECK=%s", bad[i]);
+        char *env[] = { var, NULL };
+        struct sh_policy p = load(env);
+        char quoted[64];
+        snprintf(quoted, sizeof quoted, "SAFEHALF_CHECK=\"%s\"", bad[i]);
+        assert_one_line(quoted, "accepted: off, all, every:N with N >= 1, sync", "; using all");
+        ck_assert_int_eq(p.check, SH_CHECK_ALL);
+        ck_assert_int_eq(p.check_every, 1);
+    }
+    char *env[] = { "SAFEHALF_CHECK=sometimes", NULL };
+    load(env);
+    ck_assert_str_eq(lines[0], "SAFEHALF_CHECK=\"sometimes\" is not valid (accepted: off, all, "
+                               "every:N with N >= 1, sync); using all");
+}
+END_TEST
+
+START_TEST(bad_on_nonfinite)
+{
+    char *env[] = { "SAFEHALF_ON_NONFINITE=explode", NULL };
+    struct sh_policy p = load(env);
+    assert_one_line("SAFEHALF_ON_NONFINITE=\"explode\"", "log, saturate, abort", "; using log");
+    ck_assert_int_eq(p.on_nonfinite, SH_ON_LOG);
+}
+END_TEST
+
+START_TEST(bad_check_inputs)
+{
+    const char *bad[] = { "2", "maybe", "", "yess", "-1" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char var[64];
+        snprintf(var, sizeof var, "SAFEHALF_CHECK_INPUTS=%s", bad[i]);
+        char *env[] = { var, NULL };
+        struct sh_policy p = load(env);
+        char quoted[64];
+        snprintf(quoted, sizeof quoted, "SAFEHALF_CHECK_INPUTS=\"%s\"", bad[i]);
+        assert_one_line(quoted, "accepted: 0, 1", "; using 0");
+        ck_assert_ptr_nonnull(strstr(lines[0], "true/false"));
+        ck_assert(!p.check_inputs);
+    }
+}
+END_TEST
+
+START_TEST(bad_max_records)
+{
+    const char *bad[] = { "abc", "-1", "12x", "", " 5", "99999999999999999999999" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char var[64];
+        snprintf(var, sizeof var, "SAFEHALF_MAX_RECORDS=%s", bad[i]);
+        char *env[] = { var, NULL };
+        struct sh_policy p = load(env);
+        char quoted[64];
+        snprintf(quoted, sizeof quoted, "SAFEHALF_MAX_RECORDS=\"%s\"", bad[i]);
+        assert_one_line(quoted, "a whole number >= 0", "; using 10");
+        ck_assert_int_eq(p.max_records, 10);
+    }
+}
+END_TEST
+
+START_TEST(bad_check_capture)
+{
+    char *env[] = { "SAFEHALF_CHECK_CAPTURE=ignore", NULL };
+    struct sh_policy p = load(env);
+    assert_one_line("SAFEHALF_CHECK_CAPTURE=\"ignore\"", "scan, skip", "; using scan");
+    ck_assert_int_eq(p.check_capture, SH_CAPTURE_SCAN);
+}
+END_TEST
+
 START_TEST(unknown_variable)
 {
     char *env[] = { "SAFEHALF_MODEE=observe", "SAFEHALF_LIB=/x.so", NULL };
@@ -188,6 +347,103 @@ START_TEST(config_file_errors)
 }
 END_TEST
 
+START_TEST(config_file_check_settings)
+{
+    char *path = write_config("SAFEHALF_CHECK=every:4\nSAFEHALF_ON_NONFINITE=saturate\n"
+                              "SAFEHALF_CHECK_INPUTS=yes\nSAFEHALF_MAX_RECORDS='0'\n"
+                              "SAFEHALF_CHECK_CAPTURE=skip\n");
+    char var[128];
+    snprintf(var, sizeof var, "SAFEHALF_CONFIG=%s", path);
+    char *env[] = { var, NULL };
+    struct sh_policy p = load(env);
+    ck_assert_int_eq(nlines, 0);
+    ck_assert_int_eq(p.check, SH_CHECK_EVERY);
+    ck_assert_int_eq(p.check_every, 4);
+    ck_assert_int_eq(p.on_nonfinite, SH_ON_SATURATE);
+    ck_assert(p.check_inputs);
+    ck_assert_int_eq(p.max_records, 0);
+    ck_assert_int_eq(p.check_capture, SH_CAPTURE_SKIP);
+
+    /* The environment wins, setting by setting. */
+    char *env2[] = { var, "SAFEHALF_CHECK=sync", "SAFEHALF_ON_NONFINITE=abort",
+                     "SAFEHALF_CHECK_INPUTS=off", "SAFEHALF_MAX_RECORDS=3",
+                     "SAFEHALF_CHECK_CAPTURE=scan", NULL };
+    p = load(env2);
+    ck_assert_int_eq(nlines, 0);
+    ck_assert_int_eq(p.check, SH_CHECK_SYNC);
+    ck_assert_int_eq(p.check_every, 1);
+    ck_assert_int_eq(p.on_nonfinite, SH_ON_ABORT);
+    ck_assert(!p.check_inputs);
+    ck_assert_int_eq(p.max_records, 3);
+    ck_assert_int_eq(p.check_capture, SH_CAPTURE_SCAN);
+
+    /* Only some overridden: the rest still come from the file. */
+    char *env3[] = { var, "SAFEHALF_CHECK=off", NULL };
+    p = load(env3);
+    ck_assert_int_eq(p.check, SH_CHECK_OFF);
+    ck_assert_int_eq(p.on_nonfinite, SH_ON_SATURATE);
+    ck_assert_int_eq(p.check_capture, SH_CAPTURE_SKIP);
+    unlink(path);
+
+    /* A bad value in the file: one line, and the default. */
+    path = write_config("SAFEHALF_CHECK=every:0\nSAFEHALF_CHECK_CAPTURE=skip\n");
+    snprintf(var, sizeof var, "SAFEHALF_CONFIG=%s", path);
+    char *env4[] = { var, NULL };
+    p = load(env4);
+    assert_one_line("SAFEHALF_CHECK=\"every:0\"", "every:N with N >= 1", "using all");
+    ck_assert_int_eq(p.check, SH_CHECK_ALL);
+    ck_assert_int_eq(p.check_every, 1);
+    ck_assert_int_eq(p.check_capture, SH_CAPTURE_SKIP);
+    unlink(path);
+}
+END_TEST
+
+/* The known names in table order, as the unknown-variable line lists them. */
+static const char known_list[] =
+    "(known: SAFEHALF_MODE, SAFEHALF_UPCAST, SAFEHALF_MIN_K, SAFEHALF_LOG, "
+    "SAFEHALF_LOG_LEVEL, SAFEHALF_CHECK, SAFEHALF_ON_NONFINITE, SAFEHALF_CHECK_INPUTS, "
+    "SAFEHALF_MAX_RECORDS, SAFEHALF_CHECK_CAPTURE, SAFEHALF_CONFIG, SAFEHALF_LIB); ignored";
+
+START_TEST(unknown_variable_lists_all)
+{
+    char *env[] = { "SAFEHALF_CHEK=all", NULL };
+    struct sh_policy p = load(env);
+    ck_assert_int_eq(nlines, 1);
+    char want[SH_DIAG_LEN];
+    snprintf(want, sizeof want, "SAFEHALF_CHEK is not a known variable %s", known_list);
+    ck_assert_str_eq(lines[0], want);
+    ck_assert_str_eq(p.diag[0], want);
+
+    /* The longest line: a long typo in a config file with a long path. The
+     * list must still be there in full. */
+    char path[256];
+    snprintf(path, sizeof path, "/tmp/sh-policy-%0150d-XXXXXX", 0);
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    char text[256];
+    snprintf(text, sizeof text, "SAFEHALF_%0150d=1\n", 7);
+    ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    char var[300];
+    snprintf(var, sizeof var, "SAFEHALF_CONFIG=%s", path);
+    char *env2[] = { var, NULL };
+    p = load(env2);
+    unlink(path);
+    ck_assert_int_eq(nlines, 1);
+    ck_assert_ptr_nonnull(strstr(lines[0], ":1: SAFEHALF_0000"));
+    ck_assert_ptr_nonnull(strstr(lines[0], known_list));
+    ck_assert_str_eq(p.diag[0], lines[0]);
+
+    /* Same from the environment, with an even longer name. */
+    char name[400];
+    snprintf(name, sizeof name, "SAFEHALF_%0300d=1", 7);
+    char *env3[] = { name, NULL };
+    load(env3);
+    ck_assert_int_eq(nlines, 1);
+    ck_assert_ptr_nonnull(strstr(lines[0], known_list));
+}
+END_TEST
+
 START_TEST(upcast_names)
 {
     char out[64];
@@ -197,6 +453,36 @@ START_TEST(upcast_names)
     ck_assert_str_eq(out, "splitk,fast16f");
     sh_upcast_names(0, out, sizeof out);
     ck_assert_str_eq(out, "none");
+}
+END_TEST
+
+START_TEST(check_names)
+{
+    char out[32];
+    char *env[] = { NULL };
+    struct sh_policy p = load(env);
+    sh_check_name(&p, out, sizeof out);
+    ck_assert_str_eq(out, "all");
+    p.check = SH_CHECK_OFF;
+    sh_check_name(&p, out, sizeof out);
+    ck_assert_str_eq(out, "off");
+    p.check = SH_CHECK_SYNC;
+    sh_check_name(&p, out, sizeof out);
+    ck_assert_str_eq(out, "sync");
+    char *every[] = { "SAFEHALF_CHECK=every:250", NULL };
+    p = load(every);
+    sh_check_name(&p, out, sizeof out);
+    ck_assert_str_eq(out, "every:250");
+    char *one[] = { "SAFEHALF_CHECK=every:1", NULL };
+    p = load(one);
+    sh_check_name(&p, out, sizeof out);
+    ck_assert_str_eq(out, "all");
+
+    ck_assert_str_eq(sh_on_nonfinite_name(SH_ON_LOG), "log");
+    ck_assert_str_eq(sh_on_nonfinite_name(SH_ON_SATURATE), "saturate");
+    ck_assert_str_eq(sh_on_nonfinite_name(SH_ON_ABORT), "abort");
+    ck_assert_str_eq(sh_check_capture_name(SH_CAPTURE_SCAN), "scan");
+    ck_assert_str_eq(sh_check_capture_name(SH_CAPTURE_SKIP), "skip");
 }
 END_TEST
 
@@ -306,6 +592,45 @@ START_TEST(decide_policy_knobs)
 }
 END_TEST
 
+START_TEST(decide_check)
+{
+    char *env[] = { NULL };
+    struct sh_policy p = policy_of(env);
+    ck_assert(sh_decide_check(&p, SH_R_16F, 0));
+    ck_assert(sh_decide_check(&p, SH_R_16BF, 12345));
+    ck_assert(!sh_decide_check(&p, SH_R_32F, 0));
+    ck_assert(!sh_decide_check(&p, 1 /* CUDA_R_64F */, 0));
+
+    char *sync[] = { "SAFEHALF_CHECK=sync", NULL };
+    p = policy_of(sync);
+    ck_assert(sh_decide_check(&p, SH_R_16F, 7));
+    ck_assert(!sh_decide_check(&p, SH_R_32F, 7));
+
+    char *observe[] = { "SAFEHALF_MODE=observe", NULL };
+    p = policy_of(observe);
+    ck_assert(sh_decide_check(&p, SH_R_16F, 1));
+
+    char *mode_off[] = { "SAFEHALF_MODE=off", NULL };
+    p = policy_of(mode_off);
+    ck_assert(!sh_decide_check(&p, SH_R_16F, 0));
+    ck_assert(!sh_decide_check(&p, SH_R_16BF, 0));
+
+    char *check_off[] = { "SAFEHALF_CHECK=off", NULL };
+    p = policy_of(check_off);
+    ck_assert(!sh_decide_check(&p, SH_R_16F, 0));
+    ck_assert(!sh_decide_check(&p, SH_R_16BF, 0));
+
+    /* every:3 checks the first call, then one in three. */
+    char *every3[] = { "SAFEHALF_CHECK=every:3", NULL };
+    p = policy_of(every3);
+    for (unsigned long long n = 0; n <= 6; n++) {
+        ck_assert_msg(sh_decide_check(&p, SH_R_16F, n) == (n % 3 == 0), "nth %llu", n);
+        ck_assert_msg(sh_decide_check(&p, SH_R_16BF, n) == (n % 3 == 0), "nth %llu", n);
+        ck_assert(!sh_decide_check(&p, SH_R_32F, n));
+    }
+}
+END_TEST
+
 START_TEST(action_names)
 {
     ck_assert_str_eq(sh_action_name(SH_ACT_PASS), "pass");
@@ -326,14 +651,26 @@ int main(void)
     tcase_add_test(t, bad_upcast);
     tcase_add_test(t, bad_min_k);
     tcase_add_test(t, bad_level_and_log);
+    tcase_add_test(t, check_defaults);
+    tcase_add_test(t, check_good_values);
+    tcase_add_test(t, check_every);
+    tcase_add_test(t, bad_check);
+    tcase_add_test(t, bad_on_nonfinite);
+    tcase_add_test(t, bad_check_inputs);
+    tcase_add_test(t, bad_max_records);
+    tcase_add_test(t, bad_check_capture);
     tcase_add_test(t, unknown_variable);
+    tcase_add_test(t, unknown_variable_lists_all);
     tcase_add_test(t, config_file);
     tcase_add_test(t, config_file_errors);
+    tcase_add_test(t, config_file_check_settings);
     tcase_add_test(t, upcast_names);
+    tcase_add_test(t, check_names);
     tcase_add_test(t, log_path);
     tcase_add_test(t, rank);
     tcase_add_test(t, decide_defaults);
     tcase_add_test(t, decide_policy_knobs);
+    tcase_add_test(t, decide_check);
     tcase_add_test(t, action_names);
     suite_add_tcase(s, t);
     SRunner *r = srunner_create(s);

@@ -107,7 +107,7 @@ START_TEST(table_and_init)
     ck_assert_uint_eq(r.pos_inf + r.neg_inf + r.nan, 0);
     ck_assert_uint_eq(r.first_bad, SH_SCAN_NONE);
     ck_assert_uint_eq(r.absmax_bits, 0);
-    ck_assert_uint_eq(r.done + r.blocks + r.reserved, 0);
+    ck_assert_uint_eq(r.done + r.blocks + r.generation, 0);
 
     /* the init kernel's twin, through a translated pointer */
     const struct sh_twin *init = sh_twin_find("safehalf_scan_init");
@@ -120,6 +120,9 @@ START_TEST(table_and_init)
     init->launch(params, tagged);
     ck_assert_uint_eq(r.first_bad, SH_SCAN_NONE);
     ck_assert_uint_eq(r.pos_inf + r.neg_inf + r.nan + r.absmax_bits + r.done + r.blocks, 0);
+    ck_assert_uint_eq(r.generation, 0x5c5c5c5cu + 1);
+    init->launch(params, tagged);
+    ck_assert_uint_eq(r.generation, 0x5c5c5c5cu + 2);
 }
 END_TEST
 

@@ -1,0 +1,698 @@
+#include "detect.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "decide.h"
+#include "driver.h"
+#include "log.h"
+#include "runtime.h"
+
+/* Slots: NSLOTS for scans in flight (reused once reported), then NCAPTURED
+ * for scans captured into CUDA graphs, which every replay of the graph
+ * writes again, so they stay taken for the life of the process. Each slot
+ * has NRES results: the output, then the inputs A and B. */
+#define NSLOTS 1024
+#define NCAPTURED 256
+#define NRES 3
+#define NALL (NSLOTS + NCAPTURED)
+#define NSITES 4096
+
+/* How long a call waits for a free slot before its check is skipped: long
+ * enough to ride out a burst, short enough never to look like a hang. */
+#define WAIT_NS 100000000LL
+/* How long the exit waits for scans still running on the GPU. */
+#define EXIT_WAIT_NS 2000000000LL
+#define POLL_BUSY_NS 100000L    /* scans in flight */
+#define POLL_CAPTURE_NS 1000000L /* only captured scans: watch for replays */
+
+enum { FREE, CLAIMED, INFLIGHT, REPORTING, CAPTURED };
+
+struct slot {
+    atomic_int state;
+    bool failed;        /* a launch failed: free it without a record */
+    bool sync;
+    bool captured;
+    int device;
+    long tid;
+    unsigned nres;
+    unsigned last_gen;  /* captured: the replay last reported */
+    struct sh_check_call c;
+};
+
+static struct slot slots[NALL];
+/* Host view of the results (mmap'd, registered with the driver); NULL
+ * until the first check needs them. */
+static struct sh_scan_result *_Atomic results;
+#define RESULTS_BYTES (((sizeof(struct sh_scan_result) * NRES * NALL) + 4095) & ~(size_t)4095)
+static atomic_int pool_state; /* 0 not yet, 1 ready, -1 unusable */
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static atomic_uint cursor;
+static atomic_uint ncaptured;   /* captured slots handed out */
+static atomic_uint inflight;    /* slots in INFLIGHT */
+static atomic_ullong nth_call;  /* every:N sampling */
+
+/* Whole-process counts for the summary. */
+static atomic_ulong n_checked, n_nonfinite, n_suppressed, n_waited, n_skipped_full,
+    n_skipped_capture, n_captured, n_launch_failed, n_lost_at_exit, n_unseen_replays;
+static atomic_int warned_full, warned_capture_full, warned_launch, remapped, said_first;
+
+/* Records per call site (SAFEHALF_MAX_RECORDS): lock-free open addressing,
+ * so the crash handler can use it too; a full table shares one counter. */
+static _Atomic unsigned long long site_keys[NSITES];
+static atomic_ulong site_counts[NSITES];
+static atomic_ulong site_overflow;
+
+/* The poller. */
+static atomic_int poller_started, poller_sleeping;
+static pthread_mutex_t poll_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t poll_cond = PTHREAD_COND_INITIALIZER;
+
+static long long now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void nap(long ns)
+{
+    struct timespec ts = { 0, ns };
+    nanosleep(&ts, NULL);
+}
+
+/* ---- results in mapped memory -------------------------------------------- */
+
+/* The GPU writes these while we read: volatile loads, and the seqlock of
+ * scan.h, so a copy is either whole or rejected. */
+static bool read_result(const struct sh_scan_result *r, struct sh_scan_result *out)
+{
+    const volatile struct sh_scan_result *v = r;
+    unsigned d1 = v->done, g1 = v->generation;
+    atomic_thread_fence(memory_order_acquire);
+    out->pos_inf = v->pos_inf;
+    out->neg_inf = v->neg_inf;
+    out->nan = v->nan;
+    out->first_bad = v->first_bad;
+    out->absmax_bits = v->absmax_bits;
+    atomic_thread_fence(memory_order_acquire);
+    unsigned d2 = v->done, g2 = v->generation;
+    out->done = d1;
+    out->generation = g1;
+    return d1 == 1 && d2 == 1 && g1 == g2;
+}
+
+/* All of a slot's results, or false when any is not final yet. */
+static bool read_slot(int s, struct sh_scan_result *res)
+{
+    struct sh_scan_result *host = atomic_load_explicit(&results, memory_order_acquire);
+    for (unsigned r = 0; r < slots[s].nres; r++)
+        if (!read_result(&host[s * NRES + r], &res[r]) || res[r].generation != res[0].generation)
+            return false;
+    return true;
+}
+
+static bool pool_ready(void *stream)
+{
+    int st = atomic_load_explicit(&pool_state, memory_order_acquire);
+    if (st)
+        return st > 0;
+    pthread_mutex_lock(&pool_lock);
+    if (atomic_load(&pool_state) == 0) {
+        void *mem = mmap(NULL, RESULTS_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                         -1, 0);
+        if (mem != MAP_FAILED && sh_driver_map_host(mem, RESULTS_BYTES, stream)) {
+            atomic_store(&results, mem);
+            atomic_store(&pool_state, 1);
+        } else {
+            if (mem != MAP_FAILED)
+                munmap(mem, RESULTS_BYTES);
+            sh_warn("cannot map memory for Inf/NaN check results; checks are off");
+            atomic_store(&pool_state, -1);
+        }
+    }
+    pthread_mutex_unlock(&pool_lock);
+    return atomic_load(&pool_state) > 0;
+}
+
+/* The device address of the results: asked each time, because a program
+ * that resets its device loses the mapping; then map again, once. */
+static char *results_on_device(void *stream)
+{
+    struct sh_scan_result *host = atomic_load_explicit(&results, memory_order_acquire);
+    char *dev = sh_driver_device_address(host);
+    if (dev)
+        return dev;
+    pthread_mutex_lock(&pool_lock);
+    if (!atomic_exchange(&remapped, 1))
+        sh_driver_map_host(host, RESULTS_BYTES, stream);
+    pthread_mutex_unlock(&pool_lock);
+    if (!(dev = sh_driver_device_address(host))) {
+        sh_warn("the Inf/NaN check results are no longer mapped (device reset?); checks are off");
+        atomic_store(&pool_state, -1);
+    }
+    return dev;
+}
+
+/* ---- call sites ------------------------------------------------------------ */
+
+static unsigned long long mix(unsigned long long h, unsigned long long v)
+{
+    h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+    return h * 0xff51afd7ed558ccdull;
+}
+
+static unsigned long long site_key(const struct sh_check_call *c)
+{
+    unsigned long long h = mix(0, (unsigned long long)(uintptr_t)c->api);
+    h = mix(h, (unsigned long long)(uintptr_t)c->caller);
+    h = mix(h, (unsigned long long)c->m);
+    h = mix(h, (unsigned long long)c->n);
+    h = mix(h, (unsigned long long)c->k);
+    h = mix(h, (unsigned long long)c->batch);
+    h = mix(h, (unsigned long long)(c->atype | c->btype << 8 | c->ctype << 16));
+    h = mix(h, (unsigned long long)(unsigned)c->compute);
+    return h | 1; /* 0 marks an empty entry */
+}
+
+/* Detections at this site before this one. */
+static unsigned long site_seen(unsigned long long key)
+{
+    for (unsigned i = 0, at = (unsigned)key; i < NSITES; i++, at++) {
+        unsigned e = at % NSITES;
+        unsigned long long k = atomic_load(&site_keys[e]);
+        if (k == 0) {
+            unsigned long long zero = 0;
+            if (atomic_compare_exchange_strong(&site_keys[e], &zero, key) || zero == key)
+                return atomic_fetch_add(&site_counts[e], 1);
+            k = zero;
+        }
+        if (k == key)
+            return atomic_fetch_add(&site_counts[e], 1);
+    }
+    return atomic_fetch_add(&site_overflow, 1);
+}
+
+/* ---- records --------------------------------------------------------------- */
+
+static void type_field(struct sh_json *j, const char *key, const char *(*name)(int), int v)
+{
+    const char *s = name ? name(v) : NULL;
+    if (s)
+        sh_json_str(j, key, s);
+    else
+        sh_json_int(j, key, v);
+}
+
+static float bits_to_float(unsigned bits)
+{
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+static const char *action_word(void)
+{
+    switch (sh_policy.on_nonfinite) {
+    case SH_ON_SATURATE: return "saturated";
+    case SH_ON_ABORT: return "aborted";
+    default: return "logged";
+    }
+}
+
+/* "object+0xoffset" and the symbol, when the loader knows them; dladdr is
+ * not async-signal-safe, so a crash record has the address only. */
+static void caller_field(struct sh_json *j, const void *caller, bool in_signal)
+{
+    sh_json_open(j, "caller", '{');
+    sh_json_hex(j, "address", (unsigned long long)(uintptr_t)caller);
+    Dl_info info;
+    if (!in_signal && caller && dladdr(caller, &info) && info.dli_fname) {
+        sh_json_str(j, "object", info.dli_fname);
+        sh_json_hex(j, "offset", (unsigned long long)((uintptr_t)caller - (uintptr_t)info.dli_fbase));
+        sh_json_str(j, "symbol", info.dli_sname);
+    }
+    sh_json_close(j, '}');
+}
+
+static void write_record(const struct slot *sl, const struct sh_scan_result *res,
+                         unsigned long long replay, bool in_signal)
+{
+    const struct sh_check_call *c = &sl->c;
+    const struct sh_scan_result *o = &res[0];
+    char buf[2048];
+    struct sh_json j;
+    sh_json_begin(&j, buf, sizeof buf, "nonfinite");
+    sh_json_str(&j, "api", c->api);
+    sh_json_uint(&j, "seq", c->seq);
+    sh_json_int(&j, "m", c->m);
+    sh_json_int(&j, "n", c->n);
+    sh_json_int(&j, "k", c->k);
+    sh_json_int(&j, "batch", c->batch);
+    type_field(&j, "atype", c->names->data_type, c->atype);
+    type_field(&j, "btype", c->names->data_type, c->btype);
+    type_field(&j, "ctype", c->names->data_type, c->ctype);
+    type_field(&j, "compute", c->names->compute, c->compute);
+    type_field(&j, "compute_used", c->names->compute, c->compute_used);
+    sh_json_uint(&j, "inf", o->pos_inf + o->neg_inf);
+    sh_json_uint(&j, "pos_inf", o->pos_inf);
+    sh_json_uint(&j, "neg_inf", o->neg_inf);
+    sh_json_uint(&j, "nan", o->nan);
+    unsigned long long rows = c->out.rows, cols = c->out.cols;
+    sh_json_uint(&j, "numel", rows * cols * c->out.batch);
+    sh_json_uint(&j, "first_index", o->first_bad);
+    if (o->first_bad != SH_SCAN_NONE && rows && cols) {
+        sh_json_open(&j, "first", '{');
+        sh_json_uint(&j, "batch", o->first_bad / (rows * cols));
+        sh_json_uint(&j, "row", o->first_bad % rows);
+        sh_json_uint(&j, "col", o->first_bad % (rows * cols) / rows);
+        sh_json_close(&j, '}');
+    }
+    sh_json_num(&j, "absmax", bits_to_float(o->absmax_bits));
+    bool known = c->nin > 0, finite = true;
+    for (int i = 0; i < c->nin; i++) {
+        if (!c->in_name[i])
+            known = false;
+        else if (res[1 + i].pos_inf + res[1 + i].neg_inf + res[1 + i].nan)
+            finite = false;
+    }
+    if (!finite)
+        sh_json_bool(&j, "inputs_finite", false); /* one bad input settles it */
+    else if (known)
+        sh_json_bool(&j, "inputs_finite", true);
+    else
+        sh_json_str(&j, "inputs_finite", NULL);
+    if (c->nin) {
+        sh_json_open(&j, "inputs", '{');
+        for (int i = 0; i < c->nin; i++) {
+            if (!c->in_name[i])
+                continue;
+            sh_json_open(&j, c->in_name[i], '{');
+            sh_json_uint(&j, "inf", res[1 + i].pos_inf + res[1 + i].neg_inf);
+            sh_json_uint(&j, "nan", res[1 + i].nan);
+            sh_json_close(&j, '}');
+        }
+        sh_json_close(&j, '}');
+    }
+    sh_json_str(&j, "action", action_word());
+    sh_json_str(&j, "check", sl->sync ? "sync" : "async");
+    sh_json_hex(&j, "stream", (unsigned long long)(uintptr_t)c->stream);
+    if (sl->device >= 0)
+        sh_json_int(&j, "device", sl->device);
+    else
+        sh_json_str(&j, "device", NULL);
+    sh_json_bool(&j, "captured", sl->captured);
+    if (sl->captured)
+        sh_json_uint(&j, "replay", replay);
+    sh_json_int(&j, "thread", sl->tid);
+    caller_field(&j, c->caller, in_signal);
+    sh_log_write(&j);
+}
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line - 1, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n > sizeof line - 2)
+        n = (int)sizeof line - 2;
+    line[n++] = '\n';
+    ssize_t w = write(2, line, (size_t)n);
+    (void)w;
+}
+
+/* A slot's final results: count them, and act on an Inf or NaN. */
+static void report(struct slot *sl, const struct sh_scan_result *res, unsigned long long replay,
+                   bool in_signal)
+{
+    const struct sh_check_call *c = &sl->c;
+    atomic_fetch_add(&n_checked, 1);
+    atomic_fetch_add(&c->counts->checked, 1);
+    if (res[0].pos_inf + res[0].neg_inf + res[0].nan == 0)
+        return;
+    atomic_fetch_add(&n_nonfinite, 1);
+    atomic_fetch_add(&c->counts->nonfinite, 1);
+    if ((long long)site_seen(site_key(c)) < sh_policy.max_records)
+        write_record(sl, res, replay, in_signal);
+    else
+        atomic_fetch_add(&n_suppressed, 1);
+    if (in_signal)
+        return;
+    if (!atomic_exchange(&said_first, 1))
+        say("safehalf: Inf/NaN in the output of %s (call %llu, m=%lld n=%lld k=%lld batch=%lld: "
+            "%llu Inf, %llu NaN)%s", c->api, c->seq, c->m, c->n, c->k, c->batch,
+            res[0].pos_inf + res[0].neg_inf, res[0].nan,
+            sh_policy.on_nonfinite == SH_ON_SATURATE ? "; Inf saturated to the largest finite value"
+                                                     : "; see the log");
+    if (sh_policy.on_nonfinite == SH_ON_ABORT) {
+        say("safehalf: aborting (SAFEHALF_ON_NONFINITE=abort)");
+        abort();
+    }
+}
+
+/* ---- the sweep: finished slots to records ------------------------------------ */
+
+/* Reports every finished slot; returns how many are still in flight. */
+static unsigned sweep(bool in_signal)
+{
+    struct sh_scan_result res[NRES];
+    unsigned busy = 0;
+    if (!atomic_load_explicit(&results, memory_order_acquire))
+        return 0;
+    for (int s = 0; s < NSLOTS; s++) {
+        if (atomic_load_explicit(&slots[s].state, memory_order_acquire) != INFLIGHT)
+            continue;
+        int expect = INFLIGHT;
+        if (!read_slot(s, res)) {
+            busy++;
+            continue;
+        }
+        if (!atomic_compare_exchange_strong(&slots[s].state, &expect, REPORTING))
+            continue;
+        if (!slots[s].failed)
+            report(&slots[s], res, 0, in_signal);
+        atomic_store_explicit(&slots[s].state, FREE, memory_order_release);
+        atomic_fetch_sub(&inflight, 1);
+    }
+    unsigned ncap = atomic_load(&ncaptured);
+    for (unsigned i = 0; i < ncap && i < NCAPTURED; i++) {
+        int s = NSLOTS + (int)i;
+        int expect = CAPTURED;
+        if (atomic_load_explicit(&slots[s].state, memory_order_acquire) != CAPTURED ||
+            !read_slot(s, res) || res[0].generation == slots[s].last_gen ||
+            !atomic_compare_exchange_strong(&slots[s].state, &expect, REPORTING))
+            continue;
+        /* Generations count replays; those between two sweeps were not seen. */
+        unsigned long long gap = (unsigned)(res[0].generation - slots[s].last_gen);
+        atomic_fetch_add(&n_unseen_replays, gap - 1);
+        slots[s].last_gen = res[0].generation;
+        report(&slots[s], res, res[0].generation, in_signal);
+        atomic_store_explicit(&slots[s].state, CAPTURED, memory_order_release);
+    }
+    return busy;
+}
+
+static void *poller(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        unsigned busy = sweep(false);
+        if (busy || atomic_load(&inflight)) {
+            nap(POLL_BUSY_NS);
+        } else if (atomic_load(&ncaptured)) {
+            nap(POLL_CAPTURE_NS);
+        } else {
+            pthread_mutex_lock(&poll_lock);
+            atomic_store(&poller_sleeping, 1);
+            while (!atomic_load(&inflight) && !atomic_load(&ncaptured))
+                pthread_cond_wait(&poll_cond, &poll_lock);
+            atomic_store(&poller_sleeping, 0);
+            pthread_mutex_unlock(&poll_lock);
+        }
+    }
+    return NULL;
+}
+
+static void start_poller(void)
+{
+    if (atomic_load_explicit(&poller_started, memory_order_relaxed) ||
+        atomic_exchange(&poller_started, 1))
+        return;
+    /* The program's signals are not the poller's to take. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_t t;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    int e = pthread_create(&t, &attr, poller, NULL);
+    pthread_attr_destroy(&attr);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (e) {
+        /* Calls still sweep when they wait for a slot, and so does the exit. */
+        sh_warn("cannot start the check poller thread (%s); Inf/NaN records are written when "
+                "slots run out and at exit", strerror(e));
+        return;
+    }
+    pthread_setname_np(t, "safehalf-poll");
+}
+
+static void wake_poller(void)
+{
+    if (atomic_load(&poller_sleeping)) {
+        pthread_mutex_lock(&poll_lock);
+        pthread_cond_signal(&poll_cond);
+        pthread_mutex_unlock(&poll_lock);
+    }
+}
+
+/* ---- submission ------------------------------------------------------------ */
+
+static int claim(void)
+{
+    unsigned start = atomic_fetch_add_explicit(&cursor, 1, memory_order_relaxed);
+    for (unsigned i = 0; i < NSLOTS; i++) {
+        int s = (int)((start + i) % NSLOTS), expect = FREE;
+        if (atomic_load_explicit(&slots[s].state, memory_order_relaxed) == FREE &&
+            atomic_compare_exchange_strong(&slots[s].state, &expect, CLAIMED))
+            return s;
+    }
+    return -1;
+}
+
+/* Back-pressure: a full pool means the GPU is far behind; wait for it
+ * (helping the poller) a bounded time rather than drop the check. */
+static int claim_waiting(void)
+{
+    int s = claim();
+    if (s >= 0)
+        return s;
+    atomic_fetch_add(&n_waited, 1);
+    long long deadline = now_ns() + WAIT_NS;
+    do {
+        sweep(false);
+        if ((s = claim()) >= 0)
+            return s;
+        nap(20000);
+    } while (now_ns() < deadline);
+    atomic_fetch_add(&n_skipped_full, 1);
+    sh_warn_once(&warned_full, "all %d Inf/NaN check slots stayed busy for %lld ms; checks are "
+                 "skipped (and counted) while the GPU is this far behind", NSLOTS,
+                 WAIT_NS / 1000000);
+    return -1;
+}
+
+static int claim_captured(void)
+{
+    unsigned i = atomic_fetch_add(&ncaptured, 1);
+    if (i < NCAPTURED) {
+        atomic_store(&slots[NSLOTS + i].state, CLAIMED);
+        return NSLOTS + (int)i;
+    }
+    atomic_store(&ncaptured, NCAPTURED);
+    sh_warn_once(&warned_capture_full, "more than %d checked calls captured into CUDA graphs; "
+                 "further captured calls are not checked (counted as skipped_capture)",
+                 NCAPTURED);
+    return -1;
+}
+
+static enum sh_kernel kernel_for(enum sh_scan_type t, bool output)
+{
+    bool sat = output && sh_policy.on_nonfinite == SH_ON_SATURATE;
+    switch (t) {
+    case SH_SCAN_F16: return sat ? SH_K_SATURATE_F16 : SH_K_SCAN_F16;
+    case SH_SCAN_BF16: return sat ? SH_K_SATURATE_BF16 : SH_K_SCAN_BF16;
+    default: return SH_K_SCAN_F32;
+    }
+}
+
+static int launch_scan(const struct sh_matrix *m, bool output, void *out, void *stream)
+{
+    unsigned grid, block;
+    sh_scan_launch_dims(m->rows * m->cols * m->batch, &grid, &block);
+    void *params[] = { (void *)&m->base, (void *)&m->ptrs, (void *)&m->rows, (void *)&m->cols,
+                       (void *)&m->ld,   (void *)&m->stride, (void *)&m->batch, &out };
+    return sh_driver_launch(kernel_for(m->type, output), grid, block, stream, params);
+}
+
+bool sh_check_wanted(int ctype)
+{
+    if (sh_policy.check == SH_CHECK_OFF || atomic_load_explicit(&pool_state, memory_order_relaxed) < 0)
+        return false;
+    unsigned long long nth = 0;
+    if (sh_policy.check == SH_CHECK_EVERY && (ctype == SH_R_16F || ctype == SH_R_16BF))
+        nth = atomic_fetch_add_explicit(&nth_call, 1, memory_order_relaxed);
+    return sh_decide_check(&sh_policy, ctype, nth);
+}
+
+void sh_check_prepare(void *stream)
+{
+    if (sh_policy.check != SH_CHECK_OFF && sh_policy.mode != SH_MODE_OFF && sh_driver_ready())
+        pool_ready(stream);
+}
+
+void sh_check_submit(const struct sh_check_call *c)
+{
+    if (c->out.rows * c->out.cols * c->out.batch == 0 || !sh_driver_ready())
+        return;
+    enum sh_stream_capture cap = sh_driver_capture(c->stream);
+    if (cap == SH_CAPTURE_UNKNOWN ||
+        (cap == SH_CAPTURING && sh_policy.check_capture == SH_CAPTURE_SKIP)) {
+        atomic_fetch_add(&n_skipped_capture, 1);
+        return;
+    }
+    if (!pool_ready(c->stream))
+        return;
+    char *dev = results_on_device(c->stream);
+    if (!dev)
+        return;
+    bool captured = cap == SH_CAPTURING;
+    int s = captured ? claim_captured() : claim_waiting();
+    if (s < 0) {
+        if (captured)
+            atomic_fetch_add(&n_skipped_capture, 1);
+        return;
+    }
+    if (!captured)
+        start_poller();
+
+    struct slot *sl = &slots[s];
+    sl->c = *c;
+    sl->nres = 1 + (unsigned)c->nin;
+    sl->failed = false;
+    sl->captured = captured;
+    sl->sync = sh_policy.check == SH_CHECK_SYNC && !captured;
+    sl->device = sh_driver_stream_device(c->stream);
+    sl->tid = sh_log_tid();
+    sl->last_gen = 0;
+    struct sh_scan_result *host = atomic_load(&results) + s * NRES;
+    for (unsigned r = 0; r < NRES; r++)
+        sh_scan_result_init(&host[r]);
+
+    int err = 0;
+    unsigned launched = 0;
+    for (unsigned r = 0; r < sl->nres && !err; r++) {
+        const struct sh_matrix *m = r == 0 ? &c->out : &c->in[r - 1];
+        void *out = dev + (size_t)(s * NRES + r) * sizeof(struct sh_scan_result);
+        if (r > 0 && !c->in_name[r - 1]) {
+            host[r].done = 1; /* an input of a type no kernel reads: nothing to wait for */
+            launched++;
+            continue;
+        }
+        void *init_params[] = { &out };
+        if (captured)
+            err = sh_driver_launch(SH_K_SCAN_INIT, 1, 1, c->stream, init_params);
+        if (!err)
+            err = launch_scan(m, r == 0, out, c->stream);
+        launched += !err;
+    }
+    if (err) {
+        atomic_fetch_add(&n_launch_failed, 1);
+        sh_warn_once(&warned_launch, "cannot launch the Inf/NaN scan (CUDA error %d); such "
+                     "calls are not checked", err);
+        if (captured)
+            return; /* stays claimed: part of it may be in the graph */
+        /* What was launched still writes its result: free the slot after. */
+        for (unsigned r = launched; r < sl->nres; r++)
+            host[r].done = 1;
+        sl->failed = true;
+    } else if (captured) {
+        atomic_fetch_add(&n_captured, 1);
+        atomic_store_explicit(&sl->state, CAPTURED, memory_order_release);
+        wake_poller();
+        return;
+    } else if (sl->sync) {
+        struct sh_scan_result res[NRES];
+        if (sh_driver_sync(c->stream) == 0 && read_slot(s, res)) {
+            atomic_store(&sl->state, REPORTING);
+            report(sl, res, 0, false);
+            atomic_store_explicit(&sl->state, FREE, memory_order_release);
+            return;
+        }
+    }
+    atomic_fetch_add(&inflight, 1);
+    atomic_store_explicit(&sl->state, INFLIGHT, memory_order_release);
+    wake_poller();
+}
+
+/* ---- exit, crash, fork, summary --------------------------------------------- */
+
+void sh_check_flush(void)
+{
+    if (!atomic_load(&results))
+        return;
+    long long deadline = now_ns() + EXIT_WAIT_NS;
+    while (sweep(false) && now_ns() < deadline)
+        nap(POLL_BUSY_NS);
+    atomic_fetch_add(&n_lost_at_exit, atomic_load(&inflight));
+}
+
+void sh_check_flush_in_signal(void)
+{
+    sweep(true);
+}
+
+void sh_check_summary(struct sh_json *j)
+{
+    sh_json_open(j, "checks", '{');
+    sh_json_uint(j, "checked", atomic_load(&n_checked));
+    sh_json_uint(j, "nonfinite", atomic_load(&n_nonfinite));
+    sh_json_uint(j, "records_suppressed", atomic_load(&n_suppressed));
+    sh_json_uint(j, "captured", atomic_load(&n_captured));
+    sh_json_uint(j, "unseen_replays", atomic_load(&n_unseen_replays));
+    sh_json_uint(j, "waited_for_slot", atomic_load(&n_waited));
+    sh_json_uint(j, "skipped_pool_full", atomic_load(&n_skipped_full));
+    sh_json_uint(j, "skipped_capture", atomic_load(&n_skipped_capture));
+    sh_json_uint(j, "launch_failed", atomic_load(&n_launch_failed));
+    sh_json_uint(j, "lost_at_exit", atomic_load(&n_lost_at_exit));
+    sh_json_close(j, '}');
+}
+
+void sh_check_after_fork(void)
+{
+    /* The parent's results were registered with its CUDA, which the child
+     * cannot use; the driver keeps registered pages out of children. */
+    atomic_store(&results, NULL);
+    atomic_store(&pool_state, 0);
+    for (int s = 0; s < NALL; s++)
+        atomic_store(&slots[s].state, FREE);
+    atomic_store(&ncaptured, 0);
+    atomic_store(&inflight, 0);
+    atomic_store(&nth_call, 0);
+    atomic_store(&poller_started, 0);
+    atomic_store(&poller_sleeping, 0);
+    pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+    pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+    memcpy(&pool_lock, &m, sizeof m);
+    memcpy(&poll_lock, &m, sizeof m);
+    memcpy(&poll_cond, &cv, sizeof cv);
+    atomic_ulong *counts[] = { &n_checked, &n_nonfinite, &n_suppressed, &n_waited,
+                               &n_skipped_full, &n_skipped_capture, &n_captured,
+                               &n_launch_failed, &n_lost_at_exit, &n_unseen_replays };
+    for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++)
+        atomic_store(counts[i], 0);
+    for (int i = 0; i < NSITES; i++) {
+        atomic_store(&site_keys[i], 0);
+        atomic_store(&site_counts[i], 0);
+    }
+    atomic_store(&site_overflow, 0);
+    atomic_int *flags[] = { &warned_full, &warned_capture_full, &warned_launch, &remapped,
+                            &said_first };
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+        atomic_store(flags[i], 0);
+}

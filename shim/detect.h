@@ -1,0 +1,81 @@
+/* The check engine: after a library call with a half-precision output, a
+ * scan of that output on the caller's stream, whose result lands in mapped
+ * pinned host memory where a poller thread turns it into a record. Nothing
+ * here synchronizes the program's streams (except SAFEHALF_CHECK=sync), and
+ * nothing allocates once the slots exist.
+ *
+ * The engine knows matrices and counts, not libraries: a library describes
+ * each checked call with a struct sh_check_call.
+ * (detect.h, not check.h: the unit tests include the Check framework's
+ * <check.h> with shim/ on their include path.) */
+#ifndef SAFEHALF_DETECT_H
+#define SAFEHALF_DETECT_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "scan.h"
+
+struct sh_json;
+
+/* Device data in the layout of the scan kernels (scan.h). */
+struct sh_matrix {
+    enum sh_scan_type type;
+    const void *base;        /* first matrix; unused with ptrs */
+    const void *const *ptrs; /* device array of batch matrix pointers, or NULL */
+    unsigned long long rows, cols, ld, stride, batch;
+};
+
+/* How a library names its type values in records (NULL: unknown, the
+ * number is written instead). */
+struct sh_check_names {
+    const char *(*data_type)(int value);
+    const char *(*compute)(int value);
+};
+
+/* Per-api counters the engine adds to, owned by the library (summary). */
+struct sh_check_counts {
+    atomic_ulong checked;   /* outputs scanned (a captured scan: once per replay seen) */
+    atomic_ulong nonfinite; /* of those, outputs holding Inf or NaN */
+};
+
+/* One checked call, as the library describes it. Copied at submission. */
+struct sh_check_call {
+    const char *api;
+    const struct sh_check_names *names;
+    struct sh_check_counts *counts;
+    unsigned long long seq;
+    long long m, n, k, batch;
+    int atype, btype, ctype, compute, compute_used;
+    void *stream;
+    const void *caller; /* return address in the program, for the record */
+    struct sh_matrix out;
+    /* Inputs, scanned when SAFEHALF_CHECK_INPUTS=1; name NULL when an input
+     * has a type the scan kernels do not read (then inputs_finite is null). */
+    int nin;
+    const char *in_name[2];
+    struct sh_matrix in[2];
+};
+
+/* Whether the output of a call with output type ctype (CUDA_R_*) is to be
+ * checked: the policy, and every:N sampling over such calls. */
+bool sh_check_wanted(int ctype);
+
+/* Launches the scans of a successful call; returns at once. */
+void sh_check_submit(const struct sh_check_call *c);
+
+/* Maps the slots while no graph can be capturing yet (handle creation). */
+void sh_check_prepare(void *stream);
+
+/* Process exit: waits (bounded) for scans still in flight and reports them. */
+void sh_check_flush(void);
+/* Fatal signal: reports the scans that have finished; async-signal-safe. */
+void sh_check_flush_in_signal(void);
+
+/* The summary's "checks" object. */
+void sh_check_summary(struct sh_json *j);
+
+/* In a forked child: no slots, no poller, nothing counted. */
+void sh_check_after_fork(void);
+
+#endif
