@@ -374,9 +374,11 @@ static unsigned sweep(bool in_signal)
     if (!atomic_load_explicit(&results, memory_order_acquire))
         return 0;
     for (int s = 0; s < NSLOTS; s++) {
-        if (atomic_load_explicit(&slots[s].state, memory_order_acquire) != INFLIGHT)
+        int expect = atomic_load_explicit(&slots[s].state, memory_order_acquire);
+        if (expect == REPORTING)
+            busy++; /* another thread is writing its record: not done yet */
+        if (expect != INFLIGHT)
             continue;
-        int expect = INFLIGHT;
         if (!read_slot(s, res)) {
             busy++;
             continue;
