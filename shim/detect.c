@@ -31,8 +31,9 @@
 #define WAIT_NS 100000000LL
 /* How long the exit waits for scans still running on the GPU. */
 #define EXIT_WAIT_NS 2000000000LL
-#define POLL_BUSY_NS 100000L    /* scans in flight */
-#define POLL_CAPTURE_NS 1000000L /* only captured scans: watch for replays */
+#define POLL_BUSY_NS 100000L      /* scans in flight */
+#define POLL_IDLE_NS 1000000L     /* captured scans (replays to watch), or lingering */
+#define POLL_LINGER_NS 100000000L /* idle this long, the poller sleeps until woken */
 
 enum { FREE, CLAIMED, INFLIGHT, REPORTING, CAPTURED };
 
@@ -72,8 +73,9 @@ static _Atomic unsigned long long site_keys[NSITES];
 static atomic_ulong site_counts[NSITES];
 static atomic_ulong site_overflow;
 
-/* The poller. */
-static atomic_int poller_started, poller_sleeping;
+/* The poller; it stops once the exit has flushed, so no record follows
+ * the summary. */
+static atomic_int poller_started, poller_sleeping, closing;
 static pthread_mutex_t poll_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t poll_cond = PTHREAD_COND_INITIALIZER;
 
@@ -411,19 +413,24 @@ static unsigned sweep(bool in_signal)
 static void *poller(void *arg)
 {
     (void)arg;
-    for (;;) {
+    long long idle_since = now_ns();
+    while (!atomic_load(&closing)) {
         unsigned busy = sweep(false);
         if (busy || atomic_load(&inflight)) {
+            idle_since = now_ns();
             nap(POLL_BUSY_NS);
-        } else if (atomic_load(&ncaptured)) {
-            nap(POLL_CAPTURE_NS);
+        } else if (atomic_load(&ncaptured) || now_ns() - idle_since < POLL_LINGER_NS) {
+            /* A program between two checks: waking a sleeping poller costs
+             * the checking thread a futex call, so stay up a little. */
+            nap(POLL_IDLE_NS);
         } else {
             pthread_mutex_lock(&poll_lock);
             atomic_store(&poller_sleeping, 1);
-            while (!atomic_load(&inflight) && !atomic_load(&ncaptured))
+            while (!atomic_load(&inflight) && !atomic_load(&ncaptured) && !atomic_load(&closing))
                 pthread_cond_wait(&poll_cond, &poll_lock);
             atomic_store(&poller_sleeping, 0);
             pthread_mutex_unlock(&poll_lock);
+            idle_since = now_ns();
         }
     }
     return NULL;
@@ -641,6 +648,7 @@ void sh_check_flush(void)
     long long deadline = now_ns() + EXIT_WAIT_NS;
     while (sweep(false) && now_ns() < deadline)
         nap(POLL_BUSY_NS);
+    atomic_store(&closing, 1);
     atomic_fetch_add(&n_lost_at_exit, atomic_load(&inflight));
 }
 
@@ -678,6 +686,7 @@ void sh_check_after_fork(void)
     atomic_store(&nth_call, 0);
     atomic_store(&poller_started, 0);
     atomic_store(&poller_sleeping, 0);
+    atomic_store(&closing, 0);
     pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
     pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
     memcpy(&pool_lock, &m, sizeof m);

@@ -3,10 +3,15 @@
  * arguments and returns without computing), with and without the shim
  * preloaded: the difference is what the shim adds to every call.
  *
- *   bench_host CASE [--batches N] [--calls N]
+ *   bench_host CASE [--batches N] [--calls N] [--n N]
  *   CASE: gemm32 (FP32 accumulation, nothing to rewrite), gemm16
  *         (COMPUTE_16F, host scalars), hgemm (cublasHgemm), gemm16dev
  *         (COMPUTE_16F, half scalars in device memory)
+ *
+ * --n: the GEMMs are n x n x n (default 16). With the shim checking FP16
+ * outputs, the emulated scan kernel runs on the CPU inside the call, so
+ * check costs are measured with n = 1: what is left is the host's part
+ * (launch and slot handling), as it would be with a GPU doing the scan.
  *
  * Prints case, calls, median_ns, p10_ns, p90_ns: nanoseconds per call over
  * batches of back-to-back calls (the median of the batches' averages). */
@@ -40,18 +45,24 @@ static int cmp(const void *a, const void *b)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: bench_host gemm32|gemm16|hgemm|gemm16dev [--batches N] [--calls N]\n");
+        fprintf(stderr, "usage: bench_host gemm32|gemm16|hgemm|gemm16dev [--batches N] [--calls N] "
+                        "[--n N]\n");
         return 2;
     }
     const char *which = argv[1];
-    int batches = 201, calls = 2000;
+    int batches = 201, calls = 2000, n = 16;
     for (int i = 2; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--batches"))
             batches = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--calls"))
             calls = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--n"))
+            n = atoi(argv[i + 1]);
     }
-    const int n = 16;
+    if (n < 1 || batches < 10 || calls < 1) {
+        fprintf(stderr, "bench_host: bad arguments\n");
+        return 2;
+    }
     void *A, *B, *C;
     half_t *dscal;
     cublasHandle_t h;

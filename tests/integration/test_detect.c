@@ -216,6 +216,30 @@ START_TEST(every_entry_checked)
 }
 END_TEST
 
+/* Checking does not depend on rewriting: observe mode and no upcast
+ * families still check; mode off does nothing at all. */
+START_TEST(checked_without_upcast)
+{
+    static const char *const envs[] = { "SAFEHALF_MODE=observe", "SAFEHALF_UPCAST=none" };
+    for (int i = 0; i < 2; i++) {
+        hr_app a;
+        run(&a, 1, ENV(envs[i]), "overflow_app", ARGS("--entry", "hgemm"));
+        ASSERT_OK(&a);
+        ck_assert_msg(nonfinite(&a) == 1, "%s: %zu records\n%s", envs[i], nonfinite(&a),
+                      hr_log_dump(&a.log));
+        const char *rec = hr_log_find(&a.log, "nonfinite", 0);
+        ASSERT_JSTR(rec, "compute_used", "CUBLAS_COMPUTE_16F"); /* left alone */
+        hr_app_free(&a);
+    }
+    hr_app a;
+    run(&a, 1, ENV("SAFEHALF_MODE=off"), "overflow_app", NULL);
+    ASSERT_OK(&a);
+    ck_assert_msg(!a.have_log, "mode off wrote a log");
+    ck_assert_msg(strstr(a.r.err, "Inf/NaN") == NULL, "%s", a.r.err);
+    hr_app_free(&a);
+}
+END_TEST
+
 START_TEST(fp32_output_not_checked)
 {
     hr_app a;
@@ -557,6 +581,7 @@ int main(void)
     hr_env_path("SH_APPS_DIR");
     SRunner *sr = srunner_create(SUITE("detect", einsum_overflow, other_entries_overflow,
                                        finite_output_no_record, every_entry_checked,
+                                       checked_without_upcast,
                                        fp32_output_not_checked, inputs_received,
                                        threads_streams));
     srunner_add_suite(sr, SUITE("actions", saturate_f16, saturate_keeps_nan, saturate_bf16,

@@ -883,6 +883,11 @@ START_TEST(log_fork_child)
         ck_assert_msg(sum != NULL, "no summary in %s", hr_log_dump(&log));
         ck_assert_double_eq(hr_json_num(sum, "apis.cublasGemmEx.calls"), 1);
         ck_assert_double_eq(hr_json_num(sum, "apis.cublasCreate_v2.calls"), 1);
+        /* The child's checks are its own: counted from zero, with the slots
+         * and poller it made itself (the parent's are not usable there). */
+        ck_assert_double_eq(hr_json_num(sum, "apis.cublasGemmEx.checked"), 1);
+        ck_assert_double_eq(hr_json_num(sum, "checks.checked"), 1);
+        ck_assert_double_eq(hr_json_num(sum, "checks.lost_at_exit"), 0);
         hr_log_free(&log);
         unlink(path);
         free(path);
