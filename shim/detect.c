@@ -60,6 +60,8 @@ static struct slot slots[NALL];
 static struct sh_scan_result *_Atomic results;
 #define RESULTS_BYTES (((sizeof(struct sh_scan_result) * NRES * NALL) + 4095) & ~(size_t)4095)
 static atomic_int pool_state; /* 0 not yet, 1 ready, -1 unusable */
+/* Their device address as last asked of the driver. */
+static char *_Atomic results_dev;
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static atomic_uint cursor;
@@ -142,6 +144,7 @@ static bool pool_ready(void *stream)
                          -1, 0);
         if (mem != MAP_FAILED && sh_driver_map_host(mem, RESULTS_BYTES, stream)) {
             atomic_store(&results, mem);
+            atomic_store(&results_dev, sh_driver_device_address(mem));
             atomic_store(&pool_state, 1);
         } else {
             if (mem != MAP_FAILED)
@@ -154,22 +157,28 @@ static bool pool_ready(void *stream)
     return atomic_load(&pool_state) > 0;
 }
 
-/* The device address of the results: asked each time, because a program
- * that resets its device loses the mapping; then map again, once. */
-static char *results_on_device(void *stream)
+/* The device address of the results: asked at each call outside a capture,
+ * because a program that resets its device loses the mapping (then it is
+ * mapped again, once). Inside a capture the driver is asked nothing it need
+ * not be: the address known from before serves. */
+static char *results_on_device(void *stream, bool capturing)
 {
+    if (capturing)
+        return atomic_load_explicit(&results_dev, memory_order_acquire);
     struct sh_scan_result *host = atomic_load_explicit(&results, memory_order_acquire);
     char *dev = sh_driver_device_address(host);
-    if (dev)
-        return dev;
-    pthread_mutex_lock(&pool_lock);
-    if (!atomic_exchange(&remapped, 1))
-        sh_driver_map_host(host, RESULTS_BYTES, stream);
-    pthread_mutex_unlock(&pool_lock);
-    if (!(dev = sh_driver_device_address(host))) {
-        sh_warn("the Inf/NaN check results are no longer mapped (device reset?); checks are off");
-        atomic_store(&pool_state, -1);
+    if (!dev) {
+        pthread_mutex_lock(&pool_lock);
+        if (!atomic_exchange(&remapped, 1))
+            sh_driver_map_host(host, RESULTS_BYTES, stream);
+        pthread_mutex_unlock(&pool_lock);
+        if (!(dev = sh_driver_device_address(host))) {
+            sh_warn("the Inf/NaN check results are no longer mapped (device reset?); checks are "
+                    "off");
+            atomic_store(&pool_state, -1);
+        }
     }
+    atomic_store_explicit(&results_dev, dev, memory_order_release);
     return dev;
 }
 
@@ -578,12 +587,12 @@ void sh_check_submit(const struct sh_check_call *c)
         atomic_fetch_add(&n_skipped_capture, 1);
         return;
     }
+    bool captured = cap == SH_CAPTURING;
     if (!pool_ready(c->stream))
         return;
-    char *dev = results_on_device(c->stream);
+    char *dev = results_on_device(c->stream, captured);
     if (!dev)
         return;
-    bool captured = cap == SH_CAPTURING;
     int s = captured ? claim_captured() : claim_waiting();
     if (s < 0) {
         if (captured)
@@ -599,7 +608,7 @@ void sh_check_submit(const struct sh_check_call *c)
     sl->failed = false;
     sl->captured = captured;
     sl->sync = sh_policy.check == SH_CHECK_SYNC && !captured;
-    sl->device = sh_driver_stream_device(c->stream);
+    sl->device = captured ? sh_driver_current_device() : sh_driver_stream_device(c->stream);
     sl->tid = sh_log_tid();
     sl->last_gen = 0;
     struct sh_scan_result *host = atomic_load(&results) + s * NRES;
@@ -692,6 +701,7 @@ void sh_check_after_fork(void)
     /* The parent's results were registered with its CUDA, which the child
      * cannot use; the driver keeps registered pages out of children. */
     atomic_store(&results, NULL);
+    atomic_store(&results_dev, NULL);
     atomic_store(&pool_state, 0);
     for (int s = 0; s < NALL; s++)
         atomic_store(&slots[s].state, FREE);

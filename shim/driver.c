@@ -27,6 +27,7 @@ extern const unsigned char sh_kernels_fatbin[];
                        unsigned by, unsigned bz, unsigned shmem, CUstream s, void **params,  \
                        void **extra))                                                       \
     X(cuCtxGetCurrent, (CUcontext * ctx))                                                   \
+    X(cuCtxGetDevice, (CUdevice * dev))                                                     \
     X(cuStreamIsCapturing, (CUstream s, CUstreamCaptureStatus * status))                    \
     X(cuStreamSynchronize, (CUstream s))                                                    \
     X(cuMemHostRegister, (void *p, size_t bytes, unsigned int flags))                       \
@@ -194,6 +195,12 @@ int sh_driver_stream_device(void *stream)
     if (!p_cuStreamGetDevice || p_cuStreamGetDevice((CUstream)stream, &dev) != CUDA_SUCCESS)
         return -1;
     return (int)dev;
+}
+
+int sh_driver_current_device(void)
+{
+    CUdevice dev;
+    return p_cuCtxGetDevice(&dev) == CUDA_SUCCESS ? (int)dev : -1;
 }
 
 bool sh_driver_map_host(void *host, size_t bytes, void *stream)

@@ -50,6 +50,9 @@ int sh_driver_sync(void *stream);
 
 /* The stream's device ordinal, -1 when the driver cannot say. */
 int sh_driver_stream_device(void *stream);
+/* The current context's device ordinal, -1 if none: a capture-safe stand-in
+ * for the above (a capturing stream is in the capturing thread's context). */
+int sh_driver_current_device(void);
 
 /* Page-locks host memory and maps it into every device's address space
  * (registered portable and mapped), in the current context or else the
