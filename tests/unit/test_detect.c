@@ -29,6 +29,7 @@
 #include "runtime.h"
 
 #include "fake_driver.h"
+#include "run_suite.h"
 
 /* What log.c takes from the rest of the shim. */
 struct sh_policy sh_policy;
@@ -1383,9 +1384,5 @@ int main(void)
     tcase_add_test(t, capture_only_program_has_a_poller);
     suite_add_tcase(s, t);
 
-    SRunner *r = srunner_create(s);
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return sh_run_suite(s);
 }

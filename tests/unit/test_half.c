@@ -9,6 +9,7 @@
 
 #include "half.h"
 #include "twins.h"
+#include "run_suite.h"
 
 static uint16_t ref_to_half(float f)
 {
@@ -112,9 +113,5 @@ int main(void)
     tcase_add_test(t, bf16);
     tcase_add_test(t, scalar_twin);
     suite_add_tcase(s, t);
-    SRunner *r = srunner_create(s);
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return sh_run_suite(s);
 }

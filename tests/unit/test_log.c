@@ -7,6 +7,7 @@
 
 #include "log.h"
 #include "runtime.h"
+#include "run_suite.h"
 
 /* What log.c takes from the rest of the shim. */
 struct sh_policy sh_policy;
@@ -203,9 +204,5 @@ int main(void)
     tcase_add_test(t, after_fork_writes_nothing);
     tcase_add_test(t, unwritable_log);
     suite_add_tcase(s, t);
-    SRunner *r = srunner_create(s);
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return sh_run_suite(s);
 }

@@ -6,6 +6,7 @@
 
 #include "decide.h"
 #include "policy.h"
+#include "run_suite.h"
 
 /* Complaints are collected here so each test can assert exactly what the
  * user would have read on stderr. */
@@ -673,9 +674,5 @@ int main(void)
     tcase_add_test(t, decide_check);
     tcase_add_test(t, action_names);
     suite_add_tcase(s, t);
-    SRunner *r = srunner_create(s);
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return sh_run_suite(s);
 }

@@ -13,6 +13,7 @@
 #include "scan.h"
 #include "scan_sim.h"
 #include "twins.h"
+#include "run_suite.h"
 
 typedef unsigned long long u64;
 
@@ -558,9 +559,5 @@ int main(void)
     tcase_add_test(t, kernel_code_matches_twins);
     tcase_add_test(t, kernel_code_large);
     suite_add_tcase(s, t);
-    SRunner *r = srunner_create(s);
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return sh_run_suite(s);
 }
