@@ -477,15 +477,6 @@ static const char *compute_name(int t)
     }
 }
 
-/* Known names as strings, unknown values as numbers. */
-static void type_field(struct sh_json *j, const char *key, const char *name, int value)
-{
-    if (name)
-        sh_json_str(j, key, name);
-    else
-        sh_json_int(j, key, value);
-}
-
 void sh_cublas_log_call(const struct sh_call *c, int status)
 {
     char buf[1024];
@@ -498,11 +489,11 @@ void sh_cublas_log_call(const struct sh_call *c, int status)
         sh_json_int(&j, "n", c->n);
         sh_json_int(&j, "k", c->k);
         sh_json_int(&j, "batch", c->batch);
-        type_field(&j, "atype", data_type_name(c->atype), c->atype);
-        type_field(&j, "btype", data_type_name(c->btype), c->btype);
-        type_field(&j, "ctype", data_type_name(c->ctype), c->ctype);
-        type_field(&j, "compute", compute_name(c->compute), c->compute);
-        type_field(&j, "compute_used", compute_name(c->compute_used), c->compute_used);
+        sh_json_name(&j, "atype", data_type_name(c->atype), c->atype);
+        sh_json_name(&j, "btype", data_type_name(c->btype), c->btype);
+        sh_json_name(&j, "ctype", data_type_name(c->ctype), c->ctype);
+        sh_json_name(&j, "compute", compute_name(c->compute), c->compute);
+        sh_json_name(&j, "compute_used", compute_name(c->compute_used), c->compute_used);
         sh_json_str(&j, "pointer_mode", c->pointer_mode < 0 ? NULL
                                         : c->pointer_mode == CUBLAS_POINTER_MODE_HOST ? "host"
                                                                                       : "device");

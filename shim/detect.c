@@ -3,7 +3,6 @@
 #include <dlfcn.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 
 #include "decide.h"
 #include "driver.h"
+#include "half.h"
 #include "log.h"
 #include "runtime.h"
 
@@ -46,10 +46,8 @@ struct slot {
     atomic_int state;
     bool failed;        /* a launch failed: free it without a record */
     bool sync;
-    bool captured;
     int device;
     long tid;
-    unsigned nres;
     unsigned last_gen;  /* captured: the replay last reported */
     struct sh_check_call c;
 };
@@ -66,9 +64,8 @@ static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static atomic_uint cursor;
 static atomic_uint ncaptured;   /* captured slots handed out */
-static atomic_uint inflight;    /* slots in INFLIGHT */
-/* The same as a bitmap, so a sweep reads 16 words instead of touching
- * every slot's cache line while the calling threads are using them. */
+/* The slots in flight, as a bitmap: a sweep reads 16 words instead of
+ * touching every slot's cache line while the calling threads use them. */
 static atomic_ullong inflight_bits[NSLOTS / 64];
 static atomic_ullong nth_call;  /* every:N sampling */
 
@@ -88,6 +85,26 @@ static atomic_ulong site_overflow;
 static atomic_int poller_started, poller_sleeping, closing;
 static pthread_mutex_t poll_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t poll_cond = PTHREAD_COND_INITIALIZER;
+
+static unsigned inflight(void)
+{
+    unsigned n = 0;
+    for (int w = 0; w < NSLOTS / 64; w++)
+        n += (unsigned)__builtin_popcountll(atomic_load(&inflight_bits[w]));
+    return n;
+}
+
+/* The captured slots come after the others. */
+static bool is_captured(const struct slot *sl)
+{
+    return sl >= slots + NSLOTS;
+}
+
+/* Results of a slot: the output, and each input to scan. */
+static unsigned nres(const struct slot *sl)
+{
+    return 1 + (unsigned)sl->c.nin;
+}
 
 static long long now_ns(void)
 {
@@ -127,7 +144,7 @@ static bool read_result(const struct sh_scan_result *r, struct sh_scan_result *o
 static bool read_slot(int s, struct sh_scan_result *res)
 {
     struct sh_scan_result *host = atomic_load_explicit(&results, memory_order_acquire);
-    for (unsigned r = 0; r < slots[s].nres; r++) {
+    for (unsigned r = 0; r < nres(&slots[s]); r++) {
         if (!read_result(&host[s * NRES + r], &res[r]))
             return false;
         /* An input no kernel reads was marked done on the host, once: its
@@ -230,22 +247,6 @@ static unsigned long site_seen(unsigned long long key)
 
 /* ---- records --------------------------------------------------------------- */
 
-static void type_field(struct sh_json *j, const char *key, const char *(*name)(int), int v)
-{
-    const char *s = name ? name(v) : NULL;
-    if (s)
-        sh_json_str(j, key, s);
-    else
-        sh_json_int(j, key, v);
-}
-
-static float bits_to_float(unsigned bits)
-{
-    float f;
-    memcpy(&f, &bits, sizeof f);
-    return f;
-}
-
 static const char *action_word(void)
 {
     switch (sh_policy.on_nonfinite) {
@@ -289,11 +290,11 @@ static void write_record(const struct slot *sl, const struct sh_scan_result *res
     sh_json_int(&j, "n", c->n);
     sh_json_int(&j, "k", c->k);
     sh_json_int(&j, "batch", c->batch);
-    type_field(&j, "atype", c->names->data_type, c->atype);
-    type_field(&j, "btype", c->names->data_type, c->btype);
-    type_field(&j, "ctype", c->names->data_type, c->ctype);
-    type_field(&j, "compute", c->names->compute, c->compute);
-    type_field(&j, "compute_used", c->names->compute, c->compute_used);
+    sh_json_name(&j, "atype", c->names->data_type(c->atype), c->atype);
+    sh_json_name(&j, "btype", c->names->data_type(c->btype), c->btype);
+    sh_json_name(&j, "ctype", c->names->data_type(c->ctype), c->ctype);
+    sh_json_name(&j, "compute", c->names->compute(c->compute), c->compute);
+    sh_json_name(&j, "compute_used", c->names->compute(c->compute_used), c->compute_used);
     sh_json_uint(&j, "inf", o->pos_inf + o->neg_inf);
     sh_json_uint(&j, "pos_inf", o->pos_inf);
     sh_json_uint(&j, "neg_inf", o->neg_inf);
@@ -308,7 +309,7 @@ static void write_record(const struct slot *sl, const struct sh_scan_result *res
         sh_json_uint(&j, "col", o->first_bad % (rows * cols) / rows);
         sh_json_close(&j, '}');
     }
-    sh_json_num(&j, "absmax", bits_to_float(o->absmax_bits));
+    sh_json_num(&j, "absmax", sh_bits_to_float(o->absmax_bits));
     bool known = c->nin > 0, finite = true;
     for (int i = 0; i < c->nin; i++) {
         if (!c->in_name[i])
@@ -341,29 +342,12 @@ static void write_record(const struct slot *sl, const struct sh_scan_result *res
         sh_json_int(&j, "device", sl->device);
     else
         sh_json_str(&j, "device", NULL);
-    sh_json_bool(&j, "captured", sl->captured);
-    if (sl->captured)
+    sh_json_bool(&j, "captured", is_captured(sl));
+    if (is_captured(sl))
         sh_json_uint(&j, "replay", replay);
     sh_json_int(&j, "thread", sl->tid);
     caller_field(&j, c->caller, in_signal);
     sh_log_write(&j);
-}
-
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...)
-{
-    char line[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(line, sizeof line - 1, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    if ((size_t)n > sizeof line - 2)
-        n = (int)sizeof line - 2;
-    line[n++] = '\n';
-    ssize_t w = write(2, line, (size_t)n);
-    (void)w;
 }
 
 /* A slot's final results: count them, and act on an Inf or NaN. */
@@ -384,13 +368,13 @@ static void report(struct slot *sl, const struct sh_scan_result *res, unsigned l
     if (in_signal)
         return;
     if (!atomic_exchange(&said_first, 1))
-        say("safehalf: Inf/NaN in the output of %s (call %llu, m=%lld n=%lld k=%lld batch=%lld: "
+        sh_say("Inf/NaN in the output of %s (call %llu, m=%lld n=%lld k=%lld batch=%lld: "
             "%llu Inf, %llu NaN)%s", c->api, c->seq, c->m, c->n, c->k, c->batch,
             res[0].pos_inf + res[0].neg_inf, res[0].nan,
             sh_policy.on_nonfinite == SH_ON_SATURATE ? "; Inf saturated to the largest finite value"
                                                      : "; see the log");
     if (sh_policy.on_nonfinite == SH_ON_ABORT) {
-        say("safehalf: aborting (SAFEHALF_ON_NONFINITE=abort)");
+        sh_say("aborting (SAFEHALF_ON_NONFINITE=abort)");
         abort();
     }
 }
@@ -422,7 +406,6 @@ static unsigned sweep(bool in_signal)
             if (!slots[s].failed)
                 report(&slots[s], res, 0, in_signal);
             atomic_fetch_and(&inflight_bits[w], ~(1ull << (s % 64)));
-            atomic_fetch_sub(&inflight, 1);
             atomic_store_explicit(&slots[s].state, FREE, memory_order_release);
         }
     }
@@ -450,7 +433,7 @@ static void *poller(void *arg)
     long long idle_since = now_ns();
     while (!atomic_load(&closing)) {
         unsigned busy = sweep(false);
-        if (busy || atomic_load(&inflight))
+        if (busy || inflight())
             idle_since = now_ns();
         /* Idle a short while (a program between two checks: waking a
          * sleeping poller costs the checking thread a futex call), or with
@@ -460,7 +443,7 @@ static void *poller(void *arg)
         } else {
             pthread_mutex_lock(&poll_lock);
             atomic_store(&poller_sleeping, 1);
-            while (!atomic_load(&inflight) && !atomic_load(&ncaptured) && !atomic_load(&closing))
+            while (!inflight() && !atomic_load(&ncaptured) && !atomic_load(&closing))
                 pthread_cond_wait(&poll_cond, &poll_lock);
             atomic_store(&poller_sleeping, 0);
             pthread_mutex_unlock(&poll_lock);
@@ -615,9 +598,7 @@ void sh_check_submit(const struct sh_check_call *c)
 
     struct slot *sl = &slots[s];
     sl->c = *c;
-    sl->nres = 1 + (unsigned)c->nin;
     sl->failed = false;
-    sl->captured = captured;
     sl->sync = sh_policy.check == SH_CHECK_SYNC && !captured;
     sl->device = captured ? sh_driver_current_device() : sh_driver_stream_device(c->stream);
     sl->tid = sh_log_tid();
@@ -628,7 +609,7 @@ void sh_check_submit(const struct sh_check_call *c)
 
     int err = 0;
     unsigned launched = 0;
-    for (unsigned r = 0; r < sl->nres && !err; r++) {
+    for (unsigned r = 0; r < nres(sl) && !err; r++) {
         const struct sh_matrix *m = r == 0 ? &c->out : &c->in[r - 1];
         void *out = dev + (size_t)(s * NRES + r) * sizeof(struct sh_scan_result);
         if (r > 0 && !c->in_name[r - 1]) {
@@ -650,7 +631,7 @@ void sh_check_submit(const struct sh_check_call *c)
         if (captured)
             return; /* stays claimed: part of it may be in the graph */
         /* What was launched still writes its result: free the slot after. */
-        for (unsigned r = launched; r < sl->nres; r++)
+        for (unsigned r = launched; r < nres(sl); r++)
             host[r].done = 1;
         sl->failed = true;
     } else if (captured) {
@@ -668,7 +649,6 @@ void sh_check_submit(const struct sh_check_call *c)
         }
         sl->sync = false; /* the stream failed to sync: the poller reports it */
     }
-    atomic_fetch_add(&inflight, 1);
     atomic_store_explicit(&sl->state, INFLIGHT, memory_order_release);
     atomic_fetch_or(&inflight_bits[s / 64], 1ull << (s % 64));
     wake_poller();
@@ -685,7 +665,7 @@ void sh_check_flush(void)
         nap(POLL_NS / 10);
     if (atomic_exchange(&closing, 1))
         return;
-    atomic_fetch_add(&n_lost_at_exit, atomic_load(&inflight));
+    atomic_fetch_add(&n_lost_at_exit, inflight());
     pthread_mutex_lock(&poll_lock); /* a sleeping poller wakes up and ends */
     pthread_cond_signal(&poll_cond);
     pthread_mutex_unlock(&poll_lock);
@@ -722,7 +702,6 @@ void sh_check_after_fork(void)
     for (int s = 0; s < NALL; s++)
         atomic_store(&slots[s].state, FREE);
     atomic_store(&ncaptured, 0);
-    atomic_store(&inflight, 0);
     for (int w = 0; w < NSLOTS / 64; w++)
         atomic_store(&inflight_bits[w], 0);
     atomic_store(&nth_call, 0);

@@ -54,16 +54,25 @@ static CUkernel kernels[SH_NKERNELS];
 typedef CUresult (*get_proc_fn)(const char *, void **, int, cuuint64_t,
                                 CUdriverProcAddressQueryResult *);
 
-static bool fetch(get_proc_fn get, const char *name, void **slot)
+/* The driver's function of that name for this CUDA version, or NULL. */
+static bool lookup(get_proc_fn get, const char *name, void **slot)
 {
     CUdriverProcAddressQueryResult found;
     if (get(name, slot, CUDA_VERSION, CU_GET_PROC_ADDRESS_DEFAULT, &found) != CUDA_SUCCESS ||
         found != CU_GET_PROC_ADDRESS_SUCCESS || !*slot) {
-        sh_warn("the CUDA driver lacks %s (driver older than CUDA %d?); " SH_NO_DEVICE_WORK,
-                name, CUDA_VERSION / 1000);
+        *slot = NULL;
         return false;
     }
     return true;
+}
+
+static bool fetch(get_proc_fn get, const char *name, void **slot)
+{
+    if (lookup(get, name, slot))
+        return true;
+    sh_warn("the CUDA driver lacks %s (driver older than CUDA %d?); " SH_NO_DEVICE_WORK, name,
+            CUDA_VERSION / 1000);
+    return false;
 }
 
 static void load(void)
@@ -80,13 +89,7 @@ static void load(void)
     }
 #define FETCH(name, params) if (!fetch(get, #name, (void **)&p_##name)) return;
     SH_DRIVER_FUNCS(FETCH)
-#define FETCH_OPTIONAL(name, params)                                                      \
-    {                                                                                     \
-        CUdriverProcAddressQueryResult found;                                             \
-        if (get(#name, (void **)&p_##name, CUDA_VERSION, CU_GET_PROC_ADDRESS_DEFAULT,     \
-                &found) != CUDA_SUCCESS || found != CU_GET_PROC_ADDRESS_SUCCESS)          \
-            p_##name = NULL;                                                              \
-    }
+#define FETCH_OPTIONAL(name, params) lookup(get, #name, (void **)&p_##name);
     SH_DRIVER_OPTIONAL(FETCH_OPTIONAL)
     CUresult r = p_cuInit(0);
     CUlibrary kl;

@@ -213,6 +213,14 @@ void sh_json_hex(struct sh_json *j, const char *k, unsigned long long val)
     put(j, "\"", 1);
 }
 
+void sh_json_name(struct sh_json *j, const char *k, const char *name, long long value)
+{
+    if (name)
+        sh_json_str(j, k, name);
+    else
+        sh_json_int(j, k, value);
+}
+
 void sh_json_bool(struct sh_json *j, const char *k, bool val)
 {
     key(j, k);
@@ -269,13 +277,30 @@ void sh_log_write(struct sh_json *j)
     write_all(fd, j->buf, j->len);
 }
 
-static void vwarn(const char *fmt, va_list ap)
+/* "safehalf: MSG" and a newline on stderr, in one write. */
+static void say_line(const char *msg)
 {
-    char msg[SH_DIAG_LEN], line[SH_DIAG_LEN + 16];
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    char line[SH_DIAG_LEN + 16];
     int n = snprintf(line, sizeof line, "safehalf: %s\n", msg);
     if (n > 0)
         write_all(2, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+}
+
+void sh_say(const char *fmt, ...)
+{
+    char msg[SH_DIAG_LEN];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    say_line(msg);
+}
+
+static void vwarn(const char *fmt, va_list ap)
+{
+    char msg[SH_DIAG_LEN];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    say_line(msg);
     if (atomic_load_explicit(&log_fd, memory_order_relaxed) > 2) {
         char buf[2 * SH_DIAG_LEN + 128];
         struct sh_json j;

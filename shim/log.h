@@ -27,6 +27,8 @@ void sh_json_num(struct sh_json *j, const char *key, double val);
 /* As a string: "0x1f". */
 void sh_json_hex(struct sh_json *j, const char *key, unsigned long long val);
 void sh_json_bool(struct sh_json *j, const char *key, bool val);
+/* A value by its name, or as a number when it has none (name NULL). */
+void sh_json_name(struct sh_json *j, const char *key, const char *name, long long value);
 /* key may be NULL inside arrays. */
 void sh_json_open(struct sh_json *j, const char *key, char bracket);
 void sh_json_close(struct sh_json *j, char bracket);
@@ -47,6 +49,8 @@ void sh_log_open(const struct sh_policy *p);
  * own at its first library call). */
 void sh_log_after_fork(void);
 
+/* One line "safehalf: MSG" on stderr, nothing in the log. */
+void sh_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* One line "safehalf: MSG" on stderr, and a warn record if the log is open. */
 void sh_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Same, once per flag. */
