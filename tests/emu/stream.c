@@ -30,6 +30,17 @@ struct CUstream_st *drv_stream(CUstream handle)
     return handle->magic == EMU_STREAM_MAGIC ? handle : NULL;
 }
 
+/* The prologue of a call on a stream: a current context, then a valid
+ * stream handle, checked in the driver's order. */
+static CUresult ctx_stream(CUstream handle, struct CUstream_st **s)
+{
+    CUresult r = drv_need_ctx();
+    if (r)
+        return r;
+    *s = drv_stream(handle);
+    return *s ? CUDA_SUCCESS : CUDA_ERROR_INVALID_HANDLE;
+}
+
 void drv_count_sync(struct CUstream_st *s)
 {
     atomic_fetch_add(&total_syncs, 1);
@@ -272,12 +283,10 @@ static void capture_unlink(struct emu_capture *c)
 
 EMU_API CUresult cuStreamBeginCapture(CUstream stream, CUstreamCaptureMode mode)
 {
-    CUresult r = drv_need_ctx();
+    struct CUstream_st *s;
+    CUresult r = ctx_stream(stream, &s);
     if (r)
         return r;
-    struct CUstream_st *s = drv_stream(stream);
-    if (!s)
-        return CUDA_ERROR_INVALID_HANDLE;
     if (s == &legacy)
         return CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED;
     if (mode != CU_STREAM_CAPTURE_MODE_GLOBAL && mode != CU_STREAM_CAPTURE_MODE_THREAD_LOCAL &&
@@ -309,12 +318,10 @@ EMU_API CUresult cuStreamBeginCapture(CUstream stream, CUstreamCaptureMode mode)
 
 EMU_API CUresult cuStreamEndCapture(CUstream stream, CUgraph *graph)
 {
-    CUresult r = drv_need_ctx();
+    struct CUstream_st *s;
+    CUresult r = ctx_stream(stream, &s);
     if (r)
         return r;
-    struct CUstream_st *s = drv_stream(stream);
-    if (!s)
-        return CUDA_ERROR_INVALID_HANDLE;
     if (!graph)
         return CUDA_ERROR_INVALID_VALUE;
     pthread_mutex_lock(&cap_lock);
@@ -352,12 +359,10 @@ EMU_API CUresult cuStreamGetCaptureInfo(CUstream stream, CUstreamCaptureStatus *
                                         const CUgraphNode **deps,
                                         const CUgraphEdgeData **edges, size_t *ndeps)
 {
-    CUresult r = drv_need_ctx();
+    struct CUstream_st *s;
+    CUresult r = ctx_stream(stream, &s);
     if (r)
         return r;
-    struct CUstream_st *s = drv_stream(stream);
-    if (!s)
-        return CUDA_ERROR_INVALID_HANDLE;
     if (!status)
         return CUDA_ERROR_INVALID_VALUE;
     pthread_mutex_lock(&cap_lock);
@@ -516,12 +521,10 @@ EMU_API CUresult cuStreamCreate(CUstream *phStream, unsigned int flags)
 
 EMU_API CUresult cuStreamGetPriority(CUstream stream, int *priority)
 {
-    CUresult r = drv_need_ctx();
+    struct CUstream_st *s;
+    CUresult r = ctx_stream(stream, &s);
     if (r)
         return r;
-    struct CUstream_st *s = drv_stream(stream);
-    if (!s)
-        return CUDA_ERROR_INVALID_HANDLE;
     if (!priority)
         return CUDA_ERROR_INVALID_VALUE;
     *priority = s->priority;
@@ -530,12 +533,10 @@ EMU_API CUresult cuStreamGetPriority(CUstream stream, int *priority)
 
 EMU_API CUresult cuStreamGetFlags(CUstream stream, unsigned int *flags)
 {
-    CUresult r = drv_need_ctx();
+    struct CUstream_st *s;
+    CUresult r = ctx_stream(stream, &s);
     if (r)
         return r;
-    struct CUstream_st *s = drv_stream(stream);
-    if (!s)
-        return CUDA_ERROR_INVALID_HANDLE;
     if (!flags)
         return CUDA_ERROR_INVALID_VALUE;
     *flags = s->flags;
@@ -558,11 +559,10 @@ static CUresult run_host_fn(void *arg)
  * or as a host node of the capture. */
 EMU_API CUresult cuLaunchHostFunc(CUstream stream, CUhostFn fn, void *userData)
 {
-    CUresult r = drv_need_ctx();
+    struct CUstream_st *s;
+    CUresult r = ctx_stream(stream, &s);
     if (r)
         return r;
-    if (!drv_stream(stream))
-        return CUDA_ERROR_INVALID_HANDLE;
     if (!fn)
         return CUDA_ERROR_INVALID_VALUE;
     struct host_fn_op op = { fn, userData };
@@ -607,12 +607,10 @@ EMU_API CUresult cuStreamDestroy(CUstream stream)
 
 EMU_API CUresult cuStreamSynchronize(CUstream stream)
 {
-    CUresult r = drv_need_ctx();
+    struct CUstream_st *s;
+    CUresult r = ctx_stream(stream, &s);
     if (r)
         return r;
-    struct CUstream_st *s = drv_stream(stream);
-    if (!s)
-        return CUDA_ERROR_INVALID_HANDLE;
     if ((r = refuse_if_capturing(s)) || (r = emu_capture_unsafe_call()))
         return r;
     drv_count_sync(s);
@@ -621,22 +619,19 @@ EMU_API CUresult cuStreamSynchronize(CUstream stream)
 
 EMU_API CUresult cuStreamQuery(CUstream stream)
 {
-    CUresult r = drv_need_ctx();
+    struct CUstream_st *s;
+    CUresult r = ctx_stream(stream, &s);
     if (r)
         return r;
-    struct CUstream_st *s = drv_stream(stream);
-    if (!s)
-        return CUDA_ERROR_INVALID_HANDLE;
     return refuse_if_capturing(s);
 }
 
 EMU_API CUresult cuStreamGetCtx(CUstream stream, CUcontext *pctx)
 {
-    CUresult r = drv_need_ctx();
+    struct CUstream_st *s;
+    CUresult r = ctx_stream(stream, &s);
     if (r)
         return r;
-    if (!drv_stream(stream))
-        return CUDA_ERROR_INVALID_HANDLE;
     if (!pctx)
         return CUDA_ERROR_INVALID_VALUE;
     *pctx = drv_primary();
@@ -646,11 +641,10 @@ EMU_API CUresult cuStreamGetCtx(CUstream stream, CUcontext *pctx)
 /* One device: every stream is on device 0. */
 EMU_API CUresult cuStreamGetDevice(CUstream stream, CUdevice *device)
 {
-    CUresult r = drv_need_ctx();
+    struct CUstream_st *s;
+    CUresult r = ctx_stream(stream, &s);
     if (r)
         return r;
-    if (!drv_stream(stream))
-        return CUDA_ERROR_INVALID_HANDLE;
     if (!device)
         return CUDA_ERROR_INVALID_VALUE;
     *device = 0;
