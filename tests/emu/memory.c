@@ -229,6 +229,21 @@ static void *device_backing(size_t bytes)
     return p;
 }
 
+/* Backing memory, registered as a live range of that kind. */
+static CUresult allocate(size_t bytes, enum kind kind, void **out)
+{
+    void *p = device_backing(bytes);
+    if (!p)
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    CUresult r = add_range((uintptr_t)p, bytes, kind);
+    if (r) {
+        free(p);
+        return r;
+    }
+    *out = p;
+    return CUDA_SUCCESS;
+}
+
 static CUdeviceptr tag(const void *host)
 {
     return (CUdeviceptr)((uintptr_t)host | (EMU_TAG << EMU_TAG_SHIFT));
@@ -243,13 +258,9 @@ EMU_API CUresult cuMemAlloc(CUdeviceptr *dptr, size_t bytesize)
         return CUDA_ERROR_INVALID_VALUE;
     if ((r = emu_capture_unsafe_call()))
         return r;
-    void *p = device_backing(bytesize);
-    if (!p)
-        return CUDA_ERROR_OUT_OF_MEMORY;
-    if ((r = add_range((uintptr_t)p, bytesize, DEVICE_MEM))) {
-        free(p);
+    void *p;
+    if ((r = allocate(bytesize, DEVICE_MEM, &p)))
         return r;
-    }
     *dptr = tag(p);
     return CUDA_SUCCESS;
 }
@@ -265,13 +276,9 @@ EMU_API CUresult cuMemAllocManaged(CUdeviceptr *dptr, size_t bytesize, unsigned 
         return CUDA_ERROR_INVALID_VALUE;
     if ((r = emu_capture_unsafe_call()))
         return r;
-    void *p = device_backing(bytesize);
-    if (!p)
-        return CUDA_ERROR_OUT_OF_MEMORY;
-    if ((r = add_range((uintptr_t)p, bytesize, MANAGED_MEM))) {
-        free(p);
+    void *p;
+    if ((r = allocate(bytesize, MANAGED_MEM, &p)))
         return r;
-    }
     *dptr = (CUdeviceptr)(uintptr_t)p;
     return CUDA_SUCCESS;
 }
