@@ -16,6 +16,7 @@ static const char *const known_vars[] = {
     "SAFEHALF_MODE", "SAFEHALF_UPCAST", "SAFEHALF_MIN_K", "SAFEHALF_LOG",
     "SAFEHALF_LOG_LEVEL", "SAFEHALF_CHECK", "SAFEHALF_ON_NONFINITE",
     "SAFEHALF_CHECK_INPUTS", "SAFEHALF_MAX_RECORDS", "SAFEHALF_CHECK_CAPTURE",
+    "SAFEHALF_PYSTACK", "SAFEHALF_BACKTRACE", "SAFEHALF_RUN_ID",
     "SAFEHALF_CONFIG",
     "SAFEHALF_LIB", /* read by the safehalf command, not the shim */
 };
@@ -67,6 +68,8 @@ void sh_policy_defaults(struct sh_policy *p)
     p->on_nonfinite = SH_ON_LOG;
     p->check_inputs = false;
     p->max_records = 10;
+    p->pystack = 8;
+    p->backtrace = false;
     p->check_capture = SH_CAPTURE_SCAN;
     snprintf(p->log, sizeof p->log, "%s", DEFAULT_LOG);
 }
@@ -184,14 +187,39 @@ static void set_check_capture(struct ctx *c, const char *v)
         SH_CAPTURE_SCAN);
 }
 
-static void set_check_inputs(struct ctx *c, const char *v)
+static void set_bool(struct ctx *c, const char *name, const char *v, bool *out)
 {
     int i = pick(v, bool_names, (int)COUNT(bool_names));
     if (i < 0)
-        complain(c, "SAFEHALF_CHECK_INPUTS=\"%s\" is not valid (accepted: 0, 1, or true/false, "
-                    "yes/no, on/off); using 0", v);
+        complain(c, "%s=\"%s\" is not valid (accepted: 0, 1, or true/false, yes/no, on/off); "
+                    "using 0", name, v);
     else
-        c->p->check_inputs = i % 2 == 1;
+        *out = i % 2 == 1;
+}
+
+static void set_check_inputs(struct ctx *c, const char *v)
+{
+    set_bool(c, "SAFEHALF_CHECK_INPUTS", v, &c->p->check_inputs);
+}
+
+static void set_backtrace(struct ctx *c, const char *v)
+{
+    set_bool(c, "SAFEHALF_BACKTRACE", v, &c->p->backtrace);
+}
+
+/* The safehalf command's tag for the logs of one run: it goes into every
+ * start record as a JSON string, so only characters that need no escaping. */
+static void set_run_id(struct ctx *c, const char *v)
+{
+    size_t n = strlen(v);
+    bool ok = n > 0 && n <= SH_RUN_ID_MAX && strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                       "abcdefghijklmnopqrstuvwxyz"
+                                                       "0123456789._:-") == n;
+    if (!ok)
+        complain(c, "SAFEHALF_RUN_ID=\"%.80s\" is not valid (accepted: 1 to %d letters, digits "
+                    "and . _ : -); using none", v, SH_RUN_ID_MAX);
+    else
+        memcpy(c->p->run_id, v, n + 1);
 }
 
 static void set_upcast(struct ctx *c, const char *v)
@@ -262,6 +290,16 @@ static void set_max_records(struct ctx *c, const char *v)
                     "using 10", v);
 }
 
+static void set_pystack(struct ctx *c, const char *v)
+{
+    long long n;
+    if (!whole_number(v, 0, &n) || n > SH_PYSTACK_MAX)
+        complain(c, "SAFEHALF_PYSTACK=\"%s\" is not valid (accepted: a whole number from 0 to %d; "
+                    "0 = no Python call sites); using 8", v, SH_PYSTACK_MAX);
+    else
+        c->p->pystack = (int)n;
+}
+
 static void set_check(struct ctx *c, const char *v)
 {
     static const char *const names[] = { "off", "all", "sync" };
@@ -295,6 +333,7 @@ typedef void (*setter)(struct ctx *, const char *);
 static const setter setters[] = {
     set_mode, set_upcast, set_min_k, set_log, set_level,
     set_check, set_on_nonfinite, set_check_inputs, set_max_records, set_check_capture,
+    set_pystack, set_backtrace, set_run_id,
 };
 
 #define NSETTINGS COUNT(setters)
@@ -434,7 +473,7 @@ int sh_expand_log_path(const char *pat, long pid, const char *rank, const char *
     return 0;
 }
 
-const char *sh_rank_from_env(char *const *envp)
+const char *sh_rank_env(char *const *envp)
 {
     static const char *const vars[] = { "RANK=", "LOCAL_RANK=", "SLURM_PROCID=", "OMPI_COMM_WORLD_RANK=" };
     for (size_t v = 0; v < 4; v++) {
@@ -443,5 +482,11 @@ const char *sh_rank_from_env(char *const *envp)
             if (strncmp(*e, vars[v], n) == 0 && (*e)[n])
                 return *e + n;
     }
-    return "0";
+    return NULL;
+}
+
+const char *sh_rank_from_env(char *const *envp)
+{
+    const char *r = sh_rank_env(envp);
+    return r ? r : "0";
 }

@@ -32,9 +32,11 @@ enum {
 };
 
 #define SH_PATH_MAX 1024
+#define SH_PYSTACK_MAX 32
+#define SH_RUN_ID_MAX 64
 #define SH_DIAG_MAX 8
 /* Long enough for the unknown-variable line, which lists every known name. */
-#define SH_DIAG_LEN 512
+#define SH_DIAG_LEN 640
 
 struct sh_policy {
     enum sh_mode mode;
@@ -47,6 +49,9 @@ struct sh_policy {
     bool check_inputs;        /* also scan inputs: were they already bad? */
     long long max_records;    /* nonfinite records written at most; 0: only count */
     enum sh_check_capture check_capture;
+    int pystack;              /* Python frames per call site; 0: none */
+    bool backtrace;           /* native backtrace in site records */
+    char run_id[SH_RUN_ID_MAX + 1]; /* SAFEHALF_RUN_ID, "" if none */
     char log[SH_PATH_MAX];    /* pattern, before %p/%r/%h expansion */
     char config[SH_PATH_MAX]; /* SAFEHALF_CONFIG as given, "" if none */
     /* Complaints about bad input, kept so they can also go to the log once
@@ -84,5 +89,7 @@ int sh_expand_log_path(const char *pattern, long pid, const char *rank,
 /* The rank of this process from RANK, LOCAL_RANK, SLURM_PROCID,
  * OMPI_COMM_WORLD_RANK (first set wins), or "0". */
 const char *sh_rank_from_env(char *const *envp);
+/* The same, NULL when none of them is set. */
+const char *sh_rank_env(char *const *envp);
 
 #endif

@@ -11,6 +11,7 @@
 
 #include "detect.h"
 #include "log.h"
+#include "sites.h"
 
 static const int fatal[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT };
 #define NFATAL (int)(sizeof fatal / sizeof fatal[0])
@@ -61,6 +62,7 @@ static void on_fatal(int sig, siginfo_t *si, void *uc)
         return;
     if (!atomic_exchange(&crashed, 1)) {
         sh_check_flush_in_signal();
+        sh_sites_write_counts();
         char buf[512];
         struct sh_json j;
         sh_json_begin(&j, buf, sizeof buf, "crash");

@@ -14,6 +14,7 @@
 #include "handles.h"
 #include "interpose.h"
 #include "runtime.h"
+#include "sites.h"
 
 #include "cublas_table.h"
 
@@ -384,7 +385,7 @@ static void gemm_check(const struct cublas_call *cc)
                           .k = c->k, .batch = c->batch, .atype = c->atype, .btype = c->btype,
                           .ctype = c->ctype, .compute = c->compute,
                           .compute_used = c->compute_used, .stream = stream,
-                          .caller = c->caller };
+                          .caller = c->caller, .site = c->site };
     k.out = operand(g, ct, g->C, g->m, g->n, g->ldc, g->sc);
     if (sh_policy.check_inputs) {
         /* Stored shapes: op(A) is m x k, op(B) is k x n. */
@@ -428,8 +429,12 @@ static cublasStatus_t cublas_missing(int api)
             r = (ret)cc.c.status;                                                       \
         else                                                                            \
             r = real args;                                                              \
-        if (cc.c.gemm && r == CUBLAS_STATUS_SUCCESS)                                    \
-            gemm_check(&cc);                                                            \
+        if (cc.c.gemm) {                                                                \
+            if (sh_site_tracked(&cc.c))                                                 \
+                sh_site_enter(&cc.c, cublas_syms[SH_API_##name], &cublas_names);        \
+            if (r == CUBLAS_STATUS_SUCCESS)                                             \
+                gemm_check(&cc);                                                        \
+        }                                                                               \
         sh_call_end(&cc.c, (int)r);                                                     \
         return r;                                                                       \
     }
@@ -485,6 +490,8 @@ void sh_cublas_log_call(const struct sh_call *c, int status)
     sh_json_str(&j, "api", cublas_syms[c->api]);
     sh_json_uint(&j, "seq", c->seq);
     if (c->gemm) {
+        if (c->site >= 0)
+            sh_json_uint(&j, "site_id", sh_site_id(c->site));
         sh_json_int(&j, "m", c->m);
         sh_json_int(&j, "n", c->n);
         sh_json_int(&j, "k", c->k);

@@ -1,6 +1,5 @@
 #include "detect.h"
 
-#include <dlfcn.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,6 +14,7 @@
 #include "half.h"
 #include "log.h"
 #include "runtime.h"
+#include "sites.h"
 
 /* Slots: NSLOTS for scans in flight (reused once reported), then NCAPTURED
  * for scans captured into CUDA graphs, which every replay of the graph
@@ -24,7 +24,6 @@
 #define NCAPTURED 256
 #define NRES 3
 #define NALL (NSLOTS + NCAPTURED)
-#define NSITES 4096
 
 /* How long a call waits for a free slot before its check is skipped: long
  * enough to ride out a burst, short enough never to look like a hang. */
@@ -48,6 +47,8 @@ struct slot {
     bool sync;
     int device;
     long tid;
+    char thread_name[16];
+    long long call_ns;  /* when the call was made (realtime) */
     unsigned last_gen;  /* captured: the replay last reported */
     struct sh_check_call c;
 };
@@ -73,12 +74,6 @@ static atomic_ullong nth_call;  /* every:N sampling */
 static atomic_ulong n_checked, n_nonfinite, n_suppressed, n_waited, n_skipped_full,
     n_skipped_capture, n_captured, n_launch_failed, n_lost_at_exit, n_unseen_replays;
 static atomic_int warned_full, warned_capture_full, warned_launch, remapped, said_first;
-
-/* Records per call site (SAFEHALF_MAX_RECORDS): lock-free open addressing,
- * so the crash handler can use it too; a full table shares one counter. */
-static _Atomic unsigned long long site_keys[NSITES];
-static atomic_ulong site_counts[NSITES];
-static atomic_ulong site_overflow;
 
 /* The poller; it stops once the exit has flushed, so no record follows
  * the summary. */
@@ -206,45 +201,6 @@ static char *results_on_device(void *stream, bool capturing)
     return dev;
 }
 
-/* ---- call sites ------------------------------------------------------------ */
-
-static unsigned long long mix(unsigned long long h, unsigned long long v)
-{
-    h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
-    return h * 0xff51afd7ed558ccdull;
-}
-
-static unsigned long long site_key(const struct sh_check_call *c)
-{
-    unsigned long long h = mix(0, (unsigned long long)(uintptr_t)c->api);
-    h = mix(h, (unsigned long long)(uintptr_t)c->caller);
-    h = mix(h, (unsigned long long)c->m);
-    h = mix(h, (unsigned long long)c->n);
-    h = mix(h, (unsigned long long)c->k);
-    h = mix(h, (unsigned long long)c->batch);
-    h = mix(h, (unsigned long long)(c->atype | c->btype << 8 | c->ctype << 16));
-    h = mix(h, (unsigned long long)(unsigned)c->compute);
-    return h | 1; /* 0 marks an empty entry */
-}
-
-/* Detections at this site before this one. */
-static unsigned long site_seen(unsigned long long key)
-{
-    for (unsigned i = 0, at = (unsigned)key; i < NSITES; i++, at++) {
-        unsigned e = at % NSITES;
-        unsigned long long k = atomic_load(&site_keys[e]);
-        if (k == 0) {
-            unsigned long long zero = 0;
-            if (atomic_compare_exchange_strong(&site_keys[e], &zero, key) || zero == key)
-                return atomic_fetch_add(&site_counts[e], 1);
-            k = zero;
-        }
-        if (k == key)
-            return atomic_fetch_add(&site_counts[e], 1);
-    }
-    return atomic_fetch_add(&site_overflow, 1);
-}
-
 /* ---- records --------------------------------------------------------------- */
 
 static const char *action_word(void)
@@ -256,36 +212,22 @@ static const char *action_word(void)
     }
 }
 
-/* "object+0xoffset" and the symbol, when the loader knows them; dladdr is
- * not async-signal-safe, so a crash record has the address only. */
-static void caller_field(struct sh_json *j, const void *caller, bool in_signal)
-{
-    sh_json_open(j, "caller", '{');
-    sh_json_hex(j, "address", (unsigned long long)(uintptr_t)caller);
-    Dl_info info;
-    if (!in_signal && caller && dladdr(caller, &info) && info.dli_fname) {
-        /* Cut to fit the record: the end of a path, the start of a symbol. */
-        char sym[200];
-        size_t n = strlen(info.dli_fname);
-        sh_json_str(j, "object", n > 300 ? info.dli_fname + n - 300 : info.dli_fname);
-        sh_json_hex(j, "offset", (unsigned long long)((uintptr_t)caller - (uintptr_t)info.dli_fbase));
-        if (info.dli_sname)
-            snprintf(sym, sizeof sym, "%s", info.dli_sname);
-        sh_json_str(j, "symbol", info.dli_sname ? sym : NULL);
-    }
-    sh_json_close(j, '}');
-}
-
 static void write_record(const struct slot *sl, const struct sh_scan_result *res,
                          unsigned long long replay, bool in_signal)
 {
     const struct sh_check_call *c = &sl->c;
     const struct sh_scan_result *o = &res[0];
-    char buf[2048];
+    /* The crash handler may run on a small alternate stack; only the
+     * thread that won the crash gets here with in_signal. */
+    static char signal_buf[8192];
+    char stack_buf[8192];
+    char *buf = in_signal ? signal_buf : stack_buf;
     struct sh_json j;
-    sh_json_begin(&j, buf, sizeof buf, "nonfinite");
+    sh_json_begin(&j, buf, sizeof stack_buf, "nonfinite");
     sh_json_str(&j, "api", c->api);
     sh_json_uint(&j, "seq", c->seq);
+    sh_json_time(&j, "call_t", sl->call_ns);
+    sh_json_uint(&j, "site_id", sh_site_id(c->site));
     sh_json_int(&j, "m", c->m);
     sh_json_int(&j, "n", c->n);
     sh_json_int(&j, "k", c->k);
@@ -346,7 +288,9 @@ static void write_record(const struct slot *sl, const struct sh_scan_result *res
     if (is_captured(sl))
         sh_json_uint(&j, "replay", replay);
     sh_json_int(&j, "thread", sl->tid);
-    caller_field(&j, c->caller, in_signal);
+    sh_json_str(&j, "thread_name", sl->thread_name);
+    sh_json_raw(&j, "site", sh_site_frames(c->site));
+    sh_json_caller(&j, "caller", c->caller, in_signal);
     sh_log_write(&j);
 }
 
@@ -355,13 +299,15 @@ static void report(struct slot *sl, const struct sh_scan_result *res, unsigned l
                    bool in_signal)
 {
     const struct sh_check_call *c = &sl->c;
+    bool bad = res[0].pos_inf + res[0].neg_inf + res[0].nan != 0;
     atomic_fetch_add(&n_checked, 1);
     atomic_fetch_add(&c->counts->checked, 1);
-    if (res[0].pos_inf + res[0].neg_inf + res[0].nan == 0)
+    sh_site_checked(c->site, bad);
+    if (!bad)
         return;
     atomic_fetch_add(&n_nonfinite, 1);
     atomic_fetch_add(&c->counts->nonfinite, 1);
-    if ((long long)site_seen(site_key(c)) < sh_policy.max_records)
+    if ((long long)sh_site_take_record(c->site) < sh_policy.max_records)
         write_record(sl, res, replay, in_signal);
     else
         atomic_fetch_add(&n_suppressed, 1);
@@ -602,6 +548,8 @@ void sh_check_submit(const struct sh_check_call *c)
     sl->sync = sh_policy.check == SH_CHECK_SYNC && !captured;
     sl->device = captured ? sh_driver_current_device() : sh_driver_stream_device(c->stream);
     sl->tid = sh_log_tid();
+    memcpy(sl->thread_name, sh_thread_name(), sizeof sl->thread_name);
+    sl->call_ns = sh_log_now_ns();
     sl->last_gen = 0;
     struct sh_scan_result *host = atomic_load(&results) + s * NRES;
     for (unsigned r = 0; r < NRES; r++)
@@ -718,11 +666,6 @@ void sh_check_after_fork(void)
                                &n_launch_failed, &n_lost_at_exit, &n_unseen_replays };
     for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++)
         atomic_store(counts[i], 0);
-    for (int i = 0; i < NSITES; i++) {
-        atomic_store(&site_keys[i], 0);
-        atomic_store(&site_counts[i], 0);
-    }
-    atomic_store(&site_overflow, 0);
     atomic_int *flags[] = { &warned_full, &warned_capture_full, &warned_launch, &remapped,
                             &said_first };
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)

@@ -49,6 +49,7 @@ struct sh_check_call {
     int atype, btype, ctype, compute, compute_used;
     void *stream;
     const void *caller; /* return address in the program, for the record */
+    int site;           /* sites.h: the call site, -1 if none */
     struct sh_matrix out;
     /* Inputs, scanned when SAFEHALF_CHECK_INPUTS=1; name NULL when an input
      * has a type the scan kernels do not read (then inputs_finite is null). */

@@ -1,6 +1,8 @@
 #include "log.h"
 
+#include <dlfcn.h>
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -151,21 +153,45 @@ static void key(struct sh_json *j, const char *k)
     }
 }
 
-void sh_json_begin(struct sh_json *j, char *buf, size_t cap, const char *ev)
+long long sh_log_now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+void sh_json_fragment(struct sh_json *j, char *buf, size_t cap)
+{
     j->buf = buf;
     j->cap = cap;
     j->len = 0;
     j->overflow = false;
     buf[0] = '\0';
+}
+
+void sh_json_time(struct sh_json *j, const char *k, long long ns)
+{
+    key(j, k);
+    put_i64(j, ns / 1000000000LL);
+    put(j, ".", 1);
+    put_u64(j, (unsigned long long)(ns % 1000000000LL / 1000), 6);
+}
+
+void sh_json_raw(struct sh_json *j, const char *k, const char *json)
+{
+    key(j, k);
+    if (json)
+        put(j, json, strlen(json));
+    else
+        put(j, "null", 4);
+}
+
+void sh_json_begin(struct sh_json *j, char *buf, size_t cap, const char *ev)
+{
+    sh_json_fragment(j, buf, cap);
     put(j, "{", 1);
     sh_json_str(j, "ev", ev);
-    key(j, "t");
-    put_i64(j, (long long)ts.tv_sec);
-    put(j, ".", 1);
-    put_u64(j, (unsigned long long)(ts.tv_nsec / 1000), 6);
+    sh_json_time(j, "t", sh_log_now_ns());
     sh_json_int(j, "pid", (long long)getpid());
     sh_json_int(j, "tid", sh_log_tid());
 }
@@ -236,6 +262,26 @@ void sh_json_open(struct sh_json *j, const char *k, char bracket)
 void sh_json_close(struct sh_json *j, char bracket)
 {
     put(j, &bracket, 1);
+}
+
+/* "object+0xoffset" and the symbol, when the loader knows them; dladdr is
+ * not async-signal-safe, so a crash record has the address only. */
+void sh_json_caller(struct sh_json *j, const char *key, const void *caller, bool in_signal)
+{
+    sh_json_open(j, key, '{');
+    sh_json_hex(j, "address", (unsigned long long)(uintptr_t)caller);
+    Dl_info info;
+    if (!in_signal && caller && dladdr(caller, &info) && info.dli_fname) {
+        /* Cut to fit the record: the end of a path, the start of a symbol. */
+        char sym[200];
+        size_t n = strlen(info.dli_fname);
+        sh_json_str(j, "object", n > 300 ? info.dli_fname + n - 300 : info.dli_fname);
+        sh_json_hex(j, "offset", (unsigned long long)((uintptr_t)caller - (uintptr_t)info.dli_fbase));
+        if (info.dli_sname)
+            snprintf(sym, sizeof sym, "%s", info.dli_sname);
+        sh_json_str(j, "symbol", info.dli_sname ? sym : NULL);
+    }
+    sh_json_close(j, '}');
 }
 
 bool sh_log_wants(enum sh_level level)
@@ -335,12 +381,23 @@ static void write_argv(struct sh_json *j)
     sh_json_close(j, ']');
 }
 
-static void write_start(const struct sh_policy *p, const char *path)
+static void write_start(const struct sh_policy *p, const char *path, const char *host)
 {
     char buf[8192], up[64];
     struct sh_json j;
     sh_json_begin(&j, buf, sizeof buf, "start");
     sh_json_str(&j, "version", SAFEHALF_VERSION);
+    sh_json_str(&j, "run", p->run_id[0] ? p->run_id : NULL);
+    extern char **environ;
+    const char *rank = sh_rank_env(environ);
+    char *end;
+    long r = rank ? strtol(rank, &end, 10) : 0;
+    if (rank && end != rank && *end == '\0')
+        sh_json_int(&j, "rank", r);
+    else
+        sh_json_str(&j, "rank", rank); /* a rank that is not a number stays a string */
+    sh_json_str(&j, "host", host);
+    sh_json_int(&j, "ppid", (long long)getppid());
     write_argv(&j);
     sh_json_open(&j, "policy", '{');
     sh_json_str(&j, "mode", sh_mode_name(p->mode));
@@ -357,6 +414,8 @@ static void write_start(const struct sh_policy *p, const char *path)
     sh_json_bool(&j, "check_inputs", p->check_inputs);
     sh_json_int(&j, "max_records", p->max_records);
     sh_json_str(&j, "check_capture", sh_check_capture_name(p->check_capture));
+    sh_json_int(&j, "pystack", p->pystack);
+    sh_json_bool(&j, "backtrace", p->backtrace);
     sh_json_str(&j, "log_level", sh_level_name(p->log_level));
     sh_json_str(&j, "log", path);
     sh_json_str(&j, "config", p->config[0] ? p->config : NULL);
@@ -391,7 +450,7 @@ void sh_log_open(const struct sh_policy *p)
         }
     }
     atomic_store_explicit(&log_fd, fd, memory_order_release);
-    write_start(p, path);
+    write_start(p, path, host);
     for (int i = 0; i < p->ndiag && fd > 2; i++) {
         char buf[2 * SH_DIAG_LEN + 128]; /* every character escaped, at worst */
         struct sh_json j;

@@ -29,9 +29,20 @@ void sh_json_hex(struct sh_json *j, const char *key, unsigned long long val);
 void sh_json_bool(struct sh_json *j, const char *key, bool val);
 /* A value by its name, or as a number when it has none (name NULL). */
 void sh_json_name(struct sh_json *j, const char *key, const char *name, long long value);
+/* Seconds since the epoch with microseconds, like "t"; ns from sh_log_now_ns. */
+void sh_json_time(struct sh_json *j, const char *key, long long ns);
+/* A value already formatted as JSON (NULL -> null). */
+void sh_json_raw(struct sh_json *j, const char *key, const char *json);
+/* Starts an empty builder, for a JSON value that is not a record. */
+void sh_json_fragment(struct sh_json *j, char *buf, size_t cap);
+long long sh_log_now_ns(void);
 /* key may be NULL inside arrays. */
 void sh_json_open(struct sh_json *j, const char *key, char bracket);
 void sh_json_close(struct sh_json *j, char bracket);
+
+/* {"address","object","offset","symbol"} of a code address; dladdr is not
+ * async-signal-safe, so in a signal handler the address only. */
+void sh_json_caller(struct sh_json *j, const char *key, const void *caller, bool in_signal);
 
 /* The calling thread's kernel thread id (cached; async-signal-safe). */
 long sh_log_tid(void);

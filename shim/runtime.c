@@ -8,6 +8,7 @@
 #include "detect.h"
 #include "crash.h"
 #include "driver.h"
+#include "sites.h"
 
 struct sh_policy sh_policy;
 
@@ -35,6 +36,7 @@ static void child_after_fork(void)
     sh_driver_after_fork();
     sh_check_after_fork();
     sh_crash_after_fork();
+    sh_sites_after_fork();
     atomic_store(&call_seq, 0);
     atomic_store(&process_ready, 0);
 }
@@ -75,6 +77,7 @@ bool sh_call_begin(struct sh_call *c, int api, void (*real)(void), const void *c
     c->api = api;
     c->real = real;
     c->caller = caller;
+    c->site = -1;
     c->active = depth++ == 0 && sh_init();
     if (c->active)
         c->seq = atomic_fetch_add_explicit(&call_seq, 1, memory_order_relaxed) + 1;
@@ -107,10 +110,12 @@ static void summary_at_exit(void)
     sh_check_flush();
     if (!sh_log_wants(SH_LEVEL_ERROR))
         return;
+    sh_sites_write_counts();
     sh_json_begin(&j, buf, sizeof buf, "summary");
     sh_json_open(&j, "apis", '{');
     sh_cublas_summary(&j);
     sh_json_close(&j, '}');
     sh_check_summary(&j);
+    sh_sites_summary(&j);
     sh_log_write(&j);
 }

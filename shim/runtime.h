@@ -24,6 +24,8 @@ struct sh_call {
     bool active;          /* outermost call on its thread, shim on: the hook runs */
     unsigned long long seq; /* the process's intercepted calls, from 1 (active ones) */
     const void *caller;   /* return address into the program */
+    unsigned pystack;     /* interned Python stack (pysite.h), 0 if none */
+    int site;             /* index in the site table (sites.h), -1 if none */
     int status;           /* set by a hook that made the real call itself */
     void (*real)(void);   /* the real function of the called symbol */
     /* GEMMs */

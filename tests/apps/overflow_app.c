@@ -23,7 +23,8 @@
  *   --nan-input    the first feature is NaN: the output receives it
  *   --capture N    capture the call(s) on a stream into a CUDA graph and
  *                  launch the graph N times
- *   --threads T    T threads, each with its own handle, stream and data
+ *   --threads T    T threads named overflow-worker, each with its own handle,
+ *                  stream and data
  *   --crash        after the GEMM (not synchronized), dereference NULL
  *
  * Output, one key=value per line: status, out0 (first output element),
@@ -185,6 +186,8 @@ static void run(struct result *r)
 
 static void *thread_main(void *arg)
 {
+    if (THREADS > 1) /* a native thread with a name of its own, as PyTorch's autograd threads */
+        pthread_setname_np(pthread_self(), "overflow-worker");
     run(arg);
     return NULL;
 }

@@ -30,6 +30,8 @@
 
 #include "fake_driver.h"
 #include "run_suite.h"
+#include "runtime.h"
+#include "sites.h"
 
 /* What log.c takes from the rest of the shim. */
 struct sh_policy sh_policy;
@@ -283,6 +285,19 @@ static struct sh_matrix matrix(enum sh_scan_type t, const void *base, unsigned l
 }
 
 /* A call whose output is a dense rows x cols matrix (batch 1). */
+/* The call's site, as a library's wrapper finds it before the check. */
+static struct sh_check_call with_site(struct sh_check_call c)
+{
+    struct sh_call call = { .active = true, .seq = c.seq, .caller = c.caller, .gemm = true,
+                            .action = SH_ACT_PASS, .m = c.m, .n = c.n, .k = c.k,
+                            .batch = c.batch, .atype = c.atype, .btype = c.btype,
+                            .ctype = c.ctype, .compute = c.compute,
+                            .compute_used = c.compute_used };
+    sh_site_enter(&call, c.api, c.names);
+    c.site = call.site;
+    return c;
+}
+
 static struct sh_check_call call_on(enum sh_scan_type t, const void *base,
                                     unsigned long long rows, unsigned long long cols)
 {
@@ -293,7 +308,7 @@ static struct sh_check_call call_on(enum sh_scan_type t, const void *base,
                                .compute = SH_COMPUTE_32F, .compute_used = SH_COMPUTE_32F,
                                .stream = STREAM, .caller = CALLER };
     c.out = matrix(t, base, rows, cols, rows, 0, 1);
-    return c;
+    return with_site(c);
 }
 
 /* 2 x 2 FP16 matrices. */
@@ -482,17 +497,25 @@ START_TEST(finished_scan_one_record)
     sh_check_flush();
     ck_assert_int_eq(count_ev("nonfinite"), 1);
     const char *rec = nth_ev("nonfinite", 0);
+    /* call_t: when the call was made, before the record ("t") was written. */
+    char call_t[32];
+    const char *ct = strstr(rec, "\"call_t\":");
+    ck_assert_ptr_nonnull(ct);
+    snprintf(call_t, sizeof call_t, "%.*s", (int)strcspn(ct + 9, ",") + 1, ct + 9);
+    ck_assert_double_le(strtod(call_t, NULL), strtod(strstr(rec, "\"t\":") + 4, NULL));
+    ck_assert_double_gt(strtod(call_t, NULL), 1.7e9);
     char want[1024];
     snprintf(want, sizeof want,
-             "\"api\":\"cublasGemmEx\",\"seq\":7,\"m\":3,\"n\":4,\"k\":5,\"batch\":2,"
+             "\"api\":\"cublasGemmEx\",\"seq\":7,\"call_t\":%s"
+             "\"site_id\":1,\"m\":3,\"n\":4,\"k\":5,\"batch\":2,"
              "\"atype\":\"CUDA_R_16F\",\"btype\":\"CUDA_R_16F\",\"ctype\":\"CUDA_R_16F\","
              "\"compute\":\"CUBLAS_COMPUTE_32F\",\"compute_used\":74,"
              "\"inf\":2,\"pos_inf\":1,\"neg_inf\":1,\"nan\":1,\"numel\":24,\"first_index\":19,"
              "\"first\":{\"batch\":1,\"row\":1,\"col\":2},\"absmax\":3.5,\"inputs_finite\":null,"
              "\"action\":\"logged\",\"check\":\"async\",\"stream\":\"0x5eed0\",\"device\":3,"
-             "\"captured\":false,\"thread\":%ld,\"caller\":{\"address\":\"0x%llx\","
-             "\"object\":\"",
-             sh_log_tid(), (unsigned long long)(uintptr_t)CALLER);
+             "\"captured\":false,\"thread\":%ld,\"thread_name\":\"test_detect\","
+             "\"site\":null,\"caller\":{\"address\":\"0x%llx\",\"object\":\"",
+             call_t, sh_log_tid(), (unsigned long long)(uintptr_t)CALLER);
     ASSERT_HAS(rec, want);
     ck_assert_ptr_null(strstr(rec, "\"inputs\":"));
     ck_assert_ptr_null(strstr(rec, "\"replay\":"));
@@ -975,6 +998,7 @@ START_TEST(max_records_per_site)
     ck_assert_uint_eq(atomic_load(&counts.nonfinite), 5);
 
     c.caller = CALLER2; /* another call site */
+    c = with_site(c);
     c.seq = 6;
     sh_check_submit(&c);
     c.seq = 7;
@@ -983,6 +1007,7 @@ START_TEST(max_records_per_site)
     sh_check_submit(&c);
     c.caller = CALLER; /* the first site's caller, another shape: another site */
     c.k = 9;
+    c = with_site(c);
     c.seq = 9;
     sh_check_submit(&c);
     fake_gpu_run(-1);

@@ -108,8 +108,59 @@ START_TEST(numbers)
 }
 END_TEST
 
+static void unset_ranks(void)
+{
+    unsetenv("RANK");
+    unsetenv("LOCAL_RANK");
+    unsetenv("SLURM_PROCID");
+    unsetenv("OMPI_COMM_WORLD_RANK");
+}
+
+START_TEST(start_record_run_and_rank)
+{
+    unset_ranks();
+    setenv("LOCAL_RANK", "3", 1);
+    sh_policy_defaults(&sh_policy);
+    snprintf(sh_policy.run_id, sizeof sh_policy.run_id, "abc-123");
+    snprintf(sh_policy.log, sizeof sh_policy.log, "%s/rank-%%r.jsonl", dir);
+    sh_log_after_fork();
+    sh_log_open(&sh_policy);
+    char path[128];
+    snprintf(path, sizeof path, "%s/rank-3.jsonl", dir);
+    char *text = slurp(path);
+    ck_assert_ptr_nonnull(strstr(text, "\"run\":\"abc-123\",\"rank\":3,\"host\":\""));
+
+    /* A rank that is not a number is kept as written. */
+    setenv("LOCAL_RANK", "a7", 1);
+    sh_log_after_fork();
+    sh_log_open(&sh_policy);
+    snprintf(path, sizeof path, "%s/rank-a7.jsonl", dir);
+    text = slurp(path);
+    ck_assert_ptr_nonnull(strstr(text, "\"rank\":\"a7\","));
+}
+END_TEST
+
+START_TEST(fragments_and_times)
+{
+    char buf[256];
+    struct sh_json j;
+    sh_json_fragment(&j, buf, sizeof buf);
+    sh_json_open(&j, NULL, '[');
+    sh_json_time(&j, NULL, 1795334956443542123LL);
+    sh_json_raw(&j, NULL, "{\"file\":\"a.py\"}");
+    sh_json_raw(&j, NULL, NULL);
+    sh_json_close(&j, ']');
+    ck_assert_str_eq(buf, "[1795334956.443542,{\"file\":\"a.py\"},null]");
+    /* Microseconds keep their leading zeros. */
+    sh_json_fragment(&j, buf, sizeof buf);
+    sh_json_time(&j, NULL, 1000000000LL * 5 + 7000);
+    ck_assert_str_eq(buf, "5.000007");
+}
+END_TEST
+
 START_TEST(start_record_and_diagnostics)
 {
+    unset_ranks();
     sh_policy_defaults(&sh_policy);
     snprintf(sh_policy.diag[0], SH_DIAG_LEN, "SAFEHALF_MODE=\"x\" is not valid");
     sh_policy.ndiag = 1;
@@ -126,7 +177,14 @@ START_TEST(start_record_and_diagnostics)
                                        "\"splitk\",\"fast16f\"],\"min_k\":0,\"check\":\"all\","
                                        "\"on_nonfinite\":\"log\",\"check_inputs\":false,"
                                        "\"max_records\":10,\"check_capture\":\"scan\","
+                                       "\"pystack\":8,\"backtrace\":false,"
                                        "\"log_level\":\"info\""));
+    /* No SAFEHALF_RUN_ID, no rank variable in the test's environment. */
+    ck_assert_ptr_nonnull(strstr(text, "\"version\":\"test\",\"run\":null,\"rank\":null,"
+                                       "\"host\":\""));
+    char ppid[48];
+    snprintf(ppid, sizeof ppid, "\"ppid\":%ld,\"argv\":", (long)getppid());
+    ck_assert_ptr_nonnull(strstr(text, ppid));
     ck_assert_ptr_nonnull(strstr(text, "\"libs\":{\"cublas\":{\"path\":null}}}\n"));
     ck_assert_ptr_nonnull(strstr(text, "{\"ev\":\"warn\""));
     ck_assert_ptr_nonnull(strstr(text, "\"msg\":\"SAFEHALF_MODE=\\\"x\\\" is not valid\"}\n"));
@@ -200,6 +258,8 @@ int main(void)
     tcase_add_test(t, encoding);
     tcase_add_test(t, numbers);
     tcase_add_test(t, start_record_and_diagnostics);
+    tcase_add_test(t, start_record_run_and_rank);
+    tcase_add_test(t, fragments_and_times);
     tcase_add_test(t, levels_and_overflow);
     tcase_add_test(t, after_fork_writes_nothing);
     tcase_add_test(t, unwritable_log);

@@ -288,6 +288,60 @@ START_TEST(bad_check_capture)
 }
 END_TEST
 
+START_TEST(site_settings)
+{
+    char *env[] = { NULL };
+    struct sh_policy p = load(env);
+    ck_assert_int_eq(p.pystack, 8);
+    ck_assert(!p.backtrace);
+    ck_assert_str_eq(p.run_id, "");
+
+    char *env2[] = { "SAFEHALF_PYSTACK=0", "SAFEHALF_BACKTRACE=on",
+                     "SAFEHALF_RUN_ID=run-2026.11:A_7", NULL };
+    p = load(env2);
+    ck_assert_int_eq(nlines, 0);
+    ck_assert_int_eq(p.pystack, 0);
+    ck_assert(p.backtrace);
+    ck_assert_str_eq(p.run_id, "run-2026.11:A_7");
+
+    char *env3[] = { "SAFEHALF_PYSTACK=32", NULL };
+    p = load(env3);
+    ck_assert_int_eq(nlines, 0);
+    ck_assert_int_eq(p.pystack, 32);
+}
+END_TEST
+
+START_TEST(bad_site_settings)
+{
+    const char *bad_pystack[] = { "33", "-1", "eight", "" };
+    for (size_t i = 0; i < sizeof bad_pystack / sizeof bad_pystack[0]; i++) {
+        char var[64], quoted[64];
+        snprintf(var, sizeof var, "SAFEHALF_PYSTACK=%s", bad_pystack[i]);
+        snprintf(quoted, sizeof quoted, "SAFEHALF_PYSTACK=\"%s\"", bad_pystack[i]);
+        char *env[] = { var, NULL };
+        struct sh_policy p = load(env);
+        assert_one_line(quoted, "a whole number from 0 to 32", "; using 8");
+        ck_assert_int_eq(p.pystack, 8);
+    }
+
+    char *env[] = { "SAFEHALF_BACKTRACE=always", NULL };
+    struct sh_policy p = load(env);
+    assert_one_line("SAFEHALF_BACKTRACE=\"always\"", "true/false", "; using 0");
+    ck_assert(!p.backtrace);
+
+    char long_id[100];
+    snprintf(long_id, sizeof long_id, "SAFEHALF_RUN_ID=%065d", 1);
+    const char *bad_ids[] = { "SAFEHALF_RUN_ID=a b", "SAFEHALF_RUN_ID=x\"y", "SAFEHALF_RUN_ID=",
+                              long_id };
+    for (size_t i = 0; i < sizeof bad_ids / sizeof bad_ids[0]; i++) {
+        char *env2[] = { (char *)bad_ids[i], NULL };
+        p = load(env2);
+        assert_one_line("SAFEHALF_RUN_ID=", "1 to 64 letters, digits", "; using none");
+        ck_assert_str_eq(p.run_id, "");
+    }
+}
+END_TEST
+
 START_TEST(unknown_variable)
 {
     char *env[] = { "SAFEHALF_MODEE=observe", "SAFEHALF_LIB=/x.so", NULL };
@@ -403,7 +457,8 @@ END_TEST
 static const char known_list[] =
     "(known: SAFEHALF_MODE, SAFEHALF_UPCAST, SAFEHALF_MIN_K, SAFEHALF_LOG, "
     "SAFEHALF_LOG_LEVEL, SAFEHALF_CHECK, SAFEHALF_ON_NONFINITE, SAFEHALF_CHECK_INPUTS, "
-    "SAFEHALF_MAX_RECORDS, SAFEHALF_CHECK_CAPTURE, SAFEHALF_CONFIG, SAFEHALF_LIB); ignored";
+    "SAFEHALF_MAX_RECORDS, SAFEHALF_CHECK_CAPTURE, SAFEHALF_PYSTACK, SAFEHALF_BACKTRACE, "
+    "SAFEHALF_RUN_ID, SAFEHALF_CONFIG, SAFEHALF_LIB); ignored";
 
 START_TEST(unknown_variable_lists_all)
 {
@@ -660,6 +715,8 @@ int main(void)
     tcase_add_test(t, bad_check_inputs);
     tcase_add_test(t, bad_max_records);
     tcase_add_test(t, bad_check_capture);
+    tcase_add_test(t, site_settings);
+    tcase_add_test(t, bad_site_settings);
     tcase_add_test(t, unknown_variable);
     tcase_add_test(t, unknown_variable_lists_all);
     tcase_add_test(t, config_file);

@@ -1,0 +1,360 @@
+/* Integration tests of call sites on the emulated backend: a Python program
+ * (tests/apps/pysite_app.py) makes the einsum overflow call through ctypes
+ * from nested functions; the records must name its file, lines and
+ * functions. Native programs get "site": null, the native thread name, and
+ * with SAFEHALF_BACKTRACE=1 a backtrace; every site gets a site record and
+ * per-site counts at exit and on a crash.
+ *
+ * The app prints the line of each call (line_bmm, line_small) and of the
+ * frames leading to bmm (line_attention, line_forward), its calling
+ * thread's tid and native name (comm), and qualname=1 when the Python
+ * running it names methods Class.method (3.11+).
+ *
+ * Suite (CK_RUN_SUITE): pysite. */
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+
+#define ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+#define ENV(...) ((const char *const[]){ __VA_ARGS__, NULL })
+
+/* Runs pysite_app.py with args (after the script) under the shim. */
+static void run_py(hr_app *a, const char *const *env, const char *const *args)
+{
+    const char *argv[16] = { hr_env_path("SH_PYSITE_APP") };
+    int n = 1;
+    for (; args && args[n - 1] && n < 15; n++)
+        argv[n] = args[n - 1];
+    argv[n] = NULL;
+    hr_app_opts o = { .shim = 1, .emu = 1, .env = env };
+    hr_app_run(a, &o, hr_env_path("SH_PYTHON"), argv);
+    ck_assert_msg(a->have_log, "no log\n%s", hr_describe(&a->r));
+}
+
+static void run_native(hr_app *a, const char *const *env, const char *const *args)
+{
+    hr_app_opts o = { .shim = 1, .emu = 1, .env = env };
+    hr_app_run(a, &o, "overflow_app", args);
+    ck_assert_msg(a->have_log, "no log\n%s", hr_describe(&a->r));
+}
+
+#define ASSERT_OK(a) \
+    ck_assert_msg((a)->r.exit_code == 0, "app failed\n%s", hr_describe(&(a)->r))
+
+#define ASSERT_HAS(text, needle) \
+    ck_assert_msg(strstr(text, needle) != NULL, "no %s in\n%s", needle, text)
+
+/* Line of the first record of type ev in the log, or -1. */
+static long line_of(const hr_log *log, const char *ev)
+{
+    for (size_t i = 0; i < log->n; i++)
+        if (hr_json_str_is(log->lines[i], "ev", ev))
+            return (long)i;
+    return -1;
+}
+
+#define ASSERT_BEFORE(log, first, then)                                                    \
+    ck_assert_msg(line_of(log, first) >= 0 && line_of(log, first) < line_of(log, then),   \
+                  "no %s before %s in\n%s", first, then, hr_log_dump(log))
+
+static long kv(const hr_app *a, const char *key)
+{
+    double v = hr_kv_num(a->r.out, key);
+    ck_assert_msg(v == v, "no %s=\n%s", key, hr_describe(&a->r));
+    return (long)v;
+}
+
+/* {"file":APP,"line":L,"func":F} for a frame of the app. */
+static const char *frame(const hr_app *a, const char *line_key, const char *func,
+                         const char *method_of)
+{
+    static char buf[4][512];
+    static int next;
+    char *out = buf[next++ % 4];
+    char name[128];
+    if (method_of && kv(a, "qualname"))
+        snprintf(name, sizeof name, "%s.%s", method_of, func);
+    else
+        snprintf(name, sizeof name, "%s", func);
+    snprintf(out, 512, "{\"file\":\"%s\",\"line\":%ld,\"func\":\"%s\"}",
+             hr_env_path("SH_PYSITE_APP"), kv(a, line_key), name);
+    return out;
+}
+
+/* The raw "site" value of a record: an array, or "null". */
+static const char *site_of(const char *rec)
+{
+    static char buf[8192];
+    int t = hr_json_get(rec, "site", buf, sizeof buf);
+    ck_assert_msg(t == 'a' || t == 'z', "no site in %s", rec);
+    return t == 'z' ? "null" : buf;
+}
+
+static int frames(const char *site)
+{
+    int n = 0;
+    for (const char *p = site; (p = strstr(p, "\"file\":")); p++)
+        n++;
+    return n;
+}
+
+/* The site record with this call's api and k. */
+static const char *site_record(const hr_app *a, long k)
+{
+    for (size_t i = 0; i < hr_log_count(&a->log, "site"); i++) {
+        const char *s = hr_log_find(&a->log, "site", i);
+        if (hr_json_num(s, "k") == k)
+            return s;
+    }
+    ck_abort_msg("no site record with k=%ld\n%s", k, hr_log_dump(&a->log));
+    return NULL;
+}
+
+/* The bmm call's stack, innermost first: bmm, Model.attention, Model.forward. */
+static void check_bmm_stack(const hr_app *a, const char *site)
+{
+    char want[2048];
+    snprintf(want, sizeof want, "[%s,%s,%s,", frame(a, "line_bmm", "bmm", NULL),
+             frame(a, "line_attention", "attention", "Model"),
+             frame(a, "line_forward", "forward", "Model"));
+    ck_assert_msg(strncmp(site, want, strlen(want)) == 0, "site %s\nwant %s...", site, want);
+}
+
+static void check_gil_mode(const char *gil)
+{
+    hr_app a;
+    run_py(&a, NULL, ARGS("--gil", gil, "--calls", "2"));
+    ASSERT_OK(&a);
+    ck_assert_int_eq(kv(&a, "inf"), 24);
+    ck_assert_int_eq((int)hr_log_count(&a.log, "nonfinite"), 2);
+    for (int i = 0; i < 2; i++) {
+        const char *rec = hr_log_find(&a.log, "nonfinite", (size_t)i);
+        check_bmm_stack(&a, site_of(rec));
+        ck_assert_int_eq(hr_json_num(rec, "thread"), kv(&a, "tid"));
+        char comm[64];
+        ck_assert(hr_kv(a.r.out, "comm", comm, sizeof comm));
+        ck_assert(hr_json_str_is(rec, "thread_name", comm));
+    }
+    /* Both calls came from the same line: one site, counted twice. */
+    ck_assert_int_eq((int)hr_log_count(&a.log, "site"), 1);
+    const char *s = site_record(&a, 16224);
+    check_bmm_stack(&a, site_of(s));
+    ck_assert_int_eq(hr_json_num(s, "id"), 1);
+    ck_assert_int_eq(hr_json_num(s, "seq"), 2); /* after cublasCreate */
+    ck_assert(hr_json_str_is(s, "action", "pass"));
+    ck_assert_int_eq(hr_json_num(hr_log_find(&a.log, "nonfinite", 0), "site_id"), 1);
+    ASSERT_HAS(hr_log_find(&a.log, "counts", 0), "\"sites\":[[1,2,0,2,2]]");
+    hr_app_free(&a);
+}
+
+/* ctypes.CDLL releases the GIL around the call, as PyTorch's ops do: the
+ * shim takes it for the lookup. */
+START_TEST(site_with_gil_released)
+{
+    check_gil_mode("released");
+}
+END_TEST
+
+/* ctypes.PyDLL keeps it. */
+START_TEST(site_with_gil_held)
+{
+    check_gil_mode("held");
+}
+END_TEST
+
+START_TEST(site_in_python_thread)
+{
+    hr_app a;
+    run_py(&a, NULL, ARGS("--thread", "worker-1"));
+    ASSERT_OK(&a);
+    const char *rec = hr_log_find(&a.log, "nonfinite", 0);
+    ck_assert_ptr_nonnull(rec);
+    const char *site = site_of(rec);
+    check_bmm_stack(&a, site);
+    ASSERT_HAS(site, "\"func\":\"");
+    ASSERT_HAS(site, "run\"}");
+    ck_assert_int_eq(hr_json_num(rec, "thread"), kv(&a, "tid"));
+    hr_app_free(&a);
+}
+END_TEST
+
+/* Another Python thread keeps the GIL busy: the calls still get their sites
+ * (the shim waits its turn for the GIL) and nothing deadlocks. */
+START_TEST(site_with_busy_python_thread)
+{
+    hr_app a;
+    run_py(&a, NULL, ARGS("--busy-thread", "--calls", "20"));
+    ASSERT_OK(&a);
+    ck_assert_int_eq((int)hr_log_count(&a.log, "nonfinite"), 10); /* SAFEHALF_MAX_RECORDS */
+    check_bmm_stack(&a, site_of(hr_log_find(&a.log, "nonfinite", 9)));
+    ASSERT_HAS(hr_log_find(&a.log, "counts", 0), "\"sites\":[[1,20,0,20,20]]");
+    hr_app_free(&a);
+}
+END_TEST
+
+START_TEST(pystack_depth)
+{
+    hr_app a;
+    run_py(&a, ENV("SAFEHALF_PYSTACK=2"), NULL);
+    ASSERT_OK(&a);
+    const char *site = site_of(hr_log_find(&a.log, "nonfinite", 0));
+    ck_assert_int_eq(frames(site), 2);
+    ASSERT_HAS(site, frame(&a, "line_bmm", "bmm", NULL));
+    hr_app_free(&a);
+
+    run_py(&a, ENV("SAFEHALF_PYSTACK=0"), NULL);
+    ASSERT_OK(&a);
+    ck_assert_str_eq(site_of(hr_log_find(&a.log, "nonfinite", 0)), "null");
+    ck_assert_str_eq(site_of(hr_log_find(&a.log, "site", 0)), "null");
+    /* Without a Python stack the site is the native caller (here libffi). */
+    ck_assert(hr_json_get(hr_log_find(&a.log, "site", 0), "caller.object", NULL, 0) == 's');
+    hr_app_free(&a);
+}
+END_TEST
+
+/* Two lines, three calls each: two sites, each with its own counts. */
+START_TEST(sites_and_counts)
+{
+    hr_app a;
+    run_py(&a, NULL, ARGS("--two-sites", "--calls", "3"));
+    ASSERT_OK(&a);
+    ck_assert_int_eq((int)hr_log_count(&a.log, "site"), 2);
+    const char *big = site_record(&a, 16224), *small = site_record(&a, 16);
+    check_bmm_stack(&a, site_of(big));
+    const char *ss = site_of(small);
+    ck_assert_msg(strncmp(ss + 1, frame(&a, "line_small", "small", NULL),
+                          strlen(frame(&a, "line_small", "small", NULL))) == 0, "%s", ss);
+    char want[64];
+    snprintf(want, sizeof want, "[%d,3,0,3,3]", (int)hr_json_num(big, "id"));
+    ASSERT_HAS(hr_log_find(&a.log, "counts", 0), want);
+    snprintf(want, sizeof want, "[%d,3,0,3,0]", (int)hr_json_num(small, "id"));
+    ASSERT_HAS(hr_log_find(&a.log, "counts", 0), want);
+    const char *sum = hr_log_find(&a.log, "summary", 0);
+    ck_assert_ptr_nonnull(sum);
+    ck_assert_int_eq(hr_json_num(sum, "sites.tracked"), 2);
+    ck_assert_int_eq(hr_json_num(sum, "sites.untracked_calls"), 0);
+    /* The counts come before the summary, so a reader has them by then. */
+    ASSERT_BEFORE(&a.log, "counts", "summary");
+    hr_app_free(&a);
+}
+END_TEST
+
+/* A native program: no Python site, the caller inside the program, and the
+ * calling thread's native name. */
+START_TEST(native_site)
+{
+    hr_app a;
+    run_native(&a, NULL, ARGS("--threads", "2"));
+    ASSERT_OK(&a);
+    const char *rec = hr_log_find(&a.log, "nonfinite", 0);
+    ck_assert_ptr_nonnull(rec);
+    ck_assert_str_eq(site_of(rec), "null");
+    ck_assert(hr_json_str_is(rec, "thread_name", "overflow-worker"));
+    const char *s = hr_log_find(&a.log, "site", 0);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_str_eq(site_of(s), "null");
+    ck_assert(hr_json_str_is(s, "thread_name", "overflow-worker"));
+    char obj[1024];
+    ck_assert(hr_json_get(s, "caller.object", obj, sizeof obj) == 's');
+    ck_assert_msg(strstr(obj, "overflow_app") != NULL, "%s", obj);
+    ck_assert(hr_json_get(s, "backtrace", NULL, 0) == 0); /* SAFEHALF_BACKTRACE=0 */
+    /* Both threads call from the same address: one site. */
+    ck_assert_int_eq((int)hr_log_count(&a.log, "site"), 1);
+    ASSERT_HAS(hr_log_find(&a.log, "counts", 0), "\"sites\":[[1,2,0,2,2]]");
+    hr_app_free(&a);
+}
+END_TEST
+
+START_TEST(native_backtrace)
+{
+    hr_app a;
+    run_native(&a, ENV("SAFEHALF_BACKTRACE=1"), NULL);
+    ASSERT_OK(&a);
+    const char *s = hr_log_find(&a.log, "site", 0);
+    ck_assert_ptr_nonnull(s);
+    char bt[8192];
+    ck_assert(hr_json_get(s, "backtrace", bt, sizeof bt) == 'a');
+    /* The program's frames (main among them), none of the shim's. */
+    ASSERT_HAS(bt, "overflow_app\"");
+    ck_assert_msg(strstr(bt, "libsafehalf") == NULL, "%s", bt);
+    ck_assert(hr_json_get(hr_log_find(&a.log, "start", 0), "policy.backtrace", NULL, 0) == 'b');
+    hr_app_free(&a);
+}
+END_TEST
+
+/* A crash after the calls: the counts are written before the crash record. */
+START_TEST(counts_on_crash)
+{
+    hr_app a;
+    run_py(&a, ENV("SAFEHALF_CHECK=sync"), ARGS("--calls", "2", "--crash"));
+    ck_assert_int_eq(a.r.signal, SIGSEGV);
+    ck_assert_int_eq((int)hr_log_count(&a.log, "nonfinite"), 2);
+    check_bmm_stack(&a, site_of(hr_log_find(&a.log, "nonfinite", 0)));
+    const char *counts = hr_log_find(&a.log, "counts", 0);
+    ck_assert_ptr_nonnull(counts);
+    ASSERT_HAS(counts, "\"sites\":[[1,2,0,2,2]]");
+    ASSERT_BEFORE(&a.log, "counts", "crash");
+    ck_assert_int_eq((int)hr_log_count(&a.log, "summary"), 0);
+    hr_app_free(&a);
+}
+END_TEST
+
+/* SIGKILL: what was written stays, nothing more (no counts, no summary). */
+START_TEST(killed_keeps_records)
+{
+    hr_app a;
+    run_py(&a, ENV("SAFEHALF_CHECK=sync"), ARGS("--calls", "2", "--kill"));
+    ck_assert_int_eq(a.r.signal, SIGKILL);
+    ck_assert_int_eq((int)hr_log_count(&a.log, "site"), 1);
+    ck_assert_int_eq((int)hr_log_count(&a.log, "nonfinite"), 2);
+    ck_assert_int_eq((int)hr_log_count(&a.log, "counts"), 0);
+    ck_assert_int_eq((int)hr_log_count(&a.log, "summary"), 0);
+    for (size_t i = 0; i < a.log.n; i++)
+        ck_assert_msg(hr_json_is_object(a.log.lines[i], strlen(a.log.lines[i])), "%s",
+                      a.log.lines[i]);
+    hr_app_free(&a);
+}
+END_TEST
+
+/* SAFEHALF_RUN_ID and the rank reach the start record. */
+START_TEST(run_id_and_rank)
+{
+    hr_app a;
+    run_native(&a, ENV("SAFEHALF_RUN_ID=job-42", "RANK=5"), ARGS("--value", "1"));
+    ASSERT_OK(&a);
+    const char *s = hr_log_find(&a.log, "start", 0);
+    ck_assert(hr_json_str_is(s, "run", "job-42"));
+    ck_assert_int_eq(hr_json_num(s, "rank"), 5);
+    ck_assert(hr_json_get(s, "host", NULL, 0) == 's');
+    ck_assert_int_eq(hr_json_num(s, "policy.pystack"), 8);
+    hr_app_free(&a);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("pysite");
+    TCase *t = tcase_create("pysite");
+    tcase_set_timeout(t, 120);
+    tcase_add_test(t, site_with_gil_released);
+    tcase_add_test(t, site_with_gil_held);
+    tcase_add_test(t, site_in_python_thread);
+    tcase_add_test(t, site_with_busy_python_thread);
+    tcase_add_test(t, pystack_depth);
+    tcase_add_test(t, sites_and_counts);
+    tcase_add_test(t, native_site);
+    tcase_add_test(t, native_backtrace);
+    tcase_add_test(t, counts_on_crash);
+    tcase_add_test(t, killed_keeps_records);
+    tcase_add_test(t, run_id_and_rank);
+    suite_add_tcase(s, t);
+    SRunner *r = srunner_create(s);
+    srunner_run_all(r, CK_NORMAL);
+    int failed = srunner_ntests_failed(r);
+    srunner_free(r);
+    return failed ? 1 : 0;
+}
