@@ -1,0 +1,316 @@
+/* Emulated libcublasLt.so.13: cublasLtMatmul.
+ *
+ * D = epilogue(alpha * op(A) op(B) + beta * C), run on the given stream:
+ * at once, or as a graph node when that stream is capturing. The products
+ * come from the emulated cuBLAS's GEMM core (gemm.c), so FP16 accumulation,
+ * FP32 accumulation and the FAST input down-conversions round exactly as
+ * cublasGemmEx's do; this file adds what cuBLASLt has beyond it: split-K
+ * chosen by the algorithm, row-major layouts, C apart from D, and the bias
+ * and ReLU epilogues. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lt.h"
+
+/* An operation ready to run: everything by value, since a captured one runs
+ * after its caller's arguments are gone. */
+struct lt_op {
+    struct lt_problem p;
+    struct lt_algo algo;
+    const void *A, *B, *C;
+    void *D;
+    float alpha, beta;
+    const void *alpha_dev, *beta_dev; /* pointer mode device: read at run time */
+};
+
+static size_t type_size(cudaDataType t)
+{
+    return t == CUDA_R_32F ? 4 : 2;
+}
+
+static float load(const void *p, cudaDataType t, int64_t i)
+{
+    switch (t) {
+    case CUDA_R_16F: return sh_half_to_float(((const uint16_t *)p)[i]);
+    case CUDA_R_16BF: return sh_bf16_to_float(((const uint16_t *)p)[i]);
+    default: return ((const float *)p)[i];
+    }
+}
+
+static void store(void *p, cudaDataType t, int64_t i, float v)
+{
+    switch (t) {
+    case CUDA_R_16F: ((uint16_t *)p)[i] = sh_float_to_half(v); break;
+    case CUDA_R_16BF: ((uint16_t *)p)[i] = sh_float_to_bf16(v); break;
+    default: ((float *)p)[i] = v; break;
+    }
+}
+
+static float round_to(cudaDataType t, float v)
+{
+    switch (t) {
+    case CUDA_R_16F: return sh_round_half(v);
+    case CUDA_R_16BF: return sh_bf16_to_float(sh_float_to_bf16(v));
+    default: return v;
+    }
+}
+
+/* Elements a stored matrix spans. */
+static int64_t span(const struct lt_mat *m)
+{
+    return m->row_major ? (m->rows - 1) * m->ld + m->cols : (m->cols - 1) * m->ld + m->rows;
+}
+
+static int64_t index_of(const struct lt_mat *m, int64_t i, int64_t j)
+{
+    return m->row_major ? i * m->ld + j : i + j * m->ld;
+}
+
+static void *xlate(const char *what, const void *dev, size_t bytes)
+{
+    void *h = emu_to_host_range(dev, bytes);
+    if (!h)
+        fprintf(stderr, "emu: cublasLtMatmul: %s = %p (%zu bytes) is not device memory\n", what,
+                dev, bytes);
+    return h;
+}
+
+/* Member i of a strided batch. */
+static const void *member(const void *base, const struct lt_mat *m, int64_t i)
+{
+    return (const char *)base + i * m->stride * (int64_t)type_size(m->type);
+}
+
+/* acc = op(A) op(B) as FP32 values (m x n, column-major), by the algorithm:
+ * unsplit, or k in splitk chunks whose partials are joined by its scheme.
+ * A row-major operand is the column-major transpose, hence the XOR. */
+static void products(const struct lt_op *op, const char *a, const char *b, float *acc,
+                     float *part)
+{
+    const struct lt_problem *p = &op->p;
+    struct emu_gemm g = { .trans_a = p->trans_a ^ p->a.row_major,
+                          .trans_b = p->trans_b ^ p->b.row_major, .m = p->m, .n = p->n,
+                          .k = p->k, .lda = p->a.ld, .ldb = p->b.ld, .ldc = p->m,
+                          .ab_type = p->a.type, .c_type = CUDA_R_32F, .acc = p->acc,
+                          .down = p->down, .alpha = 1.0f, .beta = 0.0f };
+    int64_t chunks = op->algo.splitk;
+    if (chunks <= 1) {
+        emu_gemm_compute(&g, a, b, acc);
+        return;
+    }
+    /* INPLACE meets the partials in the output buffer, so it rounds like
+     * OUTPUT_TYPE; COMPUTE_TYPE keeps them in FP32. */
+    int reduced = op->algo.scheme != CUBLASLT_REDUCTION_SCHEME_COMPUTE_TYPE;
+    cudaDataType out = reduced ? p->d.type : CUDA_R_32F;
+    size_t es = type_size(p->a.type), cells = (size_t)(p->m * p->n);
+    int64_t start = 0;
+    for (int64_t c = 0; c < chunks; c++) {
+        g.k = p->k / chunks + (c < p->k % chunks);
+        /* Element (i, start) of op(A) and (start, j) of op(B). */
+        int64_t off_a = g.trans_a ? start : start * p->a.ld;
+        int64_t off_b = g.trans_b ? start * p->b.ld : start;
+        emu_gemm_compute(&g, a + off_a * (int64_t)es, b + off_b * (int64_t)es, part);
+        for (size_t e = 0; e < cells; e++) {
+            float v = round_to(out, part[e]);
+            acc[e] = c == 0 ? v : round_to(out, acc[e] + v);
+        }
+        start += g.k;
+    }
+}
+
+/* alpha * acc + beta * C + bias, then ReLU, stored to D: in FP16 with
+ * every operation rounded for FP16 compute (as cublasGemmEx does), else in
+ * FP32 and rounded once to the D type. */
+static void finish(const struct lt_op *op, const float *acc, const void *C, void *D,
+                   const void *bias)
+{
+    const struct lt_problem *p = &op->p;
+    int half = p->acc == EMU_ACC_16F, relu = p->epilogue & CUBLASLT_EPILOGUE_RELU;
+    for (int64_t j = 0; j < p->n; j++) {
+        for (int64_t i = 0; i < p->m; i++) {
+            float c = op->beta != 0.0f ? load(C, p->c.type, index_of(&p->c, i, j)) : 0.0f;
+            float out;
+            if (half) {
+                out = sh_round_half(op->alpha * acc[i + j * p->m]);
+                if (op->beta != 0.0f)
+                    out = sh_round_half(out + sh_round_half(op->beta * c));
+                if (bias)
+                    out = sh_round_half(out + load(bias, p->bias_type, i));
+            } else {
+                out = op->alpha * acc[i + j * p->m];
+                if (op->beta != 0.0f)
+                    out += op->beta * c;
+                if (bias)
+                    out += load(bias, p->bias_type, i);
+            }
+            /* As fmaxf(out, 0) on the GPU: NaN becomes 0. */
+            if (relu && !(out > 0.0f))
+                out = 0.0f;
+            store(D, p->d.type, index_of(&p->d, i, j), out);
+        }
+    }
+}
+
+static float read_scalar(const void *p, int half)
+{
+    if (half)
+        return sh_half_to_float(((const sh_half *)p)->bits);
+    return *(const float *)p;
+}
+
+static cublasStatus_t lt_run(const struct lt_op *arg)
+{
+    struct lt_op op = *arg;
+    const struct lt_problem *p = &op.p;
+    int half_scalars = p->scale_type == CUDA_R_16F;
+    if (op.alpha_dev) {
+        size_t sz = half_scalars ? 2 : 4;
+        const void *a = xlate("alpha", op.alpha_dev, sz), *b = xlate("beta", op.beta_dev, sz);
+        if (!a || !b)
+            return CUBLAS_STATUS_EXECUTION_FAILED;
+        op.alpha = read_scalar(a, half_scalars);
+        op.beta = read_scalar(b, half_scalars);
+    }
+    int reads_ab = op.alpha != 0.0f && p->k > 0, reads_c = op.beta != 0.0f;
+    size_t bytes_a = reads_ab ? (size_t)span(&p->a) * type_size(p->a.type) : 0;
+    size_t bytes_b = reads_ab ? (size_t)span(&p->b) * type_size(p->b.type) : 0;
+    size_t bytes_c = (size_t)span(&p->c) * type_size(p->c.type);
+    size_t bytes_d = (size_t)span(&p->d) * type_size(p->d.type);
+
+    /* Translate every operand before computing any, so a bad pointer fails
+     * the call without a partial result. */
+    const void *bias = NULL;
+    if (p->epilogue & CUBLASLT_EPILOGUE_BIAS) {
+        bias = xlate("bias", p->bias, (size_t)p->m * type_size(p->bias_type));
+        if (!bias)
+            return CUBLAS_STATUS_EXECUTION_FAILED;
+    }
+    void **host = calloc((size_t)p->batch * 4, sizeof *host);
+    if (!host)
+        return CUBLAS_STATUS_ALLOC_FAILED;
+    cublasStatus_t st = CUBLAS_STATUS_SUCCESS;
+    for (int64_t i = 0; i < p->batch && !st; i++) {
+        void **h = host + 4 * i;
+        if (reads_ab) {
+            h[0] = xlate("A", member(op.A, &p->a, i), bytes_a);
+            h[1] = xlate("B", member(op.B, &p->b, i), bytes_b);
+        }
+        if (reads_c)
+            h[2] = xlate("C", member(op.C, &p->c, i), bytes_c);
+        h[3] = xlate("D", member(op.D, &p->d, i), bytes_d);
+        if (!h[3] || (reads_c && !h[2]) || (reads_ab && (!h[0] || !h[1])))
+            st = CUBLAS_STATUS_EXECUTION_FAILED;
+    }
+    float *acc = NULL, *part = NULL;
+    size_t cells = (size_t)(p->m * p->n);
+    if (!st && !emu_null_compute()) {
+        acc = calloc(cells, sizeof *acc);
+        part = op.algo.splitk > 1 ? malloc(cells * sizeof *part) : NULL;
+        if (!acc || (op.algo.splitk > 1 && !part))
+            st = CUBLAS_STATUS_ALLOC_FAILED;
+        for (int64_t i = 0; i < p->batch && !st; i++) {
+            void **h = host + 4 * i;
+            if (reads_ab)
+                products(&op, h[0], h[1], acc, part);
+            finish(&op, acc, h[2], h[3], bias);
+        }
+    }
+    free(acc);
+    free(part);
+    free(host);
+    return st;
+}
+
+static CUresult lt_node(void *arg)
+{
+    return lt_run(arg) ? CUDA_ERROR_LAUNCH_FAILED : CUDA_SUCCESS;
+}
+
+static const char *compute_name(int c)
+{
+    switch (c) {
+    case CUBLAS_COMPUTE_16F: return "COMPUTE_16F";
+    case CUBLAS_COMPUTE_16F_PEDANTIC: return "COMPUTE_16F_PEDANTIC";
+    case CUBLAS_COMPUTE_32F: return "COMPUTE_32F";
+    case CUBLAS_COMPUTE_32F_PEDANTIC: return "COMPUTE_32F_PEDANTIC";
+    case CUBLAS_COMPUTE_32F_FAST_16F: return "COMPUTE_32F_FAST_16F";
+    case CUBLAS_COMPUTE_32F_FAST_16BF: return "COMPUTE_32F_FAST_16BF";
+    case CUBLAS_COMPUTE_32F_FAST_TF32: return "COMPUTE_32F_FAST_TF32";
+    default: return "unsupported";
+    }
+}
+
+static const char *type_name(cudaDataType t)
+{
+    switch (t) {
+    case CUDA_R_16F: return "16F";
+    case CUDA_R_16BF: return "16BF";
+    case CUDA_R_32F: return "32F";
+    default: return "other";
+    }
+}
+
+/* No algorithm means the heuristic's first choice under the default
+ * preference, so a large-k 16-bit output may be reduced in reduced
+ * precision, as real cuBLASLt may do. The workspace is never needed. */
+EMU_API cublasStatus_t cublasLtMatmul(cublasLtHandle_t lightHandle,
+    cublasLtMatmulDesc_t computeDesc, const void *alpha, const void *A,
+    cublasLtMatrixLayout_t Adesc, const void *B, cublasLtMatrixLayout_t Bdesc,
+    const void *beta, const void *C, cublasLtMatrixLayout_t Cdesc, void *D,
+    cublasLtMatrixLayout_t Ddesc, const cublasLtMatmulAlgo_t *algo, void *workspace,
+    size_t workspaceSizeInBytes, cudaStream_t stream)
+{
+    (void)workspace;
+    (void)workspaceSizeInBytes;
+    if (!lt_handle_valid(lightHandle))
+        return CUBLAS_STATUS_NOT_INITIALIZED;
+    struct lt_op op = { .A = A, .B = B, .C = C, .D = D };
+    struct lt_problem *p = &op.p;
+    cublasStatus_t st = lt_problem_make(computeDesc, Adesc, Bdesc, Cdesc, Ddesc, p);
+    if (st)
+        return st;
+    if (algo) {
+        if (!lt_algo_load(algo, &op.algo))
+            return CUBLAS_STATUS_INVALID_VALUE;
+    } else {
+        struct lt_pref pref;
+        struct lt_algo choice[2];
+        lt_pref_defaults(&pref);
+        lt_heuristic(p, &pref, choice);
+        op.algo = choice[0];
+    }
+    if ((st = lt_algo_fits(p, &op.algo)))
+        return st;
+    if (emu_trace())
+        fprintf(stderr,
+                "emu: cublasLtMatmul m=%lld n=%lld k=%lld compute=%s A=%s D=%s batch=%lld "
+                "splitk=%d scheme=%u epilogue=%u pointer_mode=%s algo=%s\n",
+                (long long)p->m, (long long)p->n, (long long)p->k, compute_name(p->compute),
+                type_name(p->a.type), type_name(p->d.type), (long long)p->batch,
+                (int)op.algo.splitk, (unsigned)op.algo.scheme, (unsigned)p->epilogue,
+                p->pointer_mode == CUBLASLT_POINTER_MODE_DEVICE ? "device" : "host",
+                algo ? "given" : "heuristic");
+
+    /* In place, C and D must be laid out alike. */
+    if (C == D && (p->c.ld != p->d.ld || p->c.stride != p->d.stride))
+        return CUBLAS_STATUS_INVALID_VALUE;
+    if ((p->epilogue & CUBLASLT_EPILOGUE_BIAS) && !p->bias)
+        return CUBLAS_STATUS_INVALID_VALUE;
+    if (p->m == 0 || p->n == 0)
+        return CUBLAS_STATUS_SUCCESS;
+    if (!alpha || !beta)
+        return CUBLAS_STATUS_INVALID_VALUE;
+    if (p->pointer_mode == CUBLASLT_POINTER_MODE_DEVICE) {
+        op.alpha_dev = alpha;
+        op.beta_dev = beta;
+    } else {
+        op.alpha = read_scalar(alpha, p->scale_type == CUDA_R_16F);
+        op.beta = read_scalar(beta, p->scale_type == CUDA_R_16F);
+    }
+
+    int recorded;
+    if (emu_stream_record(stream, lt_node, &op, sizeof op, &recorded))
+        return CUBLAS_STATUS_EXECUTION_FAILED;
+    return recorded ? CUBLAS_STATUS_SUCCESS : lt_run(&op);
+}

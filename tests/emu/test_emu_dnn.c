@@ -1,0 +1,1368 @@
+/* Tests of the emulated libcudnn.so.9: descriptors, the numerics of every
+ * computing call against an FP64 host reference (or exact values where FP16
+ * accumulation decides the result), the backend graph API, stream capture
+ * and pointers that are not device memory.
+ *
+ * Every test runs in its own forked process (CK_FORK is forced in main). */
+#include <check.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cuda_runtime_api.h>
+#include <cudnn.h>
+
+#include "half.h"
+
+#define OK CUDNN_STATUS_SUCCESS
+#define BAD CUDNN_STATUS_BAD_PARAM
+#define UNSUP CUDNN_STATUS_NOT_SUPPORTED
+#define NCHW CUDNN_TENSOR_NCHW
+#define NHWC CUDNN_TENSOR_NHWC
+#define FLT CUDNN_DATA_FLOAT
+#define HLF CUDNN_DATA_HALF
+#define XCORR CUDNN_CROSS_CORRELATION
+
+/* ---- helpers ------------------------------------------------------------------ */
+
+static uint16_t H(float f)
+{
+    return sh_float_to_half(f);
+}
+
+static float F(uint16_t h)
+{
+    return sh_half_to_float(h);
+}
+
+/* Small multiples of 1/8 in [-1, 1]: their products and short sums are
+ * exact in float, so only the order-independent reference remains. */
+static float val(int i)
+{
+    return (float)((i * 37 + 11) % 17 - 8) / 8.0f;
+}
+
+static void fill(float *p, int n, int seed)
+{
+    for (int i = 0; i < n; i++)
+        p[i] = val(i + seed);
+}
+
+static void *dev(size_t bytes)
+{
+    void *d = NULL;
+    ck_assert_int_eq(cudaMalloc(&d, bytes), cudaSuccess);
+    return d;
+}
+
+static void *up(const void *host, size_t bytes)
+{
+    void *d = dev(bytes);
+    ck_assert_int_eq(cudaMemcpy(d, host, bytes, cudaMemcpyHostToDevice), cudaSuccess);
+    return d;
+}
+
+static void down(void *host, const void *d, size_t bytes)
+{
+    ck_assert_int_eq(cudaMemcpy(host, d, bytes, cudaMemcpyDeviceToHost), cudaSuccess);
+}
+
+static cudnnHandle_t handle(void)
+{
+    cudnnHandle_t h = NULL;
+    ck_assert_int_eq(cudnnCreate(&h), OK);
+    return h;
+}
+
+static cudnnTensorDescriptor_t tensor4(cudnnTensorFormat_t f, cudnnDataType_t t, int n, int c,
+                                       int h, int w)
+{
+    cudnnTensorDescriptor_t d;
+    ck_assert_int_eq(cudnnCreateTensorDescriptor(&d), OK);
+    ck_assert_int_eq(cudnnSetTensor4dDescriptor(d, f, t, n, c, h, w), OK);
+    return d;
+}
+
+static cudnnFilterDescriptor_t filter4(cudnnDataType_t t, int k, int c, int h, int w)
+{
+    cudnnFilterDescriptor_t d;
+    ck_assert_int_eq(cudnnCreateFilterDescriptor(&d), OK);
+    ck_assert_int_eq(cudnnSetFilter4dDescriptor(d, t, NCHW, k, c, h, w), OK);
+    return d;
+}
+
+static cudnnConvolutionDescriptor_t conv2(int ph, int pw, int u, int v, int dh, int dw,
+                                          cudnnConvolutionMode_t mode, cudnnDataType_t comp)
+{
+    cudnnConvolutionDescriptor_t d;
+    ck_assert_int_eq(cudnnCreateConvolutionDescriptor(&d), OK);
+    ck_assert_int_eq(cudnnSetConvolution2dDescriptor(d, ph, pw, u, v, dh, dw, mode, comp), OK);
+    return d;
+}
+
+static void assert_near(double got, double want)
+{
+    ck_assert_double_eq_tol(got, want, 1e-4 * (1.0 + fabs(want)));
+}
+
+/* ---- reference convolution (2-D, KCRS packed filter) --------------------------- */
+
+struct geom {
+    int n, c, h, w, k, r, s;   /* x [n, c, h, w], w [k, c / groups, r, s] */
+    int ph, pw, u, v, dh, dw;  /* pads, strides, dilations */
+    int p, q, groups, flip;    /* output size; CUDNN_CONVOLUTION mirrors the filter */
+    int xs[4];                 /* strides of x; y is NCHW packed */
+};
+
+/* Calls fn(ctx, x index, w index, y index) for every (x, w, y) triple the
+ * convolution multiplies together. */
+static void each_tap(const struct geom *g, void (*fn)(void *, long, long, long), void *ctx)
+{
+    int kg = g->k / g->groups, cg = g->c / g->groups;
+    for (int n = 0; n < g->n; n++)
+        for (int k = 0; k < g->k; k++)
+            for (int p = 0; p < g->p; p++)
+                for (int q = 0; q < g->q; q++)
+                    for (int c = 0; c < cg; c++)
+                        for (int r = 0; r < g->r; r++)
+                            for (int s = 0; s < g->s; s++) {
+                                int hh = p * g->u - g->ph + r * g->dh;
+                                int ww = q * g->v - g->pw + s * g->dw;
+                                if (hh < 0 || hh >= g->h || ww < 0 || ww >= g->w)
+                                    continue;
+                                int rr = g->flip ? g->r - 1 - r : r;
+                                int ss = g->flip ? g->s - 1 - s : s;
+                                long xi = (long)n * g->xs[0] + (long)(k / kg * cg + c) * g->xs[1] +
+                                          (long)hh * g->xs[2] + (long)ww * g->xs[3];
+                                long wi = (((long)k * cg + c) * g->r + rr) * g->s + ss;
+                                long yi = (((long)n * g->k + k) * g->p + p) * g->q + q;
+                                fn(ctx, xi, wi, yi);
+                            }
+}
+
+struct refctx {
+    const float *a, *b;
+    double *out;
+    int which; /* 0: y += x w, 1: dx += dy w, 2: dw += dy x */
+};
+
+static void ref_tap(void *arg, long xi, long wi, long yi)
+{
+    struct refctx *r = arg;
+    if (r->which == 0)
+        r->out[yi] += (double)r->a[xi] * r->b[wi];
+    else if (r->which == 1)
+        r->out[xi] += (double)r->a[yi] * r->b[wi];
+    else
+        r->out[wi] += (double)r->a[yi] * r->b[xi];
+}
+
+static void packed_nchw(struct geom *g)
+{
+    g->xs[3] = 1, g->xs[2] = g->w, g->xs[1] = g->h * g->w, g->xs[0] = g->c * g->h * g->w;
+}
+
+/* ---- handle ------------------------------------------------------------------- */
+
+START_TEST(test_handle_and_stream)
+{
+    ck_assert_uint_eq(cudnnGetVersion(), 91900);
+    ck_assert_str_eq(cudnnGetErrorString(BAD), "CUDNN_STATUS_BAD_PARAM");
+    ck_assert_str_eq(cudnnGetErrorString(OK), "CUDNN_STATUS_SUCCESS");
+    int major = 0;
+    ck_assert_int_eq(cudnnGetProperty(MAJOR_VERSION, &major), OK);
+    ck_assert_int_eq(major, 9);
+    ck_assert_int_eq(cudnnCreate(NULL), BAD);
+    cudnnHandle_t h = handle();
+    cudaStream_t s, got = (cudaStream_t)1;
+    ck_assert_int_eq(cudaStreamCreate(&s), cudaSuccess);
+    ck_assert_int_eq(cudnnGetStream(h, &got), OK);
+    ck_assert_ptr_null(got);
+    ck_assert_int_eq(cudnnSetStream(h, s), OK);
+    ck_assert_int_eq(cudnnGetStream(h, &got), OK);
+    ck_assert_ptr_eq(got, s);
+    ck_assert_int_eq(cudnnSetStream(NULL, s), BAD);
+    ck_assert_int_eq(cudnnDestroy(h), OK);
+    ck_assert_int_eq(cudnnDestroy(NULL), BAD);
+    ck_assert_int_eq(cudnnDestroyTensorDescriptor(NULL), OK);
+    ck_assert_int_eq(cudaStreamDestroy(s), cudaSuccess);
+}
+END_TEST
+
+/* ---- descriptors -------------------------------------------------------------- */
+
+START_TEST(test_tensor_descriptors)
+{
+    static const struct {
+        cudnnTensorFormat_t format;
+        int stride[4];
+    } rows[] = { { NCHW, { 60, 20, 5, 1 } }, { NHWC, { 60, 1, 15, 3 } } };
+    cudnnDataType_t t;
+    int d[8], s[8], nd;
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+        cudnnTensorDescriptor_t x = tensor4(rows[i].format, HLF, 2, 3, 4, 5);
+        ck_assert_int_eq(cudnnGetTensor4dDescriptor(x, &t, &d[0], &d[1], &d[2], &d[3], &s[0],
+                                                    &s[1], &s[2], &s[3]), OK);
+        ck_assert_int_eq(t, HLF);
+        ck_assert_mem_eq(d, ((int[]){ 2, 3, 4, 5 }), 4 * sizeof(int));
+        ck_assert_mem_eq(s, rows[i].stride, 4 * sizeof(int));
+        cudnnDestroyTensorDescriptor(x);
+    }
+    cudnnTensorDescriptor_t x;
+    ck_assert_int_eq(cudnnCreateTensorDescriptor(&x), OK);
+    ck_assert_int_eq(cudnnSetTensor4dDescriptorEx(x, FLT, 1, 2, 3, 4, 100, 40, 10, 2), OK);
+    ck_assert_int_eq(cudnnGetTensor4dDescriptor(x, &t, &d[0], &d[1], &d[2], &d[3], &s[0], &s[1],
+                                                &s[2], &s[3]), OK);
+    ck_assert_mem_eq(s, ((int[]){ 100, 40, 10, 2 }), 4 * sizeof(int));
+    size_t bytes;
+    ck_assert_int_eq(cudnnGetTensorSizeInBytes(x, &bytes), OK);
+    ck_assert_uint_eq(bytes, (100 * 0 + 40 * 1 + 10 * 2 + 2 * 3 + 1) * 4);
+
+    /* N-d: the true rank is reported, at most nbDimsRequested entries filled. */
+    const int dim5[5] = { 2, 3, 4, 5, 6 }, str5[5] = { 400, 120, 30, 6, 1 };
+    ck_assert_int_eq(cudnnSetTensorNdDescriptor(x, CUDNN_DATA_BFLOAT16, 5, dim5, str5), OK);
+    memset(d, 0, sizeof d);
+    ck_assert_int_eq(cudnnGetTensorNdDescriptor(x, 8, &t, &nd, d, s), OK);
+    ck_assert_int_eq(t, CUDNN_DATA_BFLOAT16);
+    ck_assert_int_eq(nd, 5);
+    ck_assert_mem_eq(d, dim5, sizeof dim5);
+    ck_assert_mem_eq(s, str5, sizeof str5);
+    memset(d, 0, sizeof d);
+    ck_assert_int_eq(cudnnGetTensorNdDescriptor(x, 2, &t, &nd, d, s), OK);
+    ck_assert_int_eq(nd, 5);
+    ck_assert_int_eq(d[1], 3);
+    ck_assert_int_eq(d[2], 0);
+    ck_assert_int_eq(cudnnGetTensor4dDescriptor(x, &t, &d[0], &d[1], &d[2], &d[3], &s[0], &s[1],
+                                                &s[2], &s[3]), BAD);
+
+    ck_assert_int_eq(cudnnSetTensor4dDescriptor(x, NCHW, FLT, 0, 1, 1, 1), BAD);
+    ck_assert_int_eq(cudnnSetTensor4dDescriptor(x, NCHW, (cudnnDataType_t)99, 1, 1, 1, 1), BAD);
+    ck_assert_int_eq(cudnnSetTensor4dDescriptorEx(x, FLT, 1, 1, 1, 1, 1, -1, 1, 1), BAD);
+    const int dim9[9] = { 1, 1, 1, 1, 1, 1, 1, 1, 1 };
+    ck_assert_int_eq(cudnnSetTensorNdDescriptor(x, FLT, 9, dim9, dim9), UNSUP);
+    ck_assert_int_eq(cudnnSetTensor4dDescriptor(x, NCHW, FLT, 65536, 65536, 1, 1), UNSUP);
+    ck_assert_int_eq(cudnnDestroyTensorDescriptor(x), OK);
+}
+END_TEST
+
+START_TEST(test_filter_and_conv_descriptors)
+{
+    cudnnFilterDescriptor_t w = filter4(HLF, 8, 3, 5, 7);
+    cudnnDataType_t t;
+    cudnnTensorFormat_t f;
+    int d[8], k, c, r, s, nd;
+    ck_assert_int_eq(cudnnGetFilter4dDescriptor(w, &t, &f, &k, &c, &r, &s), OK);
+    ck_assert_int_eq(t, HLF);
+    ck_assert_int_eq(f, NCHW);
+    ck_assert_mem_eq(((int[]){ k, c, r, s }), ((int[]){ 8, 3, 5, 7 }), 4 * sizeof(int));
+    const int fd[5] = { 4, 2, 3, 3, 3 };
+    ck_assert_int_eq(cudnnSetFilterNdDescriptor(w, FLT, NHWC, 5, fd), OK);
+    ck_assert_int_eq(cudnnGetFilterNdDescriptor(w, 8, &t, &f, &nd, d), OK);
+    ck_assert_int_eq(nd, 5);
+    ck_assert_int_eq(f, NHWC);
+    ck_assert_mem_eq(d, fd, sizeof fd);
+    ck_assert_int_eq(cudnnSetFilter4dDescriptor(w, FLT, NCHW, 0, 1, 1, 1), BAD);
+    ck_assert_int_eq(cudnnDestroyFilterDescriptor(w), OK);
+
+    cudnnConvolutionDescriptor_t cv = conv2(1, 2, 3, 4, 1, 2, CUDNN_CONVOLUTION, FLT);
+    int g[6];
+    cudnnConvolutionMode_t mode;
+    ck_assert_int_eq(cudnnGetConvolution2dDescriptor(cv, &g[0], &g[1], &g[2], &g[3], &g[4],
+                                                     &g[5], &mode, &t), OK);
+    ck_assert_mem_eq(g, ((int[]){ 1, 2, 3, 4, 1, 2 }), sizeof g);
+    ck_assert_int_eq(mode, CUDNN_CONVOLUTION);
+    ck_assert_int_eq(t, FLT);
+
+    const int pad[3] = { 0, 1, 2 }, str[3] = { 1, 2, 3 }, dil[3] = { 3, 2, 1 };
+    int p2[8], s2[8], d2[8], len;
+    ck_assert_int_eq(cudnnSetConvolutionNdDescriptor(cv, 3, pad, str, dil, XCORR, HLF), OK);
+    ck_assert_int_eq(cudnnGetConvolutionNdDescriptor(cv, 6, &len, p2, s2, d2, &mode, &t), OK);
+    ck_assert_int_eq(len, 3);
+    ck_assert_mem_eq(p2, pad, sizeof pad);
+    ck_assert_mem_eq(s2, str, sizeof str);
+    ck_assert_mem_eq(d2, dil, sizeof dil);
+    ck_assert_int_eq(mode, XCORR);
+    ck_assert_int_eq(t, HLF);
+    ck_assert_int_eq(cudnnGetConvolution2dDescriptor(cv, &g[0], &g[1], &g[2], &g[3], &g[4],
+                                                     &g[5], &mode, &t), BAD);
+
+    cudnnMathType_t math;
+    ck_assert_int_eq(cudnnSetConvolutionMathType(cv, CUDNN_TENSOR_OP_MATH), OK);
+    ck_assert_int_eq(cudnnGetConvolutionMathType(cv, &math), OK);
+    ck_assert_int_eq(math, CUDNN_TENSOR_OP_MATH);
+    ck_assert_int_eq(cudnnSetConvolutionGroupCount(cv, 4), OK);
+    ck_assert_int_eq(cudnnGetConvolutionGroupCount(cv, &k), OK);
+    ck_assert_int_eq(k, 4);
+    ck_assert_int_eq(cudnnSetConvolutionGroupCount(cv, 0), BAD);
+    ck_assert_int_eq(cudnnSetConvolution2dDescriptor(cv, 0, 0, 0, 1, 1, 1, XCORR, FLT), BAD);
+    ck_assert_int_eq(cudnnSetConvolution2dDescriptor(cv, -1, 0, 1, 1, 1, 1, XCORR, FLT), BAD);
+    ck_assert_int_eq(cudnnSetConvolution2dDescriptor(cv, 0, 0, 1, 1, 1, 1,
+                                                     (cudnnConvolutionMode_t)2, FLT), BAD);
+    ck_assert_int_eq(cudnnDestroyConvolutionDescriptor(cv), OK);
+}
+END_TEST
+
+START_TEST(test_forward_output_dim)
+{
+    static const struct {
+        int h, w, r, s, ph, pw, u, v, dh, dw, p, q;
+    } rows[] = {
+        { 7, 9, 3, 3, 1, 1, 2, 2, 1, 1, 4, 5 },
+        { 7, 9, 3, 3, 1, 1, 2, 2, 2, 2, 3, 4 },
+        { 5, 5, 5, 5, 0, 0, 1, 1, 1, 1, 1, 1 },
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+        cudnnTensorDescriptor_t x = tensor4(NCHW, FLT, 2, 6, rows[i].h, rows[i].w);
+        cudnnFilterDescriptor_t w = filter4(FLT, 4, 6, rows[i].r, rows[i].s);
+        cudnnConvolutionDescriptor_t cv = conv2(rows[i].ph, rows[i].pw, rows[i].u, rows[i].v,
+                                                rows[i].dh, rows[i].dw, XCORR, FLT);
+        int o[4], nd[4];
+        ck_assert_int_eq(cudnnGetConvolution2dForwardOutputDim(cv, x, w, &o[0], &o[1], &o[2],
+                                                               &o[3]), OK);
+        ck_assert_mem_eq(o, ((int[]){ 2, 4, rows[i].p, rows[i].q }), sizeof o);
+        ck_assert_int_eq(cudnnGetConvolutionNdForwardOutputDim(cv, x, w, 4, nd), OK);
+        ck_assert_mem_eq(nd, o, sizeof o);
+        /* Grouped: 6 channels in 3 groups of 2. */
+        cudnnFilterDescriptor_t wg = filter4(FLT, 3, 2, rows[i].r, rows[i].s);
+        ck_assert_int_eq(cudnnGetConvolution2dForwardOutputDim(cv, x, wg, &o[0], &o[1], &o[2],
+                                                               &o[3]), BAD);
+        ck_assert_int_eq(cudnnSetConvolutionGroupCount(cv, 3), OK);
+        ck_assert_int_eq(cudnnGetConvolution2dForwardOutputDim(cv, x, wg, &o[0], &o[1], &o[2],
+                                                               &o[3]), OK);
+        ck_assert_int_eq(o[1], 3);
+        cudnnDestroyTensorDescriptor(x);
+        cudnnDestroyFilterDescriptor(w);
+        cudnnDestroyFilterDescriptor(wg);
+        cudnnDestroyConvolutionDescriptor(cv);
+    }
+    /* A filter larger than the padded image. */
+    cudnnTensorDescriptor_t x = tensor4(NCHW, FLT, 1, 1, 2, 2);
+    cudnnFilterDescriptor_t w = filter4(FLT, 1, 1, 3, 3);
+    cudnnConvolutionDescriptor_t cv = conv2(0, 0, 1, 1, 1, 1, XCORR, FLT);
+    int o[4];
+    ck_assert_int_eq(cudnnGetConvolution2dForwardOutputDim(cv, x, w, &o[0], &o[1], &o[2], &o[3]),
+                     BAD);
+}
+END_TEST
+
+/* ---- convolutions -------------------------------------------------------------- */
+
+/* x [2, 3, 7, 6], w [4, 3, 3, 2], pads (1, 0), strides (2, 1), dilations (1, 2):
+ * y [2, 4, 4, 4]. */
+static struct geom small_geom(int flip)
+{
+    struct geom g = { .n = 2, .c = 3, .h = 7, .w = 6, .k = 4, .r = 3, .s = 2, .ph = 1, .pw = 0,
+                      .u = 2, .v = 1, .dh = 1, .dw = 2, .p = 4, .q = 4, .groups = 1,
+                      .flip = flip };
+    packed_nchw(&g);
+    return g;
+}
+
+START_TEST(test_conv_forward_float)
+{
+    static const struct {
+        cudnnConvolutionMode_t mode;
+        cudnnTensorFormat_t xformat;
+    } rows[] = { { XCORR, NCHW }, { CUDNN_CONVOLUTION, NCHW }, { XCORR, NHWC } };
+    cudnnHandle_t h = handle();
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+        struct geom g = small_geom(rows[i].mode == CUDNN_CONVOLUTION);
+        if (rows[i].xformat == NHWC)
+            g.xs[1] = 1, g.xs[3] = g.c, g.xs[2] = g.w * g.c, g.xs[0] = g.h * g.w * g.c;
+        float x[2 * 3 * 7 * 6], w[4 * 3 * 3 * 2], y[2 * 4 * 4 * 4], y0[2 * 4 * 4 * 4];
+        double ref[2 * 4 * 4 * 4] = { 0 };
+        fill(x, 252, 1), fill(w, 72, 2), fill(y0, 128, 3);
+        struct refctx rc = { x, w, ref, 0 };
+        each_tap(&g, ref_tap, &rc);
+        cudnnTensorDescriptor_t xd = tensor4(rows[i].xformat, FLT, 2, 3, 7, 6);
+        cudnnTensorDescriptor_t yd = tensor4(NCHW, FLT, 2, 4, 4, 4);
+        cudnnFilterDescriptor_t wd = filter4(FLT, 4, 3, 3, 2);
+        cudnnConvolutionDescriptor_t cv = conv2(1, 0, 2, 1, 1, 2, rows[i].mode, FLT);
+        void *dx = up(x, sizeof x), *dw = up(w, sizeof w), *dy = up(y0, sizeof y0);
+        float alpha = 1.5f, beta = 0.5f;
+        size_t ws = 1;
+        ck_assert_int_eq(cudnnGetConvolutionForwardWorkspaceSize(h, xd, wd, cv, yd,
+            CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, &ws), OK);
+        ck_assert_uint_eq(ws, 0);
+        ck_assert_int_eq(cudnnConvolutionForward(h, &alpha, xd, dx, wd, dw, cv,
+            CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, NULL, 0, &beta, yd, dy), OK);
+        down(y, dy, sizeof y);
+        for (int j = 0; j < 128; j++)
+            assert_near(y[j], 1.5 * ref[j] + 0.5 * y0[j]);
+        cudaFree(dx), cudaFree(dw), cudaFree(dy);
+    }
+    cudnnDestroy(h);
+}
+END_TEST
+
+/* C * R * S = 1024 * 2 * 2 = 4096 products of 1.0 into one output. */
+static float ones_conv(cudnnHandle_t h, cudnnDataType_t comp, float xval)
+{
+    uint16_t x[4096], w[4096];
+    for (int i = 0; i < 4096; i++)
+        x[i] = H(xval), w[i] = H(1);
+    cudnnTensorDescriptor_t xd = tensor4(NCHW, HLF, 1, 1024, 2, 2);
+    cudnnTensorDescriptor_t yd = tensor4(NCHW, HLF, 1, 1, 1, 1);
+    cudnnFilterDescriptor_t wd = filter4(HLF, 1, 1024, 2, 2);
+    cudnnConvolutionDescriptor_t cv = conv2(0, 0, 1, 1, 1, 1, XCORR, comp);
+    void *dx = up(x, sizeof x), *dw = up(w, sizeof w), *dy = dev(2);
+    float alpha = 1, beta = 0;
+    ck_assert_int_eq(cudnnConvolutionForward(h, &alpha, xd, dx, wd, dw, cv,
+        CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, NULL, 0, &beta, yd, dy), OK);
+    uint16_t y;
+    down(&y, dy, 2);
+    cudaFree(dx), cudaFree(dw), cudaFree(dy);
+    return F(y);
+}
+
+START_TEST(test_conv_forward_half_accumulation)
+{
+    cudnnHandle_t h = handle();
+    ck_assert_float_eq(ones_conv(h, HLF, 1), 2048.0f);
+    ck_assert_float_eq(ones_conv(h, FLT, 1), 4096.0f);
+    /* Quarters stall at 512, where adding 0.25 is a tie that rounds to even. */
+    ck_assert_float_eq(ones_conv(h, HLF, 0.25f), 512.0f);
+    cudnnDestroy(h);
+}
+END_TEST
+
+/* Backward data and filter against the scattered reference: stride 2 and
+ * padding leave some input positions without any tap. */
+START_TEST(test_conv_backward)
+{
+    cudnnHandle_t h = handle();
+    struct geom g = small_geom(0);
+    float x[252], w[72], dy[128], dx[252], dw[72], dx0[252], dw0[72];
+    double rdx[252] = { 0 }, rdw[72] = { 0 };
+    fill(x, 252, 4), fill(w, 72, 5), fill(dy, 128, 6), fill(dx0, 252, 7), fill(dw0, 72, 8);
+    struct refctx rd = { dy, w, rdx, 1 }, rf = { dy, x, rdw, 2 };
+    each_tap(&g, ref_tap, &rd);
+    each_tap(&g, ref_tap, &rf);
+    cudnnTensorDescriptor_t xd = tensor4(NCHW, FLT, 2, 3, 7, 6);
+    cudnnTensorDescriptor_t yd = tensor4(NCHW, FLT, 2, 4, 4, 4);
+    cudnnFilterDescriptor_t wd = filter4(FLT, 4, 3, 3, 2);
+    cudnnConvolutionDescriptor_t cv = conv2(1, 0, 2, 1, 1, 2, XCORR, FLT);
+    void *ddy = up(dy, sizeof dy), *dww = up(w, sizeof w), *dxx = up(x, sizeof x);
+    void *ddx = up(dx0, sizeof dx0), *ddw = up(dw0, sizeof dw0);
+    float alpha = 2, beta = -1;
+    size_t ws = 1;
+    ck_assert_int_eq(cudnnGetConvolutionBackwardDataWorkspaceSize(h, wd, yd, cv, xd,
+        CUDNN_CONVOLUTION_BWD_DATA_ALGO_1, &ws), OK);
+    ck_assert_uint_eq(ws, 0);
+    ck_assert_int_eq(cudnnGetConvolutionBackwardFilterWorkspaceSize(h, xd, yd, cv, wd,
+        CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1, &ws), OK);
+    ck_assert_uint_eq(ws, 0);
+    ck_assert_int_eq(cudnnConvolutionBackwardData(h, &alpha, wd, dww, yd, ddy, cv,
+        CUDNN_CONVOLUTION_BWD_DATA_ALGO_1, NULL, 0, &beta, xd, ddx), OK);
+    ck_assert_int_eq(cudnnConvolutionBackwardFilter(h, &alpha, xd, dxx, yd, ddy, cv,
+        CUDNN_CONVOLUTION_BWD_FILTER_ALGO_0, NULL, 0, &beta, wd, ddw), OK);
+    down(dx, ddx, sizeof dx);
+    down(dw, ddw, sizeof dw);
+    for (int i = 0; i < 252; i++)
+        assert_near(dx[i], 2 * rdx[i] - dx0[i]);
+    for (int i = 0; i < 72; i++)
+        assert_near(dw[i], 2 * rdw[i] - dw0[i]);
+    cudnnDestroy(h);
+}
+END_TEST
+
+static double dot(const float *a, const float *b, int n)
+{
+    double s = 0;
+    for (int i = 0; i < n; i++)
+        s += (double)a[i] * b[i];
+    return s;
+}
+
+/* The three directions are adjoint: <fwd(x, w), dy> = <x, bwd_data(dy, w)>
+ * = <w, bwd_filter(x, dy)>, for mirrored filters and groups too. */
+START_TEST(test_conv_adjoint_grouped)
+{
+    cudnnHandle_t h = handle();
+    float x[2 * 4 * 6 * 5], w[6 * 2 * 3 * 3], dy[2 * 6 * 3 * 5], y[180], dx[240], dw[108];
+    fill(x, 240, 9), fill(w, 108, 10), fill(dy, 180, 11);
+    cudnnTensorDescriptor_t xd = tensor4(NCHW, FLT, 2, 4, 6, 5);
+    cudnnFilterDescriptor_t wd = filter4(FLT, 6, 2, 3, 3);
+    cudnnConvolutionDescriptor_t cv = conv2(1, 1, 2, 1, 1, 1, CUDNN_CONVOLUTION, FLT);
+    ck_assert_int_eq(cudnnSetConvolutionGroupCount(cv, 2), OK);
+    int o[4];
+    ck_assert_int_eq(cudnnGetConvolution2dForwardOutputDim(cv, xd, wd, &o[0], &o[1], &o[2], &o[3]),
+                     OK);
+    ck_assert_mem_eq(o, ((int[]){ 2, 6, 3, 5 }), sizeof o);
+    cudnnTensorDescriptor_t yd = tensor4(NCHW, FLT, 2, 6, 3, 5);
+    void *px = up(x, sizeof x), *pw = up(w, sizeof w), *pdy = up(dy, sizeof dy);
+    void *py = dev(sizeof y), *pdx = dev(sizeof dx), *pdw = dev(sizeof dw);
+    float one = 1, zero = 0;
+    ck_assert_int_eq(cudnnConvolutionForward(h, &one, xd, px, wd, pw, cv,
+        CUDNN_CONVOLUTION_FWD_ALGO_GEMM, NULL, 0, &zero, yd, py), OK);
+    ck_assert_int_eq(cudnnConvolutionBackwardData(h, &one, wd, pw, yd, pdy, cv,
+        CUDNN_CONVOLUTION_BWD_DATA_ALGO_0, NULL, 0, &zero, xd, pdx), OK);
+    ck_assert_int_eq(cudnnConvolutionBackwardFilter(h, &one, xd, px, yd, pdy, cv,
+        CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1, NULL, 0, &zero, wd, pdw), OK);
+    down(y, py, sizeof y), down(dx, pdx, sizeof dx), down(dw, pdw, sizeof dw);
+    double yy = dot(y, dy, 180);
+    ck_assert_double_ne(yy, 0);
+    assert_near(dot(x, dx, 240), yy);
+    assert_near(dot(w, dw, 108), yy);
+    cudnnDestroy(h);
+}
+END_TEST
+
+START_TEST(test_conv_errors)
+{
+    static const struct {
+        int c_w, p, xtype_half, wtype_half, ytype_half;
+        cudnnDataType_t comp;
+        int algo;
+        cudnnStatus_t want;
+    } rows[] = {
+        { 3, 5, 0, 0, 0, FLT, 0, OK },
+        { 2, 5, 0, 0, 0, FLT, 0, BAD },   /* channels of x and w differ */
+        { 3, 4, 0, 0, 0, FLT, 0, UNSUP }, /* y of the wrong spatial size */
+        { 3, 5, 0, 1, 0, FLT, 0, BAD },   /* x float, w half */
+        { 3, 5, 0, 0, 0, HLF, 0, UNSUP }, /* FP16 compute on float data */
+        { 3, 5, 1, 1, 1, HLF, 0, OK },    /* TRUE_HALF_CONFIG */
+        { 3, 5, 1, 1, 1, CUDNN_DATA_DOUBLE, 0, UNSUP },
+        { 3, 5, 0, 0, 0, FLT, 99, BAD },
+    };
+    cudnnHandle_t h = handle();
+    void *buf = dev(4096);
+    float one = 1, zero = 0;
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+        cudnnTensorDescriptor_t xd = tensor4(NCHW, rows[i].xtype_half ? HLF : FLT, 1, 3, 5, 5);
+        cudnnFilterDescriptor_t wd = filter4(rows[i].wtype_half ? HLF : FLT, 2, rows[i].c_w, 3, 3);
+        cudnnTensorDescriptor_t yd = tensor4(NCHW, rows[i].ytype_half ? HLF : FLT, 1, 2,
+                                             rows[i].p, rows[i].p);
+        cudnnConvolutionDescriptor_t cv = conv2(1, 1, 1, 1, 1, 1, XCORR, rows[i].comp);
+        ck_assert_int_eq(cudnnConvolutionForward(h, &one, xd, buf, wd, buf, cv,
+                             (cudnnConvolutionFwdAlgo_t)rows[i].algo, NULL, 0, &zero, yd, buf),
+                         rows[i].want);
+        if (i == 0) {
+            ck_assert_int_eq(cudnnConvolutionForward(h, NULL, xd, buf, wd, buf, cv,
+                CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, NULL, 0, &zero, yd, buf), BAD);
+            ck_assert_int_eq(cudnnConvolutionForward(h, &one, xd, NULL, wd, buf, cv,
+                CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, NULL, 0, &zero, yd, buf), BAD);
+            ck_assert_int_eq(cudnnConvolutionForward(NULL, &one, xd, buf, wd, buf, cv,
+                CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, NULL, 0, &zero, yd, buf), BAD);
+        }
+    }
+    cudnnDestroy(h);
+}
+END_TEST
+
+/* ---- reduce, op tensor -------------------------------------------------------------- */
+
+static float reduce_ones(cudnnHandle_t h, cudnnReduceTensorOp_t op, cudnnDataType_t comp)
+{
+    uint16_t a[4096];
+    for (int i = 0; i < 4096; i++)
+        a[i] = H(1);
+    cudnnTensorDescriptor_t ad = tensor4(NCHW, HLF, 1, 1, 64, 64);
+    cudnnTensorDescriptor_t cd = tensor4(NCHW, HLF, 1, 1, 1, 1);
+    cudnnReduceTensorDescriptor_t rd;
+    ck_assert_int_eq(cudnnCreateReduceTensorDescriptor(&rd), OK);
+    ck_assert_int_eq(cudnnSetReduceTensorDescriptor(rd, op, comp, CUDNN_NOT_PROPAGATE_NAN,
+                         CUDNN_REDUCE_TENSOR_NO_INDICES, CUDNN_32BIT_INDICES), OK);
+    size_t ws = 1, is = 1;
+    ck_assert_int_eq(cudnnGetReductionWorkspaceSize(h, rd, ad, cd, &ws), OK);
+    ck_assert_int_eq(cudnnGetReductionIndicesSize(h, rd, ad, cd, &is), OK);
+    ck_assert_uint_eq(ws + is, 0);
+    void *da = up(a, sizeof a), *dc = dev(2);
+    float alpha = 1, beta = 0;
+    ck_assert_int_eq(cudnnReduceTensor(h, rd, NULL, 0, NULL, 0, &alpha, ad, da, &beta, cd, dc),
+                     OK);
+    uint16_t c;
+    down(&c, dc, 2);
+    cudnnDestroyReduceTensorDescriptor(rd);
+    cudaFree(da), cudaFree(dc);
+    return F(c);
+}
+
+START_TEST(test_reduce_half_accumulation)
+{
+    cudnnHandle_t h = handle();
+    ck_assert_float_eq(reduce_ones(h, CUDNN_REDUCE_TENSOR_ADD, HLF), 2048.0f);
+    ck_assert_float_eq(reduce_ones(h, CUDNN_REDUCE_TENSOR_ADD, FLT), 4096.0f);
+    ck_assert_float_eq(reduce_ones(h, CUDNN_REDUCE_TENSOR_NORM1, HLF), 2048.0f);
+    ck_assert_float_eq(reduce_ones(h, CUDNN_REDUCE_TENSOR_AVG, FLT), 1.0f);
+    ck_assert_float_eq(reduce_ones(h, CUDNN_REDUCE_TENSOR_NORM2, FLT), 64.0f);
+    ck_assert_float_eq(reduce_ones(h, CUDNN_REDUCE_TENSOR_MAX, HLF), 1.0f);
+    cudnnDestroy(h);
+}
+END_TEST
+
+static double ref_reduce(cudnnReduceTensorOp_t op, const float *v, int n)
+{
+    double acc = op == CUDNN_REDUCE_TENSOR_MUL ? 1 : 0;
+    for (int i = 0; i < n; i++) {
+        double x = v[i];
+        switch (op) {
+        case CUDNN_REDUCE_TENSOR_MUL: acc *= x; break;
+        case CUDNN_REDUCE_TENSOR_MIN: acc = i == 0 || x < acc ? x : acc; break;
+        case CUDNN_REDUCE_TENSOR_MAX: acc = i == 0 || x > acc ? x : acc; break;
+        case CUDNN_REDUCE_TENSOR_AMAX: acc = fabs(x) > acc ? fabs(x) : acc; break;
+        case CUDNN_REDUCE_TENSOR_NORM1: acc += fabs(x); break;
+        case CUDNN_REDUCE_TENSOR_NORM2: acc += x * x; break;
+        default: acc += x; break; /* ADD, AVG */
+        }
+    }
+    if (op == CUDNN_REDUCE_TENSOR_AVG)
+        acc /= n;
+    if (op == CUDNN_REDUCE_TENSOR_NORM2)
+        acc = sqrt(acc);
+    return acc;
+}
+
+/* A [2, 3, 1, 4] reduced to C [2, 1, 1, 1] (over c and w) and C [1, 3, 1, 4]
+ * (over n), every op, C = 2 * reduce(A) + 0.5 * C. */
+START_TEST(test_reduce_ops)
+{
+    static const cudnnReduceTensorOp_t ops[] = {
+        CUDNN_REDUCE_TENSOR_ADD, CUDNN_REDUCE_TENSOR_MUL, CUDNN_REDUCE_TENSOR_MIN,
+        CUDNN_REDUCE_TENSOR_MAX, CUDNN_REDUCE_TENSOR_AMAX, CUDNN_REDUCE_TENSOR_AVG,
+        CUDNN_REDUCE_TENSOR_NORM1, CUDNN_REDUCE_TENSOR_NORM2,
+    };
+    cudnnHandle_t h = handle();
+    float a[24], c0[12], c[12], alpha = 2, beta = 0.5f;
+    fill(a, 24, 12), fill(c0, 12, 13);
+    void *da = up(a, sizeof a), *dc = dev(sizeof c);
+    cudnnTensorDescriptor_t ad = tensor4(NCHW, FLT, 2, 3, 1, 4);
+    cudnnTensorDescriptor_t over_cw = tensor4(NCHW, FLT, 2, 1, 1, 1);
+    cudnnTensorDescriptor_t over_n = tensor4(NCHW, FLT, 1, 3, 1, 4);
+    cudnnReduceTensorDescriptor_t rd;
+    ck_assert_int_eq(cudnnCreateReduceTensorDescriptor(&rd), OK);
+    for (size_t i = 0; i < sizeof ops / sizeof *ops; i++) {
+        ck_assert_int_eq(cudnnSetReduceTensorDescriptor(rd, ops[i], FLT, CUDNN_PROPAGATE_NAN,
+                             CUDNN_REDUCE_TENSOR_NO_INDICES, CUDNN_32BIT_INDICES), OK);
+        cudnnReduceTensorOp_t op;
+        cudnnDataType_t t;
+        cudnnNanPropagation_t nan;
+        cudnnReduceTensorIndices_t ind;
+        cudnnIndicesType_t it;
+        ck_assert_int_eq(cudnnGetReduceTensorDescriptor(rd, &op, &t, &nan, &ind, &it), OK);
+        ck_assert_int_eq(op, ops[i]);
+        ck_assert_int_eq(nan, CUDNN_PROPAGATE_NAN);
+        ck_assert_int_eq(cudaMemcpy(dc, c0, sizeof c0, cudaMemcpyHostToDevice), cudaSuccess);
+        ck_assert_int_eq(cudnnReduceTensor(h, rd, NULL, 0, NULL, 0, &alpha, ad, da, &beta,
+                                           over_cw, dc), OK);
+        down(c, dc, 2 * sizeof(float));
+        for (int n = 0; n < 2; n++)
+            assert_near(c[n], 2 * ref_reduce(ops[i], a + 12 * n, 12) + 0.5 * c0[n]);
+        ck_assert_int_eq(cudaMemcpy(dc, c0, sizeof c0, cudaMemcpyHostToDevice), cudaSuccess);
+        ck_assert_int_eq(cudnnReduceTensor(h, rd, NULL, 0, NULL, 0, &alpha, ad, da, &beta,
+                                           over_n, dc), OK);
+        down(c, dc, sizeof c);
+        for (int j = 0; j < 12; j++)
+            assert_near(c[j], 2 * ref_reduce(ops[i], (float[]){ a[j], a[12 + j] }, 2) +
+                                  0.5 * c0[j]);
+    }
+    /* C must be 1 or A's size in each dim; min/max indices are not emulated. */
+    cudnnTensorDescriptor_t wrong = tensor4(NCHW, FLT, 1, 2, 1, 1);
+    ck_assert_int_eq(cudnnReduceTensor(h, rd, NULL, 0, NULL, 0, &alpha, ad, da, &beta, wrong,
+                                       dc), BAD);
+    ck_assert_int_eq(cudnnSetReduceTensorDescriptor(rd, CUDNN_REDUCE_TENSOR_MAX, FLT,
+                         CUDNN_PROPAGATE_NAN, CUDNN_REDUCE_TENSOR_FLATTENED_INDICES,
+                         CUDNN_32BIT_INDICES), OK);
+    ck_assert_int_eq(cudnnReduceTensor(h, rd, NULL, 0, NULL, 0, &alpha, ad, da, &beta, over_n,
+                                       dc), UNSUP);
+    ck_assert_int_eq(cudnnSetReduceTensorDescriptor(rd, (cudnnReduceTensorOp_t)42, FLT,
+                         CUDNN_PROPAGATE_NAN, CUDNN_REDUCE_TENSOR_NO_INDICES,
+                         CUDNN_32BIT_INDICES), BAD);
+    cudnnDestroy(h);
+}
+END_TEST
+
+/* MAX over {1, NaN, 3}: NOT_PROPAGATE_NAN skips the NaN. */
+START_TEST(test_reduce_nan)
+{
+    cudnnHandle_t h = handle();
+    float a[3] = { 1, NAN, 3 }, c, alpha = 1, beta = 0;
+    void *da = up(a, sizeof a), *dc = dev(4);
+    const int da3[3] = { 1, 1, 3 }, ds3[3] = { 3, 3, 1 }, dc3[3] = { 1, 1, 1 };
+    cudnnTensorDescriptor_t ad, cd;
+    cudnnCreateTensorDescriptor(&ad), cudnnCreateTensorDescriptor(&cd);
+    ck_assert_int_eq(cudnnSetTensorNdDescriptor(ad, FLT, 3, da3, ds3), OK);
+    ck_assert_int_eq(cudnnSetTensorNdDescriptor(cd, FLT, 3, dc3, dc3), OK);
+    cudnnReduceTensorDescriptor_t rd;
+    cudnnCreateReduceTensorDescriptor(&rd);
+    for (int prop = 0; prop < 2; prop++) {
+        ck_assert_int_eq(cudnnSetReduceTensorDescriptor(rd, CUDNN_REDUCE_TENSOR_MAX, FLT,
+                             prop ? CUDNN_PROPAGATE_NAN : CUDNN_NOT_PROPAGATE_NAN,
+                             CUDNN_REDUCE_TENSOR_NO_INDICES, CUDNN_32BIT_INDICES), OK);
+        ck_assert_int_eq(cudnnReduceTensor(h, rd, NULL, 0, NULL, 0, &alpha, ad, da, &beta, cd,
+                                           dc), OK);
+        down(&c, dc, 4);
+        if (prop)
+            ck_assert(isnan(c));
+        else
+            ck_assert_float_eq(c, 3.0f);
+    }
+    cudnnDestroy(h);
+}
+END_TEST
+
+static cudnnOpTensorDescriptor_t op_desc(cudnnOpTensorOp_t op, cudnnDataType_t comp)
+{
+    cudnnOpTensorDescriptor_t d;
+    ck_assert_int_eq(cudnnCreateOpTensorDescriptor(&d), OK);
+    ck_assert_int_eq(cudnnSetOpTensorDescriptor(d, op, comp, CUDNN_NOT_PROPAGATE_NAN), OK);
+    return d;
+}
+
+static double ref_op(cudnnOpTensorOp_t op, double a, double b)
+{
+    switch (op) {
+    case CUDNN_OP_TENSOR_ADD: return a + b;
+    case CUDNN_OP_TENSOR_MUL: return a * b;
+    case CUDNN_OP_TENSOR_MIN: return a < b ? a : b;
+    case CUDNN_OP_TENSOR_MAX: return a > b ? a : b;
+    case CUDNN_OP_TENSOR_SQRT: return sqrt(a);
+    default: return a == 0 ? 1 : 0; /* NOT on a 0/1 mask */
+    }
+}
+
+/* C [2, 3, 2, 2] = op(1.5 A, -2 B) + 0.5 C with B [1, 3, 1, 1] broadcast. */
+START_TEST(test_op_tensor)
+{
+    static const cudnnOpTensorOp_t ops[] = { CUDNN_OP_TENSOR_ADD, CUDNN_OP_TENSOR_MUL,
+                                             CUDNN_OP_TENSOR_MIN, CUDNN_OP_TENSOR_MAX,
+                                             CUDNN_OP_TENSOR_SQRT, CUDNN_OP_TENSOR_NOT };
+    cudnnHandle_t h = handle();
+    float a[24], b[3], c0[24], c[24], a1 = 1.5f, a2 = -2, beta = 0.5f;
+    fill(b, 3, 15), fill(c0, 24, 16);
+    cudnnTensorDescriptor_t ad = tensor4(NCHW, FLT, 2, 3, 2, 2);
+    cudnnTensorDescriptor_t bd = tensor4(NCHW, FLT, 1, 3, 1, 1);
+    void *db = up(b, sizeof b), *dc = dev(sizeof c);
+    for (size_t i = 0; i < sizeof ops / sizeof *ops; i++) {
+        cudnnOpTensorOp_t op = ops[i];
+        for (int j = 0; j < 24; j++) /* sqrt wants a >= 0, not a 0/1 mask */
+            a[j] = op == CUDNN_OP_TENSOR_SQRT ? fabsf(val(j + 14))
+                 : op == CUDNN_OP_TENSOR_NOT  ? (float)(j % 3 == 0)
+                                              : val(j + 14);
+        float s1 = op == CUDNN_OP_TENSOR_NOT ? 1.0f : a1;
+        void *da = up(a, sizeof a);
+        ck_assert_int_eq(cudaMemcpy(dc, c0, sizeof c0, cudaMemcpyHostToDevice), cudaSuccess);
+        cudnnOpTensorDescriptor_t od = op_desc(op, FLT);
+        ck_assert_int_eq(cudnnOpTensor(h, od, &s1, ad, da, &a2, bd, db, &beta, ad, dc), OK);
+        down(c, dc, sizeof c);
+        for (int j = 0; j < 24; j++)
+            assert_near(c[j], ref_op(op, s1 * a[j], a2 * b[j / 4 % 3]) + 0.5 * c0[j]);
+        cudnnDestroyOpTensorDescriptor(od);
+        cudaFree(da);
+    }
+    /* B of 2 channels does not broadcast to 3. */
+    cudnnTensorDescriptor_t bad_b = tensor4(NCHW, FLT, 1, 2, 1, 1);
+    cudnnOpTensorDescriptor_t add = op_desc(CUDNN_OP_TENSOR_ADD, FLT);
+    ck_assert_int_eq(cudnnOpTensor(h, add, &a1, ad, dc, &a2, bad_b, db, &beta, ad, dc), BAD);
+    cudnnDestroy(h);
+}
+END_TEST
+
+/* 2048 + 1: FP16 computation rounds back to 2048, FP32 computation into a
+ * float C keeps 2049. */
+START_TEST(test_op_tensor_half_compute)
+{
+    cudnnHandle_t h = handle();
+    uint16_t a = H(2048), b = H(1), ch;
+    float one = 1, zero = 0, cf;
+    void *da = up(&a, 2), *db = up(&b, 2), *dc = dev(4);
+    cudnnTensorDescriptor_t hd = tensor4(NCHW, HLF, 1, 1, 1, 1);
+    cudnnTensorDescriptor_t fd = tensor4(NCHW, FLT, 1, 1, 1, 1);
+    ck_assert_int_eq(cudnnOpTensor(h, op_desc(CUDNN_OP_TENSOR_ADD, HLF), &one, hd, da, &one, hd,
+                                   db, &zero, hd, dc), OK);
+    down(&ch, dc, 2);
+    ck_assert_float_eq(F(ch), 2048.0f);
+    ck_assert_int_eq(cudnnOpTensor(h, op_desc(CUDNN_OP_TENSOR_ADD, FLT), &one, hd, da, &one, hd,
+                                   db, &zero, fd, dc), OK);
+    down(&cf, dc, 4);
+    ck_assert_float_eq(cf, 2049.0f);
+    /* FP16 computation on a float C is not a listed configuration. */
+    ck_assert_int_eq(cudnnOpTensor(h, op_desc(CUDNN_OP_TENSOR_ADD, HLF), &one, hd, da, &one, hd,
+                                   db, &zero, fd, dc), BAD);
+    cudnnDestroy(h);
+}
+END_TEST
+
+/* ---- backend API ---------------------------------------------------------------------- */
+
+static cudnnBackendDescriptor_t bdesc(cudnnBackendDescriptorType_t t)
+{
+    cudnnBackendDescriptor_t d = NULL;
+    ck_assert_int_eq(cudnnBackendCreateDescriptor(t, &d), OK);
+    return d;
+}
+
+static void bset(cudnnBackendDescriptor_t d, cudnnBackendAttributeName_t name,
+                 cudnnBackendAttributeType_t type, int64_t n, const void *v)
+{
+    ck_assert_int_eq(cudnnBackendSetAttribute(d, name, type, n, v), OK);
+}
+
+static void bset_desc(cudnnBackendDescriptor_t d, cudnnBackendAttributeName_t name,
+                      cudnnBackendDescriptor_t v)
+{
+    bset(d, name, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &v);
+}
+
+static void bfinal(cudnnBackendDescriptor_t d)
+{
+    ck_assert_int_eq(cudnnBackendFinalize(d), OK);
+}
+
+static int64_t bget_int64(cudnnBackendDescriptor_t d, cudnnBackendAttributeName_t name)
+{
+    int64_t v = -1, n = -1;
+    ck_assert_int_eq(cudnnBackendGetAttribute(d, name, CUDNN_TYPE_INT64, 1, &n, &v), OK);
+    ck_assert_int_eq(n, 1);
+    return v;
+}
+
+/* A finalized tensor; strides NULL: packed row-major. */
+static cudnnBackendDescriptor_t btensor(int64_t uid, cudnnDataType_t t, int nd, const int64_t *dim,
+                                        const int64_t *stride, bool is_virtual)
+{
+    int64_t packed[8], align = 16;
+    for (int i = nd - 1, s = 1; i >= 0; s *= (int)dim[i], i--)
+        packed[i] = s;
+    cudnnBackendDescriptor_t d = bdesc(CUDNN_BACKEND_TENSOR_DESCRIPTOR);
+    bset(d, CUDNN_ATTR_TENSOR_UNIQUE_ID, CUDNN_TYPE_INT64, 1, &uid);
+    bset(d, CUDNN_ATTR_TENSOR_DATA_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &t);
+    bset(d, CUDNN_ATTR_TENSOR_DIMENSIONS, CUDNN_TYPE_INT64, nd, dim);
+    bset(d, CUDNN_ATTR_TENSOR_STRIDES, CUDNN_TYPE_INT64, nd, stride ? stride : packed);
+    bset(d, CUDNN_ATTR_TENSOR_BYTE_ALIGNMENT, CUDNN_TYPE_INT64, 1, &align);
+    bset(d, CUDNN_ATTR_TENSOR_IS_VIRTUAL, CUDNN_TYPE_BOOLEAN, 1, &is_virtual);
+    bfinal(d);
+    return d;
+}
+
+/* A finalized 2-D convolution descriptor. */
+static cudnnBackendDescriptor_t bconv(cudnnDataType_t comp, const int64_t pre[2],
+                                      const int64_t post[2], const int64_t stride[2],
+                                      const int64_t dil[2])
+{
+    int64_t nsp = 2;
+    cudnnConvolutionMode_t mode = XCORR;
+    cudnnBackendDescriptor_t d = bdesc(CUDNN_BACKEND_CONVOLUTION_DESCRIPTOR);
+    bset(d, CUDNN_ATTR_CONVOLUTION_COMP_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &comp);
+    bset(d, CUDNN_ATTR_CONVOLUTION_CONV_MODE, CUDNN_TYPE_CONVOLUTION_MODE, 1, &mode);
+    bset(d, CUDNN_ATTR_CONVOLUTION_SPATIAL_DIMS, CUDNN_TYPE_INT64, 1, &nsp);
+    bset(d, CUDNN_ATTR_CONVOLUTION_DILATIONS, CUDNN_TYPE_INT64, 2, dil);
+    bset(d, CUDNN_ATTR_CONVOLUTION_FILTER_STRIDES, CUDNN_TYPE_INT64, 2, stride);
+    bset(d, CUDNN_ATTR_CONVOLUTION_PRE_PADDINGS, CUDNN_TYPE_INT64, 2, pre);
+    bset(d, CUDNN_ATTR_CONVOLUTION_POST_PADDINGS, CUDNN_TYPE_INT64, 2, post);
+    bfinal(d);
+    return d;
+}
+
+static cudnnBackendDescriptor_t bconv_fwd(cudnnBackendDescriptor_t x, cudnnBackendDescriptor_t w,
+                                          cudnnBackendDescriptor_t y, cudnnBackendDescriptor_t cv)
+{
+    float alpha = 1;
+    double beta = 0; /* float and double scaling factors are both accepted */
+    cudnnBackendDescriptor_t op = bdesc(CUDNN_BACKEND_OPERATION_CONVOLUTION_FORWARD_DESCRIPTOR);
+    bset_desc(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_X, x);
+    bset_desc(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_W, w);
+    bset_desc(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_Y, y);
+    bset_desc(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_CONV_DESC, cv);
+    bset(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_ALPHA, CUDNN_TYPE_FLOAT, 1, &alpha);
+    bset(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_BETA, CUDNN_TYPE_DOUBLE, 1, &beta);
+    bfinal(op);
+    return op;
+}
+
+static cudnnBackendDescriptor_t bmatmul(cudnnBackendDescriptor_t a, cudnnBackendDescriptor_t b,
+                                        cudnnBackendDescriptor_t c, cudnnDataType_t comp)
+{
+    cudnnBackendDescriptor_t md = bdesc(CUDNN_BACKEND_MATMUL_DESCRIPTOR);
+    bset(md, CUDNN_ATTR_MATMUL_COMP_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &comp);
+    bfinal(md);
+    cudnnBackendDescriptor_t op = bdesc(CUDNN_BACKEND_OPERATION_MATMUL_DESCRIPTOR);
+    bset_desc(op, CUDNN_ATTR_OPERATION_MATMUL_ADESC, a);
+    bset_desc(op, CUDNN_ATTR_OPERATION_MATMUL_BDESC, b);
+    bset_desc(op, CUDNN_ATTR_OPERATION_MATMUL_CDESC, c);
+    bset_desc(op, CUDNN_ATTR_OPERATION_MATMUL_DESC, md);
+    bfinal(op);
+    return op;
+}
+
+static cudnnBackendDescriptor_t bgraph(cudnnHandle_t h, cudnnBackendDescriptor_t op)
+{
+    cudnnBackendDescriptor_t g = bdesc(CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR);
+    bset_desc(g, CUDNN_ATTR_OPERATIONGRAPH_OPS, op);
+    bset(g, CUDNN_ATTR_OPERATIONGRAPH_HANDLE, CUDNN_TYPE_HANDLE, 1, &h);
+    bfinal(g);
+    return g;
+}
+
+/* The way frameworks get a plan: heuristics, their first configuration. */
+static cudnnBackendDescriptor_t bplan(cudnnHandle_t h, cudnnBackendDescriptor_t graph)
+{
+    cudnnBackendHeurMode_t mode = CUDNN_HEUR_MODE_INSTANT;
+    cudnnBackendDescriptor_t heur = bdesc(CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR);
+    bset_desc(heur, CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH, graph);
+    bset(heur, CUDNN_ATTR_ENGINEHEUR_MODE, CUDNN_TYPE_HEUR_MODE, 1, &mode);
+    bfinal(heur);
+    int64_t n = -1;
+    ck_assert_int_eq(cudnnBackendGetAttribute(heur, CUDNN_ATTR_ENGINEHEUR_RESULTS,
+                                              CUDNN_TYPE_BACKEND_DESCRIPTOR, 0, &n, NULL), OK);
+    ck_assert_int_eq(n, 1);
+    cudnnBackendDescriptor_t cfg = bdesc(CUDNN_BACKEND_ENGINECFG_DESCRIPTOR);
+    ck_assert_int_eq(cudnnBackendGetAttribute(heur, CUDNN_ATTR_ENGINEHEUR_RESULTS,
+                                              CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &n, &cfg), OK);
+    cudnnBackendDescriptor_t plan = bdesc(CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR);
+    bset(plan, CUDNN_ATTR_EXECUTION_PLAN_HANDLE, CUDNN_TYPE_HANDLE, 1, &h);
+    bset_desc(plan, CUDNN_ATTR_EXECUTION_PLAN_ENGINE_CONFIG, cfg);
+    bfinal(plan);
+    ck_assert_int_eq(bget_int64(plan, CUDNN_ATTR_EXECUTION_PLAN_WORKSPACE_SIZE), 0);
+    cudnnBackendDestroyDescriptor(heur);
+    cudnnBackendDestroyDescriptor(cfg);
+    return plan;
+}
+
+static cudnnStatus_t bexecute(cudnnHandle_t h, cudnnBackendDescriptor_t plan, int n,
+                              const int64_t *uids, void **ptrs)
+{
+    void *ws = NULL;
+    cudnnBackendDescriptor_t pack = bdesc(CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR);
+    bset(pack, CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS, CUDNN_TYPE_INT64, n, uids);
+    bset(pack, CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS, CUDNN_TYPE_VOID_PTR, n, ptrs);
+    bset(pack, CUDNN_ATTR_VARIANT_PACK_WORKSPACE, CUDNN_TYPE_VOID_PTR, 1, &ws);
+    bfinal(pack);
+    cudnnStatus_t st = cudnnBackendExecute(h, plan, pack);
+    cudnnBackendDestroyDescriptor(pack);
+    return st;
+}
+
+static const int64_t zero2[2] = { 0, 0 }, one2[2] = { 1, 1 };
+
+/* X [1, 1024, 2, 2] * W [1, 1024, 2, 2] of ones: 4096 products in one output. */
+static float backend_ones_conv(cudnnHandle_t h, cudnnDataType_t comp)
+{
+    uint16_t ones[4096];
+    for (int i = 0; i < 4096; i++)
+        ones[i] = H(1);
+    const int64_t xd[4] = { 1, 1024, 2, 2 }, yd[4] = { 1, 1, 1, 1 };
+    cudnnBackendDescriptor_t x = btensor('x', HLF, 4, xd, NULL, false);
+    cudnnBackendDescriptor_t w = btensor('w', HLF, 4, xd, NULL, false);
+    cudnnBackendDescriptor_t y = btensor('y', HLF, 4, yd, NULL, false);
+    cudnnBackendDescriptor_t op = bconv_fwd(x, w, y, bconv(comp, zero2, zero2, one2, one2));
+    cudnnBackendDescriptor_t graph = bgraph(h, op);
+    ck_assert_int_eq(bget_int64(graph, CUDNN_ATTR_OPERATIONGRAPH_ENGINE_GLOBAL_COUNT), 1);
+    cudnnBackendDescriptor_t plan = bplan(h, graph);
+    void *dx = up(ones, sizeof ones), *dw = up(ones, sizeof ones), *dy = dev(2);
+    ck_assert_int_eq(bexecute(h, plan, 3, (int64_t[]){ 'x', 'w', 'y' },
+                              (void *[]){ dx, dw, dy }), OK);
+    uint16_t out;
+    down(&out, dy, 2);
+    return F(out);
+}
+
+START_TEST(test_backend_conv_forward)
+{
+    cudnnHandle_t h = handle();
+    ck_assert_float_eq(backend_ones_conv(h, HLF), 2048.0f);
+    ck_assert_float_eq(backend_ones_conv(h, FLT), 4096.0f);
+
+    /* The small geometry with x in NHWC strides (post padding 1 on h). */
+    struct geom g = small_geom(0);
+    g.xs[1] = 1, g.xs[3] = g.c, g.xs[2] = g.w * g.c, g.xs[0] = g.h * g.w * g.c;
+    float x[252], w[72], y[128];
+    double ref[128] = { 0 };
+    fill(x, 252, 17), fill(w, 72, 18);
+    struct refctx rc = { x, w, ref, 0 };
+    each_tap(&g, ref_tap, &rc);
+    const int64_t xdim[4] = { 2, 3, 7, 6 }, xstr[4] = { 126, 1, 18, 3 };
+    const int64_t wdim[4] = { 4, 3, 3, 2 }, ydim[4] = { 2, 4, 4, 4 };
+    const int64_t pre[2] = { 1, 0 }, post[2] = { 1, 0 }, str[2] = { 2, 1 }, dil[2] = { 1, 2 };
+    cudnnBackendDescriptor_t xt = btensor(10, FLT, 4, xdim, xstr, false);
+    cudnnBackendDescriptor_t wt = btensor(11, FLT, 4, wdim, NULL, false);
+    cudnnBackendDescriptor_t yt = btensor(12, FLT, 4, ydim, NULL, false);
+    cudnnBackendDescriptor_t op = bconv_fwd(xt, wt, yt, bconv(FLT, pre, post, str, dil));
+    /* The operation keeps its own copy: the tensor descriptors may go. */
+    cudnnBackendDestroyDescriptor(wt);
+    cudnnBackendDescriptor_t got = bdesc(CUDNN_BACKEND_TENSOR_DESCRIPTOR);
+    int64_t n = 0;
+    ck_assert_int_eq(cudnnBackendGetAttribute(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_X,
+                                              CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &n, &got), OK);
+    ck_assert_int_eq(bget_int64(got, CUDNN_ATTR_TENSOR_UNIQUE_ID), 10);
+    int64_t strides[8];
+    ck_assert_int_eq(cudnnBackendGetAttribute(got, CUDNN_ATTR_TENSOR_STRIDES, CUDNN_TYPE_INT64, 8,
+                                              &n, strides), OK);
+    ck_assert_int_eq(n, 4);
+    ck_assert_mem_eq(strides, xstr, sizeof xstr);
+    cudnnBackendDescriptor_t plan = bplan(h, bgraph(h, op));
+    void *dx = up(x, sizeof x), *dw = up(w, sizeof w), *dy = dev(sizeof y);
+    ck_assert_int_eq(bexecute(h, plan, 3, (int64_t[]){ 12, 10, 11 }, (void *[]){ dy, dx, dw }),
+                     OK);
+    down(y, dy, sizeof y);
+    for (int i = 0; i < 128; i++)
+        assert_near(y[i], ref[i]);
+    cudnnDestroy(h);
+}
+END_TEST
+
+/* A [2, 3, 4096] x B [2, 4096, 2] of ones into C [2, 3, 2]. */
+static float backend_ones_matmul(cudnnHandle_t h, cudnnDataType_t comp)
+{
+    uint16_t ones[2 * 3 * 4096];
+    for (int i = 0; i < 2 * 3 * 4096; i++)
+        ones[i] = H(1);
+    const int64_t ad[3] = { 2, 3, 4096 }, bd[3] = { 2, 4096, 2 }, cd[3] = { 2, 3, 2 };
+    cudnnBackendDescriptor_t a = btensor(1, HLF, 3, ad, NULL, false);
+    cudnnBackendDescriptor_t b = btensor(2, HLF, 3, bd, NULL, false);
+    cudnnBackendDescriptor_t c = btensor(3, HLF, 3, cd, NULL, false);
+    cudnnBackendDescriptor_t plan = bplan(h, bgraph(h, bmatmul(a, b, c, comp)));
+    void *da = up(ones, 2 * 3 * 4096 * 2), *db = up(ones, 2 * 4096 * 2 * 2), *dc = dev(24);
+    ck_assert_int_eq(bexecute(h, plan, 3, (int64_t[]){ 1, 2, 3 }, (void *[]){ da, db, dc }), OK);
+    uint16_t out[12];
+    down(out, dc, sizeof out);
+    for (int i = 1; i < 12; i++)
+        ck_assert_uint_eq(out[i], out[0]);
+    return F(out[0]);
+}
+
+START_TEST(test_backend_matmul)
+{
+    cudnnHandle_t h = handle();
+    ck_assert_float_eq(backend_ones_matmul(h, HLF), 2048.0f);
+    ck_assert_float_eq(backend_ones_matmul(h, FLT), 4096.0f);
+
+    /* A [3, 4, 5] stored column-major per batch, B [1, 5, 2] broadcast. */
+    float a[60], b[10], c[24];
+    fill(a, 60, 19), fill(b, 10, 20);
+    const int64_t ad[3] = { 3, 4, 5 }, as[3] = { 20, 1, 4 }, bd[3] = { 1, 5, 2 };
+    const int64_t cd[3] = { 3, 4, 2 };
+    cudnnBackendDescriptor_t plan = bplan(h, bgraph(h, bmatmul(btensor(1, FLT, 3, ad, as, false),
+                                                               btensor(2, FLT, 3, bd, NULL, false),
+                                                               btensor(3, FLT, 3, cd, NULL, false),
+                                                               FLT)));
+    void *da = up(a, sizeof a), *db = up(b, sizeof b), *dc = dev(sizeof c);
+    ck_assert_int_eq(bexecute(h, plan, 3, (int64_t[]){ 3, 1, 2 }, (void *[]){ dc, da, db }), OK);
+    down(c, dc, sizeof c);
+    for (int bt = 0; bt < 3; bt++)
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 2; j++) {
+                double s = 0;
+                for (int p = 0; p < 5; p++)
+                    s += (double)a[bt * 20 + p * 4 + i] * b[p * 2 + j];
+                assert_near(c[bt * 8 + i * 2 + j], s);
+            }
+    cudnnDestroy(h);
+}
+END_TEST
+
+START_TEST(test_backend_attribute_errors)
+{
+    cudnnBackendDescriptor_t t = bdesc(CUDNN_BACKEND_TENSOR_DESCRIPTOR);
+    const int64_t dims[9] = { 1, 2, 3, 4, 1, 1, 1, 1, 1 }, zero = 0, uids[2] = { 1, 2 };
+    const int32_t dims32[4] = { 1, 2, 3, 4 };
+    cudnnDataType_t bogus = (cudnnDataType_t)99;
+    const struct {
+        cudnnBackendAttributeName_t name;
+        cudnnBackendAttributeType_t type;
+        int64_t n;
+        const void *v;
+    } bad[] = {
+        { CUDNN_ATTR_TENSOR_DIMENSIONS, CUDNN_TYPE_INT32, 4, dims32 }, /* wrong type */
+        { CUDNN_ATTR_TENSOR_UNIQUE_ID, CUDNN_TYPE_INT64, 2, uids },    /* wrong count */
+        { CUDNN_ATTR_TENSOR_DIMENSIONS, CUDNN_TYPE_INT64, 9, dims },   /* beyond CUDNN_DIM_MAX */
+        { CUDNN_ATTR_TENSOR_DIMENSIONS, CUDNN_TYPE_INT64, 1, &zero },  /* empty dim */
+        { CUDNN_ATTR_TENSOR_DATA_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &bogus },
+        { CUDNN_ATTR_CONVOLUTION_COMP_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &bogus }, /* not a tensor's */
+        { CUDNN_ATTR_TENSOR_BYTE_ALIGNMENT, CUDNN_TYPE_INT64, 1, NULL },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        ck_assert_int_eq(cudnnBackendSetAttribute(t, bad[i].name, bad[i].type, bad[i].n,
+                                                  bad[i].v), BAD);
+    /* Required attributes: everything but the alignment is set. */
+    int64_t uid = 7, align = 8;
+    cudnnDataType_t dt = FLT;
+    bset(t, CUDNN_ATTR_TENSOR_UNIQUE_ID, CUDNN_TYPE_INT64, 1, &uid);
+    bset(t, CUDNN_ATTR_TENSOR_DATA_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &dt);
+    bset(t, CUDNN_ATTR_TENSOR_DIMENSIONS, CUDNN_TYPE_INT64, 4, dims);
+    bset(t, CUDNN_ATTR_TENSOR_STRIDES, CUDNN_TYPE_INT64, 4, (int64_t[]){ 24, 12, 4, 1 });
+    int64_t n;
+    ck_assert_int_eq(cudnnBackendGetAttribute(t, CUDNN_ATTR_TENSOR_UNIQUE_ID, CUDNN_TYPE_INT64, 1,
+                                              &n, &uid), CUDNN_STATUS_NOT_INITIALIZED);
+    ck_assert_int_eq(cudnnBackendFinalize(t), BAD);
+    bset(t, CUDNN_ATTR_TENSOR_BYTE_ALIGNMENT, CUDNN_TYPE_INT64, 1, &align);
+    bfinal(t);
+    /* Finalized: nothing more may be set (the API reference's status). */
+    ck_assert_int_eq(cudnnBackendSetAttribute(t, CUDNN_ATTR_TENSOR_UNIQUE_ID, CUDNN_TYPE_INT64, 1,
+                                              &uid), CUDNN_STATUS_NOT_INITIALIZED);
+    ck_assert_int_eq(cudnnBackendFinalize(t), BAD);
+    ck_assert_int_eq(cudnnBackendGetAttribute(t, CUDNN_ATTR_TENSOR_UNIQUE_ID, CUDNN_TYPE_DOUBLE,
+                                              1, &n, &uid), BAD);
+
+    /* A convolution descriptor whose arrays do not match its spatial dims. */
+    cudnnBackendDescriptor_t cv = bdesc(CUDNN_BACKEND_CONVOLUTION_DESCRIPTOR);
+    int64_t nsp = 2;
+    cudnnConvolutionMode_t mode = XCORR;
+    const int64_t three[3] = { 1, 1, 1 };
+    bset(cv, CUDNN_ATTR_CONVOLUTION_COMP_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &dt);
+    bset(cv, CUDNN_ATTR_CONVOLUTION_CONV_MODE, CUDNN_TYPE_CONVOLUTION_MODE, 1, &mode);
+    bset(cv, CUDNN_ATTR_CONVOLUTION_SPATIAL_DIMS, CUDNN_TYPE_INT64, 1, &nsp);
+    bset(cv, CUDNN_ATTR_CONVOLUTION_DILATIONS, CUDNN_TYPE_INT64, 3, three);
+    bset(cv, CUDNN_ATTR_CONVOLUTION_FILTER_STRIDES, CUDNN_TYPE_INT64, 2, one2);
+    bset(cv, CUDNN_ATTR_CONVOLUTION_PRE_PADDINGS, CUDNN_TYPE_INT64, 2, zero2);
+    ck_assert_int_eq(cudnnBackendFinalize(cv), BAD); /* no post paddings */
+    bset(cv, CUDNN_ATTR_CONVOLUTION_POST_PADDINGS, CUDNN_TYPE_INT64, 2, zero2);
+    ck_assert_int_eq(cudnnBackendFinalize(cv), BAD); /* 3 dilations */
+    bset(cv, CUDNN_ATTR_CONVOLUTION_DILATIONS, CUDNN_TYPE_INT64, 2, one2);
+    bfinal(cv);
+
+    /* Operations: a missing W, a tensor not finalized, mismatched shapes. */
+    const int64_t xd[4] = { 1, 2, 3, 3 }, wd[4] = { 1, 2, 3, 3 }, yd[4] = { 1, 1, 1, 1 };
+    cudnnBackendDescriptor_t x = btensor(1, FLT, 4, xd, NULL, false);
+    cudnnBackendDescriptor_t w = btensor(2, FLT, 4, wd, NULL, false);
+    cudnnBackendDescriptor_t y = btensor(3, FLT, 4, yd, NULL, false);
+    cudnnBackendDescriptor_t op = bdesc(CUDNN_BACKEND_OPERATION_CONVOLUTION_FORWARD_DESCRIPTOR);
+    bset_desc(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_X, x);
+    bset_desc(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_Y, y);
+    bset_desc(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_CONV_DESC, cv);
+    ck_assert_int_eq(cudnnBackendFinalize(op), BAD);
+    cudnnBackendDescriptor_t unfinished = bdesc(CUDNN_BACKEND_TENSOR_DESCRIPTOR);
+    ck_assert_int_eq(cudnnBackendSetAttribute(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_W,
+                                              CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &unfinished), BAD);
+    ck_assert_int_eq(cudnnBackendSetAttribute(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_W,
+                                              CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &cv), BAD);
+    ck_assert_int_eq(cudnnBackendSetAttribute(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_ALPHA,
+                                              CUDNN_TYPE_INT64, 1, &uid), BAD);
+    bset_desc(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_W, w);
+    bfinal(op);
+    cudnnBackendDescriptor_t mm = bdesc(CUDNN_BACKEND_OPERATION_MATMUL_DESCRIPTOR);
+    cudnnBackendDescriptor_t md = bdesc(CUDNN_BACKEND_MATMUL_DESCRIPTOR);
+    ck_assert_int_eq(cudnnBackendFinalize(md), BAD); /* no compute type */
+    bset(md, CUDNN_ATTR_MATMUL_COMP_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &dt);
+    bfinal(md);
+    bset_desc(mm, CUDNN_ATTR_OPERATION_MATMUL_ADESC, x); /* [.., 3, 3] x [.., 1, 1] */
+    bset_desc(mm, CUDNN_ATTR_OPERATION_MATMUL_BDESC, y);
+    bset_desc(mm, CUDNN_ATTR_OPERATION_MATMUL_CDESC, y);
+    bset_desc(mm, CUDNN_ATTR_OPERATION_MATMUL_DESC, md);
+    ck_assert_int_eq(cudnnBackendFinalize(mm), BAD);
+
+    /* Stored, gettable: pointwise and reduction descriptors. */
+    cudnnBackendDescriptor_t pw = bdesc(CUDNN_BACKEND_POINTWISE_DESCRIPTOR);
+    cudnnPointwiseMode_t pm = CUDNN_POINTWISE_ADD, pm2;
+    ck_assert_int_eq(cudnnBackendFinalize(pw), BAD);
+    bset(pw, CUDNN_ATTR_POINTWISE_MODE, CUDNN_TYPE_POINTWISE_MODE, 1, &pm);
+    bset(pw, CUDNN_ATTR_POINTWISE_MATH_PREC, CUDNN_TYPE_DATA_TYPE, 1, &dt);
+    bfinal(pw);
+    ck_assert_int_eq(cudnnBackendGetAttribute(pw, CUDNN_ATTR_POINTWISE_MODE,
+                                              CUDNN_TYPE_POINTWISE_MODE, 1, &n, &pm2), OK);
+    ck_assert_int_eq(pm2, CUDNN_POINTWISE_ADD);
+    cudnnBackendDescriptor_t rd = bdesc(CUDNN_BACKEND_REDUCTION_DESCRIPTOR);
+    cudnnReduceTensorOp_t ro = CUDNN_REDUCE_TENSOR_AMAX, ro2;
+    cudnnDataType_t comp2;
+    bset(rd, CUDNN_ATTR_REDUCTION_OPERATOR, CUDNN_TYPE_REDUCTION_OPERATOR_TYPE, 1, &ro);
+    bset(rd, CUDNN_ATTR_REDUCTION_COMP_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &dt);
+    bfinal(rd);
+    ck_assert_int_eq(cudnnBackendGetAttribute(rd, CUDNN_ATTR_REDUCTION_OPERATOR,
+                                              CUDNN_TYPE_REDUCTION_OPERATOR_TYPE, 1, &n, &ro2), OK);
+    ck_assert_int_eq(cudnnBackendGetAttribute(rd, CUDNN_ATTR_REDUCTION_COMP_TYPE,
+                                              CUDNN_TYPE_DATA_TYPE, 1, &n, &comp2), OK);
+    ck_assert_int_eq(ro2, CUDNN_REDUCE_TENSOR_AMAX);
+    ck_assert_int_eq(comp2, FLT);
+
+    /* A variant pack with fewer pointers than UIDs. */
+    cudnnBackendDescriptor_t pack = bdesc(CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR);
+    void *ptr = NULL;
+    bset(pack, CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS, CUDNN_TYPE_INT64, 2, uids);
+    bset(pack, CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS, CUDNN_TYPE_VOID_PTR, 1, &ptr);
+    ck_assert_int_eq(cudnnBackendFinalize(pack), BAD);
+
+    cudnnBackendDescriptor_t other = NULL;
+    ck_assert_int_eq(cudnnBackendCreateDescriptor(CUDNN_BACKEND_OPERATION_SDPA_FWD_DESCRIPTOR,
+                                                  &other), UNSUP);
+    ck_assert_int_eq(cudnnBackendDestroyDescriptor(t), OK);
+    ck_assert_int_eq(cudnnBackendDestroyDescriptor(NULL), BAD);
+}
+END_TEST
+
+/* What the emulator cannot run has no engine; a missing UID fails execution. */
+START_TEST(test_backend_unsupported_and_missing_uid)
+{
+    cudnnHandle_t h = handle();
+    const int64_t ad[3] = { 1, 2, 2 };
+    cudnnBackendDescriptor_t a = btensor(1, FLT, 3, ad, NULL, false);
+    cudnnBackendDescriptor_t b = btensor(2, FLT, 3, ad, NULL, false);
+    cudnnBackendDescriptor_t cv = btensor(3, FLT, 3, ad, NULL, true);
+    cudnnBackendDescriptor_t graph = bgraph(h, bmatmul(a, b, cv, FLT));
+    ck_assert_int_eq(bget_int64(graph, CUDNN_ATTR_OPERATIONGRAPH_ENGINE_GLOBAL_COUNT), 0);
+    cudnnBackendHeurMode_t mode = CUDNN_HEUR_MODE_A;
+    cudnnBackendDescriptor_t heur = bdesc(CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR);
+    bset_desc(heur, CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH, graph);
+    bset(heur, CUDNN_ATTR_ENGINEHEUR_MODE, CUDNN_TYPE_HEUR_MODE, 1, &mode);
+    bfinal(heur);
+    int64_t n = -1, index = 0;
+    ck_assert_int_eq(cudnnBackendGetAttribute(heur, CUDNN_ATTR_ENGINEHEUR_RESULTS,
+                                              CUDNN_TYPE_BACKEND_DESCRIPTOR, 0, &n, NULL), OK);
+    ck_assert_int_eq(n, 0);
+    cudnnBackendDescriptor_t engine = bdesc(CUDNN_BACKEND_ENGINE_DESCRIPTOR);
+    bset_desc(engine, CUDNN_ATTR_ENGINE_OPERATION_GRAPH, graph);
+    bset(engine, CUDNN_ATTR_ENGINE_GLOBAL_INDEX, CUDNN_TYPE_INT64, 1, &index);
+    ck_assert_int_eq(cudnnBackendFinalize(engine), UNSUP);
+
+    /* The same UID for two tensors of one operation. */
+    cudnnBackendDescriptor_t dup = btensor(1, FLT, 3, ad, NULL, false);
+    cudnnBackendDescriptor_t g2 = bdesc(CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR);
+    bset_desc(g2, CUDNN_ATTR_OPERATIONGRAPH_OPS, bmatmul(a, b, dup, FLT));
+    ck_assert_int_eq(cudnnBackendFinalize(g2), BAD);
+
+    cudnnBackendDescriptor_t c = btensor(3, FLT, 3, ad, NULL, false);
+    cudnnBackendDescriptor_t plan = bplan(h, bgraph(h, bmatmul(a, b, c, FLT)));
+    void *d = dev(64);
+    ck_assert_int_eq(bexecute(h, plan, 2, (int64_t[]){ 1, 2 }, (void *[]){ d, d }), BAD);
+    ck_assert_int_eq(bexecute(h, plan, 3, (int64_t[]){ 1, 2, 3 }, (void *[]){ d, d, NULL }), BAD);
+    ck_assert_int_eq(bexecute(h, plan, 3, (int64_t[]){ 1, 2, 3 }, (void *[]){ d, d, d }), OK);
+    cudnnDestroy(h);
+}
+END_TEST
+
+/* ---- capture, bad pointers ----------------------------------------------------------- */
+
+START_TEST(test_capture_conv)
+{
+    uint16_t x[4096], w[4096];
+    for (int i = 0; i < 4096; i++)
+        x[i] = H(1), w[i] = H(1);
+    cudnnHandle_t h = handle();
+    cudaStream_t s;
+    ck_assert_int_eq(cudaStreamCreate(&s), cudaSuccess);
+    ck_assert_int_eq(cudnnSetStream(h, s), OK);
+    cudnnTensorDescriptor_t xd = tensor4(NCHW, HLF, 1, 1024, 2, 2);
+    cudnnTensorDescriptor_t yd = tensor4(NCHW, HLF, 1, 1, 1, 1);
+    cudnnFilterDescriptor_t wd = filter4(HLF, 1, 1024, 2, 2);
+    cudnnConvolutionDescriptor_t cv = conv2(0, 0, 1, 1, 1, 1, XCORR, HLF);
+    uint16_t y = H(-1);
+    void *dx = up(x, sizeof x), *dw = up(w, sizeof w), *dy = up(&y, 2);
+    float alpha = 1, beta = 0;
+
+    cudaGraph_t g;
+    ck_assert_int_eq(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal), cudaSuccess);
+    ck_assert_int_eq(cudnnConvolutionForward(h, &alpha, xd, dx, wd, dw, cv,
+        CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, NULL, 0, &beta, yd, dy), OK);
+    alpha = 100; /* host scalars are captured by value */
+    ck_assert_int_eq(cudaStreamEndCapture(s, &g), cudaSuccess);
+    down(&y, dy, 2);
+    ck_assert_float_eq(F(y), -1.0f); /* nothing ran during capture */
+
+    cudaGraphExec_t exec;
+    ck_assert_int_eq(cudaGraphInstantiate(&exec, g, 0), cudaSuccess);
+    ck_assert_int_eq(cudaGraphLaunch(exec, s), cudaSuccess);
+    down(&y, dy, 2);
+    ck_assert_float_eq(F(y), 2048.0f);
+    /* A replay reads its inputs afresh: products of 2 summed in FP16 stall
+     * at 4096, where adding 2 is a tie that rounds back to even. */
+    for (int i = 0; i < 4096; i++)
+        x[i] = H(2);
+    ck_assert_int_eq(cudaMemcpy(dx, x, sizeof x, cudaMemcpyHostToDevice), cudaSuccess);
+    ck_assert_int_eq(cudaGraphLaunch(exec, s), cudaSuccess);
+    down(&y, dy, 2);
+    ck_assert_float_eq(F(y), 4096.0f);
+    ck_assert_int_eq(cudaGraphExecDestroy(exec), cudaSuccess);
+    ck_assert_int_eq(cudaGraphDestroy(g), cudaSuccess);
+    cudnnDestroy(h);
+}
+END_TEST
+
+/* Host memory or a too-short allocation where device memory is expected
+ * fails the call (EXECUTION_FAILED) or the graph launch; it never crashes. */
+START_TEST(test_bad_device_pointers)
+{
+    cudnnHandle_t h = handle();
+    float host[4096] = { 0 };
+    float one = 1, zero = 0;
+    void *big = dev(sizeof host), *small = dev(8);
+    cudnnTensorDescriptor_t xd = tensor4(NCHW, FLT, 1, 1, 4, 4);
+    cudnnTensorDescriptor_t yd = tensor4(NCHW, FLT, 1, 1, 2, 2);
+    cudnnFilterDescriptor_t wd = filter4(FLT, 1, 1, 3, 3);
+    cudnnConvolutionDescriptor_t cv = conv2(0, 0, 1, 1, 1, 1, XCORR, FLT);
+    const cudnnConvolutionFwdAlgo_t algo = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
+    ck_assert_int_eq(cudnnConvolutionForward(h, &one, xd, host, wd, big, cv, algo, NULL, 0, &zero,
+                                             yd, big), CUDNN_STATUS_EXECUTION_FAILED);
+    ck_assert_int_eq(cudnnConvolutionForward(h, &one, xd, big, wd, big, cv, algo, NULL, 0, &zero,
+                                             yd, small), CUDNN_STATUS_EXECUTION_FAILED);
+    ck_assert_int_eq(cudnnConvolutionBackwardData(h, &one, wd, big, yd, big, cv,
+        CUDNN_CONVOLUTION_BWD_DATA_ALGO_0, NULL, 0, &zero, xd, host),
+        CUDNN_STATUS_EXECUTION_FAILED);
+    ck_assert_int_eq(cudnnConvolutionForward(h, &one, xd, big, wd, big, cv, algo, NULL, 0, &zero,
+                                             yd, big), OK);
+
+    cudnnReduceTensorDescriptor_t rd;
+    cudnnCreateReduceTensorDescriptor(&rd);
+    cudnnSetReduceTensorDescriptor(rd, CUDNN_REDUCE_TENSOR_ADD, FLT, CUDNN_NOT_PROPAGATE_NAN,
+                                   CUDNN_REDUCE_TENSOR_NO_INDICES, CUDNN_32BIT_INDICES);
+    cudnnTensorDescriptor_t sum = tensor4(NCHW, FLT, 1, 1, 1, 1);
+    ck_assert_int_eq(cudnnReduceTensor(h, rd, NULL, 0, NULL, 0, &one, xd, host, &zero, sum, big),
+                     CUDNN_STATUS_EXECUTION_FAILED);
+    ck_assert_int_eq(cudnnReduceTensor(h, rd, NULL, 0, NULL, 0, &one, xd, big, &zero, sum, big),
+                     OK);
+    cudnnOpTensorDescriptor_t od = op_desc(CUDNN_OP_TENSOR_MAX, FLT);
+    ck_assert_int_eq(cudnnOpTensor(h, od, &one, xd, big, &one, xd, big, &zero, xd, small),
+                     CUDNN_STATUS_EXECUTION_FAILED);
+
+    const int64_t md[3] = { 1, 2, 2 };
+    cudnnBackendDescriptor_t plan = bplan(h, bgraph(h, bmatmul(btensor(1, FLT, 3, md, NULL, false),
+                                                               btensor(2, FLT, 3, md, NULL, false),
+                                                               btensor(3, FLT, 3, md, NULL, false),
+                                                               FLT)));
+    ck_assert_int_eq(bexecute(h, plan, 3, (int64_t[]){ 1, 2, 3 }, (void *[]){ big, host, big }),
+                     CUDNN_STATUS_EXECUTION_FAILED);
+
+    /* Captured, the bad pointer surfaces at launch. */
+    cudaStream_t s;
+    cudaGraph_t g;
+    cudaGraphExec_t exec;
+    ck_assert_int_eq(cudaStreamCreate(&s), cudaSuccess);
+    ck_assert_int_eq(cudnnSetStream(h, s), OK);
+    ck_assert_int_eq(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal), cudaSuccess);
+    ck_assert_int_eq(cudnnConvolutionForward(h, &one, xd, host, wd, big, cv, algo, NULL, 0, &zero,
+                                             yd, big), OK);
+    ck_assert_int_eq(cudaStreamEndCapture(s, &g), cudaSuccess);
+    ck_assert_int_eq(cudaGraphInstantiate(&exec, g, 0), cudaSuccess);
+    ck_assert_int_eq(cudaGraphLaunch(exec, s), cudaErrorIllegalAddress);
+    cudnnDestroy(h);
+}
+END_TEST
+
+static Suite *dnn_suite(void)
+{
+    Suite *s = suite_create("emu-dnn");
+    TCase *tc = tcase_create("all");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_handle_and_stream);
+    tcase_add_test(tc, test_tensor_descriptors);
+    tcase_add_test(tc, test_filter_and_conv_descriptors);
+    tcase_add_test(tc, test_forward_output_dim);
+    tcase_add_test(tc, test_conv_forward_float);
+    tcase_add_test(tc, test_conv_forward_half_accumulation);
+    tcase_add_test(tc, test_conv_backward);
+    tcase_add_test(tc, test_conv_adjoint_grouped);
+    tcase_add_test(tc, test_conv_errors);
+    tcase_add_test(tc, test_reduce_half_accumulation);
+    tcase_add_test(tc, test_reduce_ops);
+    tcase_add_test(tc, test_reduce_nan);
+    tcase_add_test(tc, test_op_tensor);
+    tcase_add_test(tc, test_op_tensor_half_compute);
+    tcase_add_test(tc, test_backend_conv_forward);
+    tcase_add_test(tc, test_backend_matmul);
+    tcase_add_test(tc, test_backend_attribute_errors);
+    tcase_add_test(tc, test_backend_unsupported_and_missing_uid);
+    tcase_add_test(tc, test_capture_conv);
+    tcase_add_test(tc, test_bad_device_pointers);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(dnn_suite());
+    srunner_set_fork_status(sr, CK_FORK);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
