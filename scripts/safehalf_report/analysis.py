@@ -1,0 +1,213 @@
+"""The report as one document: plain dicts, lists, strings and numbers, so
+that `safehalf report --json` prints it as it is and the text renderer and
+the command's summary read the same thing. Its keys are documented in
+README.md ("The safehalf command and the report")."""
+import json
+
+from . import sites as sitemod
+from .processes import real, site_id, whole
+
+INPUTS_MEANING = {
+    True: "created here: its inputs A and B were finite",
+    False: "received: inputs already held Inf/NaN, produced by an earlier op the shim "
+           "cannot see, e.g. a normalization or softmax kernel",
+    None: "unknown: run with SAFEHALF_CHECK_INPUTS=1 to know",
+}
+
+STATE_MEANING = {
+    "ended": "ended normally",
+    "crashed": "crashed",
+    "vanished": "vanished without an exit record",
+}
+
+# Summary counters that mean some outputs were not checked or not logged.
+COVERAGE = (
+    ("skipped_pool_full", "checks skipped because every result slot stayed busy (the GPU "
+                          "was far behind): those outputs were not scanned"),
+    ("skipped_capture", "calls captured into CUDA graphs left unchecked "
+                        "(SAFEHALF_CHECK_CAPTURE=skip, a capture the driver could not "
+                        "describe, or more than 256 captured calls)"),
+    ("launch_failed", "scans that could not be launched: those outputs were not scanned"),
+    ("lost_at_exit", "scans still running at exit (after a 2 s wait): their results "
+                     "were lost"),
+    ("unseen_replays", "CUDA graph replays that came and went between two polls: not "
+                       "examined"),
+    ("records_suppressed", "findings past SAFEHALF_MAX_RECORDS per call site: counted, "
+                           "not logged"),
+)
+
+# Counters of the summary's "sites" object that mean calls were not
+# attributed to a call site, or not to a Python one.
+SITE_COVERAGE = (
+    ("untracked_calls", "calls made when the call-site table was full: counted per api, not "
+                        "per call site"),
+    ("pystacks_dropped", "Python stacks that could not be kept (their table was full): those "
+                         "sites name the native caller only"),
+)
+
+FINDING_FIELDS = ("api", "seq", "m", "n", "k", "batch", "atype", "btype", "ctype", "compute",
+                  "compute_used", "action", "inf", "pos_inf", "neg_inf", "nan", "numel",
+                  "first_index", "first", "absmax", "inputs_finite", "inputs", "check",
+                  "captured", "replay", "stream", "device", "caller", "thread", "thread_name",
+                  "site_id")
+
+
+def build(processes, logs, messages, version):
+    """The whole report. `version` is the report tool's own."""
+    return {
+        "version": version,
+        "logs": logs,
+        "runs": runs(processes),
+        "processes": [process_entry(p) for p in sorted(processes, key=_rank_order)],
+        "first_nonfinite": first_nonfinite(processes),
+        "nonfinite": {"records": sum(len(p.nonfinite) for p in processes),
+                      "processes": sum(1 for p in processes if p.nonfinite)},
+        "sites": sitemod.merged_sites(processes),
+        "policy_effect": policy_effect(processes),
+        "warnings": shim_warnings(processes),
+        "messages": messages.items,
+    }
+
+
+def _rank_order(proc):
+    """Ranks in order (numbers, then other names, then none), then pids."""
+    rank, pid = proc.rank, proc.pid if isinstance(proc.pid, int) else -1
+    if isinstance(rank, int) and not isinstance(rank, bool):
+        return (0, rank, "", pid)
+    return (1 if rank is not None else 2, 0, str(rank), pid)
+
+
+def process_entry(proc):
+    return {
+        "pid": proc.pid, "rank": proc.rank, "host": proc.host, "ppid": proc.ppid,
+        "run": proc.run, "version": proc.version, "log": proc.log, "line": proc.start_line,
+        "has_start": proc.start is not None, "state": proc.state,
+        "signal": proc.signal_name, "nonfinite": len(proc.nonfinite),
+    }
+
+
+def runs(processes):
+    """Processes grouped by run id, safehalf version and policy (the policy's
+    "log" is each process's own expanded path, so it is left out)."""
+    groups = {}
+    for proc in processes:
+        if proc.start is None:
+            continue
+        policy = {k: v for k, v in proc.policy.items() if k != "log"}
+        key = json.dumps([proc.run, proc.version, policy], sort_keys=True)
+        group = groups.setdefault(key, {"run": proc.run, "version": proc.version,
+                                        "policy": policy, "hosts": [], "argv": [],
+                                        "pids": [], "ranks": []})
+        _add_new(group["hosts"], proc.host)
+        _add_new(group["argv"], proc.argv)
+        group["pids"].append(proc.pid)
+        _add_new(group["ranks"], proc.rank)
+    return list(groups.values())
+
+
+def _add_new(values, value):
+    if value is not None and value not in values:
+        values.append(value)
+
+
+def finding_time(rec):
+    """(seconds, "call_t" or "t"): when the call was made, when the record
+    says; else when the finding was written."""
+    for key in ("call_t", "t"):
+        if real(rec.get(key)) is not None:
+            return rec[key], key
+    return None, None
+
+
+def _finding_order(item):
+    proc, rec = item
+    t, _ = finding_time(rec)
+    return (t is None, t or 0, whole(rec.get("seq")) or 0, proc.log, rec["_line"])
+
+
+def first_nonfinite(processes):
+    """The earliest finding over all processes, ordered by call_t (else t)."""
+    found = [(p, r) for p in processes for r in p.nonfinite]
+    if not found:
+        return None
+    proc, rec = min(found, key=_finding_order)
+    site = proc.sites.get(site_id(rec, "site_id")) or {}
+    event = {key: rec.get(key) for key in FINDING_FIELDS}
+    event["thread"] = rec.get("thread", rec.get("tid"))
+    event["site"] = sitemod.frames(rec.get("site")) or sitemod.frames(site.get("site"))
+    event["backtrace"] = site.get("backtrace") if isinstance(site.get("backtrace"), list) else None
+    event["site_action"] = site.get("action")
+    finite = rec.get("inputs_finite")
+    event["inputs_meaning"] = INPUTS_MEANING[finite if isinstance(finite, bool) else None]
+    event["time"], event["time_from"] = finding_time(rec)
+    event.update(pid=proc.pid, rank=proc.rank, host=proc.host, log=proc.log, line=rec["_line"])
+    return event
+
+
+def policy_effect(processes):
+    """Per api: calls, upcasts, checked, nonfinite. From each process's summary
+    record; a process that has none (crashed) from its call-site counts; a
+    process with neither (vanished) is listed as uncounted."""
+    apis, checks, site_counters = {}, {}, {}
+    from_summary, from_sites, uncounted = [], [], []
+    for proc in processes:
+        summary = proc.summary or {}
+        if isinstance(summary.get("apis"), dict):
+            _add_apis(apis, summary["apis"].items())
+            _add_numbers(checks, summary.get("checks"))
+            _add_numbers(site_counters, summary.get("sites"))
+            from_summary.append(proc.pid)
+        elif proc.counts:
+            _add_apis(apis, _apis_from_sites(proc))
+            from_sites.append(proc.pid)
+        else:
+            uncounted.append(proc.pid)
+    ordered = dict(sorted(apis.items(), key=lambda kv: (-kv[1]["calls"], kv[0])))
+    coverage = [{"counter": name, "value": counters[name], "meaning": meaning}
+                for counters, table in ((checks, COVERAGE), (site_counters, SITE_COVERAGE))
+                for name, meaning in table if counters.get(name)]
+    return {"apis": ordered, "checks": checks, "sites": site_counters, "coverage": coverage,
+            "from_summary": from_summary, "from_site_counts": from_sites,
+            "uncounted": uncounted}
+
+
+def _number(value):
+    return whole(value) or 0
+
+
+def _add_apis(apis, items):
+    for api, counts in items:
+        if not isinstance(counts, dict):
+            continue
+        total = apis.setdefault(api, {name: 0 for name in sitemod.COUNTS})
+        for name in sitemod.COUNTS:
+            total[name] += _number(counts.get(name))
+
+
+def _add_numbers(into, values):
+    if isinstance(values, dict):
+        for name, value in values.items():
+            into[name] = into.get(name, 0) + _number(value)
+
+
+def _apis_from_sites(proc):
+    per_api = {}
+    for sid, counts in proc.counts.items():
+        api = (proc.sites.get(sid) or {}).get("api")
+        api = api if isinstance(api, str) else "unknown site %s" % sid
+        total = per_api.setdefault(api, {name: 0 for name in sitemod.COUNTS})
+        for name, value in zip(sitemod.COUNTS, counts):
+            total[name] += value
+    return per_api.items()
+
+
+def shim_warnings(processes, limit=20):
+    """Distinct warn/error messages of the shim, with how often and where."""
+    seen = {}
+    for proc in processes:
+        for rec in proc.warnings:
+            msg = rec.get("msg") or "%s record (dropped %s)" % (rec["ev"], rec.get("dropped_ev"))
+            entry = seen.setdefault(msg, {"ev": rec["ev"], "msg": msg, "count": 0, "pids": []})
+            entry["count"] += 1
+            _add_new(entry["pids"], proc.pid)
+    return list(seen.values())[:limit]

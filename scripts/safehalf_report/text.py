@@ -1,0 +1,387 @@
+"""The report document (see analysis.py) as text: the full report, and the
+short summary the command prints after a run."""
+import shlex
+import time
+
+from .analysis import STATE_MEANING
+
+UNKNOWN = "?"
+
+# What the shim did to the call (a site record's "action").
+ACTIONS = {
+    "upcast": "upcast: rewritten to accumulate in FP32",
+    "pass": "pass: not risky (or its family not upcast), left as it was",
+    "observe": "observe: risky, left alone (SAFEHALF_MODE=observe)",
+    "min_k": "min_k: FP16 accumulation left alone (k < SAFEHALF_MIN_K)",
+    "fallback": "fallback: the rewrite was not possible, the call was made unchanged",
+}
+
+
+# -- small formatters ----------------------------------------------------------
+
+def value(v):
+    return UNKNOWN if v is None else str(v)
+
+
+def when(t):
+    """Seconds since the epoch as local time, to the microsecond."""
+    if t is None:
+        return UNKNOWN
+    try:
+        seconds, micros = divmod(int(round(t * 1e6)), 1000000)
+        return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(seconds)) + ".%06d" % micros
+    except (OverflowError, ValueError, OSError):
+        return str(t)
+
+
+def shape(row):
+    return "m=%s n=%s k=%s batch=%s" % tuple(value(row.get(k)) for k in ("m", "n", "k", "batch"))
+
+
+def short_shape(row):
+    text = "x".join(value(row.get(k)) for k in ("m", "n", "k"))
+    batch = row.get("batch")
+    return text if batch in (None, 1) else "%s b%s" % (text, batch)
+
+
+def types(row):
+    """A/B/C types, then the compute type asked for and the one used."""
+    abc = [row.get("atype"), row.get("btype"), row.get("ctype")]
+    if abc[0] == abc[1] == abc[2]:
+        data = "A/B/C %s" % value(abc[0])
+    else:
+        data = "A %s, B %s, C %s" % tuple(value(t) for t in abc)
+    return "%s; %s" % (data, compute(row))
+
+
+def compute(row):
+    asked, used = row.get("compute"), row.get("compute_used")
+    if asked == used or used is None:
+        return "compute %s" % value(asked)
+    return "compute %s asked, %s used" % (value(asked), value(used))
+
+
+def short_types(row):
+    def cut(t):
+        t = value(t)
+        for prefix in ("CUDA_R_", "CUBLAS_COMPUTE_"):
+            if t.startswith(prefix):
+                return t[len(prefix):]
+        return t
+    abc = "/".join(cut(row.get(k)) for k in ("atype", "btype", "ctype"))
+    asked, used = cut(row.get("compute")), cut(row.get("compute_used"))
+    return "%s %s" % (abc, asked if asked == used else "%s->%s" % (asked, used))
+
+
+def frame(f):
+    return "%s:%s in %s" % (value(f.get("file")), value(f.get("line")), value(f.get("func")))
+
+
+def native(caller):
+    """object+offset (symbol), or the bare address."""
+    if not isinstance(caller, dict):
+        return UNKNOWN
+    if caller.get("object"):
+        text = "%s+%s" % (caller["object"], value(caller.get("offset")))
+    else:
+        text = "address %s" % value(caller.get("address"))
+    return text + (" (%s)" % caller["symbol"] if caller.get("symbol") else "")
+
+
+def where(row):
+    """The innermost Python frame, else the native caller."""
+    if row.get("site"):
+        return frame(row["site"][0])
+    return native(row.get("caller"))
+
+
+def count(row, name):
+    """A site's count; when the process wrote no counts, what the log
+    proves: a lower bound, or "?" when that is 0. Every call of a site has
+    the same action, so a site that was not upcast has 0 upcasts."""
+    n = row.get(name)
+    if row.get("exact", True) or (name == "upcasts" and row.get("action") not in ("upcast", None)):
+        return value(n)
+    return ">=%d" % n if n else UNKNOWN
+
+
+def state(proc):
+    if proc["state"] == "crashed":
+        return "crashed (%s)" % value(proc["signal"])
+    return STATE_MEANING[proc["state"]]
+
+
+VANISHED_NOTE = ("vanished: the log has neither a summary nor a crash record: SIGKILL (the OOM "
+                 "killer, a job scheduler), a lost node, or a process still running")
+
+
+def who(proc_or_event):
+    parts = []
+    if proc_or_event.get("rank") is not None:
+        parts.append("rank %s" % proc_or_event["rank"])
+    parts.append("pid %s" % value(proc_or_event.get("pid")))
+    if proc_or_event.get("host"):
+        parts.append("host %s" % proc_or_event["host"])
+    return ", ".join(parts)
+
+
+def plural(n, word, words=None):
+    return "%d %s" % (n, word if n == 1 else (words or word + "s"))
+
+
+def table(headers, rows, right=()):
+    """Columns padded to their widest cell; columns in `right` right-aligned."""
+    widths = [max(len(str(r[i])) for r in [headers] + rows) for i in range(len(headers))]
+
+    def line(cells):
+        out = [str(c).rjust(w) if i in right else str(c).ljust(w)
+               for i, (c, w) in enumerate(zip(cells, widths))]
+        return "  ".join(out).rstrip()
+    return [line(headers)] + [line(r) for r in rows]
+
+
+# -- the full report -------------------------------------------------------------
+
+def report(doc):
+    lines = ["safehalf report: %s, %s" % (plural(len(doc["logs"]), "log"),
+                                          plural(len(doc["processes"]), "process", "processes"))]
+    for section in (_runs, _processes, _first, _sites, _policy_effect, _warnings):
+        body = section(doc)
+        if body:
+            lines += [""] + body
+    return "\n".join(lines) + "\n"
+
+
+def _runs(doc):
+    lines = []
+    for run in doc["runs"]:
+        title = "Run %s" % run["run"] if run["run"] else "Run without a run id"
+        lines += ([""] if lines else []) + ["%s (safehalf %s)" % (title, value(run["version"]))]
+        for argv in run["argv"][:3]:
+            lines.append("  command:   %s" % " ".join(shlex.quote(str(a)) for a in argv))
+        if len(run["argv"]) > 3:
+            lines.append("  (and %s)" % plural(len(run["argv"]) - 3, "other command line"))
+        if run["hosts"]:
+            lines.append("  hosts:     %s" % ", ".join(run["hosts"]))
+        lines.append("  policy:    %s" % policy_line(run["policy"]))
+        lines.append("  processes: %d" % len(run["pids"]))
+    return lines
+
+
+def policy_line(policy):
+    parts = []
+    for key, v in policy.items():
+        if isinstance(v, list):
+            v = ",".join(str(x) for x in v) or "none"
+        elif isinstance(v, bool):
+            v = "yes" if v else "no"
+        parts.append("%s=%s" % (key, "none" if v is None else v))
+    return " ".join(parts) or UNKNOWN
+
+
+def _processes(doc):
+    rows = []
+    for proc in doc["processes"]:
+        st = state(proc) if proc["has_start"] else "%s; log without a start record" % state(proc)
+        rows.append([value(proc["rank"]) if proc["rank"] is not None else "-",
+                     value(proc["pid"]), proc["host"] or "-", st, proc["nonfinite"],
+                     "%s" % proc["log"]])
+    lines = ["Processes"] + ["  " + l for l in table(
+        ["RANK", "PID", "HOST", "STATE", "FINDINGS", "LOG"], rows, right=(4,))]
+    if any(p["state"] == "vanished" for p in doc["processes"]):
+        lines.append("  " + VANISHED_NOTE)
+    return lines
+
+
+def _first(doc):
+    ev = doc["first_nonfinite"]
+    if ev is None:
+        return ["No non-finite output was found (in the calls that were checked)."]
+    total = doc["nonfinite"]
+    lines = ["First non-finite output (of %s in %s)" % (
+        plural(total["records"], "finding"),
+        plural(total["processes"], "process", "processes"))]
+    lines += ["  " + l for l in first_event_lines(ev)]
+    return lines
+
+
+def first_event_lines(ev):
+    lines = ["call:      %s #%s, %s" % (value(ev["api"]), value(ev["seq"]), shape(ev)),
+             "types:     %s" % types(ev)]
+    if ev.get("site_action"):
+        action = value(ev["site_action"])
+        lines.append("policy:    %s" % ACTIONS.get(action, action))
+    lines.append("found:     %s +Inf, %s -Inf, %s NaN in %s elements; first at %s; "
+                 "largest finite |x| %s" % (value(ev["pos_inf"]), value(ev["neg_inf"]),
+                                            value(ev["nan"]), value(ev["numel"]),
+                                            _element(ev), value(ev["absmax"])))
+    lines.append("action:    %s%s" % (value(ev["action"]), _graph(ev)))
+    lines.append("inputs:    %s" % ev["inputs_meaning"])
+    lines += _where_lines(ev)
+    thread = value(ev["thread"])
+    if ev.get("thread_name"):
+        thread += " (%s)" % ev["thread_name"]
+    lines.append("thread:    %s" % thread)
+    lines.append("process:   %s" % who(ev))
+    lines.append("log:       %s, line %s" % (ev["log"], ev["line"]))
+    lines.append("time:      %s (%s)" % (when(ev["time"]),
+                                         "of the call" if ev["time_from"] == "call_t"
+                                         else "of the record; the call was a little earlier"))
+    return lines
+
+
+def _element(ev):
+    first = ev.get("first")
+    if isinstance(first, dict):
+        return "batch %s row %s col %s" % tuple(value(first.get(k))
+                                                for k in ("batch", "row", "col"))
+    return "index %s" % value(ev.get("first_index"))
+
+
+def _graph(ev):
+    if ev.get("captured"):
+        return " (inside a CUDA graph, replay %s)" % value(ev.get("replay"))
+    return ""
+
+
+def _where_lines(ev):
+    lines = []
+    if ev.get("site"):
+        lines.append("where:     %s" % frame(ev["site"][0]))
+        lines += ["           %s" % frame(f) for f in ev["site"][1:]]
+        lines.append("caller:    %s" % native(ev["caller"]))
+    else:
+        lines.append("where:     %s (native caller; no Python call site)" % native(ev["caller"]))
+    for i, f in enumerate((ev.get("backtrace") or [])[:16]):
+        lines.append("%s%s" % ("backtrace: " if i == 0 else " " * 11, native(f)))
+    return lines
+
+
+def _sites(doc):
+    rows, extra = [], []
+    for site in doc["sites"]:
+        rows.append([site["api"] or UNKNOWN, short_shape(site), short_types(site),
+                     count(site, "calls"), count(site, "upcasts"), count(site, "nonfinite"),
+                     value(site["first_seq"]), site["processes"]])
+        extra.append(_site_where(site))
+    if not rows:
+        return []
+    lines = ["Call sites (merged across processes when where, api, shape and types are equal)"]
+    if not all(site["exact"] for site in doc["sites"]):
+        lines.append("  >=N, ?: the process wrote no counts (it vanished); what its log proves")
+    header, *body = table(["API", "SHAPE", "TYPES", "CALLS", "UPCASTS", "NONFINITE",
+                           "FIRST SEQ", "PROCS"], rows, right=(3, 4, 5, 6, 7))
+    lines.append("  " + header)
+    for row_line, at in zip(body, extra):
+        lines += ["  " + row_line, "      at " + at]
+    return lines
+
+
+def _site_where(site):
+    text = where(site)
+    if site.get("site") and len(site["site"]) > 1:
+        text += " (+%s)" % plural(len(site["site"]) - 1, "outer frame")
+    return text
+
+
+def _policy_effect(doc):
+    eff = doc["policy_effect"]
+    lines = ["What the policy changed"]
+    rows = [[api, c["calls"], c["upcasts"], c["checked"], c["nonfinite"]]
+            for api, c in eff["apis"].items()]
+    if rows:
+        lines += ["  " + l for l in table(["API", "CALLS", "UPCASTS", "CHECKED", "NONFINITE"],
+                                          rows, right=(1, 2, 3, 4))]
+    lines += _counted_from(eff)
+    for item in eff["coverage"]:
+        lines.append("  %s = %d: %s" % (item["counter"], item["value"], item["meaning"]))
+    return lines
+
+
+def _counted_from(eff):
+    lines = []
+    if eff["from_site_counts"]:
+        lines.append("  pid %s: no summary record; counted from its call-site counts, which "
+                     "leave out calls that are not GEMMs" %
+                     ", ".join(str(p) for p in eff["from_site_counts"]))
+    if eff["uncounted"]:
+        lines.append("  pid %s: no counts at all (vanished, or an older safehalf): "
+                     "not in these totals" % ", ".join(str(p) for p in eff["uncounted"]))
+    return lines
+
+
+def _warnings(doc):
+    if not doc["warnings"]:
+        return []
+    lines = ["Warnings written by the shim"]
+    for w in doc["warnings"]:
+        lines.append("  %s (%s, pid %s)" % (w["msg"], plural(w["count"], "time"),
+                                            ", ".join(str(p) for p in w["pids"][:5])))
+    return lines
+
+
+# -- the command's summary ----------------------------------------------------------
+
+def summary(doc, report_command, max_processes=6):
+    """The command's summary of its run's logs, after its header and the
+    command's fate: `report_command` prints the full report."""
+    lines = []
+    paths = [log["path"] for log in doc["logs"]]
+    lines.append("%s: %s" % ("log" if len(paths) == 1 else "logs", _paths(paths)))
+    lines += _process_states(doc["processes"], max_processes)
+    lines += _api_totals(doc["policy_effect"])
+    ev = doc["first_nonfinite"]
+    if ev is None:
+        lines.append("no Inf/NaN found in the checked outputs")
+    else:
+        lines += _first_brief(ev, doc["nonfinite"])
+    lines.append("full report: %s" % report_command)
+    return lines
+
+
+def _paths(paths, limit=4):
+    shown = ", ".join(paths[:limit])
+    return shown + (" and %d more" % (len(paths) - limit) if len(paths) > limit else "")
+
+
+def _process_states(processes, limit):
+    if len(processes) <= limit:
+        return ["process %s: %s" % (who(p), state(p)) for p in processes]
+    by_state = {}
+    for p in processes:
+        by_state.setdefault(state(p), []).append(p)
+    lines = ["%d processes: %s" % (len(processes), ", ".join(
+        "%d %s" % (len(ps), st) for st, ps in by_state.items()))]
+    odd = [p for p in processes if p["state"] != "ended"][:limit]
+    lines += ["process %s: %s" % (who(p), state(p)) for p in odd]
+    return lines
+
+
+def _api_totals(eff):
+    if not eff["apis"]:
+        return ["no intercepted call counted"]
+    lines = ["intercepted calls:"]
+    width = max(len(api) for api in eff["apis"])
+    for api, c in eff["apis"].items():
+        lines.append("  %s  %s, %d upcast, %d checked, %d non-finite" % (
+            api.ljust(width), plural(c["calls"], "call"), c["upcasts"], c["checked"],
+            c["nonfinite"]))
+    if eff["from_site_counts"]:
+        lines.append("  (pid %s: no summary record; GEMMs counted from its call-site counts)" %
+                     ", ".join(str(p) for p in eff["from_site_counts"]))
+    if eff["uncounted"]:
+        lines.append("  (not counted: pid %s, which wrote no counts)" %
+                     ", ".join(str(p) for p in eff["uncounted"]))
+    return lines
+
+
+def _first_brief(ev, total):
+    head = "first Inf/NaN (of %s): %s #%s %s (%s): %s +Inf, %s -Inf, %s NaN of %s" % (
+        plural(total["records"], "finding"), value(ev["api"]), value(ev["seq"]), shape(ev),
+        types(ev), value(ev["pos_inf"]), value(ev["neg_inf"]), value(ev["nan"]),
+        value(ev["numel"]))
+    place = frame(ev["site"][0]) if ev.get("site") else native(ev["caller"])
+    inputs = ev["inputs_meaning"].split(":")[0]
+    return [head, "  at %s; %s; inputs: %s; action: %s" % (place, who(ev), inputs,
+                                                          value(ev["action"]))]
+

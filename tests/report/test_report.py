@@ -1,0 +1,298 @@
+"""`safehalf report` on the hand-written logs in tests/report/logs/: a normal
+run, three ranks of one job, a crash, a process killed without an exit
+record, two processes sharing one file; the ways LOG arguments are given;
+--json; --run; no log found."""
+import json
+import os
+import re
+import unittest
+
+from reportlib import LOGS, read_log, report, report_json, unexpected_stderr
+
+
+def row(text, *cells):
+    """True if a line of text holds the cells in order, separated by blanks."""
+    pattern = r"^\s*" + r"\s+".join(re.escape(str(c)) for c in cells) + r"\s*$"
+    return re.search(pattern, text, re.MULTILINE) is not None
+
+
+class NormalRun(unittest.TestCase):
+    def test_text(self):
+        r = report("normal")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(unexpected_stderr(r.stderr), [])
+        out = r.stdout
+        self.assertIn("safehalf report: 1 log, 1 process", out)
+        self.assertIn("Run 20261122-101500-0a0b0c0d (safehalf 0.1.0)", out)
+        self.assertIn("  command:   python3 train.py --fp16\n", out)
+        self.assertIn("  hosts:     gpu-node-1\n", out)
+        self.assertIn("check=all on_nonfinite=log check_inputs=yes max_records=10", out)
+        self.assertTrue(row(out, "-", 4100, "gpu-node-1", "ended normally", 2,
+                            "normal/train.jsonl"), out)
+        # the first finding: the einsum, not the upcast GEMM
+        self.assertIn("First non-finite output (of 2 findings in 1 process)", out)
+        self.assertIn("call:      cublasGemmStridedBatchedEx #57, m=4 n=3 k=16224 batch=2\n", out)
+        self.assertIn("types:     A/B/C CUDA_R_16F; compute CUBLAS_COMPUTE_32F\n", out)
+        self.assertIn("found:     24 +Inf, 0 -Inf, 0 NaN in 24 elements; first at batch 0 row 0 "
+                      "col 0", out)
+        self.assertIn("action:    logged\n", out)
+        self.assertIn("inputs:    created here: its inputs A and B were finite\n", out)
+        self.assertIn("where:     /home/u/model.py:88 in MaskHead.einsum\n"
+                      "             /home/u/model.py:60 in Block.forward\n"
+                      "             /home/u/train.py:120 in step\n"
+                      "  caller:    /usr/lib/libtorch_cuda.so+0x105678\n", out)
+        self.assertIn("thread:    4100 (python3)\n", out)
+        self.assertIn("log:       normal/train.jsonl, line 4\n", out)
+        # call sites: the einsum first (it has findings), then the upcast GEMM
+        self.assertTrue(row(out, "cublasGemmStridedBatchedEx", "4x3x16224 b2", "16F/16F/16F 32F",
+                            30, 0, 2, 57, 1), out)
+        self.assertTrue(row(out, "cublasGemmEx", "1024x1024x4096", "16F/16F/16F 16F->32F",
+                            120, 120, 0, 1, 1), out)
+        self.assertLess(out.index("4x3x16224 b2"), out.index("1024x1024x4096"))
+        self.assertIn("at /home/u/model.py:42 in Block.forward (+1 outer frame)", out)
+        # what the policy changed, from the summary record
+        self.assertTrue(row(out, "cublasGemmEx", 120, 120, 120, 0), out)
+        self.assertTrue(row(out, "cublasGemmStridedBatchedEx", 30, 0, 30, 2), out)
+        self.assertTrue(row(out, "cublasCreate_v2", 1, 1, 0, 0), out)
+        self.assertIn("lost_at_exit = 3: scans still running at exit", out)
+        self.assertNotIn("skipped_pool_full", out)
+        self.assertIn('SAFEHALF_MIN_K="x" is not valid', out)
+
+    def test_json(self):
+        doc, err = report_json(self, "normal/train.jsonl")
+        self.assertEqual(unexpected_stderr(err), [])
+        self.assertEqual(doc["logs"], [{"path": "normal/train.jsonl", "records": 8,
+                                        "processes": 1}])
+        run, = doc["runs"]
+        self.assertEqual(run["run"], "20261122-101500-0a0b0c0d")
+        self.assertEqual(run["argv"], [["python3", "train.py", "--fp16"]])
+        self.assertEqual(run["policy"]["pystack"], 8)
+        self.assertNotIn("log", run["policy"])
+        proc, = doc["processes"]
+        self.assertEqual((proc["pid"], proc["state"], proc["signal"], proc["nonfinite"]),
+                         (4100, "ended", None, 2))
+        first = doc["first_nonfinite"]
+        self.assertEqual((first["api"], first["seq"], first["k"], first["site_id"]),
+                         ("cublasGemmStridedBatchedEx", 57, 16224, 2))
+        self.assertIs(first["inputs_finite"], True)
+        self.assertEqual(first["site"][0], {"file": "/home/u/model.py", "line": 88,
+                                            "func": "MaskHead.einsum"})
+        self.assertEqual((first["time"], first["time_from"]), (1795300002.0005, "call_t"))
+        self.assertEqual(first["site_action"], "pass")
+        self.assertEqual(doc["nonfinite"], {"records": 2, "processes": 1})
+        einsum, gemm = doc["sites"]
+        self.assertEqual((einsum["calls"], einsum["upcasts"], einsum["nonfinite"],
+                          einsum["first_seq"], einsum["first_nonfinite_seq"], einsum["exact"]),
+                         (30, 0, 2, 57, 57, True))
+        self.assertEqual((gemm["api"], gemm["calls"], gemm["upcasts"], gemm["compute"],
+                          gemm["compute_used"], gemm["action"]),
+                         ("cublasGemmEx", 120, 120, "CUBLAS_COMPUTE_16F", "CUBLAS_COMPUTE_32F",
+                          "upcast"))
+        eff = doc["policy_effect"]
+        self.assertEqual(eff["apis"]["cublasGemmEx"],
+                         {"calls": 120, "upcasts": 120, "checked": 120, "nonfinite": 0})
+        self.assertEqual(list(eff["apis"]), ["cublasGemmEx", "cublasGemmStridedBatchedEx",
+                                             "cublasCreate_v2"])
+        self.assertEqual([(c["counter"], c["value"]) for c in eff["coverage"]],
+                         [("lost_at_exit", 3)])
+        self.assertEqual((eff["from_summary"], eff["from_site_counts"], eff["uncounted"]),
+                         ([4100], [], []))
+        self.assertEqual(doc["warnings"][0]["count"], 1)
+        self.assertEqual(doc["messages"], [])
+
+
+class Ranks(unittest.TestCase):
+    """Three ranks; rank 1's finding was written first (t) but rank 2's call
+    was made first (call_t): rank 2's is the first."""
+
+    def test_fixture_orders_differ(self):
+        nf = {r: [x for x in read_log(os.path.join(LOGS, "ranks", "rank%d.jsonl" % r))
+                  if x["ev"] == "nonfinite"][0] for r in (1, 2)}
+        self.assertLess(nf[1]["t"], nf[2]["t"])
+        self.assertLess(nf[2]["call_t"], nf[1]["call_t"])
+
+    def test_text(self):
+        r = report("ranks")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(unexpected_stderr(r.stderr), [])
+        out = r.stdout
+        self.assertIn("safehalf report: 3 logs, 3 processes", out)
+        self.assertIn("Run job-42 (safehalf 0.1.0)", out)
+        self.assertIn("  hosts:     node-a, node-b\n", out)
+        self.assertIn("  processes: 3\n", out)
+        for rank, host, findings in ((0, "node-a", 0), (1, "node-a", 1), (2, "node-b", 1)):
+            self.assertTrue(row(out, rank, 7000 + rank, host, "ended normally", findings,
+                                "ranks/rank%d.jsonl" % rank), out)
+        self.assertIn("First non-finite output (of 2 findings in 2 processes)", out)
+        self.assertIn("call:      cublasGemmEx #7, m=512 n=512 k=1024 batch=1\n", out)
+        self.assertIn("compute CUBLAS_COMPUTE_16F asked, CUBLAS_COMPUTE_32F used", out)
+        self.assertIn("policy:    upcast: rewritten to accumulate in FP32", out)
+        self.assertIn("found:     3 +Inf, 2 -Inf, 7 NaN in 262144 elements; first at batch 0 "
+                      "row 5 col 2; largest finite |x| 60000.5", out)
+        self.assertIn("inputs:    received: inputs already held Inf/NaN, produced by an earlier "
+                      "op the shim cannot see, e.g. a normalization or softmax kernel", out)
+        self.assertIn("thread:    7102 (pt_autograd_0)\n", out)
+        self.assertIn("process:   rank 2, pid 7002, host node-b\n", out)
+        self.assertIn("log:       ranks/rank2.jsonl, line 3\n", out)
+        # one site, merged over the three ranks
+        self.assertTrue(row(out, "cublasGemmEx", "512x512x1024", "16F/16F/16F 16F->32F",
+                            30, 30, 2, 3, 3), out)
+        self.assertTrue(row(out, "cublasGemmEx", 30, 30, 30, 2), out)
+        self.assertTrue(row(out, "cublasCreate_v2", 3, 3, 0, 0), out)
+
+    def test_json(self):
+        doc, _ = report_json(self, "ranks")
+        first = doc["first_nonfinite"]
+        self.assertEqual((first["rank"], first["pid"], first["seq"], first["host"]),
+                         (2, 7002, 7, "node-b"))
+        self.assertEqual((first["time"], first["time_from"]), (1795400010.3, "call_t"))
+        self.assertIs(first["inputs_finite"], False)
+        self.assertEqual(first["inputs"]["A"], {"inf": 3, "nan": 0})
+        self.assertEqual(first["thread_name"], "pt_autograd_0")
+        self.assertEqual(first["log"], "ranks/rank2.jsonl")
+        self.assertEqual([p["rank"] for p in doc["processes"]], [0, 1, 2])
+        site, = doc["sites"]
+        self.assertEqual((site["calls"], site["upcasts"], site["nonfinite"], site["processes"],
+                          site["ranks"], site["first_nonfinite_seq"]),
+                         (30, 30, 2, 3, [0, 1, 2], 7))
+        self.assertEqual(doc["nonfinite"], {"records": 2, "processes": 2})
+        self.assertEqual(doc["policy_effect"]["apis"]["cublasGemmEx"]["calls"], 30)
+
+    def test_log_arguments(self):
+        """Files, a glob pattern, a directory: the same 3 processes; a file
+        given twice is read once."""
+        for args in (["ranks/rank0.jsonl", "ranks/rank1.jsonl", "ranks/rank2.jsonl"],
+                     ["ranks/rank*.jsonl"], ["ranks"], ["ranks", "ranks/rank1.jsonl"],
+                     [os.path.join(LOGS, "ranks")]):
+            doc, _ = report_json(self, *args)
+            self.assertEqual(sorted(p["pid"] for p in doc["processes"]), [7000, 7001, 7002],
+                             args)
+            self.assertEqual(doc["first_nonfinite"]["pid"], 7002, args)
+
+    def test_run_option(self):
+        doc, _ = report_json(self, "ranks", "crashed", "--run", "crash-run")
+        self.assertEqual([p["pid"] for p in doc["processes"]], [5200])
+        self.assertEqual([log["path"] for log in doc["logs"]], ["crashed/crashed.jsonl"])
+        r = report("ranks", "--run", "no-such-run")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("no log found (no process of run no-such-run in them)", r.stderr)
+
+
+class Crashed(unittest.TestCase):
+    def test_text(self):
+        r = report("crashed")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        out = r.stdout
+        self.assertTrue(row(out, "-", 5200, "box", "crashed (SIGSEGV)", 1,
+                            "crashed/crashed.jsonl"), out)
+        self.assertIn("call:      cublasHgemm #2, m=64 n=64 k=8192 batch=1\n", out)
+        self.assertIn("found:     0 +Inf, 0 -Inf, 4096 NaN in 4096 elements", out)
+        self.assertIn("inputs:    unknown: run with SAFEHALF_CHECK_INPUTS=1 to know\n", out)
+        self.assertIn("where:     /opt/infer/bin/infer+0xa123 (run_layer) (native caller; "
+                      "no Python call site)\n", out)
+        self.assertIn("backtrace: /opt/infer/bin/infer+0xa123 (run_layer)\n"
+                      "             /opt/infer/bin/infer+0xb456 (main)\n", out)
+        self.assertTrue(row(out, "cublasHgemm", "64x64x8192", "16F/16F/16F 16F->32F",
+                            3, 3, 1, 2, 1), out)
+        self.assertTrue(row(out, "cublasHgemm", 3, 3, 3, 1), out)
+        self.assertIn("pid 5200: no summary record; counted from its call-site counts", out)
+
+    def test_json(self):
+        doc, _ = report_json(self, "crashed/crashed.jsonl")
+        proc, = doc["processes"]
+        self.assertEqual((proc["state"], proc["signal"]), ("crashed", "SIGSEGV"))
+        self.assertEqual(doc["first_nonfinite"]["backtrace"][1]["symbol"], "main")
+        eff = doc["policy_effect"]
+        self.assertEqual((eff["from_summary"], eff["from_site_counts"]), ([], [5200]))
+        self.assertEqual(eff["apis"], {"cublasHgemm": {"calls": 3, "upcasts": 3, "checked": 3,
+                                                       "nonfinite": 1}})
+
+
+class Killed(unittest.TestCase):
+    """Site records and findings, then nothing: no counts, summary or crash."""
+
+    def test_text(self):
+        r = report("killed")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        out = r.stdout
+        self.assertTrue(row(out, 0, 6300, "box", "vanished without an exit record", 2,
+                            "killed/killed.jsonl"), out)
+        self.assertIn("vanished: the log has neither a summary nor a crash record: SIGKILL", out)
+        self.assertIn("action:    saturated (inside a CUDA graph, replay 3)\n", out)
+        self.assertIn("found:     12 +Inf, 0 -Inf, 0 NaN in 131072 elements; first at batch 0 "
+                      "row 77 col 0", out)
+        # calls are lower bounds, never 0
+        self.assertTrue(row(out, "cublasGemmBatchedEx", "128x128x20000 b8", "16BF/16BF/16BF 32F",
+                            ">=2", 0, ">=2", 4, 1), out)
+        self.assertTrue(row(out, "cublasGemmEx", "32x32x32", "16F/16F/16F 32F_FAST_16F->32F",
+                            ">=1", ">=1", "?", 5, 1), out)
+        self.assertIn("pid 6300: no counts at all (vanished, or an older safehalf): not in "
+                      "these totals", out)
+
+    def test_json(self):
+        doc, _ = report_json(self, "killed")
+        self.assertEqual(doc["processes"][0]["state"], "vanished")
+        batched, gemm = doc["sites"]
+        self.assertEqual((batched["calls"], batched["nonfinite"], batched["exact"]), (2, 2, False))
+        self.assertEqual((gemm["calls"], gemm["nonfinite"], gemm["exact"]), (1, 0, False))
+        self.assertEqual(doc["policy_effect"]["uncounted"], [6300])
+        self.assertEqual(doc["policy_effect"]["apis"], {})
+        self.assertEqual((doc["first_nonfinite"]["captured"], doc["first_nonfinite"]["replay"]),
+                         (True, 3))
+
+
+class SharedFile(unittest.TestCase):
+    """Two processes appending to one file; the last counts record wins."""
+
+    def test_json(self):
+        doc, _ = report_json(self, "shared")
+        self.assertEqual(doc["logs"], [{"path": "shared/shared.jsonl", "records": 9,
+                                        "processes": 2}])
+        self.assertEqual([(p["pid"], p["state"]) for p in doc["processes"]],
+                         [(800, "ended"), (801, "ended")])
+        site, = doc["sites"]
+        self.assertEqual((site["calls"], site["processes"], site["action"]), (12, 2, "observe"))
+        self.assertIsNone(doc["first_nonfinite"])
+        self.assertEqual(doc["runs"][0]["argv"], [["./worker", "a"], ["./worker", "b"]])
+
+    def test_text(self):
+        out = report("shared").stdout
+        self.assertIn("No non-finite output was found", out)
+        self.assertTrue(row(out, "cublasGemmEx", "8x8x8", "16F/16F/16F 16F", 12, 0, 0, 1, 2), out)
+        self.assertIn("at /opt/worker+0x800 (gemm_step)", out)
+
+
+class NoLog(unittest.TestCase):
+    def test_nothing_matches(self):
+        r = report("no-such-dir/*.jsonl", "no-such-file.jsonl")
+        self.assertEqual(r.returncode, 2)
+        self.assertEqual(r.stdout, "")
+        self.assertEqual(r.stderr.splitlines(), [
+            "safehalf report: no log matches no-such-dir/*.jsonl",
+            "safehalf report: no log matches no-such-file.jsonl",
+            "safehalf report: error: no log found (no file matched)"])
+
+    def test_all_empty(self):
+        r = report("empty")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("safehalf report: empty/empty.jsonl: empty log (no record in it)", r.stderr)
+        self.assertIn("safehalf report: error: no log found (every log is empty)", r.stderr)
+
+    def test_no_argument(self):
+        r = report()
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("safehalf report: error: the following arguments are required: LOG",
+                      r.stderr)
+
+    def test_json_is_one_document(self):
+        r = report("--json", "ranks", "crashed", "killed")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        doc = json.loads(r.stdout)
+        self.assertEqual(sorted(doc), ["first_nonfinite", "logs", "messages", "nonfinite",
+                                       "policy_effect", "processes", "runs", "sites", "version",
+                                       "warnings"])
+        self.assertEqual(len(doc["processes"]), 5)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
