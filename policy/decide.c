@@ -45,6 +45,27 @@ struct sh_gemm_decision sh_decide_gemm(const struct sh_policy *p, bool hgemm, in
     return d;
 }
 
+struct sh_reduce_decision sh_decide_reduction(const struct sh_policy *p, int exec)
+{
+    struct sh_reduce_decision d = { SH_ACT_PASS, exec, exec == SH_R_16F };
+    if (!d.risky || !(p->upcast & SH_UP_REDUCE) || p->mode == SH_MODE_OFF)
+        return d;
+    if (p->mode == SH_MODE_OBSERVE) {
+        d.action = SH_ACT_OBSERVE;
+        return d;
+    }
+    d.action = SH_ACT_UPCAST;
+    d.exec_used = SH_R_32F;
+    return d;
+}
+
+bool sh_decide_tracked(int ctype, int compute, enum sh_action action)
+{
+    return ctype == SH_R_16F || ctype == SH_R_16BF || compute == SH_COMPUTE_16F ||
+           compute == SH_COMPUTE_16F_PEDANTIC || compute == SH_R_16F || compute == SH_R_16BF ||
+           action != SH_ACT_PASS;
+}
+
 int sh_decide_math_mode(const struct sh_policy *p, int mode)
 {
     if (p->mode == SH_MODE_UPCAST && (p->upcast & SH_UP_SPLITK))

@@ -39,6 +39,24 @@ struct sh_gemm_decision {
 struct sh_gemm_decision sh_decide_gemm(const struct sh_policy *p, bool hgemm,
                                        int compute, long long k);
 
+/* A cuBLAS reduction (cublasDotEx, cublasNrm2Ex, cublasAxpyEx) with the
+ * given execution type (a CUDA data type, SH_R_* values). FP16 execution
+ * rounds every product and partial sum to FP16 (4096 ones sum to 2048);
+ * the upcast executes in FP32 instead, types of x, y and the result
+ * unchanged. SAFEHALF_MIN_K is about GEMMs and does not apply. */
+struct sh_reduce_decision {
+    enum sh_action action;
+    int exec_used; /* execution type handed to the library */
+    bool risky;
+};
+struct sh_reduce_decision sh_decide_reduction(const struct sh_policy *p, int exec);
+
+/* Whether a call is a half-precision one, worth a call site (sites.h): a
+ * 16-bit output type ctype, a 16-bit accumulation (compute: a GEMM's
+ * COMPUTE_16F*, a legacy CUDA_R_16F, a reduction's 16-bit execution type),
+ * or a call the policy acted on or would have (action not PASS). */
+bool sh_decide_tracked(int ctype, int compute, enum sh_action action);
+
 /* Math mode to hand cuBLAS when the program asks for `mode`. */
 int sh_decide_math_mode(const struct sh_policy *p, int mode);
 

@@ -28,7 +28,8 @@ enum {
     SH_UP_GEMM = 1u << 0,    /* FP16 accumulation: COMPUTE_16F*, cublasHgemm* */
     SH_UP_SPLITK = 1u << 1,  /* reduced-precision split-K reduction */
     SH_UP_FAST16F = 1u << 2, /* COMPUTE_32F_FAST_16F down-converting FP32 inputs */
-    SH_UP_ALL = SH_UP_GEMM | SH_UP_SPLITK | SH_UP_FAST16F,
+    SH_UP_REDUCE = 1u << 3,  /* FP16 execution of cublasDotEx, cublasNrm2Ex, cublasAxpyEx */
+    SH_UP_ALL = SH_UP_GEMM | SH_UP_SPLITK | SH_UP_FAST16F | SH_UP_REDUCE,
 };
 
 #define SH_PATH_MAX 1024
@@ -78,7 +79,7 @@ const char *sh_on_nonfinite_name(enum sh_on_nonfinite a);
 const char *sh_check_capture_name(enum sh_check_capture c);
 /* "off", "all", "sync" or "every:N", as SAFEHALF_CHECK accepts it. */
 void sh_check_name(const struct sh_policy *p, char *out, size_t outsz);
-/* "gemm,splitk,fast16f" form of the bits, "none" for 0. */
+/* "gemm,splitk,fast16f,reduce" form of the bits, "none" for 0. */
 void sh_upcast_names(unsigned bits, char *out, size_t outsz);
 
 /* Expand %p (pid), %r (rank), %h (host) and %% in a log path pattern.

@@ -47,7 +47,7 @@ static struct sh_lib sh_cublas = { "cublas", cublas_sonames, cublas_syms, cublas
 
 static atomic_ulong n_calls[SH_CUBLAS_NAPI], n_upcasts[SH_CUBLAS_NAPI];
 static struct sh_check_counts check_counts[SH_CUBLAS_NAPI];
-static atomic_int warned_device_scalars;
+static atomic_int warned_device_scalars, warned_device_alpha;
 
 /* ---- GEMM engine --------------------------------------------------------- */
 
@@ -67,11 +67,30 @@ struct gemm {
     cublasGemmAlgo_t algo;
 };
 
+/* ---- reductions: cublasDotEx, cublasNrm2Ex, cublasAxpyEx ------------------- */
+
+enum red_kind { RED_DOT, RED_NRM2, RED_AXPY };
+
+struct reduce {
+    enum red_kind kind;
+    bool is64;
+    cublasHandle_t h;
+    int64_t n, incx, incy;
+    const void *x, *y;  /* y: Dot's second vector (Axpy's y is out) */
+    void *out;          /* Dot, Nrm2: the result; Axpy: y, read and written */
+    const void *alpha;  /* Axpy */
+    cudaDataType xt, yt, rt, alpha_type, exec;
+};
+
 /* One intercepted cuBLAS call: the record every library keeps, and the GEMM
- * as its hook saw it, which the check after the real call scans. */
+ * or reduction as its hook saw it, which the check after the real call
+ * scans (c.gemm or c.reduction says which). */
 struct cublas_call {
     struct sh_call c;
-    struct gemm g;
+    union {
+        struct gemm g;
+        struct reduce r;
+    };
 };
 
 /* The rewritten call: always the GemmEx member of the same form and width. */
@@ -336,11 +355,163 @@ static bool sh_hook_gemm_strided_ex(struct cublas_call *cc, cublasHandle_t h, cu
     return gemm_hook(cc);
 }
 
+/* ---- reduction hooks ---------------------------------------------------------- */
+
+static enum red_kind red_kind_of(int api)
+{
+    switch (api) {
+    case SH_API_cublasNrm2Ex:
+    case SH_API_cublasNrm2Ex_64: return RED_NRM2;
+    case SH_API_cublasAxpyEx:
+    case SH_API_cublasAxpyEx_64: return RED_AXPY;
+    default: return RED_DOT;
+    }
+}
+
+/* The program's own entry point (c->real), with another execution type and
+ * alpha. */
+static cublasStatus_t call_reduce(const struct sh_call *c, const struct reduce *r,
+                                  const void *alpha, cudaDataType alpha_type, cudaDataType exec)
+{
+    switch (r->kind) {
+    case RED_DOT:
+        if (r->is64)
+            return ((sh_fn_cublasDotEx_64)c->real)(r->h, r->n, r->x, r->xt, r->incx, r->y, r->yt,
+                                                   r->incy, r->out, r->rt, exec);
+        return ((sh_fn_cublasDotEx)c->real)(r->h, (int)r->n, r->x, r->xt, (int)r->incx, r->y,
+                                            r->yt, (int)r->incy, r->out, r->rt, exec);
+    case RED_NRM2:
+        if (r->is64)
+            return ((sh_fn_cublasNrm2Ex_64)c->real)(r->h, r->n, r->x, r->xt, r->incx, r->out,
+                                                    r->rt, exec);
+        return ((sh_fn_cublasNrm2Ex)c->real)(r->h, (int)r->n, r->x, r->xt, (int)r->incx, r->out,
+                                             r->rt, exec);
+    case RED_AXPY:
+        if (r->is64)
+            return ((sh_fn_cublasAxpyEx_64)c->real)(r->h, r->n, alpha, alpha_type, r->x, r->xt,
+                                                    r->incx, r->out, r->yt, r->incy, exec);
+        return ((sh_fn_cublasAxpyEx)c->real)(r->h, (int)r->n, alpha, alpha_type, r->x, r->xt,
+                                             (int)r->incx, r->out, r->yt, (int)r->incy, exec);
+    }
+    return CUBLAS_STATUS_INTERNAL_ERROR;
+}
+
+/* FP16 execution becomes FP32 execution; x, y, the result and their types
+ * are never changed. AxpyEx takes alpha in the execution type: a half alpha
+ * becomes a float (on the host, or in device memory by the conversion
+ * kernel on the handle's stream, as for GEMMs). An Axpy whose alpha is not
+ * a half (a combination the program chose, and the library may refuse) is
+ * passed through unchanged (action fallback). */
+static bool reduce_hook(struct cublas_call *cc)
+{
+    struct sh_call *c = &cc->c;
+    const struct reduce *r = &cc->r;
+    struct sh_reduce_decision d = sh_decide_reduction(&sh_policy, (int)r->exec);
+    bool axpy = r->kind == RED_AXPY;
+    c->reduction = true;
+    c->m = 1;
+    c->n = r->n;
+    c->k = axpy ? 1 : r->n;
+    c->batch = 1;
+    c->atype = r->xt;
+    c->btype = r->kind == RED_NRM2 ? r->xt : r->yt;
+    c->ctype = axpy ? r->yt : r->rt;
+    c->compute = r->exec;
+    c->compute_used = r->exec;
+    c->incx = r->incx;
+    c->incy = r->kind == RED_NRM2 ? 0 : r->incy;
+    c->scalar_type = axpy ? (int)r->alpha_type : -1;
+    c->action = d.action;
+    c->pointer_mode = -1;
+
+    /* The pointer mode says where alpha and the result live: it matters
+     * for a half alpha being converted, for whether a 16-bit result can be
+     * scanned (only in device memory), and for trace records. */
+    bool half_alpha = d.action == SH_ACT_UPCAST && axpy && r->alpha_type == CUDA_R_16F;
+    bool scan_result = !axpy && (r->rt == CUDA_R_16F || r->rt == CUDA_R_16BF) &&
+                       sh_policy.check != SH_CHECK_OFF;
+    if (half_alpha || scan_result || sh_log_wants(SH_LEVEL_TRACE)) {
+        cublasPointerMode_t pm;
+        sh_fn_cublasGetPointerMode_v2 get_pm = REAL(sh_cublas, cublasGetPointerMode_v2);
+        if (get_pm && get_pm(r->h, &pm) == CUBLAS_STATUS_SUCCESS)
+            c->pointer_mode = (int)pm;
+    }
+    if (d.action != SH_ACT_UPCAST)
+        return false;
+
+    const void *alpha = r->alpha;
+    float host_alpha;
+    if (axpy) {
+        /* Without a valid handle or alpha the program's own call must
+         * produce the library's own error, so nothing is rewritten. */
+        if (!half_alpha || c->pointer_mode < 0 || !alpha) {
+            c->action = SH_ACT_FALLBACK;
+            return false;
+        }
+        if (c->pointer_mode == CUBLAS_POINTER_MODE_HOST) {
+            host_alpha = sh_half_to_float(((const sh_half *)alpha)->bits);
+            alpha = &host_alpha;
+        } else {
+            cudaStream_t stream;
+            void *dev;
+            sh_fn_cublasGetStream_v2 get_stream = REAL(sh_cublas, cublasGetStream_v2);
+            /* The conversion kernel converts a pair: alpha twice. */
+            if (!get_stream || get_stream(r->h, &stream) != CUBLAS_STATUS_SUCCESS ||
+                !sh_driver_scalars_h2f(stream, alpha, alpha, &dev)) {
+                sh_warn_once(&warned_device_alpha,
+                             "cannot convert a half alpha in device memory; such cublasAxpyEx "
+                             "calls keep FP16 execution");
+                c->action = SH_ACT_FALLBACK;
+                return false;
+            }
+            alpha = dev;
+        }
+    }
+    c->compute_used = d.exec_used;
+    c->status = call_reduce(c, r, alpha, axpy ? CUDA_R_32F : r->alpha_type,
+                            (cudaDataType)d.exec_used);
+    return true;
+}
+
+static bool sh_hook_dot_ex(struct cublas_call *cc, cublasHandle_t h, int64_t n, const void *x,
+                           cudaDataType xt, int64_t incx, const void *y, cudaDataType yt,
+                           int64_t incy, void *result, cudaDataType rt, cudaDataType exec)
+{
+    cc->r = (struct reduce){ .kind = RED_DOT, .is64 = cc->c.api == SH_API_cublasDotEx_64,
+                             .h = h, .n = n, .x = x, .xt = xt, .incx = incx, .y = y, .yt = yt,
+                             .incy = incy, .out = result, .rt = rt, .exec = exec };
+    return reduce_hook(cc);
+}
+
+static bool sh_hook_nrm2_ex(struct cublas_call *cc, cublasHandle_t h, int64_t n, const void *x,
+                            cudaDataType xt, int64_t incx, void *result, cudaDataType rt,
+                            cudaDataType exec)
+{
+    cc->r = (struct reduce){ .kind = RED_NRM2, .is64 = cc->c.api == SH_API_cublasNrm2Ex_64,
+                             .h = h, .n = n, .x = x, .xt = xt, .incx = incx, .out = result,
+                             .rt = rt, .exec = exec };
+    return reduce_hook(cc);
+}
+
+static bool sh_hook_axpy_ex(struct cublas_call *cc, cublasHandle_t h, int64_t n,
+                            const void *alpha, cudaDataType alpha_t, const void *x,
+                            cudaDataType xt, int64_t incx, void *y, cudaDataType yt,
+                            int64_t incy, cudaDataType exec)
+{
+    cc->r = (struct reduce){ .kind = RED_AXPY, .is64 = cc->c.api == SH_API_cublasAxpyEx_64,
+                             .h = h, .n = n, .alpha = alpha, .alpha_type = alpha_t, .x = x,
+                             .xt = xt, .incx = incx, .out = y, .yt = yt, .rt = yt,
+                             .incy = incy, .exec = exec };
+    return reduce_hook(cc);
+}
+
 /* ---- the check after a GEMM ------------------------------------------------- */
 
 static const char *data_type_name(int t);
 static const char *compute_name(int t);
 static const struct sh_check_names cublas_names = { data_type_name, compute_name };
+/* A reduction's "compute" is its execution type: a CUDA data type. */
+static const struct sh_check_names reduce_names = { data_type_name, data_type_name };
 
 /* The scan kernels' element type for a CUDA data type; false if none. */
 static bool scan_type(cudaDataType t, enum sh_scan_type *out)
@@ -403,6 +574,74 @@ static void gemm_check(const struct cublas_call *cc)
     sh_check_submit(&k);
 }
 
+/* ---- the check after a reduction ---------------------------------------------- */
+
+/* A vector as the scan kernels see it: a 1 x n matrix whose columns lie
+ * |inc| elements apart. A negative increment covers the same elements (the
+ * vector starts at the far end: columns are in memory order), an increment
+ * of 0 a single element. */
+static struct sh_matrix vector_of(enum sh_scan_type t, const void *p, int64_t n, int64_t inc)
+{
+    unsigned long long step = (unsigned long long)(inc < 0 ? -inc : inc);
+    return (struct sh_matrix){ .type = t, .base = p, .rows = 1,
+                               .cols = step ? (unsigned long long)n : 1, .ld = step ? step : 1,
+                               .batch = 1 };
+}
+
+/* Dot and Nrm2 write a scalar of the result type, Axpy overwrites y: either
+ * is scanned when 16-bit, on the handle's stream. A Dot/Nrm2 result in host
+ * memory (host pointer mode) is not checked: no kernel can read it, and the
+ * program holds the value itself as soon as the call returns. */
+static void reduce_check(const struct cublas_call *cc)
+{
+    const struct reduce *r = &cc->r;
+    const struct sh_call *c = &cc->c;
+    bool axpy = r->kind == RED_AXPY;
+    enum sh_scan_type t;
+    cudaStream_t stream;
+    if (r->n <= 0 || (!axpy && c->pointer_mode != CUBLAS_POINTER_MODE_DEVICE))
+        return;
+    if (!sh_check_wanted(c->ctype) || !scan_type((cudaDataType)c->ctype, &t))
+        return;
+    sh_fn_cublasGetStream_v2 get_stream = REAL(sh_cublas, cublasGetStream_v2);
+    if (!get_stream || get_stream(r->h, &stream) != CUBLAS_STATUS_SUCCESS)
+        return;
+    struct sh_check_call k = { .api = cublas_syms[c->api], .names = &reduce_names,
+                               .counts = &check_counts[c->api], .seq = c->seq, .m = c->m,
+                               .n = c->n, .k = c->k, .batch = c->batch, .atype = c->atype,
+                               .btype = c->btype, .ctype = c->ctype, .compute = c->compute,
+                               .compute_used = c->compute_used, .stream = stream,
+                               .caller = c->caller, .site = c->site };
+    k.out = axpy ? vector_of(t, r->out, r->n, r->incy) : vector_of(t, r->out, 1, 1);
+    if (sh_policy.check_inputs) {
+        k.nin = r->kind == RED_DOT ? 2 : 1;
+        if (scan_type(r->xt, &t)) {
+            k.in_name[0] = "x";
+            k.in[0] = vector_of(t, r->x, r->n, r->incx);
+        }
+        if (r->kind == RED_DOT && scan_type(r->yt, &t)) {
+            k.in_name[1] = "y";
+            k.in[1] = vector_of(t, r->y, r->n, r->incy);
+        }
+    }
+    sh_check_submit(&k);
+}
+
+/* After a GEMM or a reduction: its call site, then, if it succeeded, the
+ * check of its output. */
+static void shaped_after(struct cublas_call *cc, cublasStatus_t status)
+{
+    struct sh_call *c = &cc->c;
+    if (sh_site_tracked(c))
+        sh_site_enter(c, cublas_syms[c->api], c->gemm ? &cublas_names : &reduce_names);
+    if (status != CUBLAS_STATUS_SUCCESS)
+        return;
+    if (c->gemm)
+        gemm_check(cc);
+    else
+        reduce_check(cc);
+}
+
 /* ---- the wrappers ----------------------------------------------------------- */
 
 static cublasStatus_t cublas_missing(int api)
@@ -429,12 +668,8 @@ static cublasStatus_t cublas_missing(int api)
             r = (ret)cc.c.status;                                                       \
         else                                                                            \
             r = real args;                                                              \
-        if (cc.c.gemm) {                                                                \
-            if (sh_site_tracked(&cc.c))                                                 \
-                sh_site_enter(&cc.c, cublas_syms[SH_API_##name], &cublas_names);        \
-            if (r == CUBLAS_STATUS_SUCCESS)                                             \
-                gemm_check(&cc);                                                        \
-        }                                                                               \
+        if (cc.c.gemm || cc.c.reduction)                                                \
+            shaped_after(&cc, (cublasStatus_t)r);                                       \
         sh_call_end(&cc.c, (int)r);                                                     \
         return r;                                                                       \
     }
@@ -482,6 +717,11 @@ static const char *compute_name(int t)
     }
 }
 
+static const char *pointer_mode_name(int mode)
+{
+    return mode < 0 ? NULL : mode == CUBLAS_POINTER_MODE_HOST ? "host" : "device";
+}
+
 void sh_cublas_log_call(const struct sh_call *c, int status)
 {
     char buf[1024];
@@ -501,9 +741,28 @@ void sh_cublas_log_call(const struct sh_call *c, int status)
         sh_json_name(&j, "ctype", data_type_name(c->ctype), c->ctype);
         sh_json_name(&j, "compute", compute_name(c->compute), c->compute);
         sh_json_name(&j, "compute_used", compute_name(c->compute_used), c->compute_used);
-        sh_json_str(&j, "pointer_mode", c->pointer_mode < 0 ? NULL
-                                        : c->pointer_mode == CUBLAS_POINTER_MODE_HOST ? "host"
-                                                                                      : "device");
+        sh_json_str(&j, "pointer_mode", pointer_mode_name(c->pointer_mode));
+        sh_json_str(&j, "action", sh_action_name(c->action));
+    } else if (c->reduction) {
+        /* In the reduction's own terms; site and nonfinite records carry
+         * the generic fields (runtime.h). */
+        enum red_kind kind = red_kind_of(c->api);
+        if (c->site >= 0)
+            sh_json_uint(&j, "site_id", sh_site_id(c->site));
+        sh_json_int(&j, "n", c->n);
+        sh_json_int(&j, "incx", c->incx);
+        if (kind != RED_NRM2)
+            sh_json_int(&j, "incy", c->incy);
+        sh_json_name(&j, "xtype", data_type_name(c->atype), c->atype);
+        if (kind != RED_NRM2)
+            sh_json_name(&j, "ytype", data_type_name(c->btype), c->btype);
+        if (kind == RED_AXPY)
+            sh_json_name(&j, "alpha_type", data_type_name(c->scalar_type), c->scalar_type);
+        else
+            sh_json_name(&j, "result_type", data_type_name(c->ctype), c->ctype);
+        sh_json_name(&j, "exec", data_type_name(c->compute), c->compute);
+        sh_json_name(&j, "exec_used", data_type_name(c->compute_used), c->compute_used);
+        sh_json_str(&j, "pointer_mode", pointer_mode_name(c->pointer_mode));
         sh_json_str(&j, "action", sh_action_name(c->action));
     } else if (c->api != SH_API_cublasGetMathMode) {
         sh_json_int(&j, "math_mode", c->math_mode);
@@ -516,7 +775,8 @@ void sh_cublas_log_call(const struct sh_call *c, int status)
 void sh_cublas_count(const struct sh_call *c)
 {
     atomic_fetch_add_explicit(&n_calls[c->api], 1, memory_order_relaxed);
-    if (c->gemm ? c->action == SH_ACT_UPCAST : c->math_mode_used != c->math_mode)
+    if ((c->gemm || c->reduction) ? c->action == SH_ACT_UPCAST
+                                  : c->math_mode_used != c->math_mode)
         atomic_fetch_add_explicit(&n_upcasts[c->api], 1, memory_order_relaxed);
 }
 

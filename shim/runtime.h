@@ -28,12 +28,19 @@ struct sh_call {
     int site;             /* index in the site table (sites.h), -1 if none */
     int status;           /* set by a hook that made the real call itself */
     void (*real)(void);   /* the real function of the called symbol */
-    /* GEMMs */
-    bool gemm;
+    /* GEMMs, and level-1 reductions (cublasDotEx & co.), which describe
+     * themselves in the same fields for the sites and the check engine:
+     * m = 1, n = vector length, k = terms per output element (n for Dot and
+     * Nrm2, 1 for Axpy), batch = 1; atype/btype = the types of x and y (x
+     * twice for Nrm2), ctype = the output's (result, or Axpy's y), compute
+     * and compute_used = the execution type asked for and handed over. */
+    bool gemm, reduction;
     enum sh_action action;
     int pointer_mode;     /* CUBLAS_POINTER_MODE_*, -1 when not known */
     long long m, n, k, batch;
     int atype, btype, ctype, compute, compute_used;
+    long long incx, incy; /* vector increments (reductions) */
+    int scalar_type;      /* reductions: AxpyEx's alpha type; -1 for Dot and Nrm2 */
     /* math mode calls */
     int math_mode, math_mode_used;
 };

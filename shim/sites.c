@@ -76,9 +76,7 @@ static struct site *table(void)
 
 bool sh_site_tracked(const struct sh_call *c)
 {
-    return c->gemm && (c->ctype == SH_R_16F || c->ctype == SH_R_16BF ||
-                       c->compute == SH_COMPUTE_16F || c->compute == SH_COMPUTE_16F_PEDANTIC ||
-                       c->action != SH_ACT_PASS);
+    return (c->gemm || c->reduction) && sh_decide_tracked(c->ctype, c->compute, c->action);
 }
 
 static unsigned long long hash_key(const struct key *k)

@@ -1,25 +1,53 @@
-/* status_app: prints the status every cuBLAS GEMM entry point returns.
+/* status_app: prints the status every intercepted cuBLAS entry point returns.
  *
  *   status_app
  *
  * Calls cublasCreate_v2 and prints `cublasCreate_v2=<status>`. Then calls each
  * of the 12 FP16 GEMM entry points (Hgemm, HgemmBatched, HgemmStridedBatched,
  * GemmEx, GemmBatchedEx, GemmStridedBatchedEx and their _64 forms, the Ex ones
- * with CUBLAS_COMPUTE_16F), cublasSetMathMode and cublasGetMathMode with that
- * handle (NULL when creation failed) and NULL matrix pointers, printing
- * `<symbol>=<status>` for each. When the handle is valid the sizes are 0 so
- * that no matrix memory is touched (a quick return); otherwise 16.
+ * with CUBLAS_COMPUTE_16F), cublasSetMathMode and cublasGetMathMode, and the
+ * reductions cublasDotEx, cublasNrm2Ex, cublasAxpyEx and their _64 forms
+ * (FP16 vectors and result, execution type CUDA_R_32F, a float alpha, as
+ * PyTorch calls them) with that handle (NULL when creation failed) and NULL
+ * matrix and vector pointers, printing `<symbol>=<status>` for each. When
+ * the handle is valid the sizes are 0 so that no matrix memory is touched
+ * (a quick return); otherwise 16.
+ *
+ *   status_app reduce16
+ *
+ * makes only the six reductions, with execution type CUDA_R_16F and a half
+ * alpha (which NVIDIA's cuBLAS 13 refuses).
  *
  * On a machine without a GPU, run against the real libcublas, every line is
  * the library's own error code. Exit status is always 0 once everything has
  * been printed. */
 #include <stdio.h>
+#include <string.h>
 
 #include <cublas_v2.h>
 
 #include "apputil.h"
 
-int main(void)
+#define SHOW(sym, call) printf("%s=%d\n", sym, (int)(call))
+
+/* FP16 vectors and result, FP16 (exec16) or FP32 execution, alpha in the
+ * execution type, result in host memory. */
+static void reductions(cublasHandle_t h, int d, int exec16)
+{
+    const cudaDataType t = CUDA_R_16F, e = exec16 ? CUDA_R_16F : CUDA_R_32F;
+    const half_t hone = {0x3c00u};
+    const float fone = 1.0f;
+    const void *alpha = exec16 ? (const void *)&hone : (const void *)&fone;
+    half_t r = {0};
+    SHOW("cublasDotEx", cublasDotEx(h, d, NULL, t, 1, NULL, t, 1, &r, t, e));
+    SHOW("cublasDotEx_64", cublasDotEx_64(h, d, NULL, t, 1, NULL, t, 1, &r, t, e));
+    SHOW("cublasNrm2Ex", cublasNrm2Ex(h, d, NULL, t, 1, &r, t, e));
+    SHOW("cublasNrm2Ex_64", cublasNrm2Ex_64(h, d, NULL, t, 1, &r, t, e));
+    SHOW("cublasAxpyEx", cublasAxpyEx(h, d, alpha, e, NULL, t, 1, NULL, t, 1, e));
+    SHOW("cublasAxpyEx_64", cublasAxpyEx_64(h, d, alpha, e, NULL, t, 1, NULL, t, 1, e));
+}
+
+int main(int argc, char **argv)
 {
     cublasHandle_t h = NULL;
     cublasStatus_t cs = cublasCreate_v2(&h);
@@ -29,6 +57,12 @@ int main(void)
     printf("handle_null=%d\n", h == NULL);
 
     const int d = h ? 0 : 16;
+    if (argc > 1 && !strcmp(argv[1], "reduce16")) {
+        reductions(h, d, 1);
+        if (h)
+            cublasDestroy_v2(h);
+        return 0;
+    }
     const long long ld = 16;
     const cublasOperation_t N = CUBLAS_OP_N;
     const half_t one = {0x3c00u}, zero = {0};
@@ -43,7 +77,6 @@ int main(void)
     const cublasComputeType_t c16 = CUBLAS_COMPUTE_16F;
     const cublasGemmAlgo_t algo = CUBLAS_GEMM_DEFAULT;
 
-#define SHOW(sym, call) printf("%s=%d\n", sym, (int)(call))
     SHOW("cublasHgemm",
          cublasHgemm(h, N, N, d, d, d, &one, NULL, (int)ld, NULL, (int)ld, &zero,
                      NULL, (int)ld));
@@ -81,13 +114,13 @@ int main(void)
          cublasGemmStridedBatchedEx_64(h, N, N, d, d, d, &one, NULL, t, ld, 256,
                                        NULL, t, ld, 256, &zero, NULL, t, ld, 256, 2,
                                        c16, algo));
+    reductions(h, d, 0);
     SHOW("cublasSetMathMode", cublasSetMathMode(h, CUBLAS_TF32_TENSOR_OP_MATH));
     {
         cublasMath_t mode = (cublasMath_t)-1;
         SHOW("cublasGetMathMode", cublasGetMathMode(h, &mode));
         printf("math_mode=%d\n", (int)mode);
     }
-#undef SHOW
     if (h)
         printf("cublasDestroy_v2=%d\n", (int)cublasDestroy_v2(h));
     return 0;

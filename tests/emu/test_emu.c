@@ -1655,6 +1655,283 @@ START_TEST(test_saxpy)
 }
 END_TEST
 
+/* ---- mixed-precision level 1: DotEx, Nrm2Ex, AxpyEx ----------------------------- */
+
+/* Dot of n elements of x and y (host arrays of type t), result of type rt
+ * read back as a float; host pointer mode. */
+static float dotex(cublasHandle_t h, int use64, const void *x, const void *y, int n, int inc,
+                   cudaDataType t, cudaDataType rt, cudaDataType exec)
+{
+    size_t bytes = (size_t)n * (t == CUDA_R_32F ? 4 : 2);
+    void *dx = up(x, bytes), *dy = up(y, bytes);
+    unsigned char res[4] = { 0 };
+    cublasStatus_t st = use64 ? cublasDotEx_64(h, n / inc, dx, t, inc, dy, t, inc, res, rt, exec)
+                              : cublasDotEx(h, n / inc, dx, t, inc, dy, t, inc, res, rt, exec);
+    ck_assert_int_eq(st, OK);
+    cudaFree(dx), cudaFree(dy);
+    if (rt == CUDA_R_32F) {
+        float f;
+        memcpy(&f, res, 4);
+        return f;
+    }
+    uint16_t b;
+    memcpy(&b, res, 2);
+    return rt == CUDA_R_16F ? F(b) : sh_bf16_to_float(b);
+}
+
+START_TEST(test_dotex)
+{
+    static uint16_t big[70000], bf[4096];
+    static float f32[8192];
+    for (int i = 0; i < 70000; i++)
+        big[i] = H(1);
+    for (int i = 0; i < 4096; i++)
+        bf[i] = sh_float_to_bf16(1);
+    for (int i = 0; i < 8192; i++)
+        f32[i] = 1;
+    cublasHandle_t h = handle();
+    for (int use64 = 0; use64 < 2; use64++) {
+        /* 4096 ones: FP16 execution stalls at 2048, FP32 execution is exact */
+        ck_assert_float_eq(dotex(h, use64, big, big, 4096, 1, CUDA_R_16F, CUDA_R_16F, CUDA_R_16F),
+                           2048);
+        ck_assert_float_eq(dotex(h, use64, big, big, 4096, 1, CUDA_R_16F, CUDA_R_16F, CUDA_R_32F),
+                           4096);
+        /* 70000 ones: the FP32 sum overflows the FP16 result; the FP16 one
+         * stalled long before */
+        float inf = dotex(h, use64, big, big, 70000, 1, CUDA_R_16F, CUDA_R_16F, CUDA_R_32F);
+        ck_assert(isinf(inf) && inf > 0);
+        ck_assert_float_eq(dotex(h, use64, big, big, 70000, 1, CUDA_R_16F, CUDA_R_16F,
+                                 CUDA_R_16F), 2048);
+        /* every other element: 2048 products */
+        ck_assert_float_eq(dotex(h, use64, big, big, 4096, 2, CUDA_R_16F, CUDA_R_16F,
+                                 CUDA_R_32F), 2048);
+        /* BF16 and FP32 vectors: their own result type; FP16 execution takes
+         * them as halves */
+        ck_assert_float_eq(dotex(h, use64, bf, bf, 4096, 1, CUDA_R_16BF, CUDA_R_16BF,
+                                 CUDA_R_32F), 4096);
+        ck_assert_float_eq(dotex(h, use64, bf, bf, 4096, 1, CUDA_R_16BF, CUDA_R_16BF,
+                                 CUDA_R_16F), 2048);
+        ck_assert_float_eq(dotex(h, use64, f32, f32, 4096, 1, CUDA_R_32F, CUDA_R_32F,
+                                 CUDA_R_32F), 4096);
+        ck_assert_float_eq(dotex(h, use64, f32, f32, 8192, 2, CUDA_R_32F, CUDA_R_32F,
+                                 CUDA_R_32F), 4096);
+        ck_assert_float_eq(dotex(h, use64, f32, f32, 4096, 1, CUDA_R_32F, CUDA_R_32F,
+                                 CUDA_R_16F), 2048);
+    }
+    /* Increments: x by 2 reads 1, 3, 5; y by -1 starts at its last element,
+     * so the sum is 1 * 30 + 3 * 20 + 5 * 10; increment 0 repeats x[0]. */
+    uint16_t x[6] = { H(1), H(2), H(3), H(4), H(5), H(6) }, y[3] = { H(10), H(20), H(30) };
+    void *dx = up(x, sizeof x), *dy = up(y, sizeof y);
+    uint16_t r;
+    ck_assert_int_eq(cublasDotEx(h, 3, dx, CUDA_R_16F, 2, dy, CUDA_R_16F, -1, &r, CUDA_R_16F,
+                                 CUDA_R_16F), OK);
+    ck_assert_float_eq(F(r), 140);
+    ck_assert_int_eq(cublasDotEx_64(h, 3, dx, CUDA_R_16F, 0, dy, CUDA_R_16F, 1, &r, CUDA_R_16F,
+                                    CUDA_R_32F), OK);
+    ck_assert_float_eq(F(r), 60);
+    /* n <= 0: the result is 0, nothing is read */
+    r = H(7);
+    ck_assert_int_eq(cublasDotEx(h, 0, NULL, CUDA_R_16F, 1, NULL, CUDA_R_16F, 1, &r,
+                                 CUDA_R_16F, CUDA_R_32F), OK);
+    ck_assert_float_eq(F(r), 0);
+    cublasDestroy_v2(h);
+}
+END_TEST
+
+START_TEST(test_nrm2ex)
+{
+    static uint16_t big[70000];
+    static float bigf[70000];
+    for (int i = 0; i < 70000; i++)
+        big[i] = H(1), bigf[i] = 1;
+    cublasHandle_t h = handle();
+    void *d = up(big, sizeof big), *df32 = up(bigf, sizeof bigf);
+    uint16_t r16;
+    float r32;
+    /* FP16 execution: the sum of squares stalls at 2048 (2048 + 1 is a tie
+     * that rounds back to even); sqrt(2048) = 45.2548 rounds to 45.25. */
+    ck_assert_int_eq(cublasNrm2Ex(h, 70000, d, CUDA_R_16F, 1, &r16, CUDA_R_16F, CUDA_R_16F), OK);
+    ck_assert_float_eq(F(r16), 45.25f);
+    ck_assert_int_eq(cublasNrm2Ex_64(h, 70000, df32, CUDA_R_32F, 1, &r32, CUDA_R_32F,
+                                     CUDA_R_16F), OK);
+    ck_assert_float_eq(r32, 45.25f);
+    /* FP32 execution: sqrt(70000) = 264.575..., 264.5 in an FP16 result */
+    ck_assert_int_eq(cublasNrm2Ex(h, 70000, df32, CUDA_R_32F, 1, &r32, CUDA_R_32F, CUDA_R_32F),
+                     OK);
+    ck_assert_float_eq(r32, sqrtf(70000.0f));
+    ck_assert_int_eq(cublasNrm2Ex_64(h, 70000, d, CUDA_R_16F, 1, &r16, CUDA_R_16F, CUDA_R_32F),
+                     OK);
+    ck_assert_float_eq(F(r16), 264.5f);
+    /* A square above 65504 overflows FP16 execution: 300^2 = 90000. */
+    uint16_t v[2] = { H(300), H(4) };
+    void *dv = up(v, sizeof v);
+    ck_assert_int_eq(cublasNrm2Ex(h, 1, dv, CUDA_R_16F, 1, &r16, CUDA_R_16F, CUDA_R_16F), OK);
+    ck_assert(isinf(F(r16)));
+    ck_assert_int_eq(cublasNrm2Ex(h, 1, dv, CUDA_R_16F, 1, &r16, CUDA_R_16F, CUDA_R_32F), OK);
+    ck_assert_float_eq(F(r16), 300);
+    /* 3, 4 -> 5, in BF16 and FP32 too */
+    float f[2] = { 3, 4 };
+    uint16_t b[2] = { sh_float_to_bf16(3), sh_float_to_bf16(4) };
+    void *df = up(f, sizeof f), *db = up(b, sizeof b);
+    ck_assert_int_eq(cublasNrm2Ex(h, 2, df, CUDA_R_32F, 1, &r32, CUDA_R_32F, CUDA_R_32F), OK);
+    ck_assert_float_eq(r32, 5);
+    ck_assert_int_eq(cublasNrm2Ex(h, 2, db, CUDA_R_16BF, 1, &r16, CUDA_R_16BF, CUDA_R_32F), OK);
+    ck_assert_float_eq(sh_bf16_to_float(r16), 5);
+    /* incx <= 0 or n <= 0: 0, as the reference BLAS returns */
+    r32 = 7;
+    ck_assert_int_eq(cublasNrm2Ex(h, 2, df, CUDA_R_32F, 0, &r32, CUDA_R_32F, CUDA_R_32F), OK);
+    ck_assert_float_eq(r32, 0);
+    r32 = 7;
+    ck_assert_int_eq(cublasNrm2Ex(h, 2, df, CUDA_R_32F, -1, &r32, CUDA_R_32F, CUDA_R_32F), OK);
+    ck_assert_float_eq(r32, 0);
+    r32 = 7;
+    ck_assert_int_eq(cublasNrm2Ex(h, -1, df, CUDA_R_32F, 1, &r32, CUDA_R_32F, CUDA_R_32F), OK);
+    ck_assert_float_eq(r32, 0);
+    cublasDestroy_v2(h);
+}
+END_TEST
+
+START_TEST(test_axpyex)
+{
+    cublasHandle_t h = handle();
+    /* alpha * x = 1.5 * (1 + 2^-10) = 1.50146484375, a tie between halves.
+     * FP16 execution rounds it to even (1.501953125) before adding
+     * y = -2^-12, and the sum rounds back to 1.501953125; FP32 execution
+     * adds first (1.501220703125) and rounds once: 1.5009765625. */
+    uint16_t x = H(1.0009765625f), y = H(-0.000244140625f), out;
+    sh_half a16 = { H(1.5f) };
+    float a32 = 1.5f;
+    void *dx = up(&x, 2), *dy = up(&y, 2);
+    ck_assert_int_eq(cublasAxpyEx(h, 1, &a16, CUDA_R_16F, dx, CUDA_R_16F, 1, dy, CUDA_R_16F, 1,
+                                  CUDA_R_16F), OK);
+    down(&out, dy, 2);
+    ck_assert_float_eq(F(out), 1.501953125f);
+    ck_assert_int_eq(cudaMemcpy(dy, &y, 2, cudaMemcpyHostToDevice), cudaSuccess);
+    ck_assert_int_eq(cublasAxpyEx_64(h, 1, &a32, CUDA_R_32F, dx, CUDA_R_16F, 1, dy, CUDA_R_16F,
+                                     1, CUDA_R_32F), OK);
+    down(&out, dy, 2);
+    ck_assert_float_eq(F(out), 1.5009765625f);
+    /* alpha must be of the execution type */
+    ck_assert_int_eq(cublasAxpyEx(h, 1, &a32, CUDA_R_32F, dx, CUDA_R_16F, 1, dy, CUDA_R_16F, 1,
+                                  CUDA_R_16F), CUBLAS_STATUS_NOT_SUPPORTED);
+    /* An FP16 y overflows: 2 * 40000 */
+    uint16_t big = H(40000), zero = H(0);
+    void *db = up(&big, 2), *dz = up(&zero, 2);
+    float two = 2;
+    ck_assert_int_eq(cublasAxpyEx(h, 1, &two, CUDA_R_32F, db, CUDA_R_16F, 1, dz, CUDA_R_16F, 1,
+                                  CUDA_R_32F), OK);
+    down(&out, dz, 2);
+    ck_assert(isinf(F(out)) && F(out) > 0);
+    /* Increments (incx 2 reads 1, 3, 5; incy -1 writes from the end), BF16 */
+    uint16_t bx[6], by[3] = { sh_float_to_bf16(10), sh_float_to_bf16(20), sh_float_to_bf16(30) };
+    for (int i = 0; i < 6; i++)
+        bx[i] = sh_float_to_bf16((float)i + 1);
+    void *dbx = up(bx, sizeof bx), *dby = up(by, sizeof by);
+    ck_assert_int_eq(cublasAxpyEx(h, 3, &two, CUDA_R_32F, dbx, CUDA_R_16BF, 2, dby, CUDA_R_16BF,
+                                  -1, CUDA_R_32F), OK);
+    down(by, dby, sizeof by);
+    ck_assert_float_eq(sh_bf16_to_float(by[2]), 30 + 2 * 1);
+    ck_assert_float_eq(sh_bf16_to_float(by[1]), 20 + 2 * 3);
+    ck_assert_float_eq(sh_bf16_to_float(by[0]), 10 + 2 * 5);
+    /* Device pointer mode: a half alpha read at run time */
+    void *da = up(&a16, 2);
+    ck_assert_int_eq(cudaMemcpy(dy, &y, 2, cudaMemcpyHostToDevice), cudaSuccess);
+    ck_assert_int_eq(cublasSetPointerMode_v2(h, CUBLAS_POINTER_MODE_DEVICE), OK);
+    ck_assert_int_eq(cublasAxpyEx(h, 1, da, CUDA_R_16F, dx, CUDA_R_16F, 1, dy, CUDA_R_16F, 1,
+                                  CUDA_R_16F), OK);
+    down(&out, dy, 2);
+    ck_assert_float_eq(F(out), 1.501953125f);
+    /* ... which a host alpha is not */
+    ck_assert_int_eq(cublasAxpyEx(h, 1, &a16, CUDA_R_16F, dx, CUDA_R_16F, 1, dy, CUDA_R_16F, 1,
+                                  CUDA_R_16F), CUBLAS_STATUS_EXECUTION_FAILED);
+    cublasDestroy_v2(h);
+}
+END_TEST
+
+START_TEST(test_reduce_status_and_streams)
+{
+    fill_ones();
+    cublasHandle_t h = handle();
+    void *d = up(ones, sizeof ones);
+    uint16_t r = 0;
+    /* validation */
+    ck_assert_int_eq(cublasDotEx(NULL, 1, d, CUDA_R_16F, 1, d, CUDA_R_16F, 1, &r, CUDA_R_16F,
+                                 CUDA_R_32F), CUBLAS_STATUS_NOT_INITIALIZED);
+    ck_assert_int_eq(cublasDotEx(h, 1, d, CUDA_R_16F, 1, d, CUDA_R_16BF, 1, &r, CUDA_R_16F,
+                                 CUDA_R_32F), CUBLAS_STATUS_NOT_SUPPORTED);
+    ck_assert_int_eq(cublasDotEx(h, 1, d, CUDA_R_16F, 1, d, CUDA_R_16F, 1, &r, CUDA_R_16BF,
+                                 CUDA_R_32F), CUBLAS_STATUS_NOT_SUPPORTED);
+    ck_assert_int_eq(cublasDotEx(h, 1, d, CUDA_R_16F, 1, d, CUDA_R_16F, 1, &r, CUDA_R_32F,
+                                 CUDA_R_32F), CUBLAS_STATUS_NOT_SUPPORTED);
+    ck_assert_int_eq(cublasNrm2Ex(h, 1, d, CUDA_R_16F, 1, &r, CUDA_R_32F, CUDA_R_32F),
+                     CUBLAS_STATUS_NOT_SUPPORTED);
+    ck_assert_int_eq(cublasDotEx(h, 1, d, CUDA_R_16F, 1, d, CUDA_R_16F, 1, &r, CUDA_R_16F,
+                                 CUDA_R_64F), CUBLAS_STATUS_NOT_SUPPORTED);
+    ck_assert_int_eq(cublasNrm2Ex(h, 1, d, CUDA_R_8I, 1, &r, CUDA_R_32F, CUDA_R_32F),
+                     CUBLAS_STATUS_NOT_SUPPORTED);
+    ck_assert_int_eq(cublasDotEx(h, 1, d, CUDA_R_16F, 1, d, CUDA_R_16F, 1, NULL, CUDA_R_16F,
+                                 CUDA_R_32F), CUBLAS_STATUS_INVALID_VALUE);
+    ck_assert_int_eq(cublasAxpyEx(h, 1, NULL, CUDA_R_32F, d, CUDA_R_16F, 1, d, CUDA_R_16F, 1,
+                                  CUDA_R_32F), CUBLAS_STATUS_INVALID_VALUE);
+    /* past the end of the allocation: the kernel fails */
+    ck_assert_int_eq(cublasDotEx(h, 4097, d, CUDA_R_16F, 1, d, CUDA_R_16F, 1, &r, CUDA_R_16F,
+                                 CUDA_R_32F), CUBLAS_STATUS_EXECUTION_FAILED);
+
+    /* Host pointer mode synchronizes the stream, as cuBLAS copies the
+     * result back; device pointer mode does not. */
+    cudaStream_t s;
+    ck_assert_int_eq(cudaStreamCreate(&s), cudaSuccess);
+    ck_assert_int_eq(cublasSetStream_v2(h, s), OK);
+    unsigned long before = emu_stream_sync_count(s);
+    ck_assert_int_eq(cublasDotEx(h, 4096, d, CUDA_R_16F, 1, d, CUDA_R_16F, 1, &r, CUDA_R_16F,
+                                 CUDA_R_16F), OK);
+    ck_assert_float_eq(F(r), 2048);
+    ck_assert_uint_eq(emu_stream_sync_count(s), before + 1);
+    void *dr = NULL;
+    ck_assert_int_eq(cudaMalloc(&dr, 4), cudaSuccess);
+    ck_assert_int_eq(cublasSetPointerMode_v2(h, CUBLAS_POINTER_MODE_DEVICE), OK);
+    ck_assert_int_eq(cublasDotEx(h, 4096, d, CUDA_R_16F, 1, d, CUDA_R_16F, 1, dr, CUDA_R_16F,
+                                 CUDA_R_32F), OK);
+    ck_assert_uint_eq(emu_stream_sync_count(s), before + 1);
+    down(&r, dr, 2);
+    ck_assert_float_eq(F(r), 4096);
+    /* A host result in device pointer mode is not device memory. */
+    ck_assert_int_eq(cublasDotEx(h, 4096, d, CUDA_R_16F, 1, d, CUDA_R_16F, 1, &r, CUDA_R_16F,
+                                 CUDA_R_32F), CUBLAS_STATUS_EXECUTION_FAILED);
+
+    /* Captured (device pointer mode): runs at every launch, reading x afresh
+     * and writing the result in device memory. */
+    static uint16_t twos[4096];
+    for (int i = 0; i < 4096; i++)
+        twos[i] = H(2);
+    ck_assert_int_eq(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal), cudaSuccess);
+    ck_assert_int_eq(cublasNrm2Ex(h, 4096, d, CUDA_R_16F, 1, dr, CUDA_R_16F, CUDA_R_32F), OK);
+    cudaGraph_t g = NULL;
+    ck_assert_int_eq(cudaStreamEndCapture(s, &g), cudaSuccess);
+    down(&r, dr, 2);
+    ck_assert_float_eq(F(r), 4096); /* nothing ran during capture */
+    cudaGraphExec_t exec;
+    ck_assert_int_eq(cudaGraphInstantiate(&exec, g, 0), cudaSuccess);
+    ck_assert_int_eq(cudaGraphLaunch(exec, s), cudaSuccess);
+    down(&r, dr, 2);
+    ck_assert_float_eq(F(r), 64); /* sqrt(4096) */
+    ck_assert_int_eq(cudaMemcpy(d, twos, sizeof twos, cudaMemcpyHostToDevice), cudaSuccess);
+    ck_assert_int_eq(cudaGraphLaunch(exec, s), cudaSuccess);
+    down(&r, dr, 2);
+    ck_assert_float_eq(F(r), 128); /* sqrt(4096 * 4) */
+    cudaGraphExecDestroy(exec);
+    cudaGraphDestroy(g);
+    /* A host result cannot come out of a graph. */
+    ck_assert_int_eq(cublasSetPointerMode_v2(h, CUBLAS_POINTER_MODE_HOST), OK);
+    ck_assert_int_eq(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal), cudaSuccess);
+    ck_assert_int_eq(cublasDotEx(h, 4, d, CUDA_R_16F, 1, d, CUDA_R_16F, 1, &r, CUDA_R_16F,
+                                 CUDA_R_32F), CUBLAS_STATUS_NOT_SUPPORTED);
+    ck_assert_int_eq(cudaStreamEndCapture(s, &g), cudaSuccess);
+    cudaGraphDestroy(g);
+    cublasDestroy_v2(h);
+}
+END_TEST
+
 static Suite *emu_suite(void)
 {
     Suite *s = suite_create("emu");
@@ -1699,6 +1976,10 @@ static Suite *emu_suite(void)
     tcase_add_test(tc, test_handle_settings);
     tcase_add_test(tc, test_sgemm_batched);
     tcase_add_test(tc, test_saxpy);
+    tcase_add_test(tc, test_dotex);
+    tcase_add_test(tc, test_nrm2ex);
+    tcase_add_test(tc, test_axpyex);
+    tcase_add_test(tc, test_reduce_status_and_streams);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -30,8 +30,15 @@ static const char *const symbols[] = {
     "cublasGemmStridedBatchedEx_64",
     "cublasSetMathMode",
     "cublasGetMathMode",
+    "cublasDotEx",
+    "cublasDotEx_64",
+    "cublasNrm2Ex",
+    "cublasNrm2Ex_64",
+    "cublasAxpyEx",
+    "cublasAxpyEx_64",
 };
 #define N_SYMBOLS ((int)(sizeof symbols / sizeof symbols[0]))
+#define FIRST_REDUCTION 15 /* symbols[15..20] */
 
 static void run(hr_app *a, int shim, const char *app, const char *const args[])
 {
@@ -90,8 +97,11 @@ START_TEST(status_passthrough)
                   "cublasCreate_v2 succeeded: is there a GPU? (test assumes none)");
 
     check_real_library(&b);
-    /* each GEMM was seen (trace) and its record carries the status returned */
-    for (int i = 1; i <= 12; i++) {
+    /* each GEMM and reduction was seen (trace) and its record carries the
+     * status returned */
+    for (int i = 1; i < N_SYMBOLS; i++) {
+        if (i == 13 || i == 14) /* the math mode calls */
+            continue;
         const char *rec = hr_log_find_where(&b.log, "call", "api", symbols[i]);
         ck_assert_msg(rec != NULL, "no call record for %s\n%s", symbols[i],
                       hr_log_dump(&b.log));
@@ -101,8 +111,66 @@ START_TEST(status_passthrough)
                       "%s: record status differs from the returned one: %s",
                       symbols[i], rec);
     }
+    /* The reductions as PyTorch makes them (FP32 execution) are left alone. */
+    for (int i = FIRST_REDUCTION; i < N_SYMBOLS; i++) {
+        const char *rec = hr_log_find_where(&b.log, "call", "api", symbols[i]);
+        ck_assert_msg(hr_json_str_is(rec, "exec", "CUDA_R_32F") &&
+                          hr_json_str_is(rec, "exec_used", "CUDA_R_32F") &&
+                          hr_json_str_is(rec, "action", "pass"), "%s", rec);
+    }
     hr_app_free(&a);
     hr_app_free(&b);
+}
+END_TEST
+
+/* NVIDIA's cuBLAS 13 refuses FP16 execution of the reductions: it checks
+ * the types before the handle, so even without a GPU every one returns
+ * CUBLAS_STATUS_NOT_SUPPORTED (15). The shim's `reduce` family (on by
+ * default) hands Dot and Nrm2 to the library with FP32 execution, so the
+ * program gets the library's answer to that call instead (here: no handle,
+ * CUBLAS_STATUS_NOT_INITIALIZED); Axpy's half alpha cannot be converted
+ * without a handle to ask the pointer mode of, so its call goes through
+ * unchanged. Without the family, every status passes through. */
+START_TEST(reduce_exec16f)
+{
+    static const char *const reductions[] = { "cublasDotEx", "cublasDotEx_64", "cublasNrm2Ex",
+                                              "cublasNrm2Ex_64", "cublasAxpyEx",
+                                              "cublasAxpyEx_64" };
+    hr_app a, b, c;
+    run(&a, 0, "status_app", ARGS("reduce16"));
+    run(&b, 1, "status_app", ARGS("reduce16"));
+    hr_app_opts o = {.shim = 1, .emu = 0,
+                     .env = ENV("SAFEHALF_LOG_LEVEL=trace",
+                                "SAFEHALF_UPCAST=gemm,splitk,fast16f")};
+    hr_app_run(&c, &o, "status_app", ARGS("reduce16"));
+    ck_assert_msg(a.r.exit_code == 0 && b.r.exit_code == 0 && c.r.exit_code == 0, "%s\n%s",
+                  hr_describe(&a.r), b.r.err);
+    ck_assert_msg(strcmp(a.r.out, c.r.out) == 0,
+                  "outputs differ\n--- without ---\n%s\n--- reduce not upcast ---\n%s",
+                  a.r.out, c.r.out);
+    check_real_library(&b);
+    for (int i = 0; i < 6; i++) {
+        int axpy = i >= 4;
+        ck_assert_msg(hr_kv_num(a.r.out, reductions[i]) == 15, "%s\n%s", reductions[i],
+                      a.r.out);
+        const char *rec = hr_log_find_where(&b.log, "call", "api", reductions[i]);
+        ck_assert_msg(rec != NULL, "no call record for %s\n%s", reductions[i],
+                      hr_log_dump(&b.log));
+        ck_assert_msg(hr_json_num(rec, "status") == hr_kv_num(b.r.out, reductions[i]),
+                      "%s: record status differs from the returned one: %s", reductions[i],
+                      rec);
+        ck_assert_msg(hr_kv_num(b.r.out, reductions[i]) == (axpy ? 15 : 1), "%s\n%s",
+                      reductions[i], b.r.out);
+        ck_assert_msg(hr_json_str_is(rec, "exec", "CUDA_R_16F") &&
+                          hr_json_str_is(rec, "action", axpy ? "fallback" : "upcast") &&
+                          hr_json_str_is(rec, "exec_used", axpy ? "CUDA_R_16F" : "CUDA_R_32F"),
+                      "%s", rec);
+        rec = hr_log_find_where(&c.log, "call", "api", reductions[i]);
+        ck_assert_msg(rec && hr_json_str_is(rec, "action", "pass"), "%s", hr_log_dump(&c.log));
+    }
+    hr_app_free(&a);
+    hr_app_free(&b);
+    hr_app_free(&c);
 }
 END_TEST
 
@@ -165,6 +233,7 @@ int main(void)
     TCase *t = tcase_create("real");
     tcase_set_timeout(t, 110);
     tcase_add_test(t, status_passthrough);
+    tcase_add_test(t, reduce_exec16f);
     tcase_add_test(t, plugin_rtld_local);
     tcase_add_loop_test(t, apps_unchanged, 0, 5);
     suite_add_tcase(s, t);

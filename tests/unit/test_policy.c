@@ -71,6 +71,13 @@ START_TEST(good_values)
     p = load(env3);
     ck_assert_uint_eq(p.upcast, SH_UP_SPLITK);
     ck_assert_str_eq(p.log, "stderr");
+    char *env4[] = { "SAFEHALF_UPCAST=Reduce,gemm", NULL };
+    p = load(env4);
+    ck_assert_int_eq(nlines, 0);
+    ck_assert_uint_eq(p.upcast, SH_UP_REDUCE | SH_UP_GEMM);
+    char *env5[] = { "SAFEHALF_UPCAST=all", NULL };
+    p = load(env5);
+    ck_assert_uint_eq(p.upcast, SH_UP_GEMM | SH_UP_SPLITK | SH_UP_FAST16F | SH_UP_REDUCE);
 }
 END_TEST
 
@@ -96,7 +103,7 @@ START_TEST(bad_upcast)
         struct sh_policy p = load(env);
         char quoted[64];
         snprintf(quoted, sizeof quoted, "\"%s\"", bad[i]);
-        assert_one_line("SAFEHALF_UPCAST", quoted, "gemm, splitk, fast16f");
+        assert_one_line("SAFEHALF_UPCAST", quoted, "gemm, splitk, fast16f, reduce");
         ck_assert_uint_eq(p.upcast, SH_UP_ALL);
     }
 }
@@ -504,9 +511,11 @@ START_TEST(upcast_names)
 {
     char out[64];
     sh_upcast_names(SH_UP_ALL, out, sizeof out);
-    ck_assert_str_eq(out, "gemm,splitk,fast16f");
+    ck_assert_str_eq(out, "gemm,splitk,fast16f,reduce");
     sh_upcast_names(SH_UP_SPLITK | SH_UP_FAST16F, out, sizeof out);
     ck_assert_str_eq(out, "splitk,fast16f");
+    sh_upcast_names(SH_UP_REDUCE, out, sizeof out);
+    ck_assert_str_eq(out, "reduce");
     sh_upcast_names(0, out, sizeof out);
     ck_assert_str_eq(out, "none");
 }
@@ -687,6 +696,76 @@ START_TEST(decide_check)
 }
 END_TEST
 
+START_TEST(decide_reduction)
+{
+    char *env[] = { NULL };
+    struct sh_policy p = policy_of(env);
+    /* FP16 execution is upcast to FP32 by default */
+    struct sh_reduce_decision d = sh_decide_reduction(&p, SH_R_16F);
+    ck_assert_int_eq(d.action, SH_ACT_UPCAST);
+    ck_assert_int_eq(d.exec_used, SH_R_32F);
+    ck_assert(d.risky);
+    /* FP32 (and anything else) passes untouched */
+    const int safe[] = { SH_R_32F, SH_R_16BF, 1 /* CUDA_R_64F */, 4 /* CUDA_C_32F */ };
+    for (size_t i = 0; i < sizeof safe / sizeof safe[0]; i++) {
+        d = sh_decide_reduction(&p, safe[i]);
+        ck_assert_int_eq(d.action, SH_ACT_PASS);
+        ck_assert_int_eq(d.exec_used, safe[i]);
+        ck_assert(!d.risky);
+    }
+
+    char *observe[] = { "SAFEHALF_MODE=observe", NULL };
+    p = policy_of(observe);
+    d = sh_decide_reduction(&p, SH_R_16F);
+    ck_assert_int_eq(d.action, SH_ACT_OBSERVE);
+    ck_assert_int_eq(d.exec_used, SH_R_16F);
+    ck_assert_int_eq(sh_decide_reduction(&p, SH_R_32F).action, SH_ACT_PASS);
+
+    char *off[] = { "SAFEHALF_MODE=off", NULL };
+    p = policy_of(off);
+    ck_assert_int_eq(sh_decide_reduction(&p, SH_R_16F).action, SH_ACT_PASS);
+
+    /* only the reduce family rewrites reductions; it rewrites nothing else */
+    char *gemm_only[] = { "SAFEHALF_UPCAST=gemm,splitk,fast16f", NULL };
+    p = policy_of(gemm_only);
+    d = sh_decide_reduction(&p, SH_R_16F);
+    ck_assert_int_eq(d.action, SH_ACT_PASS);
+    ck_assert_int_eq(d.exec_used, SH_R_16F);
+    ck_assert(d.risky);
+    char *reduce_only[] = { "SAFEHALF_UPCAST=reduce", NULL };
+    p = policy_of(reduce_only);
+    ck_assert_int_eq(sh_decide_reduction(&p, SH_R_16F).action, SH_ACT_UPCAST);
+    ck_assert_int_eq(sh_decide_gemm(&p, false, SH_COMPUTE_16F, 4096).action, SH_ACT_PASS);
+    ck_assert_int_eq(sh_decide_math_mode(&p, 0), 0);
+
+    /* SAFEHALF_MIN_K is about GEMMs */
+    char *min_k[] = { "SAFEHALF_MIN_K=100000", NULL };
+    p = policy_of(min_k);
+    ck_assert_int_eq(sh_decide_reduction(&p, SH_R_16F).action, SH_ACT_UPCAST);
+}
+END_TEST
+
+START_TEST(decide_tracked)
+{
+    /* 16-bit outputs */
+    ck_assert(sh_decide_tracked(SH_R_16F, SH_COMPUTE_32F, SH_ACT_PASS));
+    ck_assert(sh_decide_tracked(SH_R_16BF, SH_R_32F, SH_ACT_PASS));
+    /* 16-bit accumulation: GEMM compute types, a legacy value, execution types */
+    ck_assert(sh_decide_tracked(SH_R_32F, SH_COMPUTE_16F, SH_ACT_PASS));
+    ck_assert(sh_decide_tracked(SH_R_32F, SH_COMPUTE_16F_PEDANTIC, SH_ACT_PASS));
+    ck_assert(sh_decide_tracked(SH_R_32F, SH_R_16F, SH_ACT_PASS));
+    ck_assert(sh_decide_tracked(SH_R_32F, SH_R_16BF, SH_ACT_PASS));
+    /* a call the policy had something to say about */
+    ck_assert(sh_decide_tracked(SH_R_32F, SH_COMPUTE_32F_FAST_16F, SH_ACT_UPCAST));
+    ck_assert(sh_decide_tracked(SH_R_32F, SH_COMPUTE_32F_FAST_16F, SH_ACT_OBSERVE));
+    ck_assert(sh_decide_tracked(SH_R_32F, SH_COMPUTE_32F, SH_ACT_FALLBACK));
+    /* FP32 all the way, left alone */
+    ck_assert(!sh_decide_tracked(SH_R_32F, SH_COMPUTE_32F, SH_ACT_PASS));
+    ck_assert(!sh_decide_tracked(SH_R_32F, SH_R_32F, SH_ACT_PASS));
+    ck_assert(!sh_decide_tracked(SH_R_32F, SH_COMPUTE_32F_FAST_16F, SH_ACT_PASS));
+}
+END_TEST
+
 START_TEST(action_names)
 {
     ck_assert_str_eq(sh_action_name(SH_ACT_PASS), "pass");
@@ -729,6 +808,8 @@ int main(void)
     tcase_add_test(t, decide_defaults);
     tcase_add_test(t, decide_policy_knobs);
     tcase_add_test(t, decide_check);
+    tcase_add_test(t, decide_reduction);
+    tcase_add_test(t, decide_tracked);
     tcase_add_test(t, action_names);
     suite_add_tcase(s, t);
     return sh_run_suite(s);
