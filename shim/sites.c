@@ -79,17 +79,30 @@ bool sh_site_tracked(const struct sh_call *c)
     return (c->gemm || c->reduction) && sh_decide_tracked(c->ctype, c->compute, c->action);
 }
 
-static unsigned long long hash_key(const struct key *k)
+/* The key as words: hashed and compared inline, since this runs on every
+ * half-precision call. */
+#define KEY_WORDS (sizeof(struct key) / 8)
+
+static void key_words(const struct key *k, unsigned long long *w)
 {
-    const unsigned char *p = (const unsigned char *)k;
-    unsigned long long h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < sizeof *k; i += 8) {
-        unsigned long long w;
-        memcpy(&w, p + i, 8);
-        h = (h ^ w) * 0x100000001b3ull;
-        h ^= h >> 29;
-    }
-    return h;
+    memcpy(w, k, sizeof *k);
+}
+
+static unsigned long long hash_words(const unsigned long long *w)
+{
+    unsigned long long h = 0;
+    for (size_t i = 0; i < KEY_WORDS; i++)
+        h = (h ^ w[i]) * 0x9e3779b97f4a7c15ull;
+    return h ^ (h >> 31);
+}
+
+static bool same_key(const struct key *a, const unsigned long long *w)
+{
+    unsigned long long v[KEY_WORDS], diff = 0;
+    key_words(a, v);
+    for (size_t i = 0; i < KEY_WORDS; i++)
+        diff |= v[i] ^ w[i];
+    return diff == 0;
 }
 _Static_assert(sizeof(struct key) % 8 == 0, "hashed in words");
 
@@ -147,7 +160,9 @@ static int find_or_add(const struct key *k, const struct sh_call *c,
     struct site *t = table();
     if (!t)
         return -1;
-    unsigned long long h = hash_key(k);
+    unsigned long long w[KEY_WORDS];
+    key_words(k, w);
+    unsigned long long h = hash_words(w);
     for (unsigned i = 0; i < NSITES; i++) {
         struct site *s = &t[(h + i) % NSITES];
         unsigned st = atomic_load_explicit(&s->state, memory_order_acquire);
@@ -166,7 +181,7 @@ static int find_or_add(const struct key *k, const struct sh_call *c,
         }
         while (st == FILLING)
             st = atomic_load_explicit(&s->state, memory_order_acquire);
-        if (s->hash == h && memcmp(&s->key, k, sizeof *k) == 0)
+        if (s->hash == h && same_key(&s->key, w))
             return (int)(s - t);
     }
     return -1;
