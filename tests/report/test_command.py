@@ -181,6 +181,30 @@ class OverflowRuns(TempDirTest):
         self.assertEqual(s[2], "log: out/" + names[0])
         self.assertRegex(s[3], r"^process rank 5, pid \d+, host \S+: ended normally$")
 
+    def test_three_ranks_first_finding_on_rank_2(self):
+        # As torchrun starts them: one process per rank, RANK in each one's
+        # environment, one log per rank through %r. Ranks 0 and 1 stay finite;
+        # rank 2 makes the overflowing einsum.
+        launcher = ("RANK=0 %(a)s --value 1 & RANK=1 %(a)s --value 1 & "
+                    "RANK=2 %(a)s --calls 2 & wait" % {"a": app("overflow_app")})
+        r = self.sh("--log", "out/rank-%r.jsonl", "sh", "-c", launcher)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(sorted(os.listdir(self.path("out"))),
+                         ["rank-0.jsonl", "rank-1.jsonl", "rank-2.jsonl"])
+        rep = safehalf("report", "--json", self.path("out"), cwd=self.dir)
+        self.assertEqual(rep.returncode, 0, rep.stderr)
+        doc = json.loads(rep.stdout)
+        self.assertEqual([p["rank"] for p in doc["processes"]], [0, 1, 2])
+        self.assertEqual([p["state"] for p in doc["processes"]], ["ended"] * 3)
+        self.assertEqual([p["nonfinite"] for p in doc["processes"]], [0, 0, 2])
+        first = doc["first_nonfinite"]
+        self.assertEqual(first["rank"], 2)
+        self.assertEqual((first["api"], first["k"], first["inf"]),
+                         ("cublasGemmStridedBatchedEx", 16224, 24))
+        text = safehalf("report", self.path("out"), cwd=self.dir)
+        self.assertEqual(text.returncode, 0, text.stderr)
+        self.assertIn("3 processes", text.stdout)
+
     def test_log_in_environment_and_run_id_of_the_user(self):
         r = self.sh(app("overflow_app"), SAFEHALF_LOG="mine-%p.jsonl", SAFEHALF_RUN_ID="my-run-7")
         self.assertEqual(r.returncode, 0, r.stderr)
