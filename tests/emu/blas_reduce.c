@@ -44,6 +44,7 @@
 
 #include <cuda_runtime_api.h>
 
+#include "elem.h"
 #include "blas.h"
 
 enum red_kind { DOT, NRM2, AXPY };
@@ -69,29 +70,6 @@ static int valid_type(cudaDataType t)
     return t == CUDA_R_16F || t == CUDA_R_16BF || t == CUDA_R_32F;
 }
 
-static size_t elem_size(cudaDataType t)
-{
-    return t == CUDA_R_32F ? 4 : 2;
-}
-
-static float load(const void *p, cudaDataType t, int64_t i)
-{
-    switch (t) {
-    case CUDA_R_16F: return sh_half_to_float(((const uint16_t *)p)[i]);
-    case CUDA_R_16BF: return sh_bf16_to_float(((const uint16_t *)p)[i]);
-    default: return ((const float *)p)[i];
-    }
-}
-
-static void store(void *p, cudaDataType t, int64_t i, float v)
-{
-    switch (t) {
-    case CUDA_R_16F: ((uint16_t *)p)[i] = sh_float_to_half(v); break;
-    case CUDA_R_16BF: ((uint16_t *)p)[i] = sh_float_to_bf16(v); break;
-    default: ((float *)p)[i] = v; break;
-    }
-}
-
 /* One arithmetic result in the execution type. */
 static float ex(const struct red_op *op, float v)
 {
@@ -107,7 +85,7 @@ static int64_t mag(int64_t inc)
 static void *vec(const struct red_op *op, const char *what, const void *dev, cudaDataType t,
                  int64_t inc)
 {
-    size_t bytes = (size_t)((op->n - 1) * mag(inc) + 1) * elem_size(t);
+    size_t bytes = (size_t)((op->n - 1) * mag(inc) + 1) * emu_elem_size(t);
     void *h = emu_to_host_range(dev, bytes);
     if (!h)
         fprintf(stderr, "emu: %s: %s = %p (%zu bytes) is not device memory\n", op->api, what,
@@ -127,7 +105,7 @@ static CUresult run_red(void *arg)
     void *result = NULL;
     if (op->kind != AXPY) {
         result = op->result_on_host ? op->result
-                                    : emu_to_host_range(op->result, elem_size(op->rt));
+                                    : emu_to_host_range(op->result, emu_elem_size(op->rt));
         if (!result) {
             fprintf(stderr, "emu: %s: result = %p is not device memory\n", op->api, op->result);
             return CUDA_ERROR_ILLEGAL_ADDRESS;
@@ -160,23 +138,23 @@ static CUresult run_red(void *arg)
     float acc = 0;
     int64_t ix = first(op, op->incx), iy = first(op, op->incy);
     for (int64_t i = 0; !empty && i < op->n; i++, ix += op->incx, iy += op->incy) {
-        float a = ex(op, load(x, op->xt, ix));
+        float a = ex(op, emu_load(x, op->xt, ix));
         switch (op->kind) {
         case DOT:
-            acc = ex(op, acc + ex(op, a * ex(op, load(y, op->yt, iy))));
+            acc = ex(op, acc + ex(op, a * ex(op, emu_load(y, op->yt, iy))));
             break;
         case NRM2:
             acc = ex(op, acc + ex(op, a * a));
             break;
         case AXPY:
-            store(y, op->yt, iy, ex(op, ex(op, alpha * a) + ex(op, load(y, op->yt, iy))));
+            emu_store(y, op->yt, iy, ex(op, ex(op, alpha * a) + ex(op, emu_load(y, op->yt, iy))));
             break;
         }
     }
     if (op->kind == NRM2)
         acc = ex(op, sqrtf(acc));
     if (op->kind != AXPY)
-        store(result, op->rt, 0, acc);
+        emu_store(result, op->rt, 0, acc);
     return CUDA_SUCCESS;
 }
 

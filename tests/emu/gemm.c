@@ -14,34 +14,8 @@
 #include <string.h>
 
 #include "gemm.h"
+#include "elem.h"
 #include "half.h"
-
-static float load(const void *p, cudaDataType t, int64_t i)
-{
-    switch (t) {
-    case CUDA_R_16F: return sh_half_to_float(((const uint16_t *)p)[i]);
-    case CUDA_R_16BF: return sh_bf16_to_float(((const uint16_t *)p)[i]);
-    default: return ((const float *)p)[i];
-    }
-}
-
-static void store(void *p, cudaDataType t, int64_t i, float v)
-{
-    switch (t) {
-    case CUDA_R_16F: ((uint16_t *)p)[i] = sh_float_to_half(v); break;
-    case CUDA_R_16BF: ((uint16_t *)p)[i] = sh_float_to_bf16(v); break;
-    default: ((float *)p)[i] = v; break;
-    }
-}
-
-static float round_to(cudaDataType t, float v)
-{
-    switch (t) {
-    case CUDA_R_16F: return sh_round_half(v);
-    case CUDA_R_16BF: return sh_bf16_to_float(sh_float_to_bf16(v));
-    default: return v;
-    }
-}
 
 /* TF32 keeps 10 explicit significand bits; rounding to nearest, ties away
  * from zero, as cvt.rna.tf32.f32 does. */
@@ -58,7 +32,7 @@ static float down(enum emu_down d, float v)
 {
     switch (d) {
     case EMU_DOWN_16F: return sh_round_half(v);
-    case EMU_DOWN_16BF: return round_to(CUDA_R_16BF, v);
+    case EMU_DOWN_16BF: return emu_round_to(CUDA_R_16BF, v);
     case EMU_DOWN_TF32: return round_tf32(v);
     default: return v;
     }
@@ -74,7 +48,7 @@ static float *pack(const void *X, cudaDataType t, int rows_down_columns, int64_t
         return NULL;
     for (int64_t r = 0; r < rows; r++)
         for (int64_t p = 0; p < k; p++)
-            out[r * k + p] = down(d, load(X, t, rows_down_columns ? r + p * ld : p + r * ld));
+            out[r * k + p] = down(d, emu_load(X, t, rows_down_columns ? r + p * ld : p + r * ld));
     return out;
 }
 
@@ -101,8 +75,8 @@ static float dot_split(const float *a, const float *b, int64_t k, cudaDataType c
     int64_t start = 0;
     for (int c = 0; c < 4; c++) {
         int64_t len = k / 4 + (c < k % 4);
-        float part = round_to(c_type, dot32(a + start, b + start, len));
-        sum = c == 0 ? part : round_to(c_type, sum + part);
+        float part = emu_round_to(c_type, dot32(a + start, b + start, len));
+        sum = c == 0 ? part : emu_round_to(c_type, sum + part);
         start += len;
     }
     return sum;
@@ -134,13 +108,13 @@ void emu_gemm_compute(const struct emu_gemm *g, const void *A, const void *B, vo
             if (g->acc == EMU_ACC_16F) {
                 out = sh_round_half(g->alpha * acc);
                 if (g->beta != 0.0f)
-                    out = sh_round_half(out + sh_round_half(g->beta * load(C, g->c_type, ci)));
+                    out = sh_round_half(out + sh_round_half(g->beta * emu_load(C, g->c_type, ci)));
             } else {
                 out = g->alpha * acc;
                 if (g->beta != 0.0f)
-                    out += g->beta * load(C, g->c_type, ci);
+                    out += g->beta * emu_load(C, g->c_type, ci);
             }
-            store(C, g->c_type, ci, out);
+            emu_store(C, g->c_type, ci, out);
         }
     }
     free(ap);

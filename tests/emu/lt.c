@@ -9,6 +9,7 @@
 
 #include <cuda_runtime_api.h>
 
+#include "blas_status.h"
 #include "blas.h"
 #include "lt.h"
 
@@ -66,44 +67,17 @@ EMU_API size_t cublasLtGetCudartVersion(void)
 
 EMU_API cublasStatus_t cublasLtGetProperty(libraryPropertyType type, int *value)
 {
-    if (!value)
-        return CUBLAS_STATUS_INVALID_VALUE;
-    switch (type) {
-    case MAJOR_VERSION: *value = CUBLAS_VER_MAJOR; return CUBLAS_STATUS_SUCCESS;
-    case MINOR_VERSION: *value = CUBLAS_VER_MINOR; return CUBLAS_STATUS_SUCCESS;
-    case PATCH_LEVEL: *value = CUBLAS_VER_PATCH; return CUBLAS_STATUS_SUCCESS;
-    default: return CUBLAS_STATUS_INVALID_VALUE;
-    }
+    return emu_blas_property(type, value);
 }
-
-/* The same texts as the emulated libcublas (blas.c keeps its table private
- * to that library). */
-#define STATUSES(X) \
-    X(CUBLAS_STATUS_SUCCESS, "success") \
-    X(CUBLAS_STATUS_NOT_INITIALIZED, "the library was not initialized") \
-    X(CUBLAS_STATUS_ALLOC_FAILED, "the resource allocation failed") \
-    X(CUBLAS_STATUS_INVALID_VALUE, "an invalid numeric value was used as an argument") \
-    X(CUBLAS_STATUS_ARCH_MISMATCH, "an absent device architectural feature is required") \
-    X(CUBLAS_STATUS_MAPPING_ERROR, "an access to GPU memory space failed") \
-    X(CUBLAS_STATUS_EXECUTION_FAILED, "the GPU program failed to execute") \
-    X(CUBLAS_STATUS_INTERNAL_ERROR, "an internal operation failed") \
-    X(CUBLAS_STATUS_NOT_SUPPORTED, "the functionality requested is not supported") \
-    X(CUBLAS_STATUS_LICENSE_ERROR, "error detected trying to check the license")
 
 EMU_API const char *cublasLtGetStatusName(cublasStatus_t status)
 {
-#define X(code, text) if (status == code) return #code;
-    STATUSES(X)
-#undef X
-    return "CUBLAS_STATUS_UNKNOWN";
+    return emu_blas_status_name(status);
 }
 
 EMU_API const char *cublasLtGetStatusString(cublasStatus_t status)
 {
-#define X(code, text) if (status == code) return text;
-    STATUSES(X)
-#undef X
-    return "unknown error";
+    return emu_blas_status_string(status);
 }
 
 /* ---- attributes ------------------------------------------------------------ */

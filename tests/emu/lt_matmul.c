@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "elem.h"
 #include "lt.h"
 
 /* An operation ready to run: everything by value, since a captured one runs
@@ -23,38 +24,6 @@ struct lt_op {
     float alpha, beta;
     const void *alpha_dev, *beta_dev; /* pointer mode device: read at run time */
 };
-
-static size_t type_size(cudaDataType t)
-{
-    return t == CUDA_R_32F ? 4 : 2;
-}
-
-static float load(const void *p, cudaDataType t, int64_t i)
-{
-    switch (t) {
-    case CUDA_R_16F: return sh_half_to_float(((const uint16_t *)p)[i]);
-    case CUDA_R_16BF: return sh_bf16_to_float(((const uint16_t *)p)[i]);
-    default: return ((const float *)p)[i];
-    }
-}
-
-static void store(void *p, cudaDataType t, int64_t i, float v)
-{
-    switch (t) {
-    case CUDA_R_16F: ((uint16_t *)p)[i] = sh_float_to_half(v); break;
-    case CUDA_R_16BF: ((uint16_t *)p)[i] = sh_float_to_bf16(v); break;
-    default: ((float *)p)[i] = v; break;
-    }
-}
-
-static float round_to(cudaDataType t, float v)
-{
-    switch (t) {
-    case CUDA_R_16F: return sh_round_half(v);
-    case CUDA_R_16BF: return sh_bf16_to_float(sh_float_to_bf16(v));
-    default: return v;
-    }
-}
 
 /* Elements a stored matrix spans. */
 static int64_t span(const struct lt_mat *m)
@@ -79,7 +48,7 @@ static void *xlate(const char *what, const void *dev, size_t bytes)
 /* Member i of a strided batch. */
 static const void *member(const void *base, const struct lt_mat *m, int64_t i)
 {
-    return (const char *)base + i * m->stride * (int64_t)type_size(m->type);
+    return (const char *)base + i * m->stride * (int64_t)emu_elem_size(m->type);
 }
 
 /* acc = op(A) op(B) as FP32 values (m x n, column-major), by the algorithm:
@@ -103,7 +72,7 @@ static void products(const struct lt_op *op, const char *a, const char *b, float
      * OUTPUT_TYPE; COMPUTE_TYPE keeps them in FP32. */
     int reduced = op->algo.scheme != CUBLASLT_REDUCTION_SCHEME_COMPUTE_TYPE;
     cudaDataType out = reduced ? p->d.type : CUDA_R_32F;
-    size_t es = type_size(p->a.type), cells = (size_t)(p->m * p->n);
+    size_t es = emu_elem_size(p->a.type), cells = (size_t)(p->m * p->n);
     int64_t start = 0;
     for (int64_t c = 0; c < chunks; c++) {
         g.k = p->k / chunks + (c < p->k % chunks);
@@ -112,8 +81,8 @@ static void products(const struct lt_op *op, const char *a, const char *b, float
         int64_t off_b = g.trans_b ? start * p->b.ld : start;
         emu_gemm_compute(&g, a + off_a * (int64_t)es, b + off_b * (int64_t)es, part);
         for (size_t e = 0; e < cells; e++) {
-            float v = round_to(out, part[e]);
-            acc[e] = c == 0 ? v : round_to(out, acc[e] + v);
+            float v = emu_round_to(out, part[e]);
+            acc[e] = c == 0 ? v : emu_round_to(out, acc[e] + v);
         }
         start += g.k;
     }
@@ -129,25 +98,25 @@ static void finish(const struct lt_op *op, const float *acc, const void *C, void
     int half = p->acc == EMU_ACC_16F, relu = p->epilogue & CUBLASLT_EPILOGUE_RELU;
     for (int64_t j = 0; j < p->n; j++) {
         for (int64_t i = 0; i < p->m; i++) {
-            float c = op->beta != 0.0f ? load(C, p->c.type, index_of(&p->c, i, j)) : 0.0f;
+            float c = op->beta != 0.0f ? emu_load(C, p->c.type, index_of(&p->c, i, j)) : 0.0f;
             float out;
             if (half) {
                 out = sh_round_half(op->alpha * acc[i + j * p->m]);
                 if (op->beta != 0.0f)
                     out = sh_round_half(out + sh_round_half(op->beta * c));
                 if (bias)
-                    out = sh_round_half(out + load(bias, p->bias_type, i));
+                    out = sh_round_half(out + emu_load(bias, p->bias_type, i));
             } else {
                 out = op->alpha * acc[i + j * p->m];
                 if (op->beta != 0.0f)
                     out += op->beta * c;
                 if (bias)
-                    out += load(bias, p->bias_type, i);
+                    out += emu_load(bias, p->bias_type, i);
             }
             /* As fmaxf(out, 0) on the GPU: NaN becomes 0. */
             if (relu && !(out > 0.0f))
                 out = 0.0f;
-            store(D, p->d.type, index_of(&p->d, i, j), out);
+            emu_store(D, p->d.type, index_of(&p->d, i, j), out);
         }
     }
 }
@@ -173,16 +142,16 @@ static cublasStatus_t lt_run(const struct lt_op *arg)
         op.beta = read_scalar(b, half_scalars);
     }
     int reads_ab = op.alpha != 0.0f && p->k > 0, reads_c = op.beta != 0.0f;
-    size_t bytes_a = reads_ab ? (size_t)span(&p->a) * type_size(p->a.type) : 0;
-    size_t bytes_b = reads_ab ? (size_t)span(&p->b) * type_size(p->b.type) : 0;
-    size_t bytes_c = (size_t)span(&p->c) * type_size(p->c.type);
-    size_t bytes_d = (size_t)span(&p->d) * type_size(p->d.type);
+    size_t bytes_a = reads_ab ? (size_t)span(&p->a) * emu_elem_size(p->a.type) : 0;
+    size_t bytes_b = reads_ab ? (size_t)span(&p->b) * emu_elem_size(p->b.type) : 0;
+    size_t bytes_c = (size_t)span(&p->c) * emu_elem_size(p->c.type);
+    size_t bytes_d = (size_t)span(&p->d) * emu_elem_size(p->d.type);
 
     /* Translate every operand before computing any, so a bad pointer fails
      * the call without a partial result. */
     const void *bias = NULL;
     if (p->epilogue & CUBLASLT_EPILOGUE_BIAS) {
-        bias = xlate("bias", p->bias, (size_t)p->m * type_size(p->bias_type));
+        bias = xlate("bias", p->bias, (size_t)p->m * emu_elem_size(p->bias_type));
         if (!bias)
             return CUBLAS_STATUS_EXECUTION_FAILED;
     }
