@@ -19,10 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "asserts.h"
 #include "harness.h"
-
-#define ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
-#define ENV(...) ((const char *const[]){ __VA_ARGS__, NULL })
 
 #define OVERFLOW_SUM 270991.5 /* 16224 x 16.703125 */
 #define FP16_MAX 65504.0
@@ -34,40 +32,9 @@ static void run(hr_app *a, int shim, const char *const *env, const char *app,
     hr_app_run(a, &o, app, args);
 }
 
-#define ASSERT_OK(a) \
-    ck_assert_msg((a)->r.exit_code == 0, "app failed\n%s", hr_describe(&(a)->r))
-
-#define ASSERT_KV(a, key, want)                                                             \
-    do {                                                                                    \
-        double v_ = hr_kv_num((a)->r.out, key), w_ = (want);                                \
-        ck_assert_msg(v_ == w_, "%s=%.9g, expected %.9g\n%s", key, v_, w_,                  \
-                      hr_describe(&(a)->r));                                                \
-    } while (0)
-
-#define ASSERT_JNUM(rec, path, want)                                                        \
-    do {                                                                                    \
-        double v_ = hr_json_num(rec, path), w_ = (want);                                    \
-        ck_assert_msg(v_ == w_, "%s = %.9g, expected %.9g in %s", path, v_, w_, rec);        \
-    } while (0)
-
-#define ASSERT_JSTR(rec, path, want)                                                        \
-    ck_assert_msg(hr_json_str_is(rec, path, want), "%s is not \"%s\" in %s", path, want, rec)
-
-#define ASSERT_JTYPE(rec, path, type)                                                       \
-    ck_assert_msg(hr_json_get(rec, path, NULL, 0) == (type), "%s is not of type %c in %s",  \
-                  path, type, rec)
-
 static size_t nonfinite(const hr_app *a)
 {
     return a->have_log ? hr_log_count(&a->log, "nonfinite") : 0;
-}
-
-static const char *summary(const hr_app *a)
-{
-    const char *s = a->have_log ? hr_log_find(&a->log, "summary", 0) : NULL;
-    ck_assert_msg(s != NULL, "no summary record\n%s\n%s", hr_describe(&a->r),
-                  a->have_log ? hr_log_dump(&a->log) : "(no log)");
-    return s;
 }
 
 /* The default overflow's record: what the einsum call was and what it made. */
@@ -129,7 +96,7 @@ START_TEST(einsum_overflow)
     ck_assert_msg(strstr(shim.r.err, "safehalf: Inf/NaN in the output of "
                                      "cublasGemmStridedBatchedEx (call 2"),
                   "%s", shim.r.err);
-    const char *sum = summary(&shim);
+    const char *sum = summary_record(&shim);
     ASSERT_JNUM(sum, "apis.cublasGemmStridedBatchedEx.checked", 1);
     ASSERT_JNUM(sum, "apis.cublasGemmStridedBatchedEx.nonfinite", 1);
     ASSERT_JNUM(sum, "checks.checked", 1);
@@ -169,7 +136,7 @@ START_TEST(finite_output_no_record)
     ASSERT_KV(&a, "out0", 16224);
     ck_assert_msg(nonfinite(&a) == 0, "%s", hr_log_dump(&a.log));
     ck_assert_msg(strstr(a.r.err, "Inf/NaN") == NULL, "%s", a.r.err);
-    const char *sum = summary(&a);
+    const char *sum = summary_record(&a);
     ASSERT_JNUM(sum, "checks.checked", 1);
     ASSERT_JNUM(sum, "checks.nonfinite", 0);
     hr_app_free(&a);
@@ -210,7 +177,7 @@ START_TEST(every_entry_checked)
         ck_assert_uint_eq(nonfinite(&a), 0);
         char path[96];
         snprintf(path, sizeof path, "apis.%s.checked", entries[i]);
-        ASSERT_JNUM(summary(&a), path, 1);
+        ASSERT_JNUM(summary_record(&a), path, 1);
         hr_app_free(&a);
     }
 }
@@ -245,7 +212,7 @@ START_TEST(fp32_output_not_checked)
     hr_app a;
     run(&a, 1, NULL, "gemm_app", ARGS("cublasGemmEx", "--data", "big", "--compute", "32F"));
     ASSERT_OK(&a);
-    ASSERT_JNUM(summary(&a), "apis.cublasGemmEx.checked", 0);
+    ASSERT_JNUM(summary_record(&a), "apis.cublasGemmEx.checked", 0);
     hr_app_free(&a);
 }
 END_TEST
@@ -297,7 +264,7 @@ START_TEST(threads_streams)
             ck_assert_msg(threads[i] != threads[j], "thread %.0f twice", threads[i]);
         }
     }
-    ASSERT_JNUM(summary(&a), "checks.checked", 4);
+    ASSERT_JNUM(summary_record(&a), "checks.checked", 4);
     hr_app_free(&a);
 }
 END_TEST
@@ -408,7 +375,7 @@ START_TEST(max_records)
     run(&a, 1, ENV("SAFEHALF_MAX_RECORDS=2"), "overflow_app", ARGS("--calls", "5"));
     ASSERT_OK(&a);
     ck_assert_uint_eq(nonfinite(&a), 2);
-    const char *sum = summary(&a);
+    const char *sum = summary_record(&a);
     ASSERT_JNUM(sum, "checks.nonfinite", 5);
     ASSERT_JNUM(sum, "checks.records_suppressed", 3);
     ASSERT_JNUM(sum, "apis.cublasGemmStridedBatchedEx.nonfinite", 5);
@@ -417,7 +384,7 @@ START_TEST(max_records)
     run(&a, 1, ENV("SAFEHALF_MAX_RECORDS=0"), "overflow_app", ARGS("--calls", "5"));
     ASSERT_OK(&a);
     ck_assert_uint_eq(nonfinite(&a), 0);
-    ASSERT_JNUM(summary(&a), "checks.nonfinite", 5);
+    ASSERT_JNUM(summary_record(&a), "checks.nonfinite", 5);
     hr_app_free(&a);
 }
 END_TEST
@@ -437,7 +404,7 @@ START_TEST(every_n)
         ck_assert_msg(s == 2 || s == 5 || s == 8, "seq %.0f\n%s", s, hr_log_dump(&a.log));
         ck_assert(!seen[(int)s]++);
     }
-    ASSERT_JNUM(summary(&a), "checks.checked", 3);
+    ASSERT_JNUM(summary_record(&a), "checks.checked", 3);
     hr_app_free(&a);
 }
 END_TEST
@@ -449,7 +416,7 @@ START_TEST(check_off)
     ASSERT_OK(&a);
     ASSERT_KV(&a, "inf", 24);
     ck_assert_uint_eq(nonfinite(&a), 0);
-    ASSERT_JNUM(summary(&a), "checks.checked", 0);
+    ASSERT_JNUM(summary_record(&a), "checks.checked", 0);
     ck_assert_msg(strstr(a.log.lines[0], "\"check\":\"off\""), "%s", a.log.lines[0]);
     hr_app_free(&a);
 }
@@ -522,7 +489,7 @@ START_TEST(capture_scan)
     check_overflow_record(last, "cublasGemmStridedBatchedEx");
     ck_assert_msg(strstr(last, "\"captured\":true"), "%s", last);
     ASSERT_JNUM(last, "replay", 5);
-    const char *sum = summary(&a);
+    const char *sum = summary_record(&a);
     ASSERT_JNUM(sum, "checks.captured", 1);
     ck_assert_msg(hr_json_num(sum, "checks.checked") + hr_json_num(sum, "checks.unseen_replays") == 5,
                   "%s", sum);
@@ -539,7 +506,7 @@ START_TEST(capture_skip)
     ASSERT_KV(&a, "capture_status", 0);
     ASSERT_KV(&a, "graph_status", 0);
     ck_assert_uint_eq(nonfinite(&a), 0);
-    const char *sum = summary(&a);
+    const char *sum = summary_record(&a);
     ASSERT_JNUM(sum, "checks.skipped_capture", 1);
     ASSERT_JNUM(sum, "checks.captured", 0);
     hr_app_free(&a);

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "asserts.h"
 #include "harness.h"
 
 #define K 4096
@@ -53,22 +54,6 @@ static void gemm(hr_app *a, int shim, const char *const *env,
     hr_app_run(a, &o, "gemm_app", args);
 }
 
-#define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
-#define ENV(...) ((const char *const[]){__VA_ARGS__, NULL})
-
-#define ASSERT_OK(a)                                                           \
-    ck_assert_msg((a)->r.exit_code == 0, "app failed\n%s", hr_describe(&(a)->r))
-
-/* Exact value of key in the app's stdout. */
-#define ASSERT_KV(a, key, want)                                                \
-    do {                                                                       \
-        double v_ = hr_kv_num((a)->r.out, key);                                \
-        double w_ = (want);                                                    \
-        ck_assert_msg(v_ == w_ || (isnan(w_) && isnan(v_)),                    \
-                      "%s=%.9g, expected %.9g\n%s", key, v_, w_,               \
-                      hr_describe(&(a)->r));                                   \
-    } while (0)
-
 /* Every C value the app summarises (c0, cmin, cmax, clast) equals want. */
 #define ASSERT_C(a, want)                                                      \
     do {                                                                       \
@@ -88,14 +73,6 @@ static void gemm(hr_app *a, int shim, const char *const *env,
                       "record: %s",                                            \
                       path, t_ ? "" : "<absent>", b_, t_ ? t_ : '-', want,     \
                       rec);                                                    \
-    } while (0)
-
-#define ASSERT_JNUM(rec, path, want)                                           \
-    do {                                                                       \
-        double v_ = hr_json_num(rec, path);                                    \
-        ck_assert_msg(v_ == (double)(want),                                    \
-                      "log field %s: got %.9g, expected %.9g\nrecord: %s",     \
-                      path, v_, (double)(want), rec);                          \
     } while (0)
 
 /* Each line is one compact JSON object with ev, t, pid (the app's), tid;

@@ -17,10 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "asserts.h"
 #include "harness.h"
-
-#define ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
-#define ENV(...) ((const char *const[]){ __VA_ARGS__, NULL })
 
 /* Runs pysite_app.py with args (after the script) under the shim. */
 static void run_py(hr_app *a, const char *const *env, const char *const *args)
@@ -41,9 +39,6 @@ static void run_native(hr_app *a, const char *const *env, const char *const *arg
     hr_app_run(a, &o, "overflow_app", args);
     ck_assert_msg(a->have_log, "no log\n%s", hr_describe(&a->r));
 }
-
-#define ASSERT_OK(a) \
-    ck_assert_msg((a)->r.exit_code == 0, "app failed\n%s", hr_describe(&(a)->r))
 
 #define ASSERT_HAS(text, needle) \
     ck_assert_msg(strstr(text, needle) != NULL, "no %s in\n%s", needle, text)

@@ -23,10 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "asserts.h"
 #include "harness.h"
-
-#define ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
-#define ENV(...) ((const char *const[]){ __VA_ARGS__, NULL })
 
 #define AXPY_ARGS "--op", "axpy", "--alpha", "1.5", "--value", "1.0009765625", "--y", \
                   "-0.000244140625"
@@ -38,36 +36,6 @@ static void run(hr_app *a, int shim, const char *const *env, const char *const a
 {
     hr_app_opts o = { .shim = shim, .emu = 1, .env = env };
     hr_app_run(a, &o, "reduce_app", args);
-}
-
-#define ASSERT_OK(a) \
-    ck_assert_msg((a)->r.exit_code == 0, "app failed\n%s", hr_describe(&(a)->r))
-
-#define ASSERT_KV(a, key, want)                                                             \
-    do {                                                                                    \
-        double v_ = hr_kv_num((a)->r.out, key), w_ = (want);                                \
-        ck_assert_msg(v_ == w_, "%s=%.9g, expected %.9g\n%s", key, v_, w_,                  \
-                      hr_describe(&(a)->r));                                                \
-    } while (0)
-
-#define ASSERT_JNUM(rec, path, want)                                                        \
-    do {                                                                                    \
-        double v_ = hr_json_num(rec, path), w_ = (want);                                    \
-        ck_assert_msg(v_ == w_, "%s = %.9g, expected %.9g in %s", path, v_, w_, rec);        \
-    } while (0)
-
-#define ASSERT_JSTR(rec, path, want)                                                        \
-    ck_assert_msg(hr_json_str_is(rec, path, want), "%s is not \"%s\" in %s", path, want, rec)
-
-#define ASSERT_ABSENT(rec, path)                                                            \
-    ck_assert_msg(hr_json_get(rec, path, NULL, 0) == 0, "%s present in %s", path, rec)
-
-static const char *summary(const hr_app *a)
-{
-    const char *s = a->have_log ? hr_log_find(&a->log, "summary", 0) : NULL;
-    ck_assert_msg(s != NULL, "no summary record\n%s\n%s", hr_describe(&a->r),
-                  a->have_log ? hr_log_dump(&a->log) : "(no log)");
-    return s;
 }
 
 /* The one record of kind ev for api. */
@@ -88,7 +56,7 @@ static double summary_num(const hr_app *a, const char *api, const char *what)
 {
     char path[128];
     snprintf(path, sizeof path, "apis.%s.%s", api, what);
-    return hr_json_num(summary(a), path);
+    return hr_json_num(summary_record(a), path);
 }
 
 /* ---- upcast ------------------------------------------------------------------- */
@@ -329,7 +297,7 @@ START_TEST(dot_overflow)
     ck_assert_msg(strstr(a.r.err, "safehalf: Inf/NaN in the output of "), "%s", a.r.err);
     ck_assert_double_eq(summary_num(&a, api, "checked"), 1);
     ck_assert_double_eq(summary_num(&a, api, "nonfinite"), 1);
-    ASSERT_JNUM(summary(&a), "checks.nonfinite", 1);
+    ASSERT_JNUM(summary_record(&a), "checks.nonfinite", 1);
     hr_app_free(&a);
 }
 END_TEST
@@ -432,8 +400,8 @@ START_TEST(counts_per_api)
     ck_assert_double_eq(summary_num(&a, "cublasAxpyEx_64", "upcasts"), 3);
     ck_assert_double_eq(summary_num(&a, "cublasAxpyEx_64", "checked"), 3);
     ck_assert_double_eq(summary_num(&a, "cublasAxpyEx_64", "nonfinite"), 0);
-    ck_assert_msg(hr_json_get(summary(&a), "apis.cublasAxpyEx", NULL, 0) == 0,
-                  "an api never called in the summary: %s", summary(&a));
+    ck_assert_msg(hr_json_get(summary_record(&a), "apis.cublasAxpyEx", NULL, 0) == 0,
+                  "an api never called in the summary: %s", summary_record(&a));
     /* one site, counted three times: [id, calls, upcasts, checked, nonfinite] */
     const char *counts = hr_log_find(&a.log, "counts", 0);
     ck_assert_msg(counts && strstr(counts, "\"sites\":[[1,3,3,3,0]]"), "%s",

@@ -1,0 +1,50 @@
+/* Assertions the integration tests share: on an app run's key=value output
+ * and on the JSON records of its log (harness.h). */
+#ifndef SAFEHALF_TEST_ASSERTS_H
+#define SAFEHALF_TEST_ASSERTS_H
+
+#include <check.h>
+#include <math.h>
+
+#include "harness.h"
+
+#define ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+#define ENV(...) ((const char *const[]){ __VA_ARGS__, NULL })
+
+#define ASSERT_OK(a) \
+    ck_assert_msg((a)->r.exit_code == 0, "app failed\n%s", hr_describe(&(a)->r))
+
+/* Exact value of key in the app's stdout (a NaN expected matches a NaN). */
+#define ASSERT_KV(a, key, want)                                                             \
+    do {                                                                                    \
+        double v_ = hr_kv_num((a)->r.out, key), w_ = (want);                                \
+        ck_assert_msg(v_ == w_ || (isnan(w_) && isnan(v_)), "%s=%.9g, expected %.9g\n%s",   \
+                      key, v_, w_, hr_describe(&(a)->r));                                   \
+    } while (0)
+
+#define ASSERT_JNUM(rec, path, want)                                                        \
+    do {                                                                                    \
+        double v_ = hr_json_num(rec, path), w_ = (want);                                    \
+        ck_assert_msg(v_ == w_, "%s = %.9g, expected %.9g in %s", path, v_, w_, rec);        \
+    } while (0)
+
+#define ASSERT_JSTR(rec, path, want)                                                        \
+    ck_assert_msg(hr_json_str_is(rec, path, want), "%s is not \"%s\" in %s", path, want, rec)
+
+#define ASSERT_JTYPE(rec, path, type)                                                       \
+    ck_assert_msg(hr_json_get(rec, path, NULL, 0) == (type), "%s is not of type %c in %s",  \
+                  path, type, rec)
+
+#define ASSERT_ABSENT(rec, path)                                                            \
+    ck_assert_msg(hr_json_get(rec, path, NULL, 0) == 0, "%s present in %s", path, rec)
+
+/* The run's summary record; fails the test when there is none. */
+static inline const char *summary_record(const hr_app *a)
+{
+    const char *s = a->have_log ? hr_log_find(&a->log, "summary", 0) : NULL;
+    ck_assert_msg(s != NULL, "no summary record\n%s\n%s", hr_describe(&a->r),
+                  a->have_log ? hr_log_dump(&a->log) : "(no log)");
+    return s;
+}
+
+#endif
