@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
+#include "lazymap.h"
 #include "log.h"
 #include "policy.h"
 
@@ -69,7 +69,7 @@ struct table {
 };
 
 /* mmap'd at the first Python stack: a process without Python pays nothing. */
-static struct table *_Atomic table;
+static _Atomic(void *) table;
 static pthread_mutex_t intern_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_ulong dropped;
 
@@ -201,18 +201,7 @@ static const char *format(struct table *t, const struct frame *f, int n)
 
 static struct table *get_table(void)
 {
-    struct table *t = atomic_load_explicit(&table, memory_order_acquire);
-    if (t)
-        return t;
-    void *m = mmap(NULL, sizeof *t, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (m == MAP_FAILED)
-        return NULL;
-    struct table *none = NULL;
-    if (!atomic_compare_exchange_strong(&table, &none, m)) {
-        munmap(m, sizeof *t);
-        return none;
-    }
-    return m;
+    return sh_map_once(&table, sizeof(struct table));
 }
 
 /* Lock-free for a stack seen before; a new one is added under the lock
@@ -311,7 +300,7 @@ unsigned sh_pysite_capture(int depth)
 
 const char *sh_pysite_json(unsigned id)
 {
-    struct table *t = atomic_load_explicit(&table, memory_order_acquire);
+    struct table *t = sh_mapped(&table);
     if (!id || id > NSTACKS || !t)
         return NULL;
     const struct stack *s = &t->s[id - 1];

@@ -10,6 +10,7 @@
 
 #include "decide.h"
 #include "detect.h"
+#include "lazymap.h"
 #include "log.h"
 #include "pysite.h"
 #include "runtime.h"
@@ -40,7 +41,7 @@ enum { EMPTY, FILLING, READY };
 
 /* mmap'd at the first tracked call, so a forked child can drop the
  * parent's counts without copying the pages (MADV_DONTNEED). */
-static struct site *_Atomic sites;
+static _Atomic(void *) sites;
 static atomic_uint next_id;
 static atomic_ulong untracked_calls, overflow_records;
 
@@ -59,19 +60,7 @@ const char *sh_thread_name(void)
 
 static struct site *table(void)
 {
-    struct site *t = atomic_load_explicit(&sites, memory_order_acquire);
-    if (t)
-        return t;
-    void *m = mmap(NULL, sizeof *t * NSITES, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (m == MAP_FAILED)
-        return NULL;
-    struct site *none = NULL;
-    if (!atomic_compare_exchange_strong(&sites, &none, m)) {
-        munmap(m, sizeof *t * NSITES);
-        return none;
-    }
-    return m;
+    return sh_map_once(&sites, sizeof(struct site) * NSITES);
 }
 
 bool sh_site_tracked(const struct sh_call *c)
@@ -208,7 +197,7 @@ void sh_site_enter(struct sh_call *c, const char *api, const struct sh_check_nam
     k.k = c->k;
     k.batch = c->batch;
     c->site = find_or_add(&k, c, names);
-    struct site *t = atomic_load_explicit(&sites, memory_order_relaxed);
+    struct site *t = sh_mapped(&sites);
     if (c->site < 0) {
         atomic_fetch_add_explicit(&untracked_calls, 1, memory_order_relaxed);
         return;
@@ -220,7 +209,7 @@ void sh_site_enter(struct sh_call *c, const char *api, const struct sh_check_nam
 
 static struct site *get(int site)
 {
-    struct site *t = atomic_load_explicit(&sites, memory_order_acquire);
+    struct site *t = sh_mapped(&sites);
     return site >= 0 && t ? &t[site] : NULL;
 }
 
@@ -254,7 +243,7 @@ const char *sh_site_frames(int site)
 
 void sh_sites_write_counts(void)
 {
-    struct site *t = atomic_load_explicit(&sites, memory_order_acquire);
+    struct site *t = sh_mapped(&sites);
     char buf[4096];
     struct sh_json j;
     int in_record = 0;
@@ -295,7 +284,7 @@ void sh_sites_summary(struct sh_json *j)
 
 void sh_sites_after_fork(void)
 {
-    struct site *t = atomic_load(&sites);
+    struct site *t = sh_mapped(&sites);
     if (t)
         madvise(t, sizeof *t * NSITES, MADV_DONTNEED); /* zero pages, nothing copied */
     atomic_store(&next_id, 0);
