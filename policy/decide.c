@@ -59,6 +59,60 @@ struct sh_reduce_decision sh_decide_reduction(const struct sh_policy *p, int exe
     return d;
 }
 
+/* What every family shares once a call is known risky: off and observe
+ * leave it alone, and only a family in SAFEHALF_UPCAST rewrites. */
+static enum sh_action family_action(const struct sh_policy *p, unsigned family)
+{
+    if (!(p->upcast & family) || p->mode == SH_MODE_OFF)
+        return SH_ACT_PASS;
+    return p->mode == SH_MODE_OBSERVE ? SH_ACT_OBSERVE : SH_ACT_UPCAST;
+}
+
+struct sh_lt_decision sh_decide_lt_compute(const struct sh_policy *p, int compute, int scale)
+{
+    struct sh_lt_decision d = { SH_ACT_PASS, compute, scale, false, false };
+    int to;
+    switch (compute) {
+    case SH_COMPUTE_16F: to = SH_COMPUTE_32F; break;
+    case SH_COMPUTE_16F_PEDANTIC: to = SH_COMPUTE_32F_PEDANTIC; break;
+    case SH_COMPUTE_32F_FAST_16F: to = SH_COMPUTE_32F; break;
+    default: return d;
+    }
+    d.risky = true;
+    d.half_scalars = scale == SH_R_16F;
+    d.action = family_action(p, SH_UP_LT);
+    if (d.action == SH_ACT_UPCAST) {
+        d.compute_used = to;
+        d.scale_used = SH_R_32F;
+    }
+    return d;
+}
+
+unsigned sh_decide_reduction_mask(const struct sh_policy *p, unsigned mask)
+{
+    if (family_action(p, SH_UP_SPLITK) != SH_ACT_UPCAST)
+        return mask;
+    return mask & ~(unsigned)(SH_LT_SCHEME_INPLACE | SH_LT_SCHEME_OUTPUT_TYPE);
+}
+
+bool sh_decide_lt_algo_risky(const struct sh_policy *p, int splitk, unsigned scheme, int dtype)
+{
+    if (splitk <= 1 || (dtype != SH_R_16F && dtype != SH_R_16BF))
+        return false;
+    return sh_decide_reduction_mask(p, scheme) != scheme;
+}
+
+struct sh_cudnn_decision sh_decide_cudnn_compute(const struct sh_policy *p, int compute)
+{
+    struct sh_cudnn_decision d = { SH_ACT_PASS, compute, compute == SH_DNN_HALF };
+    if (!d.risky)
+        return d;
+    d.action = family_action(p, SH_UP_CUDNN);
+    if (d.action == SH_ACT_UPCAST)
+        d.compute_used = SH_DNN_FLOAT;
+    return d;
+}
+
 bool sh_decide_tracked(int ctype, int compute, enum sh_action action)
 {
     return ctype == SH_R_16F || ctype == SH_R_16BF || compute == SH_COMPUTE_16F ||

@@ -51,6 +51,52 @@ struct sh_reduce_decision {
 };
 struct sh_reduce_decision sh_decide_reduction(const struct sh_policy *p, int exec);
 
+/* cuBLASLt: a matmul descriptor's compute and scale types, as the program
+ * creates it (cublasLtMatmulDescCreate/Init) or changes its compute type.
+ * COMPUTE_16F (its scale type must be CUDA_R_16F) becomes COMPUTE_32F with
+ * scale CUDA_R_32F, _PEDANTIC stays pedantic; 32F_FAST_16F (FP32 inputs
+ * rounded to FP16, above 65504 they become Inf) becomes COMPUTE_32F. The
+ * descriptor is rewritten before any k is known, so SAFEHALF_MIN_K does
+ * not apply (family lt). */
+struct sh_lt_decision {
+    enum sh_action action;
+    int compute_used, scale_used;
+    bool half_scalars; /* alpha/beta are half in the calls the program makes */
+    bool risky;
+};
+struct sh_lt_decision sh_decide_lt_compute(const struct sh_policy *p, int compute, int scale);
+
+/* cuBLASLt reduction schemes (cublasLtReductionScheme_t): split-K partial
+ * sums joined in place in D, in the compute type, or in the output type. */
+enum {
+    SH_LT_SCHEME_INPLACE = 1,
+    SH_LT_SCHEME_COMPUTE_TYPE = 2,
+    SH_LT_SCHEME_OUTPUT_TYPE = 4,
+    SH_LT_SCHEME_MASK = 7,
+};
+/* The reduction scheme mask to store in a matmul preference when the
+ * program asks for `mask` (new preferences: SH_LT_SCHEME_MASK): under the
+ * splitk family, OUTPUT_TYPE and INPLACE (both reduce in D's type) are
+ * taken out. */
+unsigned sh_decide_reduction_mask(const struct sh_policy *p, unsigned mask);
+/* Whether an algorithm (its split-K count and reduction scheme) writing D
+ * of type dtype breaks the policy: a split-K reduction in a 16-bit D type
+ * under the splitk family. */
+bool sh_decide_lt_algo_risky(const struct sh_policy *p, int splitk, unsigned scheme, int dtype);
+
+/* cuDNN data types the decisions use (cudnnDataType_t). */
+enum { SH_DNN_FLOAT = 0, SH_DNN_HALF = 2, SH_DNN_BFLOAT16 = 9 };
+/* A cuDNN compute type (convolution, reduction and op-tensor descriptors,
+ * the graph API's COMP_TYPE and MATH_PREC attributes): CUDNN_DATA_HALF,
+ * every multiply-add rounded to FP16, becomes CUDNN_DATA_FLOAT (family
+ * cudnn). */
+struct sh_cudnn_decision {
+    enum sh_action action;
+    int compute_used;
+    bool risky;
+};
+struct sh_cudnn_decision sh_decide_cudnn_compute(const struct sh_policy *p, int compute);
+
 /* Whether a call is a half-precision one, worth a call site (sites.h): a
  * 16-bit output type ctype, a 16-bit accumulation (compute: a GEMM's
  * COMPUTE_16F*, a legacy CUDA_R_16F, a reduction's 16-bit execution type),

@@ -27,7 +27,7 @@ static const char *const known_vars[] = {
 static const char *const mode_names[] = { "upcast", "observe", "off" };
 static const char *const level_names[] = { "error", "warn", "info", "debug", "trace" };
 /* In SH_UP_* bit order: family i is bit 1 << i. */
-static const char *const family_names[] = { "gemm", "splitk", "fast16f", "reduce" };
+static const char *const family_names[] = { "gemm", "splitk", "fast16f", "reduce", "lt", "cudnn" };
 _Static_assert(SH_UP_ALL == (1u << COUNT(family_names)) - 1, "one family name per SH_UP_* bit");
 static const char *const on_nonfinite_names[] = { "log", "saturate", "abort" };
 static const char *const capture_names[] = { "scan", "skip" };
@@ -262,7 +262,7 @@ static void set_upcast(struct ctx *c, const char *v)
     }
     if (!ok)
         complain(c, "SAFEHALF_UPCAST=\"%s\" is not valid (accepted: all, none, or a comma list "
-                    "of gemm, splitk, fast16f, reduce); using all", v);
+                    "of gemm, splitk, fast16f, reduce, lt, cudnn); using all", v);
     else
         c->p->upcast = bits;
 }

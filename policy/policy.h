@@ -29,7 +29,9 @@ enum {
     SH_UP_SPLITK = 1u << 1,  /* reduced-precision split-K reduction */
     SH_UP_FAST16F = 1u << 2, /* COMPUTE_32F_FAST_16F down-converting FP32 inputs */
     SH_UP_REDUCE = 1u << 3,  /* FP16 execution of cublasDotEx, cublasNrm2Ex, cublasAxpyEx */
-    SH_UP_ALL = SH_UP_GEMM | SH_UP_SPLITK | SH_UP_FAST16F | SH_UP_REDUCE,
+    SH_UP_LT = 1u << 4,      /* cuBLASLt matmul descriptors: COMPUTE_16F*, 32F_FAST_16F */
+    SH_UP_CUDNN = 1u << 5,   /* cuDNN compute type CUDNN_DATA_HALF (legacy and graph API) */
+    SH_UP_ALL = SH_UP_GEMM | SH_UP_SPLITK | SH_UP_FAST16F | SH_UP_REDUCE | SH_UP_LT | SH_UP_CUDNN,
 };
 
 #define SH_PATH_MAX 1024
@@ -79,7 +81,7 @@ const char *sh_on_nonfinite_name(enum sh_on_nonfinite a);
 const char *sh_check_capture_name(enum sh_check_capture c);
 /* "off", "all", "sync" or "every:N", as SAFEHALF_CHECK accepts it. */
 void sh_check_name(const struct sh_policy *p, char *out, size_t outsz);
-/* "gemm,splitk,fast16f,reduce" form of the bits, "none" for 0. */
+/* "gemm,splitk,fast16f,reduce,lt,cudnn" form of the bits, "none" for 0. */
 void sh_upcast_names(unsigned bits, char *out, size_t outsz);
 
 /* Expand %p (pid), %r (rank), %h (host) and %% in a log path pattern.

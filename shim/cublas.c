@@ -45,8 +45,11 @@ static _Atomic(void *) cublas_slots[SH_CUBLAS_NSYMS];
 static struct sh_lib sh_cublas = { "cublas", cublas_sonames, cublas_syms, cublas_slots,
                                    SH_CUBLAS_NSYMS, 0 };
 
-static atomic_ulong n_calls[SH_CUBLAS_NAPI], n_upcasts[SH_CUBLAS_NAPI];
-static struct sh_check_counts check_counts[SH_CUBLAS_NAPI];
+static struct sh_api_counts counts[SH_CUBLAS_NAPI];
+static void log_call(const struct sh_call *c, int status);
+static void describe(struct sh_json *j);
+const struct sh_lib_ops sh_cublas_ops = { "cublas", cublas_syms, counts, SH_CUBLAS_NAPI,
+                                          log_call, describe };
 static atomic_int warned_device_scalars, warned_device_alpha;
 
 /* ---- GEMM engine --------------------------------------------------------- */
@@ -238,8 +241,10 @@ static bool sh_hook_create(struct cublas_call *cc, cublasHandle_t *handle)
     c->math_mode = (int)mode;
     c->math_mode_used = (int)mode;
     if (used != (int)mode && sh_handle_set_mode(*handle, (int)mode) &&
-        set(*handle, (cublasMath_t)used) == CUBLAS_STATUS_SUCCESS)
+        set(*handle, (cublasMath_t)used) == CUBLAS_STATUS_SUCCESS) {
         c->math_mode_used = used;
+        c->changed = true;
+    }
     return true;
 }
 
@@ -252,6 +257,7 @@ static bool sh_hook_set_math_mode(struct cublas_call *cc, cublasHandle_t h, cubl
     if (used == (int)mode || !sh_handle_set_mode(h, (int)mode))
         return false;
     c->math_mode_used = used;
+    c->changed = true;
     c->status = ((sh_fn_cublasSetMathMode)c->real)(h, (cublasMath_t)used);
     return true;
 }
@@ -552,7 +558,7 @@ static void gemm_check(const struct cublas_call *cc)
     if (!get_stream || get_stream(g->h, &stream) != CUBLAS_STATUS_SUCCESS)
         return;
     struct sh_check_call k = { .api = cublas_syms[c->api], .names = &cublas_names,
-                          .counts = &check_counts[c->api], .seq = c->seq, .m = c->m, .n = c->n,
+                          .counts = &counts[c->api].checks, .seq = c->seq, .m = c->m, .n = c->n,
                           .k = c->k, .batch = c->batch, .atype = c->atype, .btype = c->btype,
                           .ctype = c->ctype, .compute = c->compute,
                           .compute_used = c->compute_used, .stream = stream,
@@ -607,7 +613,7 @@ static void reduce_check(const struct cublas_call *cc)
     if (!get_stream || get_stream(r->h, &stream) != CUBLAS_STATUS_SUCCESS)
         return;
     struct sh_check_call k = { .api = cublas_syms[c->api], .names = &reduce_names,
-                               .counts = &check_counts[c->api], .seq = c->seq, .m = c->m,
+                               .counts = &counts[c->api].checks, .seq = c->seq, .m = c->m,
                                .n = c->n, .k = c->k, .batch = c->batch, .atype = c->atype,
                                .btype = c->btype, .ctype = c->ctype, .compute = c->compute,
                                .compute_used = c->compute_used, .stream = stream,
@@ -632,6 +638,8 @@ static void reduce_check(const struct cublas_call *cc)
 static void shaped_after(struct cublas_call *cc, cublasStatus_t status)
 {
     struct sh_call *c = &cc->c;
+    if (!c->gemm && !c->reduction)
+        return;
     if (sh_site_tracked(c))
         sh_site_enter(c, cublas_syms[c->api], c->gemm ? &cublas_names : &reduce_names);
     if (status != CUBLAS_STATUS_SUCCESS)
@@ -644,7 +652,7 @@ static void shaped_after(struct cublas_call *cc, cublasStatus_t status)
 
 /* ---- the wrappers ----------------------------------------------------------- */
 
-static cublasStatus_t cublas_missing(int api)
+static cublasStatus_t sh_cublas_missing(int api)
 {
     sh_init();
     sh_warn_once(&sh_cublas.warned_missing,
@@ -654,26 +662,8 @@ static cublasStatus_t cublas_missing(int api)
     return CUBLAS_STATUS_NOT_INITIALIZED;
 }
 
-#define SH_WRAPPER(ret, name, params, args, hook)                                       \
-    SH_EXPORT ret name params                                                           \
-    {                                                                                   \
-        sh_fn_##name real = REAL(sh_cublas, name);                                      \
-        if (!real)                                                                      \
-            return cublas_missing(SH_API_##name);                                       \
-        struct cublas_call cc;                                                          \
-        ret r;                                                                          \
-        if (sh_call_begin(&cc.c, SH_API_##name, (void (*)(void))real,                   \
-                          __builtin_return_address(0)) &&                               \
-            sh_hook_##hook(&cc, SH_UNPAREN args))                                       \
-            r = (ret)cc.c.status;                                                       \
-        else                                                                            \
-            r = real args;                                                              \
-        if (cc.c.gemm || cc.c.reduction)                                                \
-            shaped_after(&cc, (cublasStatus_t)r);                                       \
-        sh_call_end(&cc.c, (int)r);                                                     \
-        return r;                                                                       \
-    }
-
+#define SH_WRAPPER(ret, name, params, args, hook) \
+    SH_INTERCEPTOR(sh_cublas, struct cublas_call, shaped_after, ret, name, params, args, hook)
 SH_CUBLAS_INTERCEPT(SH_WRAPPER)
 
 /* ---- records ----------------------------------------------------------------- */
@@ -722,7 +712,7 @@ static const char *pointer_mode_name(int mode)
     return mode < 0 ? NULL : mode == CUBLAS_POINTER_MODE_HOST ? "host" : "device";
 }
 
-void sh_cublas_log_call(const struct sh_call *c, int status)
+static void log_call(const struct sh_call *c, int status)
 {
     char buf[1024];
     struct sh_json j;
@@ -772,40 +762,7 @@ void sh_cublas_log_call(const struct sh_call *c, int status)
     sh_log_write(&j);
 }
 
-void sh_cublas_count(const struct sh_call *c)
-{
-    atomic_fetch_add_explicit(&n_calls[c->api], 1, memory_order_relaxed);
-    if ((c->gemm || c->reduction) ? c->action == SH_ACT_UPCAST
-                                  : c->math_mode_used != c->math_mode)
-        atomic_fetch_add_explicit(&n_upcasts[c->api], 1, memory_order_relaxed);
-}
-
-void sh_cublas_summary(struct sh_json *j)
-{
-    for (int i = 0; i < SH_CUBLAS_NAPI; i++) {
-        unsigned long calls = atomic_load(&n_calls[i]);
-        if (!calls)
-            continue;
-        sh_json_open(j, cublas_syms[i], '{');
-        sh_json_int(j, "calls", (long long)calls);
-        sh_json_int(j, "upcasts", (long long)atomic_load(&n_upcasts[i]));
-        sh_json_uint(j, "checked", atomic_load(&check_counts[i].checked));
-        sh_json_uint(j, "nonfinite", atomic_load(&check_counts[i].nonfinite));
-        sh_json_close(j, '}');
-    }
-}
-
-void sh_cublas_reset_counts(void)
-{
-    for (int i = 0; i < SH_CUBLAS_NAPI; i++) {
-        atomic_store(&n_calls[i], 0);
-        atomic_store(&n_upcasts[i], 0);
-        atomic_store(&check_counts[i].checked, 0);
-        atomic_store(&check_counts[i].nonfinite, 0);
-    }
-}
-
-void sh_cublas_describe(struct sh_json *j)
+static void describe(struct sh_json *j)
 {
     int version = 0;
     const char *path = sh_lib_path(&sh_cublas);

@@ -21,6 +21,40 @@ static atomic_ullong call_seq;
 
 static __attribute__((tls_model("initial-exec"))) _Thread_local int depth;
 
+static const struct sh_lib_ops *const libs[] = { &sh_cublas_ops, &sh_cublaslt_ops,
+                                                 &sh_cudnn_ops };
+#define NLIBS (sizeof libs / sizeof libs[0])
+
+static void reset_counts(void)
+{
+    for (size_t l = 0; l < NLIBS; l++)
+        for (int i = 0; i < libs[l]->napi; i++) {
+            struct sh_api_counts *n = &libs[l]->counts[i];
+            atomic_store(&n->calls, 0);
+            atomic_store(&n->upcasts, 0);
+            atomic_store(&n->checks.checked, 0);
+            atomic_store(&n->checks.nonfinite, 0);
+        }
+}
+
+/* The summary's "apis" members: every api called at least once. */
+static void counts_summary(struct sh_json *j)
+{
+    for (size_t l = 0; l < NLIBS; l++)
+        for (int i = 0; i < libs[l]->napi; i++) {
+            struct sh_api_counts *n = &libs[l]->counts[i];
+            unsigned long calls = atomic_load(&n->calls);
+            if (!calls)
+                continue;
+            sh_json_open(j, libs[l]->apis[i], '{');
+            sh_json_int(j, "calls", (long long)calls);
+            sh_json_int(j, "upcasts", (long long)atomic_load(&n->upcasts));
+            sh_json_uint(j, "checked", atomic_load(&n->checks.checked));
+            sh_json_uint(j, "nonfinite", atomic_load(&n->checks.nonfinite));
+            sh_json_close(j, '}');
+        }
+}
+
 static void print_diag(const char *line, void *ctx)
 {
     (void)ctx;
@@ -32,7 +66,7 @@ static void summary_at_exit(void);
 static void child_after_fork(void)
 {
     sh_log_after_fork();
-    sh_cublas_reset_counts();
+    reset_counts();
     sh_driver_after_fork();
     sh_check_after_fork();
     sh_crash_after_fork();
@@ -71,9 +105,11 @@ bool sh_init(void)
     return true;
 }
 
-bool sh_call_begin(struct sh_call *c, int api, void (*real)(void), const void *caller)
+bool sh_call_begin(struct sh_call *c, const struct sh_lib_ops *lib, int api,
+                   void (*real)(void), const void *caller)
 {
     memset(c, 0, sizeof *c);
+    c->lib = lib;
     c->api = api;
     c->real = real;
     c->caller = caller;
@@ -87,21 +123,25 @@ bool sh_call_begin(struct sh_call *c, int api, void (*real)(void), const void *c
 void sh_call_end(struct sh_call *c, int status)
 {
     if (c->active) {
-        sh_cublas_count(c);
+        struct sh_api_counts *n = &c->lib->counts[c->api];
+        atomic_fetch_add_explicit(&n->calls, 1, memory_order_relaxed);
+        if (c->action == SH_ACT_UPCAST || c->changed)
+            atomic_fetch_add_explicit(&n->upcasts, 1, memory_order_relaxed);
         if (sh_log_wants(SH_LEVEL_TRACE))
-            sh_cublas_log_call(c, status);
+            c->lib->log_call(c, status);
     }
     depth--;
 }
 
 void sh_runtime_describe_libs(struct sh_json *j)
 {
-    sh_cublas_describe(j);
+    for (size_t l = 0; l < NLIBS; l++)
+        libs[l]->describe(j);
 }
 
 static void summary_at_exit(void)
 {
-    char buf[8192];
+    char buf[16384];
     struct sh_json j;
     if (!atomic_load(&process_ready))
         return;
@@ -113,7 +153,7 @@ static void summary_at_exit(void)
     sh_sites_write_counts();
     sh_json_begin(&j, buf, sizeof buf, "summary");
     sh_json_open(&j, "apis", '{');
-    sh_cublas_summary(&j);
+    counts_summary(&j);
     sh_json_close(&j, '}');
     sh_check_summary(&j);
     sh_sites_summary(&j);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "decide.h"
+#include "detect.h"
 #include "log.h"
 #include "policy.h"
 
@@ -18,8 +19,11 @@ extern struct sh_policy sh_policy;
  * so again in a forked child). True when the shim acts (mode is not off). */
 bool sh_init(void);
 
+struct sh_lib_ops;
+
 /* Everything the log and the counters need to know about one call. */
 struct sh_call {
+    const struct sh_lib_ops *lib;
     int api;              /* index in the library's table */
     bool active;          /* outermost call on its thread, shim on: the hook runs */
     unsigned long long seq; /* the process's intercepted calls, from 1 (active ones) */
@@ -36,6 +40,8 @@ struct sh_call {
      * and compute_used = the execution type asked for and handed over. */
     bool gemm, reduction;
     enum sh_action action;
+    bool changed;         /* the hook rewrote something other than a shaped call
+                             (a math mode, a descriptor's compute type) */
     int pointer_mode;     /* CUBLAS_POINTER_MODE_*, -1 when not known */
     long long m, n, k, batch;
     int atype, btype, ctype, compute, compute_used;
@@ -45,19 +51,59 @@ struct sh_call {
     int math_mode, math_mode_used;
 };
 
+/* Per-api counters of one library, for the summary record. */
+struct sh_api_counts {
+    atomic_ulong calls, upcasts; /* upcasts: calls rewritten (action upcast, or changed) */
+    struct sh_check_counts checks;
+};
+
+/* What the runtime needs of an interposed library (one per shim/<lib>.c). */
+struct sh_lib_ops {
+    const char *name;            /* "cublas": the key in the start record */
+    const char *const *apis;     /* intercepted function names, by api index */
+    struct sh_api_counts *counts;
+    int napi;
+    /* A `call` record (SAFEHALF_LOG_LEVEL=trace). */
+    void (*log_call)(const struct sh_call *c, int status);
+    /* The library's object in the start record: path and version. */
+    void (*describe)(struct sh_json *j);
+};
+
+extern const struct sh_lib_ops sh_cublas_ops, sh_cublaslt_ops, sh_cudnn_ops;
+
 /* Every generated wrapper brackets the real call with these. begin returns
  * true when the hook should run; end counts, logs and leaves the depth. */
-bool sh_call_begin(struct sh_call *c, int api, void (*real)(void), const void *caller);
+bool sh_call_begin(struct sh_call *c, const struct sh_lib_ops *lib, int api,
+                   void (*real)(void), const void *caller);
 void sh_call_end(struct sh_call *c, int status);
 
-/* Per-library parts of the start and summary records, and of fork/exit.
- * One function per interposed library, called by the runtime. */
+/* The start record's "libs" members. */
 struct sh_json;
 void sh_runtime_describe_libs(struct sh_json *j);
-void sh_cublas_describe(struct sh_json *j);
-void sh_cublas_log_call(const struct sh_call *c, int status);
-void sh_cublas_count(const struct sh_call *c);
-void sh_cublas_summary(struct sh_json *j);
-void sh_cublas_reset_counts(void);
+
+/* The wrapper every table entry X(ret, name, params, args, hook) becomes, for
+ * a library whose shim/<lib>.c defines: struct sh_lib <lib> (the real
+ * functions), const struct sh_lib_ops <lib>_ops, ret <lib>_missing(int api)
+ * (no real library), bool sh_hook_<hook>(call_t *, args...) (true: it made
+ * the real call, status in c.status) and void after(call_t *, ret) (runs
+ * for every call, hook or not; call_t starts with struct sh_call c). */
+#define SH_INTERCEPTOR(lib, call_t, after, ret, name, params, args, hook)                \
+    SH_EXPORT ret name params                                                           \
+    {                                                                                   \
+        sh_fn_##name real = REAL(lib, name);                                            \
+        if (!real)                                                                      \
+            return lib##_missing(SH_API_##name);                                        \
+        call_t cc;                                                                      \
+        ret r;                                                                          \
+        if (sh_call_begin(&cc.c, &lib##_ops, SH_API_##name, (void (*)(void))real,       \
+                          __builtin_return_address(0)) &&                               \
+            sh_hook_##hook(&cc, SH_UNPAREN args))                                       \
+            r = (ret)cc.c.status;                                                       \
+        else                                                                            \
+            r = real args;                                                              \
+        after(&cc, r);                                                                  \
+        sh_call_end(&cc.c, (int)r);                                                     \
+        return r;                                                                       \
+    }
 
 #endif

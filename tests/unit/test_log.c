@@ -174,7 +174,7 @@ START_TEST(start_record_and_diagnostics)
     ck_assert_ptr_nonnull(strstr(text, "\"version\":\"test\""));
     ck_assert_ptr_nonnull(strstr(text, "\"argv\":[\""));
     ck_assert_ptr_nonnull(strstr(text, "\"policy\":{\"mode\":\"upcast\",\"upcast\":[\"gemm\","
-                                       "\"splitk\",\"fast16f\",\"reduce\"],\"min_k\":0,\"check\":\"all\","
+                                       "\"splitk\",\"fast16f\",\"reduce\",\"lt\",\"cudnn\"],\"min_k\":0,\"check\":\"all\","
                                        "\"on_nonfinite\":\"log\",\"check_inputs\":false,"
                                        "\"max_records\":10,\"check_capture\":\"scan\","
                                        "\"pystack\":8,\"backtrace\":false,"

@@ -77,7 +77,12 @@ START_TEST(good_values)
     ck_assert_uint_eq(p.upcast, SH_UP_REDUCE | SH_UP_GEMM);
     char *env5[] = { "SAFEHALF_UPCAST=all", NULL };
     p = load(env5);
-    ck_assert_uint_eq(p.upcast, SH_UP_GEMM | SH_UP_SPLITK | SH_UP_FAST16F | SH_UP_REDUCE);
+    ck_assert_uint_eq(p.upcast, SH_UP_GEMM | SH_UP_SPLITK | SH_UP_FAST16F | SH_UP_REDUCE |
+                                    SH_UP_LT | SH_UP_CUDNN);
+    char *env6[] = { "SAFEHALF_UPCAST=LT, cudnn", NULL };
+    p = load(env6);
+    ck_assert_int_eq(nlines, 0);
+    ck_assert_uint_eq(p.upcast, SH_UP_LT | SH_UP_CUDNN);
 }
 END_TEST
 
@@ -103,7 +108,7 @@ START_TEST(bad_upcast)
         struct sh_policy p = load(env);
         char quoted[64];
         snprintf(quoted, sizeof quoted, "\"%s\"", bad[i]);
-        assert_one_line("SAFEHALF_UPCAST", quoted, "gemm, splitk, fast16f, reduce");
+        assert_one_line("SAFEHALF_UPCAST", quoted, "gemm, splitk, fast16f, reduce, lt, cudnn");
         ck_assert_uint_eq(p.upcast, SH_UP_ALL);
     }
 }
@@ -511,7 +516,7 @@ START_TEST(upcast_names)
 {
     char out[64];
     sh_upcast_names(SH_UP_ALL, out, sizeof out);
-    ck_assert_str_eq(out, "gemm,splitk,fast16f,reduce");
+    ck_assert_str_eq(out, "gemm,splitk,fast16f,reduce,lt,cudnn");
     sh_upcast_names(SH_UP_SPLITK | SH_UP_FAST16F, out, sizeof out);
     ck_assert_str_eq(out, "splitk,fast16f");
     sh_upcast_names(SH_UP_REDUCE, out, sizeof out);
@@ -745,6 +750,102 @@ START_TEST(decide_reduction)
 }
 END_TEST
 
+START_TEST(decide_lt)
+{
+    char *env[] = { NULL };
+    struct sh_policy p = policy_of(env);
+    /* FP16 accumulation with half scalars becomes FP32 with float scalars */
+    struct sh_lt_decision d = sh_decide_lt_compute(&p, SH_COMPUTE_16F, SH_R_16F);
+    ck_assert_int_eq(d.action, SH_ACT_UPCAST);
+    ck_assert_int_eq(d.compute_used, SH_COMPUTE_32F);
+    ck_assert_int_eq(d.scale_used, SH_R_32F);
+    ck_assert(d.half_scalars && d.risky);
+    d = sh_decide_lt_compute(&p, SH_COMPUTE_16F_PEDANTIC, SH_R_16F);
+    ck_assert_int_eq(d.compute_used, SH_COMPUTE_32F_PEDANTIC);
+    ck_assert_int_eq(d.scale_used, SH_R_32F);
+    d = sh_decide_lt_compute(&p, SH_COMPUTE_32F_FAST_16F, SH_R_32F);
+    ck_assert_int_eq(d.action, SH_ACT_UPCAST);
+    ck_assert_int_eq(d.compute_used, SH_COMPUTE_32F);
+    ck_assert(!d.half_scalars);
+    /* FP32 accumulation is left as it is */
+    d = sh_decide_lt_compute(&p, SH_COMPUTE_32F, SH_R_32F);
+    ck_assert_int_eq(d.action, SH_ACT_PASS);
+    ck_assert_int_eq(d.compute_used, SH_COMPUTE_32F);
+    ck_assert(!d.risky);
+    /* SAFEHALF_MIN_K cannot apply: no k is known yet */
+    char *min_k[] = { "SAFEHALF_MIN_K=100000", NULL };
+    p = policy_of(min_k);
+    ck_assert_int_eq(sh_decide_lt_compute(&p, SH_COMPUTE_16F, SH_R_16F).action, SH_ACT_UPCAST);
+    /* observe, off, and the family left out */
+    char *observe[] = { "SAFEHALF_MODE=observe", NULL };
+    p = policy_of(observe);
+    d = sh_decide_lt_compute(&p, SH_COMPUTE_16F, SH_R_16F);
+    ck_assert_int_eq(d.action, SH_ACT_OBSERVE);
+    ck_assert_int_eq(d.compute_used, SH_COMPUTE_16F);
+    ck_assert_int_eq(d.scale_used, SH_R_16F);
+    char *no_lt[] = { "SAFEHALF_UPCAST=gemm,splitk,fast16f,reduce,cudnn", NULL };
+    p = policy_of(no_lt);
+    ck_assert_int_eq(sh_decide_lt_compute(&p, SH_COMPUTE_16F, SH_R_16F).action, SH_ACT_PASS);
+    ck_assert_int_eq(sh_decide_lt_compute(&p, SH_COMPUTE_32F_FAST_16F, SH_R_32F).action,
+                     SH_ACT_PASS);
+}
+END_TEST
+
+START_TEST(decide_lt_splitk)
+{
+    char *env[] = { NULL };
+    struct sh_policy p = policy_of(env);
+    /* the default mask allows all three schemes: only COMPUTE_TYPE stays */
+    ck_assert_uint_eq(sh_decide_reduction_mask(&p, SH_LT_SCHEME_MASK), SH_LT_SCHEME_COMPUTE_TYPE);
+    ck_assert_uint_eq(sh_decide_reduction_mask(&p, SH_LT_SCHEME_OUTPUT_TYPE), 0);
+    ck_assert_uint_eq(sh_decide_reduction_mask(&p, SH_LT_SCHEME_COMPUTE_TYPE),
+                      SH_LT_SCHEME_COMPUTE_TYPE);
+    /* a split-K algorithm reducing in a 16-bit D breaks the policy */
+    ck_assert(sh_decide_lt_algo_risky(&p, 4, SH_LT_SCHEME_OUTPUT_TYPE, SH_R_16F));
+    ck_assert(sh_decide_lt_algo_risky(&p, 4, SH_LT_SCHEME_INPLACE, SH_R_16BF));
+    ck_assert(!sh_decide_lt_algo_risky(&p, 4, SH_LT_SCHEME_COMPUTE_TYPE, SH_R_16F));
+    ck_assert(!sh_decide_lt_algo_risky(&p, 1, SH_LT_SCHEME_OUTPUT_TYPE, SH_R_16F));
+    ck_assert(!sh_decide_lt_algo_risky(&p, 4, SH_LT_SCHEME_OUTPUT_TYPE, SH_R_32F));
+    /* without the splitk family, or not upcasting, the mask is the program's */
+    char *no_splitk[] = { "SAFEHALF_UPCAST=gemm,lt", NULL };
+    p = policy_of(no_splitk);
+    ck_assert_uint_eq(sh_decide_reduction_mask(&p, SH_LT_SCHEME_MASK), SH_LT_SCHEME_MASK);
+    ck_assert(!sh_decide_lt_algo_risky(&p, 4, SH_LT_SCHEME_OUTPUT_TYPE, SH_R_16F));
+    char *observe[] = { "SAFEHALF_MODE=observe", NULL };
+    p = policy_of(observe);
+    ck_assert_uint_eq(sh_decide_reduction_mask(&p, SH_LT_SCHEME_MASK), SH_LT_SCHEME_MASK);
+}
+END_TEST
+
+START_TEST(decide_cudnn)
+{
+    char *env[] = { NULL };
+    struct sh_policy p = policy_of(env);
+    struct sh_cudnn_decision d = sh_decide_cudnn_compute(&p, SH_DNN_HALF);
+    ck_assert_int_eq(d.action, SH_ACT_UPCAST);
+    ck_assert_int_eq(d.compute_used, SH_DNN_FLOAT);
+    ck_assert(d.risky);
+    const int safe[] = { SH_DNN_FLOAT, 1 /* DOUBLE */, SH_DNN_BFLOAT16, 4 /* INT32 */ };
+    for (size_t i = 0; i < sizeof safe / sizeof safe[0]; i++) {
+        d = sh_decide_cudnn_compute(&p, safe[i]);
+        ck_assert_int_eq(d.action, SH_ACT_PASS);
+        ck_assert_int_eq(d.compute_used, safe[i]);
+        ck_assert(!d.risky);
+    }
+    char *observe[] = { "SAFEHALF_MODE=observe", NULL };
+    p = policy_of(observe);
+    d = sh_decide_cudnn_compute(&p, SH_DNN_HALF);
+    ck_assert_int_eq(d.action, SH_ACT_OBSERVE);
+    ck_assert_int_eq(d.compute_used, SH_DNN_HALF);
+    char *no_cudnn[] = { "SAFEHALF_UPCAST=gemm,lt", NULL };
+    p = policy_of(no_cudnn);
+    ck_assert_int_eq(sh_decide_cudnn_compute(&p, SH_DNN_HALF).action, SH_ACT_PASS);
+    char *off[] = { "SAFEHALF_MODE=off", NULL };
+    p = policy_of(off);
+    ck_assert_int_eq(sh_decide_cudnn_compute(&p, SH_DNN_HALF).action, SH_ACT_PASS);
+}
+END_TEST
+
 START_TEST(decide_tracked)
 {
     /* 16-bit outputs */
@@ -809,6 +910,9 @@ int main(void)
     tcase_add_test(t, decide_policy_knobs);
     tcase_add_test(t, decide_check);
     tcase_add_test(t, decide_reduction);
+    tcase_add_test(t, decide_lt);
+    tcase_add_test(t, decide_lt_splitk);
+    tcase_add_test(t, decide_cudnn);
     tcase_add_test(t, decide_tracked);
     tcase_add_test(t, action_names);
     suite_add_tcase(s, t);
