@@ -1,9 +1,25 @@
-/* cuBLASLt: the generated wrappers and their hand-written hooks. */
+/* cuBLASLt: the generated wrappers and their hand-written hooks (see
+ * cublas.c for the shape of a hook).
+ *
+ * A matmul descriptor asking for FP16 accumulation is created as FP32 (with
+ * an FP32 scale type) and remembered, so each cublasLtMatmul with it gets
+ * its half alpha/beta converted; preferences lose the split-K reduction
+ * schemes that sum in D's type; a matmul whose algorithm was not chosen
+ * under such a preference gets one that was; D is checked. */
 #include <cublasLt.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
 #include "decide.h"
+#include "detect.h"
+#include "driver.h"
+#include "half.h"
 #include "interpose.h"
+#include "objtab.h"
 #include "runtime.h"
+#include "sites.h"
 
 #include "cublaslt_table.h"
 
@@ -26,24 +42,663 @@ static void describe(struct sh_json *j);
 const struct sh_lib_ops sh_cublaslt_ops = { "cublaslt", lt_syms, counts, SH_LT_NAPI, log_call,
                                             describe };
 
+/* One intercepted cuBLASLt call: the record every library keeps, and what
+ * the hooks saw that only cuBLASLt has. log_call gets &cc->c back and
+ * reads these through lt_of. */
 struct lt_call {
     struct sh_call c;
+    bool desc_call, pref_call;
+    int compute, scale, scale_used; /* descriptor calls and matmuls: the program's / cuBLASLt's */
+    uint32_t mask, mask_used;       /* preference calls: reduction scheme masks */
+    enum { ALGO_GIVEN, ALGO_NULL, ALGO_REQUERIED } algo_how;
+    cudaStream_t stream;
+    const void *A, *B;
+    void *D;
+    cublasLtMatrixLayout_t Adesc, Bdesc, Ddesc;
 };
 
-static bool sh_hook_desc_create(struct lt_call *cc, ...) { (void)cc; return false; }
-static bool sh_hook_desc_init(struct lt_call *cc, ...) { (void)cc; return false; }
-static bool sh_hook_desc_destroy(struct lt_call *cc, ...) { (void)cc; return false; }
-static bool sh_hook_desc_set(struct lt_call *cc, ...) { (void)cc; return false; }
-static bool sh_hook_desc_get(struct lt_call *cc, ...) { (void)cc; return false; }
-static bool sh_hook_pref_create(struct lt_call *cc, ...) { (void)cc; return false; }
-static bool sh_hook_pref_init(struct lt_call *cc, ...) { (void)cc; return false; }
-static bool sh_hook_pref_set(struct lt_call *cc, ...) { (void)cc; return false; }
-static bool sh_hook_matmul(struct lt_call *cc, ...) { (void)cc; return false; }
+static const struct lt_call *lt_of(const struct sh_call *c)
+{
+    return (const struct lt_call *)((const char *)c - offsetof(struct lt_call, c));
+}
+
+_Static_assert((int)SH_LT_SCHEME_INPLACE == (int)CUBLASLT_REDUCTION_SCHEME_INPLACE, "inplace");
+_Static_assert((int)SH_LT_SCHEME_COMPUTE_TYPE == (int)CUBLASLT_REDUCTION_SCHEME_COMPUTE_TYPE,
+               "compute type");
+_Static_assert((int)SH_LT_SCHEME_OUTPUT_TYPE == (int)CUBLASLT_REDUCTION_SCHEME_OUTPUT_TYPE,
+               "output type");
+_Static_assert((int)SH_LT_SCHEME_MASK == (int)CUBLASLT_REDUCTION_SCHEME_MASK, "mask");
+
+static atomic_int warned_table_full, warned_vector_mode, warned_device_scalars;
+
+/* ---- descriptors the shim rewrote -------------------------------------------
+ * Only rewritten descriptors are held: what the program asked for, and what
+ * cuBLASLt was given. Descriptors made with cublasLtMatmulDescInit in the
+ * program's storage are never destroyed; a later Init at the same address
+ * replaces the entry. */
+enum { W_COMPUTE, W_SCALE, W_COMPUTE_USED, W_SCALE_USED };
+static struct sh_objtab rewritten = SH_OBJTAB_INIT;
+
+struct desc_state {
+    bool rewritten;
+    int compute, scale;           /* the program's */
+    int compute_used, scale_used; /* cuBLASLt's */
+};
+
+static struct desc_state desc_state(cublasLtMatmulDesc_t desc)
+{
+    long long w[SH_OBJTAB_WORDS];
+    struct desc_state st = { 0 };
+    if (!sh_objtab_get(&rewritten, desc, w))
+        return st;
+    st = (struct desc_state){ true, (int)w[W_COMPUTE], (int)w[W_SCALE], (int)w[W_COMPUTE_USED],
+                              (int)w[W_SCALE_USED] };
+    return st;
+}
+
+static int32_t desc_attr(cublasLtMatmulDesc_t desc, cublasLtMatmulDescAttributes_t attr,
+                         int32_t fallback)
+{
+    int32_t v;
+    size_t written;
+    sh_fn_cublasLtMatmulDescGetAttribute get = REAL(sh_cublaslt, cublasLtMatmulDescGetAttribute);
+    if (!get || get(desc, attr, &v, sizeof v, &written) != CUBLAS_STATUS_SUCCESS)
+        return fallback;
+    return v;
+}
+
+static cublasStatus_t desc_set_real(cublasLtMatmulDesc_t desc,
+                                    cublasLtMatmulDescAttributes_t attr, int32_t v)
+{
+    sh_fn_cublasLtMatmulDescSetAttribute set = REAL(sh_cublaslt, cublasLtMatmulDescSetAttribute);
+    return set ? set(desc, attr, &v, sizeof v) : CUBLAS_STATUS_NOT_INITIALIZED;
+}
+
+/* After cuBLASLt accepted the rewritten types: remember them, or, with no
+ * room to remember (the matmul could not convert alpha/beta), put the
+ * program's own types back. */
+static bool remember(struct lt_call *cc, cublasLtMatmulDesc_t desc)
+{
+    long long w[SH_OBJTAB_WORDS] = { [W_COMPUTE] = cc->compute, [W_SCALE] = cc->scale,
+                                     [W_COMPUTE_USED] = cc->c.compute_used,
+                                     [W_SCALE_USED] = cc->scale_used };
+    if (sh_objtab_put(&rewritten, desc, w))
+        return true;
+    sh_warn_once(&warned_table_full,
+                 "more than %d cuBLASLt matmul descriptors alive at once; further ones keep "
+                 "their FP16 compute type",
+                 SH_OBJTAB_SLOTS);
+    desc_set_real(desc, CUBLASLT_MATMUL_DESC_COMPUTE_TYPE, cc->compute);
+    desc_set_real(desc, CUBLASLT_MATMUL_DESC_SCALE_TYPE, cc->scale);
+    cc->c.action = SH_ACT_FALLBACK;
+    cc->c.compute_used = cc->compute;
+    cc->scale_used = cc->scale;
+    return false;
+}
+
+/* A descriptor is being created (or initialized) with these types: decide,
+ * and fill the record's fields. */
+static struct sh_lt_decision decide_desc(struct lt_call *cc, int compute, int scale)
+{
+    struct sh_lt_decision d = sh_decide_lt_compute(&sh_policy, compute, scale);
+    cc->desc_call = true;
+    cc->compute = compute;
+    cc->scale = scale;
+    cc->c.compute = compute;
+    cc->c.compute_used = compute;
+    cc->scale_used = scale;
+    cc->c.action = d.action;
+    return d;
+}
+
+static bool sh_hook_desc_create(struct lt_call *cc, cublasLtMatmulDesc_t *desc,
+                                cublasComputeType_t compute, cudaDataType_t scale)
+{
+    struct sh_lt_decision d = decide_desc(cc, (int)compute, (int)scale);
+    if (d.action != SH_ACT_UPCAST || !desc)
+        return false;
+    sh_fn_cublasLtMatmulDescCreate create = (sh_fn_cublasLtMatmulDescCreate)cc->c.real;
+    cublasStatus_t s = create(desc, (cublasComputeType_t)d.compute_used,
+                              (cudaDataType_t)d.scale_used);
+    if (s != CUBLAS_STATUS_SUCCESS) {
+        /* Never fail a call the library could serve as the program made it. */
+        cc->c.action = SH_ACT_FALLBACK;
+        return false;
+    }
+    cc->c.compute_used = d.compute_used;
+    cc->scale_used = d.scale_used;
+    remember(cc, *desc);
+    cc->c.status = s;
+    return true;
+}
+
+static bool sh_hook_desc_init(struct lt_call *cc, cublasLtMatmulDesc_t desc, size_t size,
+                              cublasComputeType_t compute, cudaDataType_t scale)
+{
+    struct sh_lt_decision d = decide_desc(cc, (int)compute, (int)scale);
+    /* Caller storage is reused: whatever was held for this address is stale. */
+    sh_objtab_del(&rewritten, desc);
+    if (d.action != SH_ACT_UPCAST)
+        return false;
+    sh_fn_cublasLtMatmulDescInit_internal init = (sh_fn_cublasLtMatmulDescInit_internal)cc->c.real;
+    cublasStatus_t s = init(desc, size, (cublasComputeType_t)d.compute_used,
+                            (cudaDataType_t)d.scale_used);
+    if (s != CUBLAS_STATUS_SUCCESS) {
+        cc->c.action = SH_ACT_FALLBACK;
+        return false;
+    }
+    cc->c.compute_used = d.compute_used;
+    cc->scale_used = d.scale_used;
+    remember(cc, desc);
+    cc->c.status = s;
+    return true;
+}
+
+static bool sh_hook_desc_destroy(struct lt_call *cc, cublasLtMatmulDesc_t desc)
+{
+    (void)cc;
+    sh_objtab_del(&rewritten, desc);
+    return false;
+}
+
+static bool int32_arg(const void *buf, size_t size, int32_t *v)
+{
+    if (!buf || size != sizeof *v)
+        return false;
+    memcpy(v, buf, sizeof *v);
+    return true;
+}
+
+/* The program changes the compute type: decided as at creation, against
+ * the scale type the program last gave. A descriptor going back to a safe
+ * compute type gets the program's scale type back too. */
+static bool set_compute(struct lt_call *cc, cublasLtMatmulDesc_t desc, int32_t compute)
+{
+    struct desc_state st = desc_state(desc);
+    int scale = st.rewritten ? st.scale
+                             : desc_attr(desc, CUBLASLT_MATMUL_DESC_SCALE_TYPE, CUDA_R_32F);
+    struct sh_lt_decision d = decide_desc(cc, compute, scale);
+    sh_fn_cublasLtMatmulDescSetAttribute set = (sh_fn_cublasLtMatmulDescSetAttribute)cc->c.real;
+    if (d.action == SH_ACT_UPCAST) {
+        int32_t used = d.compute_used;
+        cublasStatus_t s = set(desc, CUBLASLT_MATMUL_DESC_COMPUTE_TYPE, &used, sizeof used);
+        if (s != CUBLAS_STATUS_SUCCESS) {
+            cc->c.action = SH_ACT_FALLBACK;
+            return false;
+        }
+        cc->c.status = s;
+        cc->c.compute_used = d.compute_used;
+        cc->scale_used = d.scale_used;
+        if (desc_set_real(desc, CUBLASLT_MATMUL_DESC_SCALE_TYPE, d.scale_used) ==
+            CUBLAS_STATUS_SUCCESS) {
+            remember(cc, desc);
+            return true;
+        }
+        /* FP32 compute with a half scale type is no valid pair: back to
+         * the program's compute type, as the program's own call sets it. */
+        desc_set_real(desc, CUBLASLT_MATMUL_DESC_COMPUTE_TYPE, compute);
+        cc->c.action = SH_ACT_FALLBACK;
+        cc->c.compute_used = compute;
+        cc->scale_used = scale;
+        return true;
+    }
+    if (st.rewritten) {
+        sh_objtab_del(&rewritten, desc);
+        desc_set_real(desc, CUBLASLT_MATMUL_DESC_SCALE_TYPE, st.scale);
+    }
+    return false;
+}
+
+static bool sh_hook_desc_set(struct lt_call *cc, cublasLtMatmulDesc_t desc,
+                             cublasLtMatmulDescAttributes_t attr, const void *buf, size_t size)
+{
+    int32_t v;
+    if (!int32_arg(buf, size, &v))
+        return false;
+    switch (attr) {
+    case CUBLASLT_MATMUL_DESC_COMPUTE_TYPE:
+        return set_compute(cc, desc, v);
+    case CUBLASLT_MATMUL_DESC_SCALE_TYPE: {
+        /* A rewritten descriptor keeps the FP32 scale type; the program's
+         * choice is remembered for its alpha and beta. */
+        struct desc_state st = desc_state(desc);
+        if (!st.rewritten)
+            return false;
+        long long w[SH_OBJTAB_WORDS] = { st.compute, v, st.compute_used, st.scale_used };
+        sh_objtab_put(&rewritten, desc, w);
+        int32_t used = st.scale_used;
+        cc->c.status = ((sh_fn_cublasLtMatmulDescSetAttribute)cc->c.real)(desc, attr, &used,
+                                                                          sizeof used);
+        return true;
+    }
+    case CUBLASLT_MATMUL_DESC_POINTER_MODE: {
+        /* Vectors of half alphas (DEVICE_VECTOR and the modes after it)
+         * cannot be converted per call: such a descriptor goes back to
+         * the program's own types. */
+        struct desc_state st = desc_state(desc);
+        if (!st.rewritten || st.scale != CUDA_R_16F || v == CUBLASLT_POINTER_MODE_HOST ||
+            v == CUBLASLT_POINTER_MODE_DEVICE)
+            return false;
+        sh_warn_once(&warned_vector_mode,
+                     "a cuBLASLt descriptor with half alpha vectors (pointer mode %d) keeps its "
+                     "FP16 compute type",
+                     (int)v);
+        sh_objtab_del(&rewritten, desc);
+        desc_set_real(desc, CUBLASLT_MATMUL_DESC_COMPUTE_TYPE, st.compute);
+        desc_set_real(desc, CUBLASLT_MATMUL_DESC_SCALE_TYPE, st.scale);
+        cc->c.action = SH_ACT_FALLBACK;
+        return false;
+    }
+    default:
+        return false;
+    }
+}
+
+static bool sh_hook_desc_get(struct lt_call *cc, cublasLtMatmulDesc_t desc,
+                             cublasLtMatmulDescAttributes_t attr, void *buf, size_t size,
+                             size_t *written)
+{
+    struct sh_call *c = &cc->c;
+    c->status = ((sh_fn_cublasLtMatmulDescGetAttribute)c->real)(desc, attr, buf, size, written);
+    if (c->status != CUBLAS_STATUS_SUCCESS || !buf || size != sizeof(int32_t) ||
+        (attr != CUBLASLT_MATMUL_DESC_COMPUTE_TYPE && attr != CUBLASLT_MATMUL_DESC_SCALE_TYPE))
+        return true;
+    struct desc_state st = desc_state(desc);
+    if (st.rewritten) {
+        int32_t own = attr == CUBLASLT_MATMUL_DESC_COMPUTE_TYPE ? st.compute : st.scale;
+        memcpy(buf, &own, sizeof own);
+    }
+    return true;
+}
+
+/* ---- preferences: the reduction scheme mask -------------------------------- */
+
+static void restrict_new_pref(struct lt_call *cc, cublasLtMatmulPreference_t pref)
+{
+    cc->pref_call = true;
+    cc->mask = SH_LT_SCHEME_MASK;
+    cc->mask_used = sh_decide_reduction_mask(&sh_policy, SH_LT_SCHEME_MASK);
+    if (cc->mask_used == cc->mask)
+        return;
+    uint32_t m = cc->mask_used;
+    sh_fn_cublasLtMatmulPreferenceSetAttribute set =
+        REAL(sh_cublaslt, cublasLtMatmulPreferenceSetAttribute);
+    if (set && set(pref, CUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK, &m, sizeof m) ==
+                   CUBLAS_STATUS_SUCCESS)
+        cc->c.changed = true;
+    else
+        cc->mask_used = cc->mask;
+}
+
+static bool sh_hook_pref_create(struct lt_call *cc, cublasLtMatmulPreference_t *pref)
+{
+    struct sh_call *c = &cc->c;
+    c->status = ((sh_fn_cublasLtMatmulPreferenceCreate)c->real)(pref);
+    if (c->status == CUBLAS_STATUS_SUCCESS && pref)
+        restrict_new_pref(cc, *pref);
+    return true;
+}
+
+static bool sh_hook_pref_init(struct lt_call *cc, cublasLtMatmulPreference_t pref, size_t size)
+{
+    struct sh_call *c = &cc->c;
+    c->status = ((sh_fn_cublasLtMatmulPreferenceInit_internal)c->real)(pref, size);
+    if (c->status == CUBLAS_STATUS_SUCCESS)
+        restrict_new_pref(cc, pref);
+    return true;
+}
+
+static bool sh_hook_pref_set(struct lt_call *cc, cublasLtMatmulPreference_t pref,
+                             cublasLtMatmulPreferenceAttributes_t attr, const void *buf,
+                             size_t size)
+{
+    uint32_t mask;
+    if (attr != CUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK || !buf || size != sizeof mask)
+        return false;
+    memcpy(&mask, buf, sizeof mask);
+    cc->pref_call = true;
+    cc->mask = mask;
+    cc->mask_used = sh_decide_reduction_mask(&sh_policy, mask);
+    if (cc->mask_used == mask)
+        return false;
+    uint32_t used = cc->mask_used;
+    cc->c.changed = true;
+    cc->c.status = ((sh_fn_cublasLtMatmulPreferenceSetAttribute)cc->c.real)(pref, attr, &used,
+                                                                             sizeof used);
+    return true;
+}
+
+/* ---- the matmul --------------------------------------------------------------- */
+
+/* A layout as cuBLASLt holds it (cublasLt.h documents each attribute's
+ * type). */
+struct layout {
+    uint32_t type;
+    int32_t order, batch;
+    uint64_t rows, cols;
+    int64_t ld, stride;
+};
+
+static bool layout_attr(cublasLtMatrixLayout_t l, cublasLtMatrixLayoutAttribute_t attr,
+                        void *v, size_t size)
+{
+    size_t written;
+    sh_fn_cublasLtMatrixLayoutGetAttribute get =
+        REAL(sh_cublaslt, cublasLtMatrixLayoutGetAttribute);
+    return get && get(l, attr, v, size, &written) == CUBLAS_STATUS_SUCCESS;
+}
+
+static bool layout_type(cublasLtMatrixLayout_t l, int *type)
+{
+    uint32_t t;
+    if (!layout_attr(l, CUBLASLT_MATRIX_LAYOUT_TYPE, &t, sizeof t))
+        return false;
+    *type = (int)t;
+    return true;
+}
+
+static bool layout_of(cublasLtMatrixLayout_t l, struct layout *o)
+{
+    return layout_attr(l, CUBLASLT_MATRIX_LAYOUT_TYPE, &o->type, sizeof o->type) &&
+           layout_attr(l, CUBLASLT_MATRIX_LAYOUT_ORDER, &o->order, sizeof o->order) &&
+           layout_attr(l, CUBLASLT_MATRIX_LAYOUT_ROWS, &o->rows, sizeof o->rows) &&
+           layout_attr(l, CUBLASLT_MATRIX_LAYOUT_COLS, &o->cols, sizeof o->cols) &&
+           layout_attr(l, CUBLASLT_MATRIX_LAYOUT_LD, &o->ld, sizeof o->ld) &&
+           layout_attr(l, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &o->batch, sizeof o->batch) &&
+           layout_attr(l, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &o->stride,
+                       sizeof o->stride);
+}
+
+/* Algorithms re-chosen under the policy's preference, per problem: the
+ * heuristic costs microseconds, the lookup a compare. Full: the oldest
+ * entry goes. */
+#define NCACHE 64
+struct problem {
+    int32_t compute, scale, trans_a, trans_b;
+    uint32_t epilogue, pad;
+    uint64_t workspace;
+    struct layout l[4];
+};
+static struct {
+    pthread_mutex_t lock;
+    unsigned next, used;
+    struct {
+        struct problem key;
+        cublasLtMatmulAlgo_t algo;
+    } e[NCACHE];
+} cache = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static bool problem_of(cublasLtMatmulDesc_t desc, cublasLtMatrixLayout_t const l[4],
+                       size_t workspace, struct problem *p)
+{
+    memset(p, 0, sizeof *p);
+    p->compute = desc_attr(desc, CUBLASLT_MATMUL_DESC_COMPUTE_TYPE, -1);
+    p->scale = desc_attr(desc, CUBLASLT_MATMUL_DESC_SCALE_TYPE, -1);
+    p->trans_a = desc_attr(desc, CUBLASLT_MATMUL_DESC_TRANSA, -1);
+    p->trans_b = desc_attr(desc, CUBLASLT_MATMUL_DESC_TRANSB, -1);
+    p->epilogue = (uint32_t)desc_attr(desc, CUBLASLT_MATMUL_DESC_EPILOGUE, -1);
+    p->workspace = workspace;
+    for (int i = 0; i < 4; i++)
+        if (!layout_of(l[i], &p->l[i]))
+            return false;
+    return p->compute >= 0;
+}
+
+/* The first algorithm cuBLASLt's heuristic offers for this problem under a
+ * preference with the policy's reduction scheme mask and the call's
+ * workspace; false when there is none (the program's choice then stands). */
+static bool requery(cublasLtHandle_t h, cublasLtMatmulDesc_t desc,
+                    cublasLtMatrixLayout_t const l[4], size_t workspace,
+                    cublasLtMatmulAlgo_t *out)
+{
+    struct problem key;
+    if (!problem_of(desc, l, workspace, &key))
+        return false;
+    pthread_mutex_lock(&cache.lock);
+    for (unsigned i = 0; i < cache.used; i++)
+        if (memcmp(&cache.e[i].key, &key, sizeof key) == 0) {
+            *out = cache.e[i].algo;
+            pthread_mutex_unlock(&cache.lock);
+            return true;
+        }
+    pthread_mutex_unlock(&cache.lock);
+
+    sh_fn_cublasLtMatmulPreferenceInit_internal init =
+        REAL(sh_cublaslt, cublasLtMatmulPreferenceInit_internal);
+    sh_fn_cublasLtMatmulPreferenceSetAttribute set =
+        REAL(sh_cublaslt, cublasLtMatmulPreferenceSetAttribute);
+    sh_fn_cublasLtMatmulAlgoGetHeuristic heuristic =
+        REAL(sh_cublaslt, cublasLtMatmulAlgoGetHeuristic);
+    cublasLtMatmulPreferenceOpaque_t storage;
+    cublasLtMatmulPreference_t pref = &storage;
+    uint32_t mask = sh_decide_reduction_mask(&sh_policy, SH_LT_SCHEME_MASK);
+    uint64_t max_ws = workspace;
+    cublasLtMatmulHeuristicResult_t result;
+    int n = 0;
+    if (!init || !set || !heuristic || init(pref, sizeof storage) != CUBLAS_STATUS_SUCCESS ||
+        set(pref, CUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK, &mask, sizeof mask) !=
+            CUBLAS_STATUS_SUCCESS ||
+        set(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &max_ws, sizeof max_ws) !=
+            CUBLAS_STATUS_SUCCESS ||
+        heuristic(h, desc, l[0], l[1], l[2], l[3], pref, 1, &result, &n) !=
+            CUBLAS_STATUS_SUCCESS ||
+        n < 1 || result.state != CUBLAS_STATUS_SUCCESS)
+        return false;
+    *out = result.algo;
+    pthread_mutex_lock(&cache.lock);
+    unsigned at = cache.used < NCACHE ? cache.used++ : cache.next++ % NCACHE;
+    cache.e[at].key = key;
+    cache.e[at].algo = result.algo;
+    pthread_mutex_unlock(&cache.lock);
+    return true;
+}
+
+/* Whether an algorithm the program chose splits k and joins the partial
+ * sums in a way the policy forbids for this D type. */
+static bool algo_risky(const cublasLtMatmulAlgo_t *algo, int dtype)
+{
+    int32_t splitk = 1;
+    uint32_t scheme = 0;
+    size_t written;
+    sh_fn_cublasLtMatmulAlgoConfigGetAttribute get =
+        REAL(sh_cublaslt, cublasLtMatmulAlgoConfigGetAttribute);
+    if (!get ||
+        get(algo, CUBLASLT_ALGO_CONFIG_SPLITK_NUM, &splitk, sizeof splitk, &written) !=
+            CUBLAS_STATUS_SUCCESS ||
+        get(algo, CUBLASLT_ALGO_CONFIG_REDUCTION_SCHEME, &scheme, sizeof scheme, &written) !=
+            CUBLAS_STATUS_SUCCESS)
+        return false;
+    return sh_decide_lt_algo_risky(&sh_policy, splitk, scheme, dtype);
+}
+
+static bool is16(int t)
+{
+    return t == CUDA_R_16F || t == CUDA_R_16BF;
+}
+
+/* The call's shape for sites and records: D is m x n, op(A) is m x k. */
+static void describe_matmul(struct lt_call *cc, cublasLtMatmulDesc_t desc,
+                            cublasLtMatrixLayout_t Adesc, cublasLtMatrixLayout_t Ddesc)
+{
+    struct sh_call *c = &cc->c;
+    uint64_t rows = 0, cols = 0;
+    int32_t batch = 1;
+    layout_attr(Ddesc, CUBLASLT_MATRIX_LAYOUT_ROWS, &rows, sizeof rows);
+    layout_attr(Ddesc, CUBLASLT_MATRIX_LAYOUT_COLS, &cols, sizeof cols);
+    layout_attr(Ddesc, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &batch, sizeof batch);
+    c->m = (long long)rows;
+    c->n = (long long)cols;
+    c->batch = batch;
+    bool ta = desc_attr(desc, CUBLASLT_MATMUL_DESC_TRANSA, CUBLAS_OP_N) != CUBLAS_OP_N;
+    uint64_t k = 0;
+    layout_attr(Adesc, ta ? CUBLASLT_MATRIX_LAYOUT_ROWS : CUBLASLT_MATRIX_LAYOUT_COLS, &k,
+                sizeof k);
+    c->k = (long long)k;
+    layout_type(Adesc, &c->atype);
+}
+
+static bool sh_hook_matmul(struct lt_call *cc, cublasLtHandle_t h, cublasLtMatmulDesc_t desc,
+                           const void *alpha, const void *A, cublasLtMatrixLayout_t Adesc,
+                           const void *B, cublasLtMatrixLayout_t Bdesc, const void *beta,
+                           const void *C, cublasLtMatrixLayout_t Cdesc, void *D,
+                           cublasLtMatrixLayout_t Ddesc, const cublasLtMatmulAlgo_t *algo,
+                           void *workspace, size_t workspace_size, cudaStream_t stream)
+{
+    struct sh_call *c = &cc->c;
+    struct desc_state st = desc_state(desc);
+    c->gemm = true;
+    c->pointer_mode = -1;
+    c->atype = c->btype = c->ctype = -1;
+    cc->stream = stream;
+    cc->D = D;
+    cc->A = A;
+    cc->B = B;
+    cc->Adesc = Adesc;
+    cc->Bdesc = Bdesc;
+    cc->Ddesc = Ddesc;
+    cc->algo_how = algo ? ALGO_GIVEN : ALGO_NULL;
+    if (st.rewritten) {
+        c->compute = st.compute;
+        c->compute_used = st.compute_used;
+        cc->scale = st.scale;
+        cc->scale_used = st.scale_used;
+        c->action = SH_ACT_UPCAST;
+    } else {
+        c->compute = c->compute_used = desc_attr(desc, CUBLASLT_MATMUL_DESC_COMPUTE_TYPE, -1);
+        cc->scale = cc->scale_used = desc_attr(desc, CUBLASLT_MATMUL_DESC_SCALE_TYPE, -1);
+        /* Risky and not rewritten: observed, left out of the policy, or no
+         * room was left to remember the descriptor. */
+        struct sh_lt_decision d = sh_decide_lt_compute(&sh_policy, c->compute, cc->scale);
+        c->action = d.action == SH_ACT_UPCAST ? SH_ACT_FALLBACK : d.action;
+    }
+    layout_type(Ddesc, &c->ctype);
+    layout_type(Bdesc, &c->btype);
+    if (sh_decide_tracked(c->ctype, c->compute, c->action) || sh_log_wants(SH_LEVEL_TRACE))
+        describe_matmul(cc, desc, Adesc, Ddesc);
+
+    bool half_scalars = st.rewritten && st.scale == CUDA_R_16F && st.scale_used == CUDA_R_32F;
+    if (half_scalars || sh_log_wants(SH_LEVEL_TRACE))
+        c->pointer_mode = desc_attr(desc, CUBLASLT_MATMUL_DESC_POINTER_MODE, -1);
+
+    /* split-K: an algorithm the program did not choose, or chose joining
+     * 16-bit partial sums, is re-chosen under the policy's preference. */
+    cublasLtMatmulAlgo_t chosen;
+    const cublasLtMatmulAlgo_t *use = algo;
+    if (is16(c->ctype) && sh_decide_reduction_mask(&sh_policy, SH_LT_SCHEME_MASK) !=
+                              SH_LT_SCHEME_MASK &&
+        (!algo || algo_risky(algo, c->ctype))) {
+        cublasLtMatrixLayout_t l[4] = { Adesc, Bdesc, Cdesc, Ddesc };
+        if (requery(h, desc, l, workspace_size, &chosen)) {
+            use = &chosen;
+            cc->algo_how = ALGO_REQUERIED;
+        }
+    }
+
+    if (!half_scalars && use == algo)
+        return false;
+    float host[2];
+    if (half_scalars) {
+        /* Without alpha/beta or a known pointer mode the program's own call
+         * must produce the library's own error: nothing is rewritten. */
+        if (!alpha || !beta || c->pointer_mode < 0)
+            return false;
+        if (c->pointer_mode == CUBLASLT_POINTER_MODE_HOST) {
+            host[0] = sh_half_to_float(((const sh_half *)alpha)->bits);
+            host[1] = sh_half_to_float(((const sh_half *)beta)->bits);
+            alpha = &host[0];
+            beta = &host[1];
+        } else {
+            void *dev;
+            if (c->pointer_mode != CUBLASLT_POINTER_MODE_DEVICE ||
+                !sh_driver_scalars_h2f(stream, alpha, beta, &dev)) {
+                /* The descriptor already holds FP32 types: its half
+                 * scalars cannot be handed over as they are. */
+                sh_warn_once(&warned_device_scalars,
+                             "cannot convert half alpha/beta in device memory for "
+                             "cublasLtMatmul; returning CUBLAS_STATUS_NOT_SUPPORTED");
+                c->action = SH_ACT_FALLBACK;
+                c->status = CUBLAS_STATUS_NOT_SUPPORTED;
+                return true;
+            }
+            alpha = dev;
+            beta = (const float *)dev + 1;
+        }
+    }
+    c->status = ((sh_fn_cublasLtMatmul)c->real)(h, desc, alpha, A, Adesc, B, Bdesc, beta, C,
+                                               Cdesc, D, Ddesc, use, workspace, workspace_size,
+                                               stream);
+    return true;
+}
+
+/* ---- the check after a matmul -------------------------------------------------- */
+
+static const char *data_type_name(int t);
+static const char *compute_name(int t);
+static const struct sh_check_names lt_names = { data_type_name, compute_name };
+
+static bool scan_type(int t, enum sh_scan_type *out)
+{
+    switch (t) {
+    case CUDA_R_16F: *out = SH_SCAN_F16; return true;
+    case CUDA_R_16BF: *out = SH_SCAN_BF16; return true;
+    case CUDA_R_32F: *out = SH_SCAN_F32; return true;
+    default: return false;
+    }
+}
+
+/* A layout in the scan kernels' terms: column-major as it is, row-major
+ * as its transpose (the same elements); the tiled orders are not scanned. */
+static bool matrix_of(cublasLtMatrixLayout_t l, const void *p, struct sh_matrix *m)
+{
+    struct layout o;
+    enum sh_scan_type t;
+    if (!p || !layout_of(l, &o) || !scan_type((int)o.type, &t) || o.batch < 1)
+        return false;
+    bool row = o.order == CUBLASLT_ORDER_ROW;
+    if (!row && o.order != CUBLASLT_ORDER_COL)
+        return false;
+    *m = (struct sh_matrix){ .type = t, .base = p, .rows = row ? o.cols : o.rows,
+                             .cols = row ? o.rows : o.cols, .ld = (unsigned long long)o.ld,
+                             .batch = (unsigned long long)o.batch,
+                             .stride = (unsigned long long)o.stride };
+    return true;
+}
+
+static void matmul_check(const struct lt_call *cc)
+{
+    const struct sh_call *c = &cc->c;
+    if (!sh_check_wanted(c->ctype))
+        return;
+    struct sh_check_call k = { .api = lt_syms[c->api], .names = &lt_names,
+                               .counts = &counts[c->api].checks, .seq = c->seq, .m = c->m,
+                               .n = c->n, .k = c->k, .batch = c->batch, .atype = c->atype,
+                               .btype = c->btype, .ctype = c->ctype, .compute = c->compute,
+                               .compute_used = c->compute_used, .stream = cc->stream,
+                               .caller = c->caller, .site = c->site };
+    if (!matrix_of(cc->Ddesc, cc->D, &k.out))
+        return;
+    if (sh_policy.check_inputs) {
+        k.nin = 2;
+        if (matrix_of(cc->Adesc, cc->A, &k.in[0]))
+            k.in_name[0] = "A";
+        if (matrix_of(cc->Bdesc, cc->B, &k.in[1]))
+            k.in_name[1] = "B";
+    }
+    sh_check_submit(&k);
+}
 
 static void after(struct lt_call *cc, cublasStatus_t status)
 {
-    (void)cc, (void)status;
+    struct sh_call *c = &cc->c;
+    if (!c->gemm)
+        return;
+    if (sh_site_tracked(c))
+        sh_site_enter(c, lt_syms[c->api], &lt_names);
+    if (status == CUBLAS_STATUS_SUCCESS)
+        matmul_check(cc);
 }
+
+/* ---- the wrappers ----------------------------------------------------------- */
 
 static cublasStatus_t sh_cublaslt_missing(int api)
 {
@@ -59,13 +714,85 @@ static cublasStatus_t sh_cublaslt_missing(int api)
     SH_INTERCEPTOR(sh_cublaslt, struct lt_call, after, ret, name, params, args, hook)
 SH_CUBLASLT_INTERCEPT(SH_WRAPPER)
 
+static const char *data_type_name(int t)
+{
+    switch (t) {
+    case CUDA_R_16F: return "CUDA_R_16F";
+    case CUDA_R_16BF: return "CUDA_R_16BF";
+    case CUDA_R_32F: return "CUDA_R_32F";
+    case CUDA_R_64F: return "CUDA_R_64F";
+    case CUDA_R_8I: return "CUDA_R_8I";
+    case CUDA_R_32I: return "CUDA_R_32I";
+    case CUDA_R_8F_E4M3: return "CUDA_R_8F_E4M3";
+    case CUDA_R_8F_E5M2: return "CUDA_R_8F_E5M2";
+    default: return NULL;
+    }
+}
+
+static const char *compute_name(int t)
+{
+    switch (t) {
+    case CUBLAS_COMPUTE_16F: return "CUBLAS_COMPUTE_16F";
+    case CUBLAS_COMPUTE_16F_PEDANTIC: return "CUBLAS_COMPUTE_16F_PEDANTIC";
+    case CUBLAS_COMPUTE_32F: return "CUBLAS_COMPUTE_32F";
+    case CUBLAS_COMPUTE_32F_PEDANTIC: return "CUBLAS_COMPUTE_32F_PEDANTIC";
+    case CUBLAS_COMPUTE_32F_FAST_16F: return "CUBLAS_COMPUTE_32F_FAST_16F";
+    case CUBLAS_COMPUTE_32F_FAST_16BF: return "CUBLAS_COMPUTE_32F_FAST_16BF";
+    case CUBLAS_COMPUTE_32F_FAST_TF32: return "CUBLAS_COMPUTE_32F_FAST_TF32";
+    case CUBLAS_COMPUTE_64F: return "CUBLAS_COMPUTE_64F";
+    case CUBLAS_COMPUTE_32I: return "CUBLAS_COMPUTE_32I";
+    default: return NULL;
+    }
+}
+
+static const char *pointer_mode_name(int mode)
+{
+    switch (mode) {
+    case CUBLASLT_POINTER_MODE_HOST: return "host";
+    case CUBLASLT_POINTER_MODE_DEVICE: return "device";
+    case CUBLASLT_POINTER_MODE_DEVICE_VECTOR: return "device_vector";
+    case CUBLASLT_POINTER_MODE_ALPHA_DEVICE_VECTOR_BETA_ZERO: return "alpha_device_vector_beta_zero";
+    case CUBLASLT_POINTER_MODE_ALPHA_DEVICE_VECTOR_BETA_HOST: return "alpha_device_vector_beta_host";
+    default: return NULL;
+    }
+}
+
 static void log_call(const struct sh_call *c, int status)
 {
+    static const char *const algo_names[] = { "given", "null", "requeried" };
+    const struct lt_call *cc = lt_of(c);
     char buf[1024];
     struct sh_json j;
     sh_json_begin(&j, buf, sizeof buf, "call");
     sh_json_str(&j, "api", lt_syms[c->api]);
     sh_json_uint(&j, "seq", c->seq);
+    if (c->gemm) {
+        if (c->site >= 0)
+            sh_json_uint(&j, "site_id", sh_site_id(c->site));
+        sh_json_int(&j, "m", c->m);
+        sh_json_int(&j, "n", c->n);
+        sh_json_int(&j, "k", c->k);
+        sh_json_int(&j, "batch", c->batch);
+        sh_json_name(&j, "atype", data_type_name(c->atype), c->atype);
+        sh_json_name(&j, "btype", data_type_name(c->btype), c->btype);
+        sh_json_name(&j, "ctype", data_type_name(c->ctype), c->ctype);
+    }
+    if (c->gemm || cc->desc_call) {
+        sh_json_name(&j, "compute", compute_name(c->compute), c->compute);
+        sh_json_name(&j, "compute_used", compute_name(c->compute_used), c->compute_used);
+        sh_json_name(&j, "scale", data_type_name(cc->scale), cc->scale);
+        sh_json_name(&j, "scale_used", data_type_name(cc->scale_used), cc->scale_used);
+    }
+    if (c->gemm) {
+        sh_json_str(&j, "pointer_mode", pointer_mode_name(c->pointer_mode));
+        sh_json_str(&j, "algo", algo_names[cc->algo_how]);
+    }
+    if (cc->pref_call) {
+        sh_json_uint(&j, "reduction_mask", cc->mask);
+        sh_json_uint(&j, "reduction_mask_used", cc->mask_used);
+    }
+    if (c->gemm || cc->desc_call)
+        sh_json_str(&j, "action", sh_action_name(c->action));
     sh_json_int(&j, "status", status);
     sh_log_write(&j);
 }
