@@ -86,14 +86,15 @@ void sh_runtime_describe_libs(struct sh_json *j);
  * functions), const struct sh_lib_ops <lib>_ops, ret <lib>_missing(int api)
  * (no real library), bool sh_hook_<hook>(call_t *, args...) (true: it made
  * the real call, status in c.status) and void after(call_t *, ret) (runs
- * for every call, hook or not; call_t starts with struct sh_call c). */
+ * for every call, hook or not; call_t starts with struct sh_call c, and
+ * starts zeroed, so a hook need only set what it saw). */
 #define SH_INTERCEPTOR(lib, call_t, after, ret, name, params, args, hook)                \
     SH_EXPORT ret name params                                                           \
     {                                                                                   \
         sh_fn_##name real = REAL(lib, name);                                            \
         if (!real)                                                                      \
             return lib##_missing(SH_API_##name);                                        \
-        call_t cc;                                                                      \
+        call_t cc = { 0 };                                                              \
         ret r;                                                                          \
         if (sh_call_begin(&cc.c, &lib##_ops, SH_API_##name, (void (*)(void))real,       \
                           __builtin_return_address(0)) &&                               \

@@ -1,0 +1,597 @@
+/* lt_app: an ordinary cuBLASLt program (it knows nothing of safehalf) that
+ * computes D = alpha * op(A) op(B) + beta * C with cublasLtMatmul and prints
+ * what it got, one `key=value` per line.
+ *
+ *   lt_app [--m M] [--n N] [--k K] [--value V] [--b-value W]
+ *          [--alpha X] [--beta Y] [--c-value Z]
+ *          [--type 16F|16BF|32F]
+ *          [--compute 16F|16F_PEDANTIC|32F|32F_PEDANTIC|32F_FAST_16F]
+ *          [--scale 16F|32F] [--pointer-mode host|device]
+ *          [--algo null|heuristic|output-type] [--pref-mask MASK] [--init]
+ *          [--set-compute C2] [--epilogue default|relu|bias|relu_bias]
+ *          [--bias-value B] [--batch N] [--order col|row] [--transa] [--transb]
+ *          [--lt-handle lt|cublas] [--calls N] [--workspace BYTES]
+ *
+ *   --m, --n, --k    sizes (default 64, 64, 4096)
+ *   --value V        every element of A (default 1); --b-value W every
+ *                    element of B (default 1): each D element is alpha * V*W*k
+ *                    + beta * Z (+ bias) in exact arithmetic
+ *   --alpha, --beta  default 1 and 0, passed in the scale type (halves for a
+ *                    16F scale); --c-value Z fills C (default 0)
+ *   --type           A, B, C and D's type (default 16F)
+ *   --compute        the descriptor's compute type (default 16F)
+ *   --scale          the descriptor's scale type (default 16F for a 16F*
+ *                    compute type, else 32F)
+ *   --pointer-mode   CUBLASLT_MATMUL_DESC_POINTER_MODE: device copies alpha
+ *                    and beta to device memory (default host, not set)
+ *   --algo           null: algo NULL; heuristic (default): the first result
+ *                    of cublasLtMatmulAlgoGetHeuristic under a preference
+ *                    with MAX_WORKSPACE_BYTES = --workspace; output-type:
+ *                    that result forced to SPLITK_NUM 4 and REDUCTION_SCHEME
+ *                    OUTPUT_TYPE, as a hand-tuned algorithm cache does
+ *   --pref-mask MASK also sets the preference's REDUCTION_SCHEME_MASK
+ *                    (no effect with --algo null, which has no preference)
+ *   --init           cublasLt*Init on the program's own storage instead of
+ *                    the *Create calls
+ *   --set-compute C2 create the descriptor with --compute, then switch it to
+ *                    C2 with cublasLtMatmulDescSetAttribute (and SCALE_TYPE
+ *                    too when C2's scale type differs)
+ *   --epilogue       CUBLASLT_MATMUL_DESC_EPILOGUE (set only when given);
+ *                    bias epilogues use a bias of m elements of the D type,
+ *                    each --bias-value (default 0)
+ *   --batch N        strided batches: BATCH_COUNT and STRIDED_BATCH_OFFSET
+ *                    on all four layouts (set when N > 1)
+ *   --order          CUBLASLT_MATRIX_LAYOUT_ORDER of all four layouts (set
+ *                    only when given)
+ *   --transa/b       CUBLASLT_MATMUL_DESC_TRANSA/B = CUBLAS_OP_T, A (B)
+ *                    stored k x m (n x k)
+ *   --lt-handle      cublas: a cublasHandle_t cast to cublasLtHandle_t, as
+ *                    PyTorch passes one (default lt: cublasLtCreate)
+ *   --calls N        the same matmul N times (default 1)
+ *   --workspace B    bytes of device workspace (default 0)
+ *
+ * So the default run (FP16 data, 16F compute, k = 4096, ones) gives
+ * d0=2048: the FP16 running sum stops growing there.
+ *
+ * Output, in this order: status_<call>=<status> for every CUDA or cuBLASLt
+ * call that failed (when it failed); compute_read and scale_read (what
+ * cublasLtMatmulDescGetAttribute returns right before the matmul);
+ * algo_splitk and algo_scheme (read back from the algorithm passed, absent
+ * with --algo null); matmul_status (of the last matmul made); then d0 (D's
+ * first element), dmax (largest finite |D|), ninf, nnan (counts over every
+ * batch) and dsum (sum of D, in double).
+ * Exit status: 0 on success, 1 when the matmul (or waiting for it) failed,
+ * 2 when something before it failed, 64 on a bad argument. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cublasLt.h>
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include "apputil.h"
+
+/* ---- options ------------------------------------------------------------ */
+
+enum algo_kind { ALGO_NULL, ALGO_HEURISTIC, ALGO_OUTPUT_TYPE };
+
+static long long M = 64, N = 64, K = 4096, BATCH = 1;
+static double VALUE = 1, BVALUE = 1, ALPHA = 1, BETA = 0, CVALUE = 0, BIASVALUE = 0;
+static cudaDataType TYPE = CUDA_R_16F;
+static cublasComputeType_t COMPUTE = CUBLAS_COMPUTE_16F, SET_COMPUTE;
+static cudaDataType SCALE;
+static int HAVE_SCALE, HAVE_SET_COMPUTE, DEVICE_PTR, INIT, TRANSA, TRANSB, CUBLAS_HANDLE;
+static enum algo_kind ALGO = ALGO_HEURISTIC;
+static long long PREF_MASK = -1;
+static int HAVE_EPILOGUE, HAVE_ORDER, ROW_ORDER, CALLS = 1;
+static uint32_t EPILOGUE = CUBLASLT_EPILOGUE_DEFAULT;
+static unsigned long long WORKSPACE;
+
+static int parse_type(const char *v, cudaDataType *t)
+{
+    if (!strcmp(v, "16F"))
+        *t = CUDA_R_16F;
+    else if (!strcmp(v, "16BF"))
+        *t = CUDA_R_16BF;
+    else if (!strcmp(v, "32F"))
+        *t = CUDA_R_32F;
+    else
+        return -1;
+    return 0;
+}
+
+static int parse_scale(const char *v, cudaDataType *t)
+{
+    return strcmp(v, "16BF") ? parse_type(v, t) : -1;
+}
+
+static int parse_compute(const char *v, cublasComputeType_t *c)
+{
+    static const struct { const char *name; cublasComputeType_t v; } t[] = {
+        {"16F", CUBLAS_COMPUTE_16F},
+        {"16F_PEDANTIC", CUBLAS_COMPUTE_16F_PEDANTIC},
+        {"32F", CUBLAS_COMPUTE_32F},
+        {"32F_PEDANTIC", CUBLAS_COMPUTE_32F_PEDANTIC},
+        {"32F_FAST_16F", CUBLAS_COMPUTE_32F_FAST_16F},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        if (!strcmp(v, t[i].name)) {
+            *c = t[i].v;
+            return 0;
+        }
+    return -1;
+}
+
+static int parse_epilogue(const char *v, uint32_t *e)
+{
+    if (!strcmp(v, "default"))
+        *e = CUBLASLT_EPILOGUE_DEFAULT;
+    else if (!strcmp(v, "relu"))
+        *e = CUBLASLT_EPILOGUE_RELU;
+    else if (!strcmp(v, "bias"))
+        *e = CUBLASLT_EPILOGUE_BIAS;
+    else if (!strcmp(v, "relu_bias"))
+        *e = CUBLASLT_EPILOGUE_RELU_BIAS;
+    else
+        return -1;
+    return 0;
+}
+
+static int parse_algo(const char *v, enum algo_kind *a)
+{
+    if (!strcmp(v, "null"))
+        *a = ALGO_NULL;
+    else if (!strcmp(v, "heuristic"))
+        *a = ALGO_HEURISTIC;
+    else if (!strcmp(v, "output-type"))
+        *a = ALGO_OUTPUT_TYPE;
+    else
+        return -1;
+    return 0;
+}
+
+static int parse_choice(const char *v, const char *zero, const char *one, int *out)
+{
+    if (!strcmp(v, zero))
+        *out = 0;
+    else if (!strcmp(v, one))
+        *out = 1;
+    else
+        return -1;
+    return 0;
+}
+
+/* A 16F* compute type takes half scalars; every other one float scalars. */
+static cudaDataType default_scale(cublasComputeType_t c)
+{
+    return c == CUBLAS_COMPUTE_16F || c == CUBLAS_COMPUTE_16F_PEDANTIC ? CUDA_R_16F
+                                                                       : CUDA_R_32F;
+}
+
+/* ---- elements ----------------------------------------------------------- */
+
+static size_t type_size(cudaDataType t)
+{
+    return t == CUDA_R_32F ? 4 : 2;
+}
+
+static void put(void *p, cudaDataType t, size_t i, float v)
+{
+    if (t == CUDA_R_32F) {
+        ((float *)p)[i] = v;
+    } else if (t == CUDA_R_16F) {
+        ((half_t *)p)[i] = app_float_to_half(v);
+    } else {
+        uint32_t u = app_float_to_u32(v); /* bfloat16, round to nearest even */
+        ((unsigned short *)p)[i] = (unsigned short)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+    }
+}
+
+static float get(const void *p, cudaDataType t, size_t i)
+{
+    if (t == CUDA_R_32F)
+        return ((const float *)p)[i];
+    if (t == CUDA_R_16F)
+        return app_half_to_float(((const half_t *)p)[i]);
+    return app_u32_to_float((uint32_t)((const unsigned short *)p)[i] << 16);
+}
+
+/* ---- resources, released by every exit ----------------------------------- */
+
+static cudaStream_t stream;
+static cublasHandle_t blas;
+static cublasLtHandle_t lt;
+static void *dA, *dB, *dC, *dD, *dbias, *dscal, *dwork;
+static void *hA, *hB, *hC, *hD, *hbias;
+/* --init keeps the descriptors here; Create allocates them in the library. */
+static cublasLtMatmulDescOpaque_t desc_store;
+static cublasLtMatrixLayoutOpaque_t layout_store[4];
+static cublasLtMatmulPreferenceOpaque_t pref_store;
+static cublasLtMatmulDesc_t desc;
+static cublasLtMatrixLayout_t layouts[4]; /* A, B, C, D */
+static cublasLtMatmulPreference_t pref;
+
+/* Statuses are checked by the success path only; a failure path is already
+ * reporting the status that matters. */
+static void release(void)
+{
+    if (!INIT) {
+        if (pref)
+            cublasLtMatmulPreferenceDestroy(pref);
+        for (int i = 0; i < 4; i++)
+            if (layouts[i])
+                cublasLtMatrixLayoutDestroy(layouts[i]);
+        if (desc)
+            cublasLtMatmulDescDestroy(desc);
+    }
+    pref = NULL;
+    memset(layouts, 0, sizeof layouts);
+    desc = NULL;
+    if (blas)
+        cublasDestroy(blas);
+    else if (lt)
+        cublasLtDestroy(lt);
+    blas = NULL;
+    lt = NULL;
+    void **dev[] = {&dA, &dB, &dC, &dD, &dbias, &dscal, &dwork};
+    for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++) {
+        if (*dev[i])
+            cudaFree(*dev[i]);
+        *dev[i] = NULL;
+    }
+    if (stream)
+        cudaStreamDestroy(stream);
+    stream = NULL;
+    void **host[] = {&hA, &hB, &hC, &hD, &hbias};
+    for (size_t i = 0; i < sizeof host / sizeof host[0]; i++) {
+        free(*host[i]);
+        *host[i] = NULL;
+    }
+}
+
+static void fail(int code)
+{
+    fflush(stdout);
+    release();
+    exit(code);
+}
+
+/* Every failed call is reported as status_<function>=<status>: cuBLAS
+ * statuses and cudaError_t values alike are plain ints. */
+#define CHECK_AS(code, call)                                                               \
+    do {                                                                                   \
+        int e_ = (int)(call);                                                              \
+        if (e_) {                                                                          \
+            const char *c_ = #call, *p_ = strchr(c_, '(');                                 \
+            int n_ = (int)(p_ ? p_ - c_ : (long)strlen(c_));                               \
+            printf("status_%.*s=%d\n", n_, c_, e_);                                        \
+            fprintf(stderr, "lt_app: %.*s failed: status %d\n", n_, c_, e_);               \
+            fail(code);                                                                    \
+        }                                                                                  \
+    } while (0)
+#define SETUP(call) CHECK_AS(2, call)
+
+static void usage(const char *a, const char *v)
+{
+    fprintf(stderr, "lt_app: bad argument %s %s\n", a, v);
+    exit(64);
+}
+
+static void parse_args(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
+        int bad = 0;
+        if (!strcmp(a, "--init")) INIT = 1;
+        else if (!strcmp(a, "--transa")) TRANSA = 1;
+        else if (!strcmp(a, "--transb")) TRANSB = 1;
+        else if (i + 1 >= argc) bad = 1;
+        /* Every option from here on takes a value: step over it once. */
+        else if (i++, !strcmp(a, "--m")) M = atoll(v);
+        else if (!strcmp(a, "--n")) N = atoll(v);
+        else if (!strcmp(a, "--k")) K = atoll(v);
+        else if (!strcmp(a, "--value")) VALUE = atof(v);
+        else if (!strcmp(a, "--b-value")) BVALUE = atof(v);
+        else if (!strcmp(a, "--alpha")) ALPHA = atof(v);
+        else if (!strcmp(a, "--beta")) BETA = atof(v);
+        else if (!strcmp(a, "--c-value")) CVALUE = atof(v);
+        else if (!strcmp(a, "--bias-value")) BIASVALUE = atof(v);
+        else if (!strcmp(a, "--batch")) BATCH = atoll(v);
+        else if (!strcmp(a, "--calls")) CALLS = atoi(v);
+        else if (!strcmp(a, "--workspace")) WORKSPACE = strtoull(v, NULL, 0);
+        else if (!strcmp(a, "--pref-mask")) PREF_MASK = strtoll(v, NULL, 0);
+        else if (!strcmp(a, "--type")) bad = parse_type(v, &TYPE);
+        else if (!strcmp(a, "--compute")) bad = parse_compute(v, &COMPUTE);
+        else if (!strcmp(a, "--set-compute"))
+            bad = parse_compute(v, &SET_COMPUTE), HAVE_SET_COMPUTE = 1;
+        else if (!strcmp(a, "--scale")) bad = parse_scale(v, &SCALE), HAVE_SCALE = 1;
+        else if (!strcmp(a, "--pointer-mode"))
+            bad = parse_choice(v, "host", "device", &DEVICE_PTR);
+        else if (!strcmp(a, "--algo")) bad = parse_algo(v, &ALGO);
+        else if (!strcmp(a, "--epilogue")) bad = parse_epilogue(v, &EPILOGUE), HAVE_EPILOGUE = 1;
+        else if (!strcmp(a, "--order"))
+            bad = parse_choice(v, "col", "row", &ROW_ORDER), HAVE_ORDER = 1;
+        else if (!strcmp(a, "--lt-handle")) bad = parse_choice(v, "lt", "cublas", &CUBLAS_HANDLE);
+        else bad = 1;
+        if (bad)
+            usage(a, v);
+    }
+    if (M < 1 || N < 1 || K < 1 || BATCH < 1 || BATCH > INT32_MAX || CALLS < 1 ||
+        PREF_MASK < -1 || PREF_MASK > UINT32_MAX) {
+        fprintf(stderr, "lt_app: sizes, --batch and --calls must be positive, "
+                        "--pref-mask 0..2^32-1\n");
+        exit(64);
+    }
+}
+
+/* ---- the program ---------------------------------------------------------- */
+
+struct shape {
+    uint64_t rows, cols;
+};
+
+static void make_layout(int i, struct shape s)
+{
+    /* ld strides columns (column-major) or rows (row-major), packed. */
+    int64_t ld = (int64_t)(ROW_ORDER ? s.cols : s.rows);
+    if (INIT) {
+        layouts[i] = &layout_store[i];
+        SETUP(cublasLtMatrixLayoutInit(layouts[i], TYPE, s.rows, s.cols, ld));
+    } else {
+        SETUP(cublasLtMatrixLayoutCreate(&layouts[i], TYPE, s.rows, s.cols, ld));
+    }
+    if (HAVE_ORDER) {
+        int32_t order = ROW_ORDER ? CUBLASLT_ORDER_ROW : CUBLASLT_ORDER_COL;
+        SETUP(cublasLtMatrixLayoutSetAttribute(layouts[i], CUBLASLT_MATRIX_LAYOUT_ORDER, &order,
+                                               sizeof order));
+    }
+    if (BATCH > 1) {
+        int32_t count = (int32_t)BATCH;
+        int64_t stride = (int64_t)(s.rows * s.cols);
+        SETUP(cublasLtMatrixLayoutSetAttribute(layouts[i], CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT,
+                                               &count, sizeof count));
+        SETUP(cublasLtMatrixLayoutSetAttribute(
+            layouts[i], CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &stride, sizeof stride));
+    }
+}
+
+static void *filled(size_t n, float v)
+{
+    void *p = malloc(n * type_size(TYPE));
+    if (!p) {
+        fprintf(stderr, "lt_app: out of host memory\n");
+        fail(2);
+    }
+    for (size_t i = 0; i < n; i++)
+        put(p, TYPE, i, v);
+    return p;
+}
+
+static void *to_device(const void *host, size_t bytes)
+{
+    void *d = NULL;
+    SETUP(cudaMalloc(&d, bytes));
+    SETUP(cudaMemcpy(d, host, bytes, cudaMemcpyHostToDevice));
+    return d;
+}
+
+/* The preference and heuristic a program makes to pick its algorithm. */
+static void choose_algo(cublasLtMatmulAlgo_t *algo)
+{
+    if (INIT) {
+        pref = &pref_store;
+        SETUP(cublasLtMatmulPreferenceInit(pref));
+    } else {
+        SETUP(cublasLtMatmulPreferenceCreate(&pref));
+    }
+    uint64_t ws = WORKSPACE;
+    SETUP(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
+                                               &ws, sizeof ws));
+    if (PREF_MASK >= 0) {
+        uint32_t mask = (uint32_t)PREF_MASK;
+        SETUP(cublasLtMatmulPreferenceSetAttribute(
+            pref, CUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK, &mask, sizeof mask));
+    }
+    cublasLtMatmulHeuristicResult_t result;
+    int found = 0;
+    memset(&result, 0, sizeof result);
+    SETUP(cublasLtMatmulAlgoGetHeuristic(lt, desc, layouts[0], layouts[1], layouts[2],
+                                         layouts[3], pref, 1, &result, &found));
+    if (found < 1 || result.state != CUBLAS_STATUS_SUCCESS) {
+        printf("heuristic_found=%d\nheuristic_state=%d\n", found, (int)result.state);
+        fprintf(stderr, "lt_app: the heuristic found no algorithm\n");
+        fail(2);
+    }
+    if (result.workspaceSize > WORKSPACE) {
+        fprintf(stderr, "lt_app: the heuristic wants %zu workspace bytes, more than %llu\n",
+                result.workspaceSize, WORKSPACE);
+        fail(2);
+    }
+    *algo = result.algo;
+    if (ALGO == ALGO_OUTPUT_TYPE) {
+        int32_t splitk = 4;
+        uint32_t scheme = CUBLASLT_REDUCTION_SCHEME_OUTPUT_TYPE;
+        SETUP(cublasLtMatmulAlgoConfigSetAttribute(algo, CUBLASLT_ALGO_CONFIG_SPLITK_NUM,
+                                                   &splitk, sizeof splitk));
+        SETUP(cublasLtMatmulAlgoConfigSetAttribute(algo, CUBLASLT_ALGO_CONFIG_REDUCTION_SCHEME,
+                                                   &scheme, sizeof scheme));
+    }
+}
+
+static void make_desc(cudaDataType scale)
+{
+    cudaDataType first_scale = HAVE_SCALE ? SCALE : default_scale(COMPUTE);
+    if (INIT) {
+        desc = &desc_store;
+        SETUP(cublasLtMatmulDescInit(desc, COMPUTE, first_scale));
+    } else {
+        SETUP(cublasLtMatmulDescCreate(&desc, COMPUTE, first_scale));
+    }
+    if (HAVE_SET_COMPUTE) {
+        int32_t c = (int32_t)SET_COMPUTE;
+        SETUP(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_COMPUTE_TYPE, &c,
+                                             sizeof c));
+    }
+    if (scale != first_scale) {
+        int32_t s = (int32_t)scale;
+        SETUP(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_SCALE_TYPE, &s,
+                                             sizeof s));
+    }
+    if (DEVICE_PTR) {
+        int32_t mode = CUBLASLT_POINTER_MODE_DEVICE;
+        SETUP(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_POINTER_MODE, &mode,
+                                             sizeof mode));
+    }
+    int32_t op_t = CUBLAS_OP_T;
+    if (TRANSA)
+        SETUP(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_TRANSA, &op_t,
+                                             sizeof op_t));
+    if (TRANSB)
+        SETUP(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_TRANSB, &op_t,
+                                             sizeof op_t));
+    if (HAVE_EPILOGUE)
+        SETUP(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &EPILOGUE,
+                                             sizeof EPILOGUE));
+    if (EPILOGUE & CUBLASLT_EPILOGUE_BIAS) {
+        const void *bias = dbias;
+        SETUP(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias,
+                                             sizeof bias));
+    }
+}
+
+int main(int argc, char **argv)
+{
+    parse_args(argc, argv);
+    /* The scale type the program ends up with decides its scalars' type. */
+    cudaDataType scale = HAVE_SCALE         ? SCALE
+                         : HAVE_SET_COMPUTE ? default_scale(SET_COMPUTE)
+                                            : default_scale(COMPUTE);
+
+    const size_t es = type_size(TYPE), nb = (size_t)BATCH;
+    const size_t a_elems = (size_t)(M * K), b_elems = (size_t)(K * N), c_elems = (size_t)(M * N);
+    hA = filled(a_elems * nb, (float)VALUE);
+    hB = filled(b_elems * nb, (float)BVALUE);
+    hC = filled(c_elems * nb, (float)CVALUE);
+    hD = filled(c_elems * nb, 0.0f);
+    hbias = filled((size_t)M, (float)BIASVALUE);
+
+    SETUP(cudaStreamCreate(&stream));
+    dA = to_device(hA, a_elems * nb * es);
+    dB = to_device(hB, b_elems * nb * es);
+    dC = to_device(hC, c_elems * nb * es);
+    dD = to_device(hD, c_elems * nb * es);
+    if (EPILOGUE & CUBLASLT_EPILOGUE_BIAS)
+        dbias = to_device(hbias, (size_t)M * es);
+    if (WORKSPACE)
+        SETUP(cudaMalloc(&dwork, (size_t)WORKSPACE));
+
+    if (CUBLAS_HANDLE) {
+        SETUP(cublasCreate(&blas));
+        lt = (cublasLtHandle_t)blas;
+    } else {
+        SETUP(cublasLtCreate(&lt));
+    }
+
+    make_desc(scale);
+    uint64_t m = (uint64_t)M, n = (uint64_t)N, k = (uint64_t)K;
+    make_layout(0, TRANSA ? (struct shape){k, m} : (struct shape){m, k});
+    make_layout(1, TRANSB ? (struct shape){n, k} : (struct shape){k, n});
+    make_layout(2, (struct shape){m, n});
+    make_layout(3, (struct shape){m, n});
+
+    cublasLtMatmulAlgo_t algo;
+    if (ALGO != ALGO_NULL)
+        choose_algo(&algo);
+
+    /* Both scalars in one buffer: alpha, then beta. */
+    unsigned char scal[8];
+    size_t ss = type_size(scale);
+    put(scal, scale, 0, (float)ALPHA);
+    put(scal, scale, 1, (float)BETA);
+    const void *alpha = scal, *beta = scal + ss;
+    if (DEVICE_PTR) {
+        dscal = to_device(scal, 2 * ss);
+        alpha = dscal;
+        beta = (const char *)dscal + ss;
+    }
+
+    int32_t compute_read = -1, scale_read = -1;
+    size_t written = 0;
+    SETUP(cublasLtMatmulDescGetAttribute(desc, CUBLASLT_MATMUL_DESC_COMPUTE_TYPE, &compute_read,
+                                         sizeof compute_read, &written));
+    SETUP(cublasLtMatmulDescGetAttribute(desc, CUBLASLT_MATMUL_DESC_SCALE_TYPE, &scale_read,
+                                         sizeof scale_read, &written));
+    printf("compute_read=%d\nscale_read=%d\n", (int)compute_read, (int)scale_read);
+    if (ALGO != ALGO_NULL) {
+        int32_t splitk = -1;
+        uint32_t scheme = 0;
+        SETUP(cublasLtMatmulAlgoConfigGetAttribute(&algo, CUBLASLT_ALGO_CONFIG_SPLITK_NUM,
+                                                   &splitk, sizeof splitk, &written));
+        SETUP(cublasLtMatmulAlgoConfigGetAttribute(&algo, CUBLASLT_ALGO_CONFIG_REDUCTION_SCHEME,
+                                                   &scheme, sizeof scheme, &written));
+        printf("algo_splitk=%d\nalgo_scheme=%u\n", (int)splitk, (unsigned)scheme);
+    }
+
+    cublasStatus_t st = CUBLAS_STATUS_SUCCESS;
+    for (int i = 0; i < CALLS && st == CUBLAS_STATUS_SUCCESS; i++)
+        st = cublasLtMatmul(lt, desc, alpha, dA, layouts[0], dB, layouts[1], beta, dC,
+                            layouts[2], dD, layouts[3], ALGO == ALGO_NULL ? NULL : &algo,
+                            dwork, (size_t)WORKSPACE, stream);
+    if (st != CUBLAS_STATUS_SUCCESS)
+        printf("status_cublasLtMatmul=%d\n", (int)st);
+    printf("matmul_status=%d\n", (int)st);
+    if (st != CUBLAS_STATUS_SUCCESS) {
+        fprintf(stderr, "lt_app: cublasLtMatmul failed: status %d\n", (int)st);
+        fail(1);
+    }
+    CHECK_AS(1, cudaStreamSynchronize(stream));
+    CHECK_AS(1, cudaMemcpy(hD, dD, c_elems * nb * es, cudaMemcpyDeviceToHost));
+
+    long ninf = 0, nnan = 0;
+    float dmax = 0;
+    double dsum = 0;
+    for (size_t i = 0; i < c_elems * nb; i++) {
+        float v = get(hD, TYPE, i);
+        if (isnan(v))
+            nnan++;
+        else if (isinf(v))
+            ninf++;
+        else if (fabsf(v) > dmax)
+            dmax = fabsf(v);
+        dsum += v;
+    }
+    printf("d0=%.9g\ndmax=%.9g\nninf=%ld\nnnan=%ld\ndsum=%.9g\n", (double)get(hD, TYPE, 0),
+           (double)dmax, ninf, nnan, dsum);
+
+    /* The success path checks its releases too: a library that fails to
+     * destroy what it created is worth a test failure. Each object leaves
+     * the release list first, so a failure there is not destroyed twice. */
+    if (!INIT) {
+        cublasLtMatmulPreference_t p = pref;
+        pref = NULL;
+        if (p)
+            SETUP(cublasLtMatmulPreferenceDestroy(p));
+        for (int i = 0; i < 4; i++) {
+            cublasLtMatrixLayout_t l = layouts[i];
+            layouts[i] = NULL;
+            SETUP(cublasLtMatrixLayoutDestroy(l));
+        }
+        cublasLtMatmulDesc_t d = desc;
+        desc = NULL;
+        SETUP(cublasLtMatmulDescDestroy(d));
+    }
+    cublasHandle_t b = blas;
+    cublasLtHandle_t l = lt;
+    blas = NULL;
+    lt = NULL;
+    if (b)
+        SETUP(cublasDestroy(b));
+    else
+        SETUP(cublasLtDestroy(l));
+    release();
+    fflush(stdout);
+    return 0;
+}

@@ -1,0 +1,67 @@
+/* Every cuBLASLt entry point the shim intercepts, called as a program
+ * without a GPU gets to call them: the host-side objects (descriptors,
+ * preferences, layouts) work, the handle and the matmul fail. Prints each
+ * status and what the program reads back, so that runs with and without
+ * the shim can be compared line by line. */
+#include <cublasLt.h>
+#include <stdint.h>
+#include <stdio.h>
+
+static int32_t desc_int(cublasLtMatmulDesc_t d, cublasLtMatmulDescAttributes_t attr)
+{
+    int32_t v = -1;
+    size_t written;
+    cublasStatus_t s = cublasLtMatmulDescGetAttribute(d, attr, &v, sizeof v, &written);
+    return s == CUBLAS_STATUS_SUCCESS ? v : -1000 - (int)s;
+}
+
+int main(void)
+{
+    cublasLtHandle_t h = NULL;
+    cublasLtMatmulDesc_t d = NULL;
+    cublasLtMatmulDescOpaque_t storage;
+    cublasLtMatmulPreference_t p = NULL;
+    cublasLtMatmulPreferenceOpaque_t pstorage;
+    cublasLtMatrixLayout_t l = NULL;
+    int32_t v;
+    uint32_t mask;
+    size_t written;
+
+    printf("cublasLtCreate=%d\n", (int)cublasLtCreate(&h));
+    printf("cublasLtMatmulDescCreate=%d\n",
+           (int)cublasLtMatmulDescCreate(&d, CUBLAS_COMPUTE_16F, CUDA_R_16F));
+    printf("compute_read=%d\n", desc_int(d, CUBLASLT_MATMUL_DESC_COMPUTE_TYPE));
+    printf("scale_read=%d\n", desc_int(d, CUBLASLT_MATMUL_DESC_SCALE_TYPE));
+    v = CUBLAS_COMPUTE_16F_PEDANTIC;
+    printf("cublasLtMatmulDescSetAttribute=%d\n",
+           (int)cublasLtMatmulDescSetAttribute(d, CUBLASLT_MATMUL_DESC_COMPUTE_TYPE, &v,
+                                               sizeof v));
+    printf("compute_read_after_set=%d\n", desc_int(d, CUBLASLT_MATMUL_DESC_COMPUTE_TYPE));
+    printf("cublasLtMatmulDescInit=%d\n",
+           (int)cublasLtMatmulDescInit(&storage, CUBLAS_COMPUTE_16F, CUDA_R_16F));
+    printf("init_compute_read=%d\n", desc_int(&storage, CUBLASLT_MATMUL_DESC_COMPUTE_TYPE));
+    printf("cublasLtMatmulPreferenceCreate=%d\n", (int)cublasLtMatmulPreferenceCreate(&p));
+    mask = CUBLASLT_REDUCTION_SCHEME_MASK;
+    printf("cublasLtMatmulPreferenceSetAttribute=%d\n",
+           (int)cublasLtMatmulPreferenceSetAttribute(p, CUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK,
+                                                     &mask, sizeof mask));
+    printf("cublasLtMatmulPreferenceInit=%d\n", (int)cublasLtMatmulPreferenceInit(&pstorage));
+    printf("cublasLtMatrixLayoutCreate=%d\n",
+           (int)cublasLtMatrixLayoutCreate(&l, CUDA_R_16F, 64, 64, 64));
+    /* half scalars for the program's FP16 descriptor; device pointers that
+     * no kernel will ever read: the call fails before */
+    const uint16_t one = 0x3c00, zero = 0;
+    void *dev = (void *)(uintptr_t)0x10000;
+    printf("cublasLtMatmul=%d\n",
+           (int)cublasLtMatmul(h, d, &one, dev, l, dev, l, &zero, dev, l, dev, l, NULL, NULL, 0,
+                               0));
+    printf("cublasLtMatmulDescGetAttribute_bad=%d\n",
+           (int)cublasLtMatmulDescGetAttribute(d, CUBLASLT_MATMUL_DESC_COMPUTE_TYPE, &v, 2,
+                                               &written));
+    printf("cublasLtMatmulPreferenceDestroy=%d\n", (int)cublasLtMatmulPreferenceDestroy(p));
+    printf("cublasLtMatrixLayoutDestroy=%d\n", (int)cublasLtMatrixLayoutDestroy(l));
+    printf("cublasLtMatmulDescDestroy=%d\n", (int)cublasLtMatmulDescDestroy(d));
+    if (h)
+        cublasLtDestroy(h);
+    return 0;
+}

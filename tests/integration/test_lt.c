@@ -1,0 +1,439 @@
+/* Integration tests of the cuBLASLt interposer on the emulated backend:
+ * lt_app (tests/apps/lt_app.c, an ordinary cuBLASLt program) runs with and
+ * without the shim; the tests assert on the numbers it prints and on the
+ * shim's call, site, nonfinite and summary records.
+ *
+ * Numbers (the emulated cuBLASLt rounds every add to FP16 under
+ * CUBLAS_COMPUTE_16F, and splits k >= 4096 into 4 chunks for a 16-bit D
+ * under FP32 compute, joining them in the most reduced scheme the
+ * preference's mask allows: OUTPUT_TYPE > INPLACE > COMPUTE_TYPE):
+ * - 4096 ones: 2048 with FP16 accumulation (2048 + 1 rounds back to 2048),
+ *   4096 with FP32 accumulation (the shim's upcast);
+ * - 4102 ones under FP32 compute, split 1026 + 1026 + 1025 + 1025:
+ *   OUTPUT_TYPE sums the partials in FP16: 2052, 3077 -> 3076 (ties to
+ *   even), 4101 -> 4100; COMPUTE_TYPE sums them in FP32: 4102 -> 4104
+ *   (the tie rounds to even), as an unsplit FP32 sum does;
+ * - 16224 products of 16.7 * 1 under FP32 compute: 270941 > 65504, +Inf
+ *   in a 16-bit D whatever the accumulation;
+ * - 32F_FAST_16F on FP32 inputs of 70000: rounded to FP16 they are +Inf;
+ *   in FP32, 16 of them sum to 1120000.
+ *
+ * Suite (CK_RUN_SUITE): lt. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "asserts.h"
+#include "harness.h"
+
+#define COMPUTE_16F 64
+#define COMPUTE_32F 68
+#define R_16F 2
+#define R_32F 0
+#define SCHEME_COMPUTE_TYPE 2
+#define SCHEME_OUTPUT_TYPE 4
+#define MATMUL "cublasLtMatmul"
+#define SPLIT_ARGS "--compute", "32F", "--k", "4102"
+
+static void run(hr_app *a, int shim, const char *const *env, const char *const args[])
+{
+    hr_app_opts o = { .shim = shim, .emu = 1, .env = env };
+    hr_app_run(a, &o, "lt_app", args);
+}
+
+/* The one record of kind ev for api. */
+static const char *record(const hr_app *a, const char *ev, const char *api)
+{
+    ck_assert_msg(a->have_log, "no log\n%s", hr_describe(&a->r));
+    size_t n = hr_log_count_where(&a->log, ev, "api", api);
+    ck_assert_msg(n == 1, "%zu %s records for %s\n%s", n, ev, api, hr_log_dump(&a->log));
+    return hr_log_find_where(&a->log, ev, "api", api);
+}
+
+static double summary_num(const hr_app *a, const char *api, const char *what)
+{
+    char path[160];
+    snprintf(path, sizeof path, "apis.%s.%s", api, what);
+    return hr_json_num(summary_record(a), path);
+}
+
+static size_t nonfinite(const hr_app *a)
+{
+    return a->have_log ? hr_log_count(&a->log, "nonfinite") : 0;
+}
+
+/* ---- FP16 accumulation ------------------------------------------------------- */
+
+/* Created or initialized in the program's storage, alpha/beta on the host
+ * or in device memory: FP32 accumulation, the program's half scalars
+ * converted, and the program still reads back its own types. */
+START_TEST(fp16_compute_upcast)
+{
+    int init = _i & 1, device = _i >= 2;
+    const char *desc_api = init ? "cublasLtMatmulDescInit_internal" : "cublasLtMatmulDescCreate";
+    const char *const args[] = { "--compute", "16F", "--pointer-mode", device ? "device" : "host",
+                                 init ? "--init" : NULL, NULL };
+    hr_app plain, shim;
+    run(&plain, 0, NULL, args);
+    ASSERT_OK(&plain);
+    ASSERT_KV(&plain, "d0", 2048);
+    ASSERT_KV(&plain, "compute_read", COMPUTE_16F);
+    run(&shim, 1, ENV("SAFEHALF_LOG_LEVEL=trace"), args);
+    ASSERT_OK(&shim);
+    ASSERT_KV(&shim, "d0", 4096);
+    ASSERT_KV(&shim, "dsum", 4096.0 * 64 * 64);
+    ASSERT_KV(&shim, "compute_read", COMPUTE_16F);
+    ASSERT_KV(&shim, "scale_read", R_16F);
+
+    const char *desc = record(&shim, "call", desc_api);
+    ASSERT_JSTR(desc, "compute", "CUBLAS_COMPUTE_16F");
+    ASSERT_JSTR(desc, "compute_used", "CUBLAS_COMPUTE_32F");
+    ASSERT_JSTR(desc, "scale", "CUDA_R_16F");
+    ASSERT_JSTR(desc, "scale_used", "CUDA_R_32F");
+    ASSERT_JSTR(desc, "action", "upcast");
+    ASSERT_JNUM(desc, "status", 0);
+
+    const char *rec = record(&shim, "call", MATMUL);
+    ASSERT_JNUM(rec, "m", 64);
+    ASSERT_JNUM(rec, "n", 64);
+    ASSERT_JNUM(rec, "k", 4096);
+    ASSERT_JNUM(rec, "batch", 1);
+    ASSERT_JSTR(rec, "atype", "CUDA_R_16F");
+    ASSERT_JSTR(rec, "btype", "CUDA_R_16F");
+    ASSERT_JSTR(rec, "ctype", "CUDA_R_16F");
+    ASSERT_JSTR(rec, "compute", "CUBLAS_COMPUTE_16F");
+    ASSERT_JSTR(rec, "compute_used", "CUBLAS_COMPUTE_32F");
+    ASSERT_JSTR(rec, "scale", "CUDA_R_16F");
+    ASSERT_JSTR(rec, "scale_used", "CUDA_R_32F");
+    ASSERT_JSTR(rec, "pointer_mode", device ? "device" : "host");
+    ASSERT_JSTR(rec, "algo", "given");
+    ASSERT_JSTR(rec, "action", "upcast");
+    ASSERT_JNUM(rec, "status", 0);
+
+    const char *site = record(&shim, "site", MATMUL);
+    ASSERT_JNUM(rec, "site_id", hr_json_num(site, "id"));
+    ASSERT_JNUM(site, "k", 4096);
+    ASSERT_JSTR(site, "compute", "CUBLAS_COMPUTE_16F");
+    ASSERT_JSTR(site, "compute_used", "CUBLAS_COMPUTE_32F");
+    ASSERT_JSTR(site, "action", "upcast");
+
+    ck_assert_double_eq(summary_num(&shim, MATMUL, "calls"), 1);
+    ck_assert_double_eq(summary_num(&shim, MATMUL, "upcasts"), 1);
+    ck_assert_double_eq(summary_num(&shim, MATMUL, "checked"), 1);
+    ck_assert_double_eq(summary_num(&shim, MATMUL, "nonfinite"), 0);
+    ck_assert_double_eq(summary_num(&shim, desc_api, "upcasts"), 1);
+    ck_assert_uint_eq(nonfinite(&shim), 0);
+    hr_app_free(&plain);
+    hr_app_free(&shim);
+}
+END_TEST
+
+START_TEST(pedantic_stays_pedantic)
+{
+    hr_app plain, shim;
+    run(&plain, 0, NULL, ARGS("--compute", "16F_PEDANTIC"));
+    ASSERT_OK(&plain);
+    ASSERT_KV(&plain, "d0", 2048);
+    run(&shim, 1, ENV("SAFEHALF_LOG_LEVEL=trace"), ARGS("--compute", "16F_PEDANTIC"));
+    ASSERT_OK(&shim);
+    ASSERT_KV(&shim, "d0", 4096);
+    const char *desc = record(&shim, "call", "cublasLtMatmulDescCreate");
+    ASSERT_JSTR(desc, "compute", "CUBLAS_COMPUTE_16F_PEDANTIC");
+    ASSERT_JSTR(desc, "compute_used", "CUBLAS_COMPUTE_32F_PEDANTIC");
+    hr_app_free(&plain);
+    hr_app_free(&shim);
+}
+END_TEST
+
+START_TEST(fast16f_upcast)
+{
+    const char *const args[] = { "--type", "32F", "--compute", "32F_FAST_16F", "--value",
+                                 "70000", "--k", "16", NULL };
+    hr_app plain, shim;
+    run(&plain, 0, NULL, args);
+    ASSERT_OK(&plain);
+    ASSERT_KV(&plain, "ninf", 64 * 64); /* 70000 rounded to FP16 */
+    run(&shim, 1, ENV("SAFEHALF_LOG_LEVEL=trace"), args);
+    ASSERT_OK(&shim);
+    ASSERT_KV(&shim, "ninf", 0);
+    ASSERT_KV(&shim, "d0", 1120000);
+    const char *desc = record(&shim, "call", "cublasLtMatmulDescCreate");
+    ASSERT_JSTR(desc, "compute", "CUBLAS_COMPUTE_32F_FAST_16F");
+    ASSERT_JSTR(desc, "compute_used", "CUBLAS_COMPUTE_32F");
+    ASSERT_JSTR(desc, "scale", "CUDA_R_32F");
+    ASSERT_JSTR(desc, "scale_used", "CUDA_R_32F");
+    ASSERT_JSTR(record(&shim, "call", MATMUL), "action", "upcast");
+    /* an FP32 D is no half-precision output: not scanned */
+    ck_assert_double_eq(summary_num(&shim, MATMUL, "checked"), 0);
+    hr_app_free(&plain);
+    hr_app_free(&shim);
+}
+END_TEST
+
+/* The compute type changed after creation: to FP16 (rewritten, and the
+ * scale type the program sets next is remembered), and back to FP32 (the
+ * descriptor is the program's again). */
+START_TEST(set_compute)
+{
+    hr_app plain, shim;
+    const char *const to16[] = { "--compute", "32F", "--set-compute", "16F", NULL };
+    run(&plain, 0, NULL, to16);
+    ASSERT_OK(&plain);
+    ASSERT_KV(&plain, "d0", 2048);
+    run(&shim, 1, ENV("SAFEHALF_LOG_LEVEL=trace"), to16);
+    ASSERT_OK(&shim);
+    ASSERT_KV(&shim, "d0", 4096);
+    ASSERT_KV(&shim, "compute_read", COMPUTE_16F);
+    ASSERT_KV(&shim, "scale_read", R_16F);
+    const char *rec = record(&shim, "call", MATMUL);
+    ASSERT_JSTR(rec, "compute", "CUBLAS_COMPUTE_16F");
+    ASSERT_JSTR(rec, "compute_used", "CUBLAS_COMPUTE_32F");
+    ASSERT_JSTR(rec, "scale", "CUDA_R_16F");
+    ASSERT_JSTR(rec, "scale_used", "CUDA_R_32F");
+    ASSERT_JSTR(rec, "action", "upcast");
+    ck_assert_double_eq(summary_num(&shim, "cublasLtMatmulDescSetAttribute", "upcasts"), 1);
+    hr_app_free(&plain);
+    hr_app_free(&shim);
+
+    const char *const to32[] = { "--compute", "16F", "--set-compute", "32F", NULL };
+    run(&shim, 1, ENV("SAFEHALF_LOG_LEVEL=trace"), to32);
+    ASSERT_OK(&shim);
+    ASSERT_KV(&shim, "d0", 4096);
+    ASSERT_KV(&shim, "compute_read", COMPUTE_32F);
+    ASSERT_KV(&shim, "scale_read", R_32F);
+    rec = record(&shim, "call", MATMUL);
+    ASSERT_JSTR(rec, "compute", "CUBLAS_COMPUTE_32F");
+    ASSERT_JSTR(rec, "compute_used", "CUBLAS_COMPUTE_32F");
+    ASSERT_JSTR(rec, "action", "pass");
+    hr_app_free(&shim);
+}
+END_TEST
+
+/* ---- split-K ---------------------------------------------------------------- */
+
+/* An algorithm from the program's own heuristic query (under a preference
+ * the shim restricted), none at all, and one the program configured to
+ * join 16-bit partials: all end up joining them in FP32. */
+START_TEST(splitk_schemes)
+{
+    static const char *const algos[] = { "heuristic", "null", "output-type" };
+    static const char *const how[] = { "given", "requeried", "requeried" };
+    const char *const args[] = { SPLIT_ARGS, "--algo", algos[_i], NULL };
+    hr_app plain, shim;
+    run(&plain, 0, NULL, args);
+    ASSERT_OK(&plain);
+    ASSERT_KV(&plain, "d0", 4100);
+    run(&shim, 1, ENV("SAFEHALF_LOG_LEVEL=trace"), args);
+    ASSERT_OK(&shim);
+    ASSERT_KV(&shim, "d0", 4104);
+    if (_i == 0) {
+        ASSERT_KV(&plain, "algo_scheme", SCHEME_OUTPUT_TYPE);
+        ASSERT_KV(&shim, "algo_scheme", SCHEME_COMPUTE_TYPE);
+        const char *pref = record(&shim, "call", "cublasLtMatmulPreferenceCreate");
+        ASSERT_JNUM(pref, "reduction_mask", 7);
+        ASSERT_JNUM(pref, "reduction_mask_used", SCHEME_COMPUTE_TYPE);
+        ck_assert_double_eq(summary_num(&shim, "cublasLtMatmulPreferenceCreate", "upcasts"), 1);
+    }
+    const char *rec = record(&shim, "call", MATMUL);
+    ASSERT_JSTR(rec, "algo", how[_i]);
+    ASSERT_JSTR(rec, "compute_used", "CUBLAS_COMPUTE_32F");
+    ASSERT_JSTR(rec, "action", "pass"); /* FP32 compute: nothing to upcast */
+    hr_app_free(&plain);
+    hr_app_free(&shim);
+}
+END_TEST
+
+START_TEST(splitk_program_mask)
+{
+    /* the program allows only OUTPUT_TYPE: the shim leaves no scheme, so
+     * the heuristic does not split */
+    const char *const args[] = { SPLIT_ARGS, "--pref-mask", "4", NULL };
+    hr_app plain, shim;
+    run(&plain, 0, NULL, args);
+    ASSERT_OK(&plain);
+    ASSERT_KV(&plain, "d0", 4100);
+    run(&shim, 1, ENV("SAFEHALF_LOG_LEVEL=trace"), args);
+    ASSERT_OK(&shim);
+    ASSERT_KV(&shim, "d0", 4104);
+    ASSERT_KV(&shim, "algo_splitk", 1);
+    /* the app also sets the workspace size: the mask's call is the one
+     * with a reduction_mask */
+    const char *set = NULL;
+    for (size_t i = 0, n = hr_log_count(&shim.log, "call"); i < n && !set; i++) {
+        const char *r = hr_log_find(&shim.log, "call", i);
+        if (hr_json_str_is(r, "api", "cublasLtMatmulPreferenceSetAttribute") &&
+            hr_json_get(r, "reduction_mask", NULL, 0) == 'n')
+            set = r;
+    }
+    ck_assert_msg(set != NULL, "%s", hr_log_dump(&shim.log));
+    ASSERT_JNUM(set, "reduction_mask", 4);
+    ASSERT_JNUM(set, "reduction_mask_used", 0);
+    hr_app_free(&plain);
+    hr_app_free(&shim);
+}
+END_TEST
+
+/* A program calling with a NULL algorithm every time: one heuristic query,
+ * the other calls served from the cache. */
+START_TEST(splitk_requery_cached)
+{
+    hr_app shim;
+    run(&shim, 1, ENV("SAFEHALF_LOG_LEVEL=trace"), ARGS(SPLIT_ARGS, "--algo", "null",
+                                                        "--calls", "5"));
+    ASSERT_OK(&shim);
+    ASSERT_KV(&shim, "d0", 4104);
+    ck_assert_uint_eq(hr_log_count_where(&shim.log, "call", "api", MATMUL), 5);
+    for (size_t i = 0; i < 5; i++) {
+        const char *rec = hr_log_find_where(&shim.log, "call", "api", MATMUL);
+        ASSERT_JSTR(rec, "algo", "requeried");
+    }
+    ck_assert_double_eq(summary_num(&shim, MATMUL, "calls"), 5);
+    ck_assert_double_eq(summary_num(&shim, MATMUL, "checked"), 5);
+    hr_app_free(&shim);
+}
+END_TEST
+
+/* ---- the check of D ------------------------------------------------------------- */
+
+START_TEST(overflow_found)
+{
+    const char *const args[] = { "--compute", "32F", "--value", "16.7", "--k", "16224", "--m", "8",
+                                 "--n", "8", NULL };
+    hr_app plain, shim;
+    run(&plain, 0, NULL, args);
+    ASSERT_OK(&plain);
+    ASSERT_KV(&plain, "ninf", 64);
+    run(&shim, 1, ENV("SAFEHALF_CHECK_INPUTS=1"), args);
+    ASSERT_OK(&shim);
+    ASSERT_KV(&shim, "ninf", 64); /* FP32 accumulation does not save an FP16 output */
+    ck_assert_msg(nonfinite(&shim) == 1, "%s", hr_log_dump(&shim.log));
+    const char *rec = hr_log_find(&shim.log, "nonfinite", 0);
+    ASSERT_JSTR(rec, "api", MATMUL);
+    ASSERT_JNUM(rec, "m", 8);
+    ASSERT_JNUM(rec, "n", 8);
+    ASSERT_JNUM(rec, "k", 16224);
+    ASSERT_JNUM(rec, "inf", 64);
+    ASSERT_JSTR(rec, "ctype", "CUDA_R_16F");
+    ASSERT_JSTR(rec, "compute", "CUBLAS_COMPUTE_32F");
+    ck_assert_msg(strstr(rec, "\"inputs_finite\":true"), "%s", rec);
+    ck_assert_double_eq(summary_num(&shim, MATMUL, "nonfinite"), 1);
+    hr_app_free(&plain);
+
+    run(&shim, 1, ENV("SAFEHALF_ON_NONFINITE=saturate"), args);
+    ASSERT_OK(&shim);
+    ASSERT_KV(&shim, "ninf", 0);
+    ASSERT_KV(&shim, "dmax", 65504);
+    hr_app_free(&shim);
+}
+END_TEST
+
+/* Batches, row-major layouts, a transposed A and a bias epilogue: the
+ * numbers, the shape in the record, and D scanned whole (an Inf planted
+ * by the bias in the last batch is found). */
+START_TEST(layouts)
+{
+    const char *const args[] = { "--compute", "16F", "--batch", "3", "--order", "row",
+                                 "--transa", "--epilogue", "bias", "--bias-value", "4", NULL };
+    hr_app plain, shim;
+    run(&plain, 0, NULL, args);
+    ASSERT_OK(&plain);
+    ASSERT_KV(&plain, "d0", 2052);
+    run(&shim, 1, ENV("SAFEHALF_LOG_LEVEL=trace"), args);
+    ASSERT_OK(&shim);
+    ASSERT_KV(&shim, "d0", 4100);
+    ASSERT_KV(&shim, "dsum", 4100.0 * 64 * 64 * 3);
+    const char *rec = record(&shim, "call", MATMUL);
+    ASSERT_JNUM(rec, "m", 64);
+    ASSERT_JNUM(rec, "n", 64);
+    ASSERT_JNUM(rec, "k", 4096);
+    ASSERT_JNUM(rec, "batch", 3);
+    ck_assert_double_eq(summary_num(&shim, MATMUL, "checked"), 1);
+    hr_app_free(&plain);
+    hr_app_free(&shim);
+
+    /* every element of all three batches is an Inf: the scan counts them */
+    const char *const inf[] = { "--compute", "32F", "--batch", "3", "--order", "row", "--transa",
+                                "--m", "8", "--n", "8", "--k", "16", "--epilogue", "bias",
+                                "--bias-value", "70000", NULL };
+    run(&shim, 1, NULL, inf);
+    ASSERT_OK(&shim);
+    ASSERT_KV(&shim, "ninf", 8 * 8 * 3);
+    ck_assert_msg(nonfinite(&shim) == 1, "%s", hr_log_dump(&shim.log));
+    ASSERT_JNUM(hr_log_find(&shim.log, "nonfinite", 0), "inf", 8 * 8 * 3);
+    hr_app_free(&shim);
+}
+END_TEST
+
+/* PyTorch passes its cuBLAS handle as the cuBLASLt one. */
+START_TEST(cublas_handle)
+{
+    hr_app shim;
+    run(&shim, 1, NULL, ARGS("--compute", "16F", "--lt-handle", "cublas"));
+    ASSERT_OK(&shim);
+    ASSERT_KV(&shim, "d0", 4096);
+    hr_app_free(&shim);
+}
+END_TEST
+
+/* ---- policy ------------------------------------------------------------------- */
+
+START_TEST(policy_knobs)
+{
+    hr_app a;
+    run(&a, 1, ENV("SAFEHALF_UPCAST=gemm,splitk,fast16f,reduce,cudnn", "SAFEHALF_LOG_LEVEL=trace"),
+        ARGS("--compute", "16F"));
+    ASSERT_OK(&a);
+    ASSERT_KV(&a, "d0", 2048);
+    ASSERT_JSTR(record(&a, "call", "cublasLtMatmulDescCreate"), "action", "pass");
+    ASSERT_JSTR(record(&a, "call", MATMUL), "action", "pass");
+    /* still half precision: a site, and D checked */
+    ASSERT_JSTR(record(&a, "site", MATMUL), "compute_used", "CUBLAS_COMPUTE_16F");
+    ck_assert_double_eq(summary_num(&a, MATMUL, "checked"), 1);
+    hr_app_free(&a);
+
+    run(&a, 1, ENV("SAFEHALF_MODE=observe", "SAFEHALF_LOG_LEVEL=trace"), ARGS("--compute", "16F"));
+    ASSERT_OK(&a);
+    ASSERT_KV(&a, "d0", 2048);
+    ASSERT_JSTR(record(&a, "call", "cublasLtMatmulDescCreate"), "action", "observe");
+    ASSERT_JSTR(record(&a, "call", MATMUL), "action", "observe");
+    hr_app_free(&a);
+
+    run(&a, 1, ENV("SAFEHALF_UPCAST=gemm,lt", "SAFEHALF_LOG_LEVEL=trace"), ARGS(SPLIT_ARGS));
+    ASSERT_OK(&a);
+    ASSERT_KV(&a, "d0", 4100); /* split-K left as the library chose it */
+    ASSERT_JNUM(record(&a, "call", "cublasLtMatmulPreferenceCreate"), "reduction_mask_used", 7);
+    hr_app_free(&a);
+
+    run(&a, 1, ENV("SAFEHALF_MODE=off"), ARGS("--compute", "16F"));
+    ASSERT_OK(&a);
+    ASSERT_KV(&a, "d0", 2048);
+    ck_assert(!a.have_log);
+    hr_app_free(&a);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("lt");
+    TCase *t = tcase_create("lt");
+    tcase_set_timeout(t, 120);
+    tcase_add_loop_test(t, fp16_compute_upcast, 0, 4);
+    tcase_add_test(t, pedantic_stays_pedantic);
+    tcase_add_test(t, fast16f_upcast);
+    tcase_add_test(t, set_compute);
+    tcase_add_loop_test(t, splitk_schemes, 0, 3);
+    tcase_add_test(t, splitk_program_mask);
+    tcase_add_test(t, splitk_requery_cached);
+    tcase_add_test(t, overflow_found);
+    tcase_add_test(t, layouts);
+    tcase_add_test(t, cublas_handle);
+    tcase_add_test(t, policy_knobs);
+    suite_add_tcase(s, t);
+    SRunner *r = srunner_create(s);
+    srunner_run_all(r, CK_NORMAL);
+    int failed = srunner_ntests_failed(r);
+    srunner_free(r);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

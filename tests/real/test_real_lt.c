@@ -1,0 +1,107 @@
+/* The cuBLASLt interposition against the REAL libcublasLt.so.13 (from the
+ * ldconfig cache; no GPU). Its host-side objects work without a GPU, so
+ * the rewrites can be seen in the library's own state; the handle and the
+ * matmul fail, and their statuses must pass through unchanged. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+
+#define ENV(...) ((const char *const[]){ __VA_ARGS__, NULL })
+
+static void run(hr_app *a, int shim, const char *const *env)
+{
+    hr_app_opts o = { .shim = shim, .emu = 0, .env = env };
+    hr_app_run(a, &o, "lt_status_app", NULL);
+}
+
+static const char *call(const hr_app *a, const char *api)
+{
+    const char *rec = hr_log_find_where(&a->log, "call", "api", api);
+    ck_assert_msg(rec != NULL, "no call record for %s\n%s", api, hr_log_dump(&a->log));
+    return rec;
+}
+
+START_TEST(status_passthrough)
+{
+    hr_app a, b;
+    run(&a, 0, NULL);
+    run(&b, 1, ENV("SAFEHALF_LOG_LEVEL=trace"));
+    ck_assert_msg(a.r.exit_code == 0, "%s", hr_describe(&a.r));
+    ck_assert_msg(b.r.exit_code == 0, "%s", hr_describe(&b.r));
+    /* Statuses, and the types the program reads back, are the library's
+     * own: identical output. */
+    ck_assert_msg(strcmp(a.r.out, b.r.out) == 0,
+                  "outputs differ\n--- without ---\n%s\n--- with ---\n%s", a.r.out, b.r.out);
+    ck_assert_msg(hr_kv_num(a.r.out, "cublasLtMatmulDescCreate") == 0, "%s", a.r.out);
+    ck_assert_msg(hr_kv_num(a.r.out, "compute_read") == 64, "%s", a.r.out);
+    ck_assert_msg(hr_kv_num(a.r.out, "cublasLtMatmul") != 0,
+                  "cublasLtMatmul succeeded: is there a GPU? (test assumes none)");
+
+    ck_assert_msg(b.have_log, "no log\n%s", hr_describe(&b.r));
+    const char *s = hr_log_find(&b.log, "start", 0);
+    char path[4096];
+    ck_assert_msg(s && hr_json_get(s, "libs.cublaslt.path", path, sizeof path) == 's',
+                  "libs.cublaslt.path is not a string: %s", s ? s : "(no start record)");
+    ck_assert_msg(strstr(path, "libcublasLt.so.13") != NULL, "%s", path);
+    const char *emu = getenv("SH_EMU_DIR");
+    ck_assert_msg(!emu || !*emu || strstr(path, emu) == NULL, "emulated library: %s", path);
+    ck_assert_msg(hr_json_num(s, "libs.cublaslt.version") >= 130000, "%s", s);
+
+    /* The library holds FP32 types; the program was told its own. */
+    const char *rec = call(&b, "cublasLtMatmulDescCreate");
+    ck_assert_msg(hr_json_str_is(rec, "compute_used", "CUBLAS_COMPUTE_32F") &&
+                      hr_json_str_is(rec, "scale_used", "CUDA_R_32F") &&
+                      hr_json_str_is(rec, "action", "upcast") && hr_json_num(rec, "status") == 0,
+                  "%s", rec);
+    rec = call(&b, "cublasLtMatmulDescInit_internal");
+    ck_assert_msg(hr_json_str_is(rec, "compute_used", "CUBLAS_COMPUTE_32F"), "%s", rec);
+    rec = call(&b, "cublasLtMatmulPreferenceCreate");
+    ck_assert_msg(hr_json_num(rec, "reduction_mask_used") == 2, "%s", rec);
+    rec = call(&b, "cublasLtMatmulPreferenceInit_internal");
+    ck_assert_msg(hr_json_num(rec, "reduction_mask_used") == 2, "%s", rec);
+    rec = call(&b, "cublasLtMatmulPreferenceSetAttribute");
+    ck_assert_msg(hr_json_num(rec, "reduction_mask") == 7 &&
+                      hr_json_num(rec, "reduction_mask_used") == 2, "%s", rec);
+    /* the matmul: rewritten (half alpha/beta converted), and the real
+     * status in the record */
+    rec = call(&b, "cublasLtMatmul");
+    ck_assert_msg(hr_json_num(rec, "status") == hr_kv_num(b.r.out, "cublasLtMatmul") &&
+                      hr_json_str_is(rec, "compute", "CUBLAS_COMPUTE_16F_PEDANTIC") &&
+                      hr_json_str_is(rec, "compute_used", "CUBLAS_COMPUTE_32F_PEDANTIC") &&
+                      hr_json_str_is(rec, "action", "upcast"),
+                  "%s", rec);
+    hr_app_free(&a);
+    hr_app_free(&b);
+}
+END_TEST
+
+/* Under SAFEHALF_MODE=off nothing is rewritten and nothing logged. */
+START_TEST(off_is_untouched)
+{
+    hr_app a, b;
+    run(&a, 0, NULL);
+    run(&b, 1, ENV("SAFEHALF_MODE=off"));
+    ck_assert_msg(strcmp(a.r.out, b.r.out) == 0, "%s\n%s", a.r.out, b.r.out);
+    ck_assert(!b.have_log);
+    hr_app_free(&a);
+    hr_app_free(&b);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("real-cublaslt");
+    TCase *t = tcase_create("real-cublaslt");
+    tcase_set_timeout(t, 60);
+    tcase_add_test(t, status_passthrough);
+    tcase_add_test(t, off_is_untouched);
+    suite_add_tcase(s, t);
+    SRunner *r = srunner_create(s);
+    srunner_run_all(r, CK_NORMAL);
+    int failed = srunner_ntests_failed(r);
+    srunner_free(r);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
