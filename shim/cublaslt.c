@@ -46,8 +46,7 @@ const struct sh_lib_ops sh_cublaslt_ops = { "cublaslt", lt_syms, counts, SH_LT_N
  * the hooks saw that only cuBLASLt has. log_call gets &cc->c back and
  * reads these through lt_of. */
 struct lt_call {
-    struct sh_call c;
-    bool desc_call, pref_call;
+    struct sh_call c; /* c.kind: LT_DESC, LT_PREF, or 0 (a matmul has c.gemm) */
     int compute, scale, scale_used; /* descriptor calls and matmuls: the program's / cuBLASLt's */
     uint32_t mask, mask_used;       /* preference calls: reduction scheme masks */
     enum { ALGO_GIVEN, ALGO_NULL, ALGO_REQUERIED } algo_how;
@@ -56,6 +55,8 @@ struct lt_call {
     void *D;
     cublasLtMatrixLayout_t Adesc, Bdesc, Ddesc;
 };
+
+enum { LT_DESC = 1, LT_PREF };
 
 static const struct lt_call *lt_of(const struct sh_call *c)
 {
@@ -141,7 +142,7 @@ static bool remember(struct lt_call *cc, cublasLtMatmulDesc_t desc)
 static struct sh_lt_decision decide_desc(struct lt_call *cc, int compute, int scale)
 {
     struct sh_lt_decision d = sh_decide_lt_compute(&sh_policy, compute, scale);
-    cc->desc_call = true;
+    cc->c.kind = LT_DESC;
     cc->compute = compute;
     cc->scale = scale;
     cc->c.compute = compute;
@@ -315,7 +316,7 @@ static bool sh_hook_desc_get(struct lt_call *cc, cublasLtMatmulDesc_t desc,
 
 static void restrict_new_pref(struct lt_call *cc, cublasLtMatmulPreference_t pref)
 {
-    cc->pref_call = true;
+    cc->c.kind = LT_PREF;
     cc->mask = SH_LT_SCHEME_MASK;
     cc->mask_used = sh_decide_reduction_mask(&sh_policy, SH_LT_SCHEME_MASK);
     if (cc->mask_used == cc->mask)
@@ -356,7 +357,7 @@ static bool sh_hook_pref_set(struct lt_call *cc, cublasLtMatmulPreference_t pref
     if (attr != CUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK || !buf || size != sizeof mask)
         return false;
     memcpy(&mask, buf, sizeof mask);
-    cc->pref_call = true;
+    cc->c.kind = LT_PREF;
     cc->mask = mask;
     cc->mask_used = sh_decide_reduction_mask(&sh_policy, mask);
     if (cc->mask_used == mask)
@@ -777,7 +778,7 @@ static void log_call(const struct sh_call *c, int status)
         sh_json_name(&j, "btype", data_type_name(c->btype), c->btype);
         sh_json_name(&j, "ctype", data_type_name(c->ctype), c->ctype);
     }
-    if (c->gemm || cc->desc_call) {
+    if (c->gemm || cc->c.kind == LT_DESC) {
         sh_json_name(&j, "compute", compute_name(c->compute), c->compute);
         sh_json_name(&j, "compute_used", compute_name(c->compute_used), c->compute_used);
         sh_json_name(&j, "scale", data_type_name(cc->scale), cc->scale);
@@ -787,11 +788,11 @@ static void log_call(const struct sh_call *c, int status)
         sh_json_str(&j, "pointer_mode", pointer_mode_name(c->pointer_mode));
         sh_json_str(&j, "algo", algo_names[cc->algo_how]);
     }
-    if (cc->pref_call) {
+    if (c->kind == LT_PREF) {
         sh_json_uint(&j, "reduction_mask", cc->mask);
         sh_json_uint(&j, "reduction_mask_used", cc->mask_used);
     }
-    if (c->gemm || cc->desc_call)
+    if (c->gemm || cc->c.kind == LT_DESC)
         sh_json_str(&j, "action", sh_action_name(c->action));
     sh_json_int(&j, "status", status);
     sh_log_write(&j);

@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "detect.h"
@@ -107,7 +108,7 @@ bool sh_init(void)
 bool sh_call_begin(struct sh_call *c, const struct sh_lib_ops *lib, int api,
                    void (*real)(void), const void *caller)
 {
-    /* *c arrives zeroed (SH_INTERCEPTOR). */
+    memset(c, 0, sizeof *c);
     c->lib = lib;
     c->api = api;
     c->real = real;

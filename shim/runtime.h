@@ -42,6 +42,8 @@ struct sh_call {
     enum sh_action action;
     bool changed;         /* the hook rewrote something other than a shaped call
                              (a math mode, a descriptor's compute type) */
+    int kind;             /* a library's own tag for what its hook recorded
+                             beyond this struct; 0: nothing */
     int pointer_mode;     /* CUBLAS_POINTER_MODE_*, -1 when not known */
     long long m, n, k, batch;
     int atype, btype, ctype, compute, compute_used;
@@ -86,15 +88,16 @@ void sh_runtime_describe_libs(struct sh_json *j);
  * functions), const struct sh_lib_ops <lib>_ops, ret <lib>_missing(int api)
  * (no real library), bool sh_hook_<hook>(call_t *, args...) (true: it made
  * the real call, status in c.status) and void after(call_t *, ret) (runs
- * for every call, hook or not; call_t starts with struct sh_call c, and
- * starts zeroed, so a hook need only set what it saw). */
+ * for every call, hook or not; call_t starts with struct sh_call c, which
+ * sh_call_begin zeroes: the rest of call_t is the hooks' to set before
+ * anything reads it). */
 #define SH_INTERCEPTOR(lib, call_t, after, ret, name, params, args, hook)                \
     SH_EXPORT ret name params                                                           \
     {                                                                                   \
         sh_fn_##name real = REAL(lib, name);                                            \
         if (!real)                                                                      \
             return lib##_missing(SH_API_##name);                                        \
-        call_t cc = { 0 };                                                              \
+        call_t cc;                                                                      \
         ret r;                                                                          \
         if (sh_call_begin(&cc.c, &lib##_ops, SH_API_##name, (void (*)(void))real,       \
                           __builtin_return_address(0)) &&                               \

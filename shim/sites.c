@@ -176,6 +176,34 @@ static int find_or_add(const struct key *k, const struct sh_call *c,
     return -1;
 }
 
+/* A thread tends to make the same call again and again (a training loop's
+ * layers, a decode step): the last site it found skips the hash and the
+ * probe. A fork empties the table, so a child's threads must not trust a
+ * site found before it (generation). */
+static atomic_uint generation;
+static __attribute__((tls_model("initial-exec"))) _Thread_local struct {
+    unsigned long long w[KEY_WORDS];
+    int site;
+    unsigned generation;
+} last = { .site = -1 };
+
+static int lookup(const struct key *k, const struct sh_call *c,
+                  const struct sh_check_names *names)
+{
+    unsigned long long w[KEY_WORDS], diff = 0;
+    unsigned gen = atomic_load_explicit(&generation, memory_order_relaxed);
+    key_words(k, w);
+    for (size_t i = 0; i < KEY_WORDS; i++)
+        diff |= w[i] ^ last.w[i];
+    if (diff == 0 && last.site >= 0 && last.generation == gen)
+        return last.site;
+    int site = find_or_add(k, c, names);
+    memcpy(last.w, w, sizeof w);
+    last.site = site;
+    last.generation = gen;
+    return site;
+}
+
 void sh_site_enter(struct sh_call *c, const char *api, const struct sh_check_names *names)
 {
     struct key k;
@@ -196,7 +224,7 @@ void sh_site_enter(struct sh_call *c, const char *api, const struct sh_check_nam
     k.n = c->n;
     k.k = c->k;
     k.batch = c->batch;
-    c->site = find_or_add(&k, c, names);
+    c->site = lookup(&k, c, names);
     struct site *t = sh_mapped(&sites);
     if (c->site < 0) {
         atomic_fetch_add_explicit(&untracked_calls, 1, memory_order_relaxed);
@@ -287,6 +315,7 @@ void sh_sites_after_fork(void)
     struct site *t = sh_mapped(&sites);
     if (t)
         madvise(t, sizeof *t * NSITES, MADV_DONTNEED); /* zero pages, nothing copied */
+    atomic_fetch_add(&generation, 1);
     atomic_store(&next_id, 0);
     atomic_store(&untracked_calls, 0);
     atomic_store(&overflow_records, 0);

@@ -64,7 +64,7 @@ def compute(row):
 def short_types(row):
     def cut(t):
         t = value(t)
-        for prefix in ("CUDA_R_", "CUBLAS_COMPUTE_"):
+        for prefix in ("CUDA_R_", "CUBLAS_COMPUTE_", "CUDNN_DATA_"):
             if t.startswith(prefix):
                 return t[len(prefix):]
         return t
