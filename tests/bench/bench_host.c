@@ -6,7 +6,10 @@
  *   bench_host CASE [--batches N] [--calls N] [--n N]
  *   CASE: gemm32 (FP32 accumulation, nothing to rewrite), gemm16
  *         (COMPUTE_16F, host scalars), hgemm (cublasHgemm), gemm16dev
- *         (COMPUTE_16F, half scalars in device memory)
+ *         (COMPUTE_16F, half scalars in device memory); lt32 and lt16:
+ *         cublasLtMatmul with FP16 data and a descriptor made once with
+ *         COMPUTE_32F (PyTorch's addmm) or COMPUTE_16F (half scalars), the
+ *         algorithm from the program's own heuristic query
  *
  * --n: the GEMMs are n x n x n (default 16). With the shim checking FP16
  * outputs, the emulated scan kernel runs on the CPU inside the call, so
@@ -21,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <cublasLt.h>
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
@@ -36,6 +40,32 @@ static double now_ns(void)
     return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
+/* One n x n x n cuBLASLt matmul, set up as a program sets it up once. */
+struct lt {
+    cublasLtHandle_t h;
+    cublasLtMatmulDesc_t desc;
+    cublasLtMatrixLayout_t l;
+    cublasLtMatmulAlgo_t algo;
+};
+
+static int lt_setup(struct lt *t, cublasComputeType_t compute, int n)
+{
+    cublasLtMatmulPreference_t pref;
+    cublasLtMatmulHeuristicResult_t r;
+    int got = 0;
+    if (cublasLtCreate(&t->h) ||
+        cublasLtMatmulDescCreate(&t->desc, compute,
+                                 compute == CUBLAS_COMPUTE_16F ? CUDA_R_16F : CUDA_R_32F) ||
+        cublasLtMatrixLayoutCreate(&t->l, CUDA_R_16F, (uint64_t)n, (uint64_t)n, n) ||
+        cublasLtMatmulPreferenceCreate(&pref) ||
+        cublasLtMatmulAlgoGetHeuristic(t->h, t->desc, t->l, t->l, t->l, t->l, pref, 1, &r, &got) ||
+        got < 1)
+        return -1;
+    t->algo = r.algo;
+    cublasLtMatmulPreferenceDestroy(pref);
+    return 0;
+}
+
 static int cmp(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -45,7 +75,7 @@ static int cmp(const void *a, const void *b)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: bench_host gemm32|gemm16|hgemm|gemm16dev [--batches N] [--calls N] "
+        fprintf(stderr, "usage: bench_host gemm32|gemm16|hgemm|gemm16dev|lt32|lt16 [--batches N] [--calls N] "
                         "[--n N]\n");
         return 2;
     }
@@ -74,6 +104,15 @@ int main(int argc, char **argv)
     half_t one = { 0x3c00 }, zero = { 0 }, hs[2] = { { 0x3c00 }, { 0 } };
     float fone = 1.0f, fzero = 0.0f;
     cudaMemcpy(dscal, hs, sizeof hs, cudaMemcpyHostToDevice);
+    struct lt lt = { 0 };
+    int lt16 = !strcmp(which, "lt16");
+    if ((lt16 || !strcmp(which, "lt32")) &&
+        lt_setup(&lt, lt16 ? CUBLAS_COMPUTE_16F : CUBLAS_COMPUTE_32F, n)) {
+        fprintf(stderr, "bench_host: cuBLASLt set-up failed\n");
+        return 1;
+    }
+    const void *lt_alpha = lt16 ? (const void *)&one : (const void *)&fone;
+    const void *lt_beta = lt16 ? (const void *)&zero : (const void *)&fzero;
 
     double *avg = malloc(sizeof(double) * (size_t)batches);
     for (int b = -5; b < batches; b++) { /* 5 warm-up batches */
@@ -100,6 +139,10 @@ int main(int argc, char **argv)
                                   B, CUDA_R_16F, n, dscal + 1, C, CUDA_R_16F, n,
                                   CUBLAS_COMPUTE_16F, CUBLAS_GEMM_DEFAULT);
             cublasSetPointerMode(h, CUBLAS_POINTER_MODE_HOST);
+        } else if (lt.h) {
+            for (int i = 0; i < calls; i++)
+                s |= cublasLtMatmul(lt.h, lt.desc, lt_alpha, A, lt.l, B, lt.l, lt_beta, C, lt.l,
+                                    C, lt.l, &lt.algo, NULL, 0, 0);
         } else {
             fprintf(stderr, "bench_host: unknown case %s\n", which);
             return 2;
@@ -116,5 +159,10 @@ int main(int argc, char **argv)
     printf("case=%s\ncalls=%d\nmedian_ns=%.1f\np10_ns=%.1f\np90_ns=%.1f\n", which,
            batches * calls, avg[batches / 2], avg[batches / 10], avg[batches * 9 / 10]);
     cublasDestroy(h);
+    if (lt.h) {
+        cublasLtMatrixLayoutDestroy(lt.l);
+        cublasLtMatmulDescDestroy(lt.desc);
+        cublasLtDestroy(lt.h);
+    }
     return 0;
 }
