@@ -7,6 +7,7 @@
 #include <cublas_api.h>
 #include <stdint.h>
 
+#include "cudanames.h"
 #include "detect.h"
 #include "decide.h"
 #include "driver.h"
@@ -513,11 +514,9 @@ static bool sh_hook_axpy_ex(struct cublas_call *cc, cublasHandle_t h, int64_t n,
 
 /* ---- the check after a GEMM ------------------------------------------------- */
 
-static const char *data_type_name(int t);
-static const char *compute_name(int t);
-static const struct sh_check_names cublas_names = { data_type_name, compute_name };
+static const struct sh_check_names cublas_names = { sh_cuda_type_name, sh_cublas_compute_name };
 /* A reduction's "compute" is its execution type: a CUDA data type. */
-static const struct sh_check_names reduce_names = { data_type_name, data_type_name };
+static const struct sh_check_names reduce_names = { sh_cuda_type_name, sh_cuda_type_name };
 
 /* The scan kernels' element type for a CUDA data type; false if none. */
 static bool scan_type(cudaDataType t, enum sh_scan_type *out)
@@ -668,45 +667,6 @@ SH_CUBLAS_INTERCEPT(SH_WRAPPER)
 
 /* ---- records ----------------------------------------------------------------- */
 
-static const char *data_type_name(int t)
-{
-    switch (t) {
-    case CUDA_R_16F: return "CUDA_R_16F";
-    case CUDA_R_16BF: return "CUDA_R_16BF";
-    case CUDA_R_32F: return "CUDA_R_32F";
-    case CUDA_R_64F: return "CUDA_R_64F";
-    case CUDA_R_8I: return "CUDA_R_8I";
-    case CUDA_R_32I: return "CUDA_R_32I";
-    case CUDA_C_32F: return "CUDA_C_32F";
-    case CUDA_C_64F: return "CUDA_C_64F";
-    case CUDA_C_16F: return "CUDA_C_16F";
-    case CUDA_R_8F_E4M3: return "CUDA_R_8F_E4M3";
-    case CUDA_R_8F_E5M2: return "CUDA_R_8F_E5M2";
-    default: return NULL;
-    }
-}
-
-static const char *compute_name(int t)
-{
-    switch (t) {
-    case CUBLAS_COMPUTE_16F: return "CUBLAS_COMPUTE_16F";
-    case CUBLAS_COMPUTE_16F_PEDANTIC: return "CUBLAS_COMPUTE_16F_PEDANTIC";
-    case CUBLAS_COMPUTE_32F: return "CUBLAS_COMPUTE_32F";
-    case CUBLAS_COMPUTE_32F_PEDANTIC: return "CUBLAS_COMPUTE_32F_PEDANTIC";
-    case CUBLAS_COMPUTE_32F_FAST_16F: return "CUBLAS_COMPUTE_32F_FAST_16F";
-    case CUBLAS_COMPUTE_32F_FAST_16BF: return "CUBLAS_COMPUTE_32F_FAST_16BF";
-    case CUBLAS_COMPUTE_32F_FAST_TF32: return "CUBLAS_COMPUTE_32F_FAST_TF32";
-    case CUBLAS_COMPUTE_64F: return "CUBLAS_COMPUTE_64F";
-    case CUBLAS_COMPUTE_64F_PEDANTIC: return "CUBLAS_COMPUTE_64F_PEDANTIC";
-    case CUBLAS_COMPUTE_32I: return "CUBLAS_COMPUTE_32I";
-    case CUBLAS_COMPUTE_32I_PEDANTIC: return "CUBLAS_COMPUTE_32I_PEDANTIC";
-    /* legacy cudaDataType values from C callers */
-    case CUDA_R_16F: return "CUDA_R_16F";
-    case CUDA_R_32F: return "CUDA_R_32F";
-    default: return NULL;
-    }
-}
-
 static const char *pointer_mode_name(int mode)
 {
     return mode < 0 ? NULL : mode == CUBLAS_POINTER_MODE_HOST ? "host" : "device";
@@ -726,11 +686,11 @@ static void log_call(const struct sh_call *c, int status)
         sh_json_int(&j, "n", c->n);
         sh_json_int(&j, "k", c->k);
         sh_json_int(&j, "batch", c->batch);
-        sh_json_name(&j, "atype", data_type_name(c->atype), c->atype);
-        sh_json_name(&j, "btype", data_type_name(c->btype), c->btype);
-        sh_json_name(&j, "ctype", data_type_name(c->ctype), c->ctype);
-        sh_json_name(&j, "compute", compute_name(c->compute), c->compute);
-        sh_json_name(&j, "compute_used", compute_name(c->compute_used), c->compute_used);
+        sh_json_name(&j, "atype", sh_cuda_type_name(c->atype), c->atype);
+        sh_json_name(&j, "btype", sh_cuda_type_name(c->btype), c->btype);
+        sh_json_name(&j, "ctype", sh_cuda_type_name(c->ctype), c->ctype);
+        sh_json_name(&j, "compute", sh_cublas_compute_name(c->compute), c->compute);
+        sh_json_name(&j, "compute_used", sh_cublas_compute_name(c->compute_used), c->compute_used);
         sh_json_str(&j, "pointer_mode", pointer_mode_name(c->pointer_mode));
         sh_json_str(&j, "action", sh_action_name(c->action));
     } else if (c->reduction) {
@@ -743,15 +703,15 @@ static void log_call(const struct sh_call *c, int status)
         sh_json_int(&j, "incx", c->incx);
         if (kind != RED_NRM2)
             sh_json_int(&j, "incy", c->incy);
-        sh_json_name(&j, "xtype", data_type_name(c->atype), c->atype);
+        sh_json_name(&j, "xtype", sh_cuda_type_name(c->atype), c->atype);
         if (kind != RED_NRM2)
-            sh_json_name(&j, "ytype", data_type_name(c->btype), c->btype);
+            sh_json_name(&j, "ytype", sh_cuda_type_name(c->btype), c->btype);
         if (kind == RED_AXPY)
-            sh_json_name(&j, "alpha_type", data_type_name(c->scalar_type), c->scalar_type);
+            sh_json_name(&j, "alpha_type", sh_cuda_type_name(c->scalar_type), c->scalar_type);
         else
-            sh_json_name(&j, "result_type", data_type_name(c->ctype), c->ctype);
-        sh_json_name(&j, "exec", data_type_name(c->compute), c->compute);
-        sh_json_name(&j, "exec_used", data_type_name(c->compute_used), c->compute_used);
+            sh_json_name(&j, "result_type", sh_cuda_type_name(c->ctype), c->ctype);
+        sh_json_name(&j, "exec", sh_cuda_type_name(c->compute), c->compute);
+        sh_json_name(&j, "exec_used", sh_cuda_type_name(c->compute_used), c->compute_used);
         sh_json_str(&j, "pointer_mode", pointer_mode_name(c->pointer_mode));
         sh_json_str(&j, "action", sh_action_name(c->action));
     } else if (c->api != SH_API_cublasGetMathMode) {

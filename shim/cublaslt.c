@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "cudanames.h"
 #include "decide.h"
 #include "detect.h"
 #include "driver.h"
@@ -152,25 +153,31 @@ static struct sh_lt_decision decide_desc(struct lt_call *cc, int compute, int sc
     return d;
 }
 
+/* The real create or init ran with the rewritten types and returned s. */
+static bool made(struct lt_call *cc, const struct sh_lt_decision *d, cublasLtMatmulDesc_t desc,
+                 cublasStatus_t s)
+{
+    if (s != CUBLAS_STATUS_SUCCESS) {
+        /* Never fail a call the library could serve as the program made it. */
+        cc->c.action = SH_ACT_FALLBACK;
+        return false;
+    }
+    cc->c.compute_used = d->compute_used;
+    cc->scale_used = d->scale_used;
+    remember(cc, desc);
+    cc->c.status = s;
+    return true;
+}
+
 static bool sh_hook_desc_create(struct lt_call *cc, cublasLtMatmulDesc_t *desc,
                                 cublasComputeType_t compute, cudaDataType_t scale)
 {
     struct sh_lt_decision d = decide_desc(cc, (int)compute, (int)scale);
     if (d.action != SH_ACT_UPCAST || !desc)
         return false;
-    sh_fn_cublasLtMatmulDescCreate create = (sh_fn_cublasLtMatmulDescCreate)cc->c.real;
-    cublasStatus_t s = create(desc, (cublasComputeType_t)d.compute_used,
-                              (cudaDataType_t)d.scale_used);
-    if (s != CUBLAS_STATUS_SUCCESS) {
-        /* Never fail a call the library could serve as the program made it. */
-        cc->c.action = SH_ACT_FALLBACK;
-        return false;
-    }
-    cc->c.compute_used = d.compute_used;
-    cc->scale_used = d.scale_used;
-    remember(cc, *desc);
-    cc->c.status = s;
-    return true;
+    cublasStatus_t s = ((sh_fn_cublasLtMatmulDescCreate)cc->c.real)(
+        desc, (cublasComputeType_t)d.compute_used, (cudaDataType_t)d.scale_used);
+    return made(cc, &d, s == CUBLAS_STATUS_SUCCESS ? *desc : NULL, s);
 }
 
 static bool sh_hook_desc_init(struct lt_call *cc, cublasLtMatmulDesc_t desc, size_t size,
@@ -181,18 +188,9 @@ static bool sh_hook_desc_init(struct lt_call *cc, cublasLtMatmulDesc_t desc, siz
     sh_objtab_del(&rewritten, desc);
     if (d.action != SH_ACT_UPCAST)
         return false;
-    sh_fn_cublasLtMatmulDescInit_internal init = (sh_fn_cublasLtMatmulDescInit_internal)cc->c.real;
-    cublasStatus_t s = init(desc, size, (cublasComputeType_t)d.compute_used,
-                            (cudaDataType_t)d.scale_used);
-    if (s != CUBLAS_STATUS_SUCCESS) {
-        cc->c.action = SH_ACT_FALLBACK;
-        return false;
-    }
-    cc->c.compute_used = d.compute_used;
-    cc->scale_used = d.scale_used;
-    remember(cc, desc);
-    cc->c.status = s;
-    return true;
+    cublasStatus_t s = ((sh_fn_cublasLtMatmulDescInit_internal)cc->c.real)(
+        desc, size, (cublasComputeType_t)d.compute_used, (cudaDataType_t)d.scale_used);
+    return made(cc, &d, desc, s);
 }
 
 static bool sh_hook_desc_destroy(struct lt_call *cc, cublasLtMatmulDesc_t desc)
@@ -633,9 +631,7 @@ static bool sh_hook_matmul(struct lt_call *cc, cublasLtHandle_t h, cublasLtMatmu
 
 /* ---- the check after a matmul -------------------------------------------------- */
 
-static const char *data_type_name(int t);
-static const char *compute_name(int t);
-static const struct sh_check_names lt_names = { data_type_name, compute_name };
+static const struct sh_check_names lt_names = { sh_cuda_type_name, sh_cublas_compute_name };
 
 static bool scan_type(int t, enum sh_scan_type *out)
 {
@@ -715,37 +711,6 @@ static cublasStatus_t sh_cublaslt_missing(int api)
     SH_INTERCEPTOR(sh_cublaslt, struct lt_call, after, ret, name, params, args, hook)
 SH_CUBLASLT_INTERCEPT(SH_WRAPPER)
 
-static const char *data_type_name(int t)
-{
-    switch (t) {
-    case CUDA_R_16F: return "CUDA_R_16F";
-    case CUDA_R_16BF: return "CUDA_R_16BF";
-    case CUDA_R_32F: return "CUDA_R_32F";
-    case CUDA_R_64F: return "CUDA_R_64F";
-    case CUDA_R_8I: return "CUDA_R_8I";
-    case CUDA_R_32I: return "CUDA_R_32I";
-    case CUDA_R_8F_E4M3: return "CUDA_R_8F_E4M3";
-    case CUDA_R_8F_E5M2: return "CUDA_R_8F_E5M2";
-    default: return NULL;
-    }
-}
-
-static const char *compute_name(int t)
-{
-    switch (t) {
-    case CUBLAS_COMPUTE_16F: return "CUBLAS_COMPUTE_16F";
-    case CUBLAS_COMPUTE_16F_PEDANTIC: return "CUBLAS_COMPUTE_16F_PEDANTIC";
-    case CUBLAS_COMPUTE_32F: return "CUBLAS_COMPUTE_32F";
-    case CUBLAS_COMPUTE_32F_PEDANTIC: return "CUBLAS_COMPUTE_32F_PEDANTIC";
-    case CUBLAS_COMPUTE_32F_FAST_16F: return "CUBLAS_COMPUTE_32F_FAST_16F";
-    case CUBLAS_COMPUTE_32F_FAST_16BF: return "CUBLAS_COMPUTE_32F_FAST_16BF";
-    case CUBLAS_COMPUTE_32F_FAST_TF32: return "CUBLAS_COMPUTE_32F_FAST_TF32";
-    case CUBLAS_COMPUTE_64F: return "CUBLAS_COMPUTE_64F";
-    case CUBLAS_COMPUTE_32I: return "CUBLAS_COMPUTE_32I";
-    default: return NULL;
-    }
-}
-
 static const char *pointer_mode_name(int mode)
 {
     switch (mode) {
@@ -774,15 +739,15 @@ static void log_call(const struct sh_call *c, int status)
         sh_json_int(&j, "n", c->n);
         sh_json_int(&j, "k", c->k);
         sh_json_int(&j, "batch", c->batch);
-        sh_json_name(&j, "atype", data_type_name(c->atype), c->atype);
-        sh_json_name(&j, "btype", data_type_name(c->btype), c->btype);
-        sh_json_name(&j, "ctype", data_type_name(c->ctype), c->ctype);
+        sh_json_name(&j, "atype", sh_cuda_type_name(c->atype), c->atype);
+        sh_json_name(&j, "btype", sh_cuda_type_name(c->btype), c->btype);
+        sh_json_name(&j, "ctype", sh_cuda_type_name(c->ctype), c->ctype);
     }
     if (c->gemm || cc->c.kind == LT_DESC) {
-        sh_json_name(&j, "compute", compute_name(c->compute), c->compute);
-        sh_json_name(&j, "compute_used", compute_name(c->compute_used), c->compute_used);
-        sh_json_name(&j, "scale", data_type_name(cc->scale), cc->scale);
-        sh_json_name(&j, "scale_used", data_type_name(cc->scale_used), cc->scale_used);
+        sh_json_name(&j, "compute", sh_cublas_compute_name(c->compute), c->compute);
+        sh_json_name(&j, "compute_used", sh_cublas_compute_name(c->compute_used), c->compute_used);
+        sh_json_name(&j, "scale", sh_cuda_type_name(cc->scale), cc->scale);
+        sh_json_name(&j, "scale_used", sh_cuda_type_name(cc->scale_used), cc->scale_used);
     }
     if (c->gemm) {
         sh_json_str(&j, "pointer_mode", pointer_mode_name(c->pointer_mode));

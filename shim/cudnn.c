@@ -1,55 +1,717 @@
-/* cuDNN: the generated wrappers and their hand-written hooks (see
- * cublas.c for the shape of a hook). */
+/* cuDNN: the generated wrappers, the legacy API's hooks, the check after a
+ * call and the records (see cublas.c for the shape of a hook). The graph
+ * (backend) API's hooks are in cudnn_graph.c.
+ *
+ * Compute types are rewritten on the descriptors (convolution, reduction,
+ * op-tensor), where the program sets them; the compute calls themselves
+ * (cudnnConvolutionForward & co.) are never changed, only described and
+ * checked. The program's own value is remembered per descriptor so that
+ * cuDNN's getters still answer it and the compute calls can say what they
+ * were asked for. */
 #include <cudnn.h>
 
-#include "decide.h"
-#include "interpose.h"
-#include "runtime.h"
-
-#include "cudnn_table.h"
+#include "cudnn_shim.h"
+#include "driver.h"
+#include "objtab.h"
+#include "sites.h"
 
 _Static_assert((int)SH_DNN_FLOAT == (int)CUDNN_DATA_FLOAT, "CUDNN_DATA_FLOAT");
 _Static_assert((int)SH_DNN_HALF == (int)CUDNN_DATA_HALF, "CUDNN_DATA_HALF");
 _Static_assert((int)SH_DNN_BFLOAT16 == (int)CUDNN_DATA_BFLOAT16, "CUDNN_DATA_BFLOAT16");
+_Static_assert(SH_DNN_DIMS == CUDNN_DIM_MAX, "CUDNN_DIM_MAX");
 
-SH_CUDNN_INTERCEPT(SH_REAL_TYPEDEF)
-SH_CUDNN_USE(SH_REAL_TYPEDEF)
-
-enum { SH_CUDNN_INTERCEPT(SH_SLOT_ENUM) SH_CUDNN_USE(SH_SLOT_ENUM) SH_CUDNN_NSYMS };
 #define SH_COUNT_ONE(...) +1
 enum { SH_CUDNN_NAPI = 0 SH_CUDNN_INTERCEPT(SH_COUNT_ONE) };
 
-static const char *const cudnn_syms[] = { SH_CUDNN_INTERCEPT(SH_SLOT_NAME)
-                                              SH_CUDNN_USE(SH_SLOT_NAME) };
+const char *const sh_cudnn_syms[] = { SH_CUDNN_INTERCEPT(SH_SLOT_NAME)
+                                          SH_CUDNN_USE(SH_SLOT_NAME) };
 static const char *const cudnn_sonames[] = { "libcudnn.so.9", NULL };
 static _Atomic(void *) cudnn_slots[SH_CUDNN_NSYMS];
-static struct sh_lib sh_cudnn = { "cudnn", cudnn_sonames, cudnn_syms, cudnn_slots,
-                                  SH_CUDNN_NSYMS, 0 };
+struct sh_lib sh_cudnn = { "cudnn", cudnn_sonames, sh_cudnn_syms, cudnn_slots, SH_CUDNN_NSYMS,
+                           0 };
 
 static struct sh_api_counts counts[SH_CUDNN_NAPI];
 static void log_call(const struct sh_call *c, int status);
 static void describe(struct sh_json *j);
-const struct sh_lib_ops sh_cudnn_ops = { "cudnn", cudnn_syms, counts, SH_CUDNN_NAPI, log_call,
-                                         describe };
+const struct sh_lib_ops sh_cudnn_ops = { "cudnn", sh_cudnn_syms, counts, SH_CUDNN_NAPI,
+                                         log_call, describe };
 
-struct cudnn_call {
-    struct sh_call c;
-};
+static atomic_int warned_table_full;
 
-/* ---- hooks ---------------------------------------------------------------- */
+/* ---- types ---------------------------------------------------------------- */
+
+/* Types cuDNN has and CUDA's enum lacks (BOOLEAN, the packed vectors) get
+ * values above every CUDA one, so the generic code sees them as "other". */
+#define SH_DNN_UNMAPPED 0x1000
+
+int sh_dnn_cuda_type(int t)
+{
+    switch (t) {
+    case CUDNN_DATA_FLOAT: return CUDA_R_32F;
+    case CUDNN_DATA_DOUBLE: return CUDA_R_64F;
+    case CUDNN_DATA_HALF: return CUDA_R_16F;
+    case CUDNN_DATA_BFLOAT16: return CUDA_R_16BF;
+    case CUDNN_DATA_INT8: return CUDA_R_8I;
+    case CUDNN_DATA_UINT8: return CUDA_R_8U;
+    case CUDNN_DATA_INT32: return CUDA_R_32I;
+    case CUDNN_DATA_INT64: return CUDA_R_64I;
+    case CUDNN_DATA_FP8_E4M3: return CUDA_R_8F_E4M3;
+    case CUDNN_DATA_FP8_E5M2: return CUDA_R_8F_E5M2;
+    default: return SH_DNN_UNMAPPED + t;
+    }
+}
+
+/* ---- the program's own compute types ------------------------------------------ */
+
+/* Rewritten descriptors only: a descriptor the table does not hold has the
+ * program's own value in cuDNN. word[0] = the program's cudnnDataType_t. */
+static struct sh_objtab own_tab = SH_OBJTAB_INIT;
+
+bool sh_dnn_own_get(const void *desc, int *own)
+{
+    long long w[SH_OBJTAB_WORDS];
+    if (!desc || !sh_objtab_get(&own_tab, desc, w))
+        return false;
+    *own = (int)w[0];
+    return true;
+}
+
+bool sh_dnn_own_put(const void *desc, int own)
+{
+    const long long w[SH_OBJTAB_WORDS] = { own };
+    return desc && sh_objtab_put(&own_tab, desc, w);
+}
+
+void sh_dnn_own_del(const void *desc)
+{
+    if (desc)
+        sh_objtab_del(&own_tab, desc);
+}
+
+int sh_dnn_decide_desc(struct cudnn_call *cc, const void *desc, int compute)
+{
+    struct sh_call *c = &cc->c;
+    struct sh_cudnn_decision d = sh_decide_cudnn_compute(&sh_policy, compute);
+    cc->desc = true;
+    c->compute = c->compute_used = sh_dnn_cuda_type(compute);
+    c->action = d.action;
+    if (d.action != SH_ACT_UPCAST)
+        return compute;
+    /* Without a place to remember the program's value, the getters would
+     * answer FLOAT: leave the descriptor as the program made it. */
+    if (!sh_dnn_own_put(desc, compute)) {
+        sh_warn_once(&warned_table_full,
+                     "too many cuDNN descriptors with a HALF compute type; further ones keep "
+                     "FP16 computation");
+        c->action = SH_ACT_FALLBACK;
+        return compute;
+    }
+    c->compute_used = sh_dnn_cuda_type(d.compute_used);
+    return d.compute_used;
+}
+
+void sh_dnn_desc_done(const void *desc, int own, int used, bool had_old, int old,
+                      cudnnStatus_t status)
+{
+    if (status != CUDNN_STATUS_SUCCESS) {
+        /* cuDNN kept the descriptor as it was (e.g. set after finalize). */
+        if (had_old)
+            sh_dnn_own_put(desc, old);
+        else if (used != own)
+            sh_dnn_own_del(desc);
+    } else if (used == own) {
+        sh_dnn_own_del(desc);
+    }
+}
+
+void sh_dnn_call_compute(struct sh_call *c, const void *desc, int used)
+{
+    int own = 0;
+    bool held = sh_dnn_own_get(desc, &own);
+    sh_dnn_set_compute(c, held, own, used);
+}
+
+void sh_dnn_set_compute(struct sh_call *c, bool held, int own, int used)
+{
+    if (held && own != used) {
+        c->compute = sh_dnn_cuda_type(own);
+        c->compute_used = sh_dnn_cuda_type(used);
+        c->action = SH_ACT_UPCAST;
+        return;
+    }
+    struct sh_cudnn_decision d = sh_decide_cudnn_compute(&sh_policy, used);
+    c->compute = c->compute_used = sh_dnn_cuda_type(used);
+    /* A HALF the policy wanted rewritten but the descriptor kept. */
+    c->action = d.action == SH_ACT_UPCAST ? SH_ACT_FALLBACK : d.action;
+}
+
+/* ---- descriptor hooks ---------------------------------------------------------- */
+
+/* The wrapper clears only the generic record (struct sh_call): every hook
+ * starts by clearing the cuDNN part it may leave unset. */
+static void reset(struct cudnn_call *cc)
+{
+    cc->h = NULL;
+    cc->nout = cc->nin = 0;
+    cc->attr = -1;
+    cc->desc = false;
+}
+
+/* Each set hook makes the real call itself, so the table follows what
+ * cuDNN actually stored. */
+#define SET_DESC(cc, desc, compute, real_call)                                      \
+    do {                                                                            \
+        int old_ = 0, own_ = (int)(compute);                                          \
+        bool had_ = sh_dnn_own_get(desc, &old_);                                    \
+        cudnnDataType_t used_ = (cudnnDataType_t)sh_dnn_decide_desc(cc, desc, own_); \
+        (cc)->c.status = (real_call);                                               \
+        sh_dnn_desc_done(desc, own_, (int)used_, had_, old_, (cudnnStatus_t)(cc)->c.status); \
+    } while (0)
 
 static bool sh_hook_set_conv2d(struct cudnn_call *cc, cudnnConvolutionDescriptor_t d, int pad_h,
                                int pad_w, int u, int v, int dilation_h, int dilation_w,
                                cudnnConvolutionMode_t mode, cudnnDataType_t compute)
 {
-    (void)cc, (void)d, (void)pad_h, (void)pad_w, (void)u, (void)v, (void)dilation_h;
-    (void)dilation_w, (void)mode, (void)compute;
+    reset(cc);
+    sh_fn_cudnnSetConvolution2dDescriptor real =
+        (sh_fn_cudnnSetConvolution2dDescriptor)cc->c.real;
+    SET_DESC(cc, d, compute,
+             real(d, pad_h, pad_w, u, v, dilation_h, dilation_w, mode, used_));
+    return true;
+}
+
+static bool sh_hook_set_conv_nd(struct cudnn_call *cc, cudnnConvolutionDescriptor_t d, int n,
+                                const int pad[], const int stride[], const int dilation[],
+                                cudnnConvolutionMode_t mode, cudnnDataType_t compute)
+{
+    reset(cc);
+    sh_fn_cudnnSetConvolutionNdDescriptor real =
+        (sh_fn_cudnnSetConvolutionNdDescriptor)cc->c.real;
+    SET_DESC(cc, d, compute, real(d, n, pad, stride, dilation, mode, used_));
+    return true;
+}
+
+static bool sh_hook_set_reduce(struct cudnn_call *cc, cudnnReduceTensorDescriptor_t d,
+                               cudnnReduceTensorOp_t op, cudnnDataType_t compute,
+                               cudnnNanPropagation_t nan, cudnnReduceTensorIndices_t indices,
+                               cudnnIndicesType_t index_type)
+{
+    reset(cc);
+    sh_fn_cudnnSetReduceTensorDescriptor real = (sh_fn_cudnnSetReduceTensorDescriptor)cc->c.real;
+    SET_DESC(cc, d, compute, real(d, op, used_, nan, indices, index_type));
+    return true;
+}
+
+static bool sh_hook_set_optensor(struct cudnn_call *cc, cudnnOpTensorDescriptor_t d,
+                                 cudnnOpTensorOp_t op, cudnnDataType_t compute,
+                                 cudnnNanPropagation_t nan)
+{
+    reset(cc);
+    sh_fn_cudnnSetOpTensorDescriptor real = (sh_fn_cudnnSetOpTensorDescriptor)cc->c.real;
+    SET_DESC(cc, d, compute, real(d, op, used_, nan));
+    return true;
+}
+
+/* The getters answer the program's own compute type, as cublasGetMathMode
+ * answers its own math mode. */
+static void own_compute(cudnnStatus_t s, const void *d, cudnnDataType_t *compute)
+{
+    int own;
+    if (s == CUDNN_STATUS_SUCCESS && compute && sh_dnn_own_get(d, &own))
+        *compute = (cudnnDataType_t)own;
+}
+
+static bool sh_hook_get_conv2d(struct cudnn_call *cc, const cudnnConvolutionDescriptor_t d,
+                               int *pad_h, int *pad_w, int *u, int *v, int *dilation_h,
+                               int *dilation_w, cudnnConvolutionMode_t *mode,
+                               cudnnDataType_t *compute)
+{
+    reset(cc);
+    sh_fn_cudnnGetConvolution2dDescriptor real =
+        (sh_fn_cudnnGetConvolution2dDescriptor)cc->c.real;
+    cc->c.status = real(d, pad_h, pad_w, u, v, dilation_h, dilation_w, mode, compute);
+    own_compute((cudnnStatus_t)cc->c.status, d, compute);
+    return true;
+}
+
+static bool sh_hook_get_conv_nd(struct cudnn_call *cc, const cudnnConvolutionDescriptor_t d,
+                                int requested, int *n, int pad[], int stride[], int dilation[],
+                                cudnnConvolutionMode_t *mode, cudnnDataType_t *compute)
+{
+    reset(cc);
+    sh_fn_cudnnGetConvolutionNdDescriptor real =
+        (sh_fn_cudnnGetConvolutionNdDescriptor)cc->c.real;
+    cc->c.status = real(d, requested, n, pad, stride, dilation, mode, compute);
+    own_compute((cudnnStatus_t)cc->c.status, d, compute);
+    return true;
+}
+
+static bool sh_hook_get_reduce(struct cudnn_call *cc, const cudnnReduceTensorDescriptor_t d,
+                               cudnnReduceTensorOp_t *op, cudnnDataType_t *compute,
+                               cudnnNanPropagation_t *nan, cudnnReduceTensorIndices_t *indices,
+                               cudnnIndicesType_t *index_type)
+{
+    reset(cc);
+    sh_fn_cudnnGetReduceTensorDescriptor real = (sh_fn_cudnnGetReduceTensorDescriptor)cc->c.real;
+    cc->c.status = real(d, op, compute, nan, indices, index_type);
+    own_compute((cudnnStatus_t)cc->c.status, d, compute);
+    return true;
+}
+
+static bool sh_hook_get_optensor(struct cudnn_call *cc, const cudnnOpTensorDescriptor_t d,
+                                 cudnnOpTensorOp_t *op, cudnnDataType_t *compute,
+                                 cudnnNanPropagation_t *nan)
+{
+    reset(cc);
+    sh_fn_cudnnGetOpTensorDescriptor real = (sh_fn_cudnnGetOpTensorDescriptor)cc->c.real;
+    cc->c.status = real(d, op, compute, nan);
+    own_compute((cudnnStatus_t)cc->c.status, d, compute);
+    return true;
+}
+
+/* Forgotten before cuDNN frees it: afterwards another thread may already
+ * hold a new descriptor at the same address. */
+static bool sh_hook_destroy_desc(struct cudnn_call *cc, const void *d)
+{
+    reset(cc);
+    sh_dnn_own_del(d);
     return false;
 }
 
+static bool sh_hook_create(struct cudnn_call *cc, cudnnHandle_t *handle)
+{
+    reset(cc);
+    cc->c.status = ((sh_fn_cudnnCreate)cc->c.real)(handle);
+    /* A working handle means a working driver: load the kernels now, before
+     * the program can start capturing a graph. */
+    if (cc->c.status == CUDNN_STATUS_SUCCESS && sh_driver_ready())
+        sh_check_prepare(NULL);
+    return true;
+}
+
+/* ---- tensors -------------------------------------------------------------------- */
+
+long long sh_dnn_elems(const struct sh_dnn_tensor *t)
+{
+    long long n = 1;
+    for (int i = 0; i < t->nd; i++)
+        n *= t->dim[i];
+    return n;
+}
+
+long long sh_dnn_spatial(const struct sh_dnn_tensor *t)
+{
+    long long n = 1;
+    for (int i = 2; i < t->nd; i++)
+        n *= t->dim[i];
+    return n;
+}
+
+static bool tensor_of(cudnnTensorDescriptor_t d, struct sh_dnn_tensor *t)
+{
+    sh_fn_cudnnGetTensorNdDescriptor get = REAL(sh_cudnn, cudnnGetTensorNdDescriptor);
+    cudnnDataType_t type;
+    int nd, dim[SH_DNN_DIMS], stride[SH_DNN_DIMS];
+    if (!get || get(d, SH_DNN_DIMS, &type, &nd, dim, stride) != CUDNN_STATUS_SUCCESS || nd < 1 ||
+        nd > SH_DNN_DIMS)
+        return false;
+    t->type = (int)type;
+    t->nd = nd;
+    for (int i = 0; i < nd; i++) {
+        t->dim[i] = dim[i];
+        t->stride[i] = stride[i];
+    }
+    return true;
+}
+
+/* A filter's strides are those of its format, packed: [K, C, spatial...]
+ * row-major for NCHW; NHWC stores K, then the spatial dims, then C. */
+static bool filter_of(cudnnFilterDescriptor_t d, struct sh_dnn_tensor *t)
+{
+    sh_fn_cudnnGetFilterNdDescriptor get = REAL(sh_cudnn, cudnnGetFilterNdDescriptor);
+    cudnnDataType_t type;
+    cudnnTensorFormat_t format;
+    int nd, dim[SH_DNN_DIMS];
+    if (!get || get(d, SH_DNN_DIMS, &type, &format, &nd, dim) != CUDNN_STATUS_SUCCESS ||
+        nd < 3 || nd > SH_DNN_DIMS || format == CUDNN_TENSOR_NCHW_VECT_C)
+        return false;
+    t->type = (int)type;
+    t->nd = nd;
+    long long s = 1;
+    for (int i = 0; i < nd; i++)
+        t->dim[i] = dim[i];
+    if (format == CUDNN_TENSOR_NHWC) {
+        t->stride[1] = 1;
+        s = dim[1];
+        for (int i = nd - 1; i >= 2; i--) {
+            t->stride[i] = s;
+            s *= dim[i];
+        }
+        t->stride[0] = s;
+    } else {
+        for (int i = nd - 1; i >= 0; i--) {
+            t->stride[i] = s;
+            s *= dim[i];
+        }
+    }
+    return true;
+}
+
+/* ---- the compute calls ------------------------------------------------------------ */
+
+static void set_input(struct cudnn_call *cc, int i, const char *name,
+                      const struct sh_dnn_tensor *t, const void *p)
+{
+    cc->in_name[i] = name;
+    cc->in[i] = *t;
+    cc->in_ptr[i] = p;
+    cc->nin = i + 1;
+}
+
+void sh_dnn_describe(struct sh_call *c, const struct sh_dnn_out *o)
+{
+    c->m = o->m;
+    c->n = o->n;
+    c->k = o->k;
+    c->batch = o->batch;
+    c->atype = o->atype;
+    c->btype = o->btype;
+    c->ctype = o->ctype;
+}
+
+static void conv_compute(struct cudnn_call *cc, cudnnConvolutionDescriptor_t cd)
+{
+    sh_fn_cudnnGetConvolutionNdDescriptor get = REAL(sh_cudnn, cudnnGetConvolutionNdDescriptor);
+    int n, pad[SH_DNN_DIMS], stride[SH_DNN_DIMS], dil[SH_DNN_DIMS];
+    cudnnConvolutionMode_t mode;
+    cudnnDataType_t used;
+    if (get && get(cd, SH_DNN_DIMS - 2, &n, pad, stride, dil, &mode, &used) ==
+                   CUDNN_STATUS_SUCCESS)
+        sh_dnn_call_compute(&cc->c, cd, (int)used);
+    else
+        cc->c.compute = cc->c.compute_used = -1;
+}
+
+/* The convolution as the implicit GEMM that computes it, out = A x B with
+ * a reduction of length k. a and b are its two operands' tensors (named
+ * na and nb in records), o its output. */
+static void conv_out(struct cudnn_call *cc, cudnnConvolutionDescriptor_t cd, long long m,
+                     long long n, long long k, const char *na, const struct sh_dnn_tensor *a,
+                     const void *pa, const char *nb, const struct sh_dnn_tensor *b,
+                     const void *pb, const struct sh_dnn_tensor *out, const void *po)
+{
+    struct sh_dnn_out *o = &cc->out[0];
+    *o = (struct sh_dnn_out){ .t = *out, .ptr = po, .m = m, .n = n, .k = k, .batch = 1,
+                              .atype = sh_dnn_cuda_type(a->type),
+                              .btype = sh_dnn_cuda_type(b->type),
+                              .ctype = sh_dnn_cuda_type(out->type) };
+    set_input(cc, 0, na, a, pa);
+    set_input(cc, 1, nb, b, pb);
+    conv_compute(cc, cd);
+    o->compute = cc->c.compute;
+    o->compute_used = cc->c.compute_used;
+    cc->nout = 1;
+    cc->c.gemm = true;
+    sh_dnn_describe(&cc->c, o);
+}
+
+/* Forward: y [N, K, out...] = x * w; GEMM m = N x output positions, n = K,
+ * k = C/groups x filter taps (w is [K, C/groups, taps...]). */
+static bool sh_hook_conv_fwd(struct cudnn_call *cc, cudnnHandle_t h, const void *alpha,
+                             const cudnnTensorDescriptor_t xd, const void *x,
+                             const cudnnFilterDescriptor_t wd, const void *w,
+                             const cudnnConvolutionDescriptor_t cd,
+                             cudnnConvolutionFwdAlgo_t algo, void *ws, size_t ws_size,
+                             const void *beta, const cudnnTensorDescriptor_t yd, void *y)
+{
+    reset(cc);
+    (void)alpha, (void)algo, (void)ws, (void)ws_size, (void)beta;
+    struct sh_dnn_tensor tx, tw, ty;
+    cc->h = h;
+    if (!tensor_of(xd, &tx) || !filter_of(wd, &tw) || !tensor_of(yd, &ty) || ty.nd < 2)
+        return false;
+    conv_out(cc, cd, ty.dim[0] * sh_dnn_spatial(&ty), ty.dim[1], tw.dim[1] * sh_dnn_spatial(&tw), "x", &tx, x,
+             "w", &tw, w, &ty, y);
+    return false;
+}
+
+/* Backward data: dx [N, C, in...] = dy * w^T; GEMM m = N x input positions,
+ * n = C, k = K/groups x filter taps (groups = C / w's C/groups). */
+static bool sh_hook_conv_bwd_data(struct cudnn_call *cc, cudnnHandle_t h, const void *alpha,
+                                  const cudnnFilterDescriptor_t wd, const void *w,
+                                  const cudnnTensorDescriptor_t dyd, const void *dy,
+                                  const cudnnConvolutionDescriptor_t cd,
+                                  cudnnConvolutionBwdDataAlgo_t algo, void *ws, size_t ws_size,
+                                  const void *beta, const cudnnTensorDescriptor_t dxd, void *dx)
+{
+    reset(cc);
+    (void)alpha, (void)algo, (void)ws, (void)ws_size, (void)beta;
+    struct sh_dnn_tensor tw, tdy, tdx;
+    cc->h = h;
+    if (!filter_of(wd, &tw) || !tensor_of(dyd, &tdy) || !tensor_of(dxd, &tdx) || tdx.nd < 2)
+        return false;
+    long long groups = tw.dim[1] > 0 && tdx.dim[1] % tw.dim[1] == 0 ? tdx.dim[1] / tw.dim[1] : 1;
+    conv_out(cc, cd, tdx.dim[0] * sh_dnn_spatial(&tdx), tdx.dim[1],
+             tw.dim[0] / (groups > 0 ? groups : 1) * sh_dnn_spatial(&tw), "dy", &tdy, dy, "w", &tw, w,
+             &tdx, dx);
+    return false;
+}
+
+/* Backward filter: dw [K, C/groups, taps...] = x^T * dy; GEMM m = C/groups
+ * x filter taps, n = K, k = N x output positions. */
+static bool sh_hook_conv_bwd_filter(struct cudnn_call *cc, cudnnHandle_t h, const void *alpha,
+                                    const cudnnTensorDescriptor_t xd, const void *x,
+                                    const cudnnTensorDescriptor_t dyd, const void *dy,
+                                    const cudnnConvolutionDescriptor_t cd,
+                                    cudnnConvolutionBwdFilterAlgo_t algo, void *ws,
+                                    size_t ws_size, const void *beta,
+                                    const cudnnFilterDescriptor_t dwd, void *dw)
+{
+    reset(cc);
+    (void)alpha, (void)algo, (void)ws, (void)ws_size, (void)beta;
+    struct sh_dnn_tensor tx, tdy, tdw;
+    cc->h = h;
+    if (!tensor_of(xd, &tx) || !tensor_of(dyd, &tdy) || !filter_of(dwd, &tdw))
+        return false;
+    conv_out(cc, cd, tdw.dim[1] * sh_dnn_spatial(&tdw), tdw.dim[0], tdy.dim[0] * sh_dnn_spatial(&tdy), "x",
+             &tx, x, "dy", &tdy, dy, &tdw, dw);
+    return false;
+}
+
+/* Reductions and element-wise ops: m = 1, n = C's elements, k = the
+ * elements of A reduced into each (1 for cudnnOpTensor). */
+static void reduction_out(struct cudnn_call *cc, const struct sh_dnn_tensor *tc, const void *C,
+                          long long k, int atype, int btype)
+{
+    struct sh_dnn_out *o = &cc->out[0];
+    o->t = *tc;
+    o->ptr = C;
+    o->m = 1;
+    o->n = sh_dnn_elems(tc);
+    o->k = k;
+    o->batch = 1;
+    o->atype = atype;
+    o->btype = btype;
+    o->ctype = sh_dnn_cuda_type(tc->type);
+    o->compute = cc->c.compute;
+    o->compute_used = cc->c.compute_used;
+    cc->nout = 1;
+    cc->c.reduction = true;
+    sh_dnn_describe(&cc->c, o);
+}
+
+static bool sh_hook_reduce_tensor(struct cudnn_call *cc, cudnnHandle_t h,
+                                  const cudnnReduceTensorDescriptor_t rd, void *indices,
+                                  size_t indices_size, void *ws, size_t ws_size,
+                                  const void *alpha, const cudnnTensorDescriptor_t ad,
+                                  const void *A, const void *beta,
+                                  const cudnnTensorDescriptor_t cd, void *C)
+{
+    reset(cc);
+    (void)indices, (void)indices_size, (void)ws, (void)ws_size, (void)alpha, (void)beta;
+    sh_fn_cudnnGetReduceTensorDescriptor get = REAL(sh_cudnn, cudnnGetReduceTensorDescriptor);
+    struct sh_dnn_tensor ta, tc;
+    cudnnReduceTensorOp_t op;
+    cudnnDataType_t used;
+    cudnnNanPropagation_t nan;
+    cudnnReduceTensorIndices_t ind;
+    cudnnIndicesType_t it;
+    cc->h = h;
+    if (!get || get(rd, &op, &used, &nan, &ind, &it) != CUDNN_STATUS_SUCCESS ||
+        !tensor_of(ad, &ta) || !tensor_of(cd, &tc) || sh_dnn_elems(&tc) < 1)
+        return false;
+    sh_dnn_call_compute(&cc->c, rd, (int)used);
+    int at = sh_dnn_cuda_type(ta.type);
+    reduction_out(cc, &tc, C, sh_dnn_elems(&ta) / sh_dnn_elems(&tc), at, at);
+    set_input(cc, 0, "A", &ta, A);
+    return false;
+}
+
+static bool sh_hook_op_tensor(struct cudnn_call *cc, cudnnHandle_t h,
+                              const cudnnOpTensorDescriptor_t od, const void *alpha1,
+                              const cudnnTensorDescriptor_t ad, const void *A,
+                              const void *alpha2, const cudnnTensorDescriptor_t bd,
+                              const void *B, const void *beta, const cudnnTensorDescriptor_t cd,
+                              void *C)
+{
+    reset(cc);
+    (void)alpha1, (void)alpha2, (void)beta;
+    sh_fn_cudnnGetOpTensorDescriptor get = REAL(sh_cudnn, cudnnGetOpTensorDescriptor);
+    struct sh_dnn_tensor ta, tb, tc;
+    cudnnOpTensorOp_t op;
+    cudnnDataType_t used;
+    cudnnNanPropagation_t nan;
+    cc->h = h;
+    if (!get || get(od, &op, &used, &nan) != CUDNN_STATUS_SUCCESS || !tensor_of(ad, &ta) ||
+        !tensor_of(cd, &tc))
+        return false;
+    /* SQRT and NOT read A only: B may be anything, even NULL. */
+    bool unary = op == CUDNN_OP_TENSOR_SQRT || op == CUDNN_OP_TENSOR_NOT;
+    if (unary || !tensor_of(bd, &tb))
+        tb = ta, B = NULL;
+    sh_dnn_call_compute(&cc->c, od, (int)used);
+    reduction_out(cc, &tc, C, 1, sh_dnn_cuda_type(ta.type), sh_dnn_cuda_type(tb.type));
+    set_input(cc, 0, "A", &ta, A);
+    if (B)
+        set_input(cc, 1, "B", &tb, B);
+    return false;
+}
+
+/* ---- graph API entry points (cudnn_graph.c) --------------------------------------- */
+
+static bool sh_hook_backend_set(struct cudnn_call *cc, cudnnBackendDescriptor_t d,
+                                cudnnBackendAttributeName_t name,
+                                cudnnBackendAttributeType_t type, int64_t count,
+                                const void *elems)
+{
+    reset(cc);
+    return sh_dnn_graph_set(cc, d, name, type, count, elems);
+}
+
+static bool sh_hook_backend_get(struct cudnn_call *cc, cudnnBackendDescriptor_t const d,
+                                cudnnBackendAttributeName_t name,
+                                cudnnBackendAttributeType_t type, int64_t requested,
+                                int64_t *count, void *elems)
+{
+    reset(cc);
+    return sh_dnn_graph_get(cc, d, name, type, requested, count, elems);
+}
+
+static bool sh_hook_backend_destroy(struct cudnn_call *cc, cudnnBackendDescriptor_t d)
+{
+    reset(cc);
+    sh_dnn_own_del(d);
+    sh_dnn_graph_destroy(d);
+    return false;
+}
+
+static bool sh_hook_backend_execute(struct cudnn_call *cc, cudnnHandle_t h,
+                                    cudnnBackendDescriptor_t plan, cudnnBackendDescriptor_t pack)
+{
+    reset(cc);
+    return sh_dnn_graph_execute(cc, h, plan, pack);
+}
+
+/* ---- the check after a call ----------------------------------------------------------- */
+
+static const char *data_type_name(int t);
+static const struct sh_check_names dnn_names = { data_type_name, data_type_name };
+
+static bool scan_type(int cudnn_type, enum sh_scan_type *out)
+{
+    switch (cudnn_type) {
+    case CUDNN_DATA_HALF: *out = SH_SCAN_F16; return true;
+    case CUDNN_DATA_BFLOAT16: *out = SH_SCAN_BF16; return true;
+    case CUDNN_DATA_FLOAT: *out = SH_SCAN_F32; return true;
+    default: return false;
+    }
+}
+
+/* A tensor in the scan kernels' layout: its dims (size-1 ones dropped)
+ * taken in order of increasing stride and merged where one continues the
+ * other, must come to at most three runs: rows (stride 1), columns (ld) and
+ * a batch. Anything else (a broadcast stride of 0, dims that overlap, more
+ * than three separate runs) is not scanned: reading it as a matrix would
+ * either miss elements or read padding that is not the tensor's. The
+ * element order of `first` in records is then memory order. */
+static bool sh_dnn_layout(const struct sh_dnn_tensor *t, const void *p, struct sh_matrix *m)
+{
+    long long d[SH_DNN_DIMS], s[SH_DNN_DIMS];
+    int n = 0;
+    if (!p || !scan_type(t->type, &m->type))
+        return false;
+    for (int i = 0; i < t->nd; i++) {
+        if (t->dim[i] < 1)
+            return false;
+        if (t->dim[i] == 1)
+            continue;
+        if (t->stride[i] < 1)
+            return false;
+        int j = n++;
+        for (; j > 0 && s[j - 1] > t->stride[i]; j--)
+            d[j] = d[j - 1], s[j] = s[j - 1];
+        d[j] = t->dim[i];
+        s[j] = t->stride[i];
+    }
+    long long run_d[SH_DNN_DIMS], run_s[SH_DNN_DIMS];
+    int runs = 0;
+    for (int i = 0; i < n; i++) {
+        if (runs && s[i] == run_s[runs - 1] * run_d[runs - 1]) {
+            run_d[runs - 1] *= d[i];
+            continue;
+        }
+        if (runs && s[i] < run_s[runs - 1] * run_d[runs - 1])
+            return false; /* overlapping */
+        run_d[runs] = d[i];
+        run_s[runs++] = s[i];
+    }
+    unsigned long long r = 1, c = 1, ld = 1, b = 1, bs = 0;
+    if (runs > 3 || (runs > 0 && run_s[0] != 1 && runs == 3))
+        return false;
+    int i = 0;
+    if (runs > 0 && run_s[0] == 1)
+        r = (unsigned long long)run_d[i++];
+    if (i < runs) {
+        c = (unsigned long long)run_d[i];
+        ld = (unsigned long long)run_s[i++];
+    } else {
+        ld = r;
+    }
+    if (i < runs) {
+        b = (unsigned long long)run_d[i];
+        bs = (unsigned long long)run_s[i++];
+    }
+    *m = (struct sh_matrix){ .type = m->type, .base = p, .rows = r, .cols = c, .ld = ld,
+                             .stride = bs, .batch = b };
+    return true;
+}
+
+static void check_out(const struct cudnn_call *cc, const struct sh_dnn_out *o, void *stream)
+{
+    const struct sh_call *c = &cc->c;
+    struct sh_check_call k = { .api = sh_cudnn_syms[c->api], .names = &dnn_names,
+                               .counts = &counts[c->api].checks, .seq = c->seq, .m = o->m,
+                               .n = o->n, .k = o->k, .batch = o->batch, .atype = o->atype,
+                               .btype = o->btype, .ctype = o->ctype, .compute = o->compute,
+                               .compute_used = o->compute_used, .stream = stream,
+                               .caller = c->caller, .site = c->site };
+    if (!sh_dnn_layout(&o->t, o->ptr, &k.out))
+        return;
+    if (sh_policy.check_inputs && cc->nout == 1) {
+        k.nin = cc->nin;
+        for (int i = 0; i < cc->nin; i++)
+            if (sh_dnn_layout(&cc->in[i], cc->in_ptr[i], &k.in[i]))
+                k.in_name[i] = cc->in_name[i];
+    }
+    sh_check_submit(&k);
+}
+
+/* After a shaped call: its call site, then, if it succeeded, the check of
+ * each half-precision output on the handle's stream. */
 static void after(struct cudnn_call *cc, cudnnStatus_t status)
 {
-    (void)cc, (void)status;
+    struct sh_call *c = &cc->c;
+    cudaStream_t stream;
+    if (!c->gemm && !c->reduction)
+        return;
+    if (sh_site_tracked(c))
+        sh_site_enter(c, sh_cudnn_syms[c->api], &dnn_names);
+    if (status != CUDNN_STATUS_SUCCESS)
+        return;
+    sh_fn_cudnnGetStream get_stream = REAL(sh_cudnn, cudnnGetStream);
+    bool have_stream = false;
+    for (int i = 0; i < cc->nout; i++) {
+        const struct sh_dnn_out *o = &cc->out[i];
+        enum sh_scan_type t;
+        if (!scan_type(o->t.type, &t) || !sh_check_wanted(o->ctype))
+            continue;
+        if (!have_stream) {
+            if (!get_stream || get_stream(cc->h, &stream) != CUDNN_STATUS_SUCCESS)
+                return;
+            have_stream = true;
+        }
+        check_out(cc, o, stream);
+    }
 }
 
 /* ---- the wrappers ----------------------------------------------------------- */
@@ -60,7 +722,7 @@ static cudnnStatus_t sh_cudnn_missing(int api)
     sh_warn_once(&sh_cudnn.warned_missing,
                  "%s called, but no real cuDNN is loaded (libcudnn.so.9); returning "
                  "CUDNN_STATUS_NOT_INITIALIZED",
-                 cudnn_syms[api]);
+                 sh_cudnn_syms[api]);
     return CUDNN_STATUS_NOT_INITIALIZED;
 }
 
@@ -70,13 +732,57 @@ SH_CUDNN_INTERCEPT(SH_WRAPPER)
 
 /* ---- records ------------------------------------------------------------------ */
 
+static const char *data_type_name(int t)
+{
+    switch (t) {
+    case CUDA_R_32F: return "CUDNN_DATA_FLOAT";
+    case CUDA_R_64F: return "CUDNN_DATA_DOUBLE";
+    case CUDA_R_16F: return "CUDNN_DATA_HALF";
+    case CUDA_R_16BF: return "CUDNN_DATA_BFLOAT16";
+    case CUDA_R_8I: return "CUDNN_DATA_INT8";
+    case CUDA_R_8U: return "CUDNN_DATA_UINT8";
+    case CUDA_R_32I: return "CUDNN_DATA_INT32";
+    case CUDA_R_64I: return "CUDNN_DATA_INT64";
+    case CUDA_R_8F_E4M3: return "CUDNN_DATA_FP8_E4M3";
+    case CUDA_R_8F_E5M2: return "CUDNN_DATA_FP8_E5M2";
+    case SH_DNN_UNMAPPED + CUDNN_DATA_INT8x4: return "CUDNN_DATA_INT8x4";
+    case SH_DNN_UNMAPPED + CUDNN_DATA_INT8x32: return "CUDNN_DATA_INT8x32";
+    case SH_DNN_UNMAPPED + CUDNN_DATA_UINT8x4: return "CUDNN_DATA_UINT8x4";
+    case SH_DNN_UNMAPPED + CUDNN_DATA_BOOLEAN: return "CUDNN_DATA_BOOLEAN";
+    default: return NULL;
+    }
+}
+
+static void log_shape(struct sh_json *j, const struct sh_call *c)
+{
+    if (c->site >= 0)
+        sh_json_uint(j, "site_id", sh_site_id(c->site));
+    sh_json_int(j, "m", c->m);
+    sh_json_int(j, "n", c->n);
+    sh_json_int(j, "k", c->k);
+    sh_json_int(j, "batch", c->batch);
+    sh_json_name(j, "atype", data_type_name(c->atype), c->atype);
+    sh_json_name(j, "btype", data_type_name(c->btype), c->btype);
+    sh_json_name(j, "ctype", data_type_name(c->ctype), c->ctype);
+}
+
 static void log_call(const struct sh_call *c, int status)
 {
+    const struct cudnn_call *cc = (const struct cudnn_call *)c;
     char buf[1024];
     struct sh_json j;
     sh_json_begin(&j, buf, sizeof buf, "call");
-    sh_json_str(&j, "api", cudnn_syms[c->api]);
+    sh_json_str(&j, "api", sh_cudnn_syms[c->api]);
     sh_json_uint(&j, "seq", c->seq);
+    if (c->api == SH_API_cudnnBackendSetAttribute || c->api == SH_API_cudnnBackendGetAttribute)
+        sh_json_int(&j, "attr", cc->attr);
+    if (c->gemm || c->reduction)
+        log_shape(&j, c);
+    if (c->gemm || c->reduction || cc->desc) {
+        sh_json_name(&j, "compute", data_type_name(c->compute), c->compute);
+        sh_json_name(&j, "compute_used", data_type_name(c->compute_used), c->compute_used);
+        sh_json_str(&j, "action", sh_action_name(c->action));
+    }
     sh_json_int(&j, "status", status);
     sh_log_write(&j);
 }

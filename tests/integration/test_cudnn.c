@@ -1,0 +1,414 @@
+/* Integration tests of the cuDNN interposer on the emulated libcudnn.so.9:
+ * dnn_app (tests/apps/dnn_app.c, an ordinary cuDNN program) runs with and
+ * without the shim; the tests assert on the numbers it prints and on the
+ * shim's call, site, nonfinite and summary records.
+ *
+ * Numbers (the emulated cuDNN rounds every product and partial sum to FP16
+ * under compute type HALF, tests/emu/dnn_conv.c, dnn_tensor_ops.c,
+ * dnn_exec.c):
+ * - a sum of 4096 products 1 x 1 (a convolution with 4096 input channels,
+ *   backward data over 4096 output channels, backward filter over a 4096
+ *   wide image, a reduction of 4096 ones, a matmul with k = 4096) is 2048
+ *   with HALF compute (2048 + 1 rounds back to 2048) and 4096 with FLOAT;
+ * - op-tensor ADD of 1 and 2^-11 plus beta 1 times 2^-11: HALF rounds
+ *   1 + 2^-11 (a tie) to 1 twice, FLOAT sums to 1 + 2^-10 = 1.0009765625
+ *   (exact in the FP16 output);
+ * - 8192 products 16 x 1 = 131072 overflow the FP16 output even with FLOAT
+ *   compute: +Inf.
+ *
+ * Suite (CK_RUN_SUITE): cudnn. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "asserts.h"
+#include "harness.h"
+
+#define TRACE "SAFEHALF_LOG_LEVEL=trace"
+#define HALF_SUM 2048.0
+#define FLOAT_SUM 4096.0
+#define OPT_ARGS "--op", "optensor", "--bvalue", "0.00048828125", "--beta", "1", "--cvalue", \
+                 "0.00048828125"
+#define OPT_HALF 1.0
+#define OPT_FLOAT 1.0009765625
+#define OVERFLOW_ARGS "--compute", "FLOAT", "--value", "16", "--r", "8192"
+#define FP16_MAX 65504.0
+
+static void run(hr_app *a, int shim, const char *const *env, const char *const args[])
+{
+    hr_app_opts o = { .shim = shim, .emu = 1, .env = env };
+    hr_app_run(a, &o, "dnn_app", args);
+}
+
+/* The one record of kind ev for api. */
+static const char *record(const hr_app *a, const char *ev, const char *api)
+{
+    ck_assert_msg(a->have_log, "no log\n%s", hr_describe(&a->r));
+    size_t n = hr_log_count_where(&a->log, ev, "api", api);
+    ck_assert_msg(n == 1, "%zu %s records for %s\n%s", n, ev, api, hr_log_dump(&a->log));
+    return hr_log_find_where(&a->log, ev, "api", api);
+}
+
+static double summary_num(const hr_app *a, const char *api, const char *what)
+{
+    char path[128];
+    snprintf(path, sizeof path, "apis.%s.%s", api, what);
+    return hr_json_num(summary_record(a), path);
+}
+
+/* The backend SetAttribute call record of attribute attr (one expected). */
+static const char *set_attr_record(const hr_app *a, int attr)
+{
+    char want[32];
+    const char *found = NULL;
+    int n = 0;
+    snprintf(want, sizeof want, "\"attr\":%d,", attr);
+    for (size_t i = 0; a->have_log && i < a->log.n; i++) {
+        const char *l = a->log.lines[i];
+        if (hr_json_str_is(l, "api", "cudnnBackendSetAttribute") && strstr(l, want))
+            found = l, n++;
+    }
+    ck_assert_msg(n == 1, "%d SetAttribute records for attr %d\n%s", n, attr,
+                  a->have_log ? hr_log_dump(&a->log) : "(no log)");
+    return found;
+}
+
+static void assert_compute(const char *rec, const char *compute, const char *used,
+                           const char *action)
+{
+    ASSERT_JSTR(rec, "compute", compute);
+    ASSERT_JSTR(rec, "compute_used", used);
+    ASSERT_JSTR(rec, "action", action);
+}
+
+/* ---- legacy convolutions ------------------------------------------------------- */
+
+struct conv_case {
+    const char *op, *set_api, *api;
+    long long m, n, k;
+};
+
+/* The implicit GEMMs (shim/cudnn.c): forward m = N x output positions = 4,
+ * n = K = 2; backward data m = N x input positions = 4, n = C = 2;
+ * backward filter m = C x taps = 2, n = K = 2; k = 4096 for all. */
+static const struct conv_case convs[] = {
+    { "fwd", "cudnnSetConvolution2dDescriptor", "cudnnConvolutionForward", 4, 2, 4096 },
+    { "fwd-nd", "cudnnSetConvolutionNdDescriptor", "cudnnConvolutionForward", 4, 2, 4096 },
+    { "bwd-data", "cudnnSetConvolution2dDescriptor", "cudnnConvolutionBackwardData", 4, 2, 4096 },
+    { "bwd-filter", "cudnnSetConvolution2dDescriptor", "cudnnConvolutionBackwardFilter", 2, 2,
+      4096 },
+};
+
+START_TEST(conv_upcast)
+{
+    const struct conv_case *t = &convs[_i];
+    hr_app plain, shim;
+    run(&plain, 0, NULL, ARGS("--op", t->op));
+    ASSERT_OK(&plain);
+    ASSERT_KV(&plain, "out0", HALF_SUM);
+    ASSERT_KV(&plain, "compute", 2);
+    run(&shim, 1, ENV(TRACE), ARGS("--op", t->op));
+    ASSERT_OK(&shim);
+    ASSERT_KV(&shim, "out0", FLOAT_SUM);
+    ASSERT_KV(&shim, "maxfinite", FLOAT_SUM);
+    ASSERT_KV(&shim, "compute", 2); /* the getter answers the program's own HALF */
+    assert_compute(record(&shim, "call", t->set_api), "CUDNN_DATA_HALF", "CUDNN_DATA_FLOAT",
+                   "upcast");
+    const char *rec = record(&shim, "call", t->api);
+    ASSERT_JNUM(rec, "m", t->m);
+    ASSERT_JNUM(rec, "n", t->n);
+    ASSERT_JNUM(rec, "k", t->k);
+    ASSERT_JNUM(rec, "batch", 1);
+    ASSERT_JSTR(rec, "atype", "CUDNN_DATA_HALF");
+    ASSERT_JSTR(rec, "btype", "CUDNN_DATA_HALF");
+    ASSERT_JSTR(rec, "ctype", "CUDNN_DATA_HALF");
+    ASSERT_JNUM(rec, "status", 0);
+    assert_compute(rec, "CUDNN_DATA_HALF", "CUDNN_DATA_FLOAT", "upcast");
+    const char *site = record(&shim, "site", t->api);
+    ASSERT_JNUM(rec, "site_id", hr_json_num(site, "id"));
+    ASSERT_JNUM(site, "k", t->k);
+    assert_compute(site, "CUDNN_DATA_HALF", "CUDNN_DATA_FLOAT", "upcast");
+    ck_assert_double_eq(summary_num(&shim, t->set_api, "upcasts"), 1);
+    ck_assert_double_eq(summary_num(&shim, t->api, "calls"), 1);
+    ck_assert_double_eq(summary_num(&shim, t->api, "upcasts"), 1);
+    ck_assert_double_eq(summary_num(&shim, t->api, "checked"), 1);
+    ck_assert_double_eq(summary_num(&shim, t->api, "nonfinite"), 0);
+    ck_assert_double_eq(summary_num(&shim, "cudnnDestroyConvolutionDescriptor", "calls"), 1);
+    hr_app_free(&plain);
+    hr_app_free(&shim);
+}
+END_TEST
+
+/* ---- reduce and op-tensor --------------------------------------------------------- */
+
+START_TEST(reduce_upcast)
+{
+    hr_app plain, shim;
+    run(&plain, 0, NULL, ARGS("--op", "reduce"));
+    ASSERT_OK(&plain);
+    ASSERT_KV(&plain, "out0", HALF_SUM);
+    run(&shim, 1, ENV(TRACE), ARGS("--op", "reduce"));
+    ASSERT_OK(&shim);
+    ASSERT_KV(&shim, "out0", FLOAT_SUM);
+    ASSERT_KV(&shim, "compute", 2);
+    assert_compute(record(&shim, "call", "cudnnSetReduceTensorDescriptor"), "CUDNN_DATA_HALF",
+                   "CUDNN_DATA_FLOAT", "upcast");
+    const char *rec = record(&shim, "call", "cudnnReduceTensor");
+    ASSERT_JNUM(rec, "m", 1);
+    ASSERT_JNUM(rec, "n", 1);
+    ASSERT_JNUM(rec, "k", 4096);
+    assert_compute(rec, "CUDNN_DATA_HALF", "CUDNN_DATA_FLOAT", "upcast");
+    ck_assert_double_eq(summary_num(&shim, "cudnnReduceTensor", "checked"), 1);
+    ck_assert_double_eq(summary_num(&shim, "cudnnReduceTensor", "upcasts"), 1);
+    hr_app_free(&plain);
+    hr_app_free(&shim);
+}
+END_TEST
+
+START_TEST(optensor_upcast)
+{
+    hr_app plain, shim;
+    run(&plain, 0, NULL, ARGS(OPT_ARGS));
+    ASSERT_OK(&plain);
+    ASSERT_KV(&plain, "out0", OPT_HALF);
+    run(&shim, 1, ENV(TRACE), ARGS(OPT_ARGS));
+    ASSERT_OK(&shim);
+    ASSERT_KV(&shim, "out0", OPT_FLOAT);
+    ASSERT_KV(&shim, "compute", 2);
+    assert_compute(record(&shim, "call", "cudnnSetOpTensorDescriptor"), "CUDNN_DATA_HALF",
+                   "CUDNN_DATA_FLOAT", "upcast");
+    const char *rec = record(&shim, "call", "cudnnOpTensor");
+    ASSERT_JNUM(rec, "m", 1);
+    ASSERT_JNUM(rec, "n", 8);
+    ASSERT_JNUM(rec, "k", 1);
+    assert_compute(rec, "CUDNN_DATA_HALF", "CUDNN_DATA_FLOAT", "upcast");
+    ck_assert_double_eq(summary_num(&shim, "cudnnOpTensor", "checked"), 1);
+    hr_app_free(&plain);
+    hr_app_free(&shim);
+}
+END_TEST
+
+/* ---- graph API ---------------------------------------------------------------------- */
+
+START_TEST(graph_upcast)
+{
+    int conv = _i == 0;
+    const char *op = conv ? "graph-conv" : "graph-matmul";
+    int attr = conv ? 100 /* CUDNN_ATTR_CONVOLUTION_COMP_TYPE */
+                    : 1500 /* CUDNN_ATTR_MATMUL_COMP_TYPE */;
+    hr_app plain, shim;
+    run(&plain, 0, NULL, ARGS("--op", op));
+    ASSERT_OK(&plain);
+    ASSERT_KV(&plain, "out0", HALF_SUM);
+    ASSERT_KV(&plain, "compute", 2);
+    run(&shim, 1, ENV(TRACE), ARGS("--op", op));
+    ASSERT_OK(&shim);
+    ASSERT_KV(&shim, "out0", FLOAT_SUM);
+    ASSERT_KV(&shim, "compute", 2); /* cudnnBackendGetAttribute: the program's own */
+    assert_compute(set_attr_record(&shim, attr), "CUDNN_DATA_HALF", "CUDNN_DATA_FLOAT",
+                   "upcast");
+    const char *rec = record(&shim, "call", "cudnnBackendExecute");
+    ASSERT_JNUM(rec, "m", conv ? 4 : 1);
+    ASSERT_JNUM(rec, "n", conv ? 2 : 1);
+    ASSERT_JNUM(rec, "k", 4096);
+    ASSERT_JNUM(rec, "batch", 1);
+    ASSERT_JSTR(rec, "ctype", "CUDNN_DATA_HALF");
+    assert_compute(rec, "CUDNN_DATA_HALF", "CUDNN_DATA_FLOAT", "upcast");
+    ASSERT_JNUM(rec, "site_id", hr_json_num(record(&shim, "site", "cudnnBackendExecute"), "id"));
+    ck_assert_double_eq(summary_num(&shim, "cudnnBackendExecute", "checked"), 1);
+    ck_assert_double_eq(summary_num(&shim, "cudnnBackendExecute", "upcasts"), 1);
+    ck_assert_double_eq(summary_num(&shim, "cudnnBackendSetAttribute", "upcasts"), 1);
+    hr_app_free(&plain);
+    hr_app_free(&shim);
+}
+END_TEST
+
+/* Setting the compute type after finalizing is cuDNN's error either way,
+ * and changes neither the descriptor nor what its getter answers. */
+START_TEST(graph_set_after_finalize)
+{
+    hr_app plain, shim;
+    run(&plain, 0, NULL, ARGS("--op", "graph-conv", "--late"));
+    ASSERT_OK(&plain);
+    run(&shim, 1, ENV(TRACE), ARGS("--op", "graph-conv", "--late"));
+    ASSERT_OK(&shim);
+    double late = hr_kv_num(plain.r.out, "late_status");
+    ck_assert_msg(late != 0 && !isnan(late), "%s", hr_describe(&plain.r));
+    ASSERT_KV(&shim, "late_status", late);
+    ASSERT_KV(&plain, "late_compute", 2);
+    ASSERT_KV(&shim, "late_compute", 2);
+    ASSERT_KV(&plain, "out0", HALF_SUM);
+    ASSERT_KV(&shim, "out0", FLOAT_SUM); /* still the upcast made before finalizing */
+    hr_app_free(&plain);
+    hr_app_free(&shim);
+}
+END_TEST
+
+/* ---- policy --------------------------------------------------------------------------- */
+
+START_TEST(other_families_leave_it)
+{
+    const char *op = _i ? "graph-conv" : "fwd";
+    const char *api = _i ? "cudnnBackendExecute" : "cudnnConvolutionForward";
+    hr_app a;
+    run(&a, 1, ENV(TRACE, "SAFEHALF_UPCAST=gemm,splitk,fast16f,reduce,lt"), ARGS("--op", op));
+    ASSERT_OK(&a);
+    ASSERT_KV(&a, "out0", HALF_SUM);
+    ASSERT_KV(&a, "compute", 2);
+    const char *rec = record(&a, "call", api);
+    assert_compute(rec, "CUDNN_DATA_HALF", "CUDNN_DATA_HALF", "pass");
+    /* still a half-precision call: a site, and its output checked */
+    ASSERT_JSTR(record(&a, "site", api), "action", "pass");
+    ck_assert_double_eq(summary_num(&a, api, "upcasts"), 0);
+    ck_assert_double_eq(summary_num(&a, api, "checked"), 1);
+    hr_app_free(&a);
+
+    run(&a, 1, ENV("SAFEHALF_UPCAST=none"), ARGS("--op", "reduce"));
+    ASSERT_OK(&a);
+    ASSERT_KV(&a, "out0", HALF_SUM);
+    hr_app_free(&a);
+}
+END_TEST
+
+START_TEST(observe_mode)
+{
+    const char *op = _i ? "graph-matmul" : "bwd-data";
+    const char *api = _i ? "cudnnBackendExecute" : "cudnnConvolutionBackwardData";
+    hr_app a;
+    run(&a, 1, ENV(TRACE, "SAFEHALF_MODE=observe"), ARGS("--op", op));
+    ASSERT_OK(&a);
+    ASSERT_KV(&a, "out0", HALF_SUM);
+    const char *set = _i ? set_attr_record(&a, 1500)
+                         : record(&a, "call", "cudnnSetConvolution2dDescriptor");
+    assert_compute(set, "CUDNN_DATA_HALF", "CUDNN_DATA_HALF", "observe");
+    assert_compute(record(&a, "call", api), "CUDNN_DATA_HALF", "CUDNN_DATA_HALF", "observe");
+    ck_assert_double_eq(summary_num(&a, api, "upcasts"), 0);
+    ck_assert_double_eq(summary_num(&a, api, "checked"), 1);
+    hr_app_free(&a);
+}
+END_TEST
+
+START_TEST(float_passes)
+{
+    static const char *const ops[] = { "fwd", "reduce", "graph-conv" };
+    static const char *const apis[] = { "cudnnConvolutionForward", "cudnnReduceTensor",
+                                        "cudnnBackendExecute" };
+    hr_app a;
+    run(&a, 1, ENV(TRACE), ARGS("--op", ops[_i], "--compute", "FLOAT"));
+    ASSERT_OK(&a);
+    ASSERT_KV(&a, "out0", FLOAT_SUM);
+    ASSERT_KV(&a, "compute", 0);
+    assert_compute(record(&a, "call", apis[_i]), "CUDNN_DATA_FLOAT", "CUDNN_DATA_FLOAT",
+                   "pass");
+    ck_assert_double_eq(summary_num(&a, apis[_i], "upcasts"), 0);
+    ck_assert_double_eq(summary_num(&a, apis[_i], "checked"), 1); /* FP16 output */
+    hr_app_free(&a);
+}
+END_TEST
+
+/* ---- Inf/NaN ------------------------------------------------------------------------------ */
+
+START_TEST(overflow)
+{
+    static const char *const ops[] = { "fwd", "bwd-filter", "graph-conv", "graph-matmul" };
+    static const char *const apis[] = { "cudnnConvolutionForward",
+                                        "cudnnConvolutionBackwardFilter", "cudnnBackendExecute",
+                                        "cudnnBackendExecute" };
+    static const long long numel[] = { 8, 4, 8, 1 };
+    hr_app a;
+    run(&a, 1, NULL, ARGS("--op", ops[_i], OVERFLOW_ARGS));
+    ASSERT_OK(&a);
+    ASSERT_KV(&a, "inf", numel[_i]);
+    const char *rec = record(&a, "nonfinite", apis[_i]);
+    ASSERT_JNUM(rec, "site_id", hr_json_num(record(&a, "site", apis[_i]), "id"));
+    ASSERT_JNUM(rec, "k", 8192);
+    ASSERT_JNUM(rec, "numel", numel[_i]);
+    ASSERT_JNUM(rec, "inf", numel[_i]);
+    ASSERT_JNUM(rec, "pos_inf", numel[_i]);
+    ASSERT_JNUM(rec, "nan", 0);
+    ASSERT_JSTR(rec, "ctype", "CUDNN_DATA_HALF");
+    ASSERT_JSTR(rec, "compute", "CUDNN_DATA_FLOAT"); /* FP32 compute, and still too big */
+    ASSERT_JSTR(rec, "compute_used", "CUDNN_DATA_FLOAT");
+    ASSERT_JSTR(rec, "action", "logged");
+    ck_assert_double_eq(summary_num(&a, apis[_i], "nonfinite"), 1);
+    hr_app_free(&a);
+}
+END_TEST
+
+START_TEST(inputs_and_saturate)
+{
+    /* NaN inputs: the output received them */
+    hr_app a;
+    run(&a, 1, ENV("SAFEHALF_CHECK_INPUTS=1"), ARGS("--value", "nan"));
+    ASSERT_OK(&a);
+    ASSERT_KV(&a, "nan", 8);
+    const char *rec = record(&a, "nonfinite", "cudnnConvolutionForward");
+    ck_assert_msg(strstr(rec, "\"inputs_finite\":false"), "%s", rec);
+    ASSERT_JNUM(rec, "inputs.x.nan", 4096 * 4);
+    ASSERT_JNUM(rec, "inputs.w.nan", 0);
+    hr_app_free(&a);
+
+    /* the overflow is the call's own */
+    run(&a, 1, ENV("SAFEHALF_CHECK_INPUTS=1"), ARGS("--op", "reduce", OVERFLOW_ARGS));
+    ASSERT_OK(&a);
+    rec = record(&a, "nonfinite", "cudnnReduceTensor");
+    ck_assert_msg(strstr(rec, "\"inputs_finite\":true"), "%s", rec);
+    ASSERT_JNUM(rec, "inputs.A.inf", 0);
+    hr_app_free(&a);
+
+    /* saturate: the largest finite half instead of +Inf */
+    run(&a, 1, ENV("SAFEHALF_ON_NONFINITE=saturate"), ARGS(OVERFLOW_ARGS));
+    ASSERT_OK(&a);
+    ASSERT_KV(&a, "out0", FP16_MAX);
+    ASSERT_KV(&a, "inf", 0);
+    ASSERT_JSTR(record(&a, "nonfinite", "cudnnConvolutionForward"), "action", "saturated");
+    hr_app_free(&a);
+}
+END_TEST
+
+START_TEST(check_off_and_shim_off)
+{
+    hr_app a;
+    run(&a, 1, ENV("SAFEHALF_CHECK=off"), ARGS(OVERFLOW_ARGS));
+    ASSERT_OK(&a);
+    ASSERT_KV(&a, "inf", 8);
+    ck_assert_uint_eq(hr_log_count(&a.log, "nonfinite"), 0);
+    ck_assert_double_eq(summary_num(&a, "cudnnConvolutionForward", "checked"), 0);
+    hr_app_free(&a);
+
+    run(&a, 1, ENV("SAFEHALF_MODE=off"), ARGS("--op", "graph-conv"));
+    ASSERT_OK(&a);
+    ASSERT_KV(&a, "out0", HALF_SUM);
+    ck_assert_msg(!a.have_log, "a log with SAFEHALF_MODE=off");
+    hr_app_free(&a);
+}
+END_TEST
+
+int main(void)
+{
+    hr_env_path("SH_LIB");
+    hr_env_path("SH_EMU_DIR");
+    hr_env_path("SH_APPS_DIR");
+    Suite *s = suite_create("cudnn");
+    TCase *t = tcase_create("cudnn");
+    tcase_set_timeout(t, 300);
+    tcase_add_loop_test(t, conv_upcast, 0, 4);
+    tcase_add_test(t, reduce_upcast);
+    tcase_add_test(t, optensor_upcast);
+    tcase_add_loop_test(t, graph_upcast, 0, 2);
+    tcase_add_test(t, graph_set_after_finalize);
+    tcase_add_loop_test(t, other_families_leave_it, 0, 2);
+    tcase_add_loop_test(t, observe_mode, 0, 2);
+    tcase_add_loop_test(t, float_passes, 0, 3);
+    tcase_add_loop_test(t, overflow, 0, 4);
+    tcase_add_test(t, inputs_and_saturate);
+    tcase_add_test(t, check_off_and_shim_off);
+    suite_add_tcase(s, t);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,133 @@
+/* The cuDNN interposer against NVIDIA's real libcudnn.so.9 (from the
+ * ldconfig cache; no LD_LIBRARY_PATH). There is no GPU: descriptor calls
+ * work (they need no device), cudnnCreate fails with cuDNN's own
+ * CUDNN_STATUS_NOT_INITIALIZED, and setting a finalized backend
+ * descriptor is cuDNN's own BAD_PARAM. The shim must resolve the real
+ * library, rewrite the descriptors' HALF compute types to FLOAT (trace
+ * records), answer the program's own HALF from the getters, and hand
+ * every status back unchanged. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "asserts.h"
+#include "harness.h"
+
+static const char *const ops[] = { "fwd", "fwd-nd", "bwd-data", "bwd-filter", "reduce",
+                                   "optensor", "graph-conv", "graph-matmul" };
+/* The descriptor call that sets each op's compute type. */
+static const char *const set_apis[] = {
+    "cudnnSetConvolution2dDescriptor", "cudnnSetConvolutionNdDescriptor",
+    "cudnnSetConvolution2dDescriptor", "cudnnSetConvolution2dDescriptor",
+    "cudnnSetReduceTensorDescriptor",  "cudnnSetOpTensorDescriptor",
+    "cudnnBackendSetAttribute",        "cudnnBackendSetAttribute",
+};
+#define N_OPS ((int)(sizeof ops / sizeof ops[0]))
+
+static void run(hr_app *a, int shim, const char *op)
+{
+    hr_app_opts o = { .shim = shim, .emu = 0, .env = ENV("SAFEHALF_LOG_LEVEL=trace") };
+    hr_app_run(a, &o, "dnn_app", ARGS("--op", op, "--late"));
+}
+
+/* The start record names the real libcudnn.so.9 and its version. */
+static void check_real_library(const hr_app *a)
+{
+    char path[4096];
+    ck_assert_msg(a->have_log, "no log with the shim\n%s", hr_describe(&a->r));
+    for (size_t i = 0; i < a->log.n; i++)
+        ck_assert_msg(hr_json_is_object(a->log.lines[i], strlen(a->log.lines[i])),
+                      "log line %zu is not a JSON object: %s", i + 1, a->log.lines[i]);
+    const char *s = hr_log_find(&a->log, "start", 0);
+    ck_assert_msg(s != NULL, "no start record:\n%s", hr_log_dump(&a->log));
+    ck_assert_msg(hr_json_get(s, "libs.cudnn.path", path, sizeof path) == 's',
+                  "libs.cudnn.path is not a string (real library not resolved): %s", s);
+    ck_assert_msg(strstr(path, "libcudnn.so.9") != NULL, "libs.cudnn.path %s", path);
+    const char *emu = getenv("SH_EMU_DIR");
+    ck_assert_msg(!emu || !*emu || strstr(path, emu) == NULL,
+                  "libs.cudnn.path %s is the emulated library", path);
+    ck_assert_msg(hr_exists(path), "libs.cudnn.path %s does not exist", path);
+    double v = hr_json_num(s, "libs.cudnn.version");
+    ck_assert_msg(v >= 90000 && v < 100000, "libs.cudnn.version is not a cuDNN 9 one: %s", s);
+}
+
+/* The same output with and without the shim: cuDNN's statuses (the late
+ * set, cudnnCreate's) and the compute type the getters answer. */
+START_TEST(status_passthrough)
+{
+    hr_app a, b;
+    run(&a, 0, ops[_i]);
+    run(&b, 1, ops[_i]);
+    ck_assert_msg(a.r.exit_code == 1, "%s", hr_describe(&a.r));
+    ck_assert_int_eq(b.r.exit_code, a.r.exit_code);
+    ck_assert_msg(strcmp(a.r.out, b.r.out) == 0, "without the shim:\n%s\nwith:\n%s", a.r.out,
+                  b.r.out);
+    ASSERT_KV(&a, "status", 1001); /* CUDNN_STATUS_NOT_INITIALIZED: no GPU */
+    ASSERT_KV(&a, "compute", 2);   /* HALF, the program's own, with the shim too */
+    check_real_library(&b);
+    const char *create = hr_log_find_where(&b.log, "call", "api", "cudnnCreate");
+    ck_assert_msg(create != NULL, "%s", hr_log_dump(&b.log));
+    ASSERT_JNUM(create, "status", 1001);
+    hr_app_free(&a);
+    hr_app_free(&b);
+}
+END_TEST
+
+/* The descriptor call that sets HALF: rewritten to FLOAT, accepted. */
+START_TEST(descriptors_upcast)
+{
+    hr_app a;
+    run(&a, 1, ops[_i]);
+    ck_assert_msg(a.have_log, "%s", hr_describe(&a.r));
+    /* a graph op sets many attributes: the compute type's record has "compute" */
+    const char *rec = NULL;
+    for (size_t i = 0; i < a.log.n && !rec; i++)
+        if (hr_json_str_is(a.log.lines[i], "api", set_apis[_i]) &&
+            hr_json_get(a.log.lines[i], "compute", NULL, 0))
+            rec = a.log.lines[i];
+    ck_assert_msg(rec != NULL, "no %s record with a compute type\n%s", set_apis[_i],
+                  hr_log_dump(&a.log));
+    ASSERT_JSTR(rec, "compute", "CUDNN_DATA_HALF");
+    ASSERT_JSTR(rec, "compute_used", "CUDNN_DATA_FLOAT");
+    ASSERT_JSTR(rec, "action", "upcast");
+    ASSERT_JNUM(rec, "status", 0);
+    ck_assert_double_eq(hr_json_num(summary_record(&a), "apis.cudnnCreate.calls"), 1);
+    hr_app_free(&a);
+}
+END_TEST
+
+/* Setting a finalized descriptor's compute type: cuDNN's refusal, and the
+ * program's value still answered. */
+START_TEST(late_set)
+{
+    hr_app a, b;
+    run(&a, 0, _i ? "graph-matmul" : "graph-conv");
+    run(&b, 1, _i ? "graph-matmul" : "graph-conv");
+    double late = hr_kv_num(a.r.out, "late_status");
+    ck_assert_msg(late != 0 && !isnan(late), "%s", hr_describe(&a.r));
+    ASSERT_KV(&b, "late_status", late);
+    ASSERT_KV(&b, "late_compute", 2);
+    hr_app_free(&a);
+    hr_app_free(&b);
+}
+END_TEST
+
+int main(void)
+{
+    hr_env_path("SH_LIB");
+    hr_env_path("SH_APPS_DIR");
+    Suite *s = suite_create("real-cudnn");
+    TCase *t = tcase_create("real-cudnn");
+    tcase_set_timeout(t, 120);
+    tcase_add_loop_test(t, status_passthrough, 0, N_OPS);
+    tcase_add_loop_test(t, descriptors_upcast, 0, N_OPS);
+    tcase_add_loop_test(t, late_set, 0, 2);
+    suite_add_tcase(s, t);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? 0 : 1;
+}
