@@ -680,15 +680,7 @@ static void log_call(const struct sh_call *c, int status)
     sh_json_str(&j, "api", cublas_syms[c->api]);
     sh_json_uint(&j, "seq", c->seq);
     if (c->gemm) {
-        if (c->site >= 0)
-            sh_json_uint(&j, "site_id", sh_site_id(c->site));
-        sh_json_int(&j, "m", c->m);
-        sh_json_int(&j, "n", c->n);
-        sh_json_int(&j, "k", c->k);
-        sh_json_int(&j, "batch", c->batch);
-        sh_json_name(&j, "atype", sh_cuda_type_name(c->atype), c->atype);
-        sh_json_name(&j, "btype", sh_cuda_type_name(c->btype), c->btype);
-        sh_json_name(&j, "ctype", sh_cuda_type_name(c->ctype), c->ctype);
+        sh_call_json_shape(&j, c, &cublas_names);
         sh_json_name(&j, "compute", sh_cublas_compute_name(c->compute), c->compute);
         sh_json_name(&j, "compute_used", sh_cublas_compute_name(c->compute_used), c->compute_used);
         sh_json_str(&j, "pointer_mode", pointer_mode_name(c->pointer_mode));

@@ -753,19 +753,6 @@ static const char *data_type_name(int t)
     }
 }
 
-static void log_shape(struct sh_json *j, const struct sh_call *c)
-{
-    if (c->site >= 0)
-        sh_json_uint(j, "site_id", sh_site_id(c->site));
-    sh_json_int(j, "m", c->m);
-    sh_json_int(j, "n", c->n);
-    sh_json_int(j, "k", c->k);
-    sh_json_int(j, "batch", c->batch);
-    sh_json_name(j, "atype", data_type_name(c->atype), c->atype);
-    sh_json_name(j, "btype", data_type_name(c->btype), c->btype);
-    sh_json_name(j, "ctype", data_type_name(c->ctype), c->ctype);
-}
-
 static void log_call(const struct sh_call *c, int status)
 {
     const struct cudnn_call *cc = (const struct cudnn_call *)c;
@@ -777,7 +764,7 @@ static void log_call(const struct sh_call *c, int status)
     if (c->api == SH_API_cudnnBackendSetAttribute || c->api == SH_API_cudnnBackendGetAttribute)
         sh_json_int(&j, "attr", cc->attr);
     if (c->gemm || c->reduction)
-        log_shape(&j, c);
+        sh_call_json_shape(&j, c, &dnn_names);
     if (c->gemm || c->reduction || cc->desc) {
         sh_json_name(&j, "compute", data_type_name(c->compute), c->compute);
         sh_json_name(&j, "compute_used", data_type_name(c->compute_used), c->compute_used);

@@ -133,6 +133,20 @@ void sh_call_end(struct sh_call *c, int status)
     depth--;
 }
 
+void sh_call_json_shape(struct sh_json *j, const struct sh_call *c,
+                        const struct sh_check_names *names)
+{
+    if (c->site >= 0)
+        sh_json_uint(j, "site_id", sh_site_id(c->site));
+    sh_json_int(j, "m", c->m);
+    sh_json_int(j, "n", c->n);
+    sh_json_int(j, "k", c->k);
+    sh_json_int(j, "batch", c->batch);
+    sh_json_name(j, "atype", names->data_type(c->atype), c->atype);
+    sh_json_name(j, "btype", names->data_type(c->btype), c->btype);
+    sh_json_name(j, "ctype", names->data_type(c->ctype), c->ctype);
+}
+
 void sh_runtime_describe_libs(struct sh_json *j)
 {
     for (size_t l = 0; l < NLIBS; l++)

@@ -79,6 +79,11 @@ bool sh_call_begin(struct sh_call *c, const struct sh_lib_ops *lib, int api,
                    void (*real)(void), const void *caller);
 void sh_call_end(struct sh_call *c, int status);
 
+/* A shaped call's site_id (when it has one), m, n, k, batch and types in
+ * a call record, named by the library's names. */
+void sh_call_json_shape(struct sh_json *j, const struct sh_call *c,
+                        const struct sh_check_names *names);
+
 /* The start record's "libs" members. */
 struct sh_json;
 void sh_runtime_describe_libs(struct sh_json *j);

@@ -5,6 +5,7 @@
 
 #include <check.h>
 #include <math.h>
+#include <stdio.h>
 
 #include "harness.h"
 
@@ -45,6 +46,23 @@ static inline const char *summary_record(const hr_app *a)
     ck_assert_msg(s != NULL, "no summary record\n%s\n%s", hr_describe(&a->r),
                   a->have_log ? hr_log_dump(&a->log) : "(no log)");
     return s;
+}
+
+/* The one record of kind ev whose api is api; fails the test otherwise. */
+static inline const char *api_record(const hr_app *a, const char *ev, const char *api)
+{
+    ck_assert_msg(a->have_log, "no log\n%s", hr_describe(&a->r));
+    size_t n = hr_log_count_where(&a->log, ev, "api", api);
+    ck_assert_msg(n == 1, "%zu %s records for %s\n%s", n, ev, api, hr_log_dump(&a->log));
+    return hr_log_find_where(&a->log, ev, "api", api);
+}
+
+/* The summary's apis.<api>.<what> (calls, upcasts, checked, nonfinite). */
+static inline double api_summary(const hr_app *a, const char *api, const char *what)
+{
+    char path[160];
+    snprintf(path, sizeof path, "apis.%s.%s", api, what);
+    return hr_json_num(summary_record(a), path);
 }
 
 #endif

@@ -42,22 +42,6 @@ static void run(hr_app *a, int shim, const char *const *env, const char *const a
     hr_app_run(a, &o, "dnn_app", args);
 }
 
-/* The one record of kind ev for api. */
-static const char *record(const hr_app *a, const char *ev, const char *api)
-{
-    ck_assert_msg(a->have_log, "no log\n%s", hr_describe(&a->r));
-    size_t n = hr_log_count_where(&a->log, ev, "api", api);
-    ck_assert_msg(n == 1, "%zu %s records for %s\n%s", n, ev, api, hr_log_dump(&a->log));
-    return hr_log_find_where(&a->log, ev, "api", api);
-}
-
-static double summary_num(const hr_app *a, const char *api, const char *what)
-{
-    char path[128];
-    snprintf(path, sizeof path, "apis.%s.%s", api, what);
-    return hr_json_num(summary_record(a), path);
-}
-
 /* The backend SetAttribute call record of attribute attr (one expected). */
 static const char *set_attr_record(const hr_app *a, int attr)
 {
@@ -114,9 +98,9 @@ START_TEST(conv_upcast)
     ASSERT_KV(&shim, "out0", FLOAT_SUM);
     ASSERT_KV(&shim, "maxfinite", FLOAT_SUM);
     ASSERT_KV(&shim, "compute", 2); /* the getter answers the program's own HALF */
-    assert_compute(record(&shim, "call", t->set_api), "CUDNN_DATA_HALF", "CUDNN_DATA_FLOAT",
+    assert_compute(api_record(&shim, "call", t->set_api), "CUDNN_DATA_HALF", "CUDNN_DATA_FLOAT",
                    "upcast");
-    const char *rec = record(&shim, "call", t->api);
+    const char *rec = api_record(&shim, "call", t->api);
     ASSERT_JNUM(rec, "m", t->m);
     ASSERT_JNUM(rec, "n", t->n);
     ASSERT_JNUM(rec, "k", t->k);
@@ -126,16 +110,16 @@ START_TEST(conv_upcast)
     ASSERT_JSTR(rec, "ctype", "CUDNN_DATA_HALF");
     ASSERT_JNUM(rec, "status", 0);
     assert_compute(rec, "CUDNN_DATA_HALF", "CUDNN_DATA_FLOAT", "upcast");
-    const char *site = record(&shim, "site", t->api);
+    const char *site = api_record(&shim, "site", t->api);
     ASSERT_JNUM(rec, "site_id", hr_json_num(site, "id"));
     ASSERT_JNUM(site, "k", t->k);
     assert_compute(site, "CUDNN_DATA_HALF", "CUDNN_DATA_FLOAT", "upcast");
-    ck_assert_double_eq(summary_num(&shim, t->set_api, "upcasts"), 1);
-    ck_assert_double_eq(summary_num(&shim, t->api, "calls"), 1);
-    ck_assert_double_eq(summary_num(&shim, t->api, "upcasts"), 1);
-    ck_assert_double_eq(summary_num(&shim, t->api, "checked"), 1);
-    ck_assert_double_eq(summary_num(&shim, t->api, "nonfinite"), 0);
-    ck_assert_double_eq(summary_num(&shim, "cudnnDestroyConvolutionDescriptor", "calls"), 1);
+    ck_assert_double_eq(api_summary(&shim, t->set_api, "upcasts"), 1);
+    ck_assert_double_eq(api_summary(&shim, t->api, "calls"), 1);
+    ck_assert_double_eq(api_summary(&shim, t->api, "upcasts"), 1);
+    ck_assert_double_eq(api_summary(&shim, t->api, "checked"), 1);
+    ck_assert_double_eq(api_summary(&shim, t->api, "nonfinite"), 0);
+    ck_assert_double_eq(api_summary(&shim, "cudnnDestroyConvolutionDescriptor", "calls"), 1);
     hr_app_free(&plain);
     hr_app_free(&shim);
 }
@@ -153,15 +137,15 @@ START_TEST(reduce_upcast)
     ASSERT_OK(&shim);
     ASSERT_KV(&shim, "out0", FLOAT_SUM);
     ASSERT_KV(&shim, "compute", 2);
-    assert_compute(record(&shim, "call", "cudnnSetReduceTensorDescriptor"), "CUDNN_DATA_HALF",
+    assert_compute(api_record(&shim, "call", "cudnnSetReduceTensorDescriptor"), "CUDNN_DATA_HALF",
                    "CUDNN_DATA_FLOAT", "upcast");
-    const char *rec = record(&shim, "call", "cudnnReduceTensor");
+    const char *rec = api_record(&shim, "call", "cudnnReduceTensor");
     ASSERT_JNUM(rec, "m", 1);
     ASSERT_JNUM(rec, "n", 1);
     ASSERT_JNUM(rec, "k", 4096);
     assert_compute(rec, "CUDNN_DATA_HALF", "CUDNN_DATA_FLOAT", "upcast");
-    ck_assert_double_eq(summary_num(&shim, "cudnnReduceTensor", "checked"), 1);
-    ck_assert_double_eq(summary_num(&shim, "cudnnReduceTensor", "upcasts"), 1);
+    ck_assert_double_eq(api_summary(&shim, "cudnnReduceTensor", "checked"), 1);
+    ck_assert_double_eq(api_summary(&shim, "cudnnReduceTensor", "upcasts"), 1);
     hr_app_free(&plain);
     hr_app_free(&shim);
 }
@@ -177,14 +161,14 @@ START_TEST(optensor_upcast)
     ASSERT_OK(&shim);
     ASSERT_KV(&shim, "out0", OPT_FLOAT);
     ASSERT_KV(&shim, "compute", 2);
-    assert_compute(record(&shim, "call", "cudnnSetOpTensorDescriptor"), "CUDNN_DATA_HALF",
+    assert_compute(api_record(&shim, "call", "cudnnSetOpTensorDescriptor"), "CUDNN_DATA_HALF",
                    "CUDNN_DATA_FLOAT", "upcast");
-    const char *rec = record(&shim, "call", "cudnnOpTensor");
+    const char *rec = api_record(&shim, "call", "cudnnOpTensor");
     ASSERT_JNUM(rec, "m", 1);
     ASSERT_JNUM(rec, "n", 8);
     ASSERT_JNUM(rec, "k", 1);
     assert_compute(rec, "CUDNN_DATA_HALF", "CUDNN_DATA_FLOAT", "upcast");
-    ck_assert_double_eq(summary_num(&shim, "cudnnOpTensor", "checked"), 1);
+    ck_assert_double_eq(api_summary(&shim, "cudnnOpTensor", "checked"), 1);
     hr_app_free(&plain);
     hr_app_free(&shim);
 }
@@ -209,17 +193,17 @@ START_TEST(graph_upcast)
     ASSERT_KV(&shim, "compute", 2); /* cudnnBackendGetAttribute: the program's own */
     assert_compute(set_attr_record(&shim, attr), "CUDNN_DATA_HALF", "CUDNN_DATA_FLOAT",
                    "upcast");
-    const char *rec = record(&shim, "call", "cudnnBackendExecute");
+    const char *rec = api_record(&shim, "call", "cudnnBackendExecute");
     ASSERT_JNUM(rec, "m", conv ? 4 : 1);
     ASSERT_JNUM(rec, "n", conv ? 2 : 1);
     ASSERT_JNUM(rec, "k", 4096);
     ASSERT_JNUM(rec, "batch", 1);
     ASSERT_JSTR(rec, "ctype", "CUDNN_DATA_HALF");
     assert_compute(rec, "CUDNN_DATA_HALF", "CUDNN_DATA_FLOAT", "upcast");
-    ASSERT_JNUM(rec, "site_id", hr_json_num(record(&shim, "site", "cudnnBackendExecute"), "id"));
-    ck_assert_double_eq(summary_num(&shim, "cudnnBackendExecute", "checked"), 1);
-    ck_assert_double_eq(summary_num(&shim, "cudnnBackendExecute", "upcasts"), 1);
-    ck_assert_double_eq(summary_num(&shim, "cudnnBackendSetAttribute", "upcasts"), 1);
+    ASSERT_JNUM(rec, "site_id", hr_json_num(api_record(&shim, "site", "cudnnBackendExecute"), "id"));
+    ck_assert_double_eq(api_summary(&shim, "cudnnBackendExecute", "checked"), 1);
+    ck_assert_double_eq(api_summary(&shim, "cudnnBackendExecute", "upcasts"), 1);
+    ck_assert_double_eq(api_summary(&shim, "cudnnBackendSetAttribute", "upcasts"), 1);
     hr_app_free(&plain);
     hr_app_free(&shim);
 }
@@ -257,12 +241,12 @@ START_TEST(other_families_leave_it)
     ASSERT_OK(&a);
     ASSERT_KV(&a, "out0", HALF_SUM);
     ASSERT_KV(&a, "compute", 2);
-    const char *rec = record(&a, "call", api);
+    const char *rec = api_record(&a, "call", api);
     assert_compute(rec, "CUDNN_DATA_HALF", "CUDNN_DATA_HALF", "pass");
     /* still a half-precision call: a site, and its output checked */
-    ASSERT_JSTR(record(&a, "site", api), "action", "pass");
-    ck_assert_double_eq(summary_num(&a, api, "upcasts"), 0);
-    ck_assert_double_eq(summary_num(&a, api, "checked"), 1);
+    ASSERT_JSTR(api_record(&a, "site", api), "action", "pass");
+    ck_assert_double_eq(api_summary(&a, api, "upcasts"), 0);
+    ck_assert_double_eq(api_summary(&a, api, "checked"), 1);
     hr_app_free(&a);
 
     run(&a, 1, ENV("SAFEHALF_UPCAST=none"), ARGS("--op", "reduce"));
@@ -281,11 +265,11 @@ START_TEST(observe_mode)
     ASSERT_OK(&a);
     ASSERT_KV(&a, "out0", HALF_SUM);
     const char *set = _i ? set_attr_record(&a, 1500)
-                         : record(&a, "call", "cudnnSetConvolution2dDescriptor");
+                         : api_record(&a, "call", "cudnnSetConvolution2dDescriptor");
     assert_compute(set, "CUDNN_DATA_HALF", "CUDNN_DATA_HALF", "observe");
-    assert_compute(record(&a, "call", api), "CUDNN_DATA_HALF", "CUDNN_DATA_HALF", "observe");
-    ck_assert_double_eq(summary_num(&a, api, "upcasts"), 0);
-    ck_assert_double_eq(summary_num(&a, api, "checked"), 1);
+    assert_compute(api_record(&a, "call", api), "CUDNN_DATA_HALF", "CUDNN_DATA_HALF", "observe");
+    ck_assert_double_eq(api_summary(&a, api, "upcasts"), 0);
+    ck_assert_double_eq(api_summary(&a, api, "checked"), 1);
     hr_app_free(&a);
 }
 END_TEST
@@ -300,10 +284,10 @@ START_TEST(float_passes)
     ASSERT_OK(&a);
     ASSERT_KV(&a, "out0", FLOAT_SUM);
     ASSERT_KV(&a, "compute", 0);
-    assert_compute(record(&a, "call", apis[_i]), "CUDNN_DATA_FLOAT", "CUDNN_DATA_FLOAT",
+    assert_compute(api_record(&a, "call", apis[_i]), "CUDNN_DATA_FLOAT", "CUDNN_DATA_FLOAT",
                    "pass");
-    ck_assert_double_eq(summary_num(&a, apis[_i], "upcasts"), 0);
-    ck_assert_double_eq(summary_num(&a, apis[_i], "checked"), 1); /* FP16 output */
+    ck_assert_double_eq(api_summary(&a, apis[_i], "upcasts"), 0);
+    ck_assert_double_eq(api_summary(&a, apis[_i], "checked"), 1); /* FP16 output */
     hr_app_free(&a);
 }
 END_TEST
@@ -321,8 +305,8 @@ START_TEST(overflow)
     run(&a, 1, NULL, ARGS("--op", ops[_i], OVERFLOW_ARGS));
     ASSERT_OK(&a);
     ASSERT_KV(&a, "inf", numel[_i]);
-    const char *rec = record(&a, "nonfinite", apis[_i]);
-    ASSERT_JNUM(rec, "site_id", hr_json_num(record(&a, "site", apis[_i]), "id"));
+    const char *rec = api_record(&a, "nonfinite", apis[_i]);
+    ASSERT_JNUM(rec, "site_id", hr_json_num(api_record(&a, "site", apis[_i]), "id"));
     ASSERT_JNUM(rec, "k", 8192);
     ASSERT_JNUM(rec, "numel", numel[_i]);
     ASSERT_JNUM(rec, "inf", numel[_i]);
@@ -332,7 +316,7 @@ START_TEST(overflow)
     ASSERT_JSTR(rec, "compute", "CUDNN_DATA_FLOAT"); /* FP32 compute, and still too big */
     ASSERT_JSTR(rec, "compute_used", "CUDNN_DATA_FLOAT");
     ASSERT_JSTR(rec, "action", "logged");
-    ck_assert_double_eq(summary_num(&a, apis[_i], "nonfinite"), 1);
+    ck_assert_double_eq(api_summary(&a, apis[_i], "nonfinite"), 1);
     hr_app_free(&a);
 }
 END_TEST
@@ -344,7 +328,7 @@ START_TEST(inputs_and_saturate)
     run(&a, 1, ENV("SAFEHALF_CHECK_INPUTS=1"), ARGS("--value", "nan"));
     ASSERT_OK(&a);
     ASSERT_KV(&a, "nan", 8);
-    const char *rec = record(&a, "nonfinite", "cudnnConvolutionForward");
+    const char *rec = api_record(&a, "nonfinite", "cudnnConvolutionForward");
     ck_assert_msg(strstr(rec, "\"inputs_finite\":false"), "%s", rec);
     ASSERT_JNUM(rec, "inputs.x.nan", 4096 * 4);
     ASSERT_JNUM(rec, "inputs.w.nan", 0);
@@ -353,7 +337,7 @@ START_TEST(inputs_and_saturate)
     /* the overflow is the call's own */
     run(&a, 1, ENV("SAFEHALF_CHECK_INPUTS=1"), ARGS("--op", "reduce", OVERFLOW_ARGS));
     ASSERT_OK(&a);
-    rec = record(&a, "nonfinite", "cudnnReduceTensor");
+    rec = api_record(&a, "nonfinite", "cudnnReduceTensor");
     ck_assert_msg(strstr(rec, "\"inputs_finite\":true"), "%s", rec);
     ASSERT_JNUM(rec, "inputs.A.inf", 0);
     hr_app_free(&a);
@@ -363,7 +347,7 @@ START_TEST(inputs_and_saturate)
     ASSERT_OK(&a);
     ASSERT_KV(&a, "out0", FP16_MAX);
     ASSERT_KV(&a, "inf", 0);
-    ASSERT_JSTR(record(&a, "nonfinite", "cudnnConvolutionForward"), "action", "saturated");
+    ASSERT_JSTR(api_record(&a, "nonfinite", "cudnnConvolutionForward"), "action", "saturated");
     hr_app_free(&a);
 }
 END_TEST
@@ -375,7 +359,7 @@ START_TEST(check_off_and_shim_off)
     ASSERT_OK(&a);
     ASSERT_KV(&a, "inf", 8);
     ck_assert_uint_eq(hr_log_count(&a.log, "nonfinite"), 0);
-    ck_assert_double_eq(summary_num(&a, "cudnnConvolutionForward", "checked"), 0);
+    ck_assert_double_eq(api_summary(&a, "cudnnConvolutionForward", "checked"), 0);
     hr_app_free(&a);
 
     run(&a, 1, ENV("SAFEHALF_MODE=off"), ARGS("--op", "graph-conv"));

@@ -43,22 +43,6 @@ static void run(hr_app *a, int shim, const char *const *env, const char *const a
     hr_app_run(a, &o, "lt_app", args);
 }
 
-/* The one record of kind ev for api. */
-static const char *record(const hr_app *a, const char *ev, const char *api)
-{
-    ck_assert_msg(a->have_log, "no log\n%s", hr_describe(&a->r));
-    size_t n = hr_log_count_where(&a->log, ev, "api", api);
-    ck_assert_msg(n == 1, "%zu %s records for %s\n%s", n, ev, api, hr_log_dump(&a->log));
-    return hr_log_find_where(&a->log, ev, "api", api);
-}
-
-static double summary_num(const hr_app *a, const char *api, const char *what)
-{
-    char path[160];
-    snprintf(path, sizeof path, "apis.%s.%s", api, what);
-    return hr_json_num(summary_record(a), path);
-}
-
 static size_t nonfinite(const hr_app *a)
 {
     return a->have_log ? hr_log_count(&a->log, "nonfinite") : 0;
@@ -87,7 +71,7 @@ START_TEST(fp16_compute_upcast)
     ASSERT_KV(&shim, "compute_read", COMPUTE_16F);
     ASSERT_KV(&shim, "scale_read", R_16F);
 
-    const char *desc = record(&shim, "call", desc_api);
+    const char *desc = api_record(&shim, "call", desc_api);
     ASSERT_JSTR(desc, "compute", "CUBLAS_COMPUTE_16F");
     ASSERT_JSTR(desc, "compute_used", "CUBLAS_COMPUTE_32F");
     ASSERT_JSTR(desc, "scale", "CUDA_R_16F");
@@ -95,7 +79,7 @@ START_TEST(fp16_compute_upcast)
     ASSERT_JSTR(desc, "action", "upcast");
     ASSERT_JNUM(desc, "status", 0);
 
-    const char *rec = record(&shim, "call", MATMUL);
+    const char *rec = api_record(&shim, "call", MATMUL);
     ASSERT_JNUM(rec, "m", 64);
     ASSERT_JNUM(rec, "n", 64);
     ASSERT_JNUM(rec, "k", 4096);
@@ -112,18 +96,18 @@ START_TEST(fp16_compute_upcast)
     ASSERT_JSTR(rec, "action", "upcast");
     ASSERT_JNUM(rec, "status", 0);
 
-    const char *site = record(&shim, "site", MATMUL);
+    const char *site = api_record(&shim, "site", MATMUL);
     ASSERT_JNUM(rec, "site_id", hr_json_num(site, "id"));
     ASSERT_JNUM(site, "k", 4096);
     ASSERT_JSTR(site, "compute", "CUBLAS_COMPUTE_16F");
     ASSERT_JSTR(site, "compute_used", "CUBLAS_COMPUTE_32F");
     ASSERT_JSTR(site, "action", "upcast");
 
-    ck_assert_double_eq(summary_num(&shim, MATMUL, "calls"), 1);
-    ck_assert_double_eq(summary_num(&shim, MATMUL, "upcasts"), 1);
-    ck_assert_double_eq(summary_num(&shim, MATMUL, "checked"), 1);
-    ck_assert_double_eq(summary_num(&shim, MATMUL, "nonfinite"), 0);
-    ck_assert_double_eq(summary_num(&shim, desc_api, "upcasts"), 1);
+    ck_assert_double_eq(api_summary(&shim, MATMUL, "calls"), 1);
+    ck_assert_double_eq(api_summary(&shim, MATMUL, "upcasts"), 1);
+    ck_assert_double_eq(api_summary(&shim, MATMUL, "checked"), 1);
+    ck_assert_double_eq(api_summary(&shim, MATMUL, "nonfinite"), 0);
+    ck_assert_double_eq(api_summary(&shim, desc_api, "upcasts"), 1);
     ck_assert_uint_eq(nonfinite(&shim), 0);
     hr_app_free(&plain);
     hr_app_free(&shim);
@@ -139,7 +123,7 @@ START_TEST(pedantic_stays_pedantic)
     run(&shim, 1, ENV("SAFEHALF_LOG_LEVEL=trace"), ARGS("--compute", "16F_PEDANTIC"));
     ASSERT_OK(&shim);
     ASSERT_KV(&shim, "d0", 4096);
-    const char *desc = record(&shim, "call", "cublasLtMatmulDescCreate");
+    const char *desc = api_record(&shim, "call", "cublasLtMatmulDescCreate");
     ASSERT_JSTR(desc, "compute", "CUBLAS_COMPUTE_16F_PEDANTIC");
     ASSERT_JSTR(desc, "compute_used", "CUBLAS_COMPUTE_32F_PEDANTIC");
     hr_app_free(&plain);
@@ -159,14 +143,14 @@ START_TEST(fast16f_upcast)
     ASSERT_OK(&shim);
     ASSERT_KV(&shim, "ninf", 0);
     ASSERT_KV(&shim, "d0", 1120000);
-    const char *desc = record(&shim, "call", "cublasLtMatmulDescCreate");
+    const char *desc = api_record(&shim, "call", "cublasLtMatmulDescCreate");
     ASSERT_JSTR(desc, "compute", "CUBLAS_COMPUTE_32F_FAST_16F");
     ASSERT_JSTR(desc, "compute_used", "CUBLAS_COMPUTE_32F");
     ASSERT_JSTR(desc, "scale", "CUDA_R_32F");
     ASSERT_JSTR(desc, "scale_used", "CUDA_R_32F");
-    ASSERT_JSTR(record(&shim, "call", MATMUL), "action", "upcast");
+    ASSERT_JSTR(api_record(&shim, "call", MATMUL), "action", "upcast");
     /* an FP32 D is no half-precision output: not scanned */
-    ck_assert_double_eq(summary_num(&shim, MATMUL, "checked"), 0);
+    ck_assert_double_eq(api_summary(&shim, MATMUL, "checked"), 0);
     hr_app_free(&plain);
     hr_app_free(&shim);
 }
@@ -187,13 +171,13 @@ START_TEST(set_compute)
     ASSERT_KV(&shim, "d0", 4096);
     ASSERT_KV(&shim, "compute_read", COMPUTE_16F);
     ASSERT_KV(&shim, "scale_read", R_16F);
-    const char *rec = record(&shim, "call", MATMUL);
+    const char *rec = api_record(&shim, "call", MATMUL);
     ASSERT_JSTR(rec, "compute", "CUBLAS_COMPUTE_16F");
     ASSERT_JSTR(rec, "compute_used", "CUBLAS_COMPUTE_32F");
     ASSERT_JSTR(rec, "scale", "CUDA_R_16F");
     ASSERT_JSTR(rec, "scale_used", "CUDA_R_32F");
     ASSERT_JSTR(rec, "action", "upcast");
-    ck_assert_double_eq(summary_num(&shim, "cublasLtMatmulDescSetAttribute", "upcasts"), 1);
+    ck_assert_double_eq(api_summary(&shim, "cublasLtMatmulDescSetAttribute", "upcasts"), 1);
     hr_app_free(&plain);
     hr_app_free(&shim);
 
@@ -203,7 +187,7 @@ START_TEST(set_compute)
     ASSERT_KV(&shim, "d0", 4096);
     ASSERT_KV(&shim, "compute_read", COMPUTE_32F);
     ASSERT_KV(&shim, "scale_read", R_32F);
-    rec = record(&shim, "call", MATMUL);
+    rec = api_record(&shim, "call", MATMUL);
     ASSERT_JSTR(rec, "compute", "CUBLAS_COMPUTE_32F");
     ASSERT_JSTR(rec, "compute_used", "CUBLAS_COMPUTE_32F");
     ASSERT_JSTR(rec, "action", "pass");
@@ -231,12 +215,12 @@ START_TEST(splitk_schemes)
     if (_i == 0) {
         ASSERT_KV(&plain, "algo_scheme", SCHEME_OUTPUT_TYPE);
         ASSERT_KV(&shim, "algo_scheme", SCHEME_COMPUTE_TYPE);
-        const char *pref = record(&shim, "call", "cublasLtMatmulPreferenceCreate");
+        const char *pref = api_record(&shim, "call", "cublasLtMatmulPreferenceCreate");
         ASSERT_JNUM(pref, "reduction_mask", 7);
         ASSERT_JNUM(pref, "reduction_mask_used", SCHEME_COMPUTE_TYPE);
-        ck_assert_double_eq(summary_num(&shim, "cublasLtMatmulPreferenceCreate", "upcasts"), 1);
+        ck_assert_double_eq(api_summary(&shim, "cublasLtMatmulPreferenceCreate", "upcasts"), 1);
     }
-    const char *rec = record(&shim, "call", MATMUL);
+    const char *rec = api_record(&shim, "call", MATMUL);
     ASSERT_JSTR(rec, "algo", how[_i]);
     ASSERT_JSTR(rec, "compute_used", "CUBLAS_COMPUTE_32F");
     ASSERT_JSTR(rec, "action", "pass"); /* FP32 compute: nothing to upcast */
@@ -289,8 +273,8 @@ START_TEST(splitk_requery_cached)
         const char *rec = hr_log_find_where(&shim.log, "call", "api", MATMUL);
         ASSERT_JSTR(rec, "algo", "requeried");
     }
-    ck_assert_double_eq(summary_num(&shim, MATMUL, "calls"), 5);
-    ck_assert_double_eq(summary_num(&shim, MATMUL, "checked"), 5);
+    ck_assert_double_eq(api_summary(&shim, MATMUL, "calls"), 5);
+    ck_assert_double_eq(api_summary(&shim, MATMUL, "checked"), 5);
     hr_app_free(&shim);
 }
 END_TEST
@@ -318,7 +302,7 @@ START_TEST(overflow_found)
     ASSERT_JSTR(rec, "ctype", "CUDA_R_16F");
     ASSERT_JSTR(rec, "compute", "CUBLAS_COMPUTE_32F");
     ck_assert_msg(strstr(rec, "\"inputs_finite\":true"), "%s", rec);
-    ck_assert_double_eq(summary_num(&shim, MATMUL, "nonfinite"), 1);
+    ck_assert_double_eq(api_summary(&shim, MATMUL, "nonfinite"), 1);
     hr_app_free(&plain);
 
     run(&shim, 1, ENV("SAFEHALF_ON_NONFINITE=saturate"), args);
@@ -344,12 +328,12 @@ START_TEST(layouts)
     ASSERT_OK(&shim);
     ASSERT_KV(&shim, "d0", 4100);
     ASSERT_KV(&shim, "dsum", 4100.0 * 64 * 64 * 3);
-    const char *rec = record(&shim, "call", MATMUL);
+    const char *rec = api_record(&shim, "call", MATMUL);
     ASSERT_JNUM(rec, "m", 64);
     ASSERT_JNUM(rec, "n", 64);
     ASSERT_JNUM(rec, "k", 4096);
     ASSERT_JNUM(rec, "batch", 3);
-    ck_assert_double_eq(summary_num(&shim, MATMUL, "checked"), 1);
+    ck_assert_double_eq(api_summary(&shim, MATMUL, "checked"), 1);
     hr_app_free(&plain);
     hr_app_free(&shim);
 
@@ -386,24 +370,24 @@ START_TEST(policy_knobs)
         ARGS("--compute", "16F"));
     ASSERT_OK(&a);
     ASSERT_KV(&a, "d0", 2048);
-    ASSERT_JSTR(record(&a, "call", "cublasLtMatmulDescCreate"), "action", "pass");
-    ASSERT_JSTR(record(&a, "call", MATMUL), "action", "pass");
+    ASSERT_JSTR(api_record(&a, "call", "cublasLtMatmulDescCreate"), "action", "pass");
+    ASSERT_JSTR(api_record(&a, "call", MATMUL), "action", "pass");
     /* still half precision: a site, and D checked */
-    ASSERT_JSTR(record(&a, "site", MATMUL), "compute_used", "CUBLAS_COMPUTE_16F");
-    ck_assert_double_eq(summary_num(&a, MATMUL, "checked"), 1);
+    ASSERT_JSTR(api_record(&a, "site", MATMUL), "compute_used", "CUBLAS_COMPUTE_16F");
+    ck_assert_double_eq(api_summary(&a, MATMUL, "checked"), 1);
     hr_app_free(&a);
 
     run(&a, 1, ENV("SAFEHALF_MODE=observe", "SAFEHALF_LOG_LEVEL=trace"), ARGS("--compute", "16F"));
     ASSERT_OK(&a);
     ASSERT_KV(&a, "d0", 2048);
-    ASSERT_JSTR(record(&a, "call", "cublasLtMatmulDescCreate"), "action", "observe");
-    ASSERT_JSTR(record(&a, "call", MATMUL), "action", "observe");
+    ASSERT_JSTR(api_record(&a, "call", "cublasLtMatmulDescCreate"), "action", "observe");
+    ASSERT_JSTR(api_record(&a, "call", MATMUL), "action", "observe");
     hr_app_free(&a);
 
     run(&a, 1, ENV("SAFEHALF_UPCAST=gemm,lt", "SAFEHALF_LOG_LEVEL=trace"), ARGS(SPLIT_ARGS));
     ASSERT_OK(&a);
     ASSERT_KV(&a, "d0", 4100); /* split-K left as the library chose it */
-    ASSERT_JNUM(record(&a, "call", "cublasLtMatmulPreferenceCreate"), "reduction_mask_used", 7);
+    ASSERT_JNUM(api_record(&a, "call", "cublasLtMatmulPreferenceCreate"), "reduction_mask_used", 7);
     hr_app_free(&a);
 
     run(&a, 1, ENV("SAFEHALF_MODE=off"), ARGS("--compute", "16F"));

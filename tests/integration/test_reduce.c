@@ -38,25 +38,9 @@ static void run(hr_app *a, int shim, const char *const *env, const char *const a
     hr_app_run(a, &o, "reduce_app", args);
 }
 
-/* The one record of kind ev for api. */
-static const char *record(const hr_app *a, const char *ev, const char *api)
-{
-    ck_assert_msg(a->have_log, "no log\n%s", hr_describe(&a->r));
-    size_t n = hr_log_count_where(&a->log, ev, "api", api);
-    ck_assert_msg(n == 1, "%zu %s records for %s\n%s", n, ev, api, hr_log_dump(&a->log));
-    return hr_log_find_where(&a->log, ev, "api", api);
-}
-
 static size_t nonfinite(const hr_app *a)
 {
     return a->have_log ? hr_log_count(&a->log, "nonfinite") : 0;
-}
-
-static double summary_num(const hr_app *a, const char *api, const char *what)
-{
-    char path[128];
-    snprintf(path, sizeof path, "apis.%s.%s", api, what);
-    return hr_json_num(summary_record(a), path);
 }
 
 /* ---- upcast ------------------------------------------------------------------- */
@@ -76,7 +60,7 @@ START_TEST(dot_upcast)
     run(&shim, 1, ENV("SAFEHALF_LOG_LEVEL=trace"), argv);
     ASSERT_OK(&shim);
     ASSERT_KV(&shim, "result", 4096); /* FP32 execution */
-    const char *rec = record(&shim, "call", api);
+    const char *rec = api_record(&shim, "call", api);
     ASSERT_JNUM(rec, "n", 4096);
     ASSERT_JNUM(rec, "incx", 1);
     ASSERT_JNUM(rec, "incy", 1);
@@ -90,7 +74,7 @@ START_TEST(dot_upcast)
     ASSERT_JNUM(rec, "status", 0);
     ASSERT_ABSENT(rec, "alpha_type");
     /* its site, described in the generic fields */
-    const char *site = record(&shim, "site", api);
+    const char *site = api_record(&shim, "site", api);
     ASSERT_JNUM(rec, "site_id", hr_json_num(site, "id"));
     ASSERT_JNUM(site, "m", 1);
     ASSERT_JNUM(site, "n", 4096);
@@ -102,11 +86,11 @@ START_TEST(dot_upcast)
     ASSERT_JSTR(site, "compute", "CUDA_R_16F");
     ASSERT_JSTR(site, "compute_used", "CUDA_R_32F");
     ASSERT_JSTR(site, "action", "upcast");
-    ck_assert_double_eq(summary_num(&shim, api, "calls"), 1);
-    ck_assert_double_eq(summary_num(&shim, api, "upcasts"), 1);
+    ck_assert_double_eq(api_summary(&shim, api, "calls"), 1);
+    ck_assert_double_eq(api_summary(&shim, api, "upcasts"), 1);
     /* a result in device memory is scanned; one in host memory cannot be */
-    ck_assert_double_eq(summary_num(&shim, api, "checked"), device ? 1 : 0);
-    ck_assert_double_eq(summary_num(&shim, api, "nonfinite"), 0);
+    ck_assert_double_eq(api_summary(&shim, api, "checked"), device ? 1 : 0);
+    ck_assert_double_eq(api_summary(&shim, api, "nonfinite"), 0);
     hr_app_free(&plain);
     hr_app_free(&shim);
 }
@@ -123,7 +107,7 @@ START_TEST(nrm2_upcast)
     run(&shim, 1, ENV("SAFEHALF_LOG_LEVEL=trace"), args);
     ASSERT_OK(&shim);
     ASSERT_KV(&shim, "result", 264.5); /* sqrt(70000) in FP16 */
-    const char *rec = record(&shim, "call", api);
+    const char *rec = api_record(&shim, "call", api);
     ASSERT_JNUM(rec, "n", 70000);
     ASSERT_JSTR(rec, "xtype", "CUDA_R_16F");
     ASSERT_JSTR(rec, "result_type", "CUDA_R_16F");
@@ -132,10 +116,10 @@ START_TEST(nrm2_upcast)
     ASSERT_JSTR(rec, "action", "upcast");
     ASSERT_ABSENT(rec, "ytype"); /* Nrm2 has no y */
     ASSERT_ABSENT(rec, "incy");
-    const char *site = record(&shim, "site", api);
+    const char *site = api_record(&shim, "site", api);
     ASSERT_JSTR(site, "btype", "CUDA_R_16F"); /* x twice */
     ASSERT_JNUM(site, "k", 70000);
-    ck_assert_double_eq(summary_num(&shim, api, "upcasts"), 1);
+    ck_assert_double_eq(api_summary(&shim, api, "upcasts"), 1);
     hr_app_free(&plain);
     hr_app_free(&shim);
 }
@@ -157,7 +141,7 @@ START_TEST(axpy_upcast)
     ASSERT_OK(&shim);
     ASSERT_KV(&shim, "out0", AXPY_32F);
     ASSERT_KV(&shim, "maxfinite", AXPY_32F);
-    const char *rec = record(&shim, "call", api);
+    const char *rec = api_record(&shim, "call", api);
     ASSERT_JNUM(rec, "n", 16);
     ASSERT_JSTR(rec, "xtype", "CUDA_R_16F");
     ASSERT_JSTR(rec, "ytype", "CUDA_R_16F");
@@ -167,12 +151,12 @@ START_TEST(axpy_upcast)
     ASSERT_JSTR(rec, "pointer_mode", device ? "device" : "host");
     ASSERT_JSTR(rec, "action", "upcast");
     ASSERT_ABSENT(rec, "result_type");
-    const char *site = record(&shim, "site", api);
+    const char *site = api_record(&shim, "site", api);
     ASSERT_JNUM(site, "n", 16);
     ASSERT_JNUM(site, "k", 1);
     /* y, FP16, is scanned in either pointer mode: it is device memory */
-    ck_assert_double_eq(summary_num(&shim, api, "checked"), 1);
-    ck_assert_double_eq(summary_num(&shim, api, "upcasts"), 1);
+    ck_assert_double_eq(api_summary(&shim, api, "checked"), 1);
+    ck_assert_double_eq(api_summary(&shim, api, "upcasts"), 1);
     hr_app_free(&plain);
     hr_app_free(&shim);
 }
@@ -187,13 +171,13 @@ START_TEST(other_families_leave_it)
         ARGS("--device-scalars"));
     ASSERT_OK(&a);
     ASSERT_KV(&a, "result", 2048);
-    const char *rec = record(&a, "call", "cublasDotEx");
+    const char *rec = api_record(&a, "call", "cublasDotEx");
     ASSERT_JSTR(rec, "action", "pass");
     ASSERT_JSTR(rec, "exec_used", "CUDA_R_16F");
     /* still a half-precision call: a site, and its result checked */
-    ASSERT_JSTR(record(&a, "site", "cublasDotEx"), "action", "pass");
-    ck_assert_double_eq(summary_num(&a, "cublasDotEx", "upcasts"), 0);
-    ck_assert_double_eq(summary_num(&a, "cublasDotEx", "checked"), 1);
+    ASSERT_JSTR(api_record(&a, "site", "cublasDotEx"), "action", "pass");
+    ck_assert_double_eq(api_summary(&a, "cublasDotEx", "upcasts"), 0);
+    ck_assert_double_eq(api_summary(&a, "cublasDotEx", "checked"), 1);
     hr_app_free(&a);
 
     run(&a, 1, ENV("SAFEHALF_UPCAST=gemm"), ARGS(AXPY_ARGS));
@@ -215,12 +199,12 @@ START_TEST(observe_mode)
         ARGS("--op", "nrm2", "--n", "70000"));
     ASSERT_OK(&a);
     ASSERT_KV(&a, "result", 45.25); /* unchanged */
-    const char *rec = record(&a, "call", "cublasNrm2Ex");
+    const char *rec = api_record(&a, "call", "cublasNrm2Ex");
     ASSERT_JSTR(rec, "action", "observe");
     ASSERT_JSTR(rec, "exec", "CUDA_R_16F");
     ASSERT_JSTR(rec, "exec_used", "CUDA_R_16F");
-    ASSERT_JSTR(record(&a, "site", "cublasNrm2Ex"), "action", "observe");
-    ck_assert_double_eq(summary_num(&a, "cublasNrm2Ex", "upcasts"), 0);
+    ASSERT_JSTR(api_record(&a, "site", "cublasNrm2Ex"), "action", "observe");
+    ck_assert_double_eq(api_summary(&a, "cublasNrm2Ex", "upcasts"), 0);
     hr_app_free(&a);
 
     run(&a, 1, ENV("SAFEHALF_MODE=observe"), ARGS(AXPY_ARGS, "--device-scalars"));
@@ -245,14 +229,14 @@ START_TEST(fp32_passes)
         ARGS("--type", "32F", "--exec", "32F", "--device-scalars"));
     ASSERT_OK(&a);
     ASSERT_KV(&a, "result", 4096);
-    const char *rec = record(&a, "call", "cublasDotEx");
+    const char *rec = api_record(&a, "call", "cublasDotEx");
     ASSERT_JSTR(rec, "action", "pass");
     ASSERT_JSTR(rec, "exec_used", "CUDA_R_32F");
     ASSERT_JSTR(rec, "xtype", "CUDA_R_32F");
     ASSERT_JSTR(rec, "result_type", "CUDA_R_32F");
     ASSERT_ABSENT(rec, "site_id");
     ck_assert_uint_eq(hr_log_count(&a.log, "site"), 0);
-    ck_assert_double_eq(summary_num(&a, "cublasDotEx", "checked"), 0);
+    ck_assert_double_eq(api_summary(&a, "cublasDotEx", "checked"), 0);
     hr_app_free(&a);
 }
 END_TEST
@@ -271,8 +255,8 @@ START_TEST(dot_overflow)
     ASSERT_OK(&a);
     ASSERT_KV(&a, "result", INFINITY);
     ck_assert_msg(nonfinite(&a) == 1, "%zu records\n%s", nonfinite(&a), hr_log_dump(&a.log));
-    const char *rec = record(&a, "nonfinite", api);
-    const char *site = record(&a, "site", api);
+    const char *rec = api_record(&a, "nonfinite", api);
+    const char *site = api_record(&a, "site", api);
     ASSERT_JNUM(rec, "site_id", hr_json_num(site, "id"));
     ASSERT_JNUM(rec, "seq", 2); /* after cublasCreate */
     ASSERT_JNUM(rec, "m", 1);
@@ -295,8 +279,8 @@ START_TEST(dot_overflow)
     ck_assert(hr_json_get(rec, "caller.object", obj, sizeof obj) == 's');
     ck_assert_msg(strstr(obj, "reduce_app") != NULL, "caller %s", obj);
     ck_assert_msg(strstr(a.r.err, "safehalf: Inf/NaN in the output of "), "%s", a.r.err);
-    ck_assert_double_eq(summary_num(&a, api, "checked"), 1);
-    ck_assert_double_eq(summary_num(&a, api, "nonfinite"), 1);
+    ck_assert_double_eq(api_summary(&a, api, "checked"), 1);
+    ck_assert_double_eq(api_summary(&a, api, "nonfinite"), 1);
     ASSERT_JNUM(summary_record(&a), "checks.nonfinite", 1);
     hr_app_free(&a);
 }
@@ -311,8 +295,8 @@ START_TEST(host_result_unchecked)
     ASSERT_OK(&a);
     ASSERT_KV(&a, "result", INFINITY);
     ck_assert_uint_eq(nonfinite(&a), 0);
-    ck_assert_double_eq(summary_num(&a, "cublasDotEx", "checked"), 0);
-    ck_assert_double_eq(summary_num(&a, "cublasDotEx", "calls"), 1);
+    ck_assert_double_eq(api_summary(&a, "cublasDotEx", "checked"), 0);
+    ck_assert_double_eq(api_summary(&a, "cublasDotEx", "calls"), 1);
     hr_app_free(&a);
 }
 END_TEST
@@ -326,8 +310,8 @@ START_TEST(axpy_overflow)
              "--device-scalars"));
     ASSERT_OK(&a);
     ASSERT_KV(&a, "inf", 8);
-    const char *rec = record(&a, "nonfinite", "cublasAxpyEx");
-    ASSERT_JNUM(rec, "site_id", hr_json_num(record(&a, "site", "cublasAxpyEx"), "id"));
+    const char *rec = api_record(&a, "nonfinite", "cublasAxpyEx");
+    ASSERT_JNUM(rec, "site_id", hr_json_num(api_record(&a, "site", "cublasAxpyEx"), "id"));
     ASSERT_JNUM(rec, "n", 8);
     ASSERT_JNUM(rec, "k", 1);
     ASSERT_JNUM(rec, "numel", 8);
@@ -343,7 +327,7 @@ START_TEST(axpy_overflow)
              "3e38", "--n", "4", "--64"));
     ASSERT_OK(&a);
     ASSERT_KV(&a, "inf", 4);
-    rec = record(&a, "nonfinite", "cublasAxpyEx_64");
+    rec = api_record(&a, "nonfinite", "cublasAxpyEx_64");
     ASSERT_JSTR(rec, "atype", "CUDA_R_16BF");
     ASSERT_JSTR(rec, "ctype", "CUDA_R_16BF");
     ASSERT_JNUM(rec, "inf", 4);
@@ -357,7 +341,7 @@ START_TEST(inputs_and_saturate)
     hr_app a;
     run(&a, 1, ENV("SAFEHALF_CHECK_INPUTS=1"), ARGS("--value", "nan", "--device-scalars"));
     ASSERT_OK(&a);
-    const char *rec = record(&a, "nonfinite", "cublasDotEx");
+    const char *rec = api_record(&a, "nonfinite", "cublasDotEx");
     ASSERT_JNUM(rec, "nan", 1);
     ck_assert_msg(strstr(rec, "\"inputs_finite\":false"), "%s", rec);
     ASSERT_JNUM(rec, "inputs.x.nan", 4096);
@@ -375,7 +359,7 @@ START_TEST(inputs_and_saturate)
         ARGS("--op", "nrm2", "--value", "300", "--n", "1", "--device-scalars"));
     ASSERT_OK(&a);
     ASSERT_KV(&a, "result", INFINITY); /* ...and without it the overflow is the call's own */
-    rec = record(&a, "nonfinite", "cublasNrm2Ex");
+    rec = api_record(&a, "nonfinite", "cublasNrm2Ex");
     ck_assert_msg(strstr(rec, "\"inputs_finite\":true"), "%s", rec);
     ASSERT_JNUM(rec, "inputs.x.inf", 0);
     hr_app_free(&a);
@@ -385,7 +369,7 @@ START_TEST(inputs_and_saturate)
         ARGS("--n", "70000", "--exec", "32F", "--device-scalars"));
     ASSERT_OK(&a);
     ASSERT_KV(&a, "result", FP16_MAX);
-    ASSERT_JSTR(record(&a, "nonfinite", "cublasDotEx"), "action", "saturated");
+    ASSERT_JSTR(api_record(&a, "nonfinite", "cublasDotEx"), "action", "saturated");
     hr_app_free(&a);
 }
 END_TEST
@@ -396,10 +380,10 @@ START_TEST(counts_per_api)
     run(&a, 1, NULL, ARGS("--op", "axpy", "--calls", "3", "--64", "--n", "8"));
     ASSERT_OK(&a);
     ASSERT_KV(&a, "out0", 3); /* y = 0 + 3 x 1 */
-    ck_assert_double_eq(summary_num(&a, "cublasAxpyEx_64", "calls"), 3);
-    ck_assert_double_eq(summary_num(&a, "cublasAxpyEx_64", "upcasts"), 3);
-    ck_assert_double_eq(summary_num(&a, "cublasAxpyEx_64", "checked"), 3);
-    ck_assert_double_eq(summary_num(&a, "cublasAxpyEx_64", "nonfinite"), 0);
+    ck_assert_double_eq(api_summary(&a, "cublasAxpyEx_64", "calls"), 3);
+    ck_assert_double_eq(api_summary(&a, "cublasAxpyEx_64", "upcasts"), 3);
+    ck_assert_double_eq(api_summary(&a, "cublasAxpyEx_64", "checked"), 3);
+    ck_assert_double_eq(api_summary(&a, "cublasAxpyEx_64", "nonfinite"), 0);
     ck_assert_msg(hr_json_get(summary_record(&a), "apis.cublasAxpyEx", NULL, 0) == 0,
                   "an api never called in the summary: %s", summary_record(&a));
     /* one site, counted three times: [id, calls, upcasts, checked, nonfinite] */
