@@ -43,6 +43,15 @@ static void describe(struct sh_json *j);
 const struct sh_lib_ops sh_cublaslt_ops = { "cublaslt", lt_syms, counts, SH_LT_NAPI, log_call,
                                             describe };
 
+/* A layout as cuBLASLt holds it (cublasLt.h documents each attribute's
+ * type). */
+struct layout {
+    uint32_t type;
+    int32_t order, batch;
+    uint64_t rows, cols;
+    int64_t ld, stride;
+};
+
 /* One intercepted cuBLASLt call: the record every library keeps, and what
  * the hooks saw that only cuBLASLt has. log_call gets &cc->c back and
  * reads these through lt_of. */
@@ -54,7 +63,10 @@ struct lt_call {
     cudaStream_t stream;
     const void *A, *B;
     void *D;
-    cublasLtMatrixLayout_t Adesc, Bdesc, Ddesc;
+    cublasLtMatrixLayout_t Adesc, Bdesc;
+    cublasLtMatrixLayout_t Ddesc;
+    bool have_d; /* d's type, rows, cols and batch read (describe_matmul) */
+    struct layout d;
 };
 
 enum { LT_DESC = 1, LT_PREF };
@@ -116,6 +128,13 @@ static cublasStatus_t desc_set_real(cublasLtMatmulDesc_t desc,
     return set ? set(desc, attr, &v, sizeof v) : CUBLAS_STATUS_NOT_INITIALIZED;
 }
 
+/* The descriptor back to the program's own types. */
+static void restore_own(cublasLtMatmulDesc_t desc, int compute, int scale)
+{
+    desc_set_real(desc, CUBLASLT_MATMUL_DESC_COMPUTE_TYPE, compute);
+    desc_set_real(desc, CUBLASLT_MATMUL_DESC_SCALE_TYPE, scale);
+}
+
 /* After cuBLASLt accepted the rewritten types: remember them, or, with no
  * room to remember (the matmul could not convert alpha/beta), put the
  * program's own types back. */
@@ -130,8 +149,7 @@ static bool remember(struct lt_call *cc, cublasLtMatmulDesc_t desc)
                  "more than %d cuBLASLt matmul descriptors alive at once; further ones keep "
                  "their FP16 compute type",
                  SH_OBJTAB_SLOTS);
-    desc_set_real(desc, CUBLASLT_MATMUL_DESC_COMPUTE_TYPE, cc->compute);
-    desc_set_real(desc, CUBLASLT_MATMUL_DESC_SCALE_TYPE, cc->scale);
+    restore_own(desc, cc->compute, cc->scale);
     cc->c.action = SH_ACT_FALLBACK;
     cc->c.compute_used = cc->compute;
     cc->scale_used = cc->scale;
@@ -283,8 +301,7 @@ static bool sh_hook_desc_set(struct lt_call *cc, cublasLtMatmulDesc_t desc,
                      "FP16 compute type",
                      (int)v);
         sh_objtab_del(&rewritten, desc);
-        desc_set_real(desc, CUBLASLT_MATMUL_DESC_COMPUTE_TYPE, st.compute);
-        desc_set_real(desc, CUBLASLT_MATMUL_DESC_SCALE_TYPE, st.scale);
+        restore_own(desc, st.compute, st.scale);
         cc->c.action = SH_ACT_FALLBACK;
         return false;
     }
@@ -368,15 +385,6 @@ static bool sh_hook_pref_set(struct lt_call *cc, cublasLtMatmulPreference_t pref
 }
 
 /* ---- the matmul --------------------------------------------------------------- */
-
-/* A layout as cuBLASLt holds it (cublasLt.h documents each attribute's
- * type). */
-struct layout {
-    uint32_t type;
-    int32_t order, batch;
-    uint64_t rows, cols;
-    int64_t ld, stride;
-};
 
 static bool layout_attr(cublasLtMatrixLayout_t l, cublasLtMatrixLayoutAttribute_t attr,
                         void *v, size_t size)
@@ -515,19 +523,23 @@ static bool is16(int t)
     return t == CUDA_R_16F || t == CUDA_R_16BF;
 }
 
-/* The call's shape for sites and records: D is m x n, op(A) is m x k. */
+/* The call's shape for sites and records: D is m x n, op(A) is m x k.
+ * What of D's layout is read here (type, rows, columns, batch) the check
+ * does not read again. */
 static void describe_matmul(struct lt_call *cc, cublasLtMatmulDesc_t desc,
                             cublasLtMatrixLayout_t Adesc, cublasLtMatrixLayout_t Ddesc)
 {
     struct sh_call *c = &cc->c;
-    uint64_t rows = 0, cols = 0;
-    int32_t batch = 1;
-    layout_attr(Ddesc, CUBLASLT_MATRIX_LAYOUT_ROWS, &rows, sizeof rows);
-    layout_attr(Ddesc, CUBLASLT_MATRIX_LAYOUT_COLS, &cols, sizeof cols);
-    layout_attr(Ddesc, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &batch, sizeof batch);
-    c->m = (long long)rows;
-    c->n = (long long)cols;
-    c->batch = batch;
+    struct layout *d = &cc->d;
+    d->batch = 1;
+    cc->have_d = layout_attr(Ddesc, CUBLASLT_MATRIX_LAYOUT_ROWS, &d->rows, sizeof d->rows) &&
+                 layout_attr(Ddesc, CUBLASLT_MATRIX_LAYOUT_COLS, &d->cols, sizeof d->cols) &&
+                 layout_attr(Ddesc, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &d->batch,
+                             sizeof d->batch);
+    d->type = (uint32_t)c->ctype;
+    c->m = (long long)d->rows;
+    c->n = (long long)d->cols;
+    c->batch = d->batch;
     bool ta = desc_attr(desc, CUBLASLT_MATMUL_DESC_TRANSA, CUBLAS_OP_N) != CUBLAS_OP_N;
     uint64_t k = 0;
     layout_attr(Adesc, ta ? CUBLASLT_MATRIX_LAYOUT_ROWS : CUBLASLT_MATRIX_LAYOUT_COLS, &k,
@@ -555,6 +567,7 @@ static bool sh_hook_matmul(struct lt_call *cc, cublasLtHandle_t h, cublasLtMatmu
     cc->Adesc = Adesc;
     cc->Bdesc = Bdesc;
     cc->Ddesc = Ddesc;
+    cc->have_d = false;
     cc->algo_how = algo ? ALGO_GIVEN : ALGO_NULL;
     if (st.rewritten) {
         c->compute = st.compute;
@@ -645,20 +658,25 @@ static bool scan_type(int t, enum sh_scan_type *out)
 
 /* A layout in the scan kernels' terms: column-major as it is, row-major
  * as its transpose (the same elements); the tiled orders are not scanned. */
-static bool matrix_of(cublasLtMatrixLayout_t l, const void *p, struct sh_matrix *m)
+static bool matrix_of(const struct layout *o, const void *p, struct sh_matrix *m)
+{
+    enum sh_scan_type t;
+    if (!p || !scan_type((int)o->type, &t) || o->batch < 1)
+        return false;
+    bool row = o->order == CUBLASLT_ORDER_ROW;
+    if (!row && o->order != CUBLASLT_ORDER_COL)
+        return false;
+    *m = (struct sh_matrix){ .type = t, .base = p, .rows = row ? o->cols : o->rows,
+                             .cols = row ? o->rows : o->cols, .ld = (unsigned long long)o->ld,
+                             .batch = (unsigned long long)o->batch,
+                             .stride = (unsigned long long)o->stride };
+    return true;
+}
+
+static bool input_of(cublasLtMatrixLayout_t l, const void *p, struct sh_matrix *m)
 {
     struct layout o;
-    enum sh_scan_type t;
-    if (!p || !layout_of(l, &o) || !scan_type((int)o.type, &t) || o.batch < 1)
-        return false;
-    bool row = o.order == CUBLASLT_ORDER_ROW;
-    if (!row && o.order != CUBLASLT_ORDER_COL)
-        return false;
-    *m = (struct sh_matrix){ .type = t, .base = p, .rows = row ? o.cols : o.rows,
-                             .cols = row ? o.rows : o.cols, .ld = (unsigned long long)o.ld,
-                             .batch = (unsigned long long)o.batch,
-                             .stride = (unsigned long long)o.stride };
-    return true;
+    return layout_of(l, &o) && matrix_of(&o, p, m);
 }
 
 static void matmul_check(const struct lt_call *cc)
@@ -672,13 +690,21 @@ static void matmul_check(const struct lt_call *cc)
                                .btype = c->btype, .ctype = c->ctype, .compute = c->compute,
                                .compute_used = c->compute_used, .stream = cc->stream,
                                .caller = c->caller, .site = c->site };
-    if (!matrix_of(cc->Ddesc, cc->D, &k.out))
+    /* A 16-bit D (the only kind checked) is always described: the rest of
+     * its layout completes it. */
+    struct layout d = cc->d;
+    if (!cc->have_d ||
+        !layout_attr(cc->Ddesc, CUBLASLT_MATRIX_LAYOUT_ORDER, &d.order, sizeof d.order) ||
+        !layout_attr(cc->Ddesc, CUBLASLT_MATRIX_LAYOUT_LD, &d.ld, sizeof d.ld) ||
+        !layout_attr(cc->Ddesc, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &d.stride,
+                     sizeof d.stride) ||
+        !matrix_of(&d, cc->D, &k.out))
         return;
     if (sh_policy.check_inputs) {
         k.nin = 2;
-        if (matrix_of(cc->Adesc, cc->A, &k.in[0]))
+        if (input_of(cc->Adesc, cc->A, &k.in[0]))
             k.in_name[0] = "A";
-        if (matrix_of(cc->Bdesc, cc->B, &k.in[1]))
+        if (input_of(cc->Bdesc, cc->B, &k.in[1]))
             k.in_name[1] = "B";
     }
     sh_check_submit(&k);
