@@ -1,0 +1,635 @@
+#!/usr/bin/env python3
+"""The GPU suite's runner (scripts/gpu-suite builds, then calls this).
+
+    gpu_suite.py --build DIR [--out FILE.md] [--json FILE] [--only SECTIONS]
+                 [--emu] [--quick] [--commit HASH] [--command TEXT]
+                 [--app-libs DIR:DIR]
+
+Runs the programs of tests/apps, tests/gpu and the PyTorch scripts of
+tests/gpu, each without and with libsafehalf.so preloaded (LD_PRELOAD, the
+way users run it), reads what they print (key=value lines) and the logs the
+shim wrote, and writes one Markdown file (every figure, the command that
+produced it, the machine and library versions) and the same figures as JSON.
+
+SECTIONS (comma list, default all): env, numerics (real numerics against
+the libraries the programs load), torch (PyTorch end to end), perf (scan
+bandwidth, GEMM TFLOP/s, the training overhead). --emu runs against the
+emulated CUDA libraries of the build (tests/emu) instead of NVIDIA's: it
+checks the suite itself on a machine without a GPU (figures from it are not
+GPU figures); sections needing a real GPU are skipped there. --quick runs
+fewer sizes.
+
+Nothing here asserts: a failing program is reported with its exit status and
+the end of its stderr, and the suite goes on. The exit status is 0 when every
+program ran, 1 when any failed (the file is written either way).
+"""
+import argparse
+import datetime
+import glob
+import json
+import os
+import platform
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+KV = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
+
+
+class Result:
+    def __init__(self, label, argv, env_shown, shim):
+        self.label, self.argv, self.env_shown, self.shim = label, argv, env_shown, shim
+        self.rc, self.out, self.err, self.secs = None, "", "", 0.0
+        self.kv, self.records = {}, []
+
+    def command(self):
+        """The command as a user would type it, paths relative to the repository."""
+        env = (["LD_PRELOAD=libsafehalf.so"] if self.shim else []) + [
+            "%s=%s" % kv for kv in self.env_shown]
+        return " ".join(env + [shlex.quote(rel(a)) for a in self.argv])
+
+    def ok(self):
+        return self.rc == 0
+
+    def summary(self):
+        """Per-api counts of the shim's summary records, summed over processes."""
+        apis = {}
+        for r in self.records:
+            if r.get("ev") == "summary" and isinstance(r.get("apis"), dict):
+                for api, c in r["apis"].items():
+                    a = apis.setdefault(api, {"calls": 0, "upcasts": 0, "checked": 0, "nonfinite": 0})
+                    for key in a:
+                        a[key] += int(c.get(key) or 0)
+        return apis
+
+    def events(self, ev):
+        return [r for r in self.records if r.get("ev") == ev]
+
+    def as_json(self):
+        return {"label": self.label, "command": self.command(), "rc": self.rc,
+                "seconds": round(self.secs, 3), "values": self.kv,
+                "summary": self.summary() if self.shim else None,
+                "nonfinite_records": len(self.events("nonfinite")) if self.shim else None}
+
+
+def rel(path):
+    p = str(path)
+    if os.path.isabs(p) and p.startswith(ROOT + os.sep):
+        return os.path.relpath(p, ROOT)
+    return p
+
+
+class Suite:
+    def __init__(self, args):
+        self.args = args
+        self.build = os.path.abspath(args.build)
+        self.lib = os.path.join(self.build, "shim", "libsafehalf.so")
+        self.apps = os.path.join(self.build, "tests", "apps")
+        self.gpu = os.path.join(self.build, "tests", "gpu")
+        self.emu_dir = os.path.join(self.build, "tests", "emu")
+        self.logroot = tempfile.mkdtemp(prefix="safehalf-gpu-suite-")
+        self.results = []
+        self.md = []
+        self.figures = {}
+        self.failed = 0
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith("SAFEHALF_") and k != "LD_PRELOAD"}
+        if args.emu:
+            env["LD_LIBRARY_PATH"] = ":".join(
+                p for p in [self.emu_dir, env.get("LD_LIBRARY_PATH", "")] if p)
+        env["PYTHONUNBUFFERED"] = "1"
+        self.env = env
+        # The C programs may need the toolkit's and cuDNN's library folders;
+        # PyTorch finds its own copies and must not be handed these.
+        self.app_env = dict(env)
+        if args.app_libs:
+            self.app_env["LD_LIBRARY_PATH"] = ":".join(
+                p for p in [env.get("LD_LIBRARY_PATH", ""), args.app_libs] if p)
+
+    # ---- running ---------------------------------------------------------
+
+    def run(self, label, argv, shim=False, env=None, timeout=600, may_fail=False):
+        env = list((env or {}).items())
+        res = Result(label, argv, env, shim)
+        full = dict(self.env if os.path.basename(argv[0]).startswith("python") else self.app_env)
+        full.update(env)
+        logdir = os.path.join(self.logroot, "run-%d" % len(self.results))
+        os.makedirs(logdir)
+        if shim:
+            full["LD_PRELOAD"] = self.lib
+            full.setdefault("SAFEHALF_LOG", os.path.join(logdir, "safehalf-%p.jsonl"))
+        res.logdir = logdir
+        sys.stderr.write("gpu-suite: %s: %s\n" % (label, res.command()))
+        t0 = time.monotonic()
+        try:
+            p = subprocess.run(argv, env=full, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               universal_newlines=True, errors="replace", timeout=timeout,
+                               cwd=ROOT)
+            res.rc, res.out, res.err = p.returncode, p.stdout, p.stderr
+        except subprocess.TimeoutExpired as e:
+            res.rc = "timeout"
+            res.out = e.stdout if isinstance(e.stdout, str) else (e.stdout or b"").decode(errors="replace")
+            res.err = "killed after %d s" % timeout
+        except OSError as e:
+            res.rc, res.err = "not run", str(e)
+        res.secs = time.monotonic() - t0
+        for line in res.out.splitlines():
+            m = KV.match(line.strip())
+            if m:
+                res.kv[m.group(1)] = m.group(2)
+        for path in sorted(glob.glob(os.path.join(logdir, "*.jsonl"))):
+            with open(path, errors="replace") as f:
+                for line in f:
+                    try:
+                        res.records.append(json.loads(line))
+                    except ValueError:
+                        pass
+        if not res.ok() and not may_fail:
+            self.failed += 1
+            sys.stderr.write("gpu-suite:   exit %s; stderr ends:\n%s\n" % (res.rc, tail(res.err, 8)))
+        self.results.append(res)
+        return res
+
+    def app(self, name):
+        return os.path.join(self.apps, name)
+
+    # ---- writing ---------------------------------------------------------
+
+    def h(self, level, text):
+        self.md += ["", "#" * level + " " + text, ""]
+
+    def p(self, text):
+        self.md += [text, ""] if text else [""]
+
+    def table(self, headers, rows):
+        self.md.append("| " + " | ".join(headers) + " |")
+        self.md.append("|" + "|".join("---" for _ in headers) + "|")
+        for r in rows:
+            self.md.append("| " + " | ".join(str(c).replace("|", "\\|") for c in r) + " |")
+        self.md.append("")
+
+    def commands(self, results):
+        self.md.append("<details><summary>commands</summary>")
+        self.md.append("")
+        self.md.append("```")
+        for r in results:
+            self.md.append(r.command())
+        self.md.append("```")
+        self.md.append("</details>")
+        self.md.append("")
+
+    def failures(self, results):
+        bad = [r for r in results if not r.ok()]
+        if bad:
+            self.p("Failed runs:")
+            self.md.append("```")
+            for r in bad:
+                self.md.append("$ " + r.command())
+                self.md.append("exit %s" % r.rc)
+                self.md += tail(r.err, 6).splitlines()
+            self.md.append("```")
+            self.md.append("")
+
+    # ---- sections --------------------------------------------------------
+
+    def section_env(self):
+        self.h(2, "Machine and versions")
+        rows = [("date (UTC)", datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")),
+                ("host", "%s %s" % (platform.node(), platform.platform())),
+                ("repository commit", self.args.commit or "not given"),
+                ("command", self.args.command or "scripts/gpu_suite.py " + " ".join(sys.argv[1:]))]
+        if self.args.emu:
+            rows.append(("backend", "EMULATED (tests/emu): no figure here is a GPU figure"))
+        smi = shutil.which("nvidia-smi")
+        if smi and not self.args.emu:
+            q = run_text([smi, "--query-gpu=name,driver_version,memory.total,compute_cap,clocks.max.sm",
+                          "--format=csv,noheader"])
+            rows.append(("nvidia-smi", q.strip() or "no answer"))
+        nvcc = shutil.which("nvcc") or os.path.join(os.environ.get("CUDA_HOME", "/usr/local/cuda"), "bin", "nvcc")
+        if os.path.exists(nvcc):
+            v = re.search(r"release ([0-9.]+), (V[0-9.]+)", run_text([nvcc, "--version"]))
+            rows.append(("nvcc", "%s (%s)" % (v.group(1), v.group(2)) if v else "unknown"))
+        # Which libraries the programs get, as the shim resolved them.
+        probe = self.run("env: libraries the apps load", [self.app("gemm_app"), "cublasGemmEx", "--k", "16"],
+                         shim=True)
+        for r in probe.events("start")[:1]:
+            for lib, v in sorted((r.get("libs") or {}).items()):
+                if v and v.get("path"):
+                    rows.append(("%s (apps)" % lib, "%s, version %s" % (v.get("path"), v.get("version"))))
+        if not self.args.emu:
+            sg = self.run("env: device", [os.path.join(self.gpu, "scan_gpu"), "bandwidth",
+                                          "--min-mib", "1", "--max-mib", "1", "--reps", "1"])
+            for key in ("device_name", "compute_capability", "sm_count", "global_mem_mib",
+                        "l2_cache_mib", "peak_mem_gbs", "driver_version", "runtime_version"):
+                if key in sg.kv:
+                    rows.append((key, sg.kv[key]))
+            torch = self.run("env: PyTorch", [sys.executable, "-c", TORCH_VERSIONS], shim=True)
+            for key in ("torch", "torch_cuda", "torch_cudnn", "torch_device"):
+                if key in torch.kv:
+                    rows.append((key, torch.kv[key]))
+            for r in torch.events("start")[:1]:
+                for lib, v in sorted((r.get("libs") or {}).items()):
+                    if v and v.get("path"):
+                        rows.append(("%s (PyTorch)" % lib, "%s, version %s" % (v.get("path"), v.get("version"))))
+        self.table(["what", "value"], rows)
+        self.figures["env"] = dict((str(a), str(b)) for a, b in rows)
+
+    def section_numerics(self):
+        quick = self.args.quick
+        self.h(2, "1. Real numerics")
+        self.p("Each program is an ordinary CUDA program (tests/apps); it runs without the shim, "
+               "then with `LD_PRELOAD=libsafehalf.so` and the default policy. Errors are against a "
+               "double-precision product of the same FP16 inputs (`max_rel_err` = max |C - ref| / "
+               "max |ref|).")
+
+        # 1a. FP16-accumulating GEMMs.
+        self.h(3, "FP16-accumulating GEMMs (`CUBLAS_COMPUTE_16F`, `cublasHgemm`)")
+        ks = [1024, 4096, 16384, 65536] if quick else [1024, 2048, 4096, 8192, 16384, 32768, 65536]
+        cases = [("cublasGemmEx", d, k, []) for d in ("ones", "random") for k in ks]
+        cases += [("cublasHgemm", "random", k, []) for k in ([4096] if quick else [4096, 65536])]
+        cases += [("cublasGemmStridedBatchedEx", "random", 4096, ["--batch", "4"])]
+        rows, runs, fig = [], [], []
+        for entry, data, k, extra in cases:
+            argv = [self.app("gemm_app"), entry, "--data", data, "--k", str(k)] + extra
+            if entry != "cublasHgemm":
+                argv += ["--compute", "16F"]
+            a = self.run("gemm %s %s k=%d" % (entry, data, k), argv)
+            b = self.run("gemm %s %s k=%d shim" % (entry, data, k), argv, shim=True)
+            runs += [a, b]
+            rows.append([entry + (" " + " ".join(extra) if extra else ""), data, k,
+                         a.kv.get("ref0", "?"), a.kv.get("c0", "?"), a.kv.get("inf", "?"),
+                         fmt_err(a.kv.get("max_rel_err")), b.kv.get("c0", "?"), b.kv.get("inf", "?"),
+                         fmt_err(b.kv.get("max_rel_err")), action(b)])
+            fig.append({"entry": entry, "data": data, "k": k, "without": a.as_json(), "with": b.as_json()})
+        self.table(["entry", "data", "k", "ref C[0]", "C[0] without", "Inf without", "max rel err without",
+                    "C[0] with", "Inf with", "max rel err with", "shim action"], rows)
+        self.p("ones: every element of C is k (k = 65536 is above FP16's 65504, so the right answer "
+               "is +Inf, which the shim's check then reports).")
+        self.failures(runs)
+        self.commands(runs)
+        self.figures["gemm_fp16_accumulation"] = fig
+
+        # 1b. Split-K.
+        self.h(3, "Split-K reductions (`CUBLAS_COMPUTE_32F`, FP16 C, 16 x 16 outputs)")
+        self.p("Data `splitk` (tests/apps/gemm_app.c): the exact product is 1.75; a split-K "
+               "reduction that rounds partial sums to FP16 loses it. The shim sets "
+               "`CUBLAS_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION` on every handle.")
+        rows, runs, fig = [], [], []
+        for k in ([4096, 65536] if quick else [4096, 16384, 65536]):
+            argv = [self.app("gemm_app"), "cublasGemmEx", "--data", "splitk", "--k", str(k)]
+            a = self.run("splitk k=%d" % k, argv)
+            b = self.run("splitk k=%d shim" % k, argv, shim=True)
+            runs += [a, b]
+            rows.append([k, a.kv.get("c0", "?"), fmt_err(a.kv.get("max_rel_err")), b.kv.get("c0", "?"),
+                         fmt_err(b.kv.get("max_rel_err"))])
+            fig.append({"k": k, "without": a.as_json(), "with": b.as_json()})
+        self.table(["k", "C[0] without", "max rel err without", "C[0] with", "max rel err with"], rows)
+        self.failures(runs)
+        self.commands(runs)
+        self.figures["splitk"] = fig
+
+        # 1c. Reductions.
+        self.h(3, "cuBLAS reductions with FP16 execution (`cublasDotEx`, `cublasNrm2Ex`, `cublasAxpyEx`)")
+        rows, runs, fig = [], [], []
+        for op, extra in (("dot", []), ("nrm2", []), ("axpy", [])):
+            argv = [self.app("reduce_app"), "--op", op, "--n", "4096", "--exec", "16F"] + extra
+            # NVIDIA's cuBLAS 13 refuses FP16 execution (README, "What it does today").
+            a = self.run("reduce %s" % op, argv, may_fail=True)
+            b = self.run("reduce %s shim" % op, argv, shim=True)
+            runs += [a, b]
+            val = "result" if op != "axpy" else "out0"
+            rows.append([op, a.kv.get("status", "?"), a.kv.get(val, "?"), b.kv.get("status", "?"),
+                         b.kv.get(val, "?"), action(b)])
+            fig.append({"op": op, "without": a.as_json(), "with": b.as_json()})
+        self.table(["op (n = 4096, ones)", "status without", "value without", "status with", "value with",
+                    "shim action"], rows)
+        self.failures(runs)
+        self.commands(runs)
+        self.figures["reductions"] = fig
+
+        # 1d. cuBLASLt.
+        self.h(3, "cuBLASLt (`cublasLtMatmul`, 64 x 64, A = 0.5, B = 1: D = k / 2)")
+        rows, runs, fig = [], [], []
+        lt_cases = [(c, k, algo) for c in ("16F",) for k in ([4096, 65536] if quick else [1024, 4096, 16384, 65536])
+                    for algo in ("heuristic", "null")]
+        lt_cases += [("32F_FAST_16F", 4096, "heuristic"), ("32F", 65536, "heuristic")]
+        for compute, k, algo in lt_cases:
+            argv = [self.app("lt_app"), "--compute", compute, "--k", str(k), "--value", "0.5",
+                    "--algo", algo]
+            a = self.run("lt %s k=%d %s" % (compute, k, algo), argv)
+            b = self.run("lt %s k=%d %s shim" % (compute, k, algo), argv, shim=True)
+            runs += [a, b]
+            rows.append([compute, k, algo, k // 2, a.kv.get("matmul_status", "?"), a.kv.get("d0", "?"),
+                         b.kv.get("matmul_status", "?"), b.kv.get("d0", "?"), action(b)])
+            fig.append({"compute": compute, "k": k, "algo": algo, "without": a.as_json(), "with": b.as_json()})
+        self.table(["compute", "k", "algo", "exact D", "status without", "D[0] without", "status with",
+                    "D[0] with", "shim action"], rows)
+        self.failures(runs)
+        self.commands(runs)
+        self.figures["cublaslt"] = fig
+
+        # 1e. cuDNN.
+        self.h(3, "cuDNN with HALF compute (sum of 4096 ones: 4096 exact, 2048 if the sum stalls in FP16)")
+        rows, runs, fig = [], [], []
+        for op in ("fwd", "fwd-nd", "bwd-data", "bwd-filter", "reduce", "graph-conv", "graph-matmul"):
+            argv = [self.app("dnn_app"), "--op", op, "--r", "4096", "--compute", "HALF"]
+            a = self.run("dnn %s" % op, argv)
+            b = self.run("dnn %s shim" % op, argv, shim=True)
+            runs += [a, b]
+            rows.append([op, a.kv.get("status", "?"), a.kv.get("failed", ""), a.kv.get("out0", "?"),
+                         b.kv.get("status", "?"), b.kv.get("out0", "?"), action(b)])
+            fig.append({"op": op, "without": a.as_json(), "with": b.as_json()})
+        self.table(["op", "status without", "failed call without", "out[0] without", "status with",
+                    "out[0] with", "shim action"], rows)
+        self.failures(runs)
+        self.commands(runs)
+        self.figures["cudnn"] = fig
+
+        # 1f. The einsum overflow as a C program.
+        self.h(3, "Overflow to +Inf in an FP32-accumulated GEMM (tests/apps/overflow_app.c, the einsum's bmm)")
+        rows, runs = [], []
+        for label, shim, env in (("without the shim", False, {}), ("default policy", True, {}),
+                                 ("`SAFEHALF_ON_NONFINITE=saturate`", True, {"SAFEHALF_ON_NONFINITE": "saturate"}),
+                                 ("`SAFEHALF_CHECK=sync`", True, {"SAFEHALF_CHECK": "sync"}),
+                                 ("in a CUDA graph, 3 replays", True, {})):
+            argv = [self.app("overflow_app")] + (["--capture", "3"] if "graph" in label else [])
+            r = self.run("overflow %s" % label, argv, shim=shim, env=env)
+            runs.append(r)
+            nf = r.events("nonfinite")
+            rows.append([label, r.kv.get("status", "?"), r.kv.get("inf", "?"), r.kv.get("maxfinite", "?"),
+                         len(nf) if shim else "-", nf[0].get("api") if nf else "-"])
+        self.table(["run", "status", "Inf in output", "largest finite", "nonfinite records", "api named"], rows)
+        self.failures(runs)
+        self.commands(runs)
+        self.figures["overflow"] = [r.as_json() for r in runs]
+
+        # 1g. The kernels against their host twins.
+        if not self.args.emu:
+            self.h(3, "Scan kernels against their host twins (`scan_gpu verify`)")
+            r = self.run("scan_gpu verify", [os.path.join(self.gpu, "scan_gpu"), "verify"])
+            self.md.append("```")
+            self.md += [l for l in r.out.splitlines() if l.startswith("verify")] or tail(r.out, 10).splitlines()
+            self.md.append("```")
+            self.md.append("")
+            self.failures([r])
+            self.commands([r])
+            self.figures["scan_verify"] = r.as_json()
+
+    def section_torch(self):
+        if self.args.emu:
+            return
+        self.h(2, "2. PyTorch end to end (unmodified scripts under `LD_PRELOAD`)")
+        py = sys.executable
+
+        # 2a. einsum overflow.
+        self.h(3, "(a) `torch.einsum('bnhw,bchw->bnc', masks, feats)` in FP16 (tests/gpu/einsum_overflow.py)")
+        script = os.path.join(ROOT, "tests", "gpu", "einsum_overflow.py")
+        a = self.run("einsum", [py, script])
+        b = self.run("einsum shim", [py, script], shim=True)
+        c = self.run("einsum saturate", [py, script], shim=True, env={"SAFEHALF_ON_NONFINITE": "saturate"})
+        runs = [a, b, c]
+        line = b.kv.get("line") or a.kv.get("line") or "?"
+        nf = b.events("nonfinite")
+        named = "no nonfinite record"
+        if nf:
+            frames = nf[0].get("site") or []
+            named = "%s, site %s" % (nf[0].get("api"), "; ".join(
+                "%s:%s in %s" % (os.path.basename(str(f.get("file"))), f.get("line"), f.get("func"))
+                for f in frames[:2]) or "none")
+        report = self.run("einsum report", [py, os.path.join(ROOT, "scripts", "safehalf.py"), "report"] +
+                          sorted(glob.glob(os.path.join(b.logdir, "*.jsonl"))))
+        runs.append(report)
+        found = "einsum_overflow.py:%s" % line in report.out
+        self.table(["run", "Inf in output", "finite", "largest finite", "nonfinite records"],
+                   [["without the shim", a.kv.get("inf", "?"), a.kv.get("finite", "?"), a.kv.get("maxfinite", "?"), "-"],
+                    ["default policy", b.kv.get("inf", "?"), b.kv.get("finite", "?"), b.kv.get("maxfinite", "?"), len(nf)],
+                    ["`SAFEHALF_ON_NONFINITE=saturate`", c.kv.get("inf", "?"), c.kv.get("finite", "?"),
+                     c.kv.get("maxfinite", "?"), len(c.events("nonfinite"))]])
+        self.p("First record: %s. The report names `einsum_overflow.py:%s` (the einsum's line): **%s**."
+               % (named, line, "yes" if found else "NO"))
+        self.md.append("```")
+        self.md += report.out.splitlines()[:40]
+        self.md.append("```")
+        self.md.append("")
+        self.failures(runs)
+        self.commands(runs)
+        self.figures["torch_einsum"] = {"runs": [r.as_json() for r in runs], "line": line,
+                                        "report_names_line": found}
+
+        # 2b. allow_fp16_accumulation.
+        self.h(3, "(b) `torch.backends.cuda.matmul.allow_fp16_accumulation = True` (tests/gpu/fp16_accumulation.py)")
+        script = os.path.join(ROOT, "tests", "gpu", "fp16_accumulation.py")
+        a = self.run("fp16acc", [py, script])
+        b = self.run("fp16acc shim", [py, script], shim=True)
+        rows = []
+        for m in ("mlp", "pool"):
+            rows.append([m, a.kv.get(m + "_loss_ref", "?"), a.kv.get(m + "_loss", "?"),
+                         a.kv.get(m + "_loss_rel_err", "?"), a.kv.get(m + "_out_rel_err", "?"),
+                         b.kv.get(m + "_loss", "?"), b.kv.get(m + "_loss_rel_err", "?"),
+                         b.kv.get(m + "_out_rel_err", "?")])
+        self.table(["model", "FP32 loss", "FP16 loss without", "loss rel err without", "output rel err without",
+                    "FP16 loss with", "loss rel err with", "output rel err with"], rows)
+        self.p("PyTorch has the flag: %s. Calls the shim saw with the shim (api: calls / upcasts / checked): %s."
+               % ("yes" if a.kv.get("fp16_accumulation") == "1" else "NO", api_line(b)))
+        self.failures([a, b])
+        self.commands([a, b])
+        self.figures["torch_fp16_accumulation"] = [a.as_json(), b.as_json()]
+
+        # 2c. Training.
+        self.h(3, "(c) FP16 training, autocast + GradScaler, 200 steps (tests/gpu/train_fp16.py)")
+        script = os.path.join(ROOT, "tests", "gpu", "train_fp16.py")
+        steps = ["--steps", "50", "--warmup", "10"] if self.args.quick else []
+        configs = (("without the shim", False, {}), ("default policy", True, {}),
+                   ("`SAFEHALF_CHECK=every:16`", True, {"SAFEHALF_CHECK": "every:16"}),
+                   ("`SAFEHALF_CHECK=off`", True, {"SAFEHALF_CHECK": "off"}),
+                   ("`SAFEHALF_CHECK=sync`", True, {"SAFEHALF_CHECK": "sync"}))
+        runs = [self.run("train %s" % label, [py, script] + steps, shim=shim, env=env)
+                for label, shim, env in configs]
+        rows = []
+        base = runs[0].kv
+        for (label, _, _), r in zip(configs, runs):
+            row = [label]
+            for m in ("transformer", "conv"):
+                sps = r.kv.get(m + "_steps_per_s")
+                row += [sps or "?", ratio(sps, base.get(m + "_steps_per_s")),
+                        "%s -> %s" % (r.kv.get(m + "_loss_first", "?"), r.kv.get(m + "_loss_last", "?")),
+                        r.kv.get(m + "_skipped", "?")]
+            rows.append(row)
+        self.table(["run", "transformer steps/s", "vs without", "transformer loss", "skipped steps",
+                    "conv steps/s", "vs without", "conv loss", "skipped steps"], rows)
+        self.p("Slowdown = 1 - (steps/s with) / (steps/s without), measured in this one run of the suite "
+               "(DESIGN.md target for the default policy: <= 3%).")
+        apis = runs[1].summary()
+        self.table(["api (default policy run)", "calls", "upcasts", "checked", "nonfinite"],
+                   [[k, v["calls"], v["upcasts"], v["checked"], v["nonfinite"]] for k, v in sorted(apis.items())])
+        self.failures(runs)
+        self.commands(runs)
+        self.figures["torch_training"] = [r.as_json() for r in runs]
+
+    def section_perf(self):
+        self.h(2, "3. Performance")
+        if not self.args.emu:
+            self.h(3, "Inf/NaN scan vs device-to-device copy (`scan_gpu bandwidth`)")
+            r = self.run("scan bandwidth", [os.path.join(self.gpu, "scan_gpu"), "bandwidth"])
+            self.md.append("```")
+            self.md += [l for l in r.out.splitlines() if l.strip() and "=" not in l.split()[0]] or \
+                tail(r.out, 40).splitlines()
+            self.md += [l for l in r.out.splitlines() if l.startswith("tiny_")]
+            self.md.append("```")
+            self.md.append("")
+            self.failures([r])
+            self.commands([r])
+            self.figures["scan_bandwidth"] = {"run": r.as_json(), "output": r.out}
+
+        self.h(3, "FP16 GEMM throughput (tests/gpu/gemm_speed.c, A/B/C FP16, random data)")
+        sizes = [64] if self.args.emu else [4096, 8192]
+        rows, runs, fig = [], [], []
+        for s in sizes:
+            base = None
+            for label, compute, shim, env in (
+                    ("COMPUTE_16F, no shim", "16F", False, {}),
+                    ("COMPUTE_32F, no shim", "32F", False, {}),
+                    ("COMPUTE_16F under the shim (upcast), checks off", "16F", True, {"SAFEHALF_CHECK": "off"}),
+                    ("COMPUTE_16F under the shim (upcast + check)", "16F", True, {}),
+                    ("COMPUTE_32F under the shim (pass + check)", "32F", True, {})):
+                argv = [os.path.join(self.gpu, "gemm_speed"), "--m", str(s), "--n", str(s), "--k", str(s),
+                        "--compute", compute]
+                if self.args.emu:
+                    argv += ["--iters", "2", "--reps", "2", "--warmup", "1"]
+                r = self.run("gemm_speed %d %s" % (s, label), argv, shim=shim, env=env)
+                runs.append(r)
+                t = r.kv.get("tflops_median")
+                base = base or t
+                rows.append(["%d^3" % s, label, r.kv.get("tflops_best", "?"), t or "?",
+                             r.kv.get("ms_median", "?"), ratio(t, base, slowdown=False)])
+                fig.append({"size": s, "config": label, "run": r.as_json()})
+        self.table(["size", "configuration", "TFLOP/s best", "TFLOP/s median", "ms median",
+                    "vs COMPUTE_16F no shim"], rows)
+        self.failures(runs)
+        self.commands(runs)
+        self.figures["gemm_speed"] = fig
+
+    # ---- driver ----------------------------------------------------------
+
+    def write(self, sections):
+        title = "# GPU suite%s, %s" % (" (EMULATED backend: not GPU figures)" if self.args.emu else "",
+                                        datetime.date.today().isoformat())
+        text = "\n".join([title, "", "Written by `scripts/gpu-suite` (scripts/gpu_suite.py); "
+                          "sections: %s. Every figure below was printed by the command listed under it."
+                          % ", ".join(sections)] + self.md) + "\n"
+        if self.args.out:
+            with open(self.args.out, "w") as f:
+                f.write(text)
+        else:
+            sys.stdout.write(text)
+        if self.args.json:
+            with open(self.args.json, "w") as f:
+                json.dump({"sections": sections, "emu": self.args.emu, "figures": self.figures,
+                           "runs": [r.as_json() for r in self.results]}, f, indent=1)
+
+
+TORCH_VERSIONS = """
+import torch
+print("torch=%s" % torch.__version__)
+print("torch_cuda=%s" % torch.version.cuda)
+print("torch_cudnn=%s" % torch.backends.cudnn.version())
+print("torch_device=%s" % torch.cuda.get_device_name())
+a = torch.ones(64, 64, device="cuda", dtype=torch.float16)
+(a @ a).sum().item()
+torch.nn.functional.conv2d(torch.ones(1, 8, 8, 8, device="cuda", dtype=torch.float16),
+                           torch.ones(8, 8, 3, 3, device="cuda", dtype=torch.float16)).sum().item()
+"""
+
+
+def run_text(argv):
+    try:
+        return subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              universal_newlines=True, timeout=60).stdout
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return str(e)
+
+
+def tail(text, n):
+    return "\n".join((text or "").rstrip().splitlines()[-n:])
+
+
+def fmt_err(v):
+    try:
+        return "%.2e" % float(v)
+    except (TypeError, ValueError):
+        return "?" if v is None else v
+
+
+def ratio(v, base, slowdown=True):
+    """'-3.1%' style slowdown of v against base (or 'x0.97' for throughput ratios)."""
+    try:
+        v, base = float(v), float(base)
+    except (TypeError, ValueError):
+        return "?"
+    if base <= 0:
+        return "?"
+    if slowdown:
+        return "%+.1f%%" % (100.0 * (v / base - 1.0))
+    return "x%.3f" % (v / base)
+
+
+def action(res):
+    """What the shim did to the run's calls, from its summary: 'upcast' when it rewrote any."""
+    if not res.shim:
+        return "-"
+    apis = res.summary()
+    if not apis:
+        return "no summary"
+    up = [k for k, v in sorted(apis.items())
+          if v["upcasts"] and k not in ("cublasCreate_v2", "cublasSetMathMode")]
+    nf = sum(v["nonfinite"] for v in apis.values())
+    return ("upcast: " + ", ".join(up) if up else "pass") + ("; %d nonfinite" % nf if nf else "")
+
+
+def api_line(res):
+    apis = res.summary()
+    return ", ".join("%s: %d / %d / %d" % (k, v["calls"], v["upcasts"], v["checked"])
+                     for k, v in sorted(apis.items())) or "none"
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--build", required=True)
+    ap.add_argument("--out")
+    ap.add_argument("--json")
+    ap.add_argument("--only", default="env,numerics,torch,perf")
+    ap.add_argument("--emu", action="store_true")
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--commit")
+    ap.add_argument("--command")
+    ap.add_argument("--app-libs", help="folders appended to LD_LIBRARY_PATH for the C programs")
+    args = ap.parse_args(argv)
+    sections = [s for s in args.only.split(",") if s]
+    unknown = [s for s in sections if s not in ("env", "numerics", "torch", "perf")]
+    if unknown:
+        ap.error("unknown section(s): %s (accepted: env, numerics, torch, perf)" % ", ".join(unknown))
+    suite = Suite(args)
+    if not os.path.exists(suite.lib):
+        ap.error("%s not found: build first (scripts/gpu-suite does)" % suite.lib)
+    try:
+        for s in sections:
+            try:
+                getattr(suite, "section_" + s)()
+            except Exception as e:  # a bug here must not lose the figures already taken
+                suite.failed += 1
+                suite.p("**The suite itself failed in section %s: %s: %s**" % (s, type(e).__name__, e))
+                sys.stderr.write("gpu-suite: section %s failed: %r\n" % (s, e))
+    finally:
+        suite.write(sections)
+        shutil.rmtree(suite.logroot, ignore_errors=True)
+    sys.stderr.write("gpu-suite: %d runs, %d failed\n" % (len(suite.results), suite.failed))
+    return 1 if suite.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
