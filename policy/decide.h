@@ -27,11 +27,13 @@ enum sh_action {
     SH_ACT_FALLBACK, /* rewrite impossible here (e.g. no driver): passed through */
 };
 
+/* The flags are ints: GCC returns a struct mixing ints and bools in
+ * registers by way of the stack, which costs more than the decision. */
 struct sh_gemm_decision {
     enum sh_action action;
     int compute_used;   /* compute type handed to the library */
-    bool half_scalars;  /* alpha/beta are half in the call as made */
-    bool risky;
+    int half_scalars;   /* (bool) alpha/beta are half in the call as made */
+    int risky;          /* (bool) */
 };
 
 /* A GEMM with the given compute type (for cublasHgemm*: hgemm = true and

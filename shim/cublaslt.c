@@ -25,14 +25,19 @@
 #include "cublaslt_table.h"
 
 SH_CUBLASLT_INTERCEPT(SH_REAL_TYPEDEF)
+SH_CUBLASLT_WATCH(SH_REAL_TYPEDEF)
 SH_CUBLASLT_USE(SH_REAL_TYPEDEF)
 
-enum { SH_CUBLASLT_INTERCEPT(SH_SLOT_ENUM) SH_CUBLASLT_USE(SH_SLOT_ENUM) SH_LT_NSYMS };
+/* Slots: the intercepted functions first (counted per api), then the
+ * watched, then the used. */
+enum { SH_CUBLASLT_INTERCEPT(SH_SLOT_ENUM) SH_CUBLASLT_WATCH(SH_SLOT_ENUM)
+           SH_CUBLASLT_USE(SH_SLOT_ENUM) SH_LT_NSYMS };
 #define SH_COUNT_ONE(...) +1
 enum { SH_LT_NAPI = 0 SH_CUBLASLT_INTERCEPT(SH_COUNT_ONE) };
 
 static const char *const lt_syms[] = { SH_CUBLASLT_INTERCEPT(SH_SLOT_NAME)
-                                           SH_CUBLASLT_USE(SH_SLOT_NAME) };
+                                           SH_CUBLASLT_WATCH(SH_SLOT_NAME)
+                                               SH_CUBLASLT_USE(SH_SLOT_NAME) };
 static const char *const lt_sonames[] = { "libcublasLt.so.13", "libcublasLt.so.12", NULL };
 static _Atomic(void *) lt_slots[SH_LT_NSYMS];
 static struct sh_lib sh_cublaslt = { "cublaslt", lt_sonames, lt_syms, lt_slots, SH_LT_NSYMS, 0 };
@@ -65,8 +70,10 @@ struct lt_call {
     void *D;
     cublasLtMatrixLayout_t Adesc, Bdesc;
     cublasLtMatrixLayout_t Ddesc;
-    bool have_d; /* d's type, rows, cols and batch read (describe_matmul) */
-    struct layout d;
+    /* The layouts' followed copies (when *_known), or, for D, its type,
+     * rows, cols and batch read back (have_d: describe_matmul). */
+    struct layout a, b, d;
+    bool a_known, b_known, d_known, have_d;
 };
 
 enum { LT_DESC = 1, LT_PREF };
@@ -110,6 +117,45 @@ static struct desc_state desc_state(cublasLtMatmulDesc_t desc)
     return st;
 }
 
+/* ---- what cuBLASLt holds for a descriptor the program created ---------------
+ * The attributes a matmul reads, as the library holds them (the types the
+ * shim handed over, for a rewritten one), followed from creation through
+ * every change made through the shim, so that a matmul need not read them
+ * back. A copy only: a descriptor without one (made by Init in storage the
+ * program may reuse unseen, or made before the shim was on) is read from
+ * the library. */
+enum { F_COMPUTE, F_SCALE, F_POINTER_MODE, F_TRANSA, NFOLLOWED };
+static const cublasLtMatmulDescAttributes_t followed[NFOLLOWED] = {
+    [F_COMPUTE] = CUBLASLT_MATMUL_DESC_COMPUTE_TYPE, [F_SCALE] = CUBLASLT_MATMUL_DESC_SCALE_TYPE,
+    [F_POINTER_MODE] = CUBLASLT_MATMUL_DESC_POINTER_MODE, [F_TRANSA] = CUBLASLT_MATMUL_DESC_TRANSA,
+};
+_Static_assert(NFOLLOWED <= SH_OBJTAB_WORDS, "one word per attribute");
+static struct sh_objtab desc_copies = SH_OBJTAB_INIT;
+
+struct desc_copy {
+    bool known;
+    int32_t v[NFOLLOWED]; /* by index in followed[] */
+};
+
+static void desc_copy_of(cublasLtMatmulDesc_t desc, struct desc_copy *dc)
+{
+    struct sh_objtab_ref r;
+    dc->known = false;
+    if (!sh_objtab_ref(&desc_copies, desc, &r))
+        return;
+    for (int i = 0; i < NFOLLOWED; i++)
+        dc->v[i] = (int32_t)sh_objtab_word(&desc_copies, &r, i);
+    dc->known = sh_objtab_valid(&desc_copies, &r);
+}
+
+static int followed_index(cublasLtMatmulDescAttributes_t attr)
+{
+    for (int i = 0; i < NFOLLOWED; i++)
+        if (followed[i] == attr)
+            return i;
+    return -1;
+}
+
 static int32_t desc_attr(cublasLtMatmulDesc_t desc, cublasLtMatmulDescAttributes_t attr,
                          int32_t fallback)
 {
@@ -121,11 +167,39 @@ static int32_t desc_attr(cublasLtMatmulDesc_t desc, cublasLtMatmulDescAttributes
     return v;
 }
 
+/* The attribute followed[i] as cuBLASLt holds it: from the copy, else from
+ * the library (fallback when it will not say). */
+static int32_t held_attr(const struct desc_copy *dc, cublasLtMatmulDesc_t desc, int i,
+                         int32_t fallback)
+{
+    return dc->known ? dc->v[i] : desc_attr(desc, followed[i], fallback);
+}
+
+/* A new descriptor, as cuBLASLt creates it (cublasLt.h's defaults). */
+static void desc_follow(cublasLtMatmulDesc_t desc, int compute, int scale)
+{
+    long long w[SH_OBJTAB_WORDS] = { [F_COMPUTE] = compute, [F_SCALE] = scale,
+                                     [F_POINTER_MODE] = CUBLASLT_POINTER_MODE_HOST,
+                                     [F_TRANSA] = CUBLAS_OP_N };
+    sh_objtab_del(&rewritten, desc); /* a destroyed descriptor's, if one was missed */
+    sh_objtab_cache(&desc_copies, desc, w);
+}
+
+/* Every change of an attribute goes through here, the program's own as the
+ * shim's: the copy follows what the library accepted. */
 static cublasStatus_t desc_set_real(cublasLtMatmulDesc_t desc,
                                     cublasLtMatmulDescAttributes_t attr, int32_t v)
 {
     sh_fn_cublasLtMatmulDescSetAttribute set = REAL(sh_cublaslt, cublasLtMatmulDescSetAttribute);
-    return set ? set(desc, attr, &v, sizeof v) : CUBLAS_STATUS_NOT_INITIALIZED;
+    cublasStatus_t s = set ? set(desc, attr, &v, sizeof v) : CUBLAS_STATUS_NOT_INITIALIZED;
+    int i = followed_index(attr);
+    if (i < 0)
+        return s;
+    if (s == CUBLAS_STATUS_SUCCESS)
+        sh_objtab_set_word(&desc_copies, desc, i, v);
+    else
+        sh_objtab_del(&desc_copies, desc); /* refused: nothing is assumed about the rest */
+    return s;
 }
 
 /* The descriptor back to the program's own types. */
@@ -171,31 +245,39 @@ static struct sh_lt_decision decide_desc(struct lt_call *cc, int compute, int sc
     return d;
 }
 
-/* The real create or init ran with the rewritten types and returned s. */
-static bool made(struct lt_call *cc, const struct sh_lt_decision *d, cublasLtMatmulDesc_t desc,
+/* The real create or init ran with the rewritten types and succeeded. */
+static void made(struct lt_call *cc, const struct sh_lt_decision *d, cublasLtMatmulDesc_t desc,
                  cublasStatus_t s)
 {
-    if (s != CUBLAS_STATUS_SUCCESS) {
-        /* Never fail a call the library could serve as the program made it. */
-        cc->c.action = SH_ACT_FALLBACK;
-        return false;
-    }
     cc->c.compute_used = d->compute_used;
     cc->scale_used = d->scale_used;
     remember(cc, desc);
     cc->c.status = s;
-    return true;
 }
 
+/* Made here, whatever the decision, so that the new descriptor is followed. */
 static bool sh_hook_desc_create(struct lt_call *cc, cublasLtMatmulDesc_t *desc,
                                 cublasComputeType_t compute, cudaDataType_t scale)
 {
     struct sh_lt_decision d = decide_desc(cc, (int)compute, (int)scale);
-    if (d.action != SH_ACT_UPCAST || !desc)
+    sh_fn_cublasLtMatmulDescCreate create = (sh_fn_cublasLtMatmulDescCreate)cc->c.real;
+    if (!desc)
         return false;
-    cublasStatus_t s = ((sh_fn_cublasLtMatmulDescCreate)cc->c.real)(
-        desc, (cublasComputeType_t)d.compute_used, (cudaDataType_t)d.scale_used);
-    return made(cc, &d, s == CUBLAS_STATUS_SUCCESS ? *desc : NULL, s);
+    if (d.action == SH_ACT_UPCAST) {
+        cublasStatus_t s = create(desc, (cublasComputeType_t)d.compute_used,
+                                  (cudaDataType_t)d.scale_used);
+        if (s == CUBLAS_STATUS_SUCCESS) {
+            desc_follow(*desc, d.compute_used, d.scale_used);
+            made(cc, &d, *desc, s);
+            return true;
+        }
+        /* Never fail a call the library could serve as the program made it. */
+        cc->c.action = SH_ACT_FALLBACK;
+    }
+    cc->c.status = create(desc, compute, scale);
+    if (cc->c.status == CUBLAS_STATUS_SUCCESS)
+        desc_follow(*desc, (int)compute, (int)scale);
+    return true;
 }
 
 static bool sh_hook_desc_init(struct lt_call *cc, cublasLtMatmulDesc_t desc, size_t size,
@@ -204,17 +286,24 @@ static bool sh_hook_desc_init(struct lt_call *cc, cublasLtMatmulDesc_t desc, siz
     struct sh_lt_decision d = decide_desc(cc, (int)compute, (int)scale);
     /* Caller storage is reused: whatever was held for this address is stale. */
     sh_objtab_del(&rewritten, desc);
+    sh_objtab_del(&desc_copies, desc);
     if (d.action != SH_ACT_UPCAST)
         return false;
     cublasStatus_t s = ((sh_fn_cublasLtMatmulDescInit_internal)cc->c.real)(
         desc, size, (cublasComputeType_t)d.compute_used, (cudaDataType_t)d.scale_used);
-    return made(cc, &d, desc, s);
+    if (s != CUBLAS_STATUS_SUCCESS) {
+        cc->c.action = SH_ACT_FALLBACK;
+        return false;
+    }
+    made(cc, &d, desc, s);
+    return true;
 }
 
 static bool sh_hook_desc_destroy(struct lt_call *cc, cublasLtMatmulDesc_t desc)
 {
     (void)cc;
     sh_objtab_del(&rewritten, desc);
+    sh_objtab_del(&desc_copies, desc);
     return false;
 }
 
@@ -228,17 +317,16 @@ static bool int32_arg(const void *buf, size_t size, int32_t *v)
 
 /* The program changes the compute type: decided as at creation, against
  * the scale type the program last gave. A descriptor going back to a safe
- * compute type gets the program's scale type back too. */
+ * compute type gets the program's scale type back too. False: the
+ * program's own value is still to be set. */
 static bool set_compute(struct lt_call *cc, cublasLtMatmulDesc_t desc, int32_t compute)
 {
     struct desc_state st = desc_state(desc);
     int scale = st.rewritten ? st.scale
                              : desc_attr(desc, CUBLASLT_MATMUL_DESC_SCALE_TYPE, CUDA_R_32F);
     struct sh_lt_decision d = decide_desc(cc, compute, scale);
-    sh_fn_cublasLtMatmulDescSetAttribute set = (sh_fn_cublasLtMatmulDescSetAttribute)cc->c.real;
     if (d.action == SH_ACT_UPCAST) {
-        int32_t used = d.compute_used;
-        cublasStatus_t s = set(desc, CUBLASLT_MATMUL_DESC_COMPUTE_TYPE, &used, sizeof used);
+        cublasStatus_t s = desc_set_real(desc, CUBLASLT_MATMUL_DESC_COMPUTE_TYPE, d.compute_used);
         if (s != CUBLAS_STATUS_SUCCESS) {
             cc->c.action = SH_ACT_FALLBACK;
             return false;
@@ -266,26 +354,34 @@ static bool set_compute(struct lt_call *cc, cublasLtMatmulDesc_t desc, int32_t c
     return false;
 }
 
+/* The attributes the shim rewrites or follows are set here, the program's
+ * value included, so that the copy follows what the library accepted. */
 static bool sh_hook_desc_set(struct lt_call *cc, cublasLtMatmulDesc_t desc,
                              cublasLtMatmulDescAttributes_t attr, const void *buf, size_t size)
 {
     int32_t v;
-    if (!int32_arg(buf, size, &v))
+    if (followed_index(attr) < 0)
         return false;
+    if (!int32_arg(buf, size, &v)) {
+        /* The library refuses such a size; the copy could not follow one
+         * it took. */
+        sh_objtab_del(&desc_copies, desc);
+        return false;
+    }
     switch (attr) {
     case CUBLASLT_MATMUL_DESC_COMPUTE_TYPE:
-        return set_compute(cc, desc, v);
+        if (set_compute(cc, desc, v))
+            return true;
+        break;
     case CUBLASLT_MATMUL_DESC_SCALE_TYPE: {
         /* A rewritten descriptor keeps the FP32 scale type; the program's
          * choice is remembered for its alpha and beta. */
         struct desc_state st = desc_state(desc);
         if (!st.rewritten)
-            return false;
+            break;
         long long w[SH_OBJTAB_WORDS] = { st.compute, v, st.compute_used, st.scale_used };
         sh_objtab_put(&rewritten, desc, w);
-        int32_t used = st.scale_used;
-        cc->c.status = ((sh_fn_cublasLtMatmulDescSetAttribute)cc->c.real)(desc, attr, &used,
-                                                                          sizeof used);
+        cc->c.status = desc_set_real(desc, attr, st.scale_used);
         return true;
     }
     case CUBLASLT_MATMUL_DESC_POINTER_MODE: {
@@ -295,7 +391,7 @@ static bool sh_hook_desc_set(struct lt_call *cc, cublasLtMatmulDesc_t desc,
         struct desc_state st = desc_state(desc);
         if (!st.rewritten || st.scale != CUDA_R_16F || v == CUBLASLT_POINTER_MODE_HOST ||
             v == CUBLASLT_POINTER_MODE_DEVICE)
-            return false;
+            break;
         sh_warn_once(&warned_vector_mode,
                      "a cuBLASLt descriptor with half alpha vectors (pointer mode %d) keeps its "
                      "FP16 compute type",
@@ -303,11 +399,13 @@ static bool sh_hook_desc_set(struct lt_call *cc, cublasLtMatmulDesc_t desc,
         sh_objtab_del(&rewritten, desc);
         restore_own(desc, st.compute, st.scale);
         cc->c.action = SH_ACT_FALLBACK;
-        return false;
+        break;
     }
     default:
-        return false;
+        break;
     }
+    cc->c.status = desc_set_real(desc, attr, v);
+    return true;
 }
 
 static bool sh_hook_desc_get(struct lt_call *cc, cublasLtMatmulDesc_t desc,
@@ -384,7 +482,7 @@ static bool sh_hook_pref_set(struct lt_call *cc, cublasLtMatmulPreference_t pref
     return true;
 }
 
-/* ---- the matmul --------------------------------------------------------------- */
+/* ---- matrix layouts ------------------------------------------------------------ */
 
 static bool layout_attr(cublasLtMatrixLayout_t l, cublasLtMatrixLayoutAttribute_t attr,
                         void *v, size_t size)
@@ -416,6 +514,179 @@ static bool layout_of(cublasLtMatrixLayout_t l, struct layout *o)
                        sizeof o->stride);
 }
 
+/* Every layout made through the shim is followed from its creation through
+ * each change, so that a matmul reads its layouts from one table instead of
+ * asking the library for each attribute. A copy only: a layout the table
+ * does not hold (made before the shim was on, inside the library, or given
+ * way to another) is read from the library.
+ *
+ * A layout made by Init lives in the program's storage, which the program
+ * may reuse or overwrite (copy another layout into) without telling the
+ * library: its copy holds a fingerprint of the storage, and counts only
+ * while the storage still holds those bytes. */
+enum { L_TYPE, L_ORDER, L_ROWS, L_COLS, L_LD, L_BATCH, L_STRIDE, L_PRINT };
+static struct sh_objtab layout_copies = SH_OBJTAB_INIT;
+
+/* Never 0, which marks a layout made by Create. */
+static long long fingerprint(cublasLtMatrixLayout_t l)
+{
+    unsigned long long w[sizeof(cublasLtMatrixLayoutOpaque_t) / 8], h = 0;
+    memcpy(w, l, sizeof w);
+    for (size_t i = 0; i < sizeof w / sizeof w[0]; i++)
+        h = (h ^ w[i]) * 0x9e3779b97f4a7c15ull;
+    return (long long)((h ^ (h >> 29)) | 1);
+}
+
+static void layout_put(cublasLtMatrixLayout_t l, uint32_t type, int32_t order, uint64_t rows,
+                       uint64_t cols, int64_t ld, int32_t batch, int64_t stride, bool init)
+{
+    long long w[SH_OBJTAB_WORDS] = { [L_TYPE] = type,
+                                     [L_ORDER] = order,
+                                     [L_ROWS] = (long long)rows,
+                                     [L_COLS] = (long long)cols,
+                                     [L_LD] = ld,
+                                     [L_BATCH] = batch,
+                                     [L_STRIDE] = stride,
+                                     [L_PRINT] = init ? fingerprint(l) : 0 };
+    sh_objtab_cache(&layout_copies, l, w);
+}
+
+/* The followed copy of l, if there is one that still counts; *print is its
+ * fingerprint (0 when made by Create). Padding zeroed: problems are
+ * compared whole. */
+static bool layout_copy(cublasLtMatrixLayout_t l, struct layout *o, long long *print)
+{
+    struct sh_objtab *t = &layout_copies;
+    struct sh_objtab_ref r;
+    if (!sh_objtab_ref(t, l, &r))
+        return false;
+    memset(o, 0, sizeof *o);
+    o->type = (uint32_t)sh_objtab_word(t, &r, L_TYPE);
+    o->order = (int32_t)sh_objtab_word(t, &r, L_ORDER);
+    o->rows = (uint64_t)sh_objtab_word(t, &r, L_ROWS);
+    o->cols = (uint64_t)sh_objtab_word(t, &r, L_COLS);
+    o->ld = sh_objtab_word(t, &r, L_LD);
+    o->batch = (int32_t)sh_objtab_word(t, &r, L_BATCH);
+    o->stride = sh_objtab_word(t, &r, L_STRIDE);
+    *print = sh_objtab_word(t, &r, L_PRINT);
+    return sh_objtab_valid(t, &r) && (!*print || fingerprint(l) == *print);
+}
+
+static bool layout_known(cublasLtMatrixLayout_t l, struct layout *o)
+{
+    long long print;
+    return layout_copy(l, o, &print);
+}
+
+/* A new layout, as cuBLASLt makes it (cublasLt.h's defaults). */
+static void layout_follow(cublasLtMatrixLayout_t l, cudaDataType type, uint64_t rows,
+                          uint64_t cols, int64_t ld, bool init)
+{
+    layout_put(l, (uint32_t)type, CUBLASLT_ORDER_COL, rows, cols, ld, 1, 0, init);
+}
+
+static cublasStatus_t sh_watch_layout_create(sh_fn_cublasLtMatrixLayoutCreate real,
+                                             cublasLtMatrixLayout_t *l, cudaDataType type,
+                                             uint64_t rows, uint64_t cols, int64_t ld)
+{
+    cublasStatus_t s = real(l, type, rows, cols, ld);
+    if (s == CUBLAS_STATUS_SUCCESS && l && sh_init())
+        layout_follow(*l, type, rows, cols, ld, false);
+    return s;
+}
+
+static cublasStatus_t sh_watch_layout_init(sh_fn_cublasLtMatrixLayoutInit_internal real,
+                                           cublasLtMatrixLayout_t l, size_t size,
+                                           cudaDataType type, uint64_t rows, uint64_t cols,
+                                           int64_t ld)
+{
+    cublasStatus_t s = real(l, size, type, rows, cols, ld);
+    if (!sh_init())
+        return s;
+    /* Storage smaller than the opaque block cannot be fingerprinted. */
+    if (s == CUBLAS_STATUS_SUCCESS && l && size >= sizeof(cublasLtMatrixLayoutOpaque_t))
+        layout_follow(l, type, rows, cols, ld, true);
+    else
+        sh_objtab_del(&layout_copies, l);
+    return s;
+}
+
+/* The word of an attribute the shim reads, and the size cublasLt.h gives
+ * it; -1 for the others. */
+static int layout_word(cublasLtMatrixLayoutAttribute_t attr, size_t *size)
+{
+    switch (attr) {
+    case CUBLASLT_MATRIX_LAYOUT_TYPE: *size = sizeof(uint32_t); return L_TYPE;
+    case CUBLASLT_MATRIX_LAYOUT_ORDER: *size = sizeof(int32_t); return L_ORDER;
+    case CUBLASLT_MATRIX_LAYOUT_ROWS: *size = sizeof(uint64_t); return L_ROWS;
+    case CUBLASLT_MATRIX_LAYOUT_COLS: *size = sizeof(uint64_t); return L_COLS;
+    case CUBLASLT_MATRIX_LAYOUT_LD: *size = sizeof(int64_t); return L_LD;
+    case CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT: *size = sizeof(int32_t); return L_BATCH;
+    case CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET: *size = sizeof(int64_t); return L_STRIDE;
+    default: return -1;
+    }
+}
+
+static long long attr_value(const void *buf, size_t size, bool is_signed)
+{
+    if (size == 8) {
+        int64_t v;
+        memcpy(&v, buf, sizeof v);
+        return v;
+    }
+    uint32_t v;
+    memcpy(&v, buf, sizeof v);
+    return is_signed ? (long long)(int32_t)v : (long long)v;
+}
+
+/* A layout made by Create: its one word follows. One made by Init: its
+ * copy must still count before the change, and gets the new fingerprint. */
+static cublasStatus_t sh_watch_layout_set(sh_fn_cublasLtMatrixLayoutSetAttribute real,
+                                          cublasLtMatrixLayout_t l,
+                                          cublasLtMatrixLayoutAttribute_t attr, const void *buf,
+                                          size_t size)
+{
+    struct layout o;
+    long long print = 0;
+    bool known = layout_copy(l, &o, &print);
+    cublasStatus_t s = real(l, attr, buf, size);
+    size_t want = 0;
+    int w = layout_word(attr, &want);
+    /* A size the library refuses; a copy could not follow one it took. */
+    if (!known || s != CUBLAS_STATUS_SUCCESS || (w >= 0 && (!buf || size != want))) {
+        sh_objtab_del(&layout_copies, l);
+    } else if (!print) {
+        if (w >= 0)
+            sh_objtab_set_word(&layout_copies, l, w, attr_value(buf, size, w != L_TYPE));
+    } else {
+        if (w >= 0) {
+            long long v = attr_value(buf, size, w != L_TYPE);
+            switch (w) {
+            case L_TYPE: o.type = (uint32_t)v; break;
+            case L_ORDER: o.order = (int32_t)v; break;
+            case L_ROWS: o.rows = (uint64_t)v; break;
+            case L_COLS: o.cols = (uint64_t)v; break;
+            case L_LD: o.ld = v; break;
+            case L_BATCH: o.batch = (int32_t)v; break;
+            default: o.stride = v; break;
+            }
+        }
+        layout_put(l, o.type, o.order, o.rows, o.cols, o.ld, o.batch, o.stride, true);
+    }
+    return s;
+}
+
+/* Forgotten before the library frees it: the address may be handed out
+ * again as soon as the real call returns. */
+static cublasStatus_t sh_watch_layout_destroy(sh_fn_cublasLtMatrixLayoutDestroy real,
+                                              cublasLtMatrixLayout_t l)
+{
+    sh_objtab_del(&layout_copies, l);
+    return real(l);
+}
+
+/* ---- the matmul --------------------------------------------------------------- */
+
 /* Algorithms re-chosen under the policy's preference, per problem: the
  * heuristic costs microseconds, the lookup a compare. Full: the oldest
  * entry goes. */
@@ -435,18 +706,18 @@ static struct {
     } e[NCACHE];
 } cache = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
-static bool problem_of(cublasLtMatmulDesc_t desc, cublasLtMatrixLayout_t const l[4],
-                       size_t workspace, struct problem *p)
+static bool problem_of(const struct desc_copy *dc, cublasLtMatmulDesc_t desc,
+                       cublasLtMatrixLayout_t const l[4], size_t workspace, struct problem *p)
 {
     memset(p, 0, sizeof *p);
-    p->compute = desc_attr(desc, CUBLASLT_MATMUL_DESC_COMPUTE_TYPE, -1);
-    p->scale = desc_attr(desc, CUBLASLT_MATMUL_DESC_SCALE_TYPE, -1);
-    p->trans_a = desc_attr(desc, CUBLASLT_MATMUL_DESC_TRANSA, -1);
+    p->compute = held_attr(dc, desc, F_COMPUTE, -1);
+    p->scale = held_attr(dc, desc, F_SCALE, -1);
+    p->trans_a = held_attr(dc, desc, F_TRANSA, -1);
     p->trans_b = desc_attr(desc, CUBLASLT_MATMUL_DESC_TRANSB, -1);
     p->epilogue = (uint32_t)desc_attr(desc, CUBLASLT_MATMUL_DESC_EPILOGUE, -1);
     p->workspace = workspace;
     for (int i = 0; i < 4; i++)
-        if (!layout_of(l[i], &p->l[i]))
+        if (!layout_known(l[i], &p->l[i]) && !layout_of(l[i], &p->l[i]))
             return false;
     return p->compute >= 0;
 }
@@ -454,12 +725,12 @@ static bool problem_of(cublasLtMatmulDesc_t desc, cublasLtMatrixLayout_t const l
 /* The first algorithm cuBLASLt's heuristic offers for this problem under a
  * preference with the policy's reduction scheme mask and the call's
  * workspace; false when there is none (the program's choice then stands). */
-static bool requery(cublasLtHandle_t h, cublasLtMatmulDesc_t desc,
+static bool requery(cublasLtHandle_t h, const struct desc_copy *dc, cublasLtMatmulDesc_t desc,
                     cublasLtMatrixLayout_t const l[4], size_t workspace,
                     cublasLtMatmulAlgo_t *out)
 {
     struct problem key;
-    if (!problem_of(desc, l, workspace, &key))
+    if (!problem_of(dc, desc, l, workspace, &key))
         return false;
     pthread_mutex_lock(&cache.lock);
     for (unsigned i = 0; i < cache.used; i++)
@@ -500,20 +771,50 @@ static bool requery(cublasLtHandle_t h, cublasLtMatmulDesc_t desc,
     return true;
 }
 
+/* A thread tends to pass the same algorithm again and again: its split-K
+ * configuration is read once. An algorithm is plain data (cuBLASLt has
+ * programs store and restore it as bytes): equal bytes, equal answers. */
+static __attribute__((tls_model("initial-exec"))) _Thread_local struct {
+    unsigned long long algo[sizeof(cublasLtMatmulAlgo_t) / 8];
+    int32_t splitk;
+    uint32_t scheme;
+    bool valid;
+} last_algo;
+
+static bool algo_config(const cublasLtMatmulAlgo_t *algo, int32_t *splitk, uint32_t *scheme)
+{
+    unsigned long long w[sizeof last_algo.algo / 8], diff = 0;
+    memcpy(w, algo, sizeof w);
+    for (size_t i = 0; i < sizeof w / 8; i++)
+        diff |= w[i] ^ last_algo.algo[i];
+    if (diff == 0 && last_algo.valid) {
+        *splitk = last_algo.splitk;
+        *scheme = last_algo.scheme;
+        return true;
+    }
+    size_t written;
+    sh_fn_cublasLtMatmulAlgoConfigGetAttribute get =
+        REAL(sh_cublaslt, cublasLtMatmulAlgoConfigGetAttribute);
+    if (!get ||
+        get(algo, CUBLASLT_ALGO_CONFIG_SPLITK_NUM, splitk, sizeof *splitk, &written) !=
+            CUBLAS_STATUS_SUCCESS ||
+        get(algo, CUBLASLT_ALGO_CONFIG_REDUCTION_SCHEME, scheme, sizeof *scheme, &written) !=
+            CUBLAS_STATUS_SUCCESS)
+        return false;
+    memcpy(last_algo.algo, w, sizeof w);
+    last_algo.splitk = *splitk;
+    last_algo.scheme = *scheme;
+    last_algo.valid = true;
+    return true;
+}
+
 /* Whether an algorithm the program chose splits k and joins the partial
  * sums in a way the policy forbids for this D type. */
 static bool algo_risky(const cublasLtMatmulAlgo_t *algo, int dtype)
 {
     int32_t splitk = 1;
     uint32_t scheme = 0;
-    size_t written;
-    sh_fn_cublasLtMatmulAlgoConfigGetAttribute get =
-        REAL(sh_cublaslt, cublasLtMatmulAlgoConfigGetAttribute);
-    if (!get ||
-        get(algo, CUBLASLT_ALGO_CONFIG_SPLITK_NUM, &splitk, sizeof splitk, &written) !=
-            CUBLAS_STATUS_SUCCESS ||
-        get(algo, CUBLASLT_ALGO_CONFIG_REDUCTION_SCHEME, &scheme, sizeof scheme, &written) !=
-            CUBLAS_STATUS_SUCCESS)
+    if (!algo_config(algo, &splitk, &scheme))
         return false;
     return sh_decide_lt_algo_risky(&sh_policy, splitk, scheme, dtype);
 }
@@ -526,26 +827,36 @@ static bool is16(int t)
 /* The call's shape for sites and records: D is m x n, op(A) is m x k.
  * What of D's layout is read here (type, rows, columns, batch) the check
  * does not read again. */
-static void describe_matmul(struct lt_call *cc, cublasLtMatmulDesc_t desc,
-                            cublasLtMatrixLayout_t Adesc, cublasLtMatrixLayout_t Ddesc)
+static void describe_matmul(struct lt_call *cc, const struct desc_copy *dc,
+                            cublasLtMatmulDesc_t desc, cublasLtMatrixLayout_t Adesc,
+                            cublasLtMatrixLayout_t Ddesc)
 {
     struct sh_call *c = &cc->c;
     struct layout *d = &cc->d;
-    d->batch = 1;
-    cc->have_d = layout_attr(Ddesc, CUBLASLT_MATRIX_LAYOUT_ROWS, &d->rows, sizeof d->rows) &&
-                 layout_attr(Ddesc, CUBLASLT_MATRIX_LAYOUT_COLS, &d->cols, sizeof d->cols) &&
-                 layout_attr(Ddesc, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &d->batch,
-                             sizeof d->batch);
-    d->type = (uint32_t)c->ctype;
+    if (cc->d_known) {
+        cc->have_d = true;
+    } else {
+        d->batch = 1;
+        cc->have_d =
+            layout_attr(Ddesc, CUBLASLT_MATRIX_LAYOUT_ROWS, &d->rows, sizeof d->rows) &&
+            layout_attr(Ddesc, CUBLASLT_MATRIX_LAYOUT_COLS, &d->cols, sizeof d->cols) &&
+            layout_attr(Ddesc, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &d->batch, sizeof d->batch);
+        d->type = (uint32_t)c->ctype;
+    }
     c->m = (long long)d->rows;
     c->n = (long long)d->cols;
     c->batch = d->batch;
-    bool ta = desc_attr(desc, CUBLASLT_MATMUL_DESC_TRANSA, CUBLAS_OP_N) != CUBLAS_OP_N;
+    bool ta = held_attr(dc, desc, F_TRANSA, CUBLAS_OP_N) != CUBLAS_OP_N;
     uint64_t k = 0;
-    layout_attr(Adesc, ta ? CUBLASLT_MATRIX_LAYOUT_ROWS : CUBLASLT_MATRIX_LAYOUT_COLS, &k,
-                sizeof k);
+    if (cc->a_known) {
+        k = ta ? cc->a.rows : cc->a.cols;
+        c->atype = (int)cc->a.type;
+    } else {
+        layout_attr(Adesc, ta ? CUBLASLT_MATRIX_LAYOUT_ROWS : CUBLASLT_MATRIX_LAYOUT_COLS, &k,
+                    sizeof k);
+        layout_type(Adesc, &c->atype);
+    }
     c->k = (long long)k;
-    layout_type(Adesc, &c->atype);
 }
 
 static bool sh_hook_matmul(struct lt_call *cc, cublasLtHandle_t h, cublasLtMatmulDesc_t desc,
@@ -557,6 +868,8 @@ static bool sh_hook_matmul(struct lt_call *cc, cublasLtHandle_t h, cublasLtMatmu
 {
     struct sh_call *c = &cc->c;
     struct desc_state st = desc_state(desc);
+    struct desc_copy dc;
+    desc_copy_of(desc, &dc);
     c->gemm = true;
     c->pointer_mode = -1;
     c->atype = c->btype = c->ctype = -1;
@@ -568,6 +881,11 @@ static bool sh_hook_matmul(struct lt_call *cc, cublasLtHandle_t h, cublasLtMatmu
     cc->Bdesc = Bdesc;
     cc->Ddesc = Ddesc;
     cc->have_d = false;
+    cc->d_known = layout_known(Ddesc, &cc->d);
+    cc->a_known = layout_known(Adesc, &cc->a);
+    cc->b_known = layout_known(Bdesc, &cc->b);
+    if (!cc->d_known)
+        memset(&cc->d, 0, sizeof cc->d);
     cc->algo_how = algo ? ALGO_GIVEN : ALGO_NULL;
     if (st.rewritten) {
         c->compute = st.compute;
@@ -576,21 +894,28 @@ static bool sh_hook_matmul(struct lt_call *cc, cublasLtHandle_t h, cublasLtMatmu
         cc->scale_used = st.scale_used;
         c->action = SH_ACT_UPCAST;
     } else {
-        c->compute = c->compute_used = desc_attr(desc, CUBLASLT_MATMUL_DESC_COMPUTE_TYPE, -1);
-        cc->scale = cc->scale_used = desc_attr(desc, CUBLASLT_MATMUL_DESC_SCALE_TYPE, -1);
+        c->compute = c->compute_used = held_attr(&dc, desc, F_COMPUTE, -1);
+        cc->scale = cc->scale_used = held_attr(&dc, desc, F_SCALE, -1);
         /* Risky and not rewritten: observed, left out of the policy, or no
          * room was left to remember the descriptor. */
         struct sh_lt_decision d = sh_decide_lt_compute(&sh_policy, c->compute, cc->scale);
         c->action = d.action == SH_ACT_UPCAST ? SH_ACT_FALLBACK : d.action;
     }
-    layout_type(Ddesc, &c->ctype);
-    layout_type(Bdesc, &c->btype);
-    if (sh_decide_tracked(c->ctype, c->compute, c->action) || sh_log_wants(SH_LEVEL_TRACE))
-        describe_matmul(cc, desc, Adesc, Ddesc);
+    if (cc->d_known)
+        c->ctype = (int)cc->d.type;
+    else
+        layout_type(Ddesc, &c->ctype);
+    if (cc->b_known)
+        c->btype = (int)cc->b.type;
+    else
+        layout_type(Bdesc, &c->btype);
+    bool trace = sh_log_wants(SH_LEVEL_TRACE);
+    if (sh_decide_tracked(c->ctype, c->compute, c->action) || trace)
+        describe_matmul(cc, &dc, desc, Adesc, Ddesc);
 
     bool half_scalars = st.rewritten && st.scale == CUDA_R_16F && st.scale_used == CUDA_R_32F;
-    if (half_scalars || sh_log_wants(SH_LEVEL_TRACE))
-        c->pointer_mode = desc_attr(desc, CUBLASLT_MATMUL_DESC_POINTER_MODE, -1);
+    if (half_scalars || trace)
+        c->pointer_mode = held_attr(&dc, desc, F_POINTER_MODE, -1);
 
     /* split-K: an algorithm the program did not choose, or chose joining
      * 16-bit partial sums, is re-chosen under the policy's preference. */
@@ -600,7 +925,7 @@ static bool sh_hook_matmul(struct lt_call *cc, cublasLtHandle_t h, cublasLtMatmu
                               SH_LT_SCHEME_MASK &&
         (!algo || algo_risky(algo, c->ctype))) {
         cublasLtMatrixLayout_t l[4] = { Adesc, Bdesc, Cdesc, Ddesc };
-        if (requery(h, desc, l, workspace_size, &chosen)) {
+        if (requery(h, &dc, desc, l, workspace_size, &chosen)) {
             use = &chosen;
             cc->algo_how = ALGO_REQUERIED;
         }
@@ -673,9 +998,12 @@ static bool matrix_of(const struct layout *o, const void *p, struct sh_matrix *m
     return true;
 }
 
-static bool input_of(cublasLtMatrixLayout_t l, const void *p, struct sh_matrix *m)
+static bool input_of(cublasLtMatrixLayout_t l, const struct layout *known, const void *p,
+                     struct sh_matrix *m)
 {
     struct layout o;
+    if (known)
+        return matrix_of(known, p, m);
     return layout_of(l, &o) && matrix_of(&o, p, m);
 }
 
@@ -694,17 +1022,18 @@ static void matmul_check(const struct lt_call *cc)
      * its layout completes it. */
     struct layout d = cc->d;
     if (!cc->have_d ||
-        !layout_attr(cc->Ddesc, CUBLASLT_MATRIX_LAYOUT_ORDER, &d.order, sizeof d.order) ||
-        !layout_attr(cc->Ddesc, CUBLASLT_MATRIX_LAYOUT_LD, &d.ld, sizeof d.ld) ||
-        !layout_attr(cc->Ddesc, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &d.stride,
-                     sizeof d.stride) ||
+        (!cc->d_known &&
+         (!layout_attr(cc->Ddesc, CUBLASLT_MATRIX_LAYOUT_ORDER, &d.order, sizeof d.order) ||
+          !layout_attr(cc->Ddesc, CUBLASLT_MATRIX_LAYOUT_LD, &d.ld, sizeof d.ld) ||
+          !layout_attr(cc->Ddesc, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &d.stride,
+                       sizeof d.stride))) ||
         !matrix_of(&d, cc->D, &k.out))
         return;
     if (sh_policy.check_inputs) {
         k.nin = 2;
-        if (input_of(cc->Adesc, cc->A, &k.in[0]))
+        if (input_of(cc->Adesc, cc->a_known ? &cc->a : NULL, cc->A, &k.in[0]))
             k.in_name[0] = "A";
-        if (input_of(cc->Bdesc, cc->B, &k.in[1]))
+        if (input_of(cc->Bdesc, cc->b_known ? &cc->b : NULL, cc->B, &k.in[1]))
             k.in_name[1] = "B";
     }
     sh_check_submit(&k);
@@ -736,6 +1065,17 @@ static cublasStatus_t sh_cublaslt_missing(int api)
 #define SH_WRAPPER(ret, name, params, args, hook) \
     SH_INTERCEPTOR(sh_cublaslt, struct lt_call, after, ret, name, params, args, hook)
 SH_CUBLASLT_INTERCEPT(SH_WRAPPER)
+
+/* A watched entry point: the real call, made by sh_watch_<hook>. */
+#define SH_WATCHER(ret, name, params, args, hook)                \
+    SH_EXPORT ret name params                                    \
+    {                                                            \
+        sh_fn_##name real = REAL(sh_cublaslt, name);             \
+        if (!real)                                               \
+            return sh_cublaslt_missing(SH_API_##name);           \
+        return sh_watch_##hook(real, SH_UNPAREN args);           \
+    }
+SH_CUBLASLT_WATCH(SH_WATCHER)
 
 static const char *pointer_mode_name(int mode)
 {

@@ -48,6 +48,7 @@ static struct {
 } py;
 static pthread_once_t py_once = PTHREAD_ONCE_INIT;
 static atomic_int py_usable;
+static atomic_int py_absent; /* looked for, not found: no pthread_once per call */
 
 struct frame {
     const void *code; /* kept alive (a reference is held) once interned */
@@ -272,9 +273,13 @@ unsigned sh_pysite_capture(int depth)
     if (depth <= 0)
         return 0;
     if (!atomic_load_explicit(&py_usable, memory_order_relaxed)) {
-        pthread_once(&py_once, find_python);
-        if (!atomic_load(&py_usable))
+        if (atomic_load_explicit(&py_absent, memory_order_relaxed))
             return 0;
+        pthread_once(&py_once, find_python);
+        if (!atomic_load(&py_usable)) {
+            atomic_store_explicit(&py_absent, 1, memory_order_relaxed);
+            return 0;
+        }
     }
     if (!py.initialized())
         return 0;

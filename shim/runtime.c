@@ -37,18 +37,38 @@ static void reset_counts(void)
         }
 }
 
+/* Calls and upcasts counted at call sites, by library and api. */
+#define MAX_NAPI 128
+struct site_counts {
+    unsigned long calls[NLIBS][MAX_NAPI], upcasts[NLIBS][MAX_NAPI];
+};
+
+static void add_site_counts(const struct sh_lib_ops *lib, int api, unsigned long calls,
+                            unsigned long upcasts, void *ctx)
+{
+    struct site_counts *sc = ctx;
+    for (size_t l = 0; l < NLIBS; l++)
+        if (libs[l] == lib && api >= 0 && api < MAX_NAPI) {
+            sc->calls[l][api] += calls;
+            sc->upcasts[l][api] += upcasts;
+        }
+}
+
 /* The summary's "apis" members: every api called at least once. */
 static void counts_summary(struct sh_json *j)
 {
+    struct site_counts sc;
+    memset(&sc, 0, sizeof sc);
+    sh_sites_api_counts(add_site_counts, &sc);
     for (size_t l = 0; l < NLIBS; l++)
-        for (int i = 0; i < libs[l]->napi; i++) {
+        for (int i = 0; i < libs[l]->napi && i < MAX_NAPI; i++) {
             struct sh_api_counts *n = &libs[l]->counts[i];
-            unsigned long calls = atomic_load(&n->calls);
+            unsigned long calls = atomic_load(&n->calls) + sc.calls[l][i];
             if (!calls)
                 continue;
             sh_json_open(j, libs[l]->apis[i], '{');
             sh_json_int(j, "calls", (long long)calls);
-            sh_json_int(j, "upcasts", (long long)atomic_load(&n->upcasts));
+            sh_json_int(j, "upcasts", (long long)(atomic_load(&n->upcasts) + sc.upcasts[l][i]));
             sh_json_uint(j, "checked", atomic_load(&n->checks.checked));
             sh_json_uint(j, "nonfinite", atomic_load(&n->checks.nonfinite));
             sh_json_close(j, '}');
@@ -82,10 +102,17 @@ static void load_policy(void)
     pthread_atfork(NULL, NULL, child_after_fork);
 }
 
+static bool init_slow(void);
+
 bool sh_init(void)
 {
     if (atomic_load_explicit(&process_ready, memory_order_acquire))
         return sh_policy.mode != SH_MODE_OFF;
+    return init_slow();
+}
+
+static bool init_slow(void)
+{
     pthread_once(&policy_once, load_policy);
     if (sh_policy.mode == SH_MODE_OFF) {
         atomic_store_explicit(&process_ready, 1, memory_order_release);
@@ -105,16 +132,29 @@ bool sh_init(void)
     return true;
 }
 
+/* In pieces of 64 bytes: GCC makes one memset of this size a rep stos,
+ * whose start costs more than the stores. */
+_Static_assert(sizeof(struct sh_call) > 128 && sizeof(struct sh_call) <= 192, "three pieces");
+static inline void zero_call(struct sh_call *c)
+{
+    char *p = (char *)c;
+    memset(p, 0, 64);
+    memset(p + 64, 0, 64);
+    memset(p + 128, 0, sizeof *c - 128);
+}
+
 bool sh_call_begin(struct sh_call *c, const struct sh_lib_ops *lib, int api,
                    void (*real)(void), const void *caller)
 {
-    memset(c, 0, sizeof *c);
+    zero_call(c);
     c->lib = lib;
     c->api = api;
     c->real = real;
     c->caller = caller;
     c->site = -1;
-    c->active = depth++ == 0 && sh_init();
+    c->active = depth++ == 0 && (atomic_load_explicit(&process_ready, memory_order_acquire)
+                                     ? sh_policy.mode != SH_MODE_OFF
+                                     : init_slow());
     if (c->active)
         c->seq = atomic_fetch_add_explicit(&call_seq, 1, memory_order_relaxed) + 1;
     return c->active;
@@ -124,8 +164,12 @@ void sh_call_end(struct sh_call *c, int status)
 {
     if (c->active) {
         struct sh_api_counts *n = &c->lib->counts[c->api];
-        atomic_fetch_add_explicit(&n->calls, 1, memory_order_relaxed);
-        if (c->action == SH_ACT_UPCAST || c->changed)
+        /* A call with a site was counted there (sh_site_enter), but for
+         * an upcast its site does not count. */
+        bool upcast = c->action == SH_ACT_UPCAST || c->changed;
+        if (c->site < 0)
+            atomic_fetch_add_explicit(&n->calls, 1, memory_order_relaxed);
+        if (c->site < 0 ? upcast : c->action != SH_ACT_UPCAST && c->changed)
             atomic_fetch_add_explicit(&n->upcasts, 1, memory_order_relaxed);
         if (sh_log_wants(SH_LEVEL_TRACE))
             c->lib->log_call(c, status);

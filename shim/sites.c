@@ -20,20 +20,37 @@
 #define COUNTS_PER_RECORD 50
 #define BACKTRACE_MAX 24
 
-/* Everything that tells two sites apart; compared whole (zeroed padding). */
+/* Everything that tells two sites apart, in words: built, hashed and
+ * compared as words, since this runs on every half-precision call (a word
+ * loaded over narrower stores waits for them). */
+enum { K_API, K_CALLER, K_PYSTACK_ATYPE, K_BTYPE_CTYPE, K_COMPUTES, K_M, K_N, K_K, K_BATCH,
+       KEY_WORDS };
 struct key {
-    const char *api;
-    const void *caller;
-    unsigned pystack;
-    int atype, btype, ctype, compute, compute_used;
-    long long m, n, k, batch;
+    unsigned long long w[KEY_WORDS];
 };
+
+static unsigned long long pair(int lo, int hi)
+{
+    return (unsigned long long)(unsigned)lo | (unsigned long long)(unsigned)hi << 32;
+}
+
+static int low(unsigned long long w)
+{
+    return (int)(unsigned)w;
+}
+
+static int high(unsigned long long w)
+{
+    return (int)(unsigned)(w >> 32);
+}
 
 struct site {
     atomic_uint state; /* EMPTY, FILLING, READY */
     unsigned id;
     unsigned long long hash;
     struct key key;
+    const struct sh_lib_ops *lib; /* the call's library and api, for the summary */
+    int api;
     atomic_ulong calls, upcasts, checked, nonfinite, records;
 };
 
@@ -68,32 +85,21 @@ bool sh_site_tracked(const struct sh_call *c)
     return (c->gemm || c->reduction) && sh_decide_tracked(c->ctype, c->compute, c->action);
 }
 
-/* The key as words: hashed and compared inline, since this runs on every
- * half-precision call. */
-#define KEY_WORDS (sizeof(struct key) / 8)
-
-static void key_words(const struct key *k, unsigned long long *w)
-{
-    memcpy(w, k, sizeof *k);
-}
-
-static unsigned long long hash_words(const unsigned long long *w)
+static unsigned long long hash_words(const struct key *k)
 {
     unsigned long long h = 0;
     for (size_t i = 0; i < KEY_WORDS; i++)
-        h = (h ^ w[i]) * 0x9e3779b97f4a7c15ull;
+        h = (h ^ k->w[i]) * 0x9e3779b97f4a7c15ull;
     return h ^ (h >> 31);
 }
 
-static bool same_key(const struct key *a, const unsigned long long *w)
+static bool same_key(const struct key *a, const struct key *b)
 {
-    unsigned long long v[KEY_WORDS], diff = 0;
-    key_words(a, v);
+    unsigned long long diff = 0;
     for (size_t i = 0; i < KEY_WORDS; i++)
-        diff |= v[i] ^ w[i];
+        diff |= a->w[i] ^ b->w[i];
     return diff == 0;
 }
-_Static_assert(sizeof(struct key) % 8 == 0, "hashed in words");
 
 static void native_backtrace(struct sh_json *j)
 {
@@ -117,24 +123,27 @@ static void write_site(const struct site *s, const struct sh_call *c,
 {
     char buf[12288];
     struct sh_json j;
-    const struct key *k = &s->key;
+    const unsigned long long *k = s->key.w;
+    int atype = high(k[K_PYSTACK_ATYPE]), btype = low(k[K_BTYPE_CTYPE]),
+        ctype = high(k[K_BTYPE_CTYPE]), compute = low(k[K_COMPUTES]),
+        compute_used = high(k[K_COMPUTES]);
     sh_json_begin(&j, buf, sizeof buf, "site");
     sh_json_uint(&j, "id", s->id);
-    sh_json_str(&j, "api", k->api);
+    sh_json_str(&j, "api", (const char *)(uintptr_t)k[K_API]);
     sh_json_uint(&j, "seq", c->seq);
-    sh_json_int(&j, "m", k->m);
-    sh_json_int(&j, "n", k->n);
-    sh_json_int(&j, "k", k->k);
-    sh_json_int(&j, "batch", k->batch);
-    sh_json_name(&j, "atype", names->data_type(k->atype), k->atype);
-    sh_json_name(&j, "btype", names->data_type(k->btype), k->btype);
-    sh_json_name(&j, "ctype", names->data_type(k->ctype), k->ctype);
-    sh_json_name(&j, "compute", names->compute(k->compute), k->compute);
-    sh_json_name(&j, "compute_used", names->compute(k->compute_used), k->compute_used);
+    sh_json_int(&j, "m", (long long)k[K_M]);
+    sh_json_int(&j, "n", (long long)k[K_N]);
+    sh_json_int(&j, "k", (long long)k[K_K]);
+    sh_json_int(&j, "batch", (long long)k[K_BATCH]);
+    sh_json_name(&j, "atype", names->data_type(atype), atype);
+    sh_json_name(&j, "btype", names->data_type(btype), btype);
+    sh_json_name(&j, "ctype", names->data_type(ctype), ctype);
+    sh_json_name(&j, "compute", names->compute(compute), compute);
+    sh_json_name(&j, "compute_used", names->compute(compute_used), compute_used);
     sh_json_str(&j, "action", sh_action_name(c->action));
     sh_json_int(&j, "thread", sh_log_tid());
     sh_json_str(&j, "thread_name", sh_thread_name());
-    sh_json_raw(&j, "site", sh_pysite_json(k->pystack));
+    sh_json_raw(&j, "site", sh_pysite_json((unsigned)low(k[K_PYSTACK_ATYPE])));
     sh_json_caller(&j, "caller", c->caller, false);
     if (sh_policy.backtrace)
         native_backtrace(&j);
@@ -149,9 +158,7 @@ static int find_or_add(const struct key *k, const struct sh_call *c,
     struct site *t = table();
     if (!t)
         return -1;
-    unsigned long long w[KEY_WORDS];
-    key_words(k, w);
-    unsigned long long h = hash_words(w);
+    unsigned long long h = hash_words(k);
     for (unsigned i = 0; i < NSITES; i++) {
         struct site *s = &t[(h + i) % NSITES];
         unsigned st = atomic_load_explicit(&s->state, memory_order_acquire);
@@ -160,6 +167,8 @@ static int find_or_add(const struct key *k, const struct sh_call *c,
             if (atomic_compare_exchange_strong(&s->state, &expect, FILLING)) {
                 s->hash = h;
                 s->key = *k;
+                s->lib = c->lib;
+                s->api = c->api;
                 s->id = atomic_fetch_add(&next_id, 1) + 1;
                 atomic_store_explicit(&s->state, READY, memory_order_release);
                 if (sh_log_wants(SH_LEVEL_INFO))
@@ -170,7 +179,7 @@ static int find_or_add(const struct key *k, const struct sh_call *c,
         }
         while (st == FILLING)
             st = atomic_load_explicit(&s->state, memory_order_acquire);
-        if (s->hash == h && same_key(&s->key, w))
+        if (s->hash == h && same_key(&s->key, k))
             return (int)(s - t);
     }
     return -1;
@@ -182,7 +191,7 @@ static int find_or_add(const struct key *k, const struct sh_call *c,
  * site found before it (generation). */
 static atomic_uint generation;
 static __attribute__((tls_model("initial-exec"))) _Thread_local struct {
-    unsigned long long w[KEY_WORDS];
+    struct key key;
     int site;
     unsigned generation;
 } last = { .site = -1 };
@@ -190,15 +199,11 @@ static __attribute__((tls_model("initial-exec"))) _Thread_local struct {
 static int lookup(const struct key *k, const struct sh_call *c,
                   const struct sh_check_names *names)
 {
-    unsigned long long w[KEY_WORDS], diff = 0;
     unsigned gen = atomic_load_explicit(&generation, memory_order_relaxed);
-    key_words(k, w);
-    for (size_t i = 0; i < KEY_WORDS; i++)
-        diff |= w[i] ^ last.w[i];
-    if (diff == 0 && last.site >= 0 && last.generation == gen)
+    if (same_key(k, &last.key) && last.site >= 0 && last.generation == gen)
         return last.site;
     int site = find_or_add(k, c, names);
-    memcpy(last.w, w, sizeof w);
+    last.key = *k;
     last.site = site;
     last.generation = gen;
     return site;
@@ -206,24 +211,21 @@ static int lookup(const struct key *k, const struct sh_call *c,
 
 void sh_site_enter(struct sh_call *c, const char *api, const struct sh_check_names *names)
 {
-    struct key k;
-    memset(&k, 0, sizeof k);
     c->pystack = sh_pysite_capture(sh_policy.pystack);
-    k.api = api;
     /* A Python stack says more than the address inside the extension
      * module that made the call, and the same line may reach it through
      * different native paths. */
-    k.caller = c->pystack ? NULL : c->caller;
-    k.pystack = c->pystack;
-    k.atype = c->atype;
-    k.btype = c->btype;
-    k.ctype = c->ctype;
-    k.compute = c->compute;
-    k.compute_used = c->compute_used;
-    k.m = c->m;
-    k.n = c->n;
-    k.k = c->k;
-    k.batch = c->batch;
+    const struct key k = { {
+        [K_API] = (uintptr_t)api,
+        [K_CALLER] = (uintptr_t)(c->pystack ? NULL : c->caller),
+        [K_PYSTACK_ATYPE] = pair((int)c->pystack, c->atype),
+        [K_BTYPE_CTYPE] = pair(c->btype, c->ctype),
+        [K_COMPUTES] = pair(c->compute, c->compute_used),
+        [K_M] = (unsigned long long)c->m,
+        [K_N] = (unsigned long long)c->n,
+        [K_K] = (unsigned long long)c->k,
+        [K_BATCH] = (unsigned long long)c->batch,
+    } };
     c->site = lookup(&k, c, names);
     struct site *t = sh_mapped(&sites);
     if (c->site < 0) {
@@ -233,6 +235,16 @@ void sh_site_enter(struct sh_call *c, const char *api, const struct sh_check_nam
     atomic_fetch_add_explicit(&t[c->site].calls, 1, memory_order_relaxed);
     if (c->action == SH_ACT_UPCAST)
         atomic_fetch_add_explicit(&t[c->site].upcasts, 1, memory_order_relaxed);
+}
+
+void sh_sites_api_counts(void (*add)(const struct sh_lib_ops *lib, int api, unsigned long calls,
+                                     unsigned long upcasts, void *ctx),
+                         void *ctx)
+{
+    struct site *t = sh_mapped(&sites);
+    for (int i = 0; t && i < NSITES; i++)
+        if (atomic_load_explicit(&t[i].state, memory_order_acquire) == READY)
+            add(t[i].lib, t[i].api, atomic_load(&t[i].calls), atomic_load(&t[i].upcasts), ctx);
 }
 
 static struct site *get(int site)
@@ -266,7 +278,7 @@ unsigned sh_site_id(int site)
 const char *sh_site_frames(int site)
 {
     struct site *s = get(site);
-    return s ? sh_pysite_json(s->key.pystack) : NULL;
+    return s ? sh_pysite_json((unsigned)low(s->key.w[K_PYSTACK_ATYPE])) : NULL;
 }
 
 void sh_sites_write_counts(void)

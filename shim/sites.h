@@ -17,8 +17,16 @@ bool sh_site_tracked(const struct sh_call *c);
 
 /* Captures the Python stack (SAFEHALF_PYSTACK), finds or adds the call's
  * site, writes its record if new, counts the call; sets c->site (-1 when
- * the table is full). On the calling thread, after the hook. */
+ * the table is full). On the calling thread, after the hook. A call with
+ * a site is counted there only: its api's counts in the summary are the
+ * runtime's plus its sites' (sh_sites_api_counts). */
 void sh_site_enter(struct sh_call *c, const char *api, const struct sh_check_names *names);
+
+/* Every site's library, api, calls and upcasts, to add to the api's. */
+struct sh_lib_ops;
+void sh_sites_api_counts(void (*add)(const struct sh_lib_ops *lib, int api, unsigned long calls,
+                                     unsigned long upcasts, void *ctx),
+                         void *ctx);
 
 /* For the check engine (site may be -1). */
 void sh_site_checked(int site, bool nonfinite);

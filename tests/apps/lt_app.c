@@ -11,6 +11,7 @@
  *          [--set-compute C2] [--epilogue default|relu|bias|relu_bias]
  *          [--bias-value B] [--batch N] [--order col|row] [--transa] [--transb]
  *          [--lt-handle lt|cublas] [--calls N] [--workspace BYTES]
+ *          [--late-shape] [--copy-layouts] [--churn N]
  *
  *   --m, --n, --k    sizes (default 64, 64, 4096)
  *   --value V        every element of A (default 1); --b-value W every
@@ -49,12 +50,28 @@
  *                    PyTorch passes one (default lt: cublasLtCreate)
  *   --calls N        the same matmul N times (default 1)
  *   --workspace B    bytes of device workspace (default 0)
+ *   --late-shape     layouts made 1 x 1 (ld 1), then given their rows,
+ *                    columns and ld with cublasLtMatrixLayoutSetAttribute
+ *   --copy-layouts   with --init: each layout's storage first holds a 1 x 1
+ *                    layout of its own (Init), then the real layout, made by
+ *                    Init in other storage, is copied over it with memcpy,
+ *                    as a program copying a struct that holds one does
+ *   --churn N        before making the objects it uses, N rounds that make
+ *                    a descriptor and four layouts the same way (options as
+ *                    given) for a smaller problem (round i: m = 1 + i % M,
+ *                    n = 1 + i / M % N, k = 1 + (m + n) % 3 clipped to K, every
+ *                    other round with --late-shape), run one matmul with
+ *                    algo NULL and destroy them (Create), as PyTorch does
+ *                    around every matmul; prints churn_reused, the rounds
+ *                    whose D layout got the address of one of the round
+ *                    before's layouts
  *
  * So the default run (FP16 data, 16F compute, k = 4096, ones) gives
  * d0=2048: the FP16 running sum stops growing there.
  *
  * Output, in this order: status_<call>=<status> for every CUDA or cuBLASLt
- * call that failed (when it failed); compute_read and scale_read (what
+ * call that failed (when it failed); churn_reused (with --churn);
+ * compute_read and scale_read (what
  * cublasLtMatmulDescGetAttribute returns right before the matmul);
  * algo_splitk and algo_scheme (read back from the algorithm passed, absent
  * with --algo null); matmul_status (of the last matmul made); then d0 (D's
@@ -86,7 +103,7 @@ static cudaDataType SCALE;
 static int HAVE_SCALE, HAVE_SET_COMPUTE, DEVICE_PTR, INIT, TRANSA, TRANSB, CUBLAS_HANDLE;
 static enum algo_kind ALGO = ALGO_HEURISTIC;
 static long long PREF_MASK = -1;
-static int HAVE_EPILOGUE, HAVE_ORDER, ROW_ORDER, CALLS = 1;
+static int HAVE_EPILOGUE, HAVE_ORDER, ROW_ORDER, CALLS = 1, LATE_SHAPE, COPY_LAYOUTS, CHURN;
 static uint32_t EPILOGUE = CUBLASLT_EPILOGUE_DEFAULT;
 static unsigned long long WORKSPACE;
 
@@ -208,7 +225,7 @@ static void *dA, *dB, *dC, *dD, *dbias, *dscal, *dwork;
 static void *hA, *hB, *hC, *hD, *hbias;
 /* --init keeps the descriptors here; Create allocates them in the library. */
 static cublasLtMatmulDescOpaque_t desc_store;
-static cublasLtMatrixLayoutOpaque_t layout_store[4];
+static cublasLtMatrixLayoutOpaque_t layout_store[4], layout_side[4];
 static cublasLtMatmulPreferenceOpaque_t pref_store;
 static cublasLtMatmulDesc_t desc;
 static cublasLtMatrixLayout_t layouts[4]; /* A, B, C, D */
@@ -286,6 +303,8 @@ static void parse_args(int argc, char **argv)
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
         int bad = 0;
         if (!strcmp(a, "--init")) INIT = 1;
+        else if (!strcmp(a, "--late-shape")) LATE_SHAPE = 1;
+        else if (!strcmp(a, "--copy-layouts")) COPY_LAYOUTS = 1;
         else if (!strcmp(a, "--transa")) TRANSA = 1;
         else if (!strcmp(a, "--transb")) TRANSB = 1;
         else if (i + 1 >= argc) bad = 1;
@@ -301,6 +320,7 @@ static void parse_args(int argc, char **argv)
         else if (!strcmp(a, "--bias-value")) BIASVALUE = atof(v);
         else if (!strcmp(a, "--batch")) BATCH = atoll(v);
         else if (!strcmp(a, "--calls")) CALLS = atoi(v);
+        else if (!strcmp(a, "--churn")) CHURN = atoi(v);
         else if (!strcmp(a, "--workspace")) WORKSPACE = strtoull(v, NULL, 0);
         else if (!strcmp(a, "--pref-mask")) PREF_MASK = strtoll(v, NULL, 0);
         else if (!strcmp(a, "--type")) bad = parse_type(v, &TYPE);
@@ -320,9 +340,13 @@ static void parse_args(int argc, char **argv)
             usage(a, v);
     }
     if (M < 1 || N < 1 || K < 1 || BATCH < 1 || BATCH > INT32_MAX || CALLS < 1 ||
-        PREF_MASK < -1 || PREF_MASK > UINT32_MAX) {
+        PREF_MASK < -1 || PREF_MASK > UINT32_MAX || CHURN < 0) {
         fprintf(stderr, "lt_app: sizes, --batch and --calls must be positive, "
                         "--pref-mask 0..2^32-1\n");
+        exit(64);
+    }
+    if (COPY_LAYOUTS && !INIT) {
+        fprintf(stderr, "lt_app: --copy-layouts needs --init\n");
         exit(64);
     }
 }
@@ -333,15 +357,30 @@ struct shape {
     uint64_t rows, cols;
 };
 
-static void make_layout(int i, struct shape s)
+static void make_layout(int i, struct shape s, int late)
 {
     /* ld strides columns (column-major) or rows (row-major), packed. */
     int64_t ld = (int64_t)(ROW_ORDER ? s.cols : s.rows);
-    if (INIT) {
+    uint64_t rows = late ? 1 : s.rows, cols = late ? 1 : s.cols;
+    int64_t first_ld = late ? 1 : ld;
+    if (INIT && COPY_LAYOUTS) {
         layouts[i] = &layout_store[i];
-        SETUP(cublasLtMatrixLayoutInit(layouts[i], TYPE, s.rows, s.cols, ld));
+        SETUP(cublasLtMatrixLayoutInit(layouts[i], TYPE, 1, 1, 1));
+        SETUP(cublasLtMatrixLayoutInit(&layout_side[i], TYPE, rows, cols, first_ld));
+        memcpy(layouts[i], &layout_side[i], sizeof layout_side[i]);
+    } else if (INIT) {
+        layouts[i] = &layout_store[i];
+        SETUP(cublasLtMatrixLayoutInit(layouts[i], TYPE, rows, cols, first_ld));
     } else {
-        SETUP(cublasLtMatrixLayoutCreate(&layouts[i], TYPE, s.rows, s.cols, ld));
+        SETUP(cublasLtMatrixLayoutCreate(&layouts[i], TYPE, rows, cols, first_ld));
+    }
+    if (late) {
+        SETUP(cublasLtMatrixLayoutSetAttribute(layouts[i], CUBLASLT_MATRIX_LAYOUT_ROWS, &s.rows,
+                                               sizeof s.rows));
+        SETUP(cublasLtMatrixLayoutSetAttribute(layouts[i], CUBLASLT_MATRIX_LAYOUT_COLS, &s.cols,
+                                               sizeof s.cols));
+        SETUP(cublasLtMatrixLayoutSetAttribute(layouts[i], CUBLASLT_MATRIX_LAYOUT_LD, &ld,
+                                               sizeof ld));
     }
     if (HAVE_ORDER) {
         int32_t order = ROW_ORDER ? CUBLASLT_ORDER_ROW : CUBLASLT_ORDER_COL;
@@ -462,6 +501,59 @@ static void make_desc(cudaDataType scale)
     }
 }
 
+/* The four layouts of an m x n x k problem. */
+static void make_layouts(uint64_t m, uint64_t n, uint64_t k, int late)
+{
+    make_layout(0, TRANSA ? (struct shape){k, m} : (struct shape){m, k}, late);
+    make_layout(1, TRANSB ? (struct shape){n, k} : (struct shape){k, n}, late);
+    make_layout(2, (struct shape){m, n}, late);
+    make_layout(3, (struct shape){m, n}, late);
+}
+
+static void destroy_objects(void)
+{
+    if (INIT)
+        return;
+    for (int i = 0; i < 4; i++) {
+        cublasLtMatrixLayout_t l = layouts[i];
+        layouts[i] = NULL;
+        SETUP(cublasLtMatrixLayoutDestroy(l));
+    }
+    cublasLtMatmulDesc_t d = desc;
+    desc = NULL;
+    SETUP(cublasLtMatmulDescDestroy(d));
+}
+
+/* --churn: objects made, used once and destroyed, round after round. */
+static void churn(cudaDataType scale, const void *alpha, const void *beta)
+{
+    long reused = 0;
+    cublasLtMatrixLayout_t last[4] = { NULL };
+    for (int i = 0; i < CHURN; i++) {
+        uint64_t m = 1 + (uint64_t)i % (uint64_t)M, n = 1 + (uint64_t)i / (uint64_t)M % (uint64_t)N,
+                 k = 1 + (m + n) % 3;
+        if (k > (uint64_t)K)
+            k = (uint64_t)K;
+        make_desc(scale);
+        make_layouts(m, n, k, LATE_SHAPE || i % 2);
+        reused += layouts[3] == last[0] || layouts[3] == last[1] || layouts[3] == last[2] ||
+                  layouts[3] == last[3];
+        memcpy(last, layouts, sizeof last);
+        cublasStatus_t st = cublasLtMatmul(lt, desc, alpha, dA, layouts[0], dB, layouts[1], beta,
+                                           dC, layouts[2], dD, layouts[3], NULL, dwork,
+                                           (size_t)WORKSPACE, stream);
+        if (st != CUBLAS_STATUS_SUCCESS) {
+            printf("status_cublasLtMatmul=%d\n", (int)st);
+            fprintf(stderr, "lt_app: churn round %d: cublasLtMatmul failed: status %d\n", i,
+                    (int)st);
+            fail(1);
+        }
+        destroy_objects();
+    }
+    SETUP(cudaStreamSynchronize(stream));
+    printf("churn_reused=%ld\n", reused);
+}
+
 int main(int argc, char **argv)
 {
     parse_args(argc, argv);
@@ -495,17 +587,6 @@ int main(int argc, char **argv)
         SETUP(cublasLtCreate(&lt));
     }
 
-    make_desc(scale);
-    uint64_t m = (uint64_t)M, n = (uint64_t)N, k = (uint64_t)K;
-    make_layout(0, TRANSA ? (struct shape){k, m} : (struct shape){m, k});
-    make_layout(1, TRANSB ? (struct shape){n, k} : (struct shape){k, n});
-    make_layout(2, (struct shape){m, n});
-    make_layout(3, (struct shape){m, n});
-
-    cublasLtMatmulAlgo_t algo;
-    if (ALGO != ALGO_NULL)
-        choose_algo(&algo);
-
     /* Both scalars in one buffer: alpha, then beta. */
     unsigned char scal[8];
     size_t ss = type_size(scale);
@@ -517,6 +598,15 @@ int main(int argc, char **argv)
         alpha = dscal;
         beta = (const char *)dscal + ss;
     }
+    if (CHURN)
+        churn(scale, alpha, beta);
+
+    make_desc(scale);
+    make_layouts((uint64_t)M, (uint64_t)N, (uint64_t)K, LATE_SHAPE);
+
+    cublasLtMatmulAlgo_t algo;
+    if (ALGO != ALGO_NULL)
+        choose_algo(&algo);
 
     int32_t compute_read = -1, scale_read = -1;
     size_t written = 0;

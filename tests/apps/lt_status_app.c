@@ -15,6 +15,16 @@ static int32_t desc_int(cublasLtMatmulDesc_t d, cublasLtMatmulDescAttributes_t a
     return s == CUBLAS_STATUS_SUCCESS ? v : -1000 - (int)s;
 }
 
+static long long layout_int(cublasLtMatrixLayout_t l, cublasLtMatrixLayoutAttribute_t attr,
+                            size_t size)
+{
+    int64_t v = 0; /* each attribute is 4 or 8 bytes (cublasLt.h); little-endian */
+    size_t written;
+    cublasStatus_t s = cublasLtMatrixLayoutGetAttribute(l, attr, &v, size, &written);
+    return s == CUBLAS_STATUS_SUCCESS ? (size == 4 ? (long long)(int32_t)v : (long long)v)
+                                      : -1000 - (int)s;
+}
+
 int main(void)
 {
     cublasLtHandle_t h = NULL;
@@ -23,6 +33,8 @@ int main(void)
     cublasLtMatmulPreference_t p = NULL;
     cublasLtMatmulPreferenceOpaque_t pstorage;
     cublasLtMatrixLayout_t l = NULL;
+    cublasLtMatrixLayoutOpaque_t lstorage;
+    uint64_t rows = 32;
     int32_t v;
     uint32_t mask;
     size_t written;
@@ -32,6 +44,11 @@ int main(void)
            (int)cublasLtMatmulDescCreate(&d, CUBLAS_COMPUTE_16F, CUDA_R_16F));
     printf("compute_read=%d\n", desc_int(d, CUBLASLT_MATMUL_DESC_COMPUTE_TYPE));
     printf("scale_read=%d\n", desc_int(d, CUBLASLT_MATMUL_DESC_SCALE_TYPE));
+    /* the defaults the shim takes a new descriptor to have */
+    printf("pointer_mode_read=%d\n", desc_int(d, CUBLASLT_MATMUL_DESC_POINTER_MODE));
+    printf("transa_read=%d\n", desc_int(d, CUBLASLT_MATMUL_DESC_TRANSA));
+    printf("transb_read=%d\n", desc_int(d, CUBLASLT_MATMUL_DESC_TRANSB));
+    printf("epilogue_read=%d\n", desc_int(d, CUBLASLT_MATMUL_DESC_EPILOGUE));
     v = CUBLAS_COMPUTE_16F_PEDANTIC;
     printf("cublasLtMatmulDescSetAttribute=%d\n",
            (int)cublasLtMatmulDescSetAttribute(d, CUBLASLT_MATMUL_DESC_COMPUTE_TYPE, &v,
@@ -48,6 +65,20 @@ int main(void)
     printf("cublasLtMatmulPreferenceInit=%d\n", (int)cublasLtMatmulPreferenceInit(&pstorage));
     printf("cublasLtMatrixLayoutCreate=%d\n",
            (int)cublasLtMatrixLayoutCreate(&l, CUDA_R_16F, 64, 64, 64));
+    /* the defaults the shim takes a new layout to have */
+    printf("order_read=%lld\n", layout_int(l, CUBLASLT_MATRIX_LAYOUT_ORDER, 4));
+    printf("batch_read=%lld\n", layout_int(l, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, 4));
+    printf("stride_read=%lld\n", layout_int(l, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, 8));
+    printf("cublasLtMatrixLayoutInit=%d\n",
+           (int)cublasLtMatrixLayoutInit(&lstorage, CUDA_R_16F, 16, 16, 16));
+    printf("cublasLtMatrixLayoutSetAttribute=%d\n",
+           (int)cublasLtMatrixLayoutSetAttribute(&lstorage, CUBLASLT_MATRIX_LAYOUT_ROWS, &rows,
+                                                 sizeof rows));
+    printf("cublasLtMatrixLayoutSetAttribute_bad=%d\n",
+           (int)cublasLtMatrixLayoutSetAttribute(&lstorage, CUBLASLT_MATRIX_LAYOUT_ROWS, &rows,
+                                                 4));
+    printf("init_rows_read=%lld\n", layout_int(&lstorage, CUBLASLT_MATRIX_LAYOUT_ROWS, 8));
+    printf("init_ld_read=%lld\n", layout_int(&lstorage, CUBLASLT_MATRIX_LAYOUT_LD, 8));
     /* half scalars for the program's FP16 descriptor; device pointers that
      * no kernel will ever read: the call fails before */
     const uint16_t one = 0x3c00, zero = 0;

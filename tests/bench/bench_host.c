@@ -9,7 +9,10 @@
  *         (COMPUTE_16F, half scalars in device memory); lt32 and lt16:
  *         cublasLtMatmul with FP16 data and a descriptor made once with
  *         COMPUTE_32F (PyTorch's addmm) or COMPUTE_16F (half scalars), the
- *         algorithm from the program's own heuristic query
+ *         algorithm from the program's own heuristic query; lt32raii: the
+ *         same COMPUTE_32F matmul with its descriptor (TRANSA and TRANSB
+ *         set) and three layouts created before and destroyed after every
+ *         call, as PyTorch does (the algorithm still queried once)
  *
  * --n: the GEMMs are n x n x n (default 16). With the shim checking FP16
  * outputs, the emulated scan kernel runs on the CPU inside the call, so
@@ -75,8 +78,8 @@ static int cmp(const void *a, const void *b)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: bench_host gemm32|gemm16|hgemm|gemm16dev|lt32|lt16 [--batches N] [--calls N] "
-                        "[--n N]\n");
+        fprintf(stderr, "usage: bench_host gemm32|gemm16|hgemm|gemm16dev|lt32|lt16|lt32raii "
+                        "[--batches N] [--calls N] [--n N]\n");
         return 2;
     }
     const char *which = argv[1];
@@ -105,8 +108,8 @@ int main(int argc, char **argv)
     float fone = 1.0f, fzero = 0.0f;
     cudaMemcpy(dscal, hs, sizeof hs, cudaMemcpyHostToDevice);
     struct lt lt = { 0 };
-    int lt16 = !strcmp(which, "lt16");
-    if ((lt16 || !strcmp(which, "lt32")) &&
+    int lt16 = !strcmp(which, "lt16"), raii = !strcmp(which, "lt32raii");
+    if ((lt16 || raii || !strcmp(which, "lt32")) &&
         lt_setup(&lt, lt16 ? CUBLAS_COMPUTE_16F : CUBLAS_COMPUTE_32F, n)) {
         fprintf(stderr, "bench_host: cuBLASLt set-up failed\n");
         return 1;
@@ -139,6 +142,24 @@ int main(int argc, char **argv)
                                   B, CUDA_R_16F, n, dscal + 1, C, CUDA_R_16F, n,
                                   CUBLAS_COMPUTE_16F, CUBLAS_GEMM_DEFAULT);
             cublasSetPointerMode(h, CUBLAS_POINTER_MODE_HOST);
+        } else if (raii) {
+            int32_t op = CUBLAS_OP_N;
+            for (int i = 0; i < calls; i++) {
+                cublasLtMatmulDesc_t d;
+                cublasLtMatrixLayout_t la, lb, lc;
+                s |= cublasLtMatmulDescCreate(&d, CUBLAS_COMPUTE_32F, CUDA_R_32F);
+                s |= cublasLtMatmulDescSetAttribute(d, CUBLASLT_MATMUL_DESC_TRANSA, &op, sizeof op);
+                s |= cublasLtMatmulDescSetAttribute(d, CUBLASLT_MATMUL_DESC_TRANSB, &op, sizeof op);
+                s |= cublasLtMatrixLayoutCreate(&la, CUDA_R_16F, (uint64_t)n, (uint64_t)n, n);
+                s |= cublasLtMatrixLayoutCreate(&lb, CUDA_R_16F, (uint64_t)n, (uint64_t)n, n);
+                s |= cublasLtMatrixLayoutCreate(&lc, CUDA_R_16F, (uint64_t)n, (uint64_t)n, n);
+                s |= cublasLtMatmul(lt.h, d, lt_alpha, A, la, B, lb, lt_beta, C, lc, C, lc,
+                                    &lt.algo, NULL, 0, 0);
+                s |= cublasLtMatrixLayoutDestroy(lc);
+                s |= cublasLtMatrixLayoutDestroy(lb);
+                s |= cublasLtMatrixLayoutDestroy(la);
+                s |= cublasLtMatmulDescDestroy(d);
+            }
         } else if (lt.h) {
             for (int i = 0; i < calls; i++)
                 s |= cublasLtMatmul(lt.h, lt.desc, lt_alpha, A, lt.l, B, lt.l, lt_beta, C, lt.l,

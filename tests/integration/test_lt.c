@@ -350,6 +350,80 @@ START_TEST(layouts)
 }
 END_TEST
 
+/* ---- layouts and descriptors followed from their creation ------------------- */
+
+/* The overflow above, its layouts made 1 x 1 and shaped with
+ * cublasLtMatrixLayoutSetAttribute (created, or made by Init), or made by
+ * Init in other storage and copied over storage that held 1 x 1 layouts
+ * made by Init: the shim sees the shapes the library sees, and scans D
+ * whole. */
+START_TEST(layouts_followed)
+{
+    static const char *const how[][3] = { { "--late-shape" },
+                                          { "--late-shape", "--init" },
+                                          { "--init", "--copy-layouts" },
+                                          { "--init", "--copy-layouts", "--late-shape" } };
+    const char *const args[] = { "--compute", "32F", "--value", "16.7", "--k", "16224", "--m", "8",
+                                 "--n", "8", how[_i][0], how[_i][1], how[_i][2], NULL };
+    hr_app shim;
+    run(&shim, 1, ENV("SAFEHALF_LOG_LEVEL=trace"), args);
+    ASSERT_OK(&shim);
+    ASSERT_KV(&shim, "ninf", 64);
+    ck_assert_msg(nonfinite(&shim) == 1, "%s", hr_log_dump(&shim.log));
+    const char *rec = hr_log_find(&shim.log, "nonfinite", 0);
+    ASSERT_JNUM(rec, "m", 8);
+    ASSERT_JNUM(rec, "n", 8);
+    ASSERT_JNUM(rec, "k", 16224);
+    ASSERT_JNUM(rec, "inf", 64);
+    rec = api_record(&shim, "call", MATMUL);
+    ASSERT_JNUM(rec, "m", 8);
+    ASSERT_JNUM(rec, "n", 8);
+    ASSERT_JNUM(rec, "k", 16224);
+    ASSERT_JSTR(rec, "atype", "CUDA_R_16F");
+    hr_app_free(&shim);
+}
+END_TEST
+
+/* A program that makes and destroys its descriptor and layouts around
+ * every matmul, as PyTorch does: thousands of rounds of other shapes, half
+ * of them shaped after creation, at addresses the rounds before had (or in
+ * the same storage, Init), FP16 compute rewritten or FP32 left alone. A
+ * bias of 70000 makes every element of each D an Inf: every scan counts
+ * m * n * batch of them, and each record's m, n (D's) and k (A's) are one
+ * round's (the app makes k = 1 + (m + n) % 3). */
+START_TEST(churn)
+{
+    enum { ROUNDS = 3000 };
+    int init = _i & 1, fp16 = _i >= 2;
+    const char *const args[] = { "--compute", fp16 ? "16F" : "32F", "--m", "8", "--n", "8", "--k",
+                                 "16", "--epilogue", "bias", "--bias-value", "70000", "--churn",
+                                 "3000", init ? "--init" : NULL, NULL };
+    hr_app shim;
+    run(&shim, 1, NULL, args);
+    ASSERT_OK(&shim);
+    ASSERT_KV(&shim, "ninf", 64);
+    /* most rounds' D got an address an object of the round before had */
+    ck_assert_msg(hr_kv_num(shim.r.out, "churn_reused") > ROUNDS / 2, "%s", shim.r.out);
+    ck_assert_double_eq(api_summary(&shim, MATMUL, "calls"), ROUNDS + 1);
+    ck_assert_double_eq(api_summary(&shim, MATMUL, "checked"), ROUNDS + 1);
+    ck_assert_double_eq(api_summary(&shim, MATMUL, "nonfinite"), ROUNDS + 1);
+    ck_assert_double_eq(api_summary(&shim, MATMUL, "upcasts"), fp16 ? ROUNDS + 1 : 0);
+    size_t n = nonfinite(&shim), last = 0;
+    ck_assert_uint_gt(n, 100);
+    for (size_t i = 0; i < n; i++) {
+        const char *rec = hr_log_find(&shim.log, "nonfinite", i);
+        double m = hr_json_num(rec, "m"), cols = hr_json_num(rec, "n"), k = hr_json_num(rec, "k");
+        ck_assert_msg(hr_json_num(rec, "inf") == m * cols * hr_json_num(rec, "batch") &&
+                          m >= 1 && m <= 8 && cols >= 1 && cols <= 8 &&
+                          (k == 1 + fmod(m + cols, 3) || (m == 8 && cols == 8 && k == 16)),
+                      "%s", rec);
+        last += m == 8 && cols == 8 && k == 16;
+    }
+    ck_assert_uint_eq(last, 1); /* the program's own matmul */
+    hr_app_free(&shim);
+}
+END_TEST
+
 /* PyTorch passes its cuBLAS handle as the cuBLASLt one. */
 START_TEST(cublas_handle)
 {
@@ -412,6 +486,8 @@ int main(void)
     tcase_add_test(t, splitk_requery_cached);
     tcase_add_test(t, overflow_found);
     tcase_add_test(t, layouts);
+    tcase_add_loop_test(t, layouts_followed, 0, 4);
+    tcase_add_loop_test(t, churn, 0, 4);
     tcase_add_test(t, cublas_handle);
     tcase_add_test(t, policy_knobs);
     suite_add_tcase(s, t);

@@ -37,6 +37,19 @@ START_TEST(status_passthrough)
                   "outputs differ\n--- without ---\n%s\n--- with ---\n%s", a.r.out, b.r.out);
     ck_assert_msg(hr_kv_num(a.r.out, "cublasLtMatmulDescCreate") == 0, "%s", a.r.out);
     ck_assert_msg(hr_kv_num(a.r.out, "compute_read") == 64, "%s", a.r.out);
+    /* The defaults the shim takes new descriptors and layouts to have
+     * (cublasLt.h's) are the library's. */
+    ck_assert_msg(hr_kv_num(a.r.out, "pointer_mode_read") == 0 &&
+                      hr_kv_num(a.r.out, "transa_read") == 0 &&
+                      hr_kv_num(a.r.out, "transb_read") == 0 &&
+                      hr_kv_num(a.r.out, "epilogue_read") == 1,
+                  "%s", a.r.out);
+    ck_assert_msg(hr_kv_num(a.r.out, "order_read") == 0 && hr_kv_num(a.r.out, "batch_read") == 1 &&
+                      hr_kv_num(a.r.out, "stride_read") == 0,
+                  "%s", a.r.out);
+    ck_assert_msg(hr_kv_num(a.r.out, "init_rows_read") == 32 &&
+                      hr_kv_num(a.r.out, "cublasLtMatrixLayoutSetAttribute_bad") != 0,
+                  "%s", a.r.out);
     ck_assert_msg(hr_kv_num(a.r.out, "cublasLtMatmul") != 0,
                   "cublasLtMatmul succeeded: is there a GPU? (test assumes none)");
 
@@ -72,6 +85,13 @@ START_TEST(status_passthrough)
                       hr_json_str_is(rec, "compute", "CUBLAS_COMPUTE_16F_PEDANTIC") &&
                       hr_json_str_is(rec, "compute_used", "CUBLAS_COMPUTE_32F_PEDANTIC") &&
                       hr_json_str_is(rec, "action", "upcast"),
+                  "%s", rec);
+    /* the shape, from the layout the shim followed */
+    ck_assert_msg(hr_json_num(rec, "m") == 64 && hr_json_num(rec, "n") == 64 &&
+                      hr_json_num(rec, "k") == 64 && hr_json_num(rec, "batch") == 1 &&
+                      hr_json_str_is(rec, "atype", "CUDA_R_16F") &&
+                      hr_json_str_is(rec, "ctype", "CUDA_R_16F") &&
+                      hr_json_str_is(rec, "pointer_mode", "host"),
                   "%s", rec);
     hr_app_free(&a);
     hr_app_free(&b);
