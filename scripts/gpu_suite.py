@@ -424,21 +424,27 @@ class Suite:
         # 2b. allow_fp16_accumulation.
         self.h(3, "(b) `torch.backends.cuda.matmul.allow_fp16_accumulation = True` (tests/gpu/fp16_accumulation.py)")
         script = os.path.join(ROOT, "tests", "gpu", "fp16_accumulation.py")
-        a = self.run("fp16acc", [py, script])
-        b = self.run("fp16acc shim", [py, script], shim=True)
-        rows = []
-        for m in ("mlp", "pool"):
-            rows.append([m, a.kv.get(m + "_loss_ref", "?"), a.kv.get(m + "_loss", "?"),
-                         a.kv.get(m + "_loss_rel_err", "?"), a.kv.get(m + "_out_rel_err", "?"),
-                         b.kv.get(m + "_loss", "?"), b.kv.get(m + "_loss_rel_err", "?"),
-                         b.kv.get(m + "_out_rel_err", "?")])
-        self.table(["model", "FP32 loss", "FP16 loss without", "loss rel err without", "output rel err without",
-                    "FP16 loss with", "loss rel err with", "output rel err with"], rows)
-        self.p("PyTorch has the flag: %s. Calls the shim saw with the shim (api: calls / upcasts / checked): %s."
-               % ("yes" if a.kv.get("fp16_accumulation") == "1" else "NO", api_line(b)))
-        self.failures([a, b])
-        self.commands([a, b])
-        self.figures["torch_fp16_accumulation"] = [a.as_json(), b.as_json()]
+        rows, runs = [], []
+        # PyTorch's own choice of library, then every GEMM through cuBLASLt.
+        for blas, env in (("default", {}), ("cuBLASLt", {"TORCH_BLAS_PREFER_CUBLASLT": "1"})):
+            a = self.run("fp16acc %s" % blas, [py, script], env=env)
+            b = self.run("fp16acc %s shim" % blas, [py, script], shim=True, env=env)
+            runs += [a, b]
+            for m in ("mlp", "pool"):
+                rows.append([m, blas, a.kv.get(m + "_loss_ref", "?"), a.kv.get(m + "_loss", "?"),
+                             a.kv.get(m + "_loss_rel_err", "?"), a.kv.get(m + "_out_rel_err", "?"),
+                             b.kv.get(m + "_loss", "?"), b.kv.get(m + "_loss_rel_err", "?"),
+                             b.kv.get(m + "_out_rel_err", "?")])
+        self.table(["model", "GEMM library", "FP32 loss", "FP16 loss without", "loss rel err without",
+                    "output rel err without", "FP16 loss with", "loss rel err with", "output rel err with"],
+                   rows)
+        self.p("PyTorch has the flag: %s. Calls the shim saw (api: calls / upcasts / checked): default: %s; "
+               "`TORCH_BLAS_PREFER_CUBLASLT=1`: %s."
+               % ("yes" if runs[0].kv.get("fp16_accumulation") == "1" else "NO", api_line(runs[1]),
+                  api_line(runs[3])))
+        self.failures(runs)
+        self.commands(runs)
+        self.figures["torch_fp16_accumulation"] = [r.as_json() for r in runs]
 
         # 2c. Training.
         self.h(3, "(c) FP16 training, autocast + GradScaler, 200 steps (tests/gpu/train_fp16.py)")

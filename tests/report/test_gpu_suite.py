@@ -111,5 +111,86 @@ class EmulatedSuite(unittest.TestCase):
         self.assertIn("unknown section(s): gpu", p.stderr)
 
 
+
+class GpuSectionsFormatting(unittest.TestCase):
+    """The sections that need a GPU (PyTorch, bandwidth) cannot run here:
+    their bookkeeping is checked on runs that return canned output, so a
+    slip in it does not first show on a lent GPU."""
+
+    def setUp(self):
+        sys.path.insert(0, os.path.join(ROOT, "scripts"))
+        import gpu_suite
+        self.gs = gpu_suite
+        args = gpu_suite.argparse.Namespace(build="build", out=None, json=None, only="torch,perf",
+                                            emu=False, quick=False, commit=None, command=None,
+                                            app_libs=None)
+        self.suite = gpu_suite.Suite(args)
+        self.addCleanup(shutil.rmtree, self.suite.logroot, True)
+        self.calls = []
+        self.suite.run = self.fake_run
+
+    def fake_run(self, label, argv, shim=False, env=None, timeout=600, may_fail=False):
+        self.calls.append((label, shim, dict(env or {})))
+        r = self.gs.Result(label, argv, list((env or {}).items()), shim)
+        r.rc, r.logdir = 0, self.suite.logroot
+        summary = {"ev": "summary", "apis": {"cublasGemmStridedBatchedEx": {
+            "calls": 3, "upcasts": 0, "checked": 3, "nonfinite": 1 if "einsum" in label else 0}}}
+        if label == "einsum":
+            r.kv = {"inf": "56", "finite": "8", "maxfinite": "33872", "line": "23"}
+        elif label == "einsum shim":
+            r.kv = {"inf": "56", "finite": "8", "maxfinite": "33872", "line": "23"}
+            r.records = [summary, {"ev": "nonfinite", "api": "cublasGemmStridedBatchedEx", "site": [
+                {"file": "/x/tests/gpu/einsum_overflow.py", "line": 23, "func": "masked_sums"},
+                {"file": "/x/tests/gpu/einsum_overflow.py", "line": 38, "func": "main"}]}]
+        elif label == "einsum saturate":
+            r.kv = {"inf": "0", "finite": "64", "maxfinite": "65504", "line": "23"}
+            r.records = [summary]
+        elif label == "einsum report":
+            r.out = "First non-finite output\n  /x/tests/gpu/einsum_overflow.py:23 in masked_sums\n"
+        elif label.startswith("fp16acc"):
+            err = "1.0e-04" if "shim" in label else "3.0e-02"
+            r.kv = {"fp16_accumulation": "1", "mlp_loss_ref": "0.5", "mlp_loss": "0.51",
+                    "mlp_loss_rel_err": err, "mlp_out_rel_err": err, "pool_loss_ref": "0",
+                    "pool_loss": "0.1", "pool_loss_rel_err": err, "pool_out_rel_err": err}
+            r.records = [summary] if shim else []
+        elif label.startswith("train"):
+            slow = 0.0 if not shim else 0.5 if "sync" in label else 0.02
+            r.kv = {"transformer_steps_per_s": "%.2f" % (100 * (1 - slow)),
+                    "conv_steps_per_s": "%.2f" % (50 * (1 - slow)), "transformer_loss_first": "7",
+                    "transformer_loss_last": "6", "transformer_skipped": "0",
+                    "conv_loss_first": "7", "conv_loss_last": "5", "conv_skipped": "1"}
+            r.records = [summary] if shim else []
+        elif label.startswith("gemm_speed"):
+            t = "600.0" if "16F, no shim" in label else "590.0"
+            r.kv = {"status": "0", "tflops_best": t, "tflops_median": t, "ms_median": "0.2"}
+        elif label == "scan bandwidth":
+            r.out = "bandwidth min_mib=1 max_mib=1024 reps=20\n\n size_MiB copy_GB/s\n        1 1000.0\n" \
+                    "size_mib=1 copy_gbs=1000.0\ntiny_launch_host_ns_median=2100\n"
+        self.suite.results.append(r)
+        return r
+
+    def test_torch_section(self):
+        self.suite.section_torch()
+        md = "\n".join(self.suite.md)
+        self.assertIn("First record: cublasGemmStridedBatchedEx, site einsum_overflow.py:23 in masked_sums; "
+                      "einsum_overflow.py:38 in main. The report names `einsum_overflow.py:23` (the einsum's "
+                      "line): **yes**.", md)
+        self.assertIn("| `SAFEHALF_ON_NONFINITE=saturate` | 0 | 64 | 65504 | 0 |", md)
+        self.assertIn("| mlp | cuBLASLt | 0.5 | 0.51 | 3.0e-02 | 3.0e-02 | 0.51 | 1.0e-04 | 1.0e-04 |", md)
+        self.assertIn(("fp16acc cuBLASLt shim", True, {"TORCH_BLAS_PREFER_CUBLASLT": "1"}), self.calls)
+        self.assertIn("| default policy | 98.00 | -2.0% | 7 -> 6 | 0 | 49.00 | -2.0% | 7 -> 5 | 1 |", md)
+        self.assertIn("| `SAFEHALF_CHECK=sync` | 50.00 | -50.0% |", md)
+        self.assertIn("| cublasGemmStridedBatchedEx | 3 | 0 | 3 | 0 |", md)
+        self.assertTrue(self.suite.figures["torch_einsum"]["report_names_line"])
+
+    def test_perf_section(self):
+        self.suite.section_perf()
+        md = "\n".join(self.suite.md)
+        self.assertIn(" size_MiB copy_GB/s", md)
+        self.assertIn("tiny_launch_host_ns_median=2100", md)
+        self.assertIn("| 8192^3 | COMPUTE_16F under the shim (upcast + check) | 590.0 | 590.0 | 0.2 | x0.983 |", md)
+        self.assertEqual(len(self.suite.figures["gemm_speed"]), 10)
+
+
 if __name__ == "__main__":
     unittest.main()
