@@ -113,7 +113,7 @@ class Suite:
 
     # ---- running ---------------------------------------------------------
 
-    def run(self, label, argv, shim=False, env=None, timeout=600, may_fail=False):
+    def run(self, label, argv, shim=False, env=None, timeout=300, may_fail=False):
         env = list((env or {}).items())
         res = Result(label, argv, env, shim)
         full = dict(self.env if os.path.basename(argv[0]).startswith("python") else self.app_env)
@@ -630,6 +630,9 @@ def main(argv=None):
                 suite.failed += 1
                 suite.p("**The suite itself failed in section %s: %s: %s**" % (s, type(e).__name__, e))
                 sys.stderr.write("gpu-suite: section %s failed: %r\n" % (s, e))
+            # After each section: a run killed at its time limit keeps what it measured.
+            if args.out:
+                suite.write(sections)
     finally:
         suite.write(sections)
         shutil.rmtree(suite.logroot, ignore_errors=True)

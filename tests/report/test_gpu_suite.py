@@ -129,7 +129,7 @@ class GpuSectionsFormatting(unittest.TestCase):
         self.calls = []
         self.suite.run = self.fake_run
 
-    def fake_run(self, label, argv, shim=False, env=None, timeout=600, may_fail=False):
+    def fake_run(self, label, argv, shim=False, env=None, timeout=300, may_fail=False):
         self.calls.append((label, shim, dict(env or {})))
         r = self.gs.Result(label, argv, list((env or {}).items()), shim)
         r.rc, r.logdir = 0, self.suite.logroot
