@@ -664,14 +664,7 @@ int main(int argc, char **argv)
         pref = NULL;
         if (p)
             SETUP(cublasLtMatmulPreferenceDestroy(p));
-        for (int i = 0; i < 4; i++) {
-            cublasLtMatrixLayout_t l = layouts[i];
-            layouts[i] = NULL;
-            SETUP(cublasLtMatrixLayoutDestroy(l));
-        }
-        cublasLtMatmulDesc_t d = desc;
-        desc = NULL;
-        SETUP(cublasLtMatmulDescDestroy(d));
+        destroy_objects();
     }
     cublasHandle_t b = blas;
     cublasLtHandle_t l = lt;

@@ -111,6 +111,17 @@ static void *reader(void *arg)
     return (void *)bad;
 }
 
+/* Stops the two readers; each must have seen its object whole every time. */
+static void stop_readers(pthread_t t[2])
+{
+    atomic_store(&stop, 1);
+    for (int i = 0; i < 2; i++) {
+        void *bad;
+        pthread_join(t[i], &bad);
+        ck_assert_int_eq((long)bad, 0);
+    }
+}
+
 START_TEST(readers_while_writing)
 {
     long long w[SH_OBJTAB_WORDS] = { 1, 2, 3, 4 };
@@ -124,12 +135,7 @@ START_TEST(readers_while_writing)
         sh_objtab_put(&tab, obj(i), v);
         sh_objtab_del(&tab, obj(i));
     }
-    atomic_store(&stop, 1);
-    for (int i = 0; i < 2; i++) {
-        void *bad;
-        pthread_join(t[i], &bad);
-        ck_assert_int_eq((long)bad, 0);
-    }
+    stop_readers(t);
 }
 END_TEST
 
@@ -237,12 +243,7 @@ START_TEST(reads_are_whole)
         else
             sh_objtab_cache(&tab, obj(i), w);
     }
-    atomic_store(&stop, 1);
-    for (int i = 0; i < 2; i++) {
-        void *bad;
-        pthread_join(t[i], &bad);
-        ck_assert_int_eq((long)bad, 0);
-    }
+    stop_readers(t);
 }
 END_TEST
 
