@@ -608,7 +608,7 @@ def main(argv=None):
     ap.add_argument("--build", required=True)
     ap.add_argument("--out")
     ap.add_argument("--json")
-    ap.add_argument("--only", default="env,numerics,torch,perf")
+    ap.add_argument("--only", default="env,numerics,perf,torch")
     ap.add_argument("--emu", action="store_true")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--commit")

@@ -33,7 +33,7 @@ class EmulatedSuite(unittest.TestCase):
         env = {k: v for k, v in os.environ.items() if not k.startswith("SAFEHALF_")}
         cls.proc = subprocess.run(
             [sys.executable, SUITE, "--build", build, "--emu", "--quick", "--only",
-             "env,numerics,torch,perf", "--out", cls.md_path, "--json", cls.json_path,
+             "env,numerics,perf,torch", "--out", cls.md_path, "--json", cls.json_path,
              "--commit", "abc123"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, env=env,
             timeout=600)
