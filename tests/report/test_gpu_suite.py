@@ -189,7 +189,8 @@ class GpuSectionsFormatting(unittest.TestCase):
         self.assertIn(" size_MiB copy_GB/s", md)
         self.assertIn("tiny_launch_host_ns_median=2100", md)
         self.assertIn("| 8192^3 | COMPUTE_16F under the shim (upcast + check) | 590.0 | 590.0 | 0.2 | x0.983 |", md)
-        self.assertEqual(len(self.suite.figures["gemm_speed"]), 10)
+        self.assertEqual(len(self.suite.figures["gemm_speed"]), 15)
+        self.assertIn("| 8192 x 8192 x 128 | COMPUTE_32F under the shim (pass + check) | 590.0 |", md)
 
 
 if __name__ == "__main__":
