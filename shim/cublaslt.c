@@ -55,6 +55,9 @@ struct layout {
     int32_t order, batch;
     uint64_t rows, cols;
     int64_t ld, stride;
+    /* cublasLtBatchMode_t: with POINTER_ARRAY the matrix argument is a
+     * device array of pointers, which must never be scanned as data. */
+    uint32_t batch_mode;
 };
 
 /* One intercepted cuBLASLt call: the record every library keeps, and what
@@ -502,8 +505,19 @@ static bool layout_type(cublasLtMatrixLayout_t l, int *type)
     return true;
 }
 
+/* Batch mode exists from cuBLASLt 12.5 on: an older library's refusal
+ * means strided. */
+static uint32_t batch_mode_of(cublasLtMatrixLayout_t l)
+{
+    uint32_t mode = CUBLASLT_BATCH_MODE_STRIDED;
+    return layout_attr(l, CUBLASLT_MATRIX_LAYOUT_BATCH_MODE, &mode, sizeof mode)
+               ? mode
+               : CUBLASLT_BATCH_MODE_STRIDED;
+}
+
 static bool layout_of(cublasLtMatrixLayout_t l, struct layout *o)
 {
+    o->batch_mode = batch_mode_of(l);
     return layout_attr(l, CUBLASLT_MATRIX_LAYOUT_TYPE, &o->type, sizeof o->type) &&
            layout_attr(l, CUBLASLT_MATRIX_LAYOUT_ORDER, &o->order, sizeof o->order) &&
            layout_attr(l, CUBLASLT_MATRIX_LAYOUT_ROWS, &o->rows, sizeof o->rows) &&
@@ -652,8 +666,14 @@ static cublasStatus_t sh_watch_layout_set(sh_fn_cublasLtMatrixLayoutSetAttribute
     cublasStatus_t s = real(l, attr, buf, size);
     size_t want = 0;
     int w = layout_word(attr, &want);
-    /* A size the library refuses; a copy could not follow one it took. */
-    if (!known || s != CUBLAS_STATUS_SUCCESS || (w >= 0 && (!buf || size != want))) {
+    /* A size the library refuses; a copy could not follow one it took.
+     * Copies are of strided layouts only: one given another batch mode is
+     * read from the library from then on. */
+    uint32_t mode = CUBLASLT_BATCH_MODE_STRIDED;
+    if (attr == CUBLASLT_MATRIX_LAYOUT_BATCH_MODE && buf && size == sizeof mode)
+        memcpy(&mode, buf, sizeof mode);
+    if (!known || s != CUBLAS_STATUS_SUCCESS || (w >= 0 && (!buf || size != want)) ||
+        (attr == CUBLASLT_MATRIX_LAYOUT_BATCH_MODE && mode != CUBLASLT_BATCH_MODE_STRIDED)) {
         sh_objtab_del(&layout_copies, l);
     } else if (!print) {
         if (w >= 0)
@@ -995,6 +1015,13 @@ static bool matrix_of(const struct layout *o, const void *p, struct sh_matrix *m
                              .cols = row ? o->rows : o->cols, .ld = (unsigned long long)o->ld,
                              .batch = (unsigned long long)o->batch,
                              .stride = (unsigned long long)o->stride };
+    if (o->batch_mode == CUBLASLT_BATCH_MODE_POINTER_ARRAY) {
+        m->ptrs = (const void *const *)p;
+        m->base = NULL;
+        m->stride = 0;
+    } else if (o->batch_mode != CUBLASLT_BATCH_MODE_STRIDED) {
+        return false; /* a mode this shim does not know: not scanned */
+    }
     return true;
 }
 
@@ -1021,6 +1048,8 @@ static void matmul_check(const struct lt_call *cc)
     /* A 16-bit D (the only kind checked) is always described: the rest of
      * its layout completes it. */
     struct layout d = cc->d;
+    if (cc->have_d && !cc->d_known)
+        d.batch_mode = batch_mode_of(cc->Ddesc);
     if (!cc->have_d ||
         (!cc->d_known &&
          (!layout_attr(cc->Ddesc, CUBLASLT_MATRIX_LAYOUT_ORDER, &d.order, sizeof d.order) ||

@@ -11,7 +11,7 @@
  *          [--set-compute C2] [--epilogue default|relu|bias|relu_bias]
  *          [--bias-value B] [--batch N] [--order col|row] [--transa] [--transb]
  *          [--lt-handle lt|cublas] [--calls N] [--workspace BYTES]
- *          [--late-shape] [--copy-layouts] [--churn N]
+ *          [--late-shape] [--copy-layouts] [--churn N] [--pointer-array]
  *
  *   --m, --n, --k    sizes (default 64, 64, 4096)
  *   --value V        every element of A (default 1); --b-value W every
@@ -42,6 +42,9 @@
  *                    each --bias-value (default 0)
  *   --batch N        strided batches: BATCH_COUNT and STRIDED_BATCH_OFFSET
  *                    on all four layouts (set when N > 1)
+ *   --pointer-array  CUBLASLT_MATRIX_LAYOUT_BATCH_MODE = POINTER_ARRAY on all
+ *                    four layouts, no STRIDED_BATCH_OFFSET: A, B, C and D are
+ *                    device arrays of --batch pointers (to the same members)
  *   --order          CUBLASLT_MATRIX_LAYOUT_ORDER of all four layouts (set
  *                    only when given)
  *   --transa/b       CUBLASLT_MATMUL_DESC_TRANSA/B = CUBLAS_OP_T, A (B)
@@ -104,6 +107,7 @@ static int HAVE_SCALE, HAVE_SET_COMPUTE, DEVICE_PTR, INIT, TRANSA, TRANSB, CUBLA
 static enum algo_kind ALGO = ALGO_HEURISTIC;
 static long long PREF_MASK = -1;
 static int HAVE_EPILOGUE, HAVE_ORDER, ROW_ORDER, CALLS = 1, LATE_SHAPE, COPY_LAYOUTS, CHURN;
+static int POINTER_ARRAY;
 static uint32_t EPILOGUE = CUBLASLT_EPILOGUE_DEFAULT;
 static unsigned long long WORKSPACE;
 
@@ -222,6 +226,7 @@ static cudaStream_t stream;
 static cublasHandle_t blas;
 static cublasLtHandle_t lt;
 static void *dA, *dB, *dC, *dD, *dbias, *dscal, *dwork;
+static void *dptrs; /* --pointer-array: A's, B's, C's and D's member pointers */
 static void *hA, *hB, *hC, *hD, *hbias;
 /* --init keeps the descriptors here; Create allocates them in the library. */
 static cublasLtMatmulDescOpaque_t desc_store;
@@ -253,7 +258,7 @@ static void release(void)
         cublasLtDestroy(lt);
     blas = NULL;
     lt = NULL;
-    void **dev[] = {&dA, &dB, &dC, &dD, &dbias, &dscal, &dwork};
+    void **dev[] = {&dA, &dB, &dC, &dD, &dbias, &dscal, &dwork, &dptrs};
     for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++) {
         if (*dev[i])
             cudaFree(*dev[i]);
@@ -305,6 +310,7 @@ static void parse_args(int argc, char **argv)
         if (!strcmp(a, "--init")) INIT = 1;
         else if (!strcmp(a, "--late-shape")) LATE_SHAPE = 1;
         else if (!strcmp(a, "--copy-layouts")) COPY_LAYOUTS = 1;
+        else if (!strcmp(a, "--pointer-array")) POINTER_ARRAY = 1;
         else if (!strcmp(a, "--transa")) TRANSA = 1;
         else if (!strcmp(a, "--transb")) TRANSB = 1;
         else if (i + 1 >= argc) bad = 1;
@@ -392,8 +398,14 @@ static void make_layout(int i, struct shape s, int late)
         int64_t stride = (int64_t)(s.rows * s.cols);
         SETUP(cublasLtMatrixLayoutSetAttribute(layouts[i], CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT,
                                                &count, sizeof count));
-        SETUP(cublasLtMatrixLayoutSetAttribute(
-            layouts[i], CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &stride, sizeof stride));
+        if (!POINTER_ARRAY)
+            SETUP(cublasLtMatrixLayoutSetAttribute(
+                layouts[i], CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &stride, sizeof stride));
+    }
+    if (POINTER_ARRAY) {
+        uint32_t mode = CUBLASLT_BATCH_MODE_POINTER_ARRAY;
+        SETUP(cublasLtMatrixLayoutSetAttribute(layouts[i], CUBLASLT_MATRIX_LAYOUT_BATCH_MODE,
+                                               &mode, sizeof mode));
     }
 }
 
@@ -579,6 +591,26 @@ int main(int argc, char **argv)
         dbias = to_device(hbias, (size_t)M * es);
     if (WORKSPACE)
         SETUP(cudaMalloc(&dwork, (size_t)WORKSPACE));
+    /* The matrices as passed: the buffers, or arrays of their members. */
+    const void *argA = dA, *argB = dB, *argC = dC;
+    void *argD = dD;
+    if (POINTER_ARRAY) {
+        const size_t elems[4] = { a_elems, b_elems, c_elems, c_elems };
+        char *const base[4] = { dA, dB, dC, dD };
+        const void **ptrs = malloc(4 * nb * sizeof *ptrs);
+        if (!ptrs)
+            fail(2);
+        for (size_t m = 0; m < 4; m++)
+            for (size_t b = 0; b < nb; b++)
+                ptrs[m * nb + b] = base[m] + b * elems[m] * es;
+        dptrs = to_device(ptrs, 4 * nb * sizeof *ptrs);
+        free(ptrs);
+        const void **arrays = dptrs;
+        argA = arrays;
+        argB = arrays + nb;
+        argC = arrays + 2 * nb;
+        argD = (void *)(arrays + 3 * nb);
+    }
 
     if (CUBLAS_HANDLE) {
         SETUP(cublasCreate(&blas));
@@ -627,8 +659,8 @@ int main(int argc, char **argv)
 
     cublasStatus_t st = CUBLAS_STATUS_SUCCESS;
     for (int i = 0; i < CALLS && st == CUBLAS_STATUS_SUCCESS; i++)
-        st = cublasLtMatmul(lt, desc, alpha, dA, layouts[0], dB, layouts[1], beta, dC,
-                            layouts[2], dD, layouts[3], ALGO == ALGO_NULL ? NULL : &algo,
+        st = cublasLtMatmul(lt, desc, alpha, argA, layouts[0], argB, layouts[1], beta, argC,
+                            layouts[2], argD, layouts[3], ALGO == ALGO_NULL ? NULL : &algo,
                             dwork, (size_t)WORKSPACE, stream);
     if (st != CUBLAS_STATUS_SUCCESS)
         printf("status_cublasLtMatmul=%d\n", (int)st);

@@ -258,6 +258,7 @@ static const struct lt_attr layout_attrs[] = {
     LT_ATTR(CUBLASLT_MATRIX_LAYOUT_LD, struct lt_layout, ld),
     LT_ATTR(CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, struct lt_layout, batch),
     LT_ATTR(CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, struct lt_layout, stride),
+    LT_ATTR(CUBLASLT_MATRIX_LAYOUT_BATCH_MODE, struct lt_layout, batch_mode),
 };
 
 static cublasStatus_t layout_check(int id, const void *buf)
@@ -276,6 +277,10 @@ static cublasStatus_t layout_check(int id, const void *buf)
         return CUBLAS_STATUS_INVALID_VALUE;
     case CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT:
         return i32(buf) >= 1 ? CUBLAS_STATUS_SUCCESS : CUBLAS_STATUS_INVALID_VALUE;
+    case CUBLASLT_MATRIX_LAYOUT_BATCH_MODE:
+        return i32(buf) == CUBLASLT_BATCH_MODE_STRIDED || i32(buf) == CUBLASLT_BATCH_MODE_POINTER_ARRAY
+                   ? CUBLAS_STATUS_SUCCESS
+                   : CUBLAS_STATUS_INVALID_VALUE;
     case CUBLASLT_MATRIX_LAYOUT_LD:
         memcpy(&ld, buf, sizeof ld);
         return ld >= 0 ? CUBLAS_STATUS_SUCCESS : CUBLAS_STATUS_INVALID_VALUE;

@@ -46,7 +46,8 @@ struct lt_layout {
     int32_t batch;
     uint64_t rows, cols;
     int64_t ld;
-    int64_t stride; /* elements between batch members */
+    int64_t stride;      /* elements between batch members (strided mode) */
+    uint32_t batch_mode; /* cublasLtBatchMode_t: strided, or device pointer arrays */
 };
 
 struct lt_pref {
@@ -106,6 +107,7 @@ cublasStatus_t lt_attr_get(const char *api, const struct lt_attr *table, size_t 
 struct lt_mat {
     int64_t rows, cols, ld, stride;
     int row_major;
+    int pointer_array; /* the matrix argument is a device array of batch pointers */
     cudaDataType type;
 };
 

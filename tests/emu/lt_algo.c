@@ -70,6 +70,7 @@ static cublasStatus_t mat_make(cublasLtMatrixLayout_t layout, struct lt_mat *m, 
         return CUBLAS_STATUS_NOT_SUPPORTED;
     *m = (struct lt_mat){ .rows = (int64_t)l.rows, .cols = (int64_t)l.cols, .ld = l.ld,
                           .stride = l.stride, .row_major = l.order == CUBLASLT_ORDER_ROW,
+                          .pointer_array = l.batch_mode == CUBLASLT_BATCH_MODE_POINTER_ARRAY,
                           .type = (cudaDataType)l.type };
     /* The leading dimension strides columns (COL) or rows (ROW), and may not
      * let them overlap. */

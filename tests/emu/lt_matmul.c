@@ -45,10 +45,16 @@ static void *xlate(const char *what, const void *dev, size_t bytes)
     return h;
 }
 
-/* Member i of a strided batch. */
-static const void *member(const void *base, const struct lt_mat *m, int64_t i)
+/* Member i of a batch, as a device address: at a stride from the base, or
+ * read from the device array of pointers the argument is; NULL (reported)
+ * when that array is not device memory. */
+static const void *member(const char *what, const void *arg, const struct lt_mat *m, int64_t i,
+                          int64_t batch)
 {
-    return (const char *)base + i * m->stride * (int64_t)emu_elem_size(m->type);
+    if (!m->pointer_array)
+        return (const char *)arg + i * m->stride * (int64_t)emu_elem_size(m->type);
+    const void *const *ptrs = xlate(what, arg, (size_t)batch * sizeof(void *));
+    return ptrs ? ptrs[i] : NULL;
 }
 
 /* acc = op(A) op(B) as FP32 values (m x n, column-major), by the algorithm:
@@ -162,12 +168,12 @@ static cublasStatus_t lt_run(const struct lt_op *arg)
     for (int64_t i = 0; i < p->batch && !st; i++) {
         void **h = host + 4 * i;
         if (reads_ab) {
-            h[0] = xlate("A", member(op.A, &p->a, i), bytes_a);
-            h[1] = xlate("B", member(op.B, &p->b, i), bytes_b);
+            h[0] = xlate("A", member("A array", op.A, &p->a, i, p->batch), bytes_a);
+            h[1] = xlate("B", member("B array", op.B, &p->b, i, p->batch), bytes_b);
         }
         if (reads_c)
-            h[2] = xlate("C", member(op.C, &p->c, i), bytes_c);
-        h[3] = xlate("D", member(op.D, &p->d, i), bytes_d);
+            h[2] = xlate("C", member("C array", op.C, &p->c, i, p->batch), bytes_c);
+        h[3] = xlate("D", member("D array", op.D, &p->d, i, p->batch), bytes_d);
         if (!h[3] || (reads_c && !h[2]) || (reads_ab && (!h[0] || !h[1])))
             st = CUBLAS_STATUS_EXECUTION_FAILED;
     }

@@ -384,6 +384,49 @@ START_TEST(layouts_followed)
 }
 END_TEST
 
+/* Batches given as device arrays of pointers (BATCH_MODE = POINTER_ARRAY,
+ * no stride): the check must read the members, never the arrays as data.
+ * 16224 x 16.7 overflows every element of the three 8 x 8 members; Create,
+ * Init and late-shaped layouts; inputs scanned through their arrays too;
+ * saturate clips every member. Then a finite run: nothing reported. */
+START_TEST(pointer_array_batches)
+{
+    static const char *const how[] = { NULL, "--init", "--late-shape" };
+    const char *const args[] = { "--compute", "32F", "--value", "16.7", "--k", "16224", "--m", "8",
+                                 "--n", "8", "--batch", "3", "--pointer-array",
+                                 how[_i], NULL };
+    hr_app shim;
+    run(&shim, 1, ENV("SAFEHALF_CHECK_INPUTS=1"), args);
+    ASSERT_OK(&shim);
+    ASSERT_KV(&shim, "ninf", 192);
+    ck_assert_msg(nonfinite(&shim) == 1, "%s", hr_log_dump(&shim.log));
+    const char *rec = hr_log_find(&shim.log, "nonfinite", 0);
+    ASSERT_JNUM(rec, "batch", 3);
+    ASSERT_JNUM(rec, "numel", 192);
+    ASSERT_JNUM(rec, "inf", 192);
+    ck_assert_msg(strstr(rec, "\"inputs_finite\":true"), "%s", rec);
+    hr_app_free(&shim);
+
+    hr_app sat;
+    run(&sat, 1, ENV("SAFEHALF_ON_NONFINITE=saturate"), args);
+    ASSERT_OK(&sat);
+    ASSERT_KV(&sat, "ninf", 0);
+    ASSERT_KV(&sat, "dmax", 65504);
+    ASSERT_KV(&sat, "dsum", 192 * 65504.0);
+    hr_app_free(&sat);
+
+    const char *const finite[] = { "--compute", "32F", "--k", "64", "--m", "8", "--n", "8",
+                                   "--batch", "3", "--pointer-array", NULL };
+    hr_app ok;
+    run(&ok, 1, NULL, finite);
+    ASSERT_OK(&ok);
+    ASSERT_KV(&ok, "dsum", 192 * 64.0);
+    ck_assert_msg(nonfinite(&ok) == 0, "%s", hr_log_dump(&ok.log));
+    ck_assert_double_eq(api_summary(&ok, MATMUL, "checked"), 1);
+    hr_app_free(&ok);
+}
+END_TEST
+
 /* A program that makes and destroys its descriptor and layouts around
  * every matmul, as PyTorch does: thousands of rounds of other shapes, half
  * of them shaped after creation, at addresses the rounds before had (or in
@@ -488,6 +531,7 @@ int main(void)
     tcase_add_test(t, layouts);
     tcase_add_loop_test(t, layouts_followed, 0, 4);
     tcase_add_loop_test(t, churn, 0, 4);
+    tcase_add_loop_test(t, pointer_array_batches, 0, 3);
     tcase_add_test(t, cublas_handle);
     tcase_add_test(t, policy_knobs);
     suite_add_tcase(s, t);
