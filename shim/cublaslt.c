@@ -653,8 +653,10 @@ static long long attr_value(const void *buf, size_t size, bool is_signed)
     return is_signed ? (long long)(int32_t)v : (long long)v;
 }
 
-/* A layout made by Create: its one word follows. One made by Init: its
- * copy must still count before the change, and gets the new fingerprint. */
+/* The changed word follows. A layout made by Init: its copy must still
+ * count before the change, and then gets the storage's new fingerprint,
+ * after the word (a lookup in between finds the old fingerprint and reads
+ * the library instead). */
 static cublasStatus_t sh_watch_layout_set(sh_fn_cublasLtMatrixLayoutSetAttribute real,
                                           cublasLtMatrixLayout_t l,
                                           cublasLtMatrixLayoutAttribute_t attr, const void *buf,
@@ -675,24 +677,12 @@ static cublasStatus_t sh_watch_layout_set(sh_fn_cublasLtMatrixLayoutSetAttribute
     if (!known || s != CUBLAS_STATUS_SUCCESS || (w >= 0 && (!buf || size != want)) ||
         (attr == CUBLASLT_MATRIX_LAYOUT_BATCH_MODE && mode != CUBLASLT_BATCH_MODE_STRIDED)) {
         sh_objtab_del(&layout_copies, l);
-    } else if (!print) {
-        if (w >= 0)
-            sh_objtab_set_word(&layout_copies, l, w, attr_value(buf, size, w != L_TYPE));
-    } else {
-        if (w >= 0) {
-            long long v = attr_value(buf, size, w != L_TYPE);
-            switch (w) {
-            case L_TYPE: o.type = (uint32_t)v; break;
-            case L_ORDER: o.order = (int32_t)v; break;
-            case L_ROWS: o.rows = (uint64_t)v; break;
-            case L_COLS: o.cols = (uint64_t)v; break;
-            case L_LD: o.ld = v; break;
-            case L_BATCH: o.batch = (int32_t)v; break;
-            default: o.stride = v; break;
-            }
-        }
-        layout_put(l, o.type, o.order, o.rows, o.cols, o.ld, o.batch, o.stride, true);
+        return s;
     }
+    if (w >= 0)
+        sh_objtab_set_word(&layout_copies, l, w, attr_value(buf, size, w != L_TYPE));
+    if (print)
+        sh_objtab_set_word(&layout_copies, l, L_PRINT, fingerprint(l));
     return s;
 }
 
