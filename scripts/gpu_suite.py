@@ -155,6 +155,11 @@ class Suite:
         self.results.append(res)
         return res
 
+    def both(self, label, argv, env=None, may_fail_without=False):
+        """The program without the shim, then under it: (without, with)."""
+        return (self.run(label, argv, env=env, may_fail=may_fail_without),
+                self.run(label + " shim", argv, shim=True, env=env))
+
     def app(self, name):
         return os.path.join(self.apps, name)
 
@@ -182,6 +187,11 @@ class Suite:
         self.md.append("```")
         self.md.append("</details>")
         self.md.append("")
+
+    def footer(self, results):
+        """Under a table: the runs that failed, then every command."""
+        self.failures(results)
+        self.commands(results)
 
     def failures(self, results):
         bad = [r for r in results if not r.ok()]
@@ -217,10 +227,7 @@ class Suite:
         # Which libraries the programs get, as the shim resolved them.
         probe = self.run("env: libraries the apps load", [self.app("gemm_app"), "cublasGemmEx", "--k", "16"],
                          shim=True)
-        for r in probe.events("start")[:1]:
-            for lib, v in sorted((r.get("libs") or {}).items()):
-                if v and v.get("path"):
-                    rows.append(("%s (apps)" % lib, "%s, version %s" % (v.get("path"), v.get("version"))))
+        rows += loaded_libs(probe, "apps")
         if not self.args.emu:
             sg = self.run("env: device", [os.path.join(self.gpu, "scan_gpu"), "bandwidth",
                                           "--min-mib", "1", "--max-mib", "1", "--reps", "1"])
@@ -232,10 +239,7 @@ class Suite:
             for key in ("torch", "torch_cuda", "torch_cudnn", "torch_device"):
                 if key in torch.kv:
                     rows.append((key, torch.kv[key]))
-            for r in torch.events("start")[:1]:
-                for lib, v in sorted((r.get("libs") or {}).items()):
-                    if v and v.get("path"):
-                        rows.append(("%s (PyTorch)" % lib, "%s, version %s" % (v.get("path"), v.get("version"))))
+            rows += loaded_libs(torch, "PyTorch")
         self.table(["what", "value"], rows)
         self.figures["env"] = dict((str(a), str(b)) for a, b in rows)
 
@@ -258,8 +262,7 @@ class Suite:
             argv = [self.app("gemm_app"), entry, "--data", data, "--k", str(k)] + extra
             if entry != "cublasHgemm":
                 argv += ["--compute", "16F"]
-            a = self.run("gemm %s %s k=%d" % (entry, data, k), argv)
-            b = self.run("gemm %s %s k=%d shim" % (entry, data, k), argv, shim=True)
+            a, b = self.both("gemm %s %s k=%d" % (entry, data, k), argv)
             runs += [a, b]
             rows.append([entry + (" " + " ".join(extra) if extra else ""), data, k,
                          a.kv.get("ref0", "?"), a.kv.get("c0", "?"), a.kv.get("inf", "?"),
@@ -270,8 +273,7 @@ class Suite:
                     "C[0] with", "Inf with", "max rel err with", "shim action"], rows)
         self.p("ones: every element of C is k (k = 65536 is above FP16's 65504, so the right answer "
                "is +Inf, which the shim's check then reports).")
-        self.failures(runs)
-        self.commands(runs)
+        self.footer(runs)
         self.figures["gemm_fp16_accumulation"] = fig
 
         # 1b. Split-K.
@@ -282,15 +284,13 @@ class Suite:
         rows, runs, fig = [], [], []
         for k in ([4096, 65536] if quick else [4096, 16384, 65536]):
             argv = [self.app("gemm_app"), "cublasGemmEx", "--data", "splitk", "--k", str(k)]
-            a = self.run("splitk k=%d" % k, argv)
-            b = self.run("splitk k=%d shim" % k, argv, shim=True)
+            a, b = self.both("splitk k=%d" % k, argv)
             runs += [a, b]
             rows.append([k, a.kv.get("c0", "?"), fmt_err(a.kv.get("max_rel_err")), b.kv.get("c0", "?"),
                          fmt_err(b.kv.get("max_rel_err"))])
             fig.append({"k": k, "without": a.as_json(), "with": b.as_json()})
         self.table(["k", "C[0] without", "max rel err without", "C[0] with", "max rel err with"], rows)
-        self.failures(runs)
-        self.commands(runs)
+        self.footer(runs)
         self.figures["splitk"] = fig
 
         # 1c. Reductions.
@@ -299,8 +299,7 @@ class Suite:
         for op, extra in (("dot", []), ("nrm2", []), ("axpy", [])):
             argv = [self.app("reduce_app"), "--op", op, "--n", "4096", "--exec", "16F"] + extra
             # NVIDIA's cuBLAS 13 refuses FP16 execution (README, "What it does today").
-            a = self.run("reduce %s" % op, argv, may_fail=True)
-            b = self.run("reduce %s shim" % op, argv, shim=True)
+            a, b = self.both("reduce %s" % op, argv, may_fail_without=True)
             runs += [a, b]
             val = "result" if op != "axpy" else "out0"
             rows.append([op, a.kv.get("status", "?"), a.kv.get(val, "?"), b.kv.get("status", "?"),
@@ -308,8 +307,7 @@ class Suite:
             fig.append({"op": op, "without": a.as_json(), "with": b.as_json()})
         self.table(["op (n = 4096, ones)", "status without", "value without", "status with", "value with",
                     "shim action"], rows)
-        self.failures(runs)
-        self.commands(runs)
+        self.footer(runs)
         self.figures["reductions"] = fig
 
         # 1d. cuBLASLt.
@@ -321,16 +319,14 @@ class Suite:
         for compute, k, algo in lt_cases:
             argv = [self.app("lt_app"), "--compute", compute, "--k", str(k), "--value", "0.5",
                     "--algo", algo]
-            a = self.run("lt %s k=%d %s" % (compute, k, algo), argv)
-            b = self.run("lt %s k=%d %s shim" % (compute, k, algo), argv, shim=True)
+            a, b = self.both("lt %s k=%d %s" % (compute, k, algo), argv)
             runs += [a, b]
             rows.append([compute, k, algo, k // 2, a.kv.get("matmul_status", "?"), a.kv.get("d0", "?"),
                          b.kv.get("matmul_status", "?"), b.kv.get("d0", "?"), action(b)])
             fig.append({"compute": compute, "k": k, "algo": algo, "without": a.as_json(), "with": b.as_json()})
         self.table(["compute", "k", "algo", "exact D", "status without", "D[0] without", "status with",
                     "D[0] with", "shim action"], rows)
-        self.failures(runs)
-        self.commands(runs)
+        self.footer(runs)
         self.figures["cublaslt"] = fig
 
         # 1e. cuDNN.
@@ -338,16 +334,14 @@ class Suite:
         rows, runs, fig = [], [], []
         for op in ("fwd", "fwd-nd", "bwd-data", "bwd-filter", "reduce", "graph-conv", "graph-matmul"):
             argv = [self.app("dnn_app"), "--op", op, "--r", "4096", "--compute", "HALF"]
-            a = self.run("dnn %s" % op, argv)
-            b = self.run("dnn %s shim" % op, argv, shim=True)
+            a, b = self.both("dnn %s" % op, argv)
             runs += [a, b]
             rows.append([op, a.kv.get("status", "?"), a.kv.get("failed", ""), a.kv.get("out0", "?"),
                          b.kv.get("status", "?"), b.kv.get("out0", "?"), action(b)])
             fig.append({"op": op, "without": a.as_json(), "with": b.as_json()})
         self.table(["op", "status without", "failed call without", "out[0] without", "status with",
                     "out[0] with", "shim action"], rows)
-        self.failures(runs)
-        self.commands(runs)
+        self.footer(runs)
         self.figures["cudnn"] = fig
 
         # 1f. The einsum overflow as a C program.
@@ -364,8 +358,7 @@ class Suite:
             rows.append([label, r.kv.get("status", "?"), r.kv.get("inf", "?"), r.kv.get("maxfinite", "?"),
                          len(nf) if shim else "-", nf[0].get("api") if nf else "-"])
         self.table(["run", "status", "Inf in output", "largest finite", "nonfinite records", "api named"], rows)
-        self.failures(runs)
-        self.commands(runs)
+        self.footer(runs)
         self.figures["overflow"] = [r.as_json() for r in runs]
 
         # 1g. The kernels against their host twins.
@@ -376,8 +369,7 @@ class Suite:
             self.md += [l for l in r.out.splitlines() if l.startswith("verify")] or tail(r.out, 10).splitlines()
             self.md.append("```")
             self.md.append("")
-            self.failures([r])
-            self.commands([r])
+            self.footer([r])
             self.figures["scan_verify"] = r.as_json()
 
     def section_torch(self):
@@ -389,8 +381,7 @@ class Suite:
         # 2a. einsum overflow.
         self.h(3, "(a) `torch.einsum('bnhw,bchw->bnc', masks, feats)` in FP16 (tests/gpu/einsum_overflow.py)")
         script = os.path.join(ROOT, "tests", "gpu", "einsum_overflow.py")
-        a = self.run("einsum", [py, script])
-        b = self.run("einsum shim", [py, script], shim=True)
+        a, b = self.both("einsum", [py, script])
         c = self.run("einsum saturate", [py, script], shim=True, env={"SAFEHALF_ON_NONFINITE": "saturate"})
         runs = [a, b, c]
         line = b.kv.get("line") or a.kv.get("line") or "?"
@@ -416,8 +407,7 @@ class Suite:
         self.md += report.out.splitlines()[:40]
         self.md.append("```")
         self.md.append("")
-        self.failures(runs)
-        self.commands(runs)
+        self.footer(runs)
         self.figures["torch_einsum"] = {"runs": [r.as_json() for r in runs], "line": line,
                                         "report_names_line": found}
 
@@ -427,8 +417,7 @@ class Suite:
         rows, runs = [], []
         # PyTorch's own choice of library, then every GEMM through cuBLASLt.
         for blas, env in (("default", {}), ("cuBLASLt", {"TORCH_BLAS_PREFER_CUBLASLT": "1"})):
-            a = self.run("fp16acc %s" % blas, [py, script], env=env)
-            b = self.run("fp16acc %s shim" % blas, [py, script], shim=True, env=env)
+            a, b = self.both("fp16acc %s" % blas, [py, script], env=env)
             runs += [a, b]
             for m in ("mlp", "pool"):
                 rows.append([m, blas, a.kv.get(m + "_loss_ref", "?"), a.kv.get(m + "_loss", "?"),
@@ -442,8 +431,7 @@ class Suite:
                "`TORCH_BLAS_PREFER_CUBLASLT=1`: %s."
                % ("yes" if runs[0].kv.get("fp16_accumulation") == "1" else "NO", api_line(runs[1]),
                   api_line(runs[3])))
-        self.failures(runs)
-        self.commands(runs)
+        self.footer(runs)
         self.figures["torch_fp16_accumulation"] = [r.as_json() for r in runs]
 
         # 2c. Training.
@@ -473,8 +461,7 @@ class Suite:
         apis = runs[1].summary()
         self.table(["api (default policy run)", "calls", "upcasts", "checked", "nonfinite"],
                    [[k, v["calls"], v["upcasts"], v["checked"], v["nonfinite"]] for k, v in sorted(apis.items())])
-        self.failures(runs)
-        self.commands(runs)
+        self.footer(runs)
         self.figures["torch_training"] = [r.as_json() for r in runs]
 
     def section_perf(self):
@@ -488,8 +475,7 @@ class Suite:
             self.md += [l for l in r.out.splitlines() if l.startswith("tiny_")]
             self.md.append("```")
             self.md.append("")
-            self.failures([r])
-            self.commands([r])
+            self.footer([r])
             self.figures["scan_bandwidth"] = {"run": r.as_json(), "output": r.out}
 
         self.h(3, "FP16 GEMM throughput (tests/gpu/gemm_speed.c, A/B/C FP16, random data)")
@@ -520,8 +506,7 @@ class Suite:
                 fig.append({"m": m, "n": n, "k": k, "config": label, "run": r.as_json()})
         self.table(["m x n x k", "configuration", "TFLOP/s best", "TFLOP/s median", "ms median",
                     "vs COMPUTE_16F no shim"], rows)
-        self.failures(runs)
-        self.commands(runs)
+        self.footer(runs)
         self.figures["gemm_speed"] = fig
 
     # ---- driver ----------------------------------------------------------
@@ -554,6 +539,16 @@ a = torch.ones(64, 64, device="cuda", dtype=torch.float16)
 torch.nn.functional.conv2d(torch.ones(1, 8, 8, 8, device="cuda", dtype=torch.float16),
                            torch.ones(8, 8, 3, 3, device="cuda", dtype=torch.float16)).sum().item()
 """
+
+
+def loaded_libs(res, who):
+    """Rows naming the libraries a run's shim resolved (its start record)."""
+    rows = []
+    for r in res.events("start")[:1]:
+        for lib, v in sorted((r.get("libs") or {}).items()):
+            if v and v.get("path"):
+                rows.append(("%s (%s)" % (lib, who), "%s, version %s" % (v.get("path"), v.get("version"))))
+    return rows
 
 
 def run_text(argv):
