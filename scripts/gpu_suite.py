@@ -3,7 +3,7 @@
 
     gpu_suite.py --build DIR [--out FILE.md] [--json FILE] [--only SECTIONS]
                  [--emu] [--quick] [--commit HASH] [--command TEXT]
-                 [--app-libs DIR:DIR]
+                 [--app-libs DIR:DIR] [--time-limit SECONDS]
 
 Runs the programs of tests/apps, tests/gpu and the PyTorch scripts of
 tests/gpu, each without and with libsafehalf.so preloaded (LD_PRELOAD, the
@@ -17,7 +17,10 @@ bandwidth, GEMM TFLOP/s, the training overhead). --emu runs against the
 emulated CUDA libraries of the build (tests/emu) instead of NVIDIA's: it
 checks the suite itself on a machine without a GPU (figures from it are not
 GPU figures); sections needing a real GPU are skipped there. --quick runs
-fewer sizes.
+fewer sizes. --time-limit bounds the whole run: no program outlives it,
+and once it has passed the programs left are recorded as not run (a lent
+machine's call has a fixed length; what was measured before still gets
+written).
 
 Nothing here asserts: a failing program is reported with its exit status and
 the end of its stderr, and the suite goes on. The exit status is 0 when every
@@ -97,6 +100,8 @@ class Suite:
         self.md = []
         self.figures = {}
         self.failed = 0
+        self.deadline = (time.monotonic() + args.time_limit
+                         if getattr(args, "time_limit", None) is not None else None)
         env = {k: v for k, v in os.environ.items()
                if not k.startswith("SAFEHALF_") and k != "LD_PRELOAD"}
         if args.emu:
@@ -124,6 +129,12 @@ class Suite:
             full["LD_PRELOAD"] = self.lib
             full.setdefault("SAFEHALF_LOG", os.path.join(logdir, "safehalf-%p.jsonl"))
         res.logdir = logdir
+        if self.deadline is not None:
+            left = int(self.deadline - time.monotonic())
+            if left < 1:
+                res.rc, res.err = "not run", "the suite's time limit (--time-limit) had passed"
+                return self.record(res, False)
+            timeout = min(timeout, left)
         sys.stderr.write("gpu-suite: %s: %s\n" % (label, res.command()))
         t0 = time.monotonic()
         try:
@@ -149,6 +160,9 @@ class Suite:
                         res.records.append(json.loads(line))
                     except ValueError:
                         pass
+        return self.record(res, may_fail)
+
+    def record(self, res, may_fail):
         if not res.ok() and not may_fail:
             self.failed += 1
             sys.stderr.write("gpu-suite:   exit %s; stderr ends:\n%s\n" % (res.rc, tail(res.err, 8)))
@@ -613,6 +627,8 @@ def main(argv=None):
     ap.add_argument("--commit")
     ap.add_argument("--command")
     ap.add_argument("--app-libs", help="folders appended to LD_LIBRARY_PATH for the C programs")
+    ap.add_argument("--time-limit", type=int, metavar="SECONDS",
+                    help="no program runs past this many seconds from now")
     args = ap.parse_args(argv)
     sections = [s for s in args.only.split(",") if s]
     unknown = [s for s in sections if s not in ("env", "numerics", "torch", "perf")]

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 from reportlib import env_path
@@ -110,6 +111,39 @@ class EmulatedSuite(unittest.TestCase):
         self.assertEqual(p.returncode, 2)
         self.assertIn("unknown section(s): gpu", p.stderr)
 
+
+class TimeLimit(unittest.TestCase):
+    """--time-limit: a program is killed when the limit comes, later ones are
+    recorded as not run, and both count as failures in the file."""
+
+    def test_limit(self):
+        sys.path.insert(0, os.path.join(ROOT, "scripts"))
+        import gpu_suite
+        args = gpu_suite.argparse.Namespace(build="build", out=None, json=None, only="perf",
+                                            emu=True, quick=False, commit=None, command=None,
+                                            app_libs=None, time_limit=2)
+        suite = gpu_suite.Suite(args)
+        self.addCleanup(shutil.rmtree, suite.logroot, True)
+        t0 = time.monotonic()
+        quick = suite.run("quick", [sys.executable, "-c", "print('x=1')"])
+        slow = suite.run("slow", [sys.executable, "-c", "import time; time.sleep(60)"])
+        late = suite.run("late", [sys.executable, "-c", "print('x=2')"])
+        self.assertLess(time.monotonic() - t0, 10)
+        self.assertEqual((quick.rc, quick.kv), (0, {"x": "1"}))
+        self.assertEqual(slow.rc, "timeout")
+        self.assertEqual((late.rc, late.kv), ("not run", {}))
+        self.assertIn("time limit", late.err)
+        self.assertEqual(suite.failed, 2)
+        suite.footer([quick, slow, late])
+        md = "\n".join(suite.md)
+        self.assertIn("exit timeout", md)
+        self.assertIn("exit not run", md)
+
+    def test_bad_limit(self):
+        p = subprocess.run([os.path.join(ROOT, "scripts", "gpu-suite"), "--time-limit", "9m"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("--time-limit takes whole seconds, not '9m'", p.stderr)
 
 
 class GpuSectionsFormatting(unittest.TestCase):
