@@ -346,7 +346,8 @@ class Suite:
         # 1e. cuDNN.
         self.h(3, "cuDNN with HALF compute (sum of 4096 ones: 4096 exact, 2048 if the sum stalls in FP16)")
         rows, runs, fig = [], [], []
-        for op in ("fwd", "fwd-nd", "bwd-data", "bwd-filter", "reduce", "graph-conv", "graph-matmul"):
+        for op in ("fwd", "fwd-nd", "fwd-bias-act", "bwd-data", "bwd-filter", "reduce", "graph-conv",
+                   "graph-matmul"):
             argv = [self.app("dnn_app"), "--op", op, "--r", "4096", "--compute", "HALF"]
             a, b = self.both("dnn %s" % op, argv)
             runs += [a, b]

@@ -359,6 +359,8 @@ static bool filter_of(cudnnFilterDescriptor_t d, struct sh_dnn_tensor *t)
 
 /* ---- the compute calls ------------------------------------------------------------ */
 
+static bool scan_type(int cudnn_type, enum sh_scan_type *out);
+
 static void set_input(struct cudnn_call *cc, int i, const char *name,
                       const struct sh_dnn_tensor *t, const void *p)
 {
@@ -417,6 +419,19 @@ static void conv_out(struct cudnn_call *cc, cudnnConvolutionDescriptor_t cd, lon
 
 /* Forward: y [N, K, out...] = x * w; GEMM m = N x output positions, n = K,
  * k = C/groups x filter taps (w is [K, C/groups, taps...]). */
+static void conv_fwd_out(struct cudnn_call *cc, cudnnHandle_t h, const cudnnTensorDescriptor_t xd,
+                         const void *x, const cudnnFilterDescriptor_t wd, const void *w,
+                         const cudnnConvolutionDescriptor_t cd,
+                         const cudnnTensorDescriptor_t yd, void *y)
+{
+    struct sh_dnn_tensor tx, tw, ty;
+    cc->h = h;
+    if (!tensor_of(xd, &tx) || !filter_of(wd, &tw) || !tensor_of(yd, &ty) || ty.nd < 2)
+        return;
+    conv_out(cc, cd, ty.dim[0] * sh_dnn_spatial(&ty), ty.dim[1], tw.dim[1] * sh_dnn_spatial(&tw),
+             "x", &tx, x, "w", &tw, w, &ty, y);
+}
+
 static bool sh_hook_conv_fwd(struct cudnn_call *cc, cudnnHandle_t h, const void *alpha,
                              const cudnnTensorDescriptor_t xd, const void *x,
                              const cudnnFilterDescriptor_t wd, const void *w,
@@ -426,12 +441,39 @@ static bool sh_hook_conv_fwd(struct cudnn_call *cc, cudnnHandle_t h, const void 
 {
     reset(cc);
     (void)alpha, (void)algo, (void)ws, (void)ws_size, (void)beta;
-    struct sh_dnn_tensor tx, tw, ty;
-    cc->h = h;
-    if (!tensor_of(xd, &tx) || !filter_of(wd, &tw) || !tensor_of(yd, &ty) || ty.nd < 2)
+    conv_fwd_out(cc, h, xd, x, wd, w, cd, yd, y);
+    return false;
+}
+
+/* The fused forward, y = act(alpha1 * conv(x, w) + alpha2 * z + bias), is
+ * the same GEMM as far as its precision goes: its descriptor is the one the
+ * program set (and the shim rewrote). y is checked; with
+ * SAFEHALF_CHECK_INPUTS so are x, w, the bias and the residual z (unless
+ * alpha2 is 0): an Inf in z or the bias reaches y without being made by
+ * the convolution. Scaling factors are host floats for half, bfloat16 and
+ * float data, the only types checked. */
+static bool sh_hook_conv_bias_act(struct cudnn_call *cc, cudnnHandle_t h, const void *alpha1,
+                                  const cudnnTensorDescriptor_t xd, const void *x,
+                                  const cudnnFilterDescriptor_t wd, const void *w,
+                                  const cudnnConvolutionDescriptor_t cd,
+                                  cudnnConvolutionFwdAlgo_t algo, void *ws, size_t ws_size,
+                                  const void *alpha2, const cudnnTensorDescriptor_t zd,
+                                  const void *z, const cudnnTensorDescriptor_t biasd,
+                                  const void *bias, const cudnnActivationDescriptor_t ad,
+                                  const cudnnTensorDescriptor_t yd, void *y)
+{
+    reset(cc);
+    (void)alpha1, (void)algo, (void)ws, (void)ws_size, (void)ad;
+    conv_fwd_out(cc, h, xd, x, wd, w, cd, yd, y);
+    struct sh_dnn_tensor tz, tb;
+    if (!cc->nout || !sh_policy.check_inputs)
         return false;
-    conv_out(cc, cd, ty.dim[0] * sh_dnn_spatial(&ty), ty.dim[1], tw.dim[1] * sh_dnn_spatial(&tw), "x", &tx, x,
-             "w", &tw, w, &ty, y);
+    enum sh_scan_type st;
+    if (alpha2 && scan_type(cc->out[0].t.type, &st) && *(const float *)alpha2 != 0.0f &&
+        tensor_of(zd, &tz))
+        set_input(cc, cc->nin, "z", &tz, z);
+    if (tensor_of(biasd, &tb))
+        set_input(cc, cc->nin, "bias", &tb, bias);
     return false;
 }
 
@@ -666,6 +708,31 @@ static bool sh_dnn_layout(const struct sh_dnn_tensor *t, const void *p, struct s
     return true;
 }
 
+/* Bytes from a tensor's first element to the end of its last, by its
+ * type's size (0 for a type no scan reads). */
+static unsigned long long extent(const struct sh_dnn_tensor *t)
+{
+    enum sh_scan_type st;
+    if (!scan_type(t->type, &st))
+        return 0;
+    unsigned long long last = 0;
+    for (int i = 0; i < t->nd; i++)
+        if (t->dim[i] > 1 && t->stride[i] > 0)
+            last += (unsigned long long)(t->dim[i] - 1) * (unsigned long long)t->stride[i];
+    return (last + 1) * (t->type == CUDNN_DATA_FLOAT ? 4 : 2);
+}
+
+/* An input sharing memory with the output (cudnnConvolutionBiasActivationForward's
+ * residual z is usually y itself) holds the output by the time the scans,
+ * which follow the call on its stream, read it: it is not scanned, and the
+ * record's inputs_finite says unknown rather than blame or clear it. */
+static bool overlaps(const struct sh_dnn_tensor *a, const void *pa, const struct sh_dnn_tensor *b,
+                     const void *pb)
+{
+    uintptr_t x = (uintptr_t)pa, y = (uintptr_t)pb;
+    return x < y + extent(b) && y < x + extent(a);
+}
+
 static void check_out(const struct cudnn_call *cc, const struct sh_dnn_out *o, void *stream)
 {
     const struct sh_call *c = &cc->c;
@@ -680,7 +747,8 @@ static void check_out(const struct cudnn_call *cc, const struct sh_dnn_out *o, v
     if (sh_policy.check_inputs && cc->nout == 1) {
         k.nin = cc->nin;
         for (int i = 0; i < cc->nin; i++)
-            if (sh_dnn_layout(&cc->in[i], cc->in_ptr[i], &k.in[i]))
+            if (!overlaps(&cc->in[i], cc->in_ptr[i], &o->t, o->ptr) &&
+                sh_dnn_layout(&cc->in[i], cc->in_ptr[i], &k.in[i]))
                 k.in_name[i] = cc->in_name[i];
     }
     sh_check_submit(&k);

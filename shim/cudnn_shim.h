@@ -54,9 +54,9 @@ struct cudnn_call {
     struct sh_dnn_out out[SH_DNN_OUTS];
     /* The inputs of a legacy call's one output (SAFEHALF_CHECK_INPUTS). */
     int nin;
-    const char *in_name[2];
-    struct sh_dnn_tensor in[2];
-    const void *in_ptr[2];
+    const char *in_name[SH_CHECK_MAX_INPUTS];
+    struct sh_dnn_tensor in[SH_CHECK_MAX_INPUTS];
+    const void *in_ptr[SH_CHECK_MAX_INPUTS];
     int attr;  /* cudnnBackendSetAttribute/GetAttribute: the attribute name */
     bool desc; /* a descriptor call with a compute type (in call records) */
 };

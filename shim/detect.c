@@ -19,10 +19,10 @@
 /* Slots: NSLOTS for scans in flight (reused once reported), then NCAPTURED
  * for scans captured into CUDA graphs, which every replay of the graph
  * writes again, so they stay taken for the life of the process. Each slot
- * has NRES results: the output, then the inputs A and B. */
+ * has NRES results: the output, then its inputs. */
 #define NSLOTS 1024
 #define NCAPTURED 256
-#define NRES 3
+#define NRES (1 + SH_CHECK_MAX_INPUTS)
 #define NALL (NSLOTS + NCAPTURED)
 
 /* How long a call waits for a free slot before its check is skipped: long
@@ -552,7 +552,7 @@ void sh_check_submit(const struct sh_check_call *c)
     sl->call_ns = sh_log_now_ns();
     sl->last_gen = 0;
     struct sh_scan_result *host = atomic_load(&results) + s * NRES;
-    for (unsigned r = 0; r < NRES; r++)
+    for (unsigned r = 0; r < nres(sl); r++)
         sh_scan_result_init(&host[r]);
 
     int err = 0;

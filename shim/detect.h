@@ -39,6 +39,10 @@ struct sh_check_counts {
     atomic_ulong nonfinite; /* of those, outputs holding Inf or NaN */
 };
 
+/* Inputs one call can have scanned: A and B of a GEMM; x, w, a residual z
+ * and a bias of cuDNN's fused convolution. */
+#define SH_CHECK_MAX_INPUTS 4
+
 /* One checked call, as the library describes it. Copied at submission. */
 struct sh_check_call {
     const char *api;
@@ -54,8 +58,8 @@ struct sh_check_call {
     /* Inputs, scanned when SAFEHALF_CHECK_INPUTS=1; name NULL when an input
      * has a type the scan kernels do not read (then inputs_finite is null). */
     int nin;
-    const char *in_name[2];
-    struct sh_matrix in[2];
+    const char *in_name[SH_CHECK_MAX_INPUTS];
+    struct sh_matrix in[SH_CHECK_MAX_INPUTS];
 };
 
 /* Whether the output of a call with output type ctype (CUDA_R_*) is to be

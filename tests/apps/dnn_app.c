@@ -3,6 +3,9 @@
  *
  *   fwd          cudnnConvolutionForward, 2-d descriptor (SetConvolution2d)
  *   fwd-nd       the same with cudnnSetConvolutionNdDescriptor
+ *   fwd-bias-act cudnnConvolutionBiasActivationForward: y = relu(conv(x, w) +
+ *                beta * z + bias), the residual z being y itself (as a
+ *                ResNet block's fused conv adds its shortcut)
  *   bwd-data     cudnnConvolutionBackwardData
  *   bwd-filter   cudnnConvolutionBackwardFilter
  *   reduce       cudnnReduceTensor (ADD) of R elements into one
@@ -11,7 +14,7 @@
  *   graph-matmul the graph API: a one-operation matmul graph
  *
  *   dnn_app [--op OP] [--r R] [--value V] [--bvalue B] [--cvalue C] [--beta BETA]
- *           [--compute HALF|FLOAT] [--late]
+ *           [--bias BIAS] [--compute HALF|FLOAT] [--late]
  *
  *   --r R        the reduction length (default 4096): the input channels of
  *                a forward convolution (1x1 filter, a 2x2 image, 2 output
@@ -21,7 +24,8 @@
  *   --value V    every element of x / A / dy-for-backward-data (default 1)
  *   --bvalue B   every element of w / B / dy-for-backward-filter (default 1)
  *   --cvalue C   every element of the output before the call (default 0)
- *   --beta BETA  beta (default 0; the graph ops use 0)
+ *   --beta BETA  beta (default 0; the graph ops use 0; fwd-bias-act: alpha2)
+ *   --bias BIAS  fwd-bias-act: every element of the bias (default 0)
  *   --compute    the compute type of the descriptor (default HALF)
  *   --late       graph ops: set the compute type again (to FLOAT) after
  *                the descriptor was finalized, and print what cuDNN said
@@ -48,7 +52,7 @@
 
 static const char *OP = "fwd";
 static int R = 4096, LATE;
-static double VALUE = 1, BVALUE = 1, CVALUE = 0, BETA = 0;
+static double VALUE = 1, BVALUE = 1, CVALUE = 0, BETA = 0, BIAS = 0;
 static cudnnDataType_t COMPUTE = CUDNN_DATA_HALF;
 static cudaStream_t STREAM;
 
@@ -175,9 +179,22 @@ static void run_conv(cudnnHandle_t h, cudnnConvolutionDescriptor_t cd)
         cudnnFilterDescriptor_t wd = filter(2, R);
         struct buf x = dev_fill((size_t)R * 4, VALUE), w = dev_fill((size_t)R * 2, BVALUE);
         struct buf y = dev_fill(8, CVALUE);
-        TRY(cudnnConvolutionForward(h, &alpha, xd, x.dev, wd, w.dev, cd,
-                                    CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, NULL, 0, &beta, yd,
-                                    y.dev));
+        if (!strcmp(OP, "fwd-bias-act")) {
+            cudnnTensorDescriptor_t bd = tensor(1, 2, 1, 1);
+            cudnnActivationDescriptor_t ad;
+            struct buf bias = dev_fill(2, BIAS);
+            TRY(cudnnCreateActivationDescriptor(&ad));
+            TRY(cudnnSetActivationDescriptor(ad, CUDNN_ACTIVATION_RELU, CUDNN_NOT_PROPAGATE_NAN,
+                                             0.0));
+            TRY(cudnnConvolutionBiasActivationForward(h, &alpha, xd, x.dev, wd, w.dev, cd,
+                                                      CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM,
+                                                      NULL, 0, &beta, yd, y.dev, bd, bias.dev, ad,
+                                                      yd, y.dev));
+        } else {
+            TRY(cudnnConvolutionForward(h, &alpha, xd, x.dev, wd, w.dev, cd,
+                                        CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, NULL, 0, &beta,
+                                        yd, y.dev));
+        }
         report(y);
     }
 }
@@ -381,6 +398,7 @@ static int parse(int argc, char **argv)
         else if (!strcmp(a, "--bvalue")) BVALUE = atof(v), i++;
         else if (!strcmp(a, "--cvalue")) CVALUE = atof(v), i++;
         else if (!strcmp(a, "--beta")) BETA = atof(v), i++;
+        else if (!strcmp(a, "--bias")) BIAS = atof(v), i++;
         else if (!strcmp(a, "--compute") && !strcmp(v, "HALF")) COMPUTE = CUDNN_DATA_HALF, i++;
         else if (!strcmp(a, "--compute") && !strcmp(v, "FLOAT")) COMPUTE = CUDNN_DATA_FLOAT, i++;
         else {

@@ -153,6 +153,21 @@ struct cudnnConvolutionStruct {
     int groups;
 };
 
+#define DNN_ACT_MAGIC 0x444e4143u
+
+struct cudnnActivationStruct {
+    uint32_t magic;
+    int set;
+    cudnnActivationMode_t mode;
+    cudnnNanPropagation_t nan;
+    double coef;
+};
+
+static inline int dnn_act_ok(cudnnActivationDescriptor_t d)
+{
+    return d && d->magic == DNN_ACT_MAGIC && d->set;
+}
+
 static inline int dnn_tensor_ok(cudnnTensorDescriptor_t d)
 {
     return d && d->magic == DNN_TENSOR_MAGIC && d->set;
@@ -185,6 +200,12 @@ struct dnn_conv {
     int flip;  /* CUDNN_CONVOLUTION: the filter is applied mirrored */
     int acc16; /* compute type HALF */
     float alpha, beta;
+    /* cudnnConvolutionBiasActivationForward (forward only): y = act(alpha *
+     * conv + alpha2 * z + bias), z shaped like y, bias [1, K, 1...]; beta
+     * unused. */
+    int fused, relu;
+    float alpha2;
+    struct dnn_tensor z, bias;
 };
 
 /* Shapes: BAD_PARAM when x, w and y do not describe one convolution;
@@ -196,6 +217,10 @@ cudnnStatus_t dnn_conv_check_types(const struct dnn_conv *c, cudnnDataType_t com
 /* Runs (or records) a checked convolution on the given device pointers. */
 cudnnStatus_t dnn_conv_launch(cudnnHandle_t h, const struct dnn_conv *c, const void *x,
                               const void *w, const void *y);
+/* The same for a fused forward convolution (c->fused), with z and bias. */
+cudnnStatus_t dnn_conv_launch_fused(cudnnHandle_t h, const struct dnn_conv *c, const void *x,
+                                    const void *w, const void *y, const void *z,
+                                    const void *bias);
 
 /* ---- batched matmul core (backend API) --------------------------------------------- */
 

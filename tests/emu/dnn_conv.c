@@ -1,5 +1,6 @@
 /* Emulated libcudnn.so.9: convolutions forward, backward data and backward
- * filter, for the legacy API and (through dnn_conv_launch) the backend.
+ * filter, for the legacy API (and its fused forward with bias, residual and
+ * activation) and (through dnn_conv_launch) the backend.
  *
  * Each output element is one dot product summed in a fixed order: forward
  * over input channel, then filter taps in row-major order (c, r, s);
@@ -9,6 +10,7 @@
  * accumulation does (4096 products of 1.0 sum to 2048); with FLOAT they are
  * summed in float. Every algorithm computes the same way: algorithms only
  * change the order and speed on a GPU. */
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "dnn.h"
@@ -53,7 +55,7 @@ cudnnStatus_t dnn_conv_check_types(const struct dnn_conv *c, cudnnDataType_t com
 
 struct conv_op {
     struct dnn_conv c;
-    const void *x, *w, *y;
+    const void *x, *w, *y, *z, *bias;
 };
 
 /* The filter tap a position uses: mirrored in CUDNN_CONVOLUTION mode. */
@@ -62,7 +64,26 @@ static int64_t tap(const struct dnn_conv *c, int i, int64_t f)
     return c->flip ? c->w.dim[i + 2] - 1 - f : f;
 }
 
-static void forward(const struct dnn_conv *c, const void *X, const void *W, void *Y)
+/* The fused call's output element: act(alpha * acc + alpha2 * z + bias),
+ * each step rounded as the compute type rounds; z is not read when alpha2
+ * is 0. RELU keeps NaN (NaN < 0 is false). */
+static void fused_store(const struct dnn_conv *c, void *Y, const void *Z, const void *B,
+                        const int64_t *yi, float acc)
+{
+    float v = dnn_round(c->acc16, c->alpha * acc);
+    if (c->alpha2 != 0.0f)
+        v = dnn_round(c->acc16,
+                      v + dnn_round(c->acc16, c->alpha2 * dnn_load(Z, c->z.type,
+                                                                   dnn_offset(&c->z, yi))));
+    int64_t bi[CUDNN_DIM_MAX] = { 0, yi[1] };
+    v = dnn_round(c->acc16, v + dnn_load(B, c->bias.type, dnn_offset(&c->bias, bi)));
+    if (c->relu && v < 0.0f)
+        v = 0.0f;
+    dnn_store(Y, c->y.type, dnn_offset(&c->y, yi), v);
+}
+
+static void forward(const struct dnn_conv *c, const void *X, const void *W, void *Y,
+                    const void *Z, const void *B)
 {
     int64_t kg = c->w.dim[0] / c->groups, cg = c->w.dim[1];
     int64_t yi[CUDNN_DIM_MAX] = { 0 };
@@ -86,7 +107,10 @@ static void forward(const struct dnn_conv *c, const void *X, const void *W, void
                               dnn_load(W, c->w.type, dnn_offset(&c->w, wf)));
             } while (dnn_next(&c->w, wi, 2));
         }
-        dnn_blend(Y, c->y.type, dnn_offset(&c->y, yi), c->acc16, c->alpha, c->beta, acc);
+        if (c->fused)
+            fused_store(c, Y, Z, B, yi, acc);
+        else
+            dnn_blend(Y, c->y.type, dnn_offset(&c->y, yi), c->acc16, c->alpha, c->beta, acc);
     } while (dnn_next(&c->y, yi, 0));
 }
 
@@ -156,10 +180,18 @@ static CUresult run_conv(void *arg)
     void *y = dnn_host(c->api, fwd ? "y" : "dy", op->y, &c->y);
     if (!x || !w || !y)
         return CUDA_ERROR_ILLEGAL_ADDRESS;
+    void *z = NULL, *bias = NULL;
+    if (c->fused) {
+        bias = dnn_host(c->api, "bias", op->bias, &c->bias);
+        if (c->alpha2 != 0.0f)
+            z = dnn_host(c->api, "z", op->z, &c->z);
+        if (!bias || (c->alpha2 != 0.0f && !z))
+            return CUDA_ERROR_ILLEGAL_ADDRESS;
+    }
     if (emu_null_compute())
         return CUDA_SUCCESS;
     switch (c->dir) {
-    case DNN_CONV_FWD: forward(c, x, w, y); break;
+    case DNN_CONV_FWD: forward(c, x, w, y, z, bias); break;
     case DNN_CONV_BWD_DATA: backward_data(c, x, w, y); break;
     case DNN_CONV_BWD_FILTER: backward_filter(c, x, w, y); break;
     }
@@ -169,6 +201,13 @@ static CUresult run_conv(void *arg)
 cudnnStatus_t dnn_conv_launch(cudnnHandle_t h, const struct dnn_conv *c, const void *x,
                               const void *w, const void *y)
 {
+    return dnn_conv_launch_fused(h, c, x, w, y, NULL, NULL);
+}
+
+cudnnStatus_t dnn_conv_launch_fused(cudnnHandle_t h, const struct dnn_conv *c, const void *x,
+                                    const void *w, const void *y, const void *z,
+                                    const void *bias)
+{
     if (emu_trace()) {
         char bx[96], bw[96], by[96];
         fprintf(stderr, "emu: %s x=%s w=%s y=%s data=%s compute=%s groups=%d\n", c->api,
@@ -176,14 +215,38 @@ cudnnStatus_t dnn_conv_launch(cudnnHandle_t h, const struct dnn_conv *c, const v
                 dnn_dims(&c->y, by, sizeof by), dnn_type_name(c->x.type),
                 c->acc16 ? "HALF" : "FLOAT", c->groups);
     }
-    struct conv_op op = { .c = *c, .x = x, .w = w, .y = y };
+    struct conv_op op = { .c = *c, .x = x, .w = w, .y = y, .z = z, .bias = bias };
     return dnn_launch(h, run_conv, &op, sizeof op);
 }
 
 /* ---- legacy entry points --------------------------------------------------------- */
 
-/* Everything the three legacy calls share: x, w and y name the tensors as
- * struct dnn_conv does, whichever of them the call writes. */
+/* The convolution the legacy descriptors describe, checked: x, w and y
+ * name the tensors as struct dnn_conv does, whichever of them the call
+ * writes. */
+static cudnnStatus_t legacy_conv(struct dnn_conv *c, const char *api, enum dnn_conv_dir dir,
+                                 cudnnTensorDescriptor_t xd, cudnnFilterDescriptor_t wd,
+                                 cudnnConvolutionDescriptor_t cd, cudnnTensorDescriptor_t yd)
+{
+    *c = (struct dnn_conv){ .api = api, .dir = dir, .x = xd->t, .w = wd->t, .y = yd->t,
+                            .nsp = cd->nsp, .groups = cd->groups,
+                            .flip = cd->mode == CUDNN_CONVOLUTION,
+                            .acc16 = cd->compute == CUDNN_DATA_HALF };
+    for (int i = 0; i < cd->nsp; i++) {
+        c->pre[i] = c->post[i] = cd->pad[i];
+        c->stride[i] = cd->stride[i];
+        c->dilation[i] = cd->dilation[i];
+    }
+    cudnnStatus_t st = dnn_conv_check_shape(c);
+    if (st)
+        return st;
+    /* The legacy API convolves 2-D and 3-D images only (4-d and 5-d tensors). */
+    if (c->nsp < 2 || c->nsp > 3)
+        return CUDNN_STATUS_NOT_SUPPORTED;
+    return dnn_conv_check_types(c, cd->compute);
+}
+
+/* Everything the three legacy calls share. */
 static cudnnStatus_t legacy(cudnnHandle_t h, const char *api, enum dnn_conv_dir dir,
                             int algo_ok, const void *alpha, const void *beta,
                             cudnnTensorDescriptor_t xd, const void *x, cudnnFilterDescriptor_t wd,
@@ -193,27 +256,65 @@ static cudnnStatus_t legacy(cudnnHandle_t h, const char *api, enum dnn_conv_dir 
     if (!dnn_valid(h) || !dnn_tensor_ok(xd) || !dnn_filter_ok(wd) || !dnn_conv_ok(cd) ||
         !dnn_tensor_ok(yd) || !alpha || !beta || !x || !w || !y || !algo_ok)
         return CUDNN_STATUS_BAD_PARAM;
-    struct dnn_conv c = { .api = api, .dir = dir, .x = xd->t, .w = wd->t, .y = yd->t,
-                          .nsp = cd->nsp, .groups = cd->groups,
-                          .flip = cd->mode == CUDNN_CONVOLUTION,
-                          .acc16 = cd->compute == CUDNN_DATA_HALF };
-    for (int i = 0; i < cd->nsp; i++) {
-        c.pre[i] = c.post[i] = cd->pad[i];
-        c.stride[i] = cd->stride[i];
-        c.dilation[i] = cd->dilation[i];
-    }
-    cudnnStatus_t st = dnn_conv_check_shape(&c);
-    if (st)
-        return st;
-    /* The legacy API convolves 2-D and 3-D images only (4-d and 5-d tensors). */
-    if (c.nsp < 2 || c.nsp > 3)
-        return CUDNN_STATUS_NOT_SUPPORTED;
-    if ((st = dnn_conv_check_types(&c, cd->compute)))
-        return st;
+    struct dnn_conv c;
+    DNN_TRY(legacy_conv(&c, api, dir, xd, wd, cd, yd));
     /* Scaling factors are float for half, bfloat16 and float data. */
     c.alpha = *(const float *)alpha;
     c.beta = *(const float *)beta;
     return dnn_conv_launch(h, &c, x, w, y);
+}
+
+static bool same_dims(const struct dnn_tensor *a, const struct dnn_tensor *b)
+{
+    if (a->nd != b->nd)
+        return false;
+    for (int i = 0; i < a->nd; i++)
+        if (a->dim[i] != b->dim[i])
+            return false;
+    return true;
+}
+
+/* y = act(alpha1 * conv(x, w) + alpha2 * z + bias), as cuDNN documents it:
+ * z shaped like y and of y's type (it may be y itself), bias [1, K, 1...] of
+ * y's type, activation RELU, or IDENTITY with IMPLICIT_PRECOMP_GEMM only. */
+EMU_API cudnnStatus_t cudnnConvolutionBiasActivationForward(cudnnHandle_t handle,
+    const void *alpha1, const cudnnTensorDescriptor_t xDesc, const void *x,
+    const cudnnFilterDescriptor_t wDesc, const void *w,
+    const cudnnConvolutionDescriptor_t convDesc, cudnnConvolutionFwdAlgo_t algo,
+    void *workSpace, size_t workSpaceSizeInBytes, const void *alpha2,
+    const cudnnTensorDescriptor_t zDesc, const void *z, const cudnnTensorDescriptor_t biasDesc,
+    const void *bias, const cudnnActivationDescriptor_t activationDesc,
+    const cudnnTensorDescriptor_t yDesc, void *y)
+{
+    (void)workSpace, (void)workSpaceSizeInBytes;
+    if (!dnn_valid(handle) || !dnn_tensor_ok(xDesc) || !dnn_filter_ok(wDesc) ||
+        !dnn_conv_ok(convDesc) || !dnn_tensor_ok(yDesc) || !dnn_tensor_ok(zDesc) ||
+        !dnn_tensor_ok(biasDesc) || !dnn_act_ok(activationDesc) || !alpha1 || !alpha2 || !x ||
+        !w || !y || !bias || (unsigned)algo >= (unsigned)CUDNN_CONVOLUTION_FWD_ALGO_COUNT)
+        return CUDNN_STATUS_BAD_PARAM;
+    cudnnActivationMode_t act = activationDesc->mode;
+    if (act != CUDNN_ACTIVATION_RELU && act != CUDNN_ACTIVATION_IDENTITY)
+        return CUDNN_STATUS_NOT_SUPPORTED;
+    if (act == CUDNN_ACTIVATION_IDENTITY && algo != CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM)
+        return CUDNN_STATUS_NOT_SUPPORTED;
+    struct dnn_conv c;
+    DNN_TRY(legacy_conv(&c, "cudnnConvolutionBiasActivationForward", DNN_CONV_FWD, xDesc, wDesc,
+                        convDesc, yDesc));
+    c.fused = 1;
+    c.relu = act == CUDNN_ACTIVATION_RELU;
+    c.z = zDesc->t;
+    c.bias = biasDesc->t;
+    if (!same_dims(&c.z, &c.y) || c.z.type != c.y.type || c.bias.type != c.y.type ||
+        c.bias.nd != c.y.nd || c.bias.dim[1] != c.y.dim[1])
+        return CUDNN_STATUS_BAD_PARAM;
+    for (int i = 0; i < c.bias.nd; i++)
+        if (i != 1 && c.bias.dim[i] != 1)
+            return CUDNN_STATUS_BAD_PARAM;
+    c.alpha = *(const float *)alpha1;
+    c.alpha2 = *(const float *)alpha2;
+    if (c.alpha2 != 0.0f && !z)
+        return CUDNN_STATUS_BAD_PARAM;
+    return dnn_conv_launch_fused(handle, &c, x, w, y, z, bias);
 }
 
 EMU_API cudnnStatus_t cudnnConvolutionForward(cudnnHandle_t handle, const void *alpha,

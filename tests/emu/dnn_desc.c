@@ -1,5 +1,5 @@
-/* Emulated libcudnn.so.9: the legacy tensor, filter and convolution
- * descriptors, and the convolution output-size helpers.
+/* Emulated libcudnn.so.9: the legacy tensor, filter, convolution and
+ * activation descriptors, and the convolution output-size helpers.
  *
  * A descriptor is usable once set; a handle that is NULL, destroyed or of
  * another kind is CUDNN_STATUS_BAD_PARAM, as are negative or zero sizes and
@@ -449,5 +449,58 @@ EMU_API cudnnStatus_t cudnnGetConvolutionNdForwardOutputDim(
         return st;
     for (int i = 0; i < nbDims; i++)
         tensorOuputDimA[i] = (int)out[i];
+    return CUDNN_STATUS_SUCCESS;
+}
+
+/* ---- activations (for cudnnConvolutionBiasActivationForward) ------------------------ */
+
+EMU_API cudnnStatus_t cudnnCreateActivationDescriptor(cudnnActivationDescriptor_t *activationDesc)
+{
+    if (!activationDesc)
+        return CUDNN_STATUS_BAD_PARAM;
+    struct cudnnActivationStruct *d = calloc(1, sizeof *d);
+    if (!d)
+        return CUDNN_STATUS_INTERNAL_ERROR_HOST_ALLOCATION_FAILED;
+    d->magic = DNN_ACT_MAGIC;
+    *activationDesc = d;
+    return CUDNN_STATUS_SUCCESS;
+}
+
+EMU_API cudnnStatus_t cudnnDestroyActivationDescriptor(cudnnActivationDescriptor_t activationDesc)
+{
+    if (!activationDesc)
+        return CUDNN_STATUS_SUCCESS;
+    if (activationDesc->magic != DNN_ACT_MAGIC)
+        return CUDNN_STATUS_BAD_PARAM;
+    activationDesc->magic = 0;
+    free(activationDesc);
+    return CUDNN_STATUS_SUCCESS;
+}
+
+EMU_API cudnnStatus_t cudnnSetActivationDescriptor(cudnnActivationDescriptor_t activationDesc,
+                                                   cudnnActivationMode_t mode,
+                                                   cudnnNanPropagation_t reluNanOpt, double coef)
+{
+    if (!activationDesc || activationDesc->magic != DNN_ACT_MAGIC ||
+        (unsigned)mode > (unsigned)CUDNN_ACTIVATION_SWISH ||
+        (reluNanOpt != CUDNN_NOT_PROPAGATE_NAN && reluNanOpt != CUDNN_PROPAGATE_NAN))
+        return CUDNN_STATUS_BAD_PARAM;
+    activationDesc->mode = mode;
+    activationDesc->nan = reluNanOpt;
+    activationDesc->coef = coef;
+    activationDesc->set = 1;
+    return CUDNN_STATUS_SUCCESS;
+}
+
+EMU_API cudnnStatus_t cudnnGetActivationDescriptor(const cudnnActivationDescriptor_t activationDesc,
+                                                   cudnnActivationMode_t *mode,
+                                                   cudnnNanPropagation_t *reluNanOpt,
+                                                   double *coef)
+{
+    if (!dnn_act_ok(activationDesc) || !mode || !reluNanOpt || !coef)
+        return CUDNN_STATUS_BAD_PARAM;
+    *mode = activationDesc->mode;
+    *reluNanOpt = activationDesc->nan;
+    *coef = activationDesc->coef;
     return CUDNN_STATUS_SUCCESS;
 }

@@ -430,6 +430,83 @@ END_TEST
 
 /* Backward data and filter against the scattered reference: stride 2 and
  * padding leave some input positions without any tap. */
+/* y = act(alpha1 * conv + alpha2 * z + bias) over the 4096 ones of
+ * ones_conv, z = y (a residual read from the output itself) holding 4 and
+ * bias `bias`: the conv is 2048 with HALF compute, 4096 with FLOAT. */
+static float fused_ones(cudnnHandle_t h, cudnnDataType_t comp, cudnnActivationMode_t mode,
+                        cudnnConvolutionFwdAlgo_t algo, float bias, cudnnStatus_t want)
+{
+    uint16_t x[4096], w[4096], y0 = H(4), b = H(bias);
+    for (int i = 0; i < 4096; i++)
+        x[i] = H(1), w[i] = H(1);
+    cudnnTensorDescriptor_t xd = tensor4(NCHW, HLF, 1, 1024, 2, 2);
+    cudnnTensorDescriptor_t yd = tensor4(NCHW, HLF, 1, 1, 1, 1);
+    cudnnTensorDescriptor_t bd = tensor4(NCHW, HLF, 1, 1, 1, 1);
+    cudnnFilterDescriptor_t wd = filter4(HLF, 1, 1024, 2, 2);
+    cudnnConvolutionDescriptor_t cv = conv2(0, 0, 1, 1, 1, 1, XCORR, comp);
+    cudnnActivationDescriptor_t ad;
+    ck_assert_int_eq(cudnnCreateActivationDescriptor(&ad), OK);
+    ck_assert_int_eq(cudnnSetActivationDescriptor(ad, mode, CUDNN_NOT_PROPAGATE_NAN, 0.0), OK);
+    void *dx = up(x, sizeof x), *dw = up(w, sizeof w), *dy = up(&y0, 2), *db = up(&b, 2);
+    float alpha1 = 1, alpha2 = 1;
+    ck_assert_int_eq(cudnnConvolutionBiasActivationForward(h, &alpha1, xd, dx, wd, dw, cv, algo,
+                                                           NULL, 0, &alpha2, yd, dy, bd, db, ad,
+                                                           yd, dy), want);
+    uint16_t y;
+    down(&y, dy, 2);
+    cudaFree(dx), cudaFree(dw), cudaFree(dy), cudaFree(db);
+    cudnnDestroyActivationDescriptor(ad);
+    return F(y);
+}
+
+START_TEST(test_conv_bias_activation)
+{
+    cudnnHandle_t h = handle();
+    const cudnnConvolutionFwdAlgo_t gemm = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM,
+                                    precomp = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM;
+    const cudnnActivationMode_t relu = CUDNN_ACTIVATION_RELU, id = CUDNN_ACTIVATION_IDENTITY;
+    /* 2048 + 4 - 8 and 4096 + 4 - 8, each representable in half. */
+    ck_assert_float_eq(fused_ones(h, HLF, relu, gemm, -8, OK), 2044.0f);
+    ck_assert_float_eq(fused_ones(h, FLT, relu, gemm, -8, OK), 4092.0f);
+    /* 4096 + 4 - 5000 = -900: RELU clips it, IDENTITY keeps it. */
+    ck_assert_float_eq(fused_ones(h, FLT, relu, gemm, -5000, OK), 0.0f);
+    ck_assert_float_eq(fused_ones(h, FLT, id, precomp, -5000, OK), -900.0f);
+    /* IDENTITY only with IMPLICIT_PRECOMP_GEMM; other activations not at all
+     * (the output keeps its 4). */
+    ck_assert_float_eq(fused_ones(h, FLT, id, gemm, 0, UNSUP), 4.0f);
+    ck_assert_float_eq(fused_ones(h, FLT, CUDNN_ACTIVATION_SIGMOID, precomp, 0, UNSUP), 4.0f);
+
+    /* A bias that is not [1, K, 1, 1]; a z not shaped like y. */
+    cudnnTensorDescriptor_t xd = tensor4(NCHW, HLF, 1, 4, 2, 2);
+    cudnnTensorDescriptor_t yd = tensor4(NCHW, HLF, 1, 2, 2, 2);
+    cudnnTensorDescriptor_t zbad = tensor4(NCHW, HLF, 1, 2, 1, 2);
+    cudnnTensorDescriptor_t bd = tensor4(NCHW, HLF, 1, 2, 1, 1);
+    cudnnTensorDescriptor_t bbad = tensor4(NCHW, HLF, 1, 2, 2, 1);
+    cudnnFilterDescriptor_t wd = filter4(HLF, 2, 4, 1, 1);
+    cudnnConvolutionDescriptor_t cv = conv2(0, 0, 1, 1, 1, 1, XCORR, FLT);
+    cudnnActivationDescriptor_t ad;
+    ck_assert_int_eq(cudnnCreateActivationDescriptor(&ad), OK);
+    ck_assert_int_eq(cudnnSetActivationDescriptor(ad, relu, CUDNN_NOT_PROPAGATE_NAN, 0.0), OK);
+    void *buf = dev(64);
+    float one = 1;
+    ck_assert_int_eq(cudnnConvolutionBiasActivationForward(h, &one, xd, buf, wd, buf, cv, gemm,
+                                                           NULL, 0, &one, yd, buf, bd, buf, ad,
+                                                           yd, buf), OK);
+    ck_assert_int_eq(cudnnConvolutionBiasActivationForward(h, &one, xd, buf, wd, buf, cv, gemm,
+                                                           NULL, 0, &one, yd, buf, bbad, buf, ad,
+                                                           yd, buf), BAD);
+    ck_assert_int_eq(cudnnConvolutionBiasActivationForward(h, &one, xd, buf, wd, buf, cv, gemm,
+                                                           NULL, 0, &one, zbad, buf, bd, buf, ad,
+                                                           yd, buf), BAD);
+    ck_assert_int_eq(cudnnConvolutionBiasActivationForward(h, &one, xd, buf, wd, buf, cv, gemm,
+                                                           NULL, 0, &one, yd, buf, bd, buf, NULL,
+                                                           yd, buf), BAD);
+    cudaFree(buf);
+    cudnnDestroyActivationDescriptor(ad);
+    cudnnDestroy(h);
+}
+END_TEST
+
 START_TEST(test_conv_backward)
 {
     cudnnHandle_t h = handle();
@@ -1339,6 +1416,7 @@ static Suite *dnn_suite(void)
     tcase_add_test(tc, test_forward_output_dim);
     tcase_add_test(tc, test_conv_forward_float);
     tcase_add_test(tc, test_conv_forward_half_accumulation);
+    tcase_add_test(tc, test_conv_bias_activation);
     tcase_add_test(tc, test_conv_backward);
     tcase_add_test(tc, test_conv_adjoint_grouped);
     tcase_add_test(tc, test_conv_errors);

@@ -83,6 +83,8 @@ static const struct conv_case convs[] = {
     { "bwd-data", "cudnnSetConvolution2dDescriptor", "cudnnConvolutionBackwardData", 4, 2, 4096 },
     { "bwd-filter", "cudnnSetConvolution2dDescriptor", "cudnnConvolutionBackwardFilter", 2, 2,
       4096 },
+    { "fwd-bias-act", "cudnnSetConvolution2dDescriptor", "cudnnConvolutionBiasActivationForward",
+      4, 2, 4096 },
 };
 
 START_TEST(conv_upcast)
@@ -352,6 +354,62 @@ START_TEST(inputs_and_saturate)
 }
 END_TEST
 
+/* cudnnConvolutionBiasActivationForward, y = relu(conv + beta * z + bias)
+ * with z = y (in place, as a residual block does). */
+START_TEST(bias_act)
+{
+    /* 2048 (HALF) or 4096 (FLOAT) + 4 - 8, each exact in half */
+    hr_app a;
+    run(&a, 0, NULL, ARGS("--op", "fwd-bias-act", "--cvalue", "4", "--beta", "1", "--bias", "-8"));
+    ASSERT_OK(&a);
+    ASSERT_KV(&a, "out0", 2044);
+    hr_app_free(&a);
+    run(&a, 1, NULL, ARGS("--op", "fwd-bias-act", "--cvalue", "4", "--beta", "1", "--bias", "-8"));
+    ASSERT_OK(&a);
+    ASSERT_KV(&a, "out0", 4092);
+    hr_app_free(&a);
+
+    /* 4096 x 20 = 81920: the convolution's own overflow, its inputs finite
+     * (no residual: z is not an input) */
+    run(&a, 1, ENV("SAFEHALF_CHECK_INPUTS=1"), ARGS("--op", "fwd-bias-act", "--bvalue", "20"));
+    ASSERT_OK(&a);
+    ASSERT_KV(&a, "inf", 8);
+    const char *rec = api_record(&a, "nonfinite", "cudnnConvolutionBiasActivationForward");
+    ASSERT_JNUM(rec, "inf", 8);
+    ck_assert_msg(strstr(rec, "\"inputs_finite\":true"), "%s", rec);
+    ASSERT_JNUM(rec, "inputs.bias.inf", 0);
+    ck_assert_msg(!strstr(rec, "\"z\":"), "%s", rec);
+    hr_app_free(&a);
+
+    /* An Inf bias: received, not made */
+    run(&a, 1, ENV("SAFEHALF_CHECK_INPUTS=1"), ARGS("--op", "fwd-bias-act", "--bias", "inf"));
+    ASSERT_OK(&a);
+    ASSERT_KV(&a, "inf", 8);
+    rec = api_record(&a, "nonfinite", "cudnnConvolutionBiasActivationForward");
+    ck_assert_msg(strstr(rec, "\"inputs_finite\":false"), "%s", rec);
+    ASSERT_JNUM(rec, "inputs.bias.inf", 2);
+    ASSERT_JNUM(rec, "inputs.x.inf", 0);
+    hr_app_free(&a);
+
+    /* The residual is y itself: overwritten before any scan can read it, so
+     * neither blamed (it holds the Inf by then) nor cleared */
+    run(&a, 1, ENV("SAFEHALF_CHECK_INPUTS=1"),
+        ARGS("--op", "fwd-bias-act", "--bvalue", "20", "--cvalue", "4", "--beta", "1"));
+    ASSERT_OK(&a);
+    rec = api_record(&a, "nonfinite", "cudnnConvolutionBiasActivationForward");
+    ck_assert_msg(strstr(rec, "\"inputs_finite\":null"), "%s", rec);
+    ck_assert_msg(!strstr(rec, "\"z\":"), "%s", rec);
+    ASSERT_JNUM(rec, "inputs.w.inf", 0);
+    hr_app_free(&a);
+
+    /* saturate clips it like any checked output */
+    run(&a, 1, ENV("SAFEHALF_ON_NONFINITE=saturate"), ARGS("--op", "fwd-bias-act", "--bvalue", "20"));
+    ASSERT_OK(&a);
+    ASSERT_KV(&a, "out0", FP16_MAX);
+    hr_app_free(&a);
+}
+END_TEST
+
 START_TEST(check_off_and_shim_off)
 {
     hr_app a;
@@ -378,7 +436,7 @@ int main(void)
     Suite *s = suite_create("cudnn");
     TCase *t = tcase_create("cudnn");
     tcase_set_timeout(t, 300);
-    tcase_add_loop_test(t, conv_upcast, 0, 4);
+    tcase_add_loop_test(t, conv_upcast, 0, 5);
     tcase_add_test(t, reduce_upcast);
     tcase_add_test(t, optensor_upcast);
     tcase_add_loop_test(t, graph_upcast, 0, 2);
@@ -388,6 +446,7 @@ int main(void)
     tcase_add_loop_test(t, float_passes, 0, 3);
     tcase_add_loop_test(t, overflow, 0, 4);
     tcase_add_test(t, inputs_and_saturate);
+    tcase_add_test(t, bias_act);
     tcase_add_test(t, check_off_and_shim_off);
     suite_add_tcase(s, t);
     SRunner *sr = srunner_create(s);

@@ -15,14 +15,15 @@
 #include "asserts.h"
 #include "harness.h"
 
-static const char *const ops[] = { "fwd", "fwd-nd", "bwd-data", "bwd-filter", "reduce",
-                                   "optensor", "graph-conv", "graph-matmul" };
+static const char *const ops[] = { "fwd", "fwd-nd", "bwd-data", "bwd-filter", "fwd-bias-act",
+                                   "reduce", "optensor", "graph-conv", "graph-matmul" };
 /* The descriptor call that sets each op's compute type. */
 static const char *const set_apis[] = {
     "cudnnSetConvolution2dDescriptor", "cudnnSetConvolutionNdDescriptor",
     "cudnnSetConvolution2dDescriptor", "cudnnSetConvolution2dDescriptor",
-    "cudnnSetReduceTensorDescriptor",  "cudnnSetOpTensorDescriptor",
-    "cudnnBackendSetAttribute",        "cudnnBackendSetAttribute",
+    "cudnnSetConvolution2dDescriptor", "cudnnSetReduceTensorDescriptor",
+    "cudnnSetOpTensorDescriptor",      "cudnnBackendSetAttribute",
+    "cudnnBackendSetAttribute",
 };
 #define N_OPS ((int)(sizeof ops / sizeof ops[0]))
 

@@ -84,7 +84,7 @@ class EmulatedSuite(unittest.TestCase):
                          ("2048", "4096"))
         lt = pick(self.fig["cublaslt"], compute="16F", k=4096, algo="null")
         self.assertEqual((lt["without"]["values"]["d0"], lt["with"]["values"]["d0"]), ("1024", "2048"))
-        for op in ("fwd", "bwd-filter", "graph-conv"):
+        for op in ("fwd", "fwd-bias-act", "bwd-filter", "graph-conv"):
             c = pick(self.fig["cudnn"], op=op)
             self.assertEqual((c["without"]["values"]["out0"], c["with"]["values"]["out0"]),
                              ("2048", "4096"), op)
