@@ -7,12 +7,48 @@ import json
 from . import sites as sitemod
 from .processes import real, site_id, whole
 
-INPUTS_MEANING = {
-    True: "created here: its inputs A and B were finite",
-    False: "received: inputs already held Inf/NaN, produced by an earlier op the shim "
-           "cannot see, e.g. a normalization or softmax kernel",
-    None: "unknown: run with SAFEHALF_CHECK_INPUTS=1 to know",
-}
+EARLIER_OP = ("produced by an earlier op the shim cannot see, e.g. a normalization or "
+              "softmax kernel")
+UNKNOWN_INPUTS = "unknown: run with SAFEHALF_CHECK_INPUTS=1 to know"
+
+
+def _count(v):
+    return v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else 0
+
+
+def _and(names):
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def inputs_meaning(rec):
+    """Whether a finding's call made the Inf/NaN or received it, in words,
+    naming the inputs as the record does (A and B of a GEMM, x and w of a
+    convolution, ...). Records of older versions name none."""
+    finite = rec.get("inputs_finite")
+    inputs = rec.get("inputs") if isinstance(rec.get("inputs"), dict) else {}
+    names = [str(n) for n, v in inputs.items() if isinstance(v, dict)]
+    if finite is True:
+        return "created here: its inputs %s were finite" % _and(names) if names else \
+            "created here: its inputs were finite"
+    if finite is False:
+        bad = []
+        for n in names:
+            inf, nan = _count(inputs[n].get("inf")), _count(inputs[n].get("nan"))
+            if inf or nan:
+                bad.append("%s (%s)" % (n, ", ".join(
+                    ["%d Inf" % inf] * bool(inf) + ["%d NaN" % nan] * bool(nan))))
+        if bad:
+            return "received: its input%s %s already held Inf/NaN, %s" % (
+                "s" * (len(bad) > 1), _and(bad), EARLIER_OP)
+        return "received: inputs already held Inf/NaN, " + EARLIER_OP
+    unread = ("could not be scanned (it shares the output's memory, or has a type the scan "
+              "does not read)")
+    if names:
+        return "unknown: its inputs %s were finite, but another %s" % (_and(names), unread)
+    if "inputs" in rec and isinstance(rec["inputs"], dict):
+        return "unknown: its inputs " + unread.replace("it shares", "they share").replace(
+            "has a type", "have types")
+    return UNKNOWN_INPUTS
 
 STATE_MEANING = {
     "ended": "ended normally",
@@ -137,8 +173,7 @@ def first_nonfinite(processes):
     event["site"] = sitemod.frames(rec.get("site")) or sitemod.frames(site.get("site"))
     event["backtrace"] = site.get("backtrace") if isinstance(site.get("backtrace"), list) else None
     event["site_action"] = site.get("action")
-    finite = rec.get("inputs_finite")
-    event["inputs_meaning"] = INPUTS_MEANING[finite if isinstance(finite, bool) else None]
+    event["inputs_meaning"] = inputs_meaning(rec)
     event["time"], event["time_from"] = finding_time(rec)
     event.update(pid=proc.pid, rank=proc.rank, host=proc.host, log=proc.log, line=rec["_line"])
     return event

@@ -129,8 +129,9 @@ class Ranks(unittest.TestCase):
         self.assertIn("policy:    upcast: rewritten to accumulate in FP32", out)
         self.assertIn("found:     3 +Inf, 2 -Inf, 7 NaN in 262144 elements; first at batch 0 "
                       "row 5 col 2; largest finite |x| 60000.5", out)
-        self.assertIn("inputs:    received: inputs already held Inf/NaN, produced by an earlier "
-                      "op the shim cannot see, e.g. a normalization or softmax kernel", out)
+        self.assertIn("inputs:    received: its input A (3 Inf) already held Inf/NaN, produced by "
+                      "an earlier op the shim cannot see, e.g. a normalization or softmax kernel",
+                      out)
         self.assertIn("thread:    7102 (pt_autograd_0)\n", out)
         self.assertIn("process:   rank 2, pid 7002, host node-b\n", out)
         self.assertIn("log:       ranks/rank2.jsonl, line 3\n", out)
@@ -176,6 +177,43 @@ class Ranks(unittest.TestCase):
         r = report("ranks", "--run", "no-such-run")
         self.assertEqual(r.returncode, 2)
         self.assertIn("no log found (no process of run no-such-run in them)", r.stderr)
+
+
+class InputsMeaning(unittest.TestCase):
+    """The words for a finding's inputs name them as the record does: A and B
+    of a GEMM, x, w, bias and z of cuDNN's fused convolution."""
+
+    def setUp(self):
+        import sys
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+            os.path.abspath(__file__)))), "scripts"))
+        from safehalf_report import analysis
+        self.m = analysis.inputs_meaning
+
+    def test_words(self):
+        ok = {"inf": 0, "nan": 0}
+        self.assertEqual(self.m({"inputs_finite": True, "inputs": {"A": ok, "B": ok}}),
+                         "created here: its inputs A and B were finite")
+        self.assertEqual(self.m({"inputs_finite": True,
+                                 "inputs": {"x": ok, "w": ok, "bias": ok}}),
+                         "created here: its inputs x, w and bias were finite")
+        self.assertTrue(self.m({"inputs_finite": False, "inputs": {
+            "x": ok, "w": {"inf": 0, "nan": 12}, "bias": {"inf": 2, "nan": 1}}}).startswith(
+            "received: its inputs w (12 NaN) and bias (2 Inf, 1 NaN) already held Inf/NaN, "
+            "produced by an earlier op"))
+        self.assertEqual(self.m({"inputs_finite": None, "inputs": {"x": ok, "w": ok}}),
+                         "unknown: its inputs x and w were finite, but another could not be "
+                         "scanned (it shares the output's memory, or has a type the scan does "
+                         "not read)")
+        self.assertTrue(self.m({"inputs_finite": None, "inputs": {}}).startswith(
+            "unknown: its inputs could not be scanned (they share"))
+        # records without inputs (checks of inputs off), and older versions'
+        self.assertEqual(self.m({"inputs_finite": None}),
+                         "unknown: run with SAFEHALF_CHECK_INPUTS=1 to know")
+        self.assertEqual(self.m({"inputs_finite": True}), "created here: its inputs were finite")
+        self.assertEqual(self.m({"inputs_finite": False, "inputs": "odd"}),
+                         "received: inputs already held Inf/NaN, produced by an earlier op the "
+                         "shim cannot see, e.g. a normalization or softmax kernel")
 
 
 class Crashed(unittest.TestCase):
