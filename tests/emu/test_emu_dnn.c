@@ -433,6 +433,14 @@ END_TEST
 /* y = act(alpha1 * conv + alpha2 * z + bias) over the 4096 ones of
  * ones_conv, z = y (a residual read from the output itself) holding 4 and
  * bias `bias`: the conv is 2048 with HALF compute, 4096 with FLOAT. */
+static cudnnActivationDescriptor_t act_desc(cudnnActivationMode_t mode)
+{
+    cudnnActivationDescriptor_t ad;
+    ck_assert_int_eq(cudnnCreateActivationDescriptor(&ad), OK);
+    ck_assert_int_eq(cudnnSetActivationDescriptor(ad, mode, CUDNN_NOT_PROPAGATE_NAN, 0.0), OK);
+    return ad;
+}
+
 static float fused_ones(cudnnHandle_t h, cudnnDataType_t comp, cudnnActivationMode_t mode,
                         cudnnConvolutionFwdAlgo_t algo, float bias, cudnnStatus_t want)
 {
@@ -444,9 +452,7 @@ static float fused_ones(cudnnHandle_t h, cudnnDataType_t comp, cudnnActivationMo
     cudnnTensorDescriptor_t bd = tensor4(NCHW, HLF, 1, 1, 1, 1);
     cudnnFilterDescriptor_t wd = filter4(HLF, 1, 1024, 2, 2);
     cudnnConvolutionDescriptor_t cv = conv2(0, 0, 1, 1, 1, 1, XCORR, comp);
-    cudnnActivationDescriptor_t ad;
-    ck_assert_int_eq(cudnnCreateActivationDescriptor(&ad), OK);
-    ck_assert_int_eq(cudnnSetActivationDescriptor(ad, mode, CUDNN_NOT_PROPAGATE_NAN, 0.0), OK);
+    cudnnActivationDescriptor_t ad = act_desc(mode);
     void *dx = up(x, sizeof x), *dw = up(w, sizeof w), *dy = up(&y0, 2), *db = up(&b, 2);
     float alpha1 = 1, alpha2 = 1;
     ck_assert_int_eq(cudnnConvolutionBiasActivationForward(h, &alpha1, xd, dx, wd, dw, cv, algo,
@@ -484,9 +490,7 @@ START_TEST(test_conv_bias_activation)
     cudnnTensorDescriptor_t bbad = tensor4(NCHW, HLF, 1, 2, 2, 1);
     cudnnFilterDescriptor_t wd = filter4(HLF, 2, 4, 1, 1);
     cudnnConvolutionDescriptor_t cv = conv2(0, 0, 1, 1, 1, 1, XCORR, FLT);
-    cudnnActivationDescriptor_t ad;
-    ck_assert_int_eq(cudnnCreateActivationDescriptor(&ad), OK);
-    ck_assert_int_eq(cudnnSetActivationDescriptor(ad, relu, CUDNN_NOT_PROPAGATE_NAN, 0.0), OK);
+    cudnnActivationDescriptor_t ad = act_desc(relu);
     void *buf = dev(64);
     float one = 1;
     ck_assert_int_eq(cudnnConvolutionBiasActivationForward(h, &one, xd, buf, wd, buf, cv, gemm,
