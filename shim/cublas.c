@@ -6,6 +6,7 @@
  * the program's own arguments (returns false). */
 #include <cublas_api.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "cudanames.h"
 #include "detect.h"
@@ -545,6 +546,37 @@ static struct sh_matrix operand(const struct gemm *g, enum sh_scan_type t, const
     return m;
 }
 
+/* beta != 0 makes C an input too: the output's own memory, overwritten by
+ * the time the scans (which follow the call on its stream) read anything.
+ * It is then listed as an input no scan reads, so a finding says its
+ * origin is unknown rather than "made here" when A and B were finite
+ * (PyTorch's addmm copies the bias into C and multiplies with beta = 1). A
+ * beta on the host is read in the program's scale type; one in device
+ * memory may be anything. */
+static bool beta_counts(const struct cublas_call *cc)
+{
+    const struct gemm *g = &cc->g;
+    int pm = cc->c.pointer_mode;
+    cublasPointerMode_t m;
+    sh_fn_cublasGetPointerMode_v2 get_pm = REAL(sh_cublas, cublasGetPointerMode_v2);
+    if (pm < 0 && get_pm && get_pm(g->h, &m) == CUBLAS_STATUS_SUCCESS)
+        pm = (int)m;
+    if (pm != CUBLAS_POINTER_MODE_HOST || !g->beta)
+        return true;
+    int t = g->compute;
+    if (g->hgemm || t == CUBLAS_COMPUTE_16F || t == CUBLAS_COMPUTE_16F_PEDANTIC ||
+        t == CUDA_R_16F)
+        return (((const sh_half *)g->beta)->bits & 0x7fffu) != 0;
+    if (t == CUBLAS_COMPUTE_64F || t == CUBLAS_COMPUTE_64F_PEDANTIC || t == CUDA_R_64F) {
+        double d;
+        memcpy(&d, g->beta, sizeof d);
+        return d != 0.0;
+    }
+    uint32_t bits; /* float, or int32 for the integer compute types */
+    memcpy(&bits, g->beta, sizeof bits);
+    return (bits & 0x7fffffffu) != 0;
+}
+
 static void gemm_check(const struct cublas_call *cc)
 {
     const struct gemm *g = &cc->g;
@@ -575,6 +607,8 @@ static void gemm_check(const struct cublas_call *cc)
             k.in_name[1] = "B";
             k.in[1] = operand(g, t, g->B, tb ? g->n : g->k, tb ? g->k : g->n, g->ldb, g->sb);
         }
+        if (beta_counts(cc))
+            k.nin = 3; /* C, unread (in_name[2] stays NULL) */
     }
     sh_check_submit(&k);
 }

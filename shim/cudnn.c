@@ -417,6 +417,19 @@ static void conv_out(struct cudnn_call *cc, cudnnConvolutionDescriptor_t cd, lon
     sh_dnn_describe(&cc->c, o);
 }
 
+/* beta != 0 blends the output's old contents in, so the output is an input
+ * too; the scans run after the call and cannot read it as it was, so it is
+ * listed as an input sharing the output's memory (check_out leaves it out:
+ * unknown). Scaling factors are host floats for the types checked. */
+static void beta_input(struct cudnn_call *cc, const void *beta, const char *name)
+{
+    enum sh_scan_type st;
+    if (!cc->nout || !sh_policy.check_inputs || !beta || !scan_type(cc->out[0].t.type, &st) ||
+        *(const float *)beta == 0.0f)
+        return;
+    set_input(cc, cc->nin, name, &cc->out[0].t, cc->out[0].ptr);
+}
+
 /* Forward: y [N, K, out...] = x * w; GEMM m = N x output positions, n = K,
  * k = C/groups x filter taps (w is [K, C/groups, taps...]). */
 static void conv_fwd_out(struct cudnn_call *cc, cudnnHandle_t h, const cudnnTensorDescriptor_t xd,
@@ -440,8 +453,9 @@ static bool sh_hook_conv_fwd(struct cudnn_call *cc, cudnnHandle_t h, const void 
                              const void *beta, const cudnnTensorDescriptor_t yd, void *y)
 {
     reset(cc);
-    (void)alpha, (void)algo, (void)ws, (void)ws_size, (void)beta;
+    (void)alpha, (void)algo, (void)ws, (void)ws_size;
     conv_fwd_out(cc, h, xd, x, wd, w, cd, yd, y);
+    beta_input(cc, beta, "y");
     return false;
 }
 
@@ -487,7 +501,7 @@ static bool sh_hook_conv_bwd_data(struct cudnn_call *cc, cudnnHandle_t h, const 
                                   const void *beta, const cudnnTensorDescriptor_t dxd, void *dx)
 {
     reset(cc);
-    (void)alpha, (void)algo, (void)ws, (void)ws_size, (void)beta;
+    (void)alpha, (void)algo, (void)ws, (void)ws_size;
     struct sh_dnn_tensor tw, tdy, tdx;
     cc->h = h;
     if (!filter_of(wd, &tw) || !tensor_of(dyd, &tdy) || !tensor_of(dxd, &tdx) || tdx.nd < 2)
@@ -496,6 +510,7 @@ static bool sh_hook_conv_bwd_data(struct cudnn_call *cc, cudnnHandle_t h, const 
     conv_out(cc, cd, tdx.dim[0] * sh_dnn_spatial(&tdx), tdx.dim[1],
              tw.dim[0] / (groups > 0 ? groups : 1) * sh_dnn_spatial(&tw), "dy", &tdy, dy, "w", &tw, w,
              &tdx, dx);
+    beta_input(cc, beta, "dx");
     return false;
 }
 
@@ -510,13 +525,14 @@ static bool sh_hook_conv_bwd_filter(struct cudnn_call *cc, cudnnHandle_t h, cons
                                     const cudnnFilterDescriptor_t dwd, void *dw)
 {
     reset(cc);
-    (void)alpha, (void)algo, (void)ws, (void)ws_size, (void)beta;
+    (void)alpha, (void)algo, (void)ws, (void)ws_size;
     struct sh_dnn_tensor tx, tdy, tdw;
     cc->h = h;
     if (!tensor_of(xd, &tx) || !tensor_of(dyd, &tdy) || !filter_of(dwd, &tdw))
         return false;
     conv_out(cc, cd, tdw.dim[1] * sh_dnn_spatial(&tdw), tdw.dim[0], tdy.dim[0] * sh_dnn_spatial(&tdy), "x",
              &tx, x, "dy", &tdy, dy, &tdw, dw);
+    beta_input(cc, beta, "dw");
     return false;
 }
 
@@ -550,7 +566,7 @@ static bool sh_hook_reduce_tensor(struct cudnn_call *cc, cudnnHandle_t h,
                                   const cudnnTensorDescriptor_t cd, void *C)
 {
     reset(cc);
-    (void)indices, (void)indices_size, (void)ws, (void)ws_size, (void)alpha, (void)beta;
+    (void)indices, (void)indices_size, (void)ws, (void)ws_size, (void)alpha;
     sh_fn_cudnnGetReduceTensorDescriptor get = REAL(sh_cudnn, cudnnGetReduceTensorDescriptor);
     struct sh_dnn_tensor ta, tc;
     cudnnReduceTensorOp_t op;
@@ -566,6 +582,7 @@ static bool sh_hook_reduce_tensor(struct cudnn_call *cc, cudnnHandle_t h,
     int at = sh_dnn_cuda_type(ta.type);
     reduction_out(cc, &tc, C, sh_dnn_elems(&ta) / sh_dnn_elems(&tc), at, at);
     set_input(cc, 0, "A", &ta, A);
+    beta_input(cc, beta, "C");
     return false;
 }
 
@@ -577,7 +594,7 @@ static bool sh_hook_op_tensor(struct cudnn_call *cc, cudnnHandle_t h,
                               void *C)
 {
     reset(cc);
-    (void)alpha1, (void)alpha2, (void)beta;
+    (void)alpha1, (void)alpha2;
     sh_fn_cudnnGetOpTensorDescriptor get = REAL(sh_cudnn, cudnnGetOpTensorDescriptor);
     struct sh_dnn_tensor ta, tb, tc;
     cudnnOpTensorOp_t op;
@@ -596,6 +613,7 @@ static bool sh_hook_op_tensor(struct cudnn_call *cc, cudnnHandle_t h,
     set_input(cc, 0, "A", &ta, A);
     if (B)
         set_input(cc, 1, "B", &tb, B);
+    beta_input(cc, beta, "C");
     return false;
 }
 

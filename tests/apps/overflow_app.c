@@ -12,7 +12,7 @@
  *
  *   overflow_app [--k HW] [--value V] [--b B] [--n N] [--c C] [--calls R]
  *                [--entry strided|batched|gemm|hgemm] [--bf16] [--nan-input]
- *                [--capture REPLAYS] [--threads T] [--crash]
+ *                [--capture REPLAYS] [--threads T] [--crash] [--inf-c]
  *
  *   --value V      the features' value (1 gives a finite result)
  *   --calls R      make the same call R times
@@ -21,6 +21,9 @@
  *                  batch 0 only
  *   --bf16         CUDA_R_16BF data (use a --value like 3e34 to overflow)
  *   --nan-input    the first feature is NaN: the output receives it
+ *   --inf-c        the output holds +Inf before the call and beta is 1 (as
+ *                  PyTorch's addmm adds a bias copied into C): the output
+ *                  receives it from C, not from A or B
  *   --capture N    capture the call(s) on a stream into a CUDA graph and
  *                  launch the graph N times
  *   --threads T    T threads named overflow-worker, each with its own handle,
@@ -45,7 +48,7 @@
 static int K = 16224, B = 2, N = 3, C = 4, CALLS = 1, REPLAYS = 0, THREADS = 1;
 static double VALUE = 16.7;
 static const char *ENTRY = "strided";
-static int BF16, NAN_INPUT, CRASH;
+static int BF16, NAN_INPUT, CRASH, INF_C;
 
 static unsigned short to_bits(float f)
 {
@@ -84,25 +87,25 @@ struct result {
 static cublasStatus_t gemm(cublasHandle_t h, const unsigned short *feats,
                            const unsigned short *masks, unsigned short *out, void **ptrs)
 {
-    const float one = 1.0f, zero = 0.0f;
+    const float one = 1.0f, beta = INF_C ? 1.0f : 0.0f;
     cudaDataType t = BF16 ? CUDA_R_16BF : CUDA_R_16F;
     long long sa = (long long)K * C, sb = (long long)K * N, sc = (long long)C * N;
     if (!strcmp(ENTRY, "batched"))
         return cublasGemmBatchedEx(h, CUBLAS_OP_T, CUBLAS_OP_N, C, N, K, &one,
                                    (const void *const *)ptrs, t, K,
-                                   (const void *const *)(ptrs + B), t, K, &zero,
+                                   (const void *const *)(ptrs + B), t, K, &beta,
                                    (void *const *)(ptrs + 2 * B), t, C, B, CUBLAS_COMPUTE_32F,
                                    CUBLAS_GEMM_DEFAULT);
     if (!strcmp(ENTRY, "gemm"))
         return cublasGemmEx(h, CUBLAS_OP_T, CUBLAS_OP_N, C, N, K, &one, feats, t, K, masks, t,
-                            K, &zero, out, t, C, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+                            K, &beta, out, t, C, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
     if (!strcmp(ENTRY, "hgemm")) {
-        half_t h1 = app_float_to_half(1.0f), h0 = app_float_to_half(0.0f);
+        half_t h1 = app_float_to_half(1.0f), h0 = app_float_to_half(beta);
         return cublasHgemm(h, CUBLAS_OP_T, CUBLAS_OP_N, C, N, K, &h1, (const half_t *)feats, K,
                            (const half_t *)masks, K, &h0, (half_t *)out, C);
     }
     return cublasGemmStridedBatchedEx(h, CUBLAS_OP_T, CUBLAS_OP_N, C, N, K, &one, feats, t, K,
-                                      sa, masks, t, K, sb, &zero, out, t, C, sc, B,
+                                      sa, masks, t, K, sb, &beta, out, t, C, sc, B,
                                       CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
 }
 
@@ -127,7 +130,9 @@ static void run(struct result *r)
     TRY(cudaMalloc((void **)&out, no * 2), r->status);
     TRY(cudaMemcpy(feats, hf, nf * 2, cudaMemcpyHostToDevice), r->status);
     TRY(cudaMemcpy(masks, hm, nm * 2, cudaMemcpyHostToDevice), r->status);
-    TRY(cudaMemset(out, 0, no * 2), r->status);
+    for (size_t i = 0; i < no; i++)
+        ho[i] = INF_C ? (BF16 ? 0x7f80 : 0x7c00) : 0;
+    TRY(cudaMemcpy(out, ho, no * 2, cudaMemcpyHostToDevice), r->status);
     if (!strcmp(ENTRY, "batched")) {
         void *hp[3 * 64];
         for (int b = 0; b < B && b < 64; b++) {
@@ -198,6 +203,7 @@ int main(int argc, char **argv)
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : "0";
         if (!strcmp(a, "--bf16")) BF16 = 1;
         else if (!strcmp(a, "--nan-input")) NAN_INPUT = 1;
+        else if (!strcmp(a, "--inf-c")) INF_C = 1;
         else if (!strcmp(a, "--crash")) CRASH = 1;
         else if (!strcmp(a, "--k")) K = atoi(v), i++;
         else if (!strcmp(a, "--value")) VALUE = atof(v), i++;

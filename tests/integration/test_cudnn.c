@@ -344,6 +344,25 @@ START_TEST(inputs_and_saturate)
     ASSERT_JNUM(rec, "inputs.A.inf", 0);
     hr_app_free(&a);
 
+    /* beta = 1 with an Inf already in the output: x and w finite, but the
+     * output, an input too, cannot be read as it was: unknown, not "made
+     * here" (convolution, and the reduction's C) */
+    run(&a, 1, ENV("SAFEHALF_CHECK_INPUTS=1"), ARGS("--beta", "1", "--cvalue", "inf"));
+    ASSERT_OK(&a);
+    ASSERT_KV(&a, "inf", 8);
+    rec = api_record(&a, "nonfinite", "cudnnConvolutionForward");
+    ck_assert_msg(strstr(rec, "\"inputs_finite\":null"), "%s", rec);
+    ASSERT_JNUM(rec, "inputs.x.inf", 0);
+    ASSERT_JNUM(rec, "inputs.w.inf", 0);
+    hr_app_free(&a);
+    run(&a, 1, ENV("SAFEHALF_CHECK_INPUTS=1"),
+        ARGS("--op", "reduce", "--beta", "1", "--cvalue", "inf"));
+    ASSERT_OK(&a);
+    rec = api_record(&a, "nonfinite", "cudnnReduceTensor");
+    ck_assert_msg(strstr(rec, "\"inputs_finite\":null"), "%s", rec);
+    ASSERT_JNUM(rec, "inputs.A.inf", 0);
+    hr_app_free(&a);
+
     /* saturate: the largest finite half instead of +Inf */
     run(&a, 1, ENV("SAFEHALF_ON_NONFINITE=saturate"), ARGS(OVERFLOW_ARGS));
     ASSERT_OK(&a);

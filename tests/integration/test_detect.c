@@ -243,6 +243,21 @@ START_TEST(inputs_received)
     ck_assert_msg(rec && strstr(rec, "\"inputs_finite\":true"), "%s", hr_log_dump(&a.log));
     ASSERT_JNUM(rec, "inputs.A.nan", 0);
     hr_app_free(&a);
+
+    /* beta = 1 and an Inf already in C (float and half beta): A and B are
+     * finite, but C was an input no scan can read after the call, so the
+     * call is not said to have made the Inf. */
+    for (int hgemm = 0; hgemm < 2; hgemm++) {
+        run(&a, 1, ENV("SAFEHALF_CHECK_INPUTS=1"), "overflow_app",
+            hgemm ? ARGS("--value", "1", "--inf-c", "--entry", "hgemm")
+                  : ARGS("--value", "1", "--inf-c"));
+        ASSERT_OK(&a);
+        rec = hr_log_find(&a.log, "nonfinite", 0);
+        ck_assert_msg(rec && strstr(rec, "\"inputs_finite\":null"), "%s", hr_log_dump(&a.log));
+        ASSERT_JNUM(rec, "inputs.A.inf", 0);
+        ASSERT_JNUM(rec, "inputs.B.inf", 0);
+        hr_app_free(&a);
+    }
 }
 END_TEST
 
