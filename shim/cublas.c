@@ -98,6 +98,15 @@ struct cublas_call {
     };
 };
 
+/* The handle's pointer mode (where alpha, beta and a reduction's result
+ * live), or -1 when the handle cannot say. */
+static int pointer_mode_of(cublasHandle_t h)
+{
+    cublasPointerMode_t pm;
+    sh_fn_cublasGetPointerMode_v2 get_pm = REAL(sh_cublas, cublasGetPointerMode_v2);
+    return get_pm && get_pm(h, &pm) == CUBLAS_STATUS_SUCCESS ? (int)pm : -1;
+}
+
 /* The rewritten call: always the GemmEx member of the same form and width. */
 static cublasStatus_t call_gemm_ex(const struct gemm *g, const void *alpha, const void *beta,
                                    int compute, bool *missing)
@@ -169,12 +178,8 @@ static bool gemm_hook(struct cublas_call *cc)
     /* The pointer mode matters for half scalars being upcast, and is worth
      * its query when every call is being logged. */
     bool upcast_scalars = d.action == SH_ACT_UPCAST && d.half_scalars;
-    if (upcast_scalars || sh_log_wants(SH_LEVEL_TRACE)) {
-        cublasPointerMode_t pm;
-        sh_fn_cublasGetPointerMode_v2 get_pm = REAL(sh_cublas, cublasGetPointerMode_v2);
-        if (get_pm && get_pm(g->h, &pm) == CUBLAS_STATUS_SUCCESS)
-            c->pointer_mode = (int)pm;
-    }
+    if (upcast_scalars || sh_log_wants(SH_LEVEL_TRACE))
+        c->pointer_mode = pointer_mode_of(g->h);
     if (d.action != SH_ACT_UPCAST)
         return false;
 
@@ -438,12 +443,8 @@ static bool reduce_hook(struct cublas_call *cc)
     bool half_alpha = d.action == SH_ACT_UPCAST && axpy && r->alpha_type == CUDA_R_16F;
     bool scan_result = !axpy && (r->rt == CUDA_R_16F || r->rt == CUDA_R_16BF) &&
                        sh_policy.check != SH_CHECK_OFF;
-    if (half_alpha || scan_result || sh_log_wants(SH_LEVEL_TRACE)) {
-        cublasPointerMode_t pm;
-        sh_fn_cublasGetPointerMode_v2 get_pm = REAL(sh_cublas, cublasGetPointerMode_v2);
-        if (get_pm && get_pm(r->h, &pm) == CUBLAS_STATUS_SUCCESS)
-            c->pointer_mode = (int)pm;
-    }
+    if (half_alpha || scan_result || sh_log_wants(SH_LEVEL_TRACE))
+        c->pointer_mode = pointer_mode_of(r->h);
     if (d.action != SH_ACT_UPCAST)
         return false;
 
@@ -556,11 +557,7 @@ static struct sh_matrix operand(const struct gemm *g, enum sh_scan_type t, const
 static bool beta_counts(const struct cublas_call *cc)
 {
     const struct gemm *g = &cc->g;
-    int pm = cc->c.pointer_mode;
-    cublasPointerMode_t m;
-    sh_fn_cublasGetPointerMode_v2 get_pm = REAL(sh_cublas, cublasGetPointerMode_v2);
-    if (pm < 0 && get_pm && get_pm(g->h, &m) == CUBLAS_STATUS_SUCCESS)
-        pm = (int)m;
+    int pm = cc->c.pointer_mode >= 0 ? cc->c.pointer_mode : pointer_mode_of(g->h);
     if (pm != CUBLAS_POINTER_MODE_HOST || !g->beta)
         return true;
     int t = g->compute;

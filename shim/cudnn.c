@@ -417,17 +417,27 @@ static void conv_out(struct cudnn_call *cc, cudnnConvolutionDescriptor_t cd, lon
     sh_dnn_describe(&cc->c, o);
 }
 
+/* An input the call scales by a host factor (beta, the fused forward's
+ * alpha2), for SAFEHALF_CHECK_INPUTS: only when the factor is not 0, as
+ * cuDNN reads it only then. Factors are host floats for the output types
+ * checked. */
+static void scaled_input(struct cudnn_call *cc, const void *scale, const char *name,
+                         const struct sh_dnn_tensor *t, const void *p)
+{
+    enum sh_scan_type st;
+    if (!cc->nout || !sh_policy.check_inputs || !scale || !scan_type(cc->out[0].t.type, &st) ||
+        *(const float *)scale == 0.0f)
+        return;
+    set_input(cc, cc->nin, name, t, p);
+}
+
 /* beta != 0 blends the output's old contents in, so the output is an input
  * too; the scans run after the call and cannot read it as it was, so it is
  * listed as an input sharing the output's memory (check_out leaves it out:
- * unknown). Scaling factors are host floats for the types checked. */
+ * unknown). */
 static void beta_input(struct cudnn_call *cc, const void *beta, const char *name)
 {
-    enum sh_scan_type st;
-    if (!cc->nout || !sh_policy.check_inputs || !beta || !scan_type(cc->out[0].t.type, &st) ||
-        *(const float *)beta == 0.0f)
-        return;
-    set_input(cc, cc->nin, name, &cc->out[0].t, cc->out[0].ptr);
+    scaled_input(cc, beta, name, &cc->out[0].t, cc->out[0].ptr);
 }
 
 /* Forward: y [N, K, out...] = x * w; GEMM m = N x output positions, n = K,
@@ -464,8 +474,7 @@ static bool sh_hook_conv_fwd(struct cudnn_call *cc, cudnnHandle_t h, const void 
  * program set (and the shim rewrote). y is checked; with
  * SAFEHALF_CHECK_INPUTS so are x, w, the bias and the residual z (unless
  * alpha2 is 0): an Inf in z or the bias reaches y without being made by
- * the convolution. Scaling factors are host floats for half, bfloat16 and
- * float data, the only types checked. */
+ * the convolution. */
 static bool sh_hook_conv_bias_act(struct cudnn_call *cc, cudnnHandle_t h, const void *alpha1,
                                   const cudnnTensorDescriptor_t xd, const void *x,
                                   const cudnnFilterDescriptor_t wd, const void *w,
@@ -482,10 +491,8 @@ static bool sh_hook_conv_bias_act(struct cudnn_call *cc, cudnnHandle_t h, const 
     struct sh_dnn_tensor tz, tb;
     if (!cc->nout || !sh_policy.check_inputs)
         return false;
-    enum sh_scan_type st;
-    if (alpha2 && scan_type(cc->out[0].t.type, &st) && *(const float *)alpha2 != 0.0f &&
-        tensor_of(zd, &tz))
-        set_input(cc, cc->nin, "z", &tz, z);
+    if (tensor_of(zd, &tz))
+        scaled_input(cc, alpha2, "z", &tz, z);
     if (tensor_of(biasd, &tb))
         set_input(cc, cc->nin, "bias", &tb, bias);
     return false;
