@@ -520,16 +520,6 @@ static const struct sh_check_names cublas_names = { sh_cuda_type_name, sh_cublas
 /* A reduction's "compute" is its execution type: a CUDA data type. */
 static const struct sh_check_names reduce_names = { sh_cuda_type_name, sh_cuda_type_name };
 
-/* The scan kernels' element type for a CUDA data type; false if none. */
-static bool scan_type(cudaDataType t, enum sh_scan_type *out)
-{
-    switch (t) {
-    case CUDA_R_16F: *out = SH_SCAN_F16; return true;
-    case CUDA_R_16BF: *out = SH_SCAN_BF16; return true;
-    case CUDA_R_32F: *out = SH_SCAN_F32; return true;
-    default: return false;
-    }
-}
 
 /* A column-major operand of the GEMM: one pointer (strided) or a device
  * array of pointers (batched). */
@@ -580,7 +570,7 @@ static void gemm_check(const struct cublas_call *cc)
     const struct sh_call *c = &cc->c;
     enum sh_scan_type ct, t;
     cudaStream_t stream;
-    if (!sh_check_wanted(g->ct) || !scan_type(g->ct, &ct))
+    if (!sh_check_wanted(g->ct) || !sh_cuda_scan_type(g->ct, &ct))
         return;
     sh_fn_cublasGetStream_v2 get_stream = REAL(sh_cublas, cublasGetStream_v2);
     if (!get_stream || get_stream(g->h, &stream) != CUBLAS_STATUS_SUCCESS)
@@ -596,11 +586,11 @@ static void gemm_check(const struct cublas_call *cc)
         /* Stored shapes: op(A) is m x k, op(B) is k x n. */
         bool ta = g->ta != CUBLAS_OP_N, tb = g->tb != CUBLAS_OP_N;
         k.nin = 2;
-        if (scan_type(g->at, &t)) {
+        if (sh_cuda_scan_type(g->at, &t)) {
             k.in_name[0] = "A";
             k.in[0] = operand(g, t, g->A, ta ? g->k : g->m, ta ? g->m : g->k, g->lda, g->sa);
         }
-        if (scan_type(g->bt, &t)) {
+        if (sh_cuda_scan_type(g->bt, &t)) {
             k.in_name[1] = "B";
             k.in[1] = operand(g, t, g->B, tb ? g->n : g->k, tb ? g->k : g->n, g->ldb, g->sb);
         }
@@ -637,7 +627,7 @@ static void reduce_check(const struct cublas_call *cc)
     cudaStream_t stream;
     if (r->n <= 0 || (!axpy && c->pointer_mode != CUBLAS_POINTER_MODE_DEVICE))
         return;
-    if (!sh_check_wanted(c->ctype) || !scan_type((cudaDataType)c->ctype, &t))
+    if (!sh_check_wanted(c->ctype) || !sh_cuda_scan_type(c->ctype, &t))
         return;
     sh_fn_cublasGetStream_v2 get_stream = REAL(sh_cublas, cublasGetStream_v2);
     if (!get_stream || get_stream(r->h, &stream) != CUBLAS_STATUS_SUCCESS)
@@ -651,11 +641,11 @@ static void reduce_check(const struct cublas_call *cc)
     k.out = axpy ? vector_of(t, r->out, r->n, r->incy) : vector_of(t, r->out, 1, 1);
     if (sh_policy.check_inputs) {
         k.nin = r->kind == RED_DOT ? 2 : 1;
-        if (scan_type(r->xt, &t)) {
+        if (sh_cuda_scan_type(r->xt, &t)) {
             k.in_name[0] = "x";
             k.in[0] = vector_of(t, r->x, r->n, r->incx);
         }
-        if (r->kind == RED_DOT && scan_type(r->yt, &t)) {
+        if (r->kind == RED_DOT && sh_cuda_scan_type(r->yt, &t)) {
             k.in_name[1] = "y";
             k.in[1] = vector_of(t, r->y, r->n, r->incy);
         }

@@ -981,22 +981,13 @@ static bool sh_hook_matmul(struct lt_call *cc, cublasLtHandle_t h, cublasLtMatmu
 
 static const struct sh_check_names lt_names = { sh_cuda_type_name, sh_cublas_compute_name };
 
-static bool scan_type(int t, enum sh_scan_type *out)
-{
-    switch (t) {
-    case CUDA_R_16F: *out = SH_SCAN_F16; return true;
-    case CUDA_R_16BF: *out = SH_SCAN_BF16; return true;
-    case CUDA_R_32F: *out = SH_SCAN_F32; return true;
-    default: return false;
-    }
-}
 
 /* A layout in the scan kernels' terms: column-major as it is, row-major
  * as its transpose (the same elements); the tiled orders are not scanned. */
 static bool matrix_of(const struct layout *o, const void *p, struct sh_matrix *m)
 {
     enum sh_scan_type t;
-    if (!p || !scan_type((int)o->type, &t) || o->batch < 1)
+    if (!p || !sh_cuda_scan_type((int)o->type, &t) || o->batch < 1)
         return false;
     bool row = o->order == CUBLASLT_ORDER_ROW;
     if (!row && o->order != CUBLASLT_ORDER_COL)

@@ -41,3 +41,13 @@ const char *sh_cublas_compute_name(int t)
     default: return NULL;
     }
 }
+
+bool sh_cuda_scan_type(int t, enum sh_scan_type *out)
+{
+    switch (t) {
+    case CUDA_R_16F: *out = SH_SCAN_F16; return true;
+    case CUDA_R_16BF: *out = SH_SCAN_BF16; return true;
+    case CUDA_R_32F: *out = SH_SCAN_F32; return true;
+    default: return false;
+    }
+}

@@ -10,6 +10,7 @@
  * were asked for. */
 #include <cudnn.h>
 
+#include "cudanames.h"
 #include "cudnn_shim.h"
 #include "driver.h"
 #include "objtab.h"
@@ -666,12 +667,7 @@ static const struct sh_check_names dnn_names = { data_type_name, data_type_name 
 
 static bool scan_type(int cudnn_type, enum sh_scan_type *out)
 {
-    switch (cudnn_type) {
-    case CUDNN_DATA_HALF: *out = SH_SCAN_F16; return true;
-    case CUDNN_DATA_BFLOAT16: *out = SH_SCAN_BF16; return true;
-    case CUDNN_DATA_FLOAT: *out = SH_SCAN_F32; return true;
-    default: return false;
-    }
+    return sh_cuda_scan_type(sh_dnn_cuda_type(cudnn_type), out);
 }
 
 /* A tensor in the scan kernels' layout: its dims (size-1 ones dropped)
