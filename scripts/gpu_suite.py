@@ -376,7 +376,52 @@ class Suite:
         self.footer(runs)
         self.figures["overflow"] = [r.as_json() for r in runs]
 
-        # 1g. The kernels against their host twins.
+        # 1g. Which inputs a finding names.
+        self.h(3, "Inputs a finding names (`SAFEHALF_CHECK_INPUTS=1`): made here (true), "
+                  "received (false) or unknown (null)")
+        small = ["--compute", "32F", "--k", "16", "--m", "8", "--n", "8"]
+        over = ["--compute", "32F", "--value", "16.7", "--k", "16224", "--m", "8", "--n", "8"]
+        cases = [
+            ("cuBLAS GEMM overflow", ["overflow_app"], True, None),
+            ("cuBLAS GEMM, NaN in A", ["overflow_app", "--nan-input", "--value", "1"], False, "A"),
+            ("cuBLAS GEMM, Inf in C, beta 1", ["overflow_app", "--value", "1", "--inf-c"], None, None),
+            ("cuBLASLt overflow", ["lt_app"] + over, True, None),
+            ("cuBLASLt, Inf in C apart from D, beta 1",
+             ["lt_app"] + small + ["--beta", "1", "--c-value", "inf"], False, "C"),
+            ("cuBLASLt, Inf in C, D is C, beta 1",
+             ["lt_app"] + small + ["--beta", "1", "--c-value", "inf", "--in-place"], None, None),
+            ("cuBLASLt, Inf bias per batch member",
+             ["lt_app"] + small + ["--epilogue", "bias", "--bias-value", "inf", "--batch", "2",
+                                   "--bias-stride", "8"], False, "bias"),
+            ("cuDNN fused forward overflow", ["dnn_app", "--op", "fwd-bias-act", "--bvalue", "20"],
+             True, None),
+            ("cuDNN fused forward, Inf bias", ["dnn_app", "--op", "fwd-bias-act", "--bias", "inf"],
+             False, "bias"),
+        ]
+        rows, runs, fig = [], [], []
+        word = {True: "true", False: "false", None: "null"}
+        for label, argv, want, culprit in cases:
+            r = self.run("inputs %s" % label, [self.app(argv[0])] + argv[1:], shim=True,
+                         env={"SAFEHALF_CHECK_INPUTS": "1"})
+            runs.append(r)
+            nf = r.events("nonfinite")
+            got = nf[0].get("inputs_finite", "absent") if nf else "no record"
+            inputs = nf[0].get("inputs") or {} if nf else {}
+            named = ", ".join("%s %s Inf %s NaN" % (k, v.get("inf"), v.get("nan"))
+                              for k, v in inputs.items())
+            ok = bool(nf) and got is want and (
+                culprit is None or (inputs.get(culprit, {}).get("inf", 0) or 0) +
+                (inputs.get(culprit, {}).get("nan", 0) or 0) > 0)
+            shown = got if isinstance(got, str) else word.get(got, str(got))
+            rows.append([label, word[want], shown, named or "-", "yes" if ok else "**NO**"])
+            fig.append({"case": label, "expected": want, "as_expected": ok, "run": r.as_json(),
+                        "inputs_finite": None if isinstance(got, str) else got, "inputs": inputs})
+        self.table(["call and data", "expected", "inputs_finite", "inputs scanned", "as expected"],
+                   rows)
+        self.footer(runs)
+        self.figures["inputs"] = fig
+
+        # 1h. The kernels against their host twins.
         if not self.args.emu:
             self.h(3, "Scan kernels against their host twins (`scan_gpu verify`)")
             r = self.run("scan_gpu verify", [os.path.join(self.gpu, "scan_gpu"), "verify"])

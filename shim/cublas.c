@@ -550,18 +550,15 @@ static bool beta_counts(const struct cublas_call *cc)
     int pm = cc->c.pointer_mode >= 0 ? cc->c.pointer_mode : pointer_mode_of(g->h);
     if (pm != CUBLAS_POINTER_MODE_HOST || !g->beta)
         return true;
-    int t = g->compute;
+    int t = g->compute, scale = CUDA_R_32F;
     if (g->hgemm || t == CUBLAS_COMPUTE_16F || t == CUBLAS_COMPUTE_16F_PEDANTIC ||
         t == CUDA_R_16F)
-        return (((const sh_half *)g->beta)->bits & 0x7fffu) != 0;
-    if (t == CUBLAS_COMPUTE_64F || t == CUBLAS_COMPUTE_64F_PEDANTIC || t == CUDA_R_64F) {
-        double d;
-        memcpy(&d, g->beta, sizeof d);
-        return d != 0.0;
-    }
-    uint32_t bits; /* float, or int32 for the integer compute types */
-    memcpy(&bits, g->beta, sizeof bits);
-    return (bits & 0x7fffffffu) != 0;
+        scale = CUDA_R_16F;
+    else if (t == CUBLAS_COMPUTE_64F || t == CUBLAS_COMPUTE_64F_PEDANTIC || t == CUDA_R_64F)
+        scale = CUDA_R_64F;
+    else if (t == CUBLAS_COMPUTE_32I || t == CUBLAS_COMPUTE_32I_PEDANTIC)
+        scale = CUDA_R_32I;
+    return sh_cuda_scalar_nonzero(scale, g->beta);
 }
 
 static void gemm_check(const struct cublas_call *cc)

@@ -69,9 +69,10 @@ struct lt_call {
     uint32_t mask, mask_used;       /* preference calls: reduction scheme masks */
     enum { ALGO_GIVEN, ALGO_NULL, ALGO_REQUERIED } algo_how;
     cudaStream_t stream;
-    const void *A, *B;
+    cublasLtMatmulDesc_t desc;
+    const void *A, *B, *C, *beta; /* beta: the program's, in its scale type */
     void *D;
-    cublasLtMatrixLayout_t Adesc, Bdesc;
+    cublasLtMatrixLayout_t Adesc, Bdesc, Cdesc;
     cublasLtMatrixLayout_t Ddesc;
     /* The layouts' followed copies (when *_known), or, for D, its type,
      * rows, cols and batch read back (have_d: describe_matmul). */
@@ -884,11 +885,15 @@ static bool sh_hook_matmul(struct lt_call *cc, cublasLtHandle_t h, cublasLtMatmu
     c->pointer_mode = -1;
     c->atype = c->btype = c->ctype = -1;
     cc->stream = stream;
+    cc->desc = desc;
     cc->D = D;
     cc->A = A;
     cc->B = B;
+    cc->C = C;
+    cc->beta = beta;
     cc->Adesc = Adesc;
     cc->Bdesc = Bdesc;
+    cc->Cdesc = Cdesc;
     cc->Ddesc = Ddesc;
     cc->have_d = false;
     cc->d_known = layout_known(Ddesc, &cc->d);
@@ -924,7 +929,7 @@ static bool sh_hook_matmul(struct lt_call *cc, cublasLtHandle_t h, cublasLtMatmu
         describe_matmul(cc, &dc, desc, Adesc, Ddesc);
 
     bool half_scalars = st.rewritten && st.scale == CUDA_R_16F && st.scale_used == CUDA_R_32F;
-    if (half_scalars || trace)
+    if (half_scalars || trace || sh_policy.check_inputs)
         c->pointer_mode = held_attr(&dc, desc, F_POINTER_MODE, -1);
 
     /* split-K: an algorithm the program did not choose, or chose joining
@@ -1015,6 +1020,67 @@ static bool input_of(cublasLtMatrixLayout_t l, const struct layout *known, const
     return layout_of(l, &o) && matrix_of(&o, p, m);
 }
 
+/* beta != 0 makes C an input, which a host beta (read in the program's
+ * scale type) may rule out; one in device memory may be anything. */
+static bool beta_counts(const struct lt_call *cc)
+{
+    switch (cc->c.pointer_mode) {
+    case CUBLASLT_POINTER_MODE_ALPHA_DEVICE_VECTOR_BETA_ZERO: return false;
+    case CUBLASLT_POINTER_MODE_HOST:
+    case CUBLASLT_POINTER_MODE_ALPHA_DEVICE_VECTOR_BETA_HOST:
+        return !cc->beta || sh_cuda_scalar_nonzero(cc->scale, cc->beta);
+    default: return true;
+    }
+}
+
+/* C, when beta lets it in: scanned when it is a matrix of its own (cuBLASLt
+ * computes in place only with C == D), else listed unread, as D's memory
+ * holds the result by the time any scan runs. */
+static void c_input(const struct lt_call *cc, struct sh_check_call *k)
+{
+    struct layout o;
+    int i = k->nin++;
+    if (cc->C != cc->D && input_of(cc->Cdesc, layout_known(cc->Cdesc, &o) ? &o : NULL, cc->C,
+                                   &k->in[i]))
+        k->in_name[i] = "C";
+}
+
+/* The bias a BIAS epilogue adds: m elements (D's rows) per batch member,
+ * BIAS_BATCH_STRIDE apart (0: one vector for all), of BIAS_DATA_TYPE (-1:
+ * D's type). Listed unread when the descriptor will not say. */
+static void bias_input(const struct lt_call *cc, const struct layout *d,
+                       struct sh_check_call *k)
+{
+    sh_fn_cublasLtMatmulDescGetAttribute get = REAL(sh_cublaslt, cublasLtMatmulDescGetAttribute);
+    uint32_t epilogue;
+    const void *bias = NULL;
+    int32_t type;
+    int64_t stride = 0;
+    size_t w;
+    if (!get ||
+        get(cc->desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue, sizeof epilogue, &w) !=
+            CUBLAS_STATUS_SUCCESS ||
+        !(epilogue & CUBLASLT_EPILOGUE_BIAS))
+        return;
+    int i = k->nin++;
+    enum sh_scan_type t;
+    if (get(cc->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias, &w) !=
+            CUBLAS_STATUS_SUCCESS ||
+        get(cc->desc, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &type, sizeof type, &w) !=
+            CUBLAS_STATUS_SUCCESS ||
+        !sh_cuda_scan_type(type == -1 ? (int)d->type : type, &t) || !bias || d->rows < 1)
+        return;
+    if (d->batch > 1 && get(cc->desc, CUBLASLT_MATMUL_DESC_BIAS_BATCH_STRIDE, &stride,
+                            sizeof stride, &w) != CUBLAS_STATUS_SUCCESS)
+        return;
+    bool batched = d->batch > 1 && stride != 0;
+    k->in[i] = (struct sh_matrix){ .type = t, .base = bias, .rows = d->rows, .cols = 1,
+                                   .ld = d->rows,
+                                   .batch = batched ? (unsigned long long)d->batch : 1,
+                                   .stride = batched ? (unsigned long long)stride : 0 };
+    k->in_name[i] = "bias";
+}
+
 static void matmul_check(const struct lt_call *cc)
 {
     const struct sh_call *c = &cc->c;
@@ -1045,6 +1111,9 @@ static void matmul_check(const struct lt_call *cc)
             k.in_name[0] = "A";
         if (input_of(cc->Bdesc, cc->b_known ? &cc->b : NULL, cc->B, &k.in[1]))
             k.in_name[1] = "B";
+        if (beta_counts(cc))
+            c_input(cc, &k);
+        bias_input(cc, &d, &k);
     }
     sh_check_submit(&k);
 }

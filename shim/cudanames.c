@@ -2,6 +2,8 @@
 
 #include <library_types.h>
 #include <cublas_api.h>
+#include <stdint.h>
+#include <string.h>
 
 const char *sh_cuda_type_name(int t)
 {
@@ -49,5 +51,31 @@ bool sh_cuda_scan_type(int t, enum sh_scan_type *out)
     case CUDA_R_16BF: *out = SH_SCAN_BF16; return true;
     case CUDA_R_32F: *out = SH_SCAN_F32; return true;
     default: return false;
+    }
+}
+
+bool sh_cuda_scalar_nonzero(int t, const void *p)
+{
+    uint16_t h;
+    uint32_t w[2];
+    double d[2];
+    switch (t) {
+    case CUDA_R_16F:
+    case CUDA_R_16BF:
+        memcpy(&h, p, sizeof h);
+        return (h & 0x7fffu) != 0;
+    case CUDA_R_32F:
+    case CUDA_C_32F:
+        memcpy(w, p, t == CUDA_C_32F ? sizeof w : sizeof w[0]);
+        return (w[0] & 0x7fffffffu) != 0 || (t == CUDA_C_32F && (w[1] & 0x7fffffffu) != 0);
+    case CUDA_R_32I:
+        memcpy(w, p, sizeof w[0]);
+        return w[0] != 0;
+    case CUDA_R_64F:
+    case CUDA_C_64F:
+        memcpy(d, p, t == CUDA_C_64F ? sizeof d : sizeof d[0]);
+        return d[0] != 0.0 || (t == CUDA_C_64F && d[1] != 0.0);
+    default:
+        return true; /* a type not read here may hold anything */
     }
 }

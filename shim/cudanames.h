@@ -15,5 +15,8 @@ const char *sh_cuda_type_name(int t);
 const char *sh_cublas_compute_name(int t);
 /* The scan kernels' element type for a CUDA data type; false if none. */
 bool sh_cuda_scan_type(int t, enum sh_scan_type *out);
+/* Whether a scalar of CUDA data type t in host memory (an alpha or beta) is
+ * not zero; true for a type it does not know, which may hold anything. */
+bool sh_cuda_scalar_nonzero(int t, const void *p);
 
 #endif

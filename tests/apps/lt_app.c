@@ -12,6 +12,7 @@
  *          [--bias-value B] [--batch N] [--order col|row] [--transa] [--transb]
  *          [--lt-handle lt|cublas] [--calls N] [--workspace BYTES]
  *          [--late-shape] [--copy-layouts] [--churn N] [--pointer-array]
+ *          [--in-place] [--bias-stride S]
  *
  *   --m, --n, --k    sizes (default 64, 64, 4096)
  *   --value V        every element of A (default 1); --b-value W every
@@ -39,7 +40,13 @@
  *                    too when C2's scale type differs)
  *   --epilogue       CUBLASLT_MATMUL_DESC_EPILOGUE (set only when given);
  *                    bias epilogues use a bias of m elements of the D type,
- *                    each --bias-value (default 0)
+ *                    each --bias-value (default 0; inf and nan as strtod
+ *                    reads them)
+ *   --bias-stride S  CUBLASLT_MATMUL_DESC_BIAS_BATCH_STRIDE = S (set only
+ *                    when given): batch member i adds the m elements S * i
+ *                    on; the bias holds m + S * (batch - 1) elements
+ *   --in-place       D is C (the same pointer and layout): beta * C reads
+ *                    the memory the result goes to
  *   --batch N        strided batches: BATCH_COUNT and STRIDED_BATCH_OFFSET
  *                    on all four layouts (set when N > 1)
  *   --pointer-array  CUBLASLT_MATRIX_LAYOUT_BATCH_MODE = POINTER_ARRAY on all
@@ -107,7 +114,8 @@ static int HAVE_SCALE, HAVE_SET_COMPUTE, DEVICE_PTR, INIT, TRANSA, TRANSB, CUBLA
 static enum algo_kind ALGO = ALGO_HEURISTIC;
 static long long PREF_MASK = -1;
 static int HAVE_EPILOGUE, HAVE_ORDER, ROW_ORDER, CALLS = 1, LATE_SHAPE, COPY_LAYOUTS, CHURN;
-static int POINTER_ARRAY;
+static int POINTER_ARRAY, IN_PLACE, HAVE_BIAS_STRIDE;
+static long long BIAS_STRIDE;
 static uint32_t EPILOGUE = CUBLASLT_EPILOGUE_DEFAULT;
 static unsigned long long WORKSPACE;
 
@@ -311,6 +319,7 @@ static void parse_args(int argc, char **argv)
         else if (!strcmp(a, "--late-shape")) LATE_SHAPE = 1;
         else if (!strcmp(a, "--copy-layouts")) COPY_LAYOUTS = 1;
         else if (!strcmp(a, "--pointer-array")) POINTER_ARRAY = 1;
+        else if (!strcmp(a, "--in-place")) IN_PLACE = 1;
         else if (!strcmp(a, "--transa")) TRANSA = 1;
         else if (!strcmp(a, "--transb")) TRANSB = 1;
         else if (i + 1 >= argc) bad = 1;
@@ -324,6 +333,7 @@ static void parse_args(int argc, char **argv)
         else if (!strcmp(a, "--beta")) BETA = atof(v);
         else if (!strcmp(a, "--c-value")) CVALUE = atof(v);
         else if (!strcmp(a, "--bias-value")) BIASVALUE = atof(v);
+        else if (!strcmp(a, "--bias-stride")) BIAS_STRIDE = atoll(v), HAVE_BIAS_STRIDE = 1;
         else if (!strcmp(a, "--batch")) BATCH = atoll(v);
         else if (!strcmp(a, "--calls")) CALLS = atoi(v);
         else if (!strcmp(a, "--churn")) CHURN = atoi(v);
@@ -346,9 +356,9 @@ static void parse_args(int argc, char **argv)
             usage(a, v);
     }
     if (M < 1 || N < 1 || K < 1 || BATCH < 1 || BATCH > INT32_MAX || CALLS < 1 ||
-        PREF_MASK < -1 || PREF_MASK > UINT32_MAX || CHURN < 0) {
+        PREF_MASK < -1 || PREF_MASK > UINT32_MAX || CHURN < 0 || BIAS_STRIDE < 0) {
         fprintf(stderr, "lt_app: sizes, --batch and --calls must be positive, "
-                        "--pref-mask 0..2^32-1\n");
+                        "--pref-mask 0..2^32-1, --bias-stride not negative\n");
         exit(64);
     }
     if (COPY_LAYOUTS && !INIT) {
@@ -511,6 +521,11 @@ static void make_desc(cudaDataType scale)
         SETUP(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias,
                                              sizeof bias));
     }
+    if (HAVE_BIAS_STRIDE) {
+        int64_t stride = BIAS_STRIDE;
+        SETUP(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_BIAS_BATCH_STRIDE,
+                                             &stride, sizeof stride));
+    }
 }
 
 /* The four layouts of an m x n x k problem. */
@@ -580,7 +595,8 @@ int main(int argc, char **argv)
     hB = filled(b_elems * nb, (float)BVALUE);
     hC = filled(c_elems * nb, (float)CVALUE);
     hD = filled(c_elems * nb, 0.0f);
-    hbias = filled((size_t)M, (float)BIASVALUE);
+    const size_t bias_elems = (size_t)(M + (HAVE_BIAS_STRIDE ? BIAS_STRIDE : 0) * (BATCH - 1));
+    hbias = filled(bias_elems, (float)BIASVALUE);
 
     SETUP(cudaStreamCreate(&stream));
     dA = to_device(hA, a_elems * nb * es);
@@ -588,15 +604,16 @@ int main(int argc, char **argv)
     dC = to_device(hC, c_elems * nb * es);
     dD = to_device(hD, c_elems * nb * es);
     if (EPILOGUE & CUBLASLT_EPILOGUE_BIAS)
-        dbias = to_device(hbias, (size_t)M * es);
+        dbias = to_device(hbias, bias_elems * es);
+    void *dOut = IN_PLACE ? dC : dD; /* where the result goes */
     if (WORKSPACE)
         SETUP(cudaMalloc(&dwork, (size_t)WORKSPACE));
     /* The matrices as passed: the buffers, or arrays of their members. */
     const void *argA = dA, *argB = dB, *argC = dC;
-    void *argD = dD;
+    void *argD = dOut;
     if (POINTER_ARRAY) {
         const size_t elems[4] = { a_elems, b_elems, c_elems, c_elems };
-        char *const base[4] = { dA, dB, dC, dD };
+        char *const base[4] = { dA, dB, dC, dOut };
         const void **ptrs = malloc(4 * nb * sizeof *ptrs);
         if (!ptrs)
             fail(2);
@@ -660,7 +677,7 @@ int main(int argc, char **argv)
     cublasStatus_t st = CUBLAS_STATUS_SUCCESS;
     for (int i = 0; i < CALLS && st == CUBLAS_STATUS_SUCCESS; i++)
         st = cublasLtMatmul(lt, desc, alpha, argA, layouts[0], argB, layouts[1], beta, argC,
-                            layouts[2], argD, layouts[3], ALGO == ALGO_NULL ? NULL : &algo,
+                            layouts[2], argD, layouts[IN_PLACE ? 2 : 3], ALGO == ALGO_NULL ? NULL : &algo,
                             dwork, (size_t)WORKSPACE, stream);
     if (st != CUBLAS_STATUS_SUCCESS)
         printf("status_cublasLtMatmul=%d\n", (int)st);
@@ -670,7 +687,7 @@ int main(int argc, char **argv)
         fail(1);
     }
     CHECK_AS(1, cudaStreamSynchronize(stream));
-    CHECK_AS(1, cudaMemcpy(hD, dD, c_elems * nb * es, cudaMemcpyDeviceToHost));
+    CHECK_AS(1, cudaMemcpy(hD, dOut, c_elems * nb * es, cudaMemcpyDeviceToHost));
 
     long ninf = 0, nnan = 0;
     float dmax = 0;

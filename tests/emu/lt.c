@@ -158,6 +158,7 @@ static const struct lt_attr desc_attrs[] = {
     LT_ATTR(CUBLASLT_MATMUL_DESC_EPILOGUE, struct lt_desc, epilogue),
     LT_ATTR(CUBLASLT_MATMUL_DESC_BIAS_POINTER, struct lt_desc, bias),
     LT_ATTR(CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, struct lt_desc, bias_type),
+    LT_ATTR(CUBLASLT_MATMUL_DESC_BIAS_BATCH_STRIDE, struct lt_desc, bias_stride),
 };
 
 /* Enumerations are checked when set; combinations (an epilogue the

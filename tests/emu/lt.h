@@ -37,6 +37,7 @@ struct lt_desc {
     uint32_t epilogue;
     int32_t bias_type; /* -1: the D type */
     const void *bias;
+    int64_t bias_stride; /* elements between batch members' bias vectors */
 };
 
 struct lt_layout {
@@ -116,6 +117,7 @@ struct lt_problem {
     uint32_t epilogue;
     cudaDataType bias_type;
     const void *bias;
+    int64_t bias_stride;
     int trans_a, trans_b; /* of the descriptor, before the layouts' order */
     int64_t m, n, k, batch;
     struct lt_mat a, b, c, d;

@@ -129,6 +129,7 @@ cublasStatus_t lt_problem_make(cublasLtMatmulDesc_t desc, cublasLtMatrixLayout_t
     }
     p->epilogue = d.epilogue;
     p->bias = d.bias;
+    p->bias_stride = d.bias_stride;
     p->bias_type = d.bias_type == -1 ? p->d.type : (cudaDataType)d.bias_type;
     if ((d.epilogue & CUBLASLT_EPILOGUE_BIAS) && p->bias_type != CUDA_R_16F &&
         p->bias_type != CUDA_R_16BF && p->bias_type != CUDA_R_32F)

@@ -154,19 +154,22 @@ static cublasStatus_t lt_run(const struct lt_op *arg)
     size_t bytes_d = (size_t)span(&p->d) * emu_elem_size(p->d.type);
 
     /* Translate every operand before computing any, so a bad pointer fails
-     * the call without a partial result. */
-    const void *bias = NULL;
-    if (p->epilogue & CUBLASLT_EPILOGUE_BIAS) {
-        bias = xlate("bias", p->bias, (size_t)p->m * emu_elem_size(p->bias_type));
-        if (!bias)
-            return CUBLAS_STATUS_EXECUTION_FAILED;
-    }
-    void **host = calloc((size_t)p->batch * 4, sizeof *host);
+     * the call without a partial result. h[4]: the member's bias vector,
+     * BIAS_BATCH_STRIDE elements after the one before. */
+    int has_bias = (p->epilogue & CUBLASLT_EPILOGUE_BIAS) != 0;
+    size_t bias_es = emu_elem_size(p->bias_type);
+    void **host = calloc((size_t)p->batch * 5, sizeof *host);
     if (!host)
         return CUBLAS_STATUS_ALLOC_FAILED;
     cublasStatus_t st = CUBLAS_STATUS_SUCCESS;
     for (int64_t i = 0; i < p->batch && !st; i++) {
-        void **h = host + 4 * i;
+        void **h = host + 5 * i;
+        if (has_bias) {
+            const char *b = (const char *)p->bias + (size_t)(i * p->bias_stride) * bias_es;
+            h[4] = xlate("bias", b, (size_t)p->m * bias_es);
+            if (!h[4])
+                st = CUBLAS_STATUS_EXECUTION_FAILED;
+        }
         if (reads_ab) {
             h[0] = xlate("A", member("A array", op.A, &p->a, i, p->batch), bytes_a);
             h[1] = xlate("B", member("B array", op.B, &p->b, i, p->batch), bytes_b);
@@ -185,10 +188,10 @@ static cublasStatus_t lt_run(const struct lt_op *arg)
         if (!acc || (op.algo.splitk > 1 && !part))
             st = CUBLAS_STATUS_ALLOC_FAILED;
         for (int64_t i = 0; i < p->batch && !st; i++) {
-            void **h = host + 4 * i;
+            void **h = host + 5 * i;
             if (reads_ab)
                 products(&op, h[0], h[1], acc, part);
-            finish(&op, acc, h[2], h[3], bias);
+            finish(&op, acc, h[2], h[3], h[4]);
         }
     }
     free(acc);

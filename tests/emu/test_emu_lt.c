@@ -932,6 +932,44 @@ START_TEST(test_epilogues)
 }
 END_TEST
 
+/* A bias per batch member: BIAS_BATCH_STRIDE elements apart, or one for
+ * all at the default stride 0. A B is 0 (k = 1, A zero), so D is the bias. */
+START_TEST(test_bias_batch_stride)
+{
+    cublasLtHandle_t h = lt_handle();
+    uint16_t zero[6] = { 0 }, bias[6] = { H(1), H(2), H(3), H(4), H(5), H(6) };
+    struct mat ma = { CUDA_R_16F, 2, 1, 2, COL, 3, 2 }, mb = { CUDA_R_16F, 1, 1, 1, COL, 3, 1 };
+    struct mat md = { CUDA_R_16F, 2, 1, 2, COL, 3, 2 };
+    cublasLtMatrixLayout_t la = layout(&ma), lb = layout(&mb), ld = layout(&md);
+    void *da = up(zero, 12), *db = up(zero, 6), *dbias = up(bias, 12), *dd = NULL;
+    ck_assert_int_eq(cudaMalloc(&dd, 12), cudaSuccess);
+    for (int64_t stride = 0; stride <= 2; stride += 2) {
+        cublasLtMatmulDesc_t op = desc(CUBLAS_COMPUTE_32F, CUDA_R_32F, N, N);
+        set_u32(op, CUBLASLT_MATMUL_DESC_EPILOGUE, CUBLASLT_EPILOGUE_BIAS);
+        ck_assert_int_eq(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_BIAS_POINTER,
+                                                        &dbias, sizeof dbias), OK);
+        if (stride)
+            ck_assert_int_eq(cublasLtMatmulDescSetAttribute(
+                                 op, CUBLASLT_MATMUL_DESC_BIAS_BATCH_STRIDE, &stride,
+                                 sizeof stride), OK);
+        int64_t got = -1;
+        size_t written = 0;
+        ck_assert_int_eq(cublasLtMatmulDescGetAttribute(op, CUBLASLT_MATMUL_DESC_BIAS_BATCH_STRIDE,
+                                                        &got, sizeof got, &written), OK);
+        ck_assert_int_eq(got, stride);
+        float one = 1, zf = 0;
+        ck_assert_int_eq(cublasLtMatmul(h, op, &one, da, la, db, lb, &zf, dd, ld, dd, ld, NULL,
+                                        NULL, 0, NULL), OK);
+        uint16_t out[6];
+        down(out, dd, 12);
+        for (int i = 0; i < 6; i++)
+            ck_assert_float_eq(sh_half_to_float(out[i]), (float)(1 + (stride ? i : i % 2)));
+        cublasLtMatmulDescDestroy(op);
+    }
+    cublasLtDestroy(h);
+}
+END_TEST
+
 /* ---- handles, streams, errors -------------------------------------------------- */
 
 /* PyTorch passes its cuBLAS handle as the cuBLASLt one. */
@@ -1081,6 +1119,7 @@ static Suite *lt_suite(void)
     tcase_add_test(tc, test_strided_batch);
     tcase_add_test(tc, test_device_pointer_mode);
     tcase_add_test(tc, test_epilogues);
+    tcase_add_test(tc, test_bias_batch_stride);
     tcase_add_test(tc, test_cublas_handle_as_lt_handle);
     tcase_add_test(tc, test_graph_capture);
     tcase_add_test(tc, test_errors);

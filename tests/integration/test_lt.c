@@ -313,6 +313,73 @@ START_TEST(overflow_found)
 }
 END_TEST
 
+/* Which inputs a finding names (SAFEHALF_CHECK_INPUTS=1): C when beta lets
+ * it in (scanned when apart from D, unread when D is C), and a BIAS
+ * epilogue's vector, per batch member when BIAS_BATCH_STRIDE says so. The
+ * overflow cases make their Inf themselves (16224 x 16.7 > 65504). */
+#define OVERFLOW "--compute", "32F", "--value", "16.7", "--k", "16224", "--m", "8", "--n", "8"
+#define SMALL "--compute", "32F", "--k", "16", "--m", "8", "--n", "8"
+static const struct {
+    const char *args[20];
+    const char *finite;     /* inputs_finite: "true", "false" or "null" */
+    const char *name;       /* an input the record must hold, or NULL */
+    double inf;             /* its Inf count */
+    const char *absent;     /* an input the record must not hold, or NULL */
+} input_cases[] = {
+    /* Inf in C, beta 1: C, scanned, brought it */
+    { { SMALL, "--beta", "1", "--c-value", "inf" }, "false", "C", 64, NULL },
+    /* the same with half scalars converted by the upcast */
+    { { "--compute", "16F", "--k", "16", "--m", "8", "--n", "8", "--beta", "1",
+        "--c-value", "inf" }, "false", "C", 64, NULL },
+    /* beta from device memory may be anything: C counts */
+    { { SMALL, "--beta", "1", "--c-value", "inf", "--pointer-mode", "device" }, "false", "C",
+      64, NULL },
+    /* D is C: no scan sees C as it was */
+    { { SMALL, "--beta", "1", "--c-value", "inf", "--in-place" }, "null", NULL, 0, "C" },
+    { { OVERFLOW, "--beta", "1", "--c-value", "1", "--in-place" }, "null", NULL, 0, "C" },
+    /* beta 0 (float and half): C is not read, the call made the Inf */
+    { { OVERFLOW, "--c-value", "inf" }, "true", NULL, 0, "C" },
+    { { "--compute", "16F", "--value", "16.7", "--k", "16224", "--m", "8", "--n", "8",
+        "--scale", "16F", "--c-value", "inf" }, "true", NULL, 0, "C" },
+    /* beta 1 and a finite C apart from D: scanned, finite */
+    { { OVERFLOW, "--beta", "1", "--c-value", "1" }, "true", "C", 0, NULL },
+    /* an Inf bias, one vector for 3 members or one each */
+    { { SMALL, "--epilogue", "bias", "--bias-value", "inf", "--batch", "3" }, "false",
+      "bias", 8, NULL },
+    { { SMALL, "--epilogue", "relu_bias", "--bias-value", "inf", "--batch", "3",
+        "--bias-stride", "8" }, "false", "bias", 24, NULL },
+    /* a finite bias: scanned; ReLU alone reads none */
+    { { OVERFLOW, "--epilogue", "bias", "--bias-value", "2" }, "true", "bias", 0, NULL },
+    { { OVERFLOW, "--epilogue", "relu" }, "true", NULL, 0, "bias" },
+};
+
+START_TEST(matmul_inputs)
+{
+    const int i = _i;
+    hr_app a;
+    run(&a, 1, ENV("SAFEHALF_CHECK_INPUTS=1"), input_cases[i].args);
+    ASSERT_OK(&a);
+    ck_assert_msg(nonfinite(&a) == 1, "case %d: %s", i, hr_log_dump(&a.log));
+    const char *rec = hr_log_find(&a.log, "nonfinite", 0);
+    char want[64];
+    snprintf(want, sizeof want, "\"inputs_finite\":%s", input_cases[i].finite);
+    ck_assert_msg(strstr(rec, want), "case %d: %s", i, rec);
+    ASSERT_JNUM(rec, "inputs.A.inf", 0);
+    ASSERT_JNUM(rec, "inputs.B.inf", 0);
+    if (input_cases[i].name) {
+        char path[64];
+        snprintf(path, sizeof path, "inputs.%s.inf", input_cases[i].name);
+        ASSERT_JNUM(rec, path, input_cases[i].inf);
+    }
+    if (input_cases[i].absent) {
+        char path[64];
+        snprintf(path, sizeof path, "inputs.%s", input_cases[i].absent);
+        ASSERT_ABSENT(rec, path);
+    }
+    hr_app_free(&a);
+}
+END_TEST
+
 /* Batches, row-major layouts, a transposed A and a bias epilogue: the
  * numbers, the shape in the record, and D scanned whole (an Inf planted
  * by the bias in the last batch is found). */
@@ -528,6 +595,7 @@ int main(void)
     tcase_add_test(t, splitk_program_mask);
     tcase_add_test(t, splitk_requery_cached);
     tcase_add_test(t, overflow_found);
+    tcase_add_loop_test(t, matmul_inputs, 0, (int)(sizeof input_cases / sizeof input_cases[0]));
     tcase_add_test(t, layouts);
     tcase_add_loop_test(t, layouts_followed, 0, 4);
     tcase_add_loop_test(t, churn, 0, 4);

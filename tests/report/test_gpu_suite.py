@@ -89,6 +89,20 @@ class EmulatedSuite(unittest.TestCase):
             self.assertEqual((c["without"]["values"]["out0"], c["with"]["values"]["out0"]),
                              ("2048", "4096"), op)
 
+    def test_inputs_named(self):
+        cases = {c["case"]: c for c in self.fig["inputs"]}
+        self.assertEqual(len(cases), 9)
+        for c in cases.values():
+            self.assertTrue(c["as_expected"], c)
+        bias = cases["cuBLASLt, Inf bias per batch member"]
+        self.assertEqual(bias["inputs"]["bias"], {"inf": 16, "nan": 0})
+        self.assertIs(bias["inputs_finite"], False)
+        self.assertIsNone(cases["cuBLASLt, Inf in C, D is C, beta 1"]["inputs_finite"])
+        self.assertNotIn("C", cases["cuBLASLt, Inf in C, D is C, beta 1"]["inputs"])
+        self.assertEqual(cases["cuBLASLt, Inf in C apart from D, beta 1"]["inputs"]["C"]["inf"], 64)
+        self.assertIn("| cuBLASLt, Inf in C, D is C, beta 1 | null | null |", self.md)
+        self.assertNotIn("**NO**", self.md)
+
     def test_overflow_saturate(self):
         runs = {r["command"]: r for r in self.fig["overflow"]}
         sat = [r for c, r in runs.items() if "saturate" in c][0]
