@@ -385,6 +385,8 @@ class Suite:
             ("cuBLAS GEMM overflow", ["overflow_app"], True, None),
             ("cuBLAS GEMM, NaN in A", ["overflow_app", "--nan-input", "--value", "1"], False, "A"),
             ("cuBLAS GEMM, Inf in C, beta 1", ["overflow_app", "--value", "1", "--inf-c"], None, None),
+            ("cuBLAS grouped GEMM, group 1 overflows", ["overflow_app", "--entry", "grouped"], True,
+             None),
             ("cuBLASLt overflow", ["lt_app"] + over, True, None),
             ("cuBLASLt, Inf in C apart from D, beta 1",
              ["lt_app"] + small + ["--beta", "1", "--c-value", "inf"], False, "C"),

@@ -5,6 +5,7 @@
  * true, status in c->status) or lets the wrapper call the real function with
  * the program's own arguments (returns false). */
 #include <cublas_api.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -72,6 +73,24 @@ struct gemm {
     cublasGemmAlgo_t algo;
 };
 
+/* ---- grouped GEMMs: cublasGemmGroupedBatchedEx ------------------------------
+ * Host arrays of one entry per group (shape, transposes, leading
+ * dimensions, alpha, beta, group size), device arrays of one pointer per
+ * problem. cuBLAS offers no FP16 accumulation here (COMPUTE_32F at least),
+ * so nothing is rewritten: its 16-bit outputs are checked, group by group. */
+struct grouped {
+    bool is64;
+    cublasHandle_t h;
+    const cublasOperation_t *ta, *tb;
+    const void *m, *n, *k, *lda, *ldb, *ldc, *size; /* int, or int64_t for _64 */
+    const void *alpha, *beta;
+    const void *const *A, *const *B;
+    void *const *C;
+    cudaDataType at, bt, ct;
+    int64_t groups;
+    int compute;
+};
+
 /* ---- reductions: cublasDotEx, cublasNrm2Ex, cublasAxpyEx ------------------- */
 
 enum red_kind { RED_DOT, RED_NRM2, RED_AXPY };
@@ -95,8 +114,16 @@ struct cublas_call {
     union {
         struct gemm g;
         struct reduce r;
+        struct grouped q; /* c.kind == CALL_GROUPED */
     };
 };
+
+enum { CALL_GROUPED = 1 };
+
+static const struct cublas_call *cublas_of(const struct sh_call *c)
+{
+    return (const struct cublas_call *)((const char *)c - offsetof(struct cublas_call, c));
+}
 
 /* The handle's pointer mode (where alpha, beta and a reduction's result
  * live), or -1 when the handle cannot say. */
@@ -368,6 +395,60 @@ static bool sh_hook_gemm_strided_ex(struct cublas_call *cc, cublasHandle_t h, cu
     return gemm_hook(cc);
 }
 
+/* ---- grouped GEMM hook ----------------------------------------------------------- */
+
+static int64_t nth(const void *arr, bool is64, int64_t i)
+{
+    return is64 ? ((const int64_t *)arr)[i] : ((const int *)arr)[i];
+}
+
+/* The call as one shaped call, for its site and records: the largest m, n
+ * and k of its groups, batch = every problem of every group (a MoE layer's
+ * sites stay put while its experts' token counts change). The library's
+ * own checks run first: arrays it would refuse are not read here. */
+static bool sh_hook_grouped(struct cublas_call *cc, cublasHandle_t h, const cublasOperation_t *ta,
+                            const cublasOperation_t *tb, const void *m, const void *n,
+                            const void *k, const void *alpha, const void *const *A,
+                            cudaDataType at, const void *lda, const void *const *B,
+                            cudaDataType bt, const void *ldb, const void *beta, void *const *C,
+                            cudaDataType ct, const void *ldc, int64_t groups, const void *size,
+                            cublasComputeType_t compute)
+{
+    struct sh_call *c = &cc->c;
+    struct grouped *q = &cc->q;
+    *q = (struct grouped){ .is64 = c->api == SH_API_cublasGemmGroupedBatchedEx_64, .h = h,
+                           .ta = ta, .tb = tb, .m = m, .n = n, .k = k, .lda = lda, .ldb = ldb,
+                           .ldc = ldc, .size = size, .alpha = alpha, .beta = beta, .A = A,
+                           .B = B, .C = C, .at = at, .bt = bt, .ct = ct, .groups = groups,
+                           .compute = (int)compute };
+    c->kind = CALL_GROUPED;
+    if (!ta || !tb || !m || !n || !k || !lda || !ldb || !ldc || !size || groups < 0)
+        return false;
+    long long mm = 0, nn = 0, kk = 0, problems = 0;
+    for (int64_t g = 0; g < groups; g++) {
+        long long gm = nth(m, q->is64, g), gn = nth(n, q->is64, g), gk = nth(k, q->is64, g),
+                  gs = nth(size, q->is64, g);
+        if (gm < 0 || gn < 0 || gk < 0 || gs < 0)
+            return false;
+        mm = gm > mm ? gm : mm;
+        nn = gn > nn ? gn : nn;
+        kk = gk > kk ? gk : kk;
+        problems += gs;
+    }
+    c->gemm = true;
+    c->m = mm;
+    c->n = nn;
+    c->k = kk;
+    c->batch = problems;
+    c->atype = at;
+    c->btype = bt;
+    c->ctype = ct;
+    c->compute = c->compute_used = (int)compute;
+    c->action = SH_ACT_PASS;
+    c->pointer_mode = sh_log_wants(SH_LEVEL_TRACE) ? pointer_mode_of(h) : -1;
+    return false;
+}
+
 /* ---- reduction hooks ---------------------------------------------------------- */
 
 static enum red_kind red_kind_of(int api)
@@ -597,6 +678,70 @@ static void gemm_check(const struct cublas_call *cc)
     sh_check_submit(&k);
 }
 
+/* ---- the check after a grouped GEMM ------------------------------------------- */
+
+/* problems column-major matrices whose pointers are the device array ptrs. */
+static struct sh_matrix pointed(enum sh_scan_type t, const void *const *ptrs, int64_t rows,
+                                int64_t cols, int64_t ld, int64_t problems)
+{
+    return (struct sh_matrix){ .type = t, .ptrs = ptrs, .rows = (unsigned long long)rows,
+                               .cols = (unsigned long long)cols, .ld = (unsigned long long)ld,
+                               .batch = (unsigned long long)problems };
+}
+
+/* One scan per group, each a check of its own (its shape and index in the
+ * record); a group's problems share one scan of their pointer array. beta
+ * is a host array (cuBLAS refuses device pointer mode here) in the scale
+ * type: double for the 64F compute types, else float. */
+static void grouped_check(const struct cublas_call *cc)
+{
+    const struct grouped *q = &cc->q;
+    const struct sh_call *c = &cc->c;
+    enum sh_scan_type ct, at, bt;
+    cudaStream_t stream;
+    if (!sh_check_wanted(q->ct) || !sh_cuda_scan_type(q->ct, &ct))
+        return;
+    sh_fn_cublasGetStream_v2 get_stream = REAL(sh_cublas, cublasGetStream_v2);
+    if (!get_stream || get_stream(q->h, &stream) != CUBLAS_STATUS_SUCCESS)
+        return;
+    bool scan_a = sh_cuda_scan_type(q->at, &at), scan_b = sh_cuda_scan_type(q->bt, &bt);
+    bool f64 = q->compute == CUBLAS_COMPUTE_64F || q->compute == CUBLAS_COMPUTE_64F_PEDANTIC;
+    int64_t first = 0;
+    for (int64_t g = 0; g < q->groups; first += nth(q->size, q->is64, g), g++) {
+        int64_t m = nth(q->m, q->is64, g), n = nth(q->n, q->is64, g), k = nth(q->k, q->is64, g);
+        int64_t problems = nth(q->size, q->is64, g);
+        if (!problems || !m || !n)
+            continue;
+        struct sh_check_call kc = { .api = cublas_syms[c->api], .names = &cublas_names,
+                                    .counts = &counts[c->api].checks, .seq = c->seq, .m = m,
+                                    .n = n, .k = k, .batch = problems, .grouped = true,
+                                    .group = g, .atype = c->atype, .btype = c->btype,
+                                    .ctype = c->ctype, .compute = c->compute,
+                                    .compute_used = c->compute_used, .stream = stream,
+                                    .caller = c->caller, .site = c->site };
+        kc.out = pointed(ct, (const void *const *)q->C + first, m, n, nth(q->ldc, q->is64, g),
+                         problems);
+        if (sh_policy.check_inputs) {
+            bool ta = q->ta[g] != CUBLAS_OP_N, tb = q->tb[g] != CUBLAS_OP_N;
+            kc.nin = 2;
+            if (scan_a) {
+                kc.in_name[0] = "A";
+                kc.in[0] = pointed(at, q->A + first, ta ? k : m, ta ? m : k,
+                                   nth(q->lda, q->is64, g), problems);
+            }
+            if (scan_b) {
+                kc.in_name[1] = "B";
+                kc.in[1] = pointed(bt, q->B + first, tb ? n : k, tb ? k : n,
+                                   nth(q->ldb, q->is64, g), problems);
+            }
+            const char *beta = (const char *)q->beta + g * (f64 ? 8 : 4);
+            if (sh_cuda_scalar_nonzero(f64 ? CUDA_R_64F : CUDA_R_32F, beta))
+                kc.nin = 3; /* C, unread, as for any GEMM */
+        }
+        sh_check_submit(&kc);
+    }
+}
+
 /* ---- the check after a reduction ---------------------------------------------- */
 
 /* A vector as the scan kernels see it: a 1 x n matrix whose columns lie
@@ -661,7 +806,9 @@ static void shaped_after(struct cublas_call *cc, cublasStatus_t status)
         sh_site_enter(c, cublas_syms[c->api], c->gemm ? &cublas_names : &reduce_names);
     if (status != CUBLAS_STATUS_SUCCESS)
         return;
-    if (c->gemm)
+    if (c->kind == CALL_GROUPED)
+        grouped_check(cc);
+    else if (c->gemm)
         gemm_check(cc);
     else
         reduce_check(cc);
@@ -699,6 +846,8 @@ static void log_call(const struct sh_call *c, int status)
     sh_json_uint(&j, "seq", c->seq);
     if (c->gemm) {
         sh_call_json_shape(&j, c, &cublas_names);
+        if (c->kind == CALL_GROUPED)
+            sh_json_int(&j, "groups", cublas_of(c)->q.groups);
         sh_json_name(&j, "compute", sh_cublas_compute_name(c->compute), c->compute);
         sh_json_name(&j, "compute_used", sh_cublas_compute_name(c->compute_used), c->compute_used);
         sh_json_str(&j, "pointer_mode", pointer_mode_name(c->pointer_mode));

@@ -232,6 +232,8 @@ static void write_record(const struct slot *sl, const struct sh_scan_result *res
     sh_json_int(&j, "n", c->n);
     sh_json_int(&j, "k", c->k);
     sh_json_int(&j, "batch", c->batch);
+    if (c->grouped)
+        sh_json_int(&j, "group", c->group);
     sh_json_name(&j, "atype", c->names->data_type(c->atype), c->atype);
     sh_json_name(&j, "btype", c->names->data_type(c->btype), c->btype);
     sh_json_name(&j, "ctype", c->names->data_type(c->ctype), c->ctype);
@@ -313,9 +315,12 @@ static void report(struct slot *sl, const struct sh_scan_result *res, unsigned l
         atomic_fetch_add(&n_suppressed, 1);
     if (in_signal)
         return;
+    char group[40] = "";
+    if (c->grouped)
+        snprintf(group, sizeof group, " group=%lld", c->group);
     if (!atomic_exchange(&said_first, 1))
-        sh_say("Inf/NaN in the output of %s (call %llu, m=%lld n=%lld k=%lld batch=%lld: "
-            "%llu Inf, %llu NaN)%s", c->api, c->seq, c->m, c->n, c->k, c->batch,
+        sh_say("Inf/NaN in the output of %s (call %llu, m=%lld n=%lld k=%lld batch=%lld%s: "
+            "%llu Inf, %llu NaN)%s", c->api, c->seq, c->m, c->n, c->k, c->batch, group,
             res[0].pos_inf + res[0].neg_inf, res[0].nan,
             sh_policy.on_nonfinite == SH_ON_SATURATE ? "; Inf saturated to the largest finite value"
                                                      : "; see the log");

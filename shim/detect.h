@@ -50,6 +50,10 @@ struct sh_check_call {
     struct sh_check_counts *counts;
     unsigned long long seq;
     long long m, n, k, batch;
+    /* One group of a grouped GEMM (cublasGemmGroupedBatchedEx): m, n, k
+     * and batch are the group's, and the record names its index. */
+    bool grouped;
+    long long group;
     int atype, btype, ctype, compute, compute_used;
     void *stream;
     const void *caller; /* return address in the program, for the record */

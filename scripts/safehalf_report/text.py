@@ -35,7 +35,9 @@ def when(t):
 
 
 def shape(row):
-    return "m=%s n=%s k=%s batch=%s" % tuple(value(row.get(k)) for k in ("m", "n", "k", "batch"))
+    """A finding of a grouped GEMM is one group's: its index follows."""
+    text = "m=%s n=%s k=%s batch=%s" % tuple(value(row.get(k)) for k in ("m", "n", "k", "batch"))
+    return text if row.get("group") is None else "%s group=%s" % (text, value(row["group"]))
 
 
 def short_shape(row):

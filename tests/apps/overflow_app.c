@@ -11,14 +11,18 @@
  * float alpha = 1 and beta = 0.
  *
  *   overflow_app [--k HW] [--value V] [--b B] [--n N] [--c C] [--calls R]
- *                [--entry strided|batched|gemm|hgemm] [--bf16] [--nan-input]
+ *                [--entry strided|batched|gemm|hgemm|grouped|grouped64] [--bf16]
+ *                [--nan-input]
  *                [--capture REPLAYS] [--threads T] [--crash] [--inf-c]
  *
  *   --value V      the features' value (1 gives a finite result)
  *   --calls R      make the same call R times
  *   --entry        cublasGemmStridedBatchedEx (default), cublasGemmBatchedEx
  *                  (device pointer arrays), cublasGemmEx or cublasHgemm on
- *                  batch 0 only
+ *                  batch 0 only, or cublasGemmGroupedBatchedEx (_64 for
+ *                  grouped64) in two groups: group 0 is batch member 0 with
+ *                  k = 1 (one product each: finite), group 1 the other
+ *                  members with the full k
  *   --bf16         CUDA_R_16BF data (use a --value like 3e34 to overflow)
  *   --nan-input    the first feature is NaN: the output receives it
  *   --inf-c        the output holds +Inf before the call and beta is 1 (as
@@ -96,6 +100,23 @@ static cublasStatus_t gemm(cublasHandle_t h, const unsigned short *feats,
                                    (const void *const *)(ptrs + B), t, K, &beta,
                                    (void *const *)(ptrs + 2 * B), t, C, B, CUBLAS_COMPUTE_32F,
                                    CUBLAS_GEMM_DEFAULT);
+    if (!strncmp(ENTRY, "grouped", 7)) {
+        const void *const *arr = (const void *const *)ptrs;
+        cublasOperation_t ta[2] = { CUBLAS_OP_T, CUBLAS_OP_T }, tb[2] = { CUBLAS_OP_N, CUBLAS_OP_N };
+        float alpha[2] = { 1.0f, 1.0f }, betas[2] = { beta, beta };
+        if (!strcmp(ENTRY, "grouped64")) {
+            int64_t m[2] = { C, C }, n[2] = { N, N }, k[2] = { 1, K }, ld[2] = { K, K },
+                    ldc[2] = { C, C }, size[2] = { 1, B - 1 };
+            return cublasGemmGroupedBatchedEx_64(h, ta, tb, m, n, k, alpha, arr, t, ld, arr + B,
+                                                 t, ld, betas, (void *const *)(ptrs + 2 * B), t,
+                                                 ldc, 2, size, CUBLAS_COMPUTE_32F);
+        }
+        int m[2] = { C, C }, n[2] = { N, N }, k[2] = { 1, K }, ld[2] = { K, K }, ldc[2] = { C, C },
+            size[2] = { 1, B - 1 };
+        return cublasGemmGroupedBatchedEx(h, ta, tb, m, n, k, alpha, arr, t, ld, arr + B, t, ld,
+                                          betas, (void *const *)(ptrs + 2 * B), t, ldc, 2, size,
+                                          CUBLAS_COMPUTE_32F);
+    }
     if (!strcmp(ENTRY, "gemm"))
         return cublasGemmEx(h, CUBLAS_OP_T, CUBLAS_OP_N, C, N, K, &one, feats, t, K, masks, t,
                             K, &beta, out, t, C, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
@@ -133,7 +154,7 @@ static void run(struct result *r)
     for (size_t i = 0; i < no; i++)
         ho[i] = INF_C ? (BF16 ? 0x7f80 : 0x7c00) : 0;
     TRY(cudaMemcpy(out, ho, no * 2, cudaMemcpyHostToDevice), r->status);
-    if (!strcmp(ENTRY, "batched")) {
+    if (!strcmp(ENTRY, "batched") || !strncmp(ENTRY, "grouped", 7)) {
         void *hp[3 * 64];
         for (int b = 0; b < B && b < 64; b++) {
             hp[b] = feats + (size_t)b * C * K;

@@ -18,6 +18,10 @@
  * makes only the six reductions, with execution type CUDA_R_16F and a half
  * alpha (which NVIDIA's cuBLAS 13 refuses).
  *
+ * Last come cublasGemmGroupedBatchedEx and its _64 form (two groups of
+ * FP16 GEMMs, COMPUTE_32F, NULL pointer arrays), then the 32-bit form again
+ * with a NULL m array (`cublasGemmGroupedBatchedEx_null_m`).
+ *
  * On a machine without a GPU, run against the real libcublas, every line is
  * the library's own error code. Exit status is always 0 once everything has
  * been printed. */
@@ -120,6 +124,24 @@ int main(int argc, char **argv)
         cublasMath_t mode = (cublasMath_t)-1;
         SHOW("cublasGetMathMode", cublasGetMathMode(h, &mode));
         printf("math_mode=%d\n", (int)mode);
+    }
+    {
+        const cublasOperation_t ops[2] = { N, N };
+        const int dims[2] = { d, d }, lds[2] = { 16, 16 }, sizes[2] = { 1, 2 };
+        const int64_t dims64[2] = { d, d }, lds64[2] = { 16, 16 }, sizes64[2] = { 1, 2 };
+        const float ones[2] = { 1, 1 }, zeros[2] = { 0, 0 };
+        SHOW("cublasGemmGroupedBatchedEx",
+             cublasGemmGroupedBatchedEx(h, ops, ops, dims, dims, dims, ones, vnull, t, lds,
+                                        vnull, t, lds, zeros, vcnull, t, lds, 2, sizes,
+                                        CUBLAS_COMPUTE_32F));
+        SHOW("cublasGemmGroupedBatchedEx_64",
+             cublasGemmGroupedBatchedEx_64(h, ops, ops, dims64, dims64, dims64, ones, vnull, t,
+                                           lds64, vnull, t, lds64, zeros, vcnull, t, lds64, 2,
+                                           sizes64, CUBLAS_COMPUTE_32F));
+        SHOW("cublasGemmGroupedBatchedEx_null_m",
+             cublasGemmGroupedBatchedEx(h, ops, ops, NULL, dims, dims, ones, vnull, t, lds,
+                                        vnull, t, lds, zeros, vcnull, t, lds, 2, sizes,
+                                        CUBLAS_COMPUTE_32F));
     }
     if (h)
         printf("cublasDestroy_v2=%d\n", (int)cublasDestroy_v2(h));

@@ -568,3 +568,106 @@ EMU_API cublasStatus_t cublasSgemmStridedBatched_64(cublasHandle_t handle,
     SSTRIDED_CALL("cublasSgemmStridedBatched_64");
     return gemm_entry(handle, &c);
 }
+
+/* ---- grouped batched GEMM ---------------------------------------------------
+ * cublasGemmGroupedBatchedEx: group i's group_size[i] problems share its
+ * shape, transposes, leading dimensions and alpha/beta (host arrays of
+ * group_count), and take their matrices from the next group_size[i] entries
+ * of the device pointer arrays. As cuBLAS documents it: every group is
+ * validated before any runs, alpha/beta must be on the host (device pointer
+ * mode: NOT_SUPPORTED), and the compute types are COMPUTE_32F for
+ * 16F/16BF/32F data (one type for A, B and C) and COMPUTE_32F_PEDANTIC or
+ * FAST_TF32 for 32F data; the 64F ones the emulator lacks are NOT_SUPPORTED
+ * too. Each group then runs as a batched GEMM of its own. */
+
+static int64_t nth(const void *arr, int is64, int64_t i)
+{
+    return is64 ? ((const int64_t *)arr)[i] : ((const int *)arr)[i];
+}
+
+struct grouped {
+    const char *api;
+    int is64;
+    const cublasOperation_t *ta, *tb;
+    const void *m, *n, *k, *lda, *ldb, *ldc, *size; /* int or int64_t arrays */
+    const void *alpha, *beta;
+    const void *const *A, *const *B;
+    void *const *C;
+    cudaDataType at, bt, ct;
+    int64_t groups;
+    int compute;
+};
+
+static cublasStatus_t grouped_entry(cublasHandle_t h, const struct grouped *q)
+{
+    if (!blas_valid(h))
+        return CUBLAS_STATUS_NOT_INITIALIZED;
+    if (!q->ta || !q->tb || !q->m || !q->n || !q->k || !q->alpha || !q->lda || !q->ldb ||
+        !q->beta || !q->ldc || !q->size || q->groups < 0)
+        return CUBLAS_STATUS_INVALID_VALUE;
+    for (int64_t g = 0; g < q->groups; g++) {
+        int64_t m = nth(q->m, q->is64, g), n = nth(q->n, q->is64, g), k = nth(q->k, q->is64, g);
+        int ta = q->ta[g] != CUBLAS_OP_N, tb = q->tb[g] != CUBLAS_OP_N;
+        if (m < 0 || n < 0 || k < 0 || nth(q->size, q->is64, g) < 0 || !valid_op(q->ta[g]) ||
+            !valid_op(q->tb[g]) || nth(q->lda, q->is64, g) < (ta ? k : m) ||
+            nth(q->lda, q->is64, g) < 1 || nth(q->ldb, q->is64, g) < (tb ? n : k) ||
+            nth(q->ldb, q->is64, g) < 1 || nth(q->ldc, q->is64, g) < m ||
+            nth(q->ldc, q->is64, g) < 1)
+            return CUBLAS_STATUS_INVALID_VALUE;
+    }
+    if (h->pointer_mode == CUBLAS_POINTER_MODE_DEVICE)
+        return CUBLAS_STATUS_NOT_SUPPORTED;
+    int half16 = q->at == CUDA_R_16F || q->at == CUDA_R_16BF;
+    if (q->bt != q->at || q->ct != q->at ||
+        !((q->compute == CUBLAS_COMPUTE_32F && (half16 || q->at == CUDA_R_32F)) ||
+          ((q->compute == CUBLAS_COMPUTE_32F_PEDANTIC ||
+            q->compute == CUBLAS_COMPUTE_32F_FAST_TF32) && q->at == CUDA_R_32F)))
+        return CUBLAS_STATUS_NOT_SUPPORTED;
+    int64_t idx = 0;
+    for (int64_t g = 0; g < q->groups; g++) {
+        int64_t size = nth(q->size, q->is64, g);
+        struct call c = { q->api, POINTER_ARRAY, q->ta[g], q->tb[g], nth(q->m, q->is64, g),
+                          nth(q->n, q->is64, g), nth(q->k, q->is64, g),
+                          nth(q->lda, q->is64, g), nth(q->ldb, q->is64, g),
+                          nth(q->ldc, q->is64, g), size, (const float *)q->alpha + g,
+                          (const float *)q->beta + g, (const void *)(q->A + idx),
+                          (const void *)(q->B + idx), (void *)(q->C + idx), 0, 0, 0, q->at,
+                          q->bt, q->ct, q->compute, CUBLAS_GEMM_DEFAULT };
+        cublasStatus_t st = gemm_entry(h, &c);
+        if (st)
+            return st;
+        idx += size;
+    }
+    return CUBLAS_STATUS_SUCCESS;
+}
+
+#define GROUPED_CALL(name, is64_)                                                           \
+    struct grouped q = { name, is64_, transa_array, transb_array, m_array, n_array, k_array, \
+                         lda_array, ldb_array, ldc_array, group_size, alpha_array,          \
+                         beta_array, Aarray, Barray, Carray, Atype, Btype, Ctype,           \
+                         group_count, (int)computeType }
+
+EMU_API cublasStatus_t cublasGemmGroupedBatchedEx(cublasHandle_t handle,
+    const cublasOperation_t transa_array[], const cublasOperation_t transb_array[],
+    const int m_array[], const int n_array[], const int k_array[], const void *alpha_array,
+    const void *const Aarray[], cudaDataType_t Atype, const int lda_array[],
+    const void *const Barray[], cudaDataType_t Btype, const int ldb_array[],
+    const void *beta_array, void *const Carray[], cudaDataType_t Ctype, const int ldc_array[],
+    int group_count, const int group_size[], cublasComputeType_t computeType)
+{
+    GROUPED_CALL("cublasGemmGroupedBatchedEx", 0);
+    return grouped_entry(handle, &q);
+}
+
+EMU_API cublasStatus_t cublasGemmGroupedBatchedEx_64(cublasHandle_t handle,
+    const cublasOperation_t transa_array[], const cublasOperation_t transb_array[],
+    const int64_t m_array[], const int64_t n_array[], const int64_t k_array[],
+    const void *alpha_array, const void *const Aarray[], cudaDataType_t Atype,
+    const int64_t lda_array[], const void *const Barray[], cudaDataType_t Btype,
+    const int64_t ldb_array[], const void *beta_array, void *const Carray[],
+    cudaDataType_t Ctype, const int64_t ldc_array[], int64_t group_count,
+    const int64_t group_size[], cublasComputeType_t computeType)
+{
+    GROUPED_CALL("cublasGemmGroupedBatchedEx_64", 1);
+    return grouped_entry(handle, &q);
+}

@@ -477,6 +477,85 @@ START_TEST(test_pointer_array_batched)
 }
 END_TEST
 
+/* Two groups of different shapes, transposes and alpha/beta: group 0 one
+ * 2x1 problem (k = 3), group 1 two 1x2 problems with A transposed (k = 2),
+ * alpha 2 and beta 1; the 32- and 64-bit forms agree. */
+START_TEST(test_grouped_batched)
+{
+    cublasHandle_t h = handle();
+    uint16_t a0[6], b0[3] = { H(1), H(2), H(3) };
+    for (int i = 0; i < 6; i++)
+        a0[i] = H(1);
+    uint16_t a1[2] = { H(1), H(2) }, b1[4] = { H(3), H(4), H(5), H(6) };
+    uint16_t a2[2] = { H(0.5f), H(0.5f) }, b2[4] = { H(2), H(2), H(4), H(4) };
+    uint16_t c0[2] = { 0 }, c1[2] = { H(10), H(20) }, c2[2] = { H(1), H(1) };
+    for (int use64 = 0; use64 < 2; use64++) {
+        const void *pa[3] = { up(a0, 12), up(a1, 4), up(a2, 4) };
+        const void *pb[3] = { up(b0, 6), up(b1, 8), up(b2, 8) };
+        void *pc[3] = { up(c0, 4), up(c1, 4), up(c2, 4) };
+        void *dpa = up(pa, sizeof pa), *dpb = up(pb, sizeof pb), *dpc = up(pc, sizeof pc);
+        cublasOperation_t ta[2] = { N, T }, tb[2] = { N, N };
+        int m[2] = { 2, 1 }, n[2] = { 1, 2 }, k[2] = { 3, 2 }, lda[2] = { 2, 2 },
+            ldb[2] = { 3, 2 }, ldc[2] = { 2, 1 }, size[2] = { 1, 2 };
+        int64_t m64[2] = { 2, 1 }, n64[2] = { 1, 2 }, k64[2] = { 3, 2 }, lda64[2] = { 2, 2 },
+                ldb64[2] = { 3, 2 }, ldc64[2] = { 2, 1 }, size64[2] = { 1, 2 };
+        float alpha[2] = { 1, 2 }, beta[2] = { 0, 1 };
+        cublasStatus_t st =
+            use64 ? cublasGemmGroupedBatchedEx_64(h, ta, tb, m64, n64, k64, alpha, dpa,
+                                                  CUDA_R_16F, lda64, dpb, CUDA_R_16F, ldb64,
+                                                  beta, dpc, CUDA_R_16F, ldc64, 2, size64,
+                                                  CUBLAS_COMPUTE_32F)
+                  : cublasGemmGroupedBatchedEx(h, ta, tb, m, n, k, alpha, dpa, CUDA_R_16F, lda,
+                                               dpb, CUDA_R_16F, ldb, beta, dpc, CUDA_R_16F, ldc,
+                                               2, size, CUBLAS_COMPUTE_32F);
+        ck_assert_int_eq(st, OK);
+        uint16_t out[2];
+        down(out, pc[0], 4);
+        ck_assert_float_eq(F(out[0]), 6);
+        ck_assert_float_eq(F(out[1]), 6);
+        down(out, pc[1], 4);
+        ck_assert_float_eq(F(out[0]), 2 * 11 + 10);
+        ck_assert_float_eq(F(out[1]), 2 * 17 + 20);
+        down(out, pc[2], 4);
+        ck_assert_float_eq(F(out[0]), 2 * 2 + 1);
+        ck_assert_float_eq(F(out[1]), 2 * 4 + 1);
+
+        if (use64)
+            continue;
+        /* Errors, each before anything runs. */
+#define GROUPED(M, SIZE, AT, CT, COMPUTE)                                                       \
+    cublasGemmGroupedBatchedEx(h, ta, tb, M, n, k, alpha, dpa, AT, lda, dpb, AT, ldb, beta, dpc, \
+                               CT, ldc, 2, SIZE, COMPUTE)
+        ck_assert_int_eq(GROUPED(NULL, size, CUDA_R_16F, CUDA_R_16F, CUBLAS_COMPUTE_32F),
+                         CUBLAS_STATUS_INVALID_VALUE);
+        int bad_size[2] = { 1, -1 }, bad_m[2] = { 3, 1 }; /* ldc[0] = 2 < m */
+        ck_assert_int_eq(GROUPED(m, bad_size, CUDA_R_16F, CUDA_R_16F, CUBLAS_COMPUTE_32F),
+                         CUBLAS_STATUS_INVALID_VALUE);
+        ck_assert_int_eq(GROUPED(bad_m, size, CUDA_R_16F, CUDA_R_16F, CUBLAS_COMPUTE_32F),
+                         CUBLAS_STATUS_INVALID_VALUE);
+        ck_assert_int_eq(GROUPED(m, size, CUDA_R_16F, CUDA_R_16F, CUBLAS_COMPUTE_16F),
+                         CUBLAS_STATUS_NOT_SUPPORTED);
+        ck_assert_int_eq(GROUPED(m, size, CUDA_R_16F, CUDA_R_32F, CUBLAS_COMPUTE_32F),
+                         CUBLAS_STATUS_NOT_SUPPORTED);
+        ck_assert_int_eq(GROUPED(m, size, CUDA_R_16F, CUDA_R_16F, CUBLAS_COMPUTE_32F_FAST_16F),
+                         CUBLAS_STATUS_NOT_SUPPORTED);
+        ck_assert_int_eq(cublasSetPointerMode_v2(h, CUBLAS_POINTER_MODE_DEVICE), OK);
+        ck_assert_int_eq(GROUPED(m, size, CUDA_R_16F, CUDA_R_16F, CUBLAS_COMPUTE_32F),
+                         CUBLAS_STATUS_NOT_SUPPORTED);
+        ck_assert_int_eq(cublasSetPointerMode_v2(h, CUBLAS_POINTER_MODE_HOST), OK);
+#undef GROUPED
+        /* the failed calls wrote nothing */
+        down(out, pc[0], 4);
+        ck_assert_float_eq(F(out[0]), 6);
+        ck_assert_int_eq(cublasGemmGroupedBatchedEx(h, ta, tb, m, n, k, alpha, dpa, CUDA_R_16F,
+                                                    lda, dpb, CUDA_R_16F, ldb, beta, dpc,
+                                                    CUDA_R_16F, ldc, 0, size,
+                                                    CUBLAS_COMPUTE_32F), OK);
+    }
+    cublasDestroy_v2(h);
+}
+END_TEST
+
 START_TEST(test_device_pointer_mode)
 {
     cublasHandle_t h = handle();
@@ -1948,6 +2027,7 @@ static Suite *emu_suite(void)
     tcase_add_test(tc, test_beta_zero_ignores_c);
     tcase_add_test(tc, test_strided_batched);
     tcase_add_test(tc, test_pointer_array_batched);
+    tcase_add_test(tc, test_grouped_batched);
     tcase_add_test(tc, test_device_pointer_mode);
     tcase_add_test(tc, test_gemmex_64_ones);
     tcase_add_test(tc, test_status_codes);

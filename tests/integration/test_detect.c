@@ -528,6 +528,89 @@ START_TEST(capture_skip)
 }
 END_TEST
 
+/* cublasGemmGroupedBatchedEx (and _64): nothing to upcast (COMPUTE_32F),
+ * each group's outputs checked on their own. overflow_app's group 0 is
+ * batch member 0 with k = 1 (finite), group 1 the others with k = 16224
+ * (+Inf); a NaN feature reaches group 0 only. */
+START_TEST(grouped_gemm_groups)
+{
+    hr_app plain, a;
+    run(&plain, 0, NULL, "overflow_app", ARGS("--entry", "grouped"));
+    ASSERT_OK(&plain);
+    ASSERT_KV(&plain, "inf", 12);
+    ASSERT_KV(&plain, "out0", 16.703125);
+    run(&a, 1, ENV("SAFEHALF_LOG_LEVEL=trace"), "overflow_app", ARGS("--entry", "grouped"));
+    ASSERT_OK(&a);
+    ASSERT_KV(&a, "inf", 12); /* observed, not changed */
+    ck_assert_msg(nonfinite(&a) == 1, "%s", hr_log_dump(&a.log));
+    const char *rec = hr_log_find(&a.log, "nonfinite", 0);
+    check_overflow_record(rec, "cublasGemmGroupedBatchedEx");
+    ASSERT_JNUM(rec, "group", 1);
+    ASSERT_JNUM(rec, "batch", 1);
+    ASSERT_JNUM(rec, "inf", 12);
+    ASSERT_JNUM(rec, "numel", 12);
+    /* the call: its largest shape, every problem, the number of groups */
+    const char *call = NULL;
+    for (size_t i = 0; (call = hr_log_find(&a.log, "call", i)); i++)
+        if (hr_json_str_is(call, "api", "cublasGemmGroupedBatchedEx"))
+            break;
+    ck_assert_msg(call, "%s", hr_log_dump(&a.log));
+    ASSERT_JNUM(call, "k", 16224);
+    ASSERT_JNUM(call, "batch", 2);
+    ASSERT_JNUM(call, "groups", 2);
+    ASSERT_JSTR(call, "action", "pass");
+    ck_assert_msg(strstr(a.r.err, "cublasGemmGroupedBatchedEx (call 2, m=4 n=3 k=16224 "
+                                  "batch=1 group=1: 12 Inf"), "%s", a.r.err);
+    const char *sum = summary_record(&a);
+    ASSERT_JNUM(sum, "apis.cublasGemmGroupedBatchedEx.checked", 2);
+    ASSERT_JNUM(sum, "apis.cublasGemmGroupedBatchedEx.nonfinite", 1);
+    ASSERT_JNUM(sum, "apis.cublasGemmGroupedBatchedEx.upcasts", 0);
+    hr_app_free(&plain);
+    hr_app_free(&a);
+
+    /* _64, three members: a NaN received by group 0, an Inf made by group 1 */
+    run(&a, 1, ENV("SAFEHALF_CHECK_INPUTS=1"), "overflow_app",
+        ARGS("--entry", "grouped64", "--b", "3", "--nan-input"));
+    ASSERT_OK(&a);
+    ASSERT_KV(&a, "nan", 3);
+    ASSERT_KV(&a, "inf", 24);
+    ck_assert_msg(nonfinite(&a) == 2, "%s", hr_log_dump(&a.log));
+    for (size_t i = 0; i < 2; i++) {
+        rec = hr_log_find(&a.log, "nonfinite", i);
+        ASSERT_JSTR(rec, "api", "cublasGemmGroupedBatchedEx_64");
+        int g = (int)hr_json_num(rec, "group");
+        ck_assert_msg(g == 0 || g == 1, "%s", rec);
+        ASSERT_JNUM(rec, "k", g ? 16224 : 1);
+        ASSERT_JNUM(rec, "batch", g ? 2 : 1);
+        ASSERT_JNUM(rec, "nan", g ? 0 : 3);
+        ASSERT_JNUM(rec, "inf", g ? 24 : 0);
+        ASSERT_JNUM(rec, "inputs.A.nan", g ? 0 : 1);
+        ASSERT_JNUM(rec, "inputs.B.nan", 0);
+        ck_assert_msg(strstr(rec, g ? "\"inputs_finite\":true" : "\"inputs_finite\":false"),
+                      "%s", rec);
+    }
+    hr_app_free(&a);
+
+    /* beta 1 with an Inf in C: both groups' C are unread inputs */
+    run(&a, 1, ENV("SAFEHALF_CHECK_INPUTS=1"), "overflow_app",
+        ARGS("--entry", "grouped", "--value", "1", "--inf-c"));
+    ASSERT_OK(&a);
+    ck_assert_msg(nonfinite(&a) == 2, "%s", hr_log_dump(&a.log));
+    for (size_t i = 0; i < 2; i++)
+        ck_assert_msg(strstr(hr_log_find(&a.log, "nonfinite", i), "\"inputs_finite\":null"),
+                      "%s", hr_log_dump(&a.log));
+    hr_app_free(&a);
+
+    /* saturate clips a group's output like any checked output */
+    run(&a, 1, ENV("SAFEHALF_ON_NONFINITE=saturate"), "overflow_app",
+        ARGS("--entry", "grouped"));
+    ASSERT_OK(&a);
+    ASSERT_KV(&a, "inf", 0);
+    ASSERT_KV(&a, "maxfinite", FP16_MAX);
+    hr_app_free(&a);
+}
+END_TEST
+
 START_TEST(capture_saturate)
 {
     hr_app a;
@@ -565,7 +648,7 @@ int main(void)
                                        finite_output_no_record, every_entry_checked,
                                        checked_without_upcast,
                                        fp32_output_not_checked, inputs_received,
-                                       threads_streams));
+                                       threads_streams, grouped_gemm_groups));
     srunner_add_suite(sr, SUITE("actions", saturate_f16, saturate_keeps_nan, saturate_bf16,
                                 abort_action, crash_flushes_detection, max_records));
     srunner_add_suite(sr, SUITE("sampling", every_n, check_off, default_never_synchronizes,

@@ -36,9 +36,12 @@ static const char *const symbols[] = {
     "cublasNrm2Ex_64",
     "cublasAxpyEx",
     "cublasAxpyEx_64",
+    "cublasGemmGroupedBatchedEx",
+    "cublasGemmGroupedBatchedEx_64",
 };
 #define N_SYMBOLS ((int)(sizeof symbols / sizeof symbols[0]))
 #define FIRST_REDUCTION 15 /* symbols[15..20] */
+#define END_REDUCTION 21
 
 static void run(hr_app *a, int shim, const char *app, const char *const args[])
 {
@@ -105,14 +108,17 @@ START_TEST(status_passthrough)
         const char *rec = hr_log_find_where(&b.log, "call", "api", symbols[i]);
         ck_assert_msg(rec != NULL, "no call record for %s\n%s", symbols[i],
                       hr_log_dump(&b.log));
-        ck_assert_msg(hr_log_count_where(&b.log, "call", "api", symbols[i]) == 1,
-                      "more than one call record for %s", symbols[i]);
+        /* status_app makes the 32-bit grouped call twice (the second with
+         * a NULL m array, which the shim must not read) */
+        size_t calls = strcmp(symbols[i], "cublasGemmGroupedBatchedEx") ? 1 : 2;
+        ck_assert_msg(hr_log_count_where(&b.log, "call", "api", symbols[i]) == calls,
+                      "not %zu call record(s) for %s", calls, symbols[i]);
         ck_assert_msg(hr_json_num(rec, "status") == hr_kv_num(b.r.out, symbols[i]),
                       "%s: record status differs from the returned one: %s",
                       symbols[i], rec);
     }
     /* The reductions as PyTorch makes them (FP32 execution) are left alone. */
-    for (int i = FIRST_REDUCTION; i < N_SYMBOLS; i++) {
+    for (int i = FIRST_REDUCTION; i < END_REDUCTION; i++) {
         const char *rec = hr_log_find_where(&b.log, "call", "api", symbols[i]);
         ck_assert_msg(hr_json_str_is(rec, "exec", "CUDA_R_32F") &&
                           hr_json_str_is(rec, "exec_used", "CUDA_R_32F") &&

@@ -216,6 +216,22 @@ class InputsMeaning(unittest.TestCase):
                          "shim cannot see, e.g. a normalization or softmax kernel")
 
 
+class Shape(unittest.TestCase):
+    """A grouped GEMM's finding is one group's: the shape names it."""
+
+    def test_group(self):
+        import sys
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+            os.path.abspath(__file__)))), "scripts"))
+        from safehalf_report import text
+        row = {"m": 4, "n": 3, "k": 16224, "batch": 1}
+        self.assertEqual(text.shape(row), "m=4 n=3 k=16224 batch=1")
+        row["group"] = 1
+        self.assertEqual(text.shape(row), "m=4 n=3 k=16224 batch=1 group=1")
+        row["group"] = 0
+        self.assertEqual(text.shape(row), "m=4 n=3 k=16224 batch=1 group=0")
+
+
 class Crashed(unittest.TestCase):
     def test_text(self):
         r = report("crashed")
