@@ -134,6 +134,13 @@ static int pointer_mode_of(cublasHandle_t h)
     return get_pm && get_pm(h, &pm) == CUBLAS_STATUS_SUCCESS ? (int)pm : -1;
 }
 
+/* The handle's stream, on which its calls (and so their checks) run. */
+static bool stream_of(cublasHandle_t h, cudaStream_t *stream)
+{
+    sh_fn_cublasGetStream_v2 get = REAL(sh_cublas, cublasGetStream_v2);
+    return get && get(h, stream) == CUBLAS_STATUS_SUCCESS;
+}
+
 /* The rewritten call: always the GemmEx member of the same form and width. */
 static cublasStatus_t call_gemm_ex(const struct gemm *g, const void *alpha, const void *beta,
                                    int compute, bool *missing)
@@ -227,8 +234,7 @@ static bool gemm_hook(struct cublas_call *cc)
         } else {
             cudaStream_t stream;
             void *dev;
-            sh_fn_cublasGetStream_v2 get_stream = REAL(sh_cublas, cublasGetStream_v2);
-            if (!get_stream || get_stream(g->h, &stream) != CUBLAS_STATUS_SUCCESS ||
+            if (!stream_of(g->h, &stream) ||
                 !sh_driver_scalars_h2f(stream, alpha, beta, &dev)) {
                 sh_warn_once(&warned_device_scalars,
                              "cannot convert half alpha/beta in device memory; such GEMMs "
@@ -544,9 +550,8 @@ static bool reduce_hook(struct cublas_call *cc)
         } else {
             cudaStream_t stream;
             void *dev;
-            sh_fn_cublasGetStream_v2 get_stream = REAL(sh_cublas, cublasGetStream_v2);
             /* The conversion kernel converts a pair: alpha twice. */
-            if (!get_stream || get_stream(r->h, &stream) != CUBLAS_STATUS_SUCCESS ||
+            if (!stream_of(r->h, &stream) ||
                 !sh_driver_scalars_h2f(stream, alpha, alpha, &dev)) {
                 sh_warn_once(&warned_device_alpha,
                              "cannot convert a half alpha in device memory; such cublasAxpyEx "
@@ -650,8 +655,7 @@ static void gemm_check(const struct cublas_call *cc)
     cudaStream_t stream;
     if (!sh_check_wanted(g->ct) || !sh_cuda_scan_type(g->ct, &ct))
         return;
-    sh_fn_cublasGetStream_v2 get_stream = REAL(sh_cublas, cublasGetStream_v2);
-    if (!get_stream || get_stream(g->h, &stream) != CUBLAS_STATUS_SUCCESS)
+    if (!stream_of(g->h, &stream))
         return;
     struct sh_check_call k = { .api = cublas_syms[c->api], .names = &cublas_names,
                           .counts = &counts[c->api].checks, .seq = c->seq, .m = c->m, .n = c->n,
@@ -701,8 +705,7 @@ static void grouped_check(const struct cublas_call *cc)
     cudaStream_t stream;
     if (!sh_check_wanted(q->ct) || !sh_cuda_scan_type(q->ct, &ct))
         return;
-    sh_fn_cublasGetStream_v2 get_stream = REAL(sh_cublas, cublasGetStream_v2);
-    if (!get_stream || get_stream(q->h, &stream) != CUBLAS_STATUS_SUCCESS)
+    if (!stream_of(q->h, &stream))
         return;
     bool scan_a = sh_cuda_scan_type(q->at, &at), scan_b = sh_cuda_scan_type(q->bt, &bt);
     bool f64 = q->compute == CUBLAS_COMPUTE_64F || q->compute == CUBLAS_COMPUTE_64F_PEDANTIC;
@@ -771,8 +774,7 @@ static void reduce_check(const struct cublas_call *cc)
         return;
     if (!sh_check_wanted(c->ctype) || !sh_cuda_scan_type(c->ctype, &t))
         return;
-    sh_fn_cublasGetStream_v2 get_stream = REAL(sh_cublas, cublasGetStream_v2);
-    if (!get_stream || get_stream(r->h, &stream) != CUBLAS_STATUS_SUCCESS)
+    if (!stream_of(r->h, &stream))
         return;
     struct sh_check_call k = { .api = cublas_syms[c->api], .names = &reduce_names,
                                .counts = &counts[c->api].checks, .seq = c->seq, .m = c->m,
