@@ -399,6 +399,11 @@ class Suite:
              True, None),
             ("cuDNN fused forward, Inf bias", ["dnn_app", "--op", "fwd-bias-act", "--bias", "inf"],
              False, "bias"),
+            ("cuDNN graph convolution overflow", ["dnn_app", "--op", "graph-conv", "--compute",
+                                                  "FLOAT", "--value", "16", "--r", "8192"],
+             True, None),
+            ("cuDNN graph convolution, Inf in x", ["dnn_app", "--op", "graph-conv", "--value", "inf"],
+             False, "x"),
         ]
         rows, runs, fig = [], [], []
         word = {True: "true", False: "false", None: "null"}

@@ -550,17 +550,10 @@ static void reduction_out(struct cudnn_call *cc, const struct sh_dnn_tensor *tc,
                           long long k, int atype, int btype)
 {
     struct sh_dnn_out *o = &cc->out[0];
-    o->t = *tc;
-    o->ptr = C;
-    o->m = 1;
-    o->n = sh_dnn_elems(tc);
-    o->k = k;
-    o->batch = 1;
-    o->atype = atype;
-    o->btype = btype;
-    o->ctype = sh_dnn_cuda_type(tc->type);
-    o->compute = cc->c.compute;
-    o->compute_used = cc->c.compute_used;
+    *o = (struct sh_dnn_out){ .t = *tc, .ptr = C, .m = 1, .n = sh_dnn_elems(tc), .k = k,
+                              .batch = 1, .atype = atype, .btype = btype,
+                              .ctype = sh_dnn_cuda_type(tc->type), .compute = cc->c.compute,
+                              .compute_used = cc->c.compute_used };
     cc->nout = 1;
     cc->c.reduction = true;
     sh_dnn_describe(&cc->c, o);
@@ -768,9 +761,11 @@ static void check_out(const struct cudnn_call *cc, const struct sh_dnn_out *o, v
     if (sh_policy.check_inputs && cc->nout == 1) {
         k.nin = cc->nin;
         for (int i = 0; i < cc->nin; i++)
-            if (!overlaps(&cc->in[i], cc->in_ptr[i], &o->t, o->ptr) &&
+            if (cc->in_ptr[i] && !overlaps(&cc->in[i], cc->in_ptr[i], &o->t, o->ptr) &&
                 sh_dnn_layout(&cc->in[i], cc->in_ptr[i], &k.in[i]))
                 k.in_name[i] = cc->in_name[i];
+        if (o->in_unknown && k.nin < SH_CHECK_MAX_INPUTS)
+            k.nin++; /* an input no scan reads (in_name NULL): unknown */
     }
     sh_check_submit(&k);
 }

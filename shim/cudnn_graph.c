@@ -21,8 +21,8 @@
  * meant, so a plan whose graph record was recycled (more than GRAPHS
  * graphs built since) is executed unchecked rather than checked wrongly.
  * Tensors are read with the real cudnnBackendGetAttribute when an
- * operation references them (they are finalized by then). Only the
- * operations' outputs are recorded: a graph's inputs are not scanned. */
+ * operation references them (they are finalized by then). With
+ * SAFEHALF_CHECK_INPUTS=1 a one-operation graph's inputs are scanned too. */
 #include <pthread.h>
 #include <string.h>
 
@@ -58,7 +58,7 @@ struct op_rec {
 /* What Execute needs of one operation. */
 struct graph_op {
     enum op_kind kind;
-    struct bk_tensor out;
+    struct bk_tensor in[2], out;
     long long m, n, k, batch;
     int atype, btype;
     bool have_comp, held;
@@ -68,6 +68,7 @@ struct graph_op {
 struct graph_rec {
     unsigned long long gen;
     int nops;
+    bool partial; /* an operation beyond GRAPH_OPS, or one not followed */
     struct graph_op ops[GRAPH_OPS];
 };
 
@@ -296,6 +297,8 @@ static void graph_op_of(const struct op_rec *r, struct graph_op *g)
     if (!op_complete(r))
         return;
     g->kind = r->kind;
+    g->in[0] = r->t[R_IN0];
+    g->in[1] = r->t[R_IN1];
     g->out = r->t[R_OUT];
     op_shape(r, g);
     g->atype = sh_dnn_cuda_type(r->t[R_IN0].t.type);
@@ -313,12 +316,14 @@ static void graph_from_ops(const void *graph, int64_t n, const cudnnBackendDescr
     pthread_mutex_lock(&lock);
     unsigned idx = graph_next++ % GRAPHS;
     struct graph_rec *g = &graph_pool[idx];
-    *g = (struct graph_rec){ .gen = ++generation,   .nops = n < GRAPH_OPS ? (int)n : GRAPH_OPS };
+    *g = (struct graph_rec){ .gen = ++generation, .nops = n < GRAPH_OPS ? (int)n : GRAPH_OPS,
+                             .partial = n > GRAPH_OPS };
     for (int i = 0; i < g->nops; i++) {
         unsigned oi;
         unsigned long long gen;
         if (ref_get(ops[i], TAG_OP, &oi, &gen) && op_pool[oi].gen == gen)
             graph_op_of(&op_pool[oi], &g->ops[i]);
+        g->partial = g->partial || g->ops[i].kind == K_NONE;
     }
     ref_put(graph, TAG_GRAPH, idx, g->gen);
     pthread_mutex_unlock(&lock);
@@ -469,6 +474,43 @@ static void out_of(const struct graph_op *op, const void *ptr, struct sh_dnn_out
                               .compute_used = op->have_comp ? tmp.compute_used : -1 };
 }
 
+/* ---- a graph's inputs ------------------------------------------------------------------- */
+
+/* cuDNN's names for an operation's two inputs. */
+static const char *input_name(enum op_kind k, int role)
+{
+    static const char *const names[][2] = {
+        [K_CONV_FWD] = { "x", "w" },        [K_CONV_BWD_DATA] = { "dy", "w" },
+        [K_CONV_BWD_FILTER] = { "x", "dy" }, [K_MATMUL] = { "A", "B" },
+        [K_POINTWISE] = { "x", "b" },        [K_REDUCTION] = { "x", NULL },
+    };
+    return names[k][role];
+}
+
+/* The inputs of a one-operation graph (PyTorch's convolutions and matmuls
+ * through cuDNN's frontend are such graphs): its real input tensors, named
+ * as cuDNN names their roles, with their pointers from the pack (NULL: not
+ * in the pack, so not scanned: unknown). A fused graph's inputs are not
+ * followed through its virtual tensors yet: its outputs' stay unknown. */
+static void graph_inputs(struct cudnn_call *cc, const struct graph_op *op, struct sh_dnn_out *o,
+                         const struct pack_rec *p)
+{
+    /* A pointwise operation may have a third input (TDESC), not followed. */
+    o->in_unknown = op->kind == K_POINTWISE;
+    for (int r = 0; r < 2; r++) {
+        const struct bk_tensor *t = &op->in[r];
+        if (!t->set)
+            continue;
+        if (t->is_virtual || !input_name(op->kind, r)) {
+            o->in_unknown = true;
+            continue;
+        }
+        cc->in_name[cc->nin] = input_name(op->kind, r);
+        cc->in[cc->nin] = t->t;
+        cc->in_ptr[cc->nin++] = pack_lookup(p, t->uid);
+    }
+}
+
 /* The call is described as its graph's first operation; every operation's
  * output that is a real (not virtual) tensor and has a pointer in the pack
  * is checked after the call. */
@@ -502,5 +544,7 @@ bool sh_dnn_graph_execute(struct cudnn_call *cc, cudnnHandle_t h, cudnnBackendDe
         if (ptr && cc->nout < SH_DNN_OUTS)
             out_of(op, ptr, &cc->out[cc->nout++]);
     }
+    if (sh_policy.check_inputs && g.nops == 1 && !g.partial && cc->nout == 1)
+        graph_inputs(cc, &g.ops[0], &cc->out[0], &p);
     return false;
 }

@@ -323,6 +323,51 @@ START_TEST(overflow)
 }
 END_TEST
 
+/* A one-operation graph (how PyTorch's convolutions reach cuDNN) names its
+ * inputs as cuDNN names the roles: x and w of a convolution, A and B of a
+ * matmul; an Inf or NaN in one is received, an overflow with finite ones
+ * is made by the call. */
+START_TEST(graph_inputs)
+{
+    static const struct {
+        const char *op, *bad, *value;
+        const char *first, *second; /* input names */
+        double count;               /* Inf/NaN in the bad input */
+    } cases[] = {
+        { "graph-conv", "--value", "inf", "x", "w", 4096 * 4 },
+        { "graph-conv", "--bvalue", "nan", "x", "w", 4096 * 2 },
+        { "graph-matmul", "--value", "inf", "A", "B", 4096 },
+    };
+    hr_app a;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        run(&a, 1, ENV("SAFEHALF_CHECK_INPUTS=1"),
+            ARGS("--op", cases[i].op, cases[i].bad, cases[i].value));
+        ASSERT_OK(&a);
+        const char *rec = api_record(&a, "nonfinite", "cudnnBackendExecute");
+        ck_assert_msg(strstr(rec, "\"inputs_finite\":false"), "%s", rec);
+        int nan = cases[i].value[0] == 'n', second = cases[i].bad[2] == 'b';
+        char path[64];
+        snprintf(path, sizeof path, "inputs.%s.%s", second ? cases[i].second : cases[i].first,
+                 nan ? "nan" : "inf");
+        ASSERT_JNUM(rec, path, cases[i].count);
+        snprintf(path, sizeof path, "inputs.%s.%s", second ? cases[i].first : cases[i].second,
+                 nan ? "nan" : "inf");
+        ASSERT_JNUM(rec, path, 0);
+        hr_app_free(&a);
+    }
+    for (int mm = 0; mm < 2; mm++) {
+        run(&a, 1, ENV("SAFEHALF_CHECK_INPUTS=1"),
+            ARGS("--op", mm ? "graph-matmul" : "graph-conv", OVERFLOW_ARGS));
+        ASSERT_OK(&a);
+        const char *rec = api_record(&a, "nonfinite", "cudnnBackendExecute");
+        ck_assert_msg(strstr(rec, "\"inputs_finite\":true"), "%s", rec);
+        ASSERT_JNUM(rec, mm ? "inputs.A.inf" : "inputs.x.inf", 0);
+        ASSERT_JNUM(rec, mm ? "inputs.B.inf" : "inputs.w.inf", 0);
+        hr_app_free(&a);
+    }
+}
+END_TEST
+
 START_TEST(inputs_and_saturate)
 {
     /* NaN inputs: the output received them */
@@ -460,6 +505,7 @@ int main(void)
     tcase_add_test(t, optensor_upcast);
     tcase_add_loop_test(t, graph_upcast, 0, 2);
     tcase_add_test(t, graph_set_after_finalize);
+    tcase_add_test(t, graph_inputs);
     tcase_add_loop_test(t, other_families_leave_it, 0, 2);
     tcase_add_loop_test(t, observe_mode, 0, 2);
     tcase_add_loop_test(t, float_passes, 0, 3);

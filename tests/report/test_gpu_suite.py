@@ -91,7 +91,7 @@ class EmulatedSuite(unittest.TestCase):
 
     def test_inputs_named(self):
         cases = {c["case"]: c for c in self.fig["inputs"]}
-        self.assertEqual(len(cases), 10)
+        self.assertEqual(len(cases), 12)
         for c in cases.values():
             self.assertTrue(c["as_expected"], c)
         bias = cases["cuBLASLt, Inf bias per batch member"]
@@ -102,6 +102,7 @@ class EmulatedSuite(unittest.TestCase):
         self.assertEqual(cases["cuBLASLt, Inf in C apart from D, beta 1"]["inputs"]["C"]["inf"], 64)
         self.assertIn("| cuBLASLt, Inf in C, D is C, beta 1 | null | null |", self.md)
         self.assertNotIn("**NO**", self.md)
+        self.assertEqual(cases["cuDNN graph convolution, Inf in x"]["inputs"]["x"]["inf"], 4096 * 4)
         grouped = cases["cuBLAS grouped GEMM, group 1 overflows"]["run"]
         self.assertEqual(grouped["values"]["inf"], "12")
         self.assertEqual(grouped["summary"]["cublasGemmGroupedBatchedEx"]["checked"], 2)
