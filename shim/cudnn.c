@@ -761,11 +761,9 @@ static void check_out(const struct cudnn_call *cc, const struct sh_dnn_out *o, v
     if (sh_policy.check_inputs && cc->nout == 1) {
         k.nin = cc->nin;
         for (int i = 0; i < cc->nin; i++)
-            if (cc->in_ptr[i] && !overlaps(&cc->in[i], cc->in_ptr[i], &o->t, o->ptr) &&
+            if (!overlaps(&cc->in[i], cc->in_ptr[i], &o->t, o->ptr) &&
                 sh_dnn_layout(&cc->in[i], cc->in_ptr[i], &k.in[i]))
                 k.in_name[i] = cc->in_name[i];
-        if (o->in_unknown && k.nin < SH_CHECK_MAX_INPUTS)
-            k.nin++; /* an input no scan reads (in_name NULL): unknown */
     }
     sh_check_submit(&k);
 }

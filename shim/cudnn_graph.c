@@ -68,7 +68,6 @@ struct graph_op {
 struct graph_rec {
     unsigned long long gen;
     int nops;
-    bool partial; /* an operation beyond GRAPH_OPS, or one not followed */
     struct graph_op ops[GRAPH_OPS];
 };
 
@@ -316,14 +315,12 @@ static void graph_from_ops(const void *graph, int64_t n, const cudnnBackendDescr
     pthread_mutex_lock(&lock);
     unsigned idx = graph_next++ % GRAPHS;
     struct graph_rec *g = &graph_pool[idx];
-    *g = (struct graph_rec){ .gen = ++generation, .nops = n < GRAPH_OPS ? (int)n : GRAPH_OPS,
-                             .partial = n > GRAPH_OPS };
+    *g = (struct graph_rec){ .gen = ++generation, .nops = n < GRAPH_OPS ? (int)n : GRAPH_OPS };
     for (int i = 0; i < g->nops; i++) {
         unsigned oi;
         unsigned long long gen;
         if (ref_get(ops[i], TAG_OP, &oi, &gen) && op_pool[oi].gen == gen)
             graph_op_of(&op_pool[oi], &g->ops[i]);
-        g->partial = g->partial || g->ops[i].kind == K_NONE;
     }
     ref_put(graph, TAG_GRAPH, idx, g->gen);
     pthread_mutex_unlock(&lock);
@@ -492,22 +489,20 @@ static const char *input_name(enum op_kind k, int role)
  * as cuDNN names their roles, with their pointers from the pack (NULL: not
  * in the pack, so not scanned: unknown). A fused graph's inputs are not
  * followed through its virtual tensors yet: its outputs' stay unknown. */
-static void graph_inputs(struct cudnn_call *cc, const struct graph_op *op, struct sh_dnn_out *o,
+static void graph_inputs(struct cudnn_call *cc, const struct graph_op *op,
                          const struct pack_rec *p)
 {
-    /* A pointwise operation may have a third input (TDESC), not followed. */
-    o->in_unknown = op->kind == K_POINTWISE;
+    /* A pointwise operation may have a third input (TDESC), not followed:
+     * listed without a pointer. */
+    if (op->kind == K_POINTWISE)
+        cc->in_ptr[cc->nin++] = NULL;
     for (int r = 0; r < 2; r++) {
         const struct bk_tensor *t = &op->in[r];
         if (!t->set)
             continue;
-        if (t->is_virtual || !input_name(op->kind, r)) {
-            o->in_unknown = true;
-            continue;
-        }
         cc->in_name[cc->nin] = input_name(op->kind, r);
         cc->in[cc->nin] = t->t;
-        cc->in_ptr[cc->nin++] = pack_lookup(p, t->uid);
+        cc->in_ptr[cc->nin++] = t->is_virtual ? NULL : pack_lookup(p, t->uid);
     }
 }
 
@@ -544,7 +539,7 @@ bool sh_dnn_graph_execute(struct cudnn_call *cc, cudnnHandle_t h, cudnnBackendDe
         if (ptr && cc->nout < SH_DNN_OUTS)
             out_of(op, ptr, &cc->out[cc->nout++]);
     }
-    if (sh_policy.check_inputs && g.nops == 1 && !g.partial && cc->nout == 1)
-        graph_inputs(cc, &g.ops[0], &cc->out[0], &p);
+    if (sh_policy.check_inputs && g.nops == 1 && cc->nout == 1)
+        graph_inputs(cc, &g.ops[0], &p);
     return false;
 }

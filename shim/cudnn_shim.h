@@ -44,9 +44,6 @@ struct sh_dnn_out {
     const void *ptr;
     long long m, n, k, batch;
     int atype, btype, ctype, compute, compute_used; /* CUDA data types */
-    /* An input reaches it that the call's inputs (cudnn_call.in) do not
-     * hold (a graph's virtual tensor): inputs_finite can only be unknown. */
-    bool in_unknown;
 };
 
 /* One intercepted cuDNN call: its record, and what to scan after it. */
@@ -55,7 +52,8 @@ struct cudnn_call {
     cudnnHandle_t h;
     int nout;
     struct sh_dnn_out out[SH_DNN_OUTS];
-    /* The inputs of a call's one output (SAFEHALF_CHECK_INPUTS). */
+    /* The inputs of a call's one output (SAFEHALF_CHECK_INPUTS); one
+     * without a pointer is not scanned (inputs_finite unknown). */
     int nin;
     const char *in_name[SH_CHECK_MAX_INPUTS];
     struct sh_dnn_tensor in[SH_CHECK_MAX_INPUTS];
