@@ -160,15 +160,19 @@ static int followed_index(cublasLtMatmulDescAttributes_t attr)
     return -1;
 }
 
+static bool desc_get(cublasLtMatmulDesc_t desc, cublasLtMatmulDescAttributes_t attr, void *v,
+                     size_t size)
+{
+    size_t written;
+    sh_fn_cublasLtMatmulDescGetAttribute get = REAL(sh_cublaslt, cublasLtMatmulDescGetAttribute);
+    return get && get(desc, attr, v, size, &written) == CUBLAS_STATUS_SUCCESS;
+}
+
 static int32_t desc_attr(cublasLtMatmulDesc_t desc, cublasLtMatmulDescAttributes_t attr,
                          int32_t fallback)
 {
     int32_t v;
-    size_t written;
-    sh_fn_cublasLtMatmulDescGetAttribute get = REAL(sh_cublaslt, cublasLtMatmulDescGetAttribute);
-    if (!get || get(desc, attr, &v, sizeof v, &written) != CUBLAS_STATUS_SUCCESS)
-        return fallback;
-    return v;
+    return desc_get(desc, attr, &v, sizeof v) ? v : fallback;
 }
 
 /* The attribute followed[i] as cuBLASLt holds it: from the copy, else from
@@ -1051,27 +1055,21 @@ static void c_input(const struct lt_call *cc, struct sh_check_call *k)
 static void bias_input(const struct lt_call *cc, const struct layout *d,
                        struct sh_check_call *k)
 {
-    sh_fn_cublasLtMatmulDescGetAttribute get = REAL(sh_cublaslt, cublasLtMatmulDescGetAttribute);
     uint32_t epilogue;
     const void *bias = NULL;
     int32_t type;
     int64_t stride = 0;
-    size_t w;
-    if (!get ||
-        get(cc->desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue, sizeof epilogue, &w) !=
-            CUBLAS_STATUS_SUCCESS ||
+    if (!desc_get(cc->desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue, sizeof epilogue) ||
         !(epilogue & CUBLASLT_EPILOGUE_BIAS))
         return;
     int i = k->nin++;
     enum sh_scan_type t;
-    if (get(cc->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias, &w) !=
-            CUBLAS_STATUS_SUCCESS ||
-        get(cc->desc, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &type, sizeof type, &w) !=
-            CUBLAS_STATUS_SUCCESS ||
+    if (!desc_get(cc->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias) ||
+        !desc_get(cc->desc, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &type, sizeof type) ||
         !sh_cuda_scan_type(type == -1 ? (int)d->type : type, &t) || !bias || d->rows < 1)
         return;
-    if (d->batch > 1 && get(cc->desc, CUBLASLT_MATMUL_DESC_BIAS_BATCH_STRIDE, &stride,
-                            sizeof stride, &w) != CUBLAS_STATUS_SUCCESS)
+    if (d->batch > 1 &&
+        !desc_get(cc->desc, CUBLASLT_MATMUL_DESC_BIAS_BATCH_STRIDE, &stride, sizeof stride))
         return;
     bool batched = d->batch > 1 && stride != 0;
     k->in[i] = (struct sh_matrix){ .type = t, .base = bias, .rows = d->rows, .cols = 1,
