@@ -709,10 +709,10 @@ static void grouped_check(const struct cublas_call *cc)
         return;
     bool scan_a = sh_cuda_scan_type(q->at, &at), scan_b = sh_cuda_scan_type(q->bt, &bt);
     bool f64 = q->compute == CUBLAS_COMPUTE_64F || q->compute == CUBLAS_COMPUTE_64F_PEDANTIC;
-    int64_t first = 0;
-    for (int64_t g = 0; g < q->groups; first += nth(q->size, q->is64, g), g++) {
+    int64_t problems;
+    for (int64_t g = 0, first = 0; g < q->groups; g++, first += problems) {
         int64_t m = nth(q->m, q->is64, g), n = nth(q->n, q->is64, g), k = nth(q->k, q->is64, g);
-        int64_t problems = nth(q->size, q->is64, g);
+        problems = nth(q->size, q->is64, g);
         if (!problems || !m || !n)
             continue;
         struct sh_check_call kc = { .api = cublas_syms[c->api], .names = &cublas_names,
