@@ -159,6 +159,10 @@ static const struct lt_attr desc_attrs[] = {
     LT_ATTR(CUBLASLT_MATMUL_DESC_BIAS_POINTER, struct lt_desc, bias),
     LT_ATTR(CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, struct lt_desc, bias_type),
     LT_ATTR(CUBLASLT_MATMUL_DESC_BIAS_BATCH_STRIDE, struct lt_desc, bias_stride),
+    LT_ATTR(CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER, struct lt_desc, aux),
+    LT_ATTR(CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_LD, struct lt_desc, aux_ld),
+    LT_ATTR(CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_BATCH_STRIDE, struct lt_desc, aux_stride),
+    LT_ATTR(CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_DATA_TYPE, struct lt_desc, aux_type),
 };
 
 /* Enumerations are checked when set; combinations (an epilogue the
@@ -191,7 +195,7 @@ EMU_API cublasStatus_t cublasLtMatmulDescInit_internal(cublasLtMatmulDesc_t matm
     struct lt_desc d = { .magic = LT_DESC_MAGIC, .compute = computeType, .scale = scaleType,
                          .pointer_mode = CUBLASLT_POINTER_MODE_HOST, .trans_a = CUBLAS_OP_N,
                          .trans_b = CUBLAS_OP_N, .epilogue = CUBLASLT_EPILOGUE_DEFAULT,
-                         .bias_type = -1 };
+                         .bias_type = -1, .aux_type = -1 };
     memcpy(matmulDesc, &d, sizeof d);
     return CUBLAS_STATUS_SUCCESS;
 }

@@ -36,8 +36,12 @@ struct lt_desc {
     int32_t trans_a, trans_b;
     uint32_t epilogue;
     int32_t bias_type; /* -1: the D type */
-    const void *bias;
+    const void *bias;    /* an input, or the output of a bias-gradient epilogue */
     int64_t bias_stride; /* elements between batch members' bias vectors */
+    void *aux;           /* GELU input: stored by GELU_AUX*, read by DGELU* */
+    int64_t aux_ld;
+    int64_t aux_stride; /* elements between batch members' aux matrices */
+    int32_t aux_type;   /* -1: the D type */
 };
 
 struct lt_layout {
@@ -112,12 +116,30 @@ struct lt_mat {
     cudaDataType type;
 };
 
+/* An epilogue decoded once: its activation, what BIAS_POINTER is and what
+ * EPILOGUE_AUX_POINTER is. */
+enum lt_act { LT_ACT_NONE, LT_ACT_RELU, LT_ACT_GELU, LT_ACT_DGELU };
+enum lt_bias {
+    LT_BIAS_NONE,
+    LT_BIAS_IN,    /* added to every column (m elements) */
+    LT_BGRAD_D,    /* output: row sums of D (m) */
+    LT_BGRAD_A,    /* output: row sums of op(A), over k (m) */
+    LT_BGRAD_B,    /* output: column sums of op(B), over k (n) */
+};
+enum lt_aux { LT_AUX_NONE, LT_AUX_OUT, LT_AUX_IN };
+
 struct lt_problem {
     int compute, scale_type, pointer_mode;
     uint32_t epilogue;
+    enum lt_act act;
+    enum lt_bias bias_use;
+    enum lt_aux aux_use;
     cudaDataType bias_type;
     const void *bias;
     int64_t bias_stride;
+    void *aux; /* m x n, column-major, aux_ld apart */
+    int64_t aux_ld, aux_stride;
+    cudaDataType aux_type;
     int trans_a, trans_b; /* of the descriptor, before the layouts' order */
     int64_t m, n, k, batch;
     struct lt_mat a, b, c, d;

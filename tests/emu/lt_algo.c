@@ -81,6 +81,44 @@ static cublasStatus_t mat_make(cublasLtMatrixLayout_t layout, struct lt_mat *m, 
     return CUBLAS_STATUS_SUCCESS;
 }
 
+/* The epilogues the emulator implements. The ReLU bit-mask ones (RELU_AUX,
+ * RELU_AUX_BIAS, DRELU, DRELU_BGRAD) are not among them. */
+struct epilogue {
+    uint32_t id;
+    enum lt_act act;
+    enum lt_bias bias;
+    enum lt_aux aux;
+};
+
+static const struct epilogue epilogues[] = {
+    { CUBLASLT_EPILOGUE_DEFAULT, LT_ACT_NONE, LT_BIAS_NONE, LT_AUX_NONE },
+    { CUBLASLT_EPILOGUE_RELU, LT_ACT_RELU, LT_BIAS_NONE, LT_AUX_NONE },
+    { CUBLASLT_EPILOGUE_BIAS, LT_ACT_NONE, LT_BIAS_IN, LT_AUX_NONE },
+    { CUBLASLT_EPILOGUE_RELU_BIAS, LT_ACT_RELU, LT_BIAS_IN, LT_AUX_NONE },
+    { CUBLASLT_EPILOGUE_GELU, LT_ACT_GELU, LT_BIAS_NONE, LT_AUX_NONE },
+    { CUBLASLT_EPILOGUE_GELU_BIAS, LT_ACT_GELU, LT_BIAS_IN, LT_AUX_NONE },
+    { CUBLASLT_EPILOGUE_GELU_AUX, LT_ACT_GELU, LT_BIAS_NONE, LT_AUX_OUT },
+    { CUBLASLT_EPILOGUE_GELU_AUX_BIAS, LT_ACT_GELU, LT_BIAS_IN, LT_AUX_OUT },
+    { CUBLASLT_EPILOGUE_DGELU, LT_ACT_DGELU, LT_BIAS_NONE, LT_AUX_IN },
+    { CUBLASLT_EPILOGUE_DGELU_BGRAD, LT_ACT_DGELU, LT_BGRAD_D, LT_AUX_IN },
+    { CUBLASLT_EPILOGUE_BGRADA, LT_ACT_NONE, LT_BGRAD_A, LT_AUX_NONE },
+    { CUBLASLT_EPILOGUE_BGRADB, LT_ACT_NONE, LT_BGRAD_B, LT_AUX_NONE },
+};
+
+static const struct epilogue *epilogue_find(uint32_t id)
+{
+    for (size_t i = 0; i < sizeof epilogues / sizeof epilogues[0]; i++)
+        if (epilogues[i].id == id)
+            return &epilogues[i];
+    return NULL;
+}
+
+/* Bias, bias-gradient and GELU-input elements the emulator reads and writes. */
+static int float_vector_type(cudaDataType t)
+{
+    return t == CUDA_R_16F || t == CUDA_R_16BF || t == CUDA_R_32F;
+}
+
 cublasStatus_t lt_problem_make(cublasLtMatmulDesc_t desc, cublasLtMatrixLayout_t A,
                                cublasLtMatrixLayout_t B, cublasLtMatrixLayout_t C,
                                cublasLtMatrixLayout_t D, struct lt_problem *p)
@@ -118,22 +156,25 @@ cublasStatus_t lt_problem_make(cublasLtMatmulDesc_t desc, cublasLtMatrixLayout_t
         d.pointer_mode != CUBLASLT_POINTER_MODE_DEVICE)
         return CUBLAS_STATUS_NOT_SUPPORTED;
     p->pointer_mode = d.pointer_mode;
-    switch (d.epilogue) {
-    case CUBLASLT_EPILOGUE_DEFAULT:
-    case CUBLASLT_EPILOGUE_RELU:
-    case CUBLASLT_EPILOGUE_BIAS:
-    case CUBLASLT_EPILOGUE_RELU_BIAS:
-        break;
-    default:
+    const struct epilogue *e = epilogue_find(d.epilogue);
+    if (!e)
         return CUBLAS_STATUS_NOT_SUPPORTED;
-    }
     p->epilogue = d.epilogue;
+    p->act = e->act;
+    p->bias_use = e->bias;
+    p->aux_use = e->aux;
     p->bias = d.bias;
     p->bias_stride = d.bias_stride;
     p->bias_type = d.bias_type == -1 ? p->d.type : (cudaDataType)d.bias_type;
-    if ((d.epilogue & CUBLASLT_EPILOGUE_BIAS) && p->bias_type != CUDA_R_16F &&
-        p->bias_type != CUDA_R_16BF && p->bias_type != CUDA_R_32F)
+    if (p->bias_use != LT_BIAS_NONE && !float_vector_type(p->bias_type))
         return CUBLAS_STATUS_NOT_SUPPORTED;
+    p->aux = d.aux;
+    p->aux_ld = d.aux_ld;
+    p->aux_stride = d.aux_stride;
+    p->aux_type = d.aux_type == -1 ? p->d.type : (cudaDataType)d.aux_type;
+    /* The header's status for an AUX_DATA_TYPE the kernels refuse. */
+    if (p->aux_use != LT_AUX_NONE && !float_vector_type(p->aux_type))
+        return CUBLAS_STATUS_INVALID_VALUE;
     return CUBLAS_STATUS_SUCCESS;
 }
 

@@ -5,8 +5,10 @@
  * come from the emulated cuBLAS's GEMM core (gemm.c), so FP16 accumulation,
  * FP32 accumulation and the FAST input down-conversions round exactly as
  * cublasGemmEx's do; this file adds what cuBLASLt has beyond it: split-K
- * chosen by the algorithm, row-major layouts, C apart from D, and the bias
- * and ReLU epilogues. */
+ * chosen by the algorithm, row-major layouts, C apart from D, and the
+ * epilogues: bias, ReLU, GELU (with its input saved to or read from the aux
+ * matrix) and the bias gradients. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,14 +96,53 @@ static void products(const struct lt_op *op, const char *a, const char *b, float
     }
 }
 
-/* alpha * acc + beta * C + bias, then ReLU, stored to D: in FP16 with
- * every operation rounded for FP16 compute (as cublasGemmEx does), else in
- * FP32 and rounded once to the D type. */
-static void finish(const struct lt_op *op, const float *acc, const void *C, void *D,
-                   const void *bias)
+#define GELU_C 0.7978845608f /* sqrt(2 / pi) */
+#define GELU_A 0.044715f
+
+/* cuBLASLt's GELU, the tanh approximation, in float. Beyond |x| = 10 the
+ * formula's float value is already x (tanh is 1) or -0 (tanh is -1); those
+ * are returned directly so that +Inf gives +Inf and -Inf (or a cube that
+ * overflows) -0, not Inf * 0 = NaN. NaN stays NaN. */
+static float gelu(float x)
+{
+    if (x > 10.0f)
+        return x;
+    if (x < -10.0f)
+        return -0.0f;
+    return 0.5f * x * (1.0f + tanhf(GELU_C * (x + GELU_A * x * x * x)));
+}
+
+/* Its derivative, 1 and 0 beyond |x| = 10 for the same reason. */
+static float gelu_grad(float x)
+{
+    if (x > 10.0f)
+        return 1.0f;
+    if (x < -10.0f)
+        return 0.0f;
+    float t = tanhf(GELU_C * (x + GELU_A * x * x * x));
+    return 0.5f * (1.0f + t) +
+           0.5f * x * (1.0f - t * t) * GELU_C * (1.0f + 3.0f * GELU_A * x * x);
+}
+
+/* One batch member's operands as host addresses. */
+struct lt_host {
+    const void *a, *b, *c;
+    void *d, *bias, *aux;
+};
+
+/* D = epilogue(alpha * acc + beta * C + bias): in FP16 with every
+ * operation rounded for FP16 compute (as cublasGemmEx does), else in FP32
+ * and rounded once to the D type. GELU_AUX* saves the GELU input in aux,
+ * DGELU* reads it from there; DGELU_BGRAD sums each row of D (before its
+ * rounding to the D type) into sums, then stores them as the bias gradient. */
+static void finish(const struct lt_op *op, const float *acc, const struct lt_host *h,
+                   float *sums)
 {
     const struct lt_problem *p = &op->p;
-    int half = p->acc == EMU_ACC_16F, relu = p->epilogue & CUBLASLT_EPILOGUE_RELU;
+    int half = p->acc == EMU_ACC_16F, grad = p->bias_use == LT_BGRAD_D;
+    const void *C = h->c, *bias = p->bias_use == LT_BIAS_IN ? h->bias : NULL;
+    for (int64_t i = 0; grad && i < p->m; i++)
+        sums[i] = 0.0f;
     for (int64_t j = 0; j < p->n; j++) {
         for (int64_t i = 0; i < p->m; i++) {
             float c = op->beta != 0.0f ? emu_load(C, p->c.type, index_of(&p->c, i, j)) : 0.0f;
@@ -119,11 +160,56 @@ static void finish(const struct lt_op *op, const float *acc, const void *C, void
                 if (bias)
                     out += emu_load(bias, p->bias_type, i);
             }
-            /* As fmaxf(out, 0) on the GPU: NaN becomes 0. */
-            if (relu && !(out > 0.0f))
-                out = 0.0f;
-            emu_store(D, p->d.type, index_of(&p->d, i, j), out);
+            int64_t x = i + j * p->aux_ld;
+            switch (p->act) {
+            case LT_ACT_RELU:
+                /* As fmaxf(out, 0) on the GPU: NaN becomes 0. */
+                if (!(out > 0.0f))
+                    out = 0.0f;
+                break;
+            case LT_ACT_GELU:
+                if (p->aux_use == LT_AUX_OUT)
+                    emu_store(h->aux, p->aux_type, x, out);
+                out = gelu(out);
+                if (half)
+                    out = sh_round_half(out);
+                break;
+            case LT_ACT_DGELU:
+                out *= gelu_grad(emu_load(h->aux, p->aux_type, x));
+                if (half)
+                    out = sh_round_half(out);
+                break;
+            case LT_ACT_NONE:
+                break;
+            }
+            if (grad)
+                sums[i] = half ? sh_round_half(sums[i] + out) : sums[i] + out;
+            emu_store(h->d, p->d.type, index_of(&p->d, i, j), out);
         }
+    }
+    for (int64_t i = 0; grad && i < p->m; i++)
+        emu_store(h->bias, p->bias_type, i, sums[i]);
+}
+
+/* BGRADA's row sums of op(A) (m x k) or BGRADB's column sums of op(B)
+ * (k x n), in the order of k: FP32, or FP16 with every add rounded for FP16
+ * compute. op() as products() reads it: the descriptor's transpose of the
+ * stored (logical) matrix. */
+static void operand_sums(const struct lt_problem *p, const struct lt_host *h)
+{
+    int rows = p->bias_use == LT_BGRAD_A, half = p->acc == EMU_ACC_16F;
+    const struct lt_mat *m = rows ? &p->a : &p->b;
+    const void *src = rows ? h->a : h->b;
+    int trans = rows ? p->trans_a : p->trans_b;
+    for (int64_t v = 0; v < (rows ? p->m : p->n); v++) {
+        float s = 0.0f;
+        for (int64_t l = 0; l < p->k; l++) {
+            /* op(A)(v, l) or op(B)(l, v). */
+            int64_t r = rows ? v : l, c = rows ? l : v;
+            float e = emu_load(src, m->type, trans ? index_of(m, c, r) : index_of(m, r, c));
+            s = half ? sh_round_half(s + e) : s + e;
+        }
+        emu_store(h->bias, p->bias_type, v, s);
     }
 }
 
@@ -148,54 +234,71 @@ static cublasStatus_t lt_run(const struct lt_op *arg)
         op.beta = read_scalar(b, half_scalars);
     }
     int reads_ab = op.alpha != 0.0f && p->k > 0, reads_c = op.beta != 0.0f;
-    size_t bytes_a = reads_ab ? (size_t)span(&p->a) * emu_elem_size(p->a.type) : 0;
-    size_t bytes_b = reads_ab ? (size_t)span(&p->b) * emu_elem_size(p->b.type) : 0;
+    /* BGRADA and BGRADB read their operand even when alpha is 0. */
+    int reads_a = reads_ab || (p->bias_use == LT_BGRAD_A && p->k > 0);
+    int reads_b = reads_ab || (p->bias_use == LT_BGRAD_B && p->k > 0);
+    size_t bytes_a = reads_a ? (size_t)span(&p->a) * emu_elem_size(p->a.type) : 0;
+    size_t bytes_b = reads_b ? (size_t)span(&p->b) * emu_elem_size(p->b.type) : 0;
     size_t bytes_c = (size_t)span(&p->c) * emu_elem_size(p->c.type);
     size_t bytes_d = (size_t)span(&p->d) * emu_elem_size(p->d.type);
 
     /* Translate every operand before computing any, so a bad pointer fails
-     * the call without a partial result. h[4]: the member's bias vector,
-     * BIAS_BATCH_STRIDE elements after the one before. */
-    int has_bias = (p->epilogue & CUBLASLT_EPILOGUE_BIAS) != 0;
-    size_t bias_es = emu_elem_size(p->bias_type);
-    void **host = calloc((size_t)p->batch * 5, sizeof *host);
+     * the call without a partial result. A member's bias (or bias
+     * gradient) vector lies BIAS_BATCH_STRIDE elements after the one
+     * before, its aux matrix AUX_BATCH_STRIDE elements after. */
+    int has_bias = p->bias_use != LT_BIAS_NONE, has_aux = p->aux_use != LT_AUX_NONE;
+    size_t bias_es = emu_elem_size(p->bias_type), aux_es = emu_elem_size(p->aux_type);
+    size_t bias_len = (size_t)(p->bias_use == LT_BGRAD_B ? p->n : p->m);
+    size_t bytes_aux = (size_t)((p->n - 1) * p->aux_ld + p->m) * aux_es;
+    struct lt_host *host = calloc((size_t)p->batch, sizeof *host);
     if (!host)
         return CUBLAS_STATUS_ALLOC_FAILED;
     cublasStatus_t st = CUBLAS_STATUS_SUCCESS;
     for (int64_t i = 0; i < p->batch && !st; i++) {
-        void **h = host + 5 * i;
+        struct lt_host *h = host + i;
         if (has_bias) {
             const char *b = (const char *)p->bias + (size_t)(i * p->bias_stride) * bias_es;
-            h[4] = xlate("bias", b, (size_t)p->m * bias_es);
-            if (!h[4])
+            h->bias = xlate(p->bias_use == LT_BIAS_IN ? "bias" : "bias gradient", b,
+                            bias_len * bias_es);
+            if (!h->bias)
                 st = CUBLAS_STATUS_EXECUTION_FAILED;
         }
-        if (reads_ab) {
-            h[0] = xlate("A", member("A array", op.A, &p->a, i, p->batch), bytes_a);
-            h[1] = xlate("B", member("B array", op.B, &p->b, i, p->batch), bytes_b);
+        if (has_aux) {
+            const char *x = (const char *)p->aux + (size_t)(i * p->aux_stride) * aux_es;
+            h->aux = xlate("epilogue aux", x, bytes_aux);
+            if (!h->aux)
+                st = CUBLAS_STATUS_EXECUTION_FAILED;
         }
+        if (reads_a)
+            h->a = xlate("A", member("A array", op.A, &p->a, i, p->batch), bytes_a);
+        if (reads_b)
+            h->b = xlate("B", member("B array", op.B, &p->b, i, p->batch), bytes_b);
         if (reads_c)
-            h[2] = xlate("C", member("C array", op.C, &p->c, i, p->batch), bytes_c);
-        h[3] = xlate("D", member("D array", op.D, &p->d, i, p->batch), bytes_d);
-        if (!h[3] || (reads_c && !h[2]) || (reads_ab && (!h[0] || !h[1])))
+            h->c = xlate("C", member("C array", op.C, &p->c, i, p->batch), bytes_c);
+        h->d = xlate("D", member("D array", op.D, &p->d, i, p->batch), bytes_d);
+        if (!h->d || (reads_c && !h->c) || (reads_a && !h->a) || (reads_b && !h->b))
             st = CUBLAS_STATUS_EXECUTION_FAILED;
     }
-    float *acc = NULL, *part = NULL;
+    float *acc = NULL, *part = NULL, *sums = NULL;
     size_t cells = (size_t)(p->m * p->n);
     if (!st && !emu_null_compute()) {
         acc = calloc(cells, sizeof *acc);
         part = op.algo.splitk > 1 ? malloc(cells * sizeof *part) : NULL;
-        if (!acc || (op.algo.splitk > 1 && !part))
+        sums = p->bias_use == LT_BGRAD_D ? malloc((size_t)p->m * sizeof *sums) : NULL;
+        if (!acc || (op.algo.splitk > 1 && !part) || (p->bias_use == LT_BGRAD_D && !sums))
             st = CUBLAS_STATUS_ALLOC_FAILED;
         for (int64_t i = 0; i < p->batch && !st; i++) {
-            void **h = host + 5 * i;
+            const struct lt_host *h = host + i;
             if (reads_ab)
-                products(&op, h[0], h[1], acc, part);
-            finish(&op, acc, h[2], h[3], h[4]);
+                products(&op, h->a, h->b, acc, part);
+            finish(&op, acc, h, sums);
+            if (p->bias_use == LT_BGRAD_A || p->bias_use == LT_BGRAD_B)
+                operand_sums(p, h);
         }
     }
     free(acc);
     free(part);
+    free(sums);
     free(host);
     return st;
 }
@@ -273,7 +376,9 @@ EMU_API cublasStatus_t cublasLtMatmul(cublasLtHandle_t lightHandle,
     /* In place, C and D must be laid out alike. */
     if (C == D && (p->c.ld != p->d.ld || p->c.stride != p->d.stride))
         return CUBLAS_STATUS_INVALID_VALUE;
-    if ((p->epilogue & CUBLASLT_EPILOGUE_BIAS) && !p->bias)
+    if (p->bias_use != LT_BIAS_NONE && !p->bias)
+        return CUBLAS_STATUS_INVALID_VALUE;
+    if (p->aux_use != LT_AUX_NONE && (!p->aux || p->aux_ld < p->m))
         return CUBLAS_STATUS_INVALID_VALUE;
     if (p->m == 0 || p->n == 0)
         return CUBLAS_STATUS_SUCCESS;

@@ -5,6 +5,7 @@
  *
  * Every test runs in its own forked process (CK_FORK is forced in main). */
 #include <check.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -292,6 +293,25 @@ START_TEST(test_desc_attributes)
     ck_assert_int_eq(cublasLtMatmulDescGetAttribute(d, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &i, 4,
                                                     &w), OK);
     ck_assert_int_eq(i, -1);
+    void *aux = (void *)0x1;
+    int64_t l64 = -5;
+    ck_assert_int_eq(cublasLtMatmulDescGetAttribute(d, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER,
+                                                    &aux, sizeof aux, &w), OK);
+    ck_assert_ptr_null(aux);
+    ck_assert_uint_eq(w, sizeof(void *));
+    ck_assert_int_eq(cublasLtMatmulDescGetAttribute(d, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_LD, &l64,
+                                                    8, &w), OK);
+    ck_assert_int_eq(l64, 0);
+    ck_assert_uint_eq(w, 8);
+    l64 = -5;
+    ck_assert_int_eq(cublasLtMatmulDescGetAttribute(
+                         d, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_BATCH_STRIDE, &l64, 8, &w), OK);
+    ck_assert_int_eq(l64, 0);
+    ck_assert_uint_eq(w, 8);
+    ck_assert_int_eq(cublasLtMatmulDescGetAttribute(d, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_DATA_TYPE,
+                                                    &i, 4, &w), OK);
+    ck_assert_int_eq(i, -1);
+    ck_assert_uint_eq(w, 4);
     /* Set, read back. */
     i = T;
     ck_assert_int_eq(cublasLtMatmulDescSetAttribute(d, CUBLASLT_MATMUL_DESC_TRANSA, &i, 4), OK);
@@ -305,6 +325,37 @@ START_TEST(test_desc_attributes)
                                                     sizeof got, &w), OK);
     ck_assert_ptr_eq(got, bias);
     ck_assert_uint_eq(w, sizeof(void *));
+    aux = (void *)0x5678;
+    void *aux_got = NULL;
+    ck_assert_int_eq(cublasLtMatmulDescSetAttribute(d, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER,
+                                                    &aux, sizeof aux), OK);
+    ck_assert_int_eq(cublasLtMatmulDescGetAttribute(d, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER,
+                                                    &aux_got, sizeof aux_got, &w), OK);
+    ck_assert_ptr_eq(aux_got, aux);
+    const struct {
+        cublasLtMatmulDescAttributes_t attr;
+        int64_t v;
+    } wide_attrs[] = { { CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_LD, 24 },
+                       { CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_BATCH_STRIDE, 96 } };
+    for (int a = 0; a < 2; a++) {
+        ck_assert_int_eq(cublasLtMatmulDescSetAttribute(d, wide_attrs[a].attr, &wide_attrs[a].v,
+                                                        8), OK);
+        l64 = 0;
+        ck_assert_int_eq(cublasLtMatmulDescGetAttribute(d, wide_attrs[a].attr, &l64, 8, &w), OK);
+        ck_assert_int_eq(l64, wide_attrs[a].v);
+        /* int64_t: 4 bytes is the wrong size. */
+        ck_assert_int_eq(cublasLtMatmulDescSetAttribute(d, wide_attrs[a].attr, &i, 4),
+                         CUBLAS_STATUS_INVALID_VALUE);
+    }
+    i = CUDA_R_32F;
+    ck_assert_int_eq(cublasLtMatmulDescSetAttribute(d, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_DATA_TYPE,
+                                                    &i, 4), OK);
+    i = 0;
+    ck_assert_int_eq(cublasLtMatmulDescGetAttribute(d, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_DATA_TYPE,
+                                                    &i, 4, &w), OK);
+    ck_assert_int_eq(i, CUDA_R_32F);
+    ck_assert_int_eq(cublasLtMatmulDescSetAttribute(d, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_DATA_TYPE,
+                                                    &l64, 8), CUBLAS_STATUS_INVALID_VALUE);
     /* Size query: sizeInBytes 0, buf NULL. */
     w = 0;
     ck_assert_int_eq(cublasLtMatmulDescGetAttribute(d, CUBLASLT_MATMUL_DESC_BIAS_POINTER, NULL, 0,
@@ -921,7 +972,7 @@ START_TEST(test_epilogues)
     /* An epilogue the emulator lacks; a bias epilogue without a bias. */
     cublasLtMatmulDesc_t op = desc(CUBLAS_COMPUTE_32F, CUDA_R_32F, N, N);
     float f1 = 1;
-    set_u32(op, CUBLASLT_MATMUL_DESC_EPILOGUE, CUBLASLT_EPILOGUE_GELU);
+    set_u32(op, CUBLASLT_MATMUL_DESC_EPILOGUE, CUBLASLT_EPILOGUE_RELU_AUX);
     ck_assert_int_eq(cublasLtMatmul(h, op, &f1, da, la, db, lb, &f1, dc, lc, dd, lc, NULL, NULL, 0,
                                     NULL), CUBLAS_STATUS_NOT_SUPPORTED);
     set_u32(op, CUBLASLT_MATMUL_DESC_EPILOGUE, CUBLASLT_EPILOGUE_BIAS);
@@ -966,6 +1017,626 @@ START_TEST(test_bias_batch_stride)
             ck_assert_float_eq(sh_half_to_float(out[i]), (float)(1 + (stride ? i : i % 2)));
         cublasLtMatmulDescDestroy(op);
     }
+    cublasLtDestroy(h);
+}
+END_TEST
+
+/* ---- GELU and bias-gradient epilogues ------------------------------------------- */
+
+static void set_ptr(cublasLtMatmulDesc_t d, cublasLtMatmulDescAttributes_t attr, const void *v)
+{
+    ck_assert_int_eq(cublasLtMatmulDescSetAttribute(d, attr, &v, sizeof v), OK);
+}
+
+static void set_i64(cublasLtMatmulDesc_t d, cublasLtMatmulDescAttributes_t attr, int64_t v)
+{
+    ck_assert_int_eq(cublasLtMatmulDescSetAttribute(d, attr, &v, sizeof v), OK);
+}
+
+/* cublasLtMatmul with host scalars of the compute's type, no algorithm. */
+static cublasStatus_t matmul(cublasLtHandle_t h, cublasLtMatmulDesc_t op, int half, float alpha,
+                             float beta, const void *a, cublasLtMatrixLayout_t la, const void *b,
+                             cublasLtMatrixLayout_t lb, const void *c, cublasLtMatrixLayout_t lc,
+                             void *d, cublasLtMatrixLayout_t ld)
+{
+    sh_half ha = { H(alpha) }, hb = { H(beta) };
+    return cublasLtMatmul(h, op, half ? (const void *)&ha : &alpha, a, la, b, lb,
+                          half ? (const void *)&hb : &beta, c, lc, d, ld, NULL, NULL, 0, NULL);
+}
+
+/* GELU's tanh approximation and its derivative, written out apart from
+ * the emulator's. Beyond |x| = 10 the
+ * float formula gives x or -0 (gelu') 1 or 0; written out so that the
+ * infinities give +Inf and -0, not NaN. */
+static float ref_gelu(float x)
+{
+    if (x > 10.0f)
+        return x;
+    if (x < -10.0f)
+        return -0.0f;
+    return 0.5f * x * (1.0f + tanhf(0.7978845608f * (x + 0.044715f * x * x * x)));
+}
+
+static float ref_gelu_grad(float x)
+{
+    if (x > 10.0f)
+        return 1.0f;
+    if (x < -10.0f)
+        return 0.0f;
+    float t = tanhf(0.7978845608f * (x + 0.044715f * x * x * x));
+    return 0.5f * (1.0f + t) +
+           0.5f * x * (1.0f - t * t) * 0.7978845608f * (1.0f + 3.0f * 0.044715f * x * x);
+}
+
+/* FP16 bits got within one FP16 step of want's rounding: the two float
+ * formulas may differ in their last bit. */
+static void assert_near_half(uint16_t got, float want)
+{
+    int w = H(want), g = got;
+    int ow = w & 0x8000 ? -(w & 0x7fff) : w, og = g & 0x8000 ? -(g & 0x7fff) : g;
+    ck_assert_msg(abs(og - ow) <= 1, "got %a, want %a", (double)sh_half_to_float(got),
+                  (double)want);
+}
+
+/* D = gelu(A B + C + bias), 3 x 3, k = 2, with FP32 compute and with FP16
+ * compute (every step rounded). Column 2 of C holds +Inf, -Inf and NaN:
+ * GELU gives +Inf, -0 and NaN. */
+START_TEST(test_gelu_bias)
+{
+    enum { M = 3, Nn = 3, KK = 2 };
+    const float a[M * KK] = { 1, -1, 0.5f, 0.5f, 2, -0.25f };
+    const float b[KK * Nn] = { 1, 0.5f, -2, 1, 0.5f, 0.5f };
+    const float c[M * Nn] = { 0.25f, -1, 0, 0, 0.5f, -0.75f, INFINITY, -INFINITY, NAN };
+    const float bias[M] = { -0.5f, 1, 0.125f };
+    uint16_t ha[M * KK], hb[KK * Nn], hc[M * Nn], hbias[M], out[M * Nn];
+    for (int e = 0; e < M * KK; e++)
+        ha[e] = H(a[e]);
+    for (int e = 0; e < KK * Nn; e++)
+        hb[e] = H(b[e]);
+    for (int e = 0; e < M * Nn; e++)
+        hc[e] = H(c[e]);
+    for (int e = 0; e < M; e++)
+        hbias[e] = H(bias[e]);
+    struct mat ma = { CUDA_R_16F, M, KK, M, COL, 1, 0 }, mb = { CUDA_R_16F, KK, Nn, KK, COL, 1, 0 };
+    struct mat mc = { CUDA_R_16F, M, Nn, M, COL, 1, 0 };
+    cublasLtMatrixLayout_t la = layout(&ma), lb = layout(&mb), lc = layout(&mc);
+    void *da = up(ha, sizeof ha), *db = up(hb, sizeof hb), *dc = up(hc, sizeof hc);
+    void *dbias = up(hbias, sizeof hbias), *dd = NULL;
+    ck_assert_int_eq(cudaMalloc(&dd, sizeof out), cudaSuccess);
+    cublasLtHandle_t h = lt_handle();
+    for (int half = 0; half < 2; half++) {
+        cublasLtMatmulDesc_t op = desc(half ? CUBLAS_COMPUTE_16F : CUBLAS_COMPUTE_32F,
+                                       half ? CUDA_R_16F : CUDA_R_32F, N, N);
+        set_u32(op, CUBLASLT_MATMUL_DESC_EPILOGUE, CUBLASLT_EPILOGUE_GELU_BIAS);
+        set_ptr(op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, dbias);
+        ck_assert_int_eq(matmul(h, op, half, 1, 1, da, la, db, lb, dc, lc, dd, lc), OK);
+        down(out, dd, sizeof out);
+        for (int j = 0; j < 2; j++) {
+            for (int i = 0; i < M; i++) {
+                float acc = a[i] * b[j * KK] + a[i + M] * b[1 + j * KK]; /* exact */
+                float pre = half ? sh_round_half(sh_round_half(acc + c[i + j * M]) + bias[i])
+                                 : acc + c[i + j * M] + bias[i];
+                assert_near_half(out[i + j * M], ref_gelu(pre));
+            }
+        }
+        ck_assert_uint_eq(out[2 * M], 0x7c00);     /* +Inf */
+        ck_assert_uint_eq(out[2 * M + 1], 0x8000); /* -0 */
+        ck_assert(isnan(sh_half_to_float(out[2 * M + 2])));
+        cublasLtMatmulDescDestroy(op);
+    }
+    cublasLtMatrixLayoutDestroy(la), cublasLtMatrixLayoutDestroy(lb);
+    cublasLtMatrixLayoutDestroy(lc);
+    cublasLtDestroy(h);
+}
+END_TEST
+
+/* GELU_AUX(_BIAS) saves the GELU input: a strided batch of 2, 2 x 3 each,
+ * aux_ld 8 > m and AUX_BATCH_STRIDE past the member's span, so padding
+ * lies within and between members and must stay as it was. The aux type
+ * defaults to D's (FP16: the rounded input) or is set to FP32 (exact). */
+START_TEST(test_gelu_aux_bias)
+{
+    enum { M = 2, Nn = 3, KK = 2, BATCH = 2, LD = 8, XS = LD * Nn + 4, XN = BATCH * XS };
+    static const struct {
+        uint32_t epilogue;
+        cudaDataType aux_type;
+    } rows[] = {
+        { CUBLASLT_EPILOGUE_GELU_AUX_BIAS, CUDA_R_16F },
+        { CUBLASLT_EPILOGUE_GELU_AUX, CUDA_R_32F },
+    };
+    float a[BATCH * M * KK], b[BATCH * KK * Nn];
+    const float bias[BATCH * M] = { 0.5f, -1, 2, -0.25f };
+    uint16_t ha[BATCH * M * KK], hb[BATCH * KK * Nn], hbias[BATCH * M], out[BATCH * M * Nn];
+    for (int e = 0; e < BATCH * M * KK; e++)
+        ha[e] = H(a[e] = (float)(e * 3 % 7 - 3) * 0.5f);
+    for (int e = 0; e < BATCH * KK * Nn; e++)
+        hb[e] = H(b[e] = (float)(e * 5 % 9 - 4) * 0.75f);
+    for (int e = 0; e < BATCH * M; e++)
+        hbias[e] = H(bias[e]);
+    struct mat ma = { CUDA_R_16F, M, KK, M, COL, BATCH, M * KK };
+    struct mat mb = { CUDA_R_16F, KK, Nn, KK, COL, BATCH, KK * Nn };
+    struct mat md = { CUDA_R_16F, M, Nn, M, COL, BATCH, M * Nn };
+    cublasLtMatrixLayout_t la = layout(&ma), lb = layout(&mb), ld = layout(&md);
+    void *da = up(ha, sizeof ha), *db = up(hb, sizeof hb), *dbias = up(hbias, sizeof hbias);
+    void *dd = NULL;
+    ck_assert_int_eq(cudaMalloc(&dd, sizeof out), cudaSuccess);
+    cublasLtHandle_t h = lt_handle();
+    for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
+        cudaDataType xt = rows[r].aux_type;
+        int has_bias = rows[r].epilogue == CUBLASLT_EPILOGUE_GELU_AUX_BIAS;
+        void *want_aux = calloc(XN, 4), *got_aux = calloc(XN, 4);
+        for (int e = 0; e < XN; e++)
+            put(want_aux, xt, (size_t)e, -77.0f);
+        void *daux = up(want_aux, XN * tsize(xt));
+        cublasLtMatmulDesc_t op = desc(CUBLAS_COMPUTE_32F, CUDA_R_32F, N, N);
+        set_u32(op, CUBLASLT_MATMUL_DESC_EPILOGUE, rows[r].epilogue);
+        if (has_bias) {
+            set_ptr(op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, dbias);
+            set_i64(op, CUBLASLT_MATMUL_DESC_BIAS_BATCH_STRIDE, M);
+        }
+        set_ptr(op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER, daux);
+        set_i64(op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_LD, LD);
+        set_i64(op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_BATCH_STRIDE, XS);
+        if (xt != CUDA_R_16F)
+            set_u32(op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_DATA_TYPE, xt);
+        ck_assert_int_eq(matmul(h, op, 0, 1, 0, da, la, db, lb, dd, ld, dd, ld), OK);
+        down(out, dd, sizeof out);
+        down(got_aux, daux, XN * tsize(xt));
+        for (int s = 0; s < BATCH; s++) {
+            for (int j = 0; j < Nn; j++) {
+                for (int i = 0; i < M; i++) {
+                    float pre = has_bias ? bias[s * M + i] : 0.0f;
+                    for (int l = 0; l < KK; l++)
+                        pre += a[s * M * KK + i + l * M] * b[s * KK * Nn + l + j * KK];
+                    put(want_aux, xt, (size_t)(s * XS + i + j * LD), pre);
+                    assert_near_half(out[s * M * Nn + i + j * M], ref_gelu(pre));
+                }
+            }
+        }
+        ck_assert_mem_eq(got_aux, want_aux, XN * tsize(xt));
+        cublasLtMatmulDescDestroy(op);
+        cudaFree(daux);
+        free(want_aux), free(got_aux);
+    }
+    cublasLtMatrixLayoutDestroy(la), cublasLtMatrixLayoutDestroy(lb);
+    cublasLtMatrixLayoutDestroy(ld);
+    cublasLtDestroy(h);
+}
+END_TEST
+
+/* DGELU(_BGRAD): D = (A B + C) * gelu'(aux), and the bias gradient the row
+ * sums of D before its rounding. Row 0 of A is 0, so row 0 of D is C's row
+ * (2048, 1, 1) times gelu'(20) = 1: its sum is 2050 in FP32, 2048 with FP16
+ * adds (2048 + 1 rounds to 2048, twice). Row 1 takes gelu' at -1, 0.5 and
+ * 1.5. DGELU writes no bias gradient. */
+START_TEST(test_dgelu_bgrad)
+{
+    enum { M = 2, Nn = 3, KK = 2 };
+    static const struct {
+        cublasComputeType_t compute;
+        uint32_t epilogue;
+        cudaDataType bias_type;
+        float row0;
+    } rows[] = {
+        { CUBLAS_COMPUTE_32F, CUBLASLT_EPILOGUE_DGELU_BGRAD, CUDA_R_16F, 2050 },
+        { CUBLAS_COMPUTE_32F, CUBLASLT_EPILOGUE_DGELU_BGRAD, CUDA_R_32F, 2050 },
+        { CUBLAS_COMPUTE_16F, CUBLASLT_EPILOGUE_DGELU_BGRAD, CUDA_R_16F, 2048 },
+        { CUBLAS_COMPUTE_32F, CUBLASLT_EPILOGUE_DGELU, CUDA_R_16F, -77 },
+    };
+    const float a[M * KK] = { 0, 1, 0, -0.5f };
+    const float b[KK * Nn] = { 1, 2, -1, 0.5f, 3, -2 };
+    const float c[M * Nn] = { 2048, -0.5f, 1, 0.25f, 1, 1.5f };
+    const float aux[M * Nn] = { 20, -1, 20, 0.5f, 20, 1.5f };
+    uint16_t ha[M * KK], hb[KK * Nn], hc[M * Nn], haux[M * Nn], out[M * Nn];
+    for (int e = 0; e < M * KK; e++)
+        ha[e] = H(a[e]);
+    for (int e = 0; e < KK * Nn; e++)
+        hb[e] = H(b[e]);
+    for (int e = 0; e < M * Nn; e++)
+        hc[e] = H(c[e]), haux[e] = H(aux[e]);
+    struct mat ma = { CUDA_R_16F, M, KK, M, COL, 1, 0 }, mb = { CUDA_R_16F, KK, Nn, KK, COL, 1, 0 };
+    struct mat mc = { CUDA_R_16F, M, Nn, M, COL, 1, 0 };
+    cublasLtMatrixLayout_t la = layout(&ma), lb = layout(&mb), lc = layout(&mc);
+    void *da = up(ha, sizeof ha), *db = up(hb, sizeof hb), *dc = up(hc, sizeof hc);
+    void *daux = up(haux, sizeof haux), *dd = NULL;
+    ck_assert_int_eq(cudaMalloc(&dd, sizeof out), cudaSuccess);
+    cublasLtHandle_t h = lt_handle();
+    for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
+        int half = rows[r].compute == CUBLAS_COMPUTE_16F;
+        cudaDataType bt = rows[r].bias_type;
+        void *grad = calloc(M + 1, 4); /* one past the vector: must stay */
+        for (int e = 0; e <= M; e++)
+            put(grad, bt, (size_t)e, -77.0f);
+        void *dgrad = up(grad, (M + 1) * tsize(bt));
+        cublasLtMatmulDesc_t op = desc(rows[r].compute, half ? CUDA_R_16F : CUDA_R_32F, N, N);
+        set_u32(op, CUBLASLT_MATMUL_DESC_EPILOGUE, rows[r].epilogue);
+        set_ptr(op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, dgrad);
+        if (bt != CUDA_R_16F)
+            set_u32(op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, bt);
+        set_ptr(op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER, daux);
+        set_i64(op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_LD, M);
+        ck_assert_int_eq(matmul(h, op, half, 1, 1, da, la, db, lb, dc, lc, dd, lc), OK);
+        down(out, dd, sizeof out);
+        down(grad, dgrad, (M + 1) * tsize(bt));
+        float sum1 = 0;
+        for (int i = 0; i < M; i++) {
+            float sum = 0;
+            for (int j = 0; j < Nn; j++) {
+                float acc = a[i] * b[j * KK] + a[i + M] * b[1 + j * KK]; /* exact */
+                float pre = half ? sh_round_half(acc + c[i + j * M]) : acc + c[i + j * M];
+                float d = pre * ref_gelu_grad(aux[i + j * M]);
+                d = half ? sh_round_half(d) : d;
+                sum = half ? sh_round_half(sum + d) : sum + d;
+                assert_near_half(out[i + j * M], d);
+            }
+            if (i == 1)
+                sum1 = sum;
+        }
+        ck_assert_float_eq(get(grad, bt, 0), rows[r].row0);
+        if (rows[r].epilogue == CUBLASLT_EPILOGUE_DGELU)
+            ck_assert_float_eq(get(grad, bt, 1), -77.0f);
+        else if (bt == CUDA_R_16F)
+            assert_near_half(((uint16_t *)grad)[1], sum1);
+        else
+            ck_assert_float_eq_tol(get(grad, bt, 1), sum1, 1e-5f);
+        ck_assert_float_eq(get(grad, bt, M), -77.0f);
+        cublasLtMatmulDescDestroy(op);
+        cudaFree(dgrad);
+        free(grad);
+    }
+    cublasLtMatrixLayoutDestroy(la), cublasLtMatrixLayoutDestroy(lb);
+    cublasLtMatrixLayoutDestroy(lc);
+    cublasLtDestroy(h);
+}
+END_TEST
+
+/* BGRADA (row sums of op(A), m per member) and BGRADB (column sums of
+ * op(B), n per member) under every transpose and order of A and B, in a
+ * strided batch of 2 whose vectors lie BIAS_BATCH_STRIDE = length + 1
+ * apart; D is the plain product. Small integers: every sum is exact. */
+START_TEST(test_bgrad_operands)
+{
+    enum { M = 3, Nn = 2, KK = 4, BATCH = 2 };
+    const cublasOperation_t ops[] = { N, T };
+    const int32_t orders[] = { COL, ROW };
+    cublasLtHandle_t h = lt_handle();
+    for (int x = 0; x < 32; x++) {
+        int grad_a = !(x & 1);
+        cublasOperation_t ta = ops[x >> 1 & 1], tb = ops[x >> 2 & 1];
+        cudaDataType bt = x % 3 ? CUDA_R_16F : CUDA_R_32F;
+        struct mat ma = operand(CUDA_R_16F, ta, M, KK, orders[x >> 4 & 1]);
+        struct mat mb = operand(CUDA_R_16F, tb, KK, Nn, orders[x >> 3 & 1]);
+        struct mat md = { CUDA_R_16F, M, Nn, M, COL, BATCH, M * Nn };
+        ma.batch = mb.batch = BATCH;
+        ma.stride = (int64_t)elems(&ma) + 1;
+        mb.stride = (int64_t)elems(&mb) + 2;
+        size_t na = elems(&ma), nb = elems(&mb);
+        uint16_t a[64], b[64], d[BATCH * M * Nn];
+        void *grad = calloc(BATCH * (M + 1), 4), *want = calloc(BATCH * (M + 1), 4);
+        ck_assert(na <= 64 && nb <= 64);
+        for (size_t i = 0; i < na; i++)
+            a[i] = H((float)((int)(i * 7 % 11) - 5));
+        for (size_t i = 0; i < nb; i++)
+            b[i] = H((float)((int)(i * 5 % 9) - 4));
+        int64_t len = grad_a ? M : Nn, gs = len + 1;
+        for (int e = 0; e < BATCH * gs; e++)
+            put(want, bt, (size_t)e, -77.0f);
+        cublasLtMatrixLayout_t la = layout(&ma), lb = layout(&mb), ld = layout(&md);
+        void *da = up(a, na * 2), *db = up(b, nb * 2), *dg = up(want, (size_t)(BATCH * gs) * 4);
+        void *dd = NULL;
+        ck_assert_int_eq(cudaMalloc(&dd, sizeof d), cudaSuccess);
+        cublasLtMatmulDesc_t op = desc(CUBLAS_COMPUTE_32F, CUDA_R_32F, ta, tb);
+        set_u32(op, CUBLASLT_MATMUL_DESC_EPILOGUE,
+                grad_a ? CUBLASLT_EPILOGUE_BGRADA : CUBLASLT_EPILOGUE_BGRADB);
+        set_ptr(op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, dg);
+        set_i64(op, CUBLASLT_MATMUL_DESC_BIAS_BATCH_STRIDE, gs);
+        if (bt != CUDA_R_16F)
+            set_u32(op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, bt);
+        ck_assert_int_eq(matmul(h, op, 0, 1, 0, da, la, db, lb, dd, ld, dd, ld), OK);
+        down(d, dd, sizeof d);
+        down(grad, dg, (size_t)(BATCH * gs) * tsize(bt));
+        for (int s = 0; s < BATCH; s++) {
+            for (int j = 0; j < Nn; j++) {
+                for (int i = 0; i < M; i++) {
+                    float acc = 0;
+                    for (int l = 0; l < KK; l++)
+                        acc += get(a, CUDA_R_16F, ta == N ? at(&ma, i, l, s) : at(&ma, l, i, s)) *
+                               get(b, CUDA_R_16F, tb == N ? at(&mb, l, j, s) : at(&mb, j, l, s));
+                    ck_assert_float_eq(sh_half_to_float(d[s * M * Nn + i + j * M]), acc);
+                }
+            }
+            for (int v = 0; v < len; v++) {
+                float sum = 0;
+                for (int l = 0; l < KK; l++)
+                    sum += grad_a
+                               ? get(a, CUDA_R_16F, ta == N ? at(&ma, v, l, s) : at(&ma, l, v, s))
+                               : get(b, CUDA_R_16F, tb == N ? at(&mb, l, v, s) : at(&mb, v, l, s));
+                put(want, bt, (size_t)(s * gs + v), sum);
+            }
+        }
+        ck_assert_mem_eq(grad, want, (size_t)(BATCH * gs) * tsize(bt));
+        cublasLtMatmulDescDestroy(op);
+        cublasLtMatrixLayoutDestroy(la), cublasLtMatrixLayoutDestroy(lb);
+        cublasLtMatrixLayoutDestroy(ld);
+        cudaFree(da), cudaFree(db), cudaFree(dg), cudaFree(dd);
+        free(grad), free(want);
+    }
+    cublasLtDestroy(h);
+}
+END_TEST
+
+/* A bias gradient overflows FP16 on its own: BGRADB over k = 4096 of B =
+ * 20 sums to 81920 > 65504, +Inf as FP16 (81920 as FP32), while D = A B
+ * with A = 0.0001 stays near 8.2. */
+START_TEST(test_bgrad_overflow)
+{
+    enum { M = 2, Nn = 2, KK = 4096 };
+    static uint16_t a[M * KK], b[KK * Nn];
+    for (int e = 0; e < M * KK; e++)
+        a[e] = H(0.0001f), b[e] = H(20);
+    struct mat ma = { CUDA_R_16F, M, KK, M, COL, 1, 0 }, mb = { CUDA_R_16F, KK, Nn, KK, COL, 1, 0 };
+    struct mat md = { CUDA_R_16F, M, Nn, M, COL, 1, 0 };
+    cublasLtMatrixLayout_t la = layout(&ma), lb = layout(&mb), ld = layout(&md);
+    void *da = up(a, sizeof a), *db = up(b, sizeof b), *dd = NULL, *dg = NULL;
+    ck_assert_int_eq(cudaMalloc(&dd, M * Nn * 2), cudaSuccess);
+    ck_assert_int_eq(cudaMalloc(&dg, Nn * 4), cudaSuccess);
+    cublasLtHandle_t h = lt_handle();
+    for (int wide = 0; wide < 2; wide++) {
+        cublasLtMatmulDesc_t op = desc(CUBLAS_COMPUTE_32F, CUDA_R_32F, N, N);
+        set_u32(op, CUBLASLT_MATMUL_DESC_EPILOGUE, CUBLASLT_EPILOGUE_BGRADB);
+        set_ptr(op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, dg);
+        if (wide)
+            set_u32(op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, CUDA_R_32F);
+        ck_assert_int_eq(matmul(h, op, 0, 1, 0, da, la, db, lb, dd, ld, dd, ld), OK);
+        cudaDataType bt = wide ? CUDA_R_32F : CUDA_R_16F;
+        uint16_t d[M * Nn];
+        void *g = calloc(Nn, 4);
+        down(d, dd, sizeof d);
+        down(g, dg, Nn * tsize(bt));
+        for (int e = 0; e < M * Nn; e++) {
+            float v = sh_half_to_float(d[e]);
+            ck_assert(isfinite(v) && v > 8.0f && v < 8.4f);
+        }
+        for (int j = 0; j < Nn; j++)
+            ck_assert_float_eq(get(g, bt, (size_t)j), wide ? 81920.0f : INFINITY);
+        free(g);
+        cublasLtMatmulDescDestroy(op);
+    }
+    cublasLtMatrixLayoutDestroy(la), cublasLtMatrixLayoutDestroy(lb);
+    cublasLtMatrixLayoutDestroy(ld);
+    cublasLtDestroy(h);
+}
+END_TEST
+
+/* FP16 compute rounds every add of a bias gradient: BGRADB of 4096 ones
+ * stalls at 2048 (2048 + 1 rounds to 2048); FP32 compute gives 4096. */
+START_TEST(test_bgrad_half_accumulation)
+{
+    enum { KK = 4096 };
+    static uint16_t ones[2 * KK];
+    for (int e = 0; e < 2 * KK; e++)
+        ones[e] = H(1);
+    struct mat ma = { CUDA_R_16F, 1, KK, 1, COL, 1, 0 }, mb = { CUDA_R_16F, KK, 2, KK, COL, 1, 0 };
+    struct mat md = { CUDA_R_16F, 1, 2, 1, COL, 1, 0 };
+    cublasLtMatrixLayout_t la = layout(&ma), lb = layout(&mb), ld = layout(&md);
+    void *da = up(ones, KK * 2), *db = up(ones, sizeof ones), *dd = NULL, *dg = NULL;
+    ck_assert_int_eq(cudaMalloc(&dd, 4), cudaSuccess);
+    ck_assert_int_eq(cudaMalloc(&dg, 4), cudaSuccess);
+    cublasLtHandle_t h = lt_handle();
+    for (int half = 0; half < 2; half++) {
+        cublasLtMatmulDesc_t op = desc(half ? CUBLAS_COMPUTE_16F : CUBLAS_COMPUTE_32F,
+                                       half ? CUDA_R_16F : CUDA_R_32F, N, N);
+        set_u32(op, CUBLASLT_MATMUL_DESC_EPILOGUE, CUBLASLT_EPILOGUE_BGRADB);
+        set_ptr(op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, dg);
+        ck_assert_int_eq(matmul(h, op, half, 1, 0, da, la, db, lb, dd, ld, dd, ld), OK);
+        uint16_t g[2], d[2];
+        down(g, dg, 4);
+        down(d, dd, 4);
+        for (int j = 0; j < 2; j++) {
+            ck_assert_float_eq(sh_half_to_float(g[j]), half ? 2048.0f : 4096.0f);
+            ck_assert_float_eq(sh_half_to_float(d[j]), half ? 2048.0f : 4096.0f);
+        }
+        cublasLtMatmulDescDestroy(op);
+    }
+    cublasLtMatrixLayoutDestroy(la), cublasLtMatrixLayoutDestroy(lb);
+    cublasLtMatrixLayoutDestroy(ld);
+    cublasLtDestroy(h);
+}
+END_TEST
+
+/* A missing aux matrix or bias-gradient vector is refused before anything
+ * runs; memory that is not the device's fails the call with nothing
+ * written; the ReLU bit-mask epilogues and other element types are not
+ * emulated. FP32 throughout, D 2 x 2 (k = 1). */
+START_TEST(test_epilogue_errors)
+{
+    cublasLtHandle_t h = lt_handle();
+    float a[2] = { 1, 2 }, b[2] = { 3, 4 }, sentinel[4] = { 42, 42, 42, 42 }, host[16];
+    struct mat ma = { CUDA_R_32F, 2, 1, 2, COL, 1, 0 }, mb = { CUDA_R_32F, 1, 2, 1, COL, 1, 0 };
+    struct mat md = { CUDA_R_32F, 2, 2, 2, COL, 1, 0 };
+    cublasLtMatrixLayout_t la = layout(&ma), lb = layout(&mb), ld = layout(&md);
+    void *da = up(a, 8), *db = up(b, 8), *dd = up(sentinel, 16), *daux = up(sentinel, 16);
+    void *dg = up(sentinel, 8);
+    cublasLtMatmulDesc_t op;
+#define RUN() matmul(h, op, 0, 1, 0, da, la, db, lb, dd, ld, dd, ld)
+    /* GELU_AUX: no aux pointer, the default aux_ld 0, aux_ld < m. */
+    op = desc(CUBLAS_COMPUTE_32F, CUDA_R_32F, N, N);
+    set_u32(op, CUBLASLT_MATMUL_DESC_EPILOGUE, CUBLASLT_EPILOGUE_GELU_AUX);
+    ck_assert_int_eq(RUN(), CUBLAS_STATUS_INVALID_VALUE);
+    set_ptr(op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER, daux);
+    ck_assert_int_eq(RUN(), CUBLAS_STATUS_INVALID_VALUE);
+    set_i64(op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_LD, 1);
+    ck_assert_int_eq(RUN(), CUBLAS_STATUS_INVALID_VALUE);
+    set_i64(op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_LD, 2);
+    ck_assert_int_eq(RUN(), OK);
+    ck_assert_int_eq(cudaMemcpy(daux, sentinel, 16, cudaMemcpyHostToDevice), cudaSuccess);
+    /* An aux type the kernels refuse: the header's status. */
+    set_u32(op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_DATA_TYPE, CUDA_R_8I);
+    ck_assert_int_eq(RUN(), CUBLAS_STATUS_INVALID_VALUE);
+    set_u32(op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_DATA_TYPE, CUDA_R_32F);
+    /* Host memory as aux; an aux matrix past its allocation (aux_ld 3
+     * spans 5 elements of 4); the second batch member's aux beyond it:
+     * nothing written. */
+    ck_assert_int_eq(cudaMemcpy(dd, sentinel, 16, cudaMemcpyHostToDevice), cudaSuccess);
+    set_ptr(op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER, host);
+    ck_assert_int_eq(RUN(), CUBLAS_STATUS_EXECUTION_FAILED);
+    set_ptr(op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER, daux);
+    set_i64(op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_LD, 3);
+    ck_assert_int_eq(RUN(), CUBLAS_STATUS_EXECUTION_FAILED);
+    float out[4];
+    down(out, dd, 16);
+    ck_assert_mem_eq(out, sentinel, 16);
+    down(out, daux, 16);
+    ck_assert_mem_eq(out, sentinel, 16);
+    cublasLtMatmulDescDestroy(op);
+    /* DGELU needs its input. */
+    op = desc(CUBLAS_COMPUTE_32F, CUDA_R_32F, N, N);
+    set_u32(op, CUBLASLT_MATMUL_DESC_EPILOGUE, CUBLASLT_EPILOGUE_DGELU);
+    ck_assert_int_eq(RUN(), CUBLAS_STATUS_INVALID_VALUE);
+    cublasLtMatmulDescDestroy(op);
+    /* Bias gradients need their vector, of a type the emulator has, in
+     * device memory. */
+    const uint32_t grads[] = { CUBLASLT_EPILOGUE_BGRADA, CUBLASLT_EPILOGUE_BGRADB,
+                               CUBLASLT_EPILOGUE_DGELU_BGRAD };
+    for (int g = 0; g < 3; g++) {
+        op = desc(CUBLAS_COMPUTE_32F, CUDA_R_32F, N, N);
+        set_u32(op, CUBLASLT_MATMUL_DESC_EPILOGUE, grads[g]);
+        set_ptr(op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER, daux);
+        set_i64(op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_LD, 2);
+        ck_assert_int_eq(RUN(), CUBLAS_STATUS_INVALID_VALUE);
+        set_ptr(op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, host);
+        ck_assert_int_eq(RUN(), CUBLAS_STATUS_EXECUTION_FAILED);
+        down(out, dd, 16);
+        ck_assert_mem_eq(out, sentinel, 16);
+        set_ptr(op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, dg);
+        set_u32(op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, CUDA_R_64F);
+        ck_assert_int_eq(RUN(), CUBLAS_STATUS_NOT_SUPPORTED);
+        set_u32(op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, CUDA_R_32F);
+        ck_assert_int_eq(RUN(), OK);
+        cublasLtMatmulDescDestroy(op);
+        ck_assert_int_eq(cudaMemcpy(dd, sentinel, 16, cudaMemcpyHostToDevice), cudaSuccess);
+    }
+    /* The ReLU bit-mask epilogues. */
+    const uint32_t relu[] = { CUBLASLT_EPILOGUE_RELU_AUX, CUBLASLT_EPILOGUE_RELU_AUX_BIAS,
+                              CUBLASLT_EPILOGUE_DRELU, CUBLASLT_EPILOGUE_DRELU_BGRAD };
+    for (int e = 0; e < 4; e++) {
+        op = desc(CUBLAS_COMPUTE_32F, CUDA_R_32F, N, N);
+        set_u32(op, CUBLASLT_MATMUL_DESC_EPILOGUE, relu[e]);
+        set_ptr(op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, dg);
+        set_ptr(op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER, daux);
+        set_i64(op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_LD, 128);
+        ck_assert_int_eq(RUN(), CUBLAS_STATUS_NOT_SUPPORTED);
+        cublasLtMatmulDescDestroy(op);
+    }
+#undef RUN
+    /* Batch of 2 (D strided 4 apart in 8 elements), AUX_BATCH_STRIDE 4 in
+     * an aux of 4: member 1's aux is out, so member 0's D stays too. */
+    struct mat ma2 = ma, mb2 = mb, md2 = md;
+    ma2.batch = mb2.batch = md2.batch = 2;
+    md2.stride = 4;
+    cublasLtMatrixLayout_t la2 = layout(&ma2), lb2 = layout(&mb2), ld2 = layout(&md2);
+    float eight[8] = { 42, 42, 42, 42, 42, 42, 42, 42 }, out8[8];
+    void *dd2 = up(eight, 32);
+    op = desc(CUBLAS_COMPUTE_32F, CUDA_R_32F, N, N);
+    set_u32(op, CUBLASLT_MATMUL_DESC_EPILOGUE, CUBLASLT_EPILOGUE_GELU_AUX);
+    set_ptr(op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER, daux);
+    set_i64(op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_LD, 2);
+    set_i64(op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_BATCH_STRIDE, 4);
+    ck_assert_int_eq(matmul(h, op, 0, 1, 0, da, la2, db, lb2, dd2, ld2, dd2, ld2),
+                     CUBLAS_STATUS_EXECUTION_FAILED);
+    down(out8, dd2, 32);
+    ck_assert_mem_eq(out8, eight, 32);
+    cublasLtMatmulDescDestroy(op);
+    cublasLtMatrixLayoutDestroy(la2), cublasLtMatrixLayoutDestroy(lb2);
+    cublasLtMatrixLayoutDestroy(ld2);
+    cublasLtMatrixLayoutDestroy(la), cublasLtMatrixLayoutDestroy(lb);
+    cublasLtMatrixLayoutDestroy(ld);
+    cublasLtDestroy(h);
+}
+END_TEST
+
+/* Captured, DGELU_BGRAD writes D and the bias gradient only at launch, and
+ * reads its aux input then. A = 2, B = (1, 3): aux (20, 20) gives
+ * gelu' = 1, D = (2, 6), gradient 8; aux (-20, 0) gives 0 and 0.5,
+ * D = (0, 3), gradient 3. */
+START_TEST(test_epilogue_graph_capture)
+{
+    cublasLtHandle_t h = lt_handle();
+    cudaStream_t s;
+    ck_assert_int_eq(cudaStreamCreate(&s), cudaSuccess);
+    float a = 2, b[2] = { 1, 3 }, aux[2] = { 20, 20 }, d[2] = { -1, -1 }, g = -1, one = 1, zero = 0;
+    void *da = up(&a, 4), *db = up(b, 8), *daux = up(aux, 8), *dd = up(d, 8), *dg = up(&g, 4);
+    struct mat ma = { CUDA_R_32F, 1, 1, 1, COL, 1, 0 }, mb = { CUDA_R_32F, 1, 2, 1, COL, 1, 0 };
+    cublasLtMatrixLayout_t la = layout(&ma), lb = layout(&mb);
+    cublasLtMatmulDesc_t op = desc(CUBLAS_COMPUTE_32F, CUDA_R_32F, N, N);
+    set_u32(op, CUBLASLT_MATMUL_DESC_EPILOGUE, CUBLASLT_EPILOGUE_DGELU_BGRAD);
+    set_ptr(op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, dg);
+    set_ptr(op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER, daux);
+    set_i64(op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_LD, 1);
+    ck_assert_int_eq(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal), cudaSuccess);
+    ck_assert_int_eq(cublasLtMatmul(h, op, &one, da, la, db, lb, &zero, dd, lb, dd, lb, NULL, NULL,
+                                    0, s), OK);
+    cudaGraph_t graph = NULL;
+    ck_assert_int_eq(cudaStreamEndCapture(s, &graph), cudaSuccess);
+    /* The descriptor may go before the launch: the node holds a copy. */
+    cublasLtMatmulDescDestroy(op);
+    down(d, dd, 8);
+    down(&g, dg, 4);
+    ck_assert(d[0] == -1 && d[1] == -1 && g == -1);
+    cudaGraphExec_t exec;
+    ck_assert_int_eq(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
+    ck_assert_int_eq(cudaGraphLaunch(exec, s), cudaSuccess);
+    ck_assert_int_eq(cudaStreamSynchronize(s), cudaSuccess);
+    down(d, dd, 8);
+    down(&g, dg, 4);
+    ck_assert(d[0] == 2 && d[1] == 6 && g == 8);
+    aux[0] = -20, aux[1] = 0;
+    ck_assert_int_eq(cudaMemcpy(daux, aux, 8, cudaMemcpyHostToDevice), cudaSuccess);
+    ck_assert_int_eq(cudaGraphLaunch(exec, s), cudaSuccess);
+    ck_assert_int_eq(cudaStreamSynchronize(s), cudaSuccess);
+    down(d, dd, 8);
+    down(&g, dg, 4);
+    ck_assert(d[0] == 0 && d[1] == 3 && g == 3);
+    cudaGraphExecDestroy(exec);
+    cudaGraphDestroy(graph);
+    cublasLtMatrixLayoutDestroy(la), cublasLtMatrixLayoutDestroy(lb);
+    cudaStreamDestroy(s);
+    cublasLtDestroy(h);
+}
+END_TEST
+
+/* EMU_NULL_COMPUTE=1 validates the epilogues' memory but computes and
+ * writes nothing: neither D nor aux nor the bias gradient. */
+START_TEST(test_epilogue_null_compute)
+{
+    setenv("EMU_NULL_COMPUTE", "1", 1);
+    cublasLtHandle_t h = lt_handle();
+    float one = 1, seven = 7, out;
+    void *d1 = up(&one, 4), *dd = up(&seven, 4), *daux = up(&seven, 4), *dg = up(&seven, 4);
+    struct mat m1 = { CUDA_R_32F, 1, 1, 1, COL, 1, 0 };
+    cublasLtMatrixLayout_t l = layout(&m1);
+    const uint32_t epilogues[] = { CUBLASLT_EPILOGUE_GELU_AUX_BIAS, CUBLASLT_EPILOGUE_DGELU_BGRAD,
+                                   CUBLASLT_EPILOGUE_BGRADA, CUBLASLT_EPILOGUE_BGRADB };
+    for (int e = 0; e < 4; e++) {
+        cublasLtMatmulDesc_t op = desc(CUBLAS_COMPUTE_32F, CUDA_R_32F, N, N);
+        set_u32(op, CUBLASLT_MATMUL_DESC_EPILOGUE, epilogues[e]);
+        set_ptr(op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, dg);
+        set_ptr(op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER, daux);
+        set_i64(op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_LD, 1);
+        ck_assert_int_eq(matmul(h, op, 0, 1, 0, d1, l, d1, l, dd, l, dd, l), OK);
+        void *bufs[3] = { dd, daux, dg };
+        for (int i = 0; i < 3; i++) {
+            down(&out, bufs[i], 4);
+            ck_assert_float_eq(out, 7.0f);
+        }
+        /* Still validated: host memory as the vector or the matrix. */
+        set_ptr(op, e < 2 ? CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER
+                          : CUBLASLT_MATMUL_DESC_BIAS_POINTER, &out);
+        ck_assert_int_eq(matmul(h, op, 0, 1, 0, d1, l, d1, l, dd, l, dd, l),
+                         CUBLAS_STATUS_EXECUTION_FAILED);
+        cublasLtMatmulDescDestroy(op);
+    }
+    cublasLtMatrixLayoutDestroy(l);
     cublasLtDestroy(h);
 }
 END_TEST
@@ -1120,6 +1791,15 @@ static Suite *lt_suite(void)
     tcase_add_test(tc, test_device_pointer_mode);
     tcase_add_test(tc, test_epilogues);
     tcase_add_test(tc, test_bias_batch_stride);
+    tcase_add_test(tc, test_gelu_bias);
+    tcase_add_test(tc, test_gelu_aux_bias);
+    tcase_add_test(tc, test_dgelu_bgrad);
+    tcase_add_test(tc, test_bgrad_operands);
+    tcase_add_test(tc, test_bgrad_overflow);
+    tcase_add_test(tc, test_bgrad_half_accumulation);
+    tcase_add_test(tc, test_epilogue_errors);
+    tcase_add_test(tc, test_epilogue_graph_capture);
+    tcase_add_test(tc, test_epilogue_null_compute);
     tcase_add_test(tc, test_cublas_handle_as_lt_handle);
     tcase_add_test(tc, test_graph_capture);
     tcase_add_test(tc, test_errors);
