@@ -428,6 +428,40 @@ class Suite:
         self.footer(runs)
         self.figures["inputs"] = fig
 
+        # 1g'. What an epilogue writes beside D.
+        self.h(3, "cuBLASLt epilogue outputs beside D (`SAFEHALF_CHECK_INPUTS=1`): "
+                  "the bias gradient and the GELU input are checked in records of their own")
+        long_k = ["--compute", "32F", "--k", "4096", "--m", "8", "--n", "8"]
+        cases = [
+            ("BGRADB, sum over k = 4096 x 20", long_k + ["--value", "0.0001", "--b-value", "20",
+                                                       "--epilogue", "bgradb"], "bias_grad", "g", 8),
+            ("BGRADA, sum over k = 4096 x 20", long_k + ["--value", "20", "--b-value", "0.0001",
+                                                       "--epilogue", "bgrada"], "bias_grad", "g", 8),
+            ("DGELU_BGRAD, sum over 8 columns of 40000",
+             ["--compute", "32F", "--k", "16", "--m", "8", "--n", "8", "--value", "50",
+              "--b-value", "100", "--epilogue", "dgelu_bgrad"], "bias_grad", "g", 8),
+            ("GELU_AUX, 16224 x 16.7", over + ["--epilogue", "gelu_aux"], "aux", "aux", 64),
+        ]
+        rows, runs, fig = [], [], []
+        for label, args, output, key, want in cases:
+            r = self.run("epilogue %s" % label, [self.app("lt_app")] + args, shim=True,
+                         env={"SAFEHALF_CHECK_INPUTS": "1"})
+            runs.append(r)
+            recs = [e for e in r.events("nonfinite") if e.get("output") == output]
+            rec = recs[0] if recs else {}
+            inf = r.kv.get(key + "inf", "?")
+            ok = r.kv.get("matmul_status") == "0" and inf == str(want) and \
+                rec.get("inf") == want and rec.get("inputs_finite") is True
+            rows.append([label, r.kv.get("matmul_status", "?"), inf, output if recs else "none",
+                         word.get(rec.get("inputs_finite"), "-") if recs else "-",
+                         "yes" if ok else "**NO**"])
+            fig.append({"case": label, "output": output, "as_expected": ok, "run": r.as_json(),
+                        "record": rec or None})
+        self.table(["epilogue and data", "matmul status", "Inf in that output",
+                    "record's output", "inputs_finite", "as expected"], rows)
+        self.footer(runs)
+        self.figures["epilogue_outputs"] = fig
+
         # 1h. The kernels against their host twins.
         if not self.args.emu:
             self.h(3, "Scan kernels against their host twins (`scan_gpu verify`)")

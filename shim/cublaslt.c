@@ -1037,46 +1037,117 @@ static bool beta_counts(const struct lt_call *cc)
     }
 }
 
+/* One more input, listed unread when it cannot be described. */
+static void add_input(struct sh_check_call *k, const char *name, bool described)
+{
+    int i = k->nin++;
+    if (described)
+        k->in_name[i] = name;
+}
+
 /* C, when beta lets it in: scanned when it is a matrix of its own (cuBLASLt
  * computes in place only with C == D), else listed unread, as D's memory
  * holds the result by the time any scan runs. */
 static void c_input(const struct lt_call *cc, struct sh_check_call *k)
 {
     struct layout o;
-    int i = k->nin++;
-    if (cc->C != cc->D && input_of(cc->Cdesc, layout_known(cc->Cdesc, &o) ? &o : NULL, cc->C,
-                                   &k->in[i]))
-        k->in_name[i] = "C";
+    add_input(k, "C", cc->C != cc->D &&
+                          input_of(cc->Cdesc, layout_known(cc->Cdesc, &o) ? &o : NULL, cc->C,
+                                   &k->in[k->nin]));
 }
 
-/* The bias a BIAS epilogue adds: m elements (D's rows) per batch member,
- * BIAS_BATCH_STRIDE apart (0: one vector for all), of BIAS_DATA_TYPE (-1:
- * D's type). Listed unread when the descriptor will not say. */
-static void bias_input(const struct lt_call *cc, const struct layout *d,
-                       struct sh_check_call *k)
+/* A vector an epilogue reads or writes at BIAS_POINTER: len elements of
+ * BIAS_DATA_TYPE (-1: D's type) per batch member, BIAS_BATCH_STRIDE apart
+ * (0: one vector for all). */
+static bool bias_vector(const struct lt_call *cc, const struct layout *d, uint64_t len,
+                        struct sh_matrix *m)
 {
-    uint32_t epilogue;
     const void *bias = NULL;
     int32_t type;
     int64_t stride = 0;
-    if (!desc_get(cc->desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue, sizeof epilogue) ||
-        !(epilogue & CUBLASLT_EPILOGUE_BIAS))
-        return;
-    int i = k->nin++;
     enum sh_scan_type t;
     if (!desc_get(cc->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias) ||
         !desc_get(cc->desc, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &type, sizeof type) ||
-        !sh_cuda_scan_type(type == -1 ? (int)d->type : type, &t) || !bias || d->rows < 1)
-        return;
+        !sh_cuda_scan_type(type == -1 ? (int)d->type : type, &t) || !bias || len < 1)
+        return false;
     if (d->batch > 1 &&
         !desc_get(cc->desc, CUBLASLT_MATMUL_DESC_BIAS_BATCH_STRIDE, &stride, sizeof stride))
-        return;
+        return false;
     bool batched = d->batch > 1 && stride != 0;
-    k->in[i] = (struct sh_matrix){ .type = t, .base = bias, .rows = d->rows, .cols = 1,
-                                   .ld = d->rows,
-                                   .batch = batched ? (unsigned long long)d->batch : 1,
-                                   .stride = batched ? (unsigned long long)stride : 0 };
-    k->in_name[i] = "bias";
+    *m = (struct sh_matrix){ .type = t, .base = bias, .rows = len, .cols = 1, .ld = len,
+                             .batch = batched ? (unsigned long long)d->batch : 1,
+                             .stride = batched ? (unsigned long long)stride : 0 };
+    return true;
+}
+
+/* The GELU input matrix at EPILOGUE_AUX_POINTER: D's shape, column-major
+ * with EPILOGUE_AUX_LD, of EPILOGUE_AUX_DATA_TYPE (-1: D's type), batch
+ * members EPILOGUE_AUX_BATCH_STRIDE apart. cuBLASLt documents no other
+ * order for it, so beside a row-major or tiled D it is not read. */
+static bool aux_matrix(const struct lt_call *cc, const struct layout *d, struct sh_matrix *m)
+{
+    const void *aux = NULL;
+    int64_t ld = 0, stride = 0;
+    int32_t type;
+    enum sh_scan_type t;
+    if (d->order != CUBLASLT_ORDER_COL ||
+        !desc_get(cc->desc, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER, &aux, sizeof aux) ||
+        !desc_get(cc->desc, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_LD, &ld, sizeof ld) ||
+        !desc_get(cc->desc, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_DATA_TYPE, &type, sizeof type) ||
+        !sh_cuda_scan_type(type == -1 ? (int)d->type : type, &t) || !aux ||
+        ld < (int64_t)d->rows || d->rows < 1 || d->cols < 1)
+        return false;
+    if (d->batch > 1 && !desc_get(cc->desc, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_BATCH_STRIDE,
+                                  &stride, sizeof stride))
+        return false;
+    *m = (struct sh_matrix){ .type = t, .base = aux, .rows = d->rows, .cols = d->cols,
+                             .ld = (unsigned long long)ld,
+                             .batch = (unsigned long long)d->batch,
+                             .stride = (unsigned long long)stride };
+    return true;
+}
+
+static bool is_gelu_aux(uint32_t e)
+{
+    return e == CUBLASLT_EPILOGUE_GELU_AUX || e == CUBLASLT_EPILOGUE_GELU_AUX_BIAS;
+}
+
+static bool is_dgelu(uint32_t e)
+{
+    return e == CUBLASLT_EPILOGUE_DGELU || e == CUBLASLT_EPILOGUE_DGELU_BGRAD;
+}
+
+static bool is_bgrad(uint32_t e)
+{
+    return e == CUBLASLT_EPILOGUE_DRELU_BGRAD || e == CUBLASLT_EPILOGUE_DGELU_BGRAD ||
+           e == CUBLASLT_EPILOGUE_BGRADA || e == CUBLASLT_EPILOGUE_BGRADB;
+}
+
+/* What an epilogue writes beside D, checked like D when 16-bit: a forward
+ * GELU's input (AUX), kept for the backward pass, and a bias gradient, a
+ * reduction over k of A (BGRADA) or B (BGRADB), or over D's columns
+ * (DRELU_BGRAD, DGELU_BGRAD), which overflows FP16 on long reductions
+ * even where D does not. The ReLU bit masks hold no floats. */
+static void epilogue_outputs(const struct lt_call *cc, const struct layout *d, uint32_t epi,
+                             const struct sh_check_call *dk)
+{
+    struct sh_check_call k = *dk;
+    if (is_gelu_aux(epi) && aux_matrix(cc, d, &k.out) && k.out.type != SH_SCAN_F32) {
+        k.out_name = "aux";
+        sh_check_submit(&k);
+    }
+    bool b = epi == CUBLASLT_EPILOGUE_BGRADB;
+    if (!is_bgrad(epi) || !bias_vector(cc, d, b ? d->cols : d->rows, &k.out) ||
+        k.out.type == SH_SCAN_F32)
+        return;
+    k.out_name = "bias_grad";
+    if (k.nin && (b || epi == CUBLASLT_EPILOGUE_BGRADA)) {
+        /* The sum of one operand: only it can bring an Inf in. */
+        k.in[0] = dk->in[b];
+        k.in_name[0] = dk->in_name[b];
+        k.nin = 1;
+    }
+    sh_check_submit(&k);
 }
 
 static void matmul_check(const struct lt_call *cc)
@@ -1103,6 +1174,9 @@ static void matmul_check(const struct lt_call *cc)
                        sizeof d.stride))) ||
         !matrix_of(&d, cc->D, &k.out))
         return;
+    uint32_t epi;
+    if (!desc_get(cc->desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi))
+        epi = CUBLASLT_EPILOGUE_DEFAULT;
     if (sh_policy.check_inputs) {
         k.nin = 2;
         if (input_of(cc->Adesc, cc->a_known ? &cc->a : NULL, cc->A, &k.in[0]))
@@ -1111,9 +1185,14 @@ static void matmul_check(const struct lt_call *cc)
             k.in_name[1] = "B";
         if (beta_counts(cc))
             c_input(cc, &k);
-        bias_input(cc, &d, &k);
+        /* The bias a BIAS epilogue adds; the GELU input a DGELU one reads. */
+        if (epi & CUBLASLT_EPILOGUE_BIAS)
+            add_input(&k, "bias", bias_vector(cc, &d, d.rows, &k.in[k.nin]));
+        else if (is_dgelu(epi))
+            add_input(&k, "aux", aux_matrix(cc, &d, &k.in[k.nin]));
     }
     sh_check_submit(&k);
+    epilogue_outputs(cc, &d, epi, &k);
 }
 
 static void after(struct lt_call *cc, cublasStatus_t status)

@@ -234,6 +234,8 @@ static void write_record(const struct slot *sl, const struct sh_scan_result *res
     sh_json_int(&j, "batch", c->batch);
     if (c->grouped)
         sh_json_int(&j, "group", c->group);
+    if (c->out_name)
+        sh_json_str(&j, "output", c->out_name);
     sh_json_name(&j, "atype", c->names->data_type(c->atype), c->atype);
     sh_json_name(&j, "btype", c->names->data_type(c->btype), c->btype);
     sh_json_name(&j, "ctype", c->names->data_type(c->ctype), c->ctype);
@@ -315,12 +317,14 @@ static void report(struct slot *sl, const struct sh_scan_result *res, unsigned l
         atomic_fetch_add(&n_suppressed, 1);
     if (in_signal)
         return;
-    char group[40] = "";
+    char group[40] = "", output[40] = "";
     if (c->grouped)
         snprintf(group, sizeof group, " group=%lld", c->group);
+    if (c->out_name)
+        snprintf(output, sizeof output, " output=%s", c->out_name);
     if (!atomic_exchange(&said_first, 1))
-        sh_say("Inf/NaN in the output of %s (call %llu, m=%lld n=%lld k=%lld batch=%lld%s: "
-            "%llu Inf, %llu NaN)%s", c->api, c->seq, c->m, c->n, c->k, c->batch, group,
+        sh_say("Inf/NaN in the output of %s (call %llu, m=%lld n=%lld k=%lld batch=%lld%s%s: "
+            "%llu Inf, %llu NaN)%s", c->api, c->seq, c->m, c->n, c->k, c->batch, group, output,
             res[0].pos_inf + res[0].neg_inf, res[0].nan,
             sh_policy.on_nonfinite == SH_ON_SATURATE ? "; Inf saturated to the largest finite value"
                                                      : "; see the log");

@@ -39,8 +39,9 @@ struct sh_check_counts {
     atomic_ulong nonfinite; /* of those, outputs holding Inf or NaN */
 };
 
-/* Inputs one call can have scanned: A and B of a GEMM; x, w, a residual z
- * and a bias of cuDNN's fused convolution. */
+/* Inputs one call can have scanned: A, B and C of a GEMM and a cuBLASLt
+ * epilogue's bias or aux; x, w, a residual z and a bias of cuDNN's fused
+ * convolution. */
 #define SH_CHECK_MAX_INPUTS 4
 
 /* One checked call, as the library describes it. Copied at submission. */
@@ -59,6 +60,9 @@ struct sh_check_call {
     const void *caller; /* return address in the program, for the record */
     int site;           /* sites.h: the call site, -1 if none */
     struct sh_matrix out;
+    /* An output beside the call's main one (cuBLASLt's epilogue outputs),
+     * named in its record; NULL for the main one. */
+    const char *out_name;
     /* Inputs, scanned when SAFEHALF_CHECK_INPUTS=1; name NULL when an input
      * has a type the scan kernels do not read (then inputs_finite is null). */
     int nin;

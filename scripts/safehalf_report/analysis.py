@@ -81,11 +81,11 @@ SITE_COVERAGE = (
                          "sites name the native caller only"),
 )
 
-FINDING_FIELDS = ("api", "seq", "m", "n", "k", "batch", "group", "atype", "btype", "ctype",
-                  "compute", "compute_used", "action", "inf", "pos_inf", "neg_inf", "nan", "numel",
-                  "first_index", "first", "absmax", "inputs_finite", "inputs", "check",
-                  "captured", "replay", "stream", "device", "caller", "thread", "thread_name",
-                  "site_id")
+FINDING_FIELDS = ("api", "seq", "m", "n", "k", "batch", "group", "output", "atype", "btype",
+                  "ctype", "compute", "compute_used", "action", "inf", "pos_inf", "neg_inf",
+                  "nan", "numel", "first_index", "first", "absmax", "inputs_finite", "inputs",
+                  "check", "captured", "replay", "stream", "device", "caller", "thread",
+                  "thread_name", "site_id")
 
 
 def build(processes, logs, messages, version):

@@ -35,9 +35,13 @@ def when(t):
 
 
 def shape(row):
-    """A finding of a grouped GEMM is one group's: its index follows."""
+    """A finding of a grouped GEMM is one group's: its index follows; one of
+    an output beside the call's main one (a cuBLASLt epilogue's) names it."""
     text = "m=%s n=%s k=%s batch=%s" % tuple(value(row.get(k)) for k in ("m", "n", "k", "batch"))
-    return text if row.get("group") is None else "%s group=%s" % (text, value(row["group"]))
+    for key in ("group", "output"):
+        if row.get(key) is not None:
+            text += " %s=%s" % (key, value(row[key]))
+    return text
 
 
 def short_shape(row):

@@ -8,7 +8,7 @@
  *          [--compute 16F|16F_PEDANTIC|32F|32F_PEDANTIC|32F_FAST_16F]
  *          [--scale 16F|32F] [--pointer-mode host|device]
  *          [--algo null|heuristic|output-type] [--pref-mask MASK] [--init]
- *          [--set-compute C2] [--epilogue default|relu|bias|relu_bias]
+ *          [--set-compute C2] [--epilogue E] [--aux-value X] [--aux-ld L]
  *          [--bias-value B] [--batch N] [--order col|row] [--transa] [--transb]
  *          [--lt-handle lt|cublas] [--calls N] [--workspace BYTES]
  *          [--late-shape] [--copy-layouts] [--churn N] [--pointer-array]
@@ -38,10 +38,19 @@
  *   --set-compute C2 create the descriptor with --compute, then switch it to
  *                    C2 with cublasLtMatmulDescSetAttribute (and SCALE_TYPE
  *                    too when C2's scale type differs)
- *   --epilogue       CUBLASLT_MATMUL_DESC_EPILOGUE (set only when given);
- *                    bias epilogues use a bias of m elements of the D type,
- *                    each --bias-value (default 0; inf and nan as strtod
- *                    reads them)
+ *   --epilogue E     CUBLASLT_MATMUL_DESC_EPILOGUE (set only when given):
+ *                    default, relu, bias, relu_bias, gelu, gelu_bias,
+ *                    gelu_aux, gelu_aux_bias, dgelu, dgelu_bgrad, bgrada or
+ *                    bgradb. The BIAS_POINTER vector, of the D type, holds m
+ *                    elements (n with bgradb) per batch member: for bias
+ *                    epilogues each --bias-value (default 0; inf and nan as
+ *                    strtod reads them), for the bias gradients the output,
+ *                    zeroed first
+ *   --aux-value X    *_aux and dgelu*: an m x n EPILOGUE_AUX_POINTER matrix
+ *                    per batch member, of the D type, column-major, filled
+ *                    with X (default 0; dgelu reads it, gelu_aux writes the
+ *                    GELU input there); --aux-ld L its EPILOGUE_AUX_LD
+ *                    (default m), members L * n elements apart
  *   --bias-stride S  CUBLASLT_MATMUL_DESC_BIAS_BATCH_STRIDE = S (set only
  *                    when given): batch member i adds the m elements S * i
  *                    on; the bias holds m + S * (batch - 1) elements
@@ -86,7 +95,10 @@
  * algo_splitk and algo_scheme (read back from the algorithm passed, absent
  * with --algo null); matmul_status (of the last matmul made); then d0 (D's
  * first element), dmax (largest finite |D|), ninf, nnan (counts over every
- * batch) and dsum (sum of D, in double).
+ * batch) and dsum (sum of D, in double); with a bias gradient epilogue
+ * then g0, gmax, ginf and gnan, the same of the gradient vector(s); with
+ * gelu_aux* aux0, auxmax, auxinf and auxnan of the aux matrices (padding
+ * too).
  * Exit status: 0 on success, 1 when the matmul (or waiting for it) failed,
  * 2 when something before it failed, 64 on a bad argument. */
 #include <math.h>
@@ -115,7 +127,8 @@ static enum algo_kind ALGO = ALGO_HEURISTIC;
 static long long PREF_MASK = -1;
 static int HAVE_EPILOGUE, HAVE_ORDER, ROW_ORDER, CALLS = 1, LATE_SHAPE, COPY_LAYOUTS, CHURN;
 static int POINTER_ARRAY, IN_PLACE, HAVE_BIAS_STRIDE;
-static long long BIAS_STRIDE;
+static long long BIAS_STRIDE, AUX_LD;
+static double AUXVALUE;
 static uint32_t EPILOGUE = CUBLASLT_EPILOGUE_DEFAULT;
 static unsigned long long WORKSPACE;
 
@@ -164,9 +177,38 @@ static int parse_epilogue(const char *v, uint32_t *e)
         *e = CUBLASLT_EPILOGUE_BIAS;
     else if (!strcmp(v, "relu_bias"))
         *e = CUBLASLT_EPILOGUE_RELU_BIAS;
+    else if (!strcmp(v, "gelu"))
+        *e = CUBLASLT_EPILOGUE_GELU;
+    else if (!strcmp(v, "gelu_bias"))
+        *e = CUBLASLT_EPILOGUE_GELU_BIAS;
+    else if (!strcmp(v, "gelu_aux"))
+        *e = CUBLASLT_EPILOGUE_GELU_AUX;
+    else if (!strcmp(v, "gelu_aux_bias"))
+        *e = CUBLASLT_EPILOGUE_GELU_AUX_BIAS;
+    else if (!strcmp(v, "dgelu"))
+        *e = CUBLASLT_EPILOGUE_DGELU;
+    else if (!strcmp(v, "dgelu_bgrad"))
+        *e = CUBLASLT_EPILOGUE_DGELU_BGRAD;
+    else if (!strcmp(v, "bgrada"))
+        *e = CUBLASLT_EPILOGUE_BGRADA;
+    else if (!strcmp(v, "bgradb"))
+        *e = CUBLASLT_EPILOGUE_BGRADB;
     else
         return -1;
     return 0;
+}
+
+/* The epilogue writes a bias gradient at BIAS_POINTER. */
+static int bias_grad(void)
+{
+    return EPILOGUE == CUBLASLT_EPILOGUE_DGELU_BGRAD || EPILOGUE == CUBLASLT_EPILOGUE_BGRADA ||
+           EPILOGUE == CUBLASLT_EPILOGUE_BGRADB;
+}
+
+/* Elements of one member's BIAS_POINTER vector. */
+static long long bias_len(void)
+{
+    return EPILOGUE == CUBLASLT_EPILOGUE_BGRADB ? N : M;
 }
 
 static int parse_algo(const char *v, enum algo_kind *a)
@@ -228,14 +270,33 @@ static float get(const void *p, cudaDataType t, size_t i)
     return app_u32_to_float((uint32_t)((const unsigned short *)p)[i] << 16);
 }
 
+/* <p>0 (the first), <p>max (largest finite magnitude), <p>inf and <p>nan
+ * (counts) of n elements of the D type. */
+static void summarize(const char *p, const void *h, size_t n)
+{
+    long inf = 0, nan = 0;
+    float max = 0;
+    for (size_t i = 0; i < n; i++) {
+        float v = get(h, TYPE, i);
+        if (isnan(v))
+            nan++;
+        else if (isinf(v))
+            inf++;
+        else if (fabsf(v) > max)
+            max = fabsf(v);
+    }
+    printf("%s0=%.9g\n%smax=%.9g\n%sinf=%ld\n%snan=%ld\n", p, (double)get(h, TYPE, 0), p,
+           (double)max, p, inf, p, nan);
+}
+
 /* ---- resources, released by every exit ----------------------------------- */
 
 static cudaStream_t stream;
 static cublasHandle_t blas;
 static cublasLtHandle_t lt;
-static void *dA, *dB, *dC, *dD, *dbias, *dscal, *dwork;
+static void *dA, *dB, *dC, *dD, *dbias, *daux, *dscal, *dwork;
 static void *dptrs; /* --pointer-array: A's, B's, C's and D's member pointers */
-static void *hA, *hB, *hC, *hD, *hbias;
+static void *hA, *hB, *hC, *hD, *hbias, *haux;
 /* --init keeps the descriptors here; Create allocates them in the library. */
 static cublasLtMatmulDescOpaque_t desc_store;
 static cublasLtMatrixLayoutOpaque_t layout_store[4], layout_side[4];
@@ -266,7 +327,7 @@ static void release(void)
         cublasLtDestroy(lt);
     blas = NULL;
     lt = NULL;
-    void **dev[] = {&dA, &dB, &dC, &dD, &dbias, &dscal, &dwork, &dptrs};
+    void **dev[] = {&dA, &dB, &dC, &dD, &dbias, &daux, &dscal, &dwork, &dptrs};
     for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++) {
         if (*dev[i])
             cudaFree(*dev[i]);
@@ -275,7 +336,7 @@ static void release(void)
     if (stream)
         cudaStreamDestroy(stream);
     stream = NULL;
-    void **host[] = {&hA, &hB, &hC, &hD, &hbias};
+    void **host[] = {&hA, &hB, &hC, &hD, &hbias, &haux};
     for (size_t i = 0; i < sizeof host / sizeof host[0]; i++) {
         free(*host[i]);
         *host[i] = NULL;
@@ -334,6 +395,8 @@ static void parse_args(int argc, char **argv)
         else if (!strcmp(a, "--c-value")) CVALUE = atof(v);
         else if (!strcmp(a, "--bias-value")) BIASVALUE = atof(v);
         else if (!strcmp(a, "--bias-stride")) BIAS_STRIDE = atoll(v), HAVE_BIAS_STRIDE = 1;
+        else if (!strcmp(a, "--aux-value")) AUXVALUE = atof(v);
+        else if (!strcmp(a, "--aux-ld")) AUX_LD = atoll(v);
         else if (!strcmp(a, "--batch")) BATCH = atoll(v);
         else if (!strcmp(a, "--calls")) CALLS = atoi(v);
         else if (!strcmp(a, "--churn")) CHURN = atoi(v);
@@ -516,7 +579,7 @@ static void make_desc(cudaDataType scale)
     if (HAVE_EPILOGUE)
         SETUP(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &EPILOGUE,
                                              sizeof EPILOGUE));
-    if (EPILOGUE & CUBLASLT_EPILOGUE_BIAS) {
+    if ((EPILOGUE & CUBLASLT_EPILOGUE_BIAS) || bias_grad()) {
         const void *bias = dbias;
         SETUP(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias,
                                              sizeof bias));
@@ -525,6 +588,17 @@ static void make_desc(cudaDataType scale)
         int64_t stride = BIAS_STRIDE;
         SETUP(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_BIAS_BATCH_STRIDE,
                                              &stride, sizeof stride));
+    }
+    if (EPILOGUE & 128) { /* the AUX bit: GELU_AUX* and DGELU* */
+        const void *aux = daux;
+        int64_t ld = AUX_LD, stride = AUX_LD * N;
+        SETUP(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER,
+                                             &aux, sizeof aux));
+        SETUP(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_LD, &ld,
+                                             sizeof ld));
+        if (BATCH > 1)
+            SETUP(cublasLtMatmulDescSetAttribute(
+                desc, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_BATCH_STRIDE, &stride, sizeof stride));
     }
 }
 
@@ -595,16 +669,23 @@ int main(int argc, char **argv)
     hB = filled(b_elems * nb, (float)BVALUE);
     hC = filled(c_elems * nb, (float)CVALUE);
     hD = filled(c_elems * nb, 0.0f);
-    const size_t bias_elems = (size_t)(M + (HAVE_BIAS_STRIDE ? BIAS_STRIDE : 0) * (BATCH - 1));
-    hbias = filled(bias_elems, (float)BIASVALUE);
+    const size_t bias_elems =
+        (size_t)(bias_len() + (HAVE_BIAS_STRIDE ? BIAS_STRIDE : 0) * (BATCH - 1));
+    hbias = filled(bias_elems, bias_grad() ? 0.0f : (float)BIASVALUE);
+    if (!AUX_LD)
+        AUX_LD = M;
+    const size_t aux_elems = (size_t)(AUX_LD * N) * nb;
+    haux = filled(aux_elems, (float)AUXVALUE);
 
     SETUP(cudaStreamCreate(&stream));
     dA = to_device(hA, a_elems * nb * es);
     dB = to_device(hB, b_elems * nb * es);
     dC = to_device(hC, c_elems * nb * es);
     dD = to_device(hD, c_elems * nb * es);
-    if (EPILOGUE & CUBLASLT_EPILOGUE_BIAS)
+    if ((EPILOGUE & CUBLASLT_EPILOGUE_BIAS) || bias_grad())
         dbias = to_device(hbias, bias_elems * es);
+    if (EPILOGUE & 128)
+        daux = to_device(haux, aux_elems * es);
     void *dOut = IN_PLACE ? dC : dD; /* where the result goes */
     if (WORKSPACE)
         SETUP(cudaMalloc(&dwork, (size_t)WORKSPACE));
@@ -704,6 +785,14 @@ int main(int argc, char **argv)
     }
     printf("d0=%.9g\ndmax=%.9g\nninf=%ld\nnnan=%ld\ndsum=%.9g\n", (double)get(hD, TYPE, 0),
            (double)dmax, ninf, nnan, dsum);
+    if (bias_grad()) {
+        CHECK_AS(1, cudaMemcpy(hbias, dbias, bias_elems * es, cudaMemcpyDeviceToHost));
+        summarize("g", hbias, bias_elems);
+    }
+    if (EPILOGUE == CUBLASLT_EPILOGUE_GELU_AUX || EPILOGUE == CUBLASLT_EPILOGUE_GELU_AUX_BIAS) {
+        CHECK_AS(1, cudaMemcpy(haux, daux, aux_elems * es, cudaMemcpyDeviceToHost));
+        summarize("aux", haux, aux_elems);
+    }
 
     /* The success path checks its releases too: a library that fails to
      * destroy what it created is worth a test failure. Each object leaves

@@ -380,6 +380,102 @@ START_TEST(matmul_inputs)
 }
 END_TEST
 
+/* What an epilogue writes beside D is checked like D, in a record of its
+ * own whose "output" names it: a bias gradient (a sum over k of A or B, or
+ * over D's columns) and a forward GELU's input (AUX). A bias gradient of
+ * one operand names only that operand as its input. */
+#define LONG_K "--compute", "32F", "--k", "4096", "--m", "8", "--n", "8"
+static const struct {
+    const char *args[24];
+    const char *output;        /* the record beside D's: "bias_grad" or "aux" */
+    double inf, nan, numel;    /* its counts */
+    const char *finite;        /* its inputs_finite */
+    const char *input;         /* an input it names, with these counts */
+    double input_inf, input_nan;
+    const char *absent;        /* an input it must not name, or NULL */
+    size_t d_records;          /* D's own findings (records without "output") */
+} epilogue_cases[] = {
+    /* 4096 x 20 > 65504 in B's FP16 bias gradient; D = 4096 x 20 x 1e-4 */
+    { { LONG_K, "--value", "0.0001", "--b-value", "20", "--epilogue", "bgradb" },
+      "bias_grad", 8, 0, 8, "true", "B", 0, 0, "A", 0 },
+    { { LONG_K, "--value", "20", "--b-value", "0.0001", "--epilogue", "bgrada" },
+      "bias_grad", 8, 0, 8, "true", "A", 0, 0, "B", 0 },
+    /* one gradient per batch member, BIAS_BATCH_STRIDE apart */
+    { { LONG_K, "--value", "0.0001", "--b-value", "20", "--epilogue", "bgradb", "--batch", "3",
+        "--bias-stride", "8" }, "bias_grad", 24, 0, 24, "true", "B", 0, 0, "A", 0 },
+    /* an Inf in B reaches D and B's gradient alike */
+    { { SMALL, "--b-value", "inf", "--epilogue", "bgradb" },
+      "bias_grad", 8, 0, 8, "false", "B", 128, 0, "A", 1 },
+    /* D's sum over its 8 columns: 8 x 40000 overflows, D holds 40000 */
+    { { "--compute", "32F", "--k", "16", "--m", "8", "--n", "8", "--value", "50", "--b-value",
+        "100", "--epilogue", "dgelu_bgrad" }, "bias_grad", 8, 0, 8, "true", "aux", 0, 0, NULL, 0 },
+    /* a NaN in the GELU input DGELU reads */
+    { { SMALL, "--epilogue", "dgelu_bgrad", "--aux-value", "nan" },
+      "bias_grad", 0, 8, 8, "false", "aux", 0, 64, NULL, 1 },
+    /* the GELU input kept for the backward pass overflows with D */
+    { { OVERFLOW, "--epilogue", "gelu_aux" }, "aux", 64, 0, 64, "true", "A", 0, 0, "bias", 1 },
+    { { OVERFLOW, "--epilogue", "gelu_aux_bias", "--bias-value", "2", "--aux-ld", "16" },
+      "aux", 64, 0, 64, "true", "bias", 0, 0, NULL, 1 },
+};
+
+START_TEST(epilogue_outputs)
+{
+    const int i = _i;
+    hr_app a;
+    run(&a, 1, ENV("SAFEHALF_CHECK_INPUTS=1"), epilogue_cases[i].args);
+    ASSERT_OK(&a);
+    size_t d = 0;
+    for (size_t r = 0; r < nonfinite(&a); r++)
+        d += !strstr(hr_log_find(&a.log, "nonfinite", r), "\"output\"");
+    ck_assert_msg(d == epilogue_cases[i].d_records && nonfinite(&a) == d + 1, "case %d: %s", i,
+                  hr_log_dump(&a.log));
+    const char *rec = hr_log_find_where(&a.log, "nonfinite", "output", epilogue_cases[i].output);
+    ck_assert_msg(rec, "case %d: %s", i, hr_log_dump(&a.log));
+    ASSERT_JSTR(rec, "api", MATMUL);
+    ASSERT_JNUM(rec, "inf", epilogue_cases[i].inf);
+    ASSERT_JNUM(rec, "nan", epilogue_cases[i].nan);
+    ASSERT_JNUM(rec, "numel", epilogue_cases[i].numel);
+    char path[64];
+    snprintf(path, sizeof path, "\"inputs_finite\":%s", epilogue_cases[i].finite);
+    ck_assert_msg(strstr(rec, path), "case %d: %s", i, rec);
+    snprintf(path, sizeof path, "inputs.%s.inf", epilogue_cases[i].input);
+    ASSERT_JNUM(rec, path, epilogue_cases[i].input_inf);
+    snprintf(path, sizeof path, "inputs.%s.nan", epilogue_cases[i].input);
+    ASSERT_JNUM(rec, path, epilogue_cases[i].input_nan);
+    if (epilogue_cases[i].absent) {
+        snprintf(path, sizeof path, "inputs.%s", epilogue_cases[i].absent);
+        ASSERT_ABSENT(rec, path);
+    }
+    if (!d) { /* the first finding the program hears of is this output's */
+        snprintf(path, sizeof path, "output=%s", epilogue_cases[i].output);
+        ck_assert_msg(strstr(a.r.err, path), "case %d: %s", i, hr_describe(&a.r));
+    }
+    hr_app_free(&a);
+}
+END_TEST
+
+/* Without the shim the same bias gradient overflows; saturate keeps it at
+ * the largest half, as it keeps D. */
+START_TEST(epilogue_output_saturated)
+{
+    const char *const args[] = { LONG_K, "--value", "0.0001", "--b-value", "20", "--epilogue",
+                                 "bgradb", NULL };
+    hr_app plain, shim;
+    run(&plain, 0, NULL, args);
+    ASSERT_OK(&plain);
+    ASSERT_KV(&plain, "ginf", 8);
+    ASSERT_KV(&plain, "ninf", 0);
+    run(&shim, 1, ENV("SAFEHALF_ON_NONFINITE=saturate"), args);
+    ASSERT_OK(&shim);
+    ASSERT_KV(&shim, "ginf", 0);
+    ASSERT_KV(&shim, "gmax", 65504);
+    ck_assert_msg(hr_log_count_where(&shim.log, "nonfinite", "output", "bias_grad") == 1, "%s",
+                  hr_log_dump(&shim.log));
+    hr_app_free(&plain);
+    hr_app_free(&shim);
+}
+END_TEST
+
 /* Batches, row-major layouts, a transposed A and a bias epilogue: the
  * numbers, the shape in the record, and D scanned whole (an Inf planted
  * by the bias in the last batch is found). */
@@ -596,6 +692,9 @@ int main(void)
     tcase_add_test(t, splitk_requery_cached);
     tcase_add_test(t, overflow_found);
     tcase_add_loop_test(t, matmul_inputs, 0, (int)(sizeof input_cases / sizeof input_cases[0]));
+    tcase_add_loop_test(t, epilogue_outputs, 0,
+                        (int)(sizeof epilogue_cases / sizeof epilogue_cases[0]));
+    tcase_add_test(t, epilogue_output_saturated);
     tcase_add_test(t, layouts);
     tcase_add_loop_test(t, layouts_followed, 0, 4);
     tcase_add_loop_test(t, churn, 0, 4);

@@ -107,6 +107,16 @@ class EmulatedSuite(unittest.TestCase):
         self.assertEqual(grouped["values"]["inf"], "12")
         self.assertEqual(grouped["summary"]["cublasGemmGroupedBatchedEx"]["checked"], 2)
 
+    def test_epilogue_outputs(self):
+        cases = {c["case"]: c for c in self.fig["epilogue_outputs"]}
+        self.assertEqual(len(cases), 4)
+        for c in cases.values():
+            self.assertTrue(c["as_expected"], c)
+        bgradb = cases["BGRADB, sum over k = 4096 x 20"]["record"]
+        self.assertEqual((bgradb["output"], bgradb["numel"]), ("bias_grad", 8))
+        self.assertEqual(bgradb["inputs"], {"B": {"inf": 0, "nan": 0}})
+        self.assertEqual(cases["GELU_AUX, 16224 x 16.7"]["record"]["numel"], 64)
+
     def test_overflow_saturate(self):
         runs = {r["command"]: r for r in self.fig["overflow"]}
         sat = [r for c, r in runs.items() if "saturate" in c][0]

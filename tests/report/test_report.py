@@ -217,7 +217,8 @@ class InputsMeaning(unittest.TestCase):
 
 
 class Shape(unittest.TestCase):
-    """A grouped GEMM's finding is one group's: the shape names it."""
+    """A grouped GEMM's finding is one group's, a cuBLASLt epilogue's is one
+    of its outputs: the shape names it."""
 
     def test_group(self):
         import sys
@@ -230,6 +231,9 @@ class Shape(unittest.TestCase):
         self.assertEqual(text.shape(row), "m=4 n=3 k=16224 batch=1 group=1")
         row["group"] = 0
         self.assertEqual(text.shape(row), "m=4 n=3 k=16224 batch=1 group=0")
+        del row["group"]
+        row["output"] = "bias_grad"
+        self.assertEqual(text.shape(row), "m=4 n=3 k=16224 batch=1 output=bias_grad")
 
 
 class Crashed(unittest.TestCase):
