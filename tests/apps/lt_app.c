@@ -270,23 +270,36 @@ static float get(const void *p, cudaDataType t, size_t i)
     return app_u32_to_float((uint32_t)((const unsigned short *)p)[i] << 16);
 }
 
-/* <p>0 (the first), <p>max (largest finite magnitude), <p>inf and <p>nan
- * (counts) of n elements of the D type. */
-static void summarize(const char *p, const void *h, size_t n)
+/* Of n elements of the D type: the first, the largest finite magnitude,
+ * the Inf and NaN counts and the sum (in double). */
+struct stats {
+    float first, max;
+    long inf, nan;
+    double sum;
+};
+
+static struct stats stats_of(const void *h, size_t n)
 {
-    long inf = 0, nan = 0;
-    float max = 0;
+    struct stats st = { .first = get(h, TYPE, 0) };
     for (size_t i = 0; i < n; i++) {
         float v = get(h, TYPE, i);
         if (isnan(v))
-            nan++;
+            st.nan++;
         else if (isinf(v))
-            inf++;
-        else if (fabsf(v) > max)
-            max = fabsf(v);
+            st.inf++;
+        else if (fabsf(v) > st.max)
+            st.max = fabsf(v);
+        st.sum += v;
     }
-    printf("%s0=%.9g\n%smax=%.9g\n%sinf=%ld\n%snan=%ld\n", p, (double)get(h, TYPE, 0), p,
-           (double)max, p, inf, p, nan);
+    return st;
+}
+
+/* An epilogue output's <p>0, <p>max, <p>inf and <p>nan. */
+static void summarize(const char *p, const void *h, size_t n)
+{
+    struct stats st = stats_of(h, n);
+    printf("%s0=%.9g\n%smax=%.9g\n%sinf=%ld\n%snan=%ld\n", p, (double)st.first, p,
+           (double)st.max, p, st.inf, p, st.nan);
 }
 
 /* ---- resources, released by every exit ----------------------------------- */
@@ -770,21 +783,9 @@ int main(int argc, char **argv)
     CHECK_AS(1, cudaStreamSynchronize(stream));
     CHECK_AS(1, cudaMemcpy(hD, dOut, c_elems * nb * es, cudaMemcpyDeviceToHost));
 
-    long ninf = 0, nnan = 0;
-    float dmax = 0;
-    double dsum = 0;
-    for (size_t i = 0; i < c_elems * nb; i++) {
-        float v = get(hD, TYPE, i);
-        if (isnan(v))
-            nnan++;
-        else if (isinf(v))
-            ninf++;
-        else if (fabsf(v) > dmax)
-            dmax = fabsf(v);
-        dsum += v;
-    }
-    printf("d0=%.9g\ndmax=%.9g\nninf=%ld\nnnan=%ld\ndsum=%.9g\n", (double)get(hD, TYPE, 0),
-           (double)dmax, ninf, nnan, dsum);
+    struct stats d = stats_of(hD, c_elems * nb);
+    printf("d0=%.9g\ndmax=%.9g\nninf=%ld\nnnan=%ld\ndsum=%.9g\n", (double)d.first,
+           (double)d.max, d.inf, d.nan, d.sum);
     if (bias_grad()) {
         CHECK_AS(1, cudaMemcpy(hbias, dbias, bias_elems * es, cudaMemcpyDeviceToHost));
         summarize("g", hbias, bias_elems);
