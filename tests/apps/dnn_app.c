@@ -12,9 +12,17 @@
  *   optensor     cudnnOpTensor (ADD): C = A + B + beta * C
  *   graph-conv   the graph API: a one-operation convolution forward graph
  *   graph-matmul the graph API: a one-operation matmul graph
+ *   graph-conv-bias-relu
+ *                the graph API, fused: convolution forward (x uid 1, w uid 2)
+ *                into a virtual FLOAT tensor (uid 4), pointwise ADD of the
+ *                bias (uid 5, [1, 2, 1, 1]) into another (uid 6), pointwise
+ *                RELU_FWD of that into y (uid 3); both pointwise descriptors
+ *                have MATH_PREC FLOAT
+ *   graph-add    the graph API: one pointwise ADD operation, y (uid 3) = x
+ *                (uid 1, [1, 2, 2, 2]) + b (uid 2, [1, 2, 1, 1], broadcast)
  *
  *   dnn_app [--op OP] [--r R] [--value V] [--bvalue B] [--cvalue C] [--beta BETA]
- *           [--bias BIAS] [--compute HALF|FLOAT] [--late]
+ *           [--bias BIAS] [--compute HALF|FLOAT] [--late] [--real-mid]
  *
  *   --r R        the reduction length (default 4096): the input channels of
  *                a forward convolution (1x1 filter, a 2x2 image, 2 output
@@ -25,20 +33,28 @@
  *   --bvalue B   every element of w / B / dy-for-backward-filter (default 1)
  *   --cvalue C   every element of the output before the call (default 0)
  *   --beta BETA  beta (default 0; the graph ops use 0; fwd-bias-act: alpha2)
- *   --bias BIAS  fwd-bias-act: every element of the bias (default 0)
- *   --compute    the compute type of the descriptor (default HALF)
+ *   --bias BIAS  fwd-bias-act, graph-conv-bias-relu, graph-add: every
+ *                element of the bias / b (default 0)
+ *   --compute    the compute type of the descriptor (default HALF); for
+ *                graph-add the pointwise descriptor's MATH_PREC
  *   --late       graph ops: set the compute type again (to FLOAT) after
  *                the descriptor was finalized, and print what cuDNN said
+ *   --real-mid   graph-conv-bias-relu: the convolution's output (uid 4) is a
+ *                real half tensor in the variant pack instead, reported too
  *
  * Convolutions use CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM (and algorithm
  * 0 backward) with no workspace. A sum of 4096 ones is 2048 with HALF
  * compute (the FP16 sum stalls at 2048) and 4096 with FLOAT.
  *
  * Output, one key=value per line: compute (the compute type the program
- * reads back from cuDNN's getter after setting it: 2 HALF, 0 FLOAT),
+ * reads back from cuDNN's getter after setting it: 2 HALF, 0 FLOAT; -1 when
+ * the getter answers NOT_SUPPORTED, as cuDNN 9's does for graph-add's
+ * pointwise descriptor),
  * late_status and late_compute with --late, status (of the last failing
  * call, 0 if none), failed (that call), out0 (the output's first element),
- * inf, nan, maxfinite (over the output). Exit 0 when every call succeeded. */
+ * inf, nan, maxfinite (over the output); with --real-mid the same four of
+ * the convolution's output as mid_out0, mid_inf, mid_nan, mid_maxfinite.
+ * Exit 0 when every call succeeded. */
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -51,7 +67,7 @@
 #include "apputil.h"
 
 static const char *OP = "fwd";
-static int R = 4096, LATE;
+static int R = 4096, LATE, REAL_MID;
 static double VALUE = 1, BVALUE = 1, CVALUE = 0, BETA = 0, BIAS = 0;
 static cudnnDataType_t COMPUTE = CUDNN_DATA_HALF;
 static cudaStream_t STREAM;
@@ -87,27 +103,45 @@ static struct buf dev_fill(size_t n, double v)
     return b;
 }
 
-static void report(struct buf out)
+struct stats {
+    float out0, maxfinite;
+    long inf, nan;
+};
+
+/* Waits for the stream and reads a half output back. */
+static struct stats stats_of(struct buf out)
 {
     half_t *h = malloc(out.n * sizeof *h);
     if (!h)
         exit(1);
     TRY(cudaStreamSynchronize(STREAM));
     TRY(cudaMemcpy(h, out.dev, out.n * sizeof *h, cudaMemcpyDeviceToHost));
-    long inf = 0, nan = 0;
-    float maxfinite = 0;
+    struct stats s = { app_half_to_float(h[0]), 0, 0, 0 };
     for (size_t i = 0; i < out.n; i++) {
         float v = app_half_to_float(h[i]);
         if (isnan(v))
-            nan++;
+            s.nan++;
         else if (isinf(v))
-            inf++;
-        else if (fabsf(v) > maxfinite)
-            maxfinite = fabsf(v);
+            s.inf++;
+        else if (fabsf(v) > s.maxfinite)
+            s.maxfinite = fabsf(v);
     }
-    printf("status=0\nout0=%.17g\ninf=%ld\nnan=%ld\nmaxfinite=%.17g\n",
-           (double)app_half_to_float(h[0]), inf, nan, (double)maxfinite);
     free(h);
+    return s;
+}
+
+/* The four keys of one output, each name prefixed with pre. */
+static void print_stats(const char *pre, struct stats s)
+{
+    printf("%sout0=%.17g\n%sinf=%ld\n%snan=%ld\n%smaxfinite=%.17g\n", pre, (double)s.out0, pre,
+           s.inf, pre, s.nan, pre, (double)s.maxfinite);
+}
+
+static void report(struct buf out)
+{
+    struct stats s = stats_of(out);
+    printf("status=0\n");
+    print_stats("", s);
 }
 
 static cudnnTensorDescriptor_t tensor(int n, int c, int h, int w)
@@ -268,11 +302,11 @@ static void set_desc(cudnnBackendDescriptor_t d, cudnnBackendAttributeName_t a,
     set(d, a, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &v);
 }
 
-/* A packed half tensor of 3 or 4 dims. */
-static cudnnBackendDescriptor_t bk_tensor(int64_t uid, int nd, const int64_t *dim)
+/* A packed tensor of 3 or 4 dims. */
+static cudnnBackendDescriptor_t bk_tensor_of(int64_t uid, int nd, const int64_t *dim,
+                                             cudnnDataType_t t, bool is_virtual)
 {
     cudnnBackendDescriptor_t d = bk(CUDNN_BACKEND_TENSOR_DESCRIPTOR);
-    cudnnDataType_t t = CUDNN_DATA_HALF;
     int64_t stride[4], s = 1, align = 16;
     for (int i = nd - 1; i >= 0; i--) {
         stride[i] = s;
@@ -283,22 +317,57 @@ static cudnnBackendDescriptor_t bk_tensor(int64_t uid, int nd, const int64_t *di
     set(d, CUDNN_ATTR_TENSOR_DIMENSIONS, CUDNN_TYPE_INT64, nd, dim);
     set(d, CUDNN_ATTR_TENSOR_STRIDES, CUDNN_TYPE_INT64, nd, stride);
     set(d, CUDNN_ATTR_TENSOR_BYTE_ALIGNMENT, CUDNN_TYPE_INT64, 1, &align);
+    if (is_virtual)
+        set(d, CUDNN_ATTR_TENSOR_IS_VIRTUAL, CUDNN_TYPE_BOOLEAN, 1, &is_virtual);
     TRY(cudnnBackendFinalize(d));
     return d;
 }
 
-/* The operation's descriptor with its compute type, finalized and read
- * back (and with --late set again after finalizing). */
-static cudnnBackendDescriptor_t comp_desc(bool conv)
+/* A real packed half tensor. */
+static cudnnBackendDescriptor_t bk_tensor(int64_t uid, int nd, const int64_t *dim)
 {
-    cudnnBackendAttributeName_t attr =
-        conv ? CUDNN_ATTR_CONVOLUTION_COMP_TYPE : CUDNN_ATTR_MATMUL_COMP_TYPE;
-    cudnnBackendDescriptor_t d =
-        bk(conv ? CUDNN_BACKEND_CONVOLUTION_DESCRIPTOR : CUDNN_BACKEND_MATMUL_DESCRIPTOR);
-    cudnnDataType_t comp = COMPUTE, got = (cudnnDataType_t)-1;
+    return bk_tensor_of(uid, nd, dim, CUDNN_DATA_HALF, false);
+}
+
+enum comp_kind { COMP_CONV, COMP_MATMUL, COMP_POINTWISE };
+
+/* The compute type read back from cuDNN; -1 where it answers NOT_SUPPORTED,
+ * as cuDNN 9 does for every attribute of a pointwise descriptor. */
+static cudnnDataType_t get_comp(cudnnBackendDescriptor_t d, cudnnBackendAttributeName_t attr,
+                                enum comp_kind kind)
+{
+    cudnnDataType_t got = (cudnnDataType_t)-1;
     int64_t n;
+    if (kind != COMP_POINTWISE) {
+        TRY(cudnnBackendGetAttribute(d, attr, CUDNN_TYPE_DATA_TYPE, 1, &n, &got));
+        return got;
+    }
+    cudnnStatus_t st = cudnnBackendGetAttribute(d, attr, CUDNN_TYPE_DATA_TYPE, 1, &n, &got);
+    if (st == CUDNN_STATUS_NOT_SUPPORTED)
+        return (cudnnDataType_t)-1;
+    TRY(st);
+    return got;
+}
+
+/* The operation's descriptor with its compute type (a pointwise ADD's
+ * MATH_PREC), finalized and read back (and with --late set again after
+ * finalizing). */
+static cudnnBackendDescriptor_t comp_desc(enum comp_kind kind)
+{
+    static const cudnnBackendAttributeName_t attrs[] = {
+        CUDNN_ATTR_CONVOLUTION_COMP_TYPE, CUDNN_ATTR_MATMUL_COMP_TYPE,
+        CUDNN_ATTR_POINTWISE_MATH_PREC };
+    static const cudnnBackendDescriptorType_t types[] = {
+        CUDNN_BACKEND_CONVOLUTION_DESCRIPTOR, CUDNN_BACKEND_MATMUL_DESCRIPTOR,
+        CUDNN_BACKEND_POINTWISE_DESCRIPTOR };
+    cudnnBackendAttributeName_t attr = attrs[kind];
+    cudnnBackendDescriptor_t d = bk(types[kind]);
+    cudnnDataType_t comp = COMPUTE;
     set(d, attr, CUDNN_TYPE_DATA_TYPE, 1, &comp);
-    if (conv) {
+    if (kind == COMP_POINTWISE) {
+        cudnnPointwiseMode_t add = CUDNN_POINTWISE_ADD;
+        set(d, CUDNN_ATTR_POINTWISE_MODE, CUDNN_TYPE_POINTWISE_MODE, 1, &add);
+    } else if (kind == COMP_CONV) {
         int64_t two = 2, ones[2] = { 1, 1 }, zeros[2] = { 0, 0 };
         cudnnConvolutionMode_t mode = CUDNN_CROSS_CORRELATION;
         set(d, CUDNN_ATTR_CONVOLUTION_CONV_MODE, CUDNN_TYPE_CONVOLUTION_MODE, 1, &mode);
@@ -309,49 +378,79 @@ static cudnnBackendDescriptor_t comp_desc(bool conv)
         set(d, CUDNN_ATTR_CONVOLUTION_POST_PADDINGS, CUDNN_TYPE_INT64, 2, zeros);
     }
     TRY(cudnnBackendFinalize(d));
-    TRY(cudnnBackendGetAttribute(d, attr, CUDNN_TYPE_DATA_TYPE, 1, &n, &got));
-    printf("compute=%d\n", (int)got);
+    printf("compute=%d\n", (int)get_comp(d, attr, kind));
     if (LATE) {
         cudnnDataType_t f = CUDNN_DATA_FLOAT;
         printf("late_status=%d\n",
                (int)cudnnBackendSetAttribute(d, attr, CUDNN_TYPE_DATA_TYPE, 1, &f));
-        got = (cudnnDataType_t)-1;
-        TRY(cudnnBackendGetAttribute(d, attr, CUDNN_TYPE_DATA_TYPE, 1, &n, &got));
-        printf("late_compute=%d\n", (int)got);
+        printf("late_compute=%d\n", (int)get_comp(d, attr, kind));
     }
     return d;
+}
+
+/* The convolution forward x (uid 1, [1, R, 2, 2]) * w (uid 2, [2, R, 1, 1])
+ * into y, finalized. */
+static cudnnBackendDescriptor_t conv_op(cudnnBackendDescriptor_t cd, cudnnBackendDescriptor_t y)
+{
+    int64_t xd[4] = { 1, R, 2, 2 }, wd[4] = { 2, R, 1, 1 };
+    cudnnBackendDescriptor_t op = bk(CUDNN_BACKEND_OPERATION_CONVOLUTION_FORWARD_DESCRIPTOR);
+    set_desc(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_X, bk_tensor(1, 4, xd));
+    set_desc(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_W, bk_tensor(2, 4, wd));
+    set_desc(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_Y, y);
+    set_desc(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_CONV_DESC, cd);
+    TRY(cudnnBackendFinalize(op));
+    return op;
 }
 
 /* One operation: x (uid 1) and w (uid 2) in, y (uid 3) out. */
 static cudnnBackendDescriptor_t graph_op(bool conv, cudnnBackendDescriptor_t cd)
 {
-    int64_t xd[4] = { 1, R, 2, 2 }, wd[4] = { 2, R, 1, 1 }, yd[4] = { 1, 2, 2, 2 };
+    int64_t yd[4] = { 1, 2, 2, 2 };
     int64_t ad[3] = { 1, 1, R }, bd[3] = { 1, R, 1 }, cdims[3] = { 1, 1, 1 };
-    cudnnBackendDescriptor_t op;
-    if (conv) {
-        op = bk(CUDNN_BACKEND_OPERATION_CONVOLUTION_FORWARD_DESCRIPTOR);
-        set_desc(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_X, bk_tensor(1, 4, xd));
-        set_desc(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_W, bk_tensor(2, 4, wd));
-        set_desc(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_Y, bk_tensor(3, 4, yd));
-        set_desc(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_CONV_DESC, cd);
-    } else {
-        op = bk(CUDNN_BACKEND_OPERATION_MATMUL_DESCRIPTOR);
-        set_desc(op, CUDNN_ATTR_OPERATION_MATMUL_ADESC, bk_tensor(1, 3, ad));
-        set_desc(op, CUDNN_ATTR_OPERATION_MATMUL_BDESC, bk_tensor(2, 3, bd));
-        set_desc(op, CUDNN_ATTR_OPERATION_MATMUL_CDESC, bk_tensor(3, 3, cdims));
-        set_desc(op, CUDNN_ATTR_OPERATION_MATMUL_DESC, cd);
-    }
+    if (conv)
+        return conv_op(cd, bk_tensor(3, 4, yd));
+    cudnnBackendDescriptor_t op = bk(CUDNN_BACKEND_OPERATION_MATMUL_DESCRIPTOR);
+    set_desc(op, CUDNN_ATTR_OPERATION_MATMUL_ADESC, bk_tensor(1, 3, ad));
+    set_desc(op, CUDNN_ATTR_OPERATION_MATMUL_BDESC, bk_tensor(2, 3, bd));
+    set_desc(op, CUDNN_ATTR_OPERATION_MATMUL_CDESC, bk_tensor(3, 3, cdims));
+    set_desc(op, CUDNN_ATTR_OPERATION_MATMUL_DESC, cd);
     TRY(cudnnBackendFinalize(op));
     return op;
 }
 
-/* Graph, heuristics, the first engine configuration, plan, variant pack,
- * execute: as cuDNN's samples do it. */
-static void run_graph(cudnnHandle_t h, bool conv, cudnnBackendDescriptor_t cd)
+/* A pointwise descriptor of the given mode computing in FLOAT. */
+static cudnnBackendDescriptor_t pw_desc(cudnnPointwiseMode_t mode)
 {
-    cudnnBackendDescriptor_t op = graph_op(conv, cd);
+    cudnnBackendDescriptor_t d = bk(CUDNN_BACKEND_POINTWISE_DESCRIPTOR);
+    cudnnDataType_t prec = CUDNN_DATA_FLOAT;
+    set(d, CUDNN_ATTR_POINTWISE_MODE, CUDNN_TYPE_POINTWISE_MODE, 1, &mode);
+    set(d, CUDNN_ATTR_POINTWISE_MATH_PREC, CUDNN_TYPE_DATA_TYPE, 1, &prec);
+    TRY(cudnnBackendFinalize(d));
+    return d;
+}
+
+/* The pointwise operation y = mode(x) or mode(x, b) (b NULL: unary),
+ * finalized. */
+static cudnnBackendDescriptor_t pw_op(cudnnBackendDescriptor_t pd, cudnnBackendDescriptor_t x,
+                                      cudnnBackendDescriptor_t b, cudnnBackendDescriptor_t y)
+{
+    cudnnBackendDescriptor_t op = bk(CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR);
+    set_desc(op, CUDNN_ATTR_OPERATION_POINTWISE_PW_DESCRIPTOR, pd);
+    set_desc(op, CUDNN_ATTR_OPERATION_POINTWISE_XDESC, x);
+    if (b)
+        set_desc(op, CUDNN_ATTR_OPERATION_POINTWISE_BDESC, b);
+    set_desc(op, CUDNN_ATTR_OPERATION_POINTWISE_YDESC, y);
+    TRY(cudnnBackendFinalize(op));
+    return op;
+}
+
+/* Graph, heuristics, the first engine configuration, plan: as cuDNN's
+ * samples do it. */
+static cudnnBackendDescriptor_t make_plan(cudnnHandle_t h, int nops,
+                                          const cudnnBackendDescriptor_t *ops)
+{
     cudnnBackendDescriptor_t graph = bk(CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR);
-    set(graph, CUDNN_ATTR_OPERATIONGRAPH_OPS, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &op);
+    set(graph, CUDNN_ATTR_OPERATIONGRAPH_OPS, CUDNN_TYPE_BACKEND_DESCRIPTOR, nops, ops);
     set(graph, CUDNN_ATTR_OPERATIONGRAPH_HANDLE, CUDNN_TYPE_HANDLE, 1, &h);
     TRY(cudnnBackendFinalize(graph));
     cudnnBackendDescriptor_t heur = bk(CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR);
@@ -369,19 +468,75 @@ static void run_graph(cudnnHandle_t h, bool conv, cudnnBackendDescriptor_t cd)
     set(plan, CUDNN_ATTR_EXECUTION_PLAN_HANDLE, CUDNN_TYPE_HANDLE, 1, &h);
     set_desc(plan, CUDNN_ATTR_EXECUTION_PLAN_ENGINE_CONFIG, cfg);
     TRY(cudnnBackendFinalize(plan));
+    return plan;
+}
 
-    size_t nx = conv ? (size_t)R * 4 : (size_t)R, nw = conv ? (size_t)R * 2 : (size_t)R;
-    struct buf x = dev_fill(nx, VALUE), w = dev_fill(nw, BVALUE), y = dev_fill(conv ? 8 : 1, 0);
-    int64_t uids[3] = { 1, 2, 3 };
-    void *ptrs[3] = { x.dev, w.dev, y.dev }, *ws = NULL;
+/* Variant pack, execute. */
+static void execute(cudnnHandle_t h, cudnnBackendDescriptor_t plan, int n, const int64_t *uids,
+                    void *const *ptrs)
+{
+    void *ws = NULL;
     cudnnBackendDescriptor_t pack = bk(CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR);
-    set(pack, CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS, CUDNN_TYPE_INT64, 3, uids);
-    set(pack, CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS, CUDNN_TYPE_VOID_PTR, 3, ptrs);
+    set(pack, CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS, CUDNN_TYPE_INT64, n, uids);
+    set(pack, CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS, CUDNN_TYPE_VOID_PTR, n, ptrs);
     set(pack, CUDNN_ATTR_VARIANT_PACK_WORKSPACE, CUDNN_TYPE_VOID_PTR, 1, &ws);
     TRY(cudnnBackendFinalize(pack));
     TRY(cudnnBackendExecute(h, plan, pack));
-    report(y);
     cudnnBackendDestroyDescriptor(pack);
+}
+
+static void run_graph(cudnnHandle_t h, bool conv, cudnnBackendDescriptor_t cd)
+{
+    cudnnBackendDescriptor_t op = graph_op(conv, cd);
+    cudnnBackendDescriptor_t plan = make_plan(h, 1, &op);
+    size_t nx = conv ? (size_t)R * 4 : (size_t)R, nw = conv ? (size_t)R * 2 : (size_t)R;
+    struct buf x = dev_fill(nx, VALUE), w = dev_fill(nw, BVALUE), y = dev_fill(conv ? 8 : 1, 0);
+    int64_t uids[3] = { 1, 2, 3 };
+    void *ptrs[3] = { x.dev, w.dev, y.dev };
+    execute(h, plan, 3, uids, ptrs);
+    report(y);
+    cudnnBackendDestroyDescriptor(plan);
+}
+
+/* conv -> add bias -> relu, joined by virtual FLOAT tensors (the first a
+ * real half one with --real-mid). */
+static void run_conv_bias_relu(cudnnHandle_t h, cudnnBackendDescriptor_t cd)
+{
+    int64_t yd[4] = { 1, 2, 2, 2 }, bd[4] = { 1, 2, 1, 1 };
+    cudnnBackendDescriptor_t mid =
+        REAL_MID ? bk_tensor(4, 4, yd) : bk_tensor_of(4, 4, yd, CUDNN_DATA_FLOAT, true);
+    cudnnBackendDescriptor_t sum = bk_tensor_of(6, 4, yd, CUDNN_DATA_FLOAT, true);
+    cudnnBackendDescriptor_t ops[3] = {
+        conv_op(cd, mid),
+        pw_op(pw_desc(CUDNN_POINTWISE_ADD), mid, bk_tensor(5, 4, bd), sum),
+        pw_op(pw_desc(CUDNN_POINTWISE_RELU_FWD), sum, NULL, bk_tensor(3, 4, yd)),
+    };
+    cudnnBackendDescriptor_t plan = make_plan(h, 3, ops);
+    struct buf x = dev_fill((size_t)R * 4, VALUE), w = dev_fill((size_t)R * 2, BVALUE);
+    struct buf b = dev_fill(2, BIAS), y = dev_fill(8, 0), m = { 0, NULL };
+    if (REAL_MID)
+        m = dev_fill(8, 0);
+    int64_t uids[5] = { 1, 2, 5, 3, 4 };
+    void *ptrs[5] = { x.dev, w.dev, b.dev, y.dev, m.dev };
+    execute(h, plan, REAL_MID ? 5 : 4, uids, ptrs);
+    report(y);
+    if (REAL_MID)
+        print_stats("mid_", stats_of(m));
+    cudnnBackendDestroyDescriptor(plan);
+}
+
+/* One pointwise ADD: y = x + b, b broadcast over H and W. */
+static void run_graph_add(cudnnHandle_t h, cudnnBackendDescriptor_t pd)
+{
+    int64_t yd[4] = { 1, 2, 2, 2 }, bd[4] = { 1, 2, 1, 1 };
+    cudnnBackendDescriptor_t op =
+        pw_op(pd, bk_tensor(1, 4, yd), bk_tensor(2, 4, bd), bk_tensor(3, 4, yd));
+    cudnnBackendDescriptor_t plan = make_plan(h, 1, &op);
+    struct buf x = dev_fill(8, VALUE), b = dev_fill(2, BIAS), y = dev_fill(8, 0);
+    int64_t uids[3] = { 1, 2, 3 };
+    void *ptrs[3] = { x.dev, b.dev, y.dev };
+    execute(h, plan, 3, uids, ptrs);
+    report(y);
     cudnnBackendDestroyDescriptor(plan);
 }
 
@@ -392,6 +547,7 @@ static int parse(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
         if (!strcmp(a, "--late")) LATE = 1;
+        else if (!strcmp(a, "--real-mid")) REAL_MID = 1;
         else if (!strcmp(a, "--op")) OP = v, i++;
         else if (!strcmp(a, "--r")) R = atoi(v), i++;
         else if (!strcmp(a, "--value")) VALUE = atof(v), i++;
@@ -414,14 +570,18 @@ int main(int argc, char **argv)
     if (parse(argc, argv))
         return 64;
     bool conv = !strncmp(OP, "fwd", 3) || !strncmp(OP, "bwd-", 4);
-    bool graph = !strncmp(OP, "graph-", 6);
+    bool graph = !strcmp(OP, "graph-conv") || !strcmp(OP, "graph-matmul") ||
+                 !strcmp(OP, "graph-conv-bias-relu") || !strcmp(OP, "graph-add");
     if (!conv && !graph && strcmp(OP, "reduce") && strcmp(OP, "optensor")) {
         fprintf(stderr, "dnn_app: unknown op %s\n", OP);
         return 64;
     }
+    enum comp_kind kind = !strcmp(OP, "graph-matmul") ? COMP_MATMUL
+                          : !strcmp(OP, "graph-add")  ? COMP_POINTWISE
+                                                      : COMP_CONV;
     /* Descriptors first: they work without a GPU. */
     void *desc = conv ? (void *)conv_desc(!strcmp(OP, "fwd-nd"))
-                 : graph ? (void *)comp_desc(!strcmp(OP, "graph-conv"))
+                 : graph ? (void *)comp_desc(kind)
                  : !strcmp(OP, "reduce") ? (void *)reduce_desc()
                                          : (void *)optensor_desc();
     cudnnHandle_t h;
@@ -430,6 +590,10 @@ int main(int argc, char **argv)
     TRY(cudnnSetStream(h, STREAM));
     if (conv)
         run_conv(h, desc);
+    else if (!strcmp(OP, "graph-conv-bias-relu"))
+        run_conv_bias_relu(h, desc);
+    else if (!strcmp(OP, "graph-add"))
+        run_graph_add(h, desc);
     else if (graph)
         run_graph(h, !strcmp(OP, "graph-conv"), desc);
     else if (!strcmp(OP, "reduce"))

@@ -214,6 +214,9 @@ cudnnStatus_t dnn_conv_check_shape(const struct dnn_conv *c);
 /* Data and compute types: the configurations cuDNN lists (TRUE_HALF,
  * PSEUDO_HALF, PSEUDO_BFLOAT16, FLOAT) and no others. */
 cudnnStatus_t dnn_conv_check_types(const struct dnn_conv *c, cudnnDataType_t compute);
+/* Computes a checked, non-fused convolution on host pointers (the backend's
+ * fused graphs run it this way, between their other operations). */
+void dnn_conv_compute(const struct dnn_conv *c, void *x, void *w, void *y);
 /* Runs (or records) a checked convolution on the given device pointers. */
 cudnnStatus_t dnn_conv_launch(cudnnHandle_t h, const struct dnn_conv *c, const void *x,
                               const void *w, const void *y);
@@ -231,6 +234,8 @@ struct dnn_matmul {
 };
 
 cudnnStatus_t dnn_matmul_check_shape(const struct dnn_matmul *m);
+/* Computes a checked matmul on host pointers. */
+void dnn_matmul_compute(const struct dnn_matmul *m, const void *a, const void *b, void *c);
 cudnnStatus_t dnn_matmul_launch(cudnnHandle_t h, const struct dnn_matmul *m, const void *a,
                                 const void *b, void *c);
 
@@ -269,16 +274,31 @@ struct bk_conv {
     int64_t a[BK_ARRAYS][DNN_MAX_SPATIAL];
 };
 
+/* The RELU clips are kept as cuDNN defines them: lower 0, slope 0, no
+ * upper clip unless set. */
+struct bk_pointwise {
+    unsigned set;
+    cudnnPointwiseMode_t mode;
+    cudnnDataType_t prec;
+    int64_t axis;
+    double relu_lower, relu_upper, relu_slope;
+};
+
+#define BK_SLOTS 4
+
 /* One operation. Its tensors, whatever the operation calls them, sit where
  * struct dnn_conv and struct dnn_matmul expect them: t[0] = x / dx / A,
- * t[1] = w / dw / B, t[2] = y / dy / C. */
+ * t[1] = w / dw / B, t[2] = y / dy / C; a pointwise operation's are t[0] =
+ * x, t[1] = b, t[2] = y, t[3] = t (its third input). bk_slot_used says
+ * which slots an operation reads or writes. */
 struct bk_op {
     unsigned set;
     cudnnBackendDescriptorType_t kind;
-    struct bk_tensor t[3];
+    struct bk_tensor t[BK_SLOTS];
     struct bk_conv conv;
     cudnnDataType_t mm_comp;
-    double alpha, beta;
+    struct bk_pointwise pw;
+    double alpha, beta, alpha2; /* alpha2: pointwise only */
 };
 
 struct bk_graph {
@@ -299,13 +319,6 @@ struct bk_matmul_desc {
     unsigned set;
     cudnnDataType_t comp;
     double padding;
-};
-
-struct bk_pointwise {
-    unsigned set;
-    cudnnPointwiseMode_t mode;
-    cudnnDataType_t prec;
-    int64_t axis;
 };
 
 struct bk_reduction {
@@ -379,6 +392,12 @@ struct bk_desc {
 struct bk_desc *bk_of(cudnnBackendDescriptor_t d, cudnnBackendDescriptorType_t t);
 struct bk_desc *bk_any(cudnnBackendDescriptor_t d);
 int bk_is_conv_op(cudnnBackendDescriptorType_t t);
+/* Inputs a pointwise mode takes (1 to 3: x, b, t); 0 for the backward
+ * modes, which take dy and x instead. */
+int bk_pw_arity(cudnnPointwiseMode_t m);
+/* Whether op reads or writes slot i, and the slot it writes. */
+int bk_slot_used(const struct bk_op *op, int i);
+int bk_out_slot(const struct bk_op *op);
 /* The three convolution operations name their attributes alike from a
  * base: alpha, beta, conv desc, then the filter, input and output tensors. */
 int bk_conv_base(cudnnBackendDescriptorType_t t);
@@ -386,7 +405,8 @@ enum { BK_REL_ALPHA, BK_REL_BETA, BK_REL_CONV, BK_REL_W, BK_REL_X, BK_REL_Y };
 /* The operation as the compute core sees it (dnn_exec.c). */
 void bk_conv_of(const struct bk_op *op, struct dnn_conv *c);
 void bk_matmul_of(const struct bk_op *op, struct dnn_matmul *m);
-/* How many engines can run a finalized graph: 1 or 0. */
+/* How many engines can run a finalized graph: 1 or 0 (dnn_exec.c says
+ * which graphs). */
 int bk_engines(const struct bk_graph *g);
 
 #endif

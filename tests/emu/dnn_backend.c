@@ -1,20 +1,21 @@
 /* Emulated libcudnn.so.9: the backend (graph) API's descriptors, enough for
- * the one-operation graphs frameworks build (a convolution forward,
- * backward data or backward filter, or a batched matmul) and the heuristics,
- * engine, plan and variant pack around them: creating, setting and
- * finalizing. cudnnBackendGetAttribute is in dnn_backend_get.c,
- * cudnnBackendExecute in dnn_exec.c.
+ * the graphs frameworks build (a convolution forward, backward data or
+ * backward filter, or a batched matmul, alone or fused with pointwise
+ * operations) and the heuristics, engine, plan and variant pack around
+ * them: creating, setting and finalizing. cudnnBackendGetAttribute is in
+ * dnn_backend_get.c, cudnnBackendExecute in dnn_exec.c.
  *
  * Statuses follow the cuDNN API reference: a wrong attribute type, element
  * count or value, or an attribute the descriptor does not have, is
  * BAD_PARAM; setting an attribute of a finalized descriptor, or getting one
  * of a descriptor not finalized, is NOT_INITIALIZED; finalizing without a
  * required attribute or with inconsistent ones is BAD_PARAM. Graphs the
- * emulator cannot run (several operations, virtual tensors, other types)
- * finalize, but report no engine: heuristics return no configuration and an
- * engine of that graph does not finalize (NOT_SUPPORTED), which is what a
- * framework sees for a graph no engine supports and falls back from.
+ * emulator cannot run (see bk_engines) finalize, but report no engine:
+ * heuristics return no configuration and an engine of that graph does not
+ * finalize (NOT_SUPPORTED), which is what a framework sees for a graph no
+ * engine supports and falls back from.
  * Descriptor types outside this set cannot be created (NOT_SUPPORTED). */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,7 +47,56 @@ int bk_is_conv_op(cudnnBackendDescriptorType_t t)
 
 static int is_op(cudnnBackendDescriptorType_t t)
 {
-    return bk_is_conv_op(t) || t == CUDNN_BACKEND_OPERATION_MATMUL_DESCRIPTOR;
+    return bk_is_conv_op(t) || t == CUDNN_BACKEND_OPERATION_MATMUL_DESCRIPTOR ||
+           t == CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR;
+}
+
+int bk_pw_arity(cudnnPointwiseMode_t m)
+{
+    switch (m) {
+    case CUDNN_POINTWISE_ADD:
+    case CUDNN_POINTWISE_ADD_SQUARE:
+    case CUDNN_POINTWISE_DIV:
+    case CUDNN_POINTWISE_MAX:
+    case CUDNN_POINTWISE_MIN:
+    case CUDNN_POINTWISE_MOD:
+    case CUDNN_POINTWISE_MUL:
+    case CUDNN_POINTWISE_POW:
+    case CUDNN_POINTWISE_SUB:
+    case CUDNN_POINTWISE_ATAN2:
+    case CUDNN_POINTWISE_CMP_EQ:
+    case CUDNN_POINTWISE_CMP_NEQ:
+    case CUDNN_POINTWISE_CMP_GT:
+    case CUDNN_POINTWISE_CMP_GE:
+    case CUDNN_POINTWISE_CMP_LT:
+    case CUDNN_POINTWISE_CMP_LE:
+    case CUDNN_POINTWISE_LOGICAL_AND:
+    case CUDNN_POINTWISE_LOGICAL_OR: return 2;
+    case CUDNN_POINTWISE_BINARY_SELECT: return 3;
+    default: return m >= CUDNN_POINTWISE_RELU_BWD && m <= CUDNN_POINTWISE_GELU_APPROX_TANH_BWD
+                        ? 0
+                        : 1;
+    }
+}
+
+/* A pointwise operation ignores a b or t its mode does not take. */
+int bk_slot_used(const struct bk_op *op, int i)
+{
+    if (!op->t[i].set)
+        return 0;
+    if (op->kind != CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR)
+        return 1;
+    int arity = bk_pw_arity(op->pw.mode);
+    return i == 0 || i == 2 || (i == 1 && arity >= 2) || (i == 3 && arity == 3);
+}
+
+int bk_out_slot(const struct bk_op *op)
+{
+    switch (op->kind) {
+    case CUDNN_BACKEND_OPERATION_CONVOLUTION_BACKWARD_DATA_DESCRIPTOR: return 0;
+    case CUDNN_BACKEND_OPERATION_CONVOLUTION_BACKWARD_FILTER_DESCRIPTOR: return 1;
+    default: return 2;
+    }
 }
 
 /* ---- create, destroy ------------------------------------------------------------ */
@@ -66,6 +116,7 @@ EMU_API cudnnStatus_t cudnnBackendCreateDescriptor(cudnnBackendDescriptorType_t 
     case CUDNN_BACKEND_OPERATION_CONVOLUTION_BACKWARD_DATA_DESCRIPTOR:
     case CUDNN_BACKEND_OPERATION_CONVOLUTION_BACKWARD_FILTER_DESCRIPTOR:
     case CUDNN_BACKEND_OPERATION_MATMUL_DESCRIPTOR:
+    case CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR:
     case CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR:
     case CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR:
     case CUDNN_BACKEND_ENGINE_DESCRIPTOR:
@@ -85,8 +136,10 @@ EMU_API cudnnStatus_t cudnnBackendCreateDescriptor(cudnnBackendDescriptorType_t 
     b->type = descriptorType;
     if (is_op(descriptorType)) {
         b->u.op.kind = descriptorType;
-        b->u.op.alpha = 1.0;
+        b->u.op.alpha = b->u.op.alpha2 = 1.0;
     }
+    if (descriptorType == CUDNN_BACKEND_POINTWISE_DESCRIPTOR)
+        b->u.pointwise.relu_upper = INFINITY;
     *descriptor = b;
     return OK;
 }
@@ -311,6 +364,37 @@ static cudnnStatus_t set_matmul_op(struct bk_op *op, cudnnBackendAttributeName_t
     return OK;
 }
 
+static cudnnStatus_t set_pointwise_op(struct bk_op *op, cudnnBackendAttributeName_t name,
+                                      atype got, int64_t n, const void *v)
+{
+    const struct bk_desc *r;
+    switch (name) {
+    case CUDNN_ATTR_OPERATION_POINTWISE_PW_DESCRIPTOR:
+        DNN_TRY(want(got, n, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, 1));
+        if (!(r = ref(v, 0, CUDNN_BACKEND_POINTWISE_DESCRIPTOR)))
+            return BAD;
+        op->pw = r->u.pointwise;
+        break;
+    case CUDNN_ATTR_OPERATION_POINTWISE_XDESC: DNN_TRY(set_tensor_ref(&op->t[0], got, n, v)); break;
+    case CUDNN_ATTR_OPERATION_POINTWISE_BDESC: DNN_TRY(set_tensor_ref(&op->t[1], got, n, v)); break;
+    case CUDNN_ATTR_OPERATION_POINTWISE_YDESC: DNN_TRY(set_tensor_ref(&op->t[2], got, n, v)); break;
+    case CUDNN_ATTR_OPERATION_POINTWISE_TDESC: DNN_TRY(set_tensor_ref(&op->t[3], got, n, v)); break;
+    case CUDNN_ATTR_OPERATION_POINTWISE_ALPHA1: DNN_TRY(real(got, n, v, &op->alpha)); break;
+    case CUDNN_ATTR_OPERATION_POINTWISE_ALPHA2: DNN_TRY(real(got, n, v, &op->alpha2)); break;
+    /* The backward modes' dy and dx are checked, not kept: no engine runs
+     * those modes. */
+    case CUDNN_ATTR_OPERATION_POINTWISE_DXDESC:
+    case CUDNN_ATTR_OPERATION_POINTWISE_DYDESC: {
+        struct bk_tensor ignored;
+        DNN_TRY(set_tensor_ref(&ignored, got, n, v));
+        break;
+    }
+    default: return BAD;
+    }
+    op->set |= BK_BIT(name);
+    return OK;
+}
+
 static cudnnStatus_t set_handle(atype got, int64_t n, const void *v, cudnnHandle_t *out)
 {
     DNN_TRY(want(got, n, CUDNN_TYPE_HANDLE, 1, 1));
@@ -433,7 +517,7 @@ static cudnnStatus_t set_plan(struct bk_plan *p, cudnnBackendAttributeName_t nam
     case CUDNN_ATTR_EXECUTION_PLAN_ENGINE_CONFIG:
         DNN_TRY(set_engine_ref(&p->engine, got, n, v, CUDNN_BACKEND_ENGINECFG_DESCRIPTOR));
         break;
-    /* One-operation graphs have no intermediates to keep or skip. */
+    /* The emulator computes every intermediate: nothing to keep or skip. */
     case CUDNN_ATTR_EXECUTION_PLAN_RUN_ONLY_INTERMEDIATE_UIDS:
         DNN_TRY(want(got, n, CUDNN_TYPE_INT64, 0, INT64_MAX));
         break;
@@ -474,8 +558,8 @@ static cudnnStatus_t set_pack(struct bk_pack *p, cudnnBackendAttributeName_t nam
     return OK;
 }
 
-/* Pointwise and reduction descriptors are stored and read back; the
- * emulator runs no graph that uses them. */
+/* Pointwise descriptors serve pointwise operations; reduction descriptors
+ * are stored and read back, the emulator runs no graph that uses them. */
 static cudnnStatus_t set_pointwise(struct bk_pointwise *p, cudnnBackendAttributeName_t name,
                                    atype got, int64_t n, const void *v)
 {
@@ -489,9 +573,11 @@ static cudnnStatus_t set_pointwise(struct bk_pointwise *p, cudnnBackendAttribute
     case CUDNN_ATTR_POINTWISE_NAN_PROPAGATION:
         DNN_TRY(want(got, n, CUDNN_TYPE_NAN_PROPOGATION, 1, 1));
         break;
-    case CUDNN_ATTR_POINTWISE_RELU_LOWER_CLIP:
-    case CUDNN_ATTR_POINTWISE_RELU_UPPER_CLIP:
+    case CUDNN_ATTR_POINTWISE_RELU_LOWER_CLIP: DNN_TRY(real(got, n, v, &p->relu_lower)); break;
+    case CUDNN_ATTR_POINTWISE_RELU_UPPER_CLIP: DNN_TRY(real(got, n, v, &p->relu_upper)); break;
     case CUDNN_ATTR_POINTWISE_RELU_LOWER_CLIP_SLOPE:
+        DNN_TRY(real(got, n, v, &p->relu_slope));
+        break;
     case CUDNN_ATTR_POINTWISE_ELU_ALPHA:
     case CUDNN_ATTR_POINTWISE_SOFTPLUS_BETA:
     case CUDNN_ATTR_POINTWISE_SWISH_BETA: DNN_TRY(real(got, n, v, &ignored)); break;
@@ -574,6 +660,8 @@ EMU_API cudnnStatus_t cudnnBackendSetAttribute(cudnnBackendDescriptor_t descript
         return set_conv_op(&b->u.op, name, got, n, v);
     case CUDNN_BACKEND_OPERATION_MATMUL_DESCRIPTOR:
         return set_matmul_op(&b->u.op, name, got, n, v);
+    case CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR:
+        return set_pointwise_op(&b->u.op, name, got, n, v);
     case CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR: return set_graph(&b->u.graph, name, got, n, v);
     case CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR: return set_heur(&b->u.heur, name, got, n, v);
     case CUDNN_BACKEND_ENGINE_DESCRIPTOR: return set_engine(&b->u.engine, name, got, n, v);
@@ -622,9 +710,32 @@ static cudnnStatus_t finalize_conv(const struct bk_conv *c)
     return OK;
 }
 
+/* The tensors the mode takes must be set: x and y (forward modes), b
+ * (binary), t (three-input), dy and dx (backward). Shapes are not checked
+ * here, as cuDNN 9 does not: a graph with shapes that do not broadcast gets
+ * no engine. */
+static cudnnStatus_t finalize_pointwise_op(const struct bk_op *op)
+{
+    int arity = bk_pw_arity(op->pw.mode);
+    unsigned need = BK_BIT(CUDNN_ATTR_OPERATION_POINTWISE_PW_DESCRIPTOR);
+    if (arity == 0)
+        need |= BK_BIT(CUDNN_ATTR_OPERATION_POINTWISE_DYDESC) |
+                BK_BIT(CUDNN_ATTR_OPERATION_POINTWISE_DXDESC);
+    else
+        need |= BK_BIT(CUDNN_ATTR_OPERATION_POINTWISE_XDESC) |
+                BK_BIT(CUDNN_ATTR_OPERATION_POINTWISE_YDESC);
+    if (arity >= 2)
+        need |= BK_BIT(CUDNN_ATTR_OPERATION_POINTWISE_BDESC);
+    if (arity == 3)
+        need |= BK_BIT(CUDNN_ATTR_OPERATION_POINTWISE_TDESC);
+    return has(op->set, need) ? OK : BAD;
+}
+
 /* Alpha and beta keep their defaults (1, 0) when not set. */
 static cudnnStatus_t finalize_op(const struct bk_op *op)
 {
+    if (op->kind == CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR)
+        return finalize_pointwise_op(op);
     if (bk_is_conv_op(op->kind)) {
         int base = bk_conv_base(op->kind);
         if (!has(op->set, BK_BIT(base + BK_REL_CONV) | BK_BIT(base + BK_REL_W) |
@@ -660,10 +771,15 @@ static cudnnStatus_t finalize_graph(struct bk_graph *g)
 {
     if (!has(g->set, BK_BIT(CUDNN_ATTR_OPERATIONGRAPH_OPS)))
         return BAD;
-    for (int i = 0; i < g->nops * 3; i++) {
-        for (int j = i + 1; j < g->nops * 3; j++) {
-            const struct bk_tensor *a = &g->ops[i / 3].t[i % 3], *b = &g->ops[j / 3].t[j % 3];
-            if (a->uid == b->uid && (i / 3 == j / 3 || !same_tensor(a, b)))
+    for (int i = 0; i < g->nops * BK_SLOTS; i++) {
+        const struct bk_op *oa = &g->ops[i / BK_SLOTS];
+        if (!bk_slot_used(oa, i % BK_SLOTS))
+            continue;
+        for (int j = i + 1; j < g->nops * BK_SLOTS; j++) {
+            const struct bk_op *ob = &g->ops[j / BK_SLOTS];
+            const struct bk_tensor *a = &oa->t[i % BK_SLOTS], *b = &ob->t[j % BK_SLOTS];
+            if (bk_slot_used(ob, j % BK_SLOTS) && a->uid == b->uid &&
+                (oa == ob || !same_tensor(a, b)))
                 return BAD;
         }
     }
@@ -704,7 +820,8 @@ static cudnnStatus_t finalize(struct bk_desc *b)
     case CUDNN_BACKEND_OPERATION_CONVOLUTION_FORWARD_DESCRIPTOR:
     case CUDNN_BACKEND_OPERATION_CONVOLUTION_BACKWARD_DATA_DESCRIPTOR:
     case CUDNN_BACKEND_OPERATION_CONVOLUTION_BACKWARD_FILTER_DESCRIPTOR:
-    case CUDNN_BACKEND_OPERATION_MATMUL_DESCRIPTOR: return finalize_op(&b->u.op);
+    case CUDNN_BACKEND_OPERATION_MATMUL_DESCRIPTOR:
+    case CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR: return finalize_op(&b->u.op);
     case CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR: return finalize_graph(&b->u.graph);
     case CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR:
         return has(b->u.heur.set, BK_BIT(CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH) |

@@ -116,10 +116,35 @@ static cudnnStatus_t get_conv(const struct bk_conv *c, cudnnBackendAttributeName
     return give(got, CUDNN_TYPE_INT64, req, count, out, c->a[arr], c->n[arr], sizeof(int64_t));
 }
 
+/* An optional tensor that was not set has no element. */
+static cudnnStatus_t get_pointwise_op(const struct bk_op *op, cudnnBackendAttributeName_t name,
+                                      atype got, int64_t req, int64_t *count, void *out)
+{
+    int slot;
+    switch (name) {
+    case CUDNN_ATTR_OPERATION_POINTWISE_PW_DESCRIPTOR:
+        return give_desc(got, req, count, out, CUDNN_BACKEND_POINTWISE_DESCRIPTOR, &op->pw,
+                         sizeof op->pw);
+    case CUDNN_ATTR_OPERATION_POINTWISE_ALPHA1: return give_real(got, req, count, out, op->alpha);
+    case CUDNN_ATTR_OPERATION_POINTWISE_ALPHA2: return give_real(got, req, count, out, op->alpha2);
+    case CUDNN_ATTR_OPERATION_POINTWISE_XDESC: slot = 0; break;
+    case CUDNN_ATTR_OPERATION_POINTWISE_BDESC: slot = 1; break;
+    case CUDNN_ATTR_OPERATION_POINTWISE_YDESC: slot = 2; break;
+    case CUDNN_ATTR_OPERATION_POINTWISE_TDESC: slot = 3; break;
+    default: return BAD;
+    }
+    if (!op->t[slot].set)
+        return give_none(got, CUDNN_TYPE_BACKEND_DESCRIPTOR, count);
+    return give_desc(got, req, count, out, CUDNN_BACKEND_TENSOR_DESCRIPTOR, &op->t[slot],
+                     sizeof op->t[slot]);
+}
+
 static cudnnStatus_t get_op(const struct bk_op *op, cudnnBackendAttributeName_t name, atype got,
                             int64_t req, int64_t *count, void *out)
 {
     int slot = -1;
+    if (op->kind == CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR)
+        return get_pointwise_op(op, name, got, req, count, out);
     if (bk_is_conv_op(op->kind)) {
         switch ((int)name - bk_conv_base(op->kind)) {
         case BK_REL_ALPHA: return give_real(got, req, count, out, op->alpha);
@@ -321,6 +346,7 @@ EMU_API cudnnStatus_t cudnnBackendGetAttribute(cudnnBackendDescriptor_t const de
     case CUDNN_BACKEND_OPERATION_CONVOLUTION_BACKWARD_DATA_DESCRIPTOR:
     case CUDNN_BACKEND_OPERATION_CONVOLUTION_BACKWARD_FILTER_DESCRIPTOR:
     case CUDNN_BACKEND_OPERATION_MATMUL_DESCRIPTOR:
+    case CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR:
         return get_op(&b->u.op, name, got, req, count, out);
     case CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR:
         return get_graph(&b->u.graph, name, got, req, count, out);

@@ -170,6 +170,15 @@ static void backward_filter(const struct dnn_conv *c, const void *X, void *DW, c
     } while (dnn_next(&c->w, wi, 0));
 }
 
+void dnn_conv_compute(const struct dnn_conv *c, void *x, void *w, void *y)
+{
+    switch (c->dir) {
+    case DNN_CONV_FWD: forward(c, x, w, y, NULL, NULL); break;
+    case DNN_CONV_BWD_DATA: backward_data(c, x, w, y); break;
+    case DNN_CONV_BWD_FILTER: backward_filter(c, x, w, y); break;
+    }
+}
+
 static CUresult run_conv(void *arg)
 {
     const struct conv_op *op = arg;
@@ -190,11 +199,10 @@ static CUresult run_conv(void *arg)
     }
     if (emu_null_compute())
         return CUDA_SUCCESS;
-    switch (c->dir) {
-    case DNN_CONV_FWD: forward(c, x, w, y, z, bias); break;
-    case DNN_CONV_BWD_DATA: backward_data(c, x, w, y); break;
-    case DNN_CONV_BWD_FILTER: backward_filter(c, x, w, y); break;
-    }
+    if (c->fused)
+        forward(c, x, w, y, z, bias);
+    else
+        dnn_conv_compute(c, x, w, y);
     return CUDA_SUCCESS;
 }
 

@@ -1,12 +1,16 @@
 /* Emulated libcudnn.so.9: running a backend graph (cudnnBackendExecute),
  * which engines the emulator offers for a graph, and the batched matmul
- * a graph may hold.
+ * and pointwise operations a graph may hold.
  *
- * The emulator has one engine, for graphs of exactly one convolution
- * (forward, backward data, backward filter) or matmul operation on real
- * (not virtual) tensors of the types the legacy API computes on. Graphs of
- * several operations joined by virtual tensors get no engine. */
+ * The emulator has one engine. It runs graphs whose operations, in the
+ * order given, are convolutions (forward, backward data, backward filter),
+ * matmuls and pointwise operations (ADD, MUL, RELU_FWD, IDENTITY; MATH_PREC
+ * FLOAT or HALF), on tensors of the types the legacy API computes on; each
+ * input is a real tensor from the variant pack or the output of an earlier
+ * operation, and a virtual tensor is the output of one operation that a
+ * later one reads. Other graphs get no engine. */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "dnn.h"
 
@@ -55,22 +59,105 @@ static int matmul_types_ok(const struct dnn_matmul *m, cudnnDataType_t comp)
     return comp == CUDNN_DATA_FLOAT;
 }
 
-int bk_engines(const struct bk_graph *g)
+/* An input of a pointwise operation has y's rank, and in each dim y's
+ * size or (broadcast) 1. */
+static int broadcasts_to(const struct bk_tensor *in, const struct bk_tensor *y)
 {
-    if (g->nops != 1)
+    if (in->t.nd != y->t.nd)
         return 0;
-    const struct bk_op *op = &g->ops[0];
-    for (int i = 0; i < 3; i++)
-        if (op->t[i].is_virtual || op->t[i].by_value)
+    for (int i = 0; i < y->t.nd; i++)
+        if (in->t.dim[i] != y->t.dim[i] && in->t.dim[i] != 1)
             return 0;
-    if (op->kind == CUDNN_BACKEND_OPERATION_MATMUL_DESCRIPTOR) {
+    return 1;
+}
+
+static int pointwise_runnable(const struct bk_op *op)
+{
+    switch (op->pw.mode) {
+    case CUDNN_POINTWISE_ADD:
+    case CUDNN_POINTWISE_MUL:
+        if (!broadcasts_to(&op->t[1], &op->t[2]))
+            return 0;
+        /* fall through */
+    case CUDNN_POINTWISE_RELU_FWD:
+    case CUDNN_POINTWISE_IDENTITY:
+        return broadcasts_to(&op->t[0], &op->t[2]) &&
+               (op->pw.prec == CUDNN_DATA_FLOAT || op->pw.prec == CUDNN_DATA_HALF);
+    default: return 0;
+    }
+}
+
+/* A convolution's or matmul's data type is that of its first real tensor;
+ * virtual ones live in host buffers of their own type and may have any
+ * computable type (a FLOAT intermediate of a HALF convolution). */
+static int op_types_ok(const struct bk_op *op)
+{
+    if (op->kind == CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR)
+        return pointwise_runnable(op);
+    struct bk_op o = *op;
+    cudnnDataType_t data = o.t[0].t.type;
+    for (int i = 2; i >= 0; i--)
+        if (!o.t[i].is_virtual)
+            data = o.t[i].t.type;
+    for (int i = 0; i < 3; i++)
+        if (o.t[i].is_virtual)
+            o.t[i].t.type = data;
+    if (o.kind == CUDNN_BACKEND_OPERATION_MATMUL_DESCRIPTOR) {
         struct dnn_matmul m;
-        bk_matmul_of(op, &m);
-        return matmul_types_ok(&m, op->mm_comp);
+        bk_matmul_of(&o, &m);
+        return matmul_types_ok(&m, o.mm_comp);
     }
     struct dnn_conv c;
-    bk_conv_of(op, &c);
-    return dnn_conv_check_types(&c, op->conv.comp) == CUDNN_STATUS_SUCCESS;
+    bk_conv_of(&o, &c);
+    return dnn_conv_check_types(&c, o.conv.comp) == CUDNN_STATUS_SUCCESS;
+}
+
+/* The operation before op `before` that writes uid, or -1. */
+static int producer(const struct bk_graph *g, int before, int64_t uid)
+{
+    for (int i = 0; i < before; i++)
+        if (g->ops[i].t[bk_out_slot(&g->ops[i])].uid == uid)
+            return i;
+    return -1;
+}
+
+/* Whether an operation after op `after` reads uid. */
+static int read_later(const struct bk_graph *g, int after, int64_t uid)
+{
+    for (int i = after + 1; i < g->nops; i++)
+        for (int s = 0; s < BK_SLOTS; s++)
+            if (bk_slot_used(&g->ops[i], s) && s != bk_out_slot(&g->ops[i]) &&
+                g->ops[i].t[s].uid == uid)
+                return 1;
+    return 0;
+}
+
+/* A tensor is written once; an input is written by an earlier operation or
+ * by none (then it is real); a virtual output must be read. (For one
+ * convolution or matmul on real tensors, this is the check of old.) */
+int bk_engines(const struct bk_graph *g)
+{
+    for (int i = 0; i < g->nops; i++) {
+        const struct bk_op *op = &g->ops[i];
+        int out = bk_out_slot(op);
+        for (int s = 0; s < BK_SLOTS; s++) {
+            const struct bk_tensor *t = &op->t[s];
+            if (!bk_slot_used(op, s))
+                continue;
+            if (t->by_value || !dnn_type_computable(t->t.type))
+                return 0;
+            int from = producer(g, i, t->uid);
+            if (s == out) {
+                if (from >= 0 || (t->is_virtual && !read_later(g, i, t->uid)))
+                    return 0;
+            } else if (from < 0 && (t->is_virtual || producer(g, g->nops, t->uid) >= 0)) {
+                return 0; /* used before it is produced */
+            }
+        }
+        if (!op_types_ok(op))
+            return 0;
+    }
+    return g->nops > 0;
 }
 
 /* ---- batched matmul ------------------------------------------------------------------ */
@@ -99,17 +186,8 @@ struct matmul_op {
 
 /* Each element of C is one dot product over k in order, rounded to FP16 at
  * every step when the compute type is HALF. */
-static CUresult run_matmul(void *arg)
+void dnn_matmul_compute(const struct dnn_matmul *m, const void *A, const void *B, void *C)
 {
-    const struct matmul_op *op = arg;
-    const struct dnn_matmul *m = &op->m;
-    const void *A = dnn_host("cudnnBackendExecute", "A", op->a, &m->a);
-    const void *B = dnn_host("cudnnBackendExecute", "B", op->b, &m->b);
-    void *C = dnn_host("cudnnBackendExecute", "C", op->c, &m->c);
-    if (!A || !B || !C)
-        return CUDA_ERROR_ILLEGAL_ADDRESS;
-    if (emu_null_compute())
-        return CUDA_SUCCESS;
     int nd = m->c.nd;
     int64_t k = m->a.dim[nd - 1];
     int64_t ci[CUDNN_DIM_MAX] = { 0 };
@@ -130,6 +208,20 @@ static CUresult run_matmul(void *arg)
         }
         dnn_store(C, m->c.type, dnn_offset(&m->c, ci), acc);
     } while (dnn_next(&m->c, ci, 0));
+}
+
+static CUresult run_matmul(void *arg)
+{
+    const struct matmul_op *op = arg;
+    const struct dnn_matmul *m = &op->m;
+    const void *A = dnn_host("cudnnBackendExecute", "A", op->a, &m->a);
+    const void *B = dnn_host("cudnnBackendExecute", "B", op->b, &m->b);
+    void *C = dnn_host("cudnnBackendExecute", "C", op->c, &m->c);
+    if (!A || !B || !C)
+        return CUDA_ERROR_ILLEGAL_ADDRESS;
+    if (emu_null_compute())
+        return CUDA_SUCCESS;
+    dnn_matmul_compute(m, A, B, C);
     return CUDA_SUCCESS;
 }
 
@@ -146,6 +238,127 @@ cudnnStatus_t dnn_matmul_launch(cudnnHandle_t h, const struct dnn_matmul *m, con
     return dnn_launch(h, run_matmul, &op, sizeof op);
 }
 
+/* ---- pointwise ----------------------------------------------------------------------- */
+
+/* t's element at y's index yi: a dim of 1 in t broadcasts. */
+static float load_at(const void *base, const struct dnn_tensor *t, const int64_t *yi)
+{
+    int64_t idx[CUDNN_DIM_MAX];
+    for (int i = 0; i < t->nd; i++)
+        idx[i] = t->dim[i] == 1 ? 0 : yi[i];
+    return dnn_load(base, t->type, dnn_offset(t, idx));
+}
+
+/* cuDNN's clipped RELU: below the lower clip, lower + slope * (v - lower);
+ * above the upper clip, upper. NaN passes (NaN < lower is false). */
+static float relu(const struct bk_pointwise *pw, int h, float v)
+{
+    float lo = (float)pw->relu_lower, slope = (float)pw->relu_slope;
+    if (v < lo)
+        v = slope == 0.0f ? lo : dnn_round(h, lo + dnn_round(h, slope * dnn_round(h, v - lo)));
+    return v > (float)pw->relu_upper ? (float)pw->relu_upper : v;
+}
+
+/* y = op(alpha1 * x) or op(alpha1 * x, alpha2 * b), as cuDNN documents the
+ * operation, element by element in y's index space; MATH_PREC HALF rounds
+ * every step's result to FP16 (as cudnnOpTensor's HALF compute does),
+ * FLOAT keeps float. */
+static void pointwise(const struct bk_op *op, void *const *p)
+{
+    const struct bk_pointwise *pw = &op->pw;
+    const struct dnn_tensor *x = &op->t[0].t, *b = &op->t[1].t, *y = &op->t[2].t;
+    int h = pw->prec == CUDNN_DATA_HALF;
+    float a1 = (float)op->alpha, a2 = (float)op->alpha2;
+    int64_t yi[CUDNN_DIM_MAX] = { 0 };
+    do {
+        float v = dnn_round(h, a1 * load_at(p[0], x, yi)), bv;
+        switch (pw->mode) {
+        case CUDNN_POINTWISE_ADD:
+        case CUDNN_POINTWISE_MUL:
+            bv = dnn_round(h, a2 * load_at(p[1], b, yi));
+            v = pw->mode == CUDNN_POINTWISE_ADD ? v + bv : v * bv;
+            break;
+        case CUDNN_POINTWISE_RELU_FWD: v = relu(pw, h, v); break;
+        default: break; /* IDENTITY */
+        }
+        dnn_store(p[2], y->type, dnn_offset(y, yi), dnn_round(h, v));
+    } while (dnn_next(y, yi, 0));
+}
+
+/* ---- graphs ------------------------------------------------------------------------- */
+
+/* A whole graph as one stream operation: its operations and the device
+ * pointers of its real tensors ([op][slot]; NULL for virtual ones). */
+struct graph_op {
+    struct bk_graph g;
+    const void *ptr[BK_MAX_OPS][BK_SLOTS];
+};
+
+static void run_one(const struct bk_op *op, void *const *p)
+{
+    if (op->kind == CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR) {
+        pointwise(op, p);
+    } else if (op->kind == CUDNN_BACKEND_OPERATION_MATMUL_DESCRIPTOR) {
+        struct dnn_matmul m;
+        bk_matmul_of(op, &m);
+        dnn_matmul_compute(&m, p[0], p[1], p[2]);
+    } else {
+        struct dnn_conv c;
+        bk_conv_of(op, &c);
+        dnn_conv_compute(&c, p[0], p[1], p[2]);
+    }
+}
+
+/* Every real pointer is translated, and every virtual tensor's host buffer
+ * (its own type and strides, so values are rounded to its type; zeroed)
+ * allocated, before anything is computed: a bad pointer writes nothing. */
+static CUresult run_graph(void *arg)
+{
+    const struct graph_op *r = arg;
+    const struct bk_graph *g = &r->g;
+    void *host[BK_MAX_OPS][BK_SLOTS] = { { NULL } }, *tmp[BK_MAX_OPS] = { NULL };
+    for (int i = 0; i < g->nops; i++) {
+        for (int s = 0; s < BK_SLOTS; s++) {
+            const struct bk_tensor *t = &g->ops[i].t[s];
+            if (!bk_slot_used(&g->ops[i], s) || t->is_virtual)
+                continue;
+            char what[32];
+            snprintf(what, sizeof what, "uid %lld", (long long)t->uid);
+            if (!(host[i][s] = dnn_host("cudnnBackendExecute", what, r->ptr[i][s], &t->t)))
+                return CUDA_ERROR_ILLEGAL_ADDRESS;
+        }
+    }
+    if (emu_null_compute())
+        return CUDA_SUCCESS;
+    CUresult res = CUDA_SUCCESS;
+    for (int i = 0; i < g->nops && !res; i++) {
+        const struct bk_tensor *t = &g->ops[i].t[bk_out_slot(&g->ops[i])];
+        if (t->is_virtual && !(tmp[i] = calloc(1, dnn_extent(&t->t))))
+            res = CUDA_ERROR_OUT_OF_MEMORY;
+    }
+    for (int i = 0; i < g->nops && !res; i++) {
+        const struct bk_op *op = &g->ops[i];
+        for (int s = 0; s < BK_SLOTS; s++)
+            if (bk_slot_used(op, s) && op->t[s].is_virtual)
+                host[i][s] = s == bk_out_slot(op) ? tmp[i] : tmp[producer(g, i, op->t[s].uid)];
+        run_one(op, host[i]);
+    }
+    for (int i = 0; i < g->nops; i++)
+        free(tmp[i]);
+    return res;
+}
+
+static const char *op_name(const struct bk_op *op)
+{
+    switch (op->kind) {
+    case CUDNN_BACKEND_OPERATION_CONVOLUTION_FORWARD_DESCRIPTOR: return "conv-fwd";
+    case CUDNN_BACKEND_OPERATION_CONVOLUTION_BACKWARD_DATA_DESCRIPTOR: return "conv-bwd-data";
+    case CUDNN_BACKEND_OPERATION_CONVOLUTION_BACKWARD_FILTER_DESCRIPTOR: return "conv-bwd-filter";
+    case CUDNN_BACKEND_OPERATION_MATMUL_DESCRIPTOR: return "matmul";
+    default: return "pointwise";
+    }
+}
+
 /* ---- execute ------------------------------------------------------------------------ */
 
 /* The device pointer the variant pack gives uid, or NULL. */
@@ -155,6 +368,41 @@ static void *lookup(const struct bk_pack *p, int64_t uid)
         if (p->uid[i] == uid)
             return p->ptr[i];
     return NULL;
+}
+
+/* Anything but one convolution or matmul: the whole graph is one stream
+ * operation, which keeps its intermediates in host memory of its own. */
+static cudnnStatus_t graph_launch(cudnnHandle_t h, const struct bk_graph *g,
+                                  const struct bk_pack *p)
+{
+    struct graph_op *r = calloc(1, sizeof *r);
+    if (!r)
+        return CUDNN_STATUS_INTERNAL_ERROR_HOST_ALLOCATION_FAILED;
+    r->g = *g;
+    for (int i = 0; i < g->nops; i++) {
+        for (int s = 0; s < BK_SLOTS; s++) {
+            const struct bk_tensor *t = &g->ops[i].t[s];
+            if (bk_slot_used(&g->ops[i], s) && !t->is_virtual &&
+                !(r->ptr[i][s] = lookup(p, t->uid))) {
+                free(r);
+                return CUDNN_STATUS_BAD_PARAM;
+            }
+        }
+    }
+    if (emu_trace()) {
+        fprintf(stderr, "emu: cudnnBackendExecute graph of %d:", g->nops);
+        for (int i = 0; i < g->nops; i++) {
+            const struct bk_op *op = &g->ops[i];
+            fprintf(stderr, " %s", op_name(op));
+            if (op->kind == CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR)
+                fprintf(stderr, "(mode=%d prec=%s)", (int)op->pw.mode,
+                        dnn_type_name(op->pw.prec));
+        }
+        fprintf(stderr, "\n");
+    }
+    cudnnStatus_t st = dnn_launch(h, run_graph, r, sizeof *r);
+    free(r);
+    return st;
 }
 
 /* A UID missing from the variant pack, or mapped to NULL, is BAD_PARAM; a
@@ -168,7 +416,10 @@ EMU_API cudnnStatus_t cudnnBackendExecute(cudnnHandle_t handle,
     const struct bk_desc *pack = bk_of(variantPack, CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR);
     if (!dnn_valid(handle) || !plan || !pack || !plan->finalized || !pack->finalized)
         return CUDNN_STATUS_BAD_PARAM;
-    const struct bk_op *op = &plan->u.plan.engine.graph.ops[0];
+    const struct bk_graph *g = &plan->u.plan.engine.graph;
+    const struct bk_op *op = &g->ops[0];
+    if (g->nops != 1 || op->kind == CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR)
+        return graph_launch(handle, g, &pack->u.pack);
     void *ptr[3];
     for (int i = 0; i < 3; i++)
         if (!(ptr[i] = lookup(&pack->u.pack, op->t[i].uid)))

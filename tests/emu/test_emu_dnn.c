@@ -968,13 +968,71 @@ static cudnnBackendDescriptor_t bmatmul(cudnnBackendDescriptor_t a, cudnnBackend
     return op;
 }
 
-static cudnnBackendDescriptor_t bgraph(cudnnHandle_t h, cudnnBackendDescriptor_t op)
+static cudnnBackendDescriptor_t bpw_desc(cudnnPointwiseMode_t mode, cudnnDataType_t prec)
+{
+    cudnnBackendDescriptor_t d = bdesc(CUDNN_BACKEND_POINTWISE_DESCRIPTOR);
+    bset(d, CUDNN_ATTR_POINTWISE_MODE, CUDNN_TYPE_POINTWISE_MODE, 1, &mode);
+    bset(d, CUDNN_ATTR_POINTWISE_MATH_PREC, CUDNN_TYPE_DATA_TYPE, 1, &prec);
+    bfinal(d);
+    return d;
+}
+
+/* A finalized pointwise operation of descriptor pd (b NULL: unary). */
+static cudnnBackendDescriptor_t bpw_op(cudnnBackendDescriptor_t pd, cudnnBackendDescriptor_t x,
+                                       cudnnBackendDescriptor_t b, cudnnBackendDescriptor_t y)
+{
+    cudnnBackendDescriptor_t op = bdesc(CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR);
+    bset_desc(op, CUDNN_ATTR_OPERATION_POINTWISE_PW_DESCRIPTOR, pd);
+    bset_desc(op, CUDNN_ATTR_OPERATION_POINTWISE_XDESC, x);
+    if (b)
+        bset_desc(op, CUDNN_ATTR_OPERATION_POINTWISE_BDESC, b);
+    bset_desc(op, CUDNN_ATTR_OPERATION_POINTWISE_YDESC, y);
+    bfinal(op);
+    return op;
+}
+
+static cudnnBackendDescriptor_t bpw(cudnnPointwiseMode_t mode, cudnnDataType_t prec,
+                                    cudnnBackendDescriptor_t x, cudnnBackendDescriptor_t b,
+                                    cudnnBackendDescriptor_t y)
+{
+    return bpw_op(bpw_desc(mode, prec), x, b, y);
+}
+
+static cudnnBackendDescriptor_t bgraph_of(cudnnHandle_t h, int n,
+                                          const cudnnBackendDescriptor_t *ops)
 {
     cudnnBackendDescriptor_t g = bdesc(CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR);
-    bset_desc(g, CUDNN_ATTR_OPERATIONGRAPH_OPS, op);
+    bset(g, CUDNN_ATTR_OPERATIONGRAPH_OPS, CUDNN_TYPE_BACKEND_DESCRIPTOR, n, ops);
     bset(g, CUDNN_ATTR_OPERATIONGRAPH_HANDLE, CUDNN_TYPE_HANDLE, 1, &h);
     bfinal(g);
     return g;
+}
+
+static cudnnBackendDescriptor_t bgraph(cudnnHandle_t h, cudnnBackendDescriptor_t op)
+{
+    return bgraph_of(h, 1, &op);
+}
+
+/* A graph no engine runs: no engine counted, no heuristics result, and an
+ * engine of it does not finalize. */
+static void assert_no_engine(cudnnBackendDescriptor_t graph)
+{
+    ck_assert_int_eq(bget_int64(graph, CUDNN_ATTR_OPERATIONGRAPH_ENGINE_GLOBAL_COUNT), 0);
+    cudnnBackendHeurMode_t mode = CUDNN_HEUR_MODE_INSTANT;
+    cudnnBackendDescriptor_t heur = bdesc(CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR);
+    bset_desc(heur, CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH, graph);
+    bset(heur, CUDNN_ATTR_ENGINEHEUR_MODE, CUDNN_TYPE_HEUR_MODE, 1, &mode);
+    bfinal(heur);
+    int64_t n = -1, index = 0;
+    ck_assert_int_eq(cudnnBackendGetAttribute(heur, CUDNN_ATTR_ENGINEHEUR_RESULTS,
+                                              CUDNN_TYPE_BACKEND_DESCRIPTOR, 0, &n, NULL), OK);
+    ck_assert_int_eq(n, 0);
+    cudnnBackendDescriptor_t engine = bdesc(CUDNN_BACKEND_ENGINE_DESCRIPTOR);
+    bset_desc(engine, CUDNN_ATTR_ENGINE_OPERATION_GRAPH, graph);
+    bset(engine, CUDNN_ATTR_ENGINE_GLOBAL_INDEX, CUDNN_TYPE_INT64, 1, &index);
+    ck_assert_int_eq(cudnnBackendFinalize(engine), UNSUP);
+    cudnnBackendDestroyDescriptor(heur);
+    cudnnBackendDestroyDescriptor(engine);
 }
 
 /* The way frameworks get a plan: heuristics, their first configuration. */
@@ -1302,6 +1360,437 @@ START_TEST(test_backend_unsupported_and_missing_uid)
 }
 END_TEST
 
+/* ---- fused graphs and pointwise operations -------------------------------------------- */
+
+/* conv (compute comp) of x [1, 2, 2, 2] and w [2, 2, 1, 1] into uid 4 (a
+ * virtual FLOAT tensor, or with real_mid a real HALF one), + bias [1, 2,
+ * 1, 1] (uid 5) into virtual FLOAT uid 6, RELU_FWD into y (uid 3, HALF);
+ * pointwise MATH_PREC FLOAT. Channel 0 of the convolution is 30000 (x0 +
+ * x1): 60000, 120000, 105000, -60000, the bias -40000; channel 1 is x0 -
+ * x1: 0, 0, 2.5, 4, the bias -1. */
+static const float fx[8] = { 1, 2, 3, 1, 1, 2, 0.5f, -3 }, fw[4] = { 30000, 30000, 1, -1 };
+static const float fb[2] = { -40000, -1 };
+
+static cudnnBackendDescriptor_t fused_plan(cudnnHandle_t h, cudnnDataType_t comp, bool real_mid)
+{
+    const int64_t d4[4] = { 1, 2, 2, 2 }, wd[4] = { 2, 2, 1, 1 }, bd[4] = { 1, 2, 1, 1 };
+    cudnnBackendDescriptor_t m = real_mid ? btensor(4, HLF, 4, d4, NULL, false)
+                                          : btensor(4, FLT, 4, d4, NULL, true);
+    cudnnBackendDescriptor_t sum = btensor(6, FLT, 4, d4, NULL, true);
+    cudnnBackendDescriptor_t ops[3] = {
+        bconv_fwd(btensor(1, HLF, 4, d4, NULL, false), btensor(2, HLF, 4, wd, NULL, false), m,
+                  bconv(comp, zero2, zero2, one2, one2)),
+        bpw(CUDNN_POINTWISE_ADD, FLT, m, btensor(5, HLF, 4, bd, NULL, false), sum),
+        bpw(CUDNN_POINTWISE_RELU_FWD, FLT, sum, NULL, btensor(3, HLF, 4, d4, NULL, false)),
+    };
+    cudnnBackendDescriptor_t graph = bgraph_of(h, 3, ops);
+    ck_assert_int_eq(bget_int64(graph, CUDNN_ATTR_OPERATIONGRAPH_ENGINE_GLOBAL_COUNT), 1);
+    return bplan(h, graph);
+}
+
+/* Device copies of x, w and the bias, and y and mid filled with -7. */
+struct fused_bufs {
+    void *x, *w, *b, *y, *mid;
+};
+
+static struct fused_bufs fused_bufs(void)
+{
+    uint16_t xh[8], wh[4], bh[2], sentinel[8];
+    for (int i = 0; i < 8; i++)
+        xh[i] = H(fx[i]), sentinel[i] = H(-7);
+    for (int i = 0; i < 4; i++)
+        wh[i] = H(fw[i]);
+    bh[0] = H(fb[0]), bh[1] = H(fb[1]);
+    return (struct fused_bufs){ up(xh, sizeof xh), up(wh, sizeof wh), up(bh, sizeof bh),
+                                up(sentinel, 16), up(sentinel, 16) };
+}
+
+static void down_half(float *out, const void *d, int n)
+{
+    uint16_t hv[16];
+    down(hv, d, (size_t)n * 2);
+    for (int i = 0; i < n; i++)
+        out[i] = F(hv[i]);
+}
+
+static void fused_run(cudnnHandle_t h, cudnnDataType_t comp, bool real_mid, float y[8],
+                      float mid[8])
+{
+    cudnnBackendDescriptor_t plan = fused_plan(h, comp, real_mid);
+    struct fused_bufs d = fused_bufs();
+    /* Virtual tensors are not in the pack; the pack's order is free. */
+    ck_assert_int_eq(bexecute(h, plan, real_mid ? 5 : 4, (int64_t[]){ 1, 2, 5, 3, 4 },
+                              (void *[]){ d.x, d.w, d.b, d.y, d.mid }), OK);
+    down_half(y, d.y, 8);
+    down_half(mid, d.mid, 8);
+}
+
+static void assert_floats(const float *got, const float *want, int n)
+{
+    for (int i = 0; i < n; i++)
+        ck_assert_msg(got[i] == want[i] || (isnan(got[i]) && isnan(want[i])),
+                      "element %d: %g, want %g", i, got[i], want[i]);
+}
+
+START_TEST(test_backend_fused_conv_bias_relu)
+{
+    cudnnHandle_t h = handle();
+    float y[8], mid[8];
+    const float untouched[8] = { -7, -7, -7, -7, -7, -7, -7, -7 };
+    /* FLOAT intermediates: 120000 - 40000 is finite until y's half store
+     * (+Inf); 105000 - 40000 = 65000 rounds to 64992; RELU zeroes -100000,
+     * -1 and -1. */
+    fused_run(h, FLT, false, y, mid);
+    assert_floats(y, (const float[]){ 20000, INFINITY, 64992, 0, 0, 0, 1.5f, 3 }, 8);
+    assert_floats(mid, untouched, 8);
+    /* The convolution's output a real half tensor: Inf already there. */
+    fused_run(h, FLT, true, y, mid);
+    assert_floats(mid, (const float[]){ 60000, INFINITY, INFINITY, -60000, 0, 0, 2.5f, 4 }, 8);
+    assert_floats(y, (const float[]){ 20000, INFINITY, INFINITY, 0, 0, 0, 1.5f, 3 }, 8);
+    /* HALF compute rounds the convolution's every step even into a FLOAT
+     * intermediate: 3 x 30000 is +Inf, 30000 - 90000 is -Inf, RELU'd to 0. */
+    fused_run(h, HLF, false, y, mid);
+    assert_floats(y, (const float[]){ 20000, INFINITY, INFINITY, 0, 0, 0, 1.5f, 3 }, 8);
+    cudnnDestroy(h);
+}
+END_TEST
+
+/* y (FLOAT) = x (HALF, NHWC strides) + b [1, 2, 1, 1] (HALF, broadcast):
+ * channel 0 is 2048, 1, 2, 3 plus 1, channel 1 is 2048, -1, 4, 5 plus 0.25. */
+static void pointwise_add(cudnnHandle_t h, cudnnDataType_t prec, float y[8])
+{
+    static const float xv[8] = { 2048, 1, 2, 3, 2048, -1, 4, 5 };
+    const int64_t d4[4] = { 1, 2, 2, 2 }, nhwc[4] = { 8, 1, 4, 2 }, bd[4] = { 1, 2, 1, 1 };
+    uint16_t xh[8], bh[2] = { H(1), H(0.25f) };
+    for (int c = 0; c < 2; c++)
+        for (int p = 0; p < 4; p++)
+            xh[p * 2 + c] = H(xv[c * 4 + p]);
+    cudnnBackendDescriptor_t op =
+        bpw(CUDNN_POINTWISE_ADD, prec, btensor(1, HLF, 4, d4, nhwc, false),
+            btensor(2, HLF, 4, bd, NULL, false), btensor(3, FLT, 4, d4, NULL, false));
+    cudnnBackendDescriptor_t plan = bplan(h, bgraph(h, op));
+    void *dx = up(xh, sizeof xh), *db = up(bh, sizeof bh), *dy = dev(32);
+    ck_assert_int_eq(bexecute(h, plan, 3, (int64_t[]){ 1, 2, 3 }, (void *[]){ dx, db, dy }), OK);
+    down(y, dy, 32);
+}
+
+START_TEST(test_backend_pointwise_add)
+{
+    cudnnHandle_t h = handle();
+    float y[8];
+    pointwise_add(h, FLT, y);
+    assert_floats(y, (const float[]){ 2049, 2, 3, 4, 2048.25f, -0.75f, 4.25f, 5.25f }, 8);
+    /* MATH_PREC HALF rounds the sum: 2048 + 1 and 2048 + 0.25 are 2048. */
+    pointwise_add(h, HLF, y);
+    assert_floats(y, (const float[]){ 2048, 2, 3, 4, 2048, -0.75f, 4.25f, 5.25f }, 8);
+
+    /* A virtual intermediate keeps its own type: 2048 + 1 in a HALF one is
+     * 2048 by the time IDENTITY copies it out, in a FLOAT one 2049. */
+    const int64_t d[4] = { 1, 1, 1, 2 };
+    float x[2] = { 2048, 2048 }, b[2] = { 1, 1 };
+    void *dx = up(x, 8), *db = up(b, 8), *dy = dev(8);
+    for (int half = 0; half < 2; half++) {
+        cudnnBackendDescriptor_t v = btensor(3, half ? HLF : FLT, 4, d, NULL, true);
+        cudnnBackendDescriptor_t ops[2] = {
+            bpw(CUDNN_POINTWISE_ADD, FLT, btensor(1, FLT, 4, d, NULL, false),
+                btensor(2, FLT, 4, d, NULL, false), v),
+            bpw(CUDNN_POINTWISE_IDENTITY, FLT, v, NULL, btensor(4, FLT, 4, d, NULL, false)),
+        };
+        cudnnBackendDescriptor_t plan = bplan(h, bgraph_of(h, 2, ops));
+        ck_assert_int_eq(bexecute(h, plan, 3, (int64_t[]){ 1, 2, 4 }, (void *[]){ dx, db, dy }),
+                         OK);
+        down(y, dy, 8);
+        assert_floats(y, half ? (const float[]){ 2048, 2048 } : (const float[]){ 2049, 2049 }, 2);
+    }
+    cudnnDestroy(h);
+}
+END_TEST
+
+/* y [1, 1, 2, 2] = (alpha1 x) (alpha2 b), x [1, 1, 1, 2] and b [1, 1, 2, 1]
+ * both broadcast: y[h][w] = (2 x[w]) (0.25 b[h]). */
+START_TEST(test_backend_pointwise_mul_alpha)
+{
+    cudnnHandle_t h = handle();
+    const int64_t xd[4] = { 1, 1, 1, 2 }, bd[4] = { 1, 1, 2, 1 }, yd[4] = { 1, 1, 2, 2 };
+    float a1 = 2, x[2] = { 2, 3 }, b[2] = { 5, 7 }, y[4];
+    double a2 = 0.25, got2 = 0;
+    cudnnBackendDescriptor_t op = bdesc(CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR);
+    bset_desc(op, CUDNN_ATTR_OPERATION_POINTWISE_PW_DESCRIPTOR, bpw_desc(CUDNN_POINTWISE_MUL, FLT));
+    bset_desc(op, CUDNN_ATTR_OPERATION_POINTWISE_XDESC, btensor(1, FLT, 4, xd, NULL, false));
+    bset_desc(op, CUDNN_ATTR_OPERATION_POINTWISE_BDESC, btensor(2, FLT, 4, bd, NULL, false));
+    bset_desc(op, CUDNN_ATTR_OPERATION_POINTWISE_YDESC, btensor(3, FLT, 4, yd, NULL, false));
+    bset(op, CUDNN_ATTR_OPERATION_POINTWISE_ALPHA1, CUDNN_TYPE_FLOAT, 1, &a1);
+    bset(op, CUDNN_ATTR_OPERATION_POINTWISE_ALPHA2, CUDNN_TYPE_DOUBLE, 1, &a2);
+    bfinal(op);
+    int64_t n = 0;
+    float got1 = 0;
+    ck_assert_int_eq(cudnnBackendGetAttribute(op, CUDNN_ATTR_OPERATION_POINTWISE_ALPHA1,
+                                              CUDNN_TYPE_FLOAT, 1, &n, &got1), OK);
+    ck_assert_int_eq(cudnnBackendGetAttribute(op, CUDNN_ATTR_OPERATION_POINTWISE_ALPHA2,
+                                              CUDNN_TYPE_DOUBLE, 1, &n, &got2), OK);
+    ck_assert_float_eq(got1, 2.0f);
+    ck_assert_double_eq(got2, 0.25);
+    cudnnBackendDescriptor_t bt = bdesc(CUDNN_BACKEND_TENSOR_DESCRIPTOR);
+    ck_assert_int_eq(cudnnBackendGetAttribute(op, CUDNN_ATTR_OPERATION_POINTWISE_BDESC,
+                                              CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &n, &bt), OK);
+    ck_assert_int_eq(bget_int64(bt, CUDNN_ATTR_TENSOR_UNIQUE_ID), 2);
+    cudnnBackendDescriptor_t plan = bplan(h, bgraph(h, op));
+    cudnnBackendDestroyDescriptor(op); /* the graph keeps its own copy */
+    void *dx = up(x, sizeof x), *db = up(b, sizeof b), *dy = dev(sizeof y);
+    ck_assert_int_eq(bexecute(h, plan, 3, (int64_t[]){ 1, 2, 3 }, (void *[]){ dx, db, dy }), OK);
+    down(y, dy, sizeof y);
+    assert_floats(y, (const float[]){ 5, 7.5f, 7, 10.5f }, 4);
+    cudnnDestroy(h);
+}
+END_TEST
+
+/* IDENTITY scales by alpha1; RELU_FWD clips as cuDNN defines: below the
+ * lower clip, lower + slope (v - lower); above the upper clip, upper. */
+static void unary(cudnnHandle_t h, cudnnBackendDescriptor_t pd, float alpha1, const float x[4],
+                  float y[4])
+{
+    const int64_t d[4] = { 1, 1, 2, 2 };
+    cudnnBackendDescriptor_t op = bdesc(CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR);
+    bset_desc(op, CUDNN_ATTR_OPERATION_POINTWISE_PW_DESCRIPTOR, pd);
+    bset_desc(op, CUDNN_ATTR_OPERATION_POINTWISE_XDESC, btensor(1, FLT, 4, d, NULL, false));
+    bset_desc(op, CUDNN_ATTR_OPERATION_POINTWISE_YDESC, btensor(2, FLT, 4, d, NULL, false));
+    bset(op, CUDNN_ATTR_OPERATION_POINTWISE_ALPHA1, CUDNN_TYPE_FLOAT, 1, &alpha1);
+    bfinal(op);
+    int64_t n = -1;
+    ck_assert_int_eq(cudnnBackendGetAttribute(op, CUDNN_ATTR_OPERATION_POINTWISE_BDESC,
+                                              CUDNN_TYPE_BACKEND_DESCRIPTOR, 0, &n, NULL), OK);
+    ck_assert_int_eq(n, 0); /* unary: no b */
+    cudnnBackendDescriptor_t plan = bplan(h, bgraph(h, op));
+    void *dx = up(x, 16), *dy = dev(16);
+    ck_assert_int_eq(bexecute(h, plan, 2, (int64_t[]){ 1, 2 }, (void *[]){ dx, dy }), OK);
+    down(y, dy, 16);
+}
+
+START_TEST(test_backend_pointwise_unary)
+{
+    cudnnHandle_t h = handle();
+    float y[4];
+    unary(h, bpw_desc(CUDNN_POINTWISE_IDENTITY, FLT), -3, (const float[]){ 1, -2, 0.5f, 4 }, y);
+    assert_floats(y, (const float[]){ -3, 6, -1.5f, -12 }, 4);
+    unary(h, bpw_desc(CUDNN_POINTWISE_RELU_FWD, FLT), 1,
+          (const float[]){ -1, 2, -INFINITY, NAN }, y);
+    assert_floats(y, (const float[]){ 0, 2, 0, NAN }, 4);
+    cudnnBackendDescriptor_t pd = bdesc(CUDNN_BACKEND_POINTWISE_DESCRIPTOR);
+    cudnnPointwiseMode_t mode = CUDNN_POINTWISE_RELU_FWD;
+    cudnnDataType_t prec = FLT;
+    double lower = 1, upper = 6;
+    float slope = 0.5f;
+    bset(pd, CUDNN_ATTR_POINTWISE_MODE, CUDNN_TYPE_POINTWISE_MODE, 1, &mode);
+    bset(pd, CUDNN_ATTR_POINTWISE_MATH_PREC, CUDNN_TYPE_DATA_TYPE, 1, &prec);
+    bset(pd, CUDNN_ATTR_POINTWISE_RELU_LOWER_CLIP, CUDNN_TYPE_DOUBLE, 1, &lower);
+    bset(pd, CUDNN_ATTR_POINTWISE_RELU_UPPER_CLIP, CUDNN_TYPE_DOUBLE, 1, &upper);
+    bset(pd, CUDNN_ATTR_POINTWISE_RELU_LOWER_CLIP_SLOPE, CUDNN_TYPE_FLOAT, 1, &slope);
+    bfinal(pd);
+    unary(h, pd, 1, (const float[]){ -1, 2, 0, 8 }, y);
+    assert_floats(y, (const float[]){ 0, 2, 0.5f, 6 }, 4);
+    cudnnDestroy(h);
+}
+END_TEST
+
+/* The operation's attributes: what finalizing requires (shapes are not
+ * checked there, as cuDNN 9 does not check them). */
+START_TEST(test_backend_pointwise_descriptor)
+{
+    const int64_t d[4] = { 1, 2, 2, 2 }, bad[4] = { 1, 3, 1, 1 };
+    cudnnBackendDescriptor_t x = btensor(1, FLT, 4, d, NULL, false);
+    cudnnBackendDescriptor_t y = btensor(2, FLT, 4, d, NULL, false);
+    cudnnBackendDescriptor_t add = bpw_desc(CUDNN_POINTWISE_ADD, FLT);
+    cudnnBackendDescriptor_t op = bdesc(CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR);
+    ck_assert_int_eq(cudnnBackendFinalize(op), BAD);
+    int64_t i64 = 1;
+    ck_assert_int_eq(cudnnBackendSetAttribute(op, CUDNN_ATTR_OPERATION_POINTWISE_ALPHA1,
+                                              CUDNN_TYPE_INT64, 1, &i64), BAD);
+    cudnnBackendDescriptor_t unfinished = bdesc(CUDNN_BACKEND_POINTWISE_DESCRIPTOR);
+    ck_assert_int_eq(cudnnBackendSetAttribute(op, CUDNN_ATTR_OPERATION_POINTWISE_PW_DESCRIPTOR,
+                                              CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &unfinished),
+                     BAD);
+    ck_assert_int_eq(cudnnBackendSetAttribute(op, CUDNN_ATTR_OPERATION_POINTWISE_XDESC,
+                                              CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &add), BAD);
+    bset_desc(op, CUDNN_ATTR_OPERATION_POINTWISE_PW_DESCRIPTOR, add);
+    bset_desc(op, CUDNN_ATTR_OPERATION_POINTWISE_XDESC, x);
+    bset_desc(op, CUDNN_ATTR_OPERATION_POINTWISE_YDESC, y);
+    ck_assert_int_eq(cudnnBackendFinalize(op), BAD); /* ADD without b */
+    bset_desc(op, CUDNN_ATTR_OPERATION_POINTWISE_BDESC, btensor(3, FLT, 4, bad, NULL, false));
+    bfinal(op);
+    ck_assert_int_eq(cudnnBackendSetAttribute(op, CUDNN_ATTR_OPERATION_POINTWISE_BDESC,
+                                              CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &x),
+                     CUDNN_STATUS_NOT_INITIALIZED);
+    /* A graph holding it exports it back as a pointwise operation. */
+    cudnnHandle_t h = handle();
+    cudnnBackendDescriptor_t graph = bgraph(h, op);
+    cudnnBackendDescriptor_t back = bdesc(CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR);
+    int64_t n = 0;
+    ck_assert_int_eq(cudnnBackendGetAttribute(graph, CUDNN_ATTR_OPERATIONGRAPH_OPS,
+                                              CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &n, &back), OK);
+    ck_assert_int_eq(n, 1);
+    cudnnBackendDescriptor_t pd = bdesc(CUDNN_BACKEND_POINTWISE_DESCRIPTOR);
+    ck_assert_int_eq(cudnnBackendGetAttribute(back, CUDNN_ATTR_OPERATION_POINTWISE_PW_DESCRIPTOR,
+                                              CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &n, &pd), OK);
+    cudnnPointwiseMode_t mode = CUDNN_POINTWISE_EXP;
+    ck_assert_int_eq(cudnnBackendGetAttribute(pd, CUDNN_ATTR_POINTWISE_MODE,
+                                              CUDNN_TYPE_POINTWISE_MODE, 1, &n, &mode), OK);
+    ck_assert_int_eq(mode, CUDNN_POINTWISE_ADD);
+    /* b [1, 3, 1, 1] does not broadcast to y [1, 2, 2, 2]: no engine. */
+    assert_no_engine(graph);
+
+    /* Backward modes take dy and dx (kept for finalizing, never run);
+     * BINARY_SELECT takes t. */
+    cudnnBackendDescriptor_t bwd = bdesc(CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR);
+    bset_desc(bwd, CUDNN_ATTR_OPERATION_POINTWISE_PW_DESCRIPTOR,
+              bpw_desc(CUDNN_POINTWISE_RELU_BWD, FLT));
+    bset_desc(bwd, CUDNN_ATTR_OPERATION_POINTWISE_XDESC, x);
+    bset_desc(bwd, CUDNN_ATTR_OPERATION_POINTWISE_YDESC, y);
+    ck_assert_int_eq(cudnnBackendFinalize(bwd), BAD);
+    bset_desc(bwd, CUDNN_ATTR_OPERATION_POINTWISE_DYDESC, y);
+    bset_desc(bwd, CUDNN_ATTR_OPERATION_POINTWISE_DXDESC, btensor(4, FLT, 4, d, NULL, false));
+    bfinal(bwd);
+    assert_no_engine(bgraph(h, bwd));
+    cudnnBackendDescriptor_t sel = bdesc(CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR);
+    bset_desc(sel, CUDNN_ATTR_OPERATION_POINTWISE_PW_DESCRIPTOR,
+              bpw_desc(CUDNN_POINTWISE_BINARY_SELECT, FLT));
+    bset_desc(sel, CUDNN_ATTR_OPERATION_POINTWISE_XDESC, x);
+    bset_desc(sel, CUDNN_ATTR_OPERATION_POINTWISE_BDESC, btensor(5, FLT, 4, d, NULL, false));
+    bset_desc(sel, CUDNN_ATTR_OPERATION_POINTWISE_YDESC, y);
+    ck_assert_int_eq(cudnnBackendFinalize(sel), BAD);
+    bset_desc(sel, CUDNN_ATTR_OPERATION_POINTWISE_TDESC, btensor(6, FLT, 4, d, NULL, false));
+    bfinal(sel);
+    assert_no_engine(bgraph(h, sel));
+    cudnnDestroy(h);
+}
+END_TEST
+
+/* A batched matmul into a virtual FLOAT tensor, then MUL by a per-column
+ * scale: C = A [2, 2, 3] x B [1, 3, 2] (HALF, compute HALF), y = C s. */
+START_TEST(test_backend_fused_matmul_scale)
+{
+    cudnnHandle_t h = handle();
+    const int64_t ad[3] = { 2, 2, 3 }, bd[3] = { 1, 3, 2 }, cd[3] = { 2, 2, 2 };
+    const int64_t sd[3] = { 1, 1, 2 };
+    float a[12], b[6], y[8];
+    uint16_t ah[12], bh[6];
+    fill(a, 12, 21), fill(b, 6, 22);
+    for (int i = 0; i < 12; i++)
+        ah[i] = H(a[i]);
+    for (int i = 0; i < 6; i++)
+        bh[i] = H(b[i]);
+    float scale[2] = { 2, -0.5f };
+    cudnnBackendDescriptor_t c = btensor(3, FLT, 3, cd, NULL, true);
+    cudnnBackendDescriptor_t ops[2] = {
+        bmatmul(btensor(1, HLF, 3, ad, NULL, false), btensor(2, HLF, 3, bd, NULL, false), c, HLF),
+        bpw(CUDNN_POINTWISE_MUL, FLT, c, btensor(4, FLT, 3, sd, NULL, false),
+            btensor(5, FLT, 3, cd, NULL, false)),
+    };
+    cudnnBackendDescriptor_t plan = bplan(h, bgraph_of(h, 2, ops));
+    void *da = up(ah, sizeof ah), *db = up(bh, sizeof bh), *ds = up(scale, 8), *dy = dev(32);
+    ck_assert_int_eq(bexecute(h, plan, 4, (int64_t[]){ 1, 2, 4, 5 },
+                              (void *[]){ da, db, ds, dy }), OK);
+    down(y, dy, sizeof y);
+    for (int bt = 0; bt < 2; bt++)
+        for (int i = 0; i < 2; i++)
+            for (int j = 0; j < 2; j++) {
+                double acc = 0;
+                for (int p = 0; p < 3; p++)
+                    acc += (double)a[bt * 6 + i * 3 + p] * b[p * 2 + j];
+                assert_near(y[bt * 4 + i * 2 + j], acc * scale[j]);
+            }
+    cudnnDestroy(h);
+}
+END_TEST
+
+/* Graphs with no engine: a mode or precision not emulated, a virtual
+ * tensor read before it is produced, or produced and never read. */
+START_TEST(test_backend_fused_no_engine)
+{
+    cudnnHandle_t h = handle();
+    const int64_t d[4] = { 1, 2, 2, 2 }, bd[4] = { 1, 2, 1, 1 };
+    cudnnBackendDescriptor_t x = btensor(1, HLF, 4, d, NULL, false);
+    cudnnBackendDescriptor_t b = btensor(2, HLF, 4, bd, NULL, false);
+    cudnnBackendDescriptor_t y = btensor(3, HLF, 4, d, NULL, false);
+    cudnnBackendDescriptor_t v = btensor(4, FLT, 4, d, NULL, true);
+    assert_no_engine(bgraph(h, bpw(CUDNN_POINTWISE_EXP, FLT, x, NULL, y)));
+    assert_no_engine(bgraph(h, bpw(CUDNN_POINTWISE_SUB, FLT, x, b, y)));
+    assert_no_engine(bgraph(h, bpw(CUDNN_POINTWISE_ADD, CUDNN_DATA_DOUBLE, x, b, y)));
+    cudnnBackendDescriptor_t add = bpw(CUDNN_POINTWISE_ADD, FLT, x, b, v);
+    cudnnBackendDescriptor_t relu = bpw(CUDNN_POINTWISE_RELU_FWD, FLT, v, NULL, y);
+    cudnnBackendDescriptor_t exp = bpw(CUDNN_POINTWISE_EXP, FLT, v, NULL, y);
+    ck_assert_int_eq(bget_int64(bgraph_of(h, 2, (cudnnBackendDescriptor_t[]){ add, relu }),
+                                CUDNN_ATTR_OPERATIONGRAPH_ENGINE_GLOBAL_COUNT), 1);
+    assert_no_engine(bgraph_of(h, 2, (cudnnBackendDescriptor_t[]){ relu, add }));
+    assert_no_engine(bgraph_of(h, 2, (cudnnBackendDescriptor_t[]){ add, exp }));
+    assert_no_engine(bgraph(h, add));
+    assert_no_engine(bgraph(h, relu));
+    /* A real tensor written after an operation read it. */
+    cudnnBackendDescriptor_t r = btensor(5, HLF, 4, d, NULL, false);
+    assert_no_engine(bgraph_of(h, 2, (cudnnBackendDescriptor_t[]){
+                                         bpw(CUDNN_POINTWISE_RELU_FWD, FLT, r, NULL, y),
+                                         bpw(CUDNN_POINTWISE_ADD, FLT, x, b, r) }));
+    cudnnDestroy(h);
+}
+END_TEST
+
+/* Every real tensor needs its pointer; a bad one fails the run before
+ * anything is written, a captured graph runs at launch. */
+START_TEST(test_backend_fused_pack_capture_bad_pointer)
+{
+    cudnnHandle_t h = handle();
+    cudnnBackendDescriptor_t plan = fused_plan(h, FLT, true);
+    struct fused_bufs d = fused_bufs();
+    const int64_t uids[5] = { 1, 2, 5, 3, 4 };
+    ck_assert_int_eq(bexecute(h, plan, 4, uids, (void *[]){ d.x, d.w, d.b, d.y }), BAD);
+    ck_assert_int_eq(bexecute(h, plan, 4, (int64_t[]){ 1, 2, 3, 4 },
+                              (void *[]){ d.x, d.w, d.y, d.mid }), BAD);
+    ck_assert_int_eq(bexecute(h, plan, 5, uids, (void *[]){ d.x, d.w, NULL, d.y, d.mid }), BAD);
+    uint16_t host[2] = { 0 };
+    ck_assert_int_eq(bexecute(h, plan, 5, uids, (void *[]){ d.x, d.w, host, d.y, d.mid }),
+                     CUDNN_STATUS_EXECUTION_FAILED);
+    float y[8], mid[8];
+    const float untouched[8] = { -7, -7, -7, -7, -7, -7, -7, -7 };
+    down_half(y, d.y, 8);
+    down_half(mid, d.mid, 8);
+    assert_floats(y, untouched, 8);
+    assert_floats(mid, untouched, 8);
+
+    cudaStream_t s;
+    cudaGraph_t g;
+    cudaGraphExec_t exec;
+    ck_assert_int_eq(cudaStreamCreate(&s), cudaSuccess);
+    ck_assert_int_eq(cudnnSetStream(h, s), OK);
+    cudnnBackendDescriptor_t vplan = fused_plan(h, FLT, false);
+    ck_assert_int_eq(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal), cudaSuccess);
+    ck_assert_int_eq(bexecute(h, vplan, 4, uids, (void *[]){ d.x, d.w, d.b, d.y }), OK);
+    ck_assert_int_eq(cudaStreamEndCapture(s, &g), cudaSuccess);
+    cudnnBackendDestroyDescriptor(vplan); /* the graph holds what it needs */
+    down_half(y, d.y, 8);
+    assert_floats(y, untouched, 8); /* nothing ran during capture */
+    ck_assert_int_eq(cudaGraphInstantiate(&exec, g, 0), cudaSuccess);
+    ck_assert_int_eq(cudaGraphLaunch(exec, s), cudaSuccess);
+    ck_assert_int_eq(cudaStreamSynchronize(s), cudaSuccess);
+    down_half(y, d.y, 8);
+    assert_floats(y, (const float[]){ 20000, INFINITY, 64992, 0, 0, 0, 1.5f, 3 }, 8);
+    ck_assert_int_eq(cudaGraphExecDestroy(exec), cudaSuccess);
+    ck_assert_int_eq(cudaGraphDestroy(g), cudaSuccess);
+
+    /* Captured with a bad pointer: the launch fails, y keeps its values. */
+    uint16_t seven[8];
+    for (int i = 0; i < 8; i++)
+        seven[i] = H(-7);
+    ck_assert_int_eq(cudaMemcpy(d.y, seven, 16, cudaMemcpyHostToDevice), cudaSuccess);
+    ck_assert_int_eq(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal), cudaSuccess);
+    ck_assert_int_eq(bexecute(h, plan, 5, uids, (void *[]){ d.x, d.w, host, d.y, d.mid }), OK);
+    ck_assert_int_eq(cudaStreamEndCapture(s, &g), cudaSuccess);
+    ck_assert_int_eq(cudaGraphInstantiate(&exec, g, 0), cudaSuccess);
+    ck_assert_int_eq(cudaGraphLaunch(exec, s), cudaErrorIllegalAddress);
+    down_half(y, d.y, 8);
+    assert_floats(y, untouched, 8);
+    cudnnDestroy(h);
+}
+END_TEST
+
 /* ---- capture, bad pointers ----------------------------------------------------------- */
 
 START_TEST(test_capture_conv)
@@ -1433,6 +1922,14 @@ static Suite *dnn_suite(void)
     tcase_add_test(tc, test_backend_matmul);
     tcase_add_test(tc, test_backend_attribute_errors);
     tcase_add_test(tc, test_backend_unsupported_and_missing_uid);
+    tcase_add_test(tc, test_backend_fused_conv_bias_relu);
+    tcase_add_test(tc, test_backend_pointwise_add);
+    tcase_add_test(tc, test_backend_pointwise_mul_alpha);
+    tcase_add_test(tc, test_backend_pointwise_unary);
+    tcase_add_test(tc, test_backend_pointwise_descriptor);
+    tcase_add_test(tc, test_backend_fused_matmul_scale);
+    tcase_add_test(tc, test_backend_fused_no_engine);
+    tcase_add_test(tc, test_backend_fused_pack_capture_bad_pointer);
     tcase_add_test(tc, test_capture_conv);
     tcase_add_test(tc, test_bad_device_pointers);
     suite_add_tcase(s, tc);
