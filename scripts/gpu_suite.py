@@ -404,6 +404,11 @@ class Suite:
              True, None),
             ("cuDNN graph convolution, Inf in x", ["dnn_app", "--op", "graph-conv", "--value", "inf"],
              False, "x"),
+            ("cuDNN fused conv + bias + ReLU graph overflow",
+             ["dnn_app", "--op", "graph-conv-bias-relu", "--compute", "FLOAT", "--value", "16",
+              "--r", "8192"], True, None),
+            ("cuDNN fused conv + bias + ReLU graph, Inf bias",
+             ["dnn_app", "--op", "graph-conv-bias-relu", "--bias", "inf"], False, "b"),
         ]
         rows, runs, fig = [], [], []
         word = {True: "true", False: "false", None: "null"}

@@ -758,12 +758,15 @@ static void check_out(const struct cudnn_call *cc, const struct sh_dnn_out *o, v
                                .caller = c->caller, .site = c->site };
     if (!sh_dnn_layout(&o->t, o->ptr, &k.out))
         return;
-    if (sh_policy.check_inputs && cc->nout == 1) {
-        k.nin = cc->nin;
-        for (int i = 0; i < cc->nin; i++)
-            if (!overlaps(&cc->in[i], cc->in_ptr[i], &o->t, o->ptr) &&
-                sh_dnn_layout(&cc->in[i], cc->in_ptr[i], &k.in[i]))
-                k.in_name[i] = cc->in_name[i];
+    if (sh_policy.check_inputs && (o->own_inputs || cc->nout == 1)) {
+        k.nin = o->own_inputs ? o->nin : cc->nin < SH_CHECK_MAX_INPUTS ? cc->nin
+                                                                        : SH_CHECK_MAX_INPUTS;
+        for (int i = 0; i < k.nin; i++) {
+            int s = o->own_inputs ? o->in[i] : i;
+            if (s >= 0 && !overlaps(&cc->in[s], cc->in_ptr[s], &o->t, o->ptr) &&
+                sh_dnn_layout(&cc->in[s], cc->in_ptr[s], &k.in[i]))
+                k.in_name[i] = cc->in_name[s];
+        }
     }
     sh_check_submit(&k);
 }

@@ -22,7 +22,7 @@
  * graphs built since) is executed unchecked rather than checked wrongly.
  * Tensors are read with the real cudnnBackendGetAttribute when an
  * operation references them (they are finalized by then). With
- * SAFEHALF_CHECK_INPUTS=1 a one-operation graph's inputs are scanned too. */
+ * SAFEHALF_CHECK_INPUTS=1 each output's inputs are scanned too. */
 #include <pthread.h>
 #include <string.h>
 
@@ -37,7 +37,8 @@
 
 enum op_kind { K_NONE, K_CONV_FWD, K_CONV_BWD_DATA, K_CONV_BWD_FILTER, K_MATMUL, K_POINTWISE,
                K_REDUCTION };
-enum role { R_IN0, R_IN1, R_OUT, R_COMP };
+enum role { R_IN0, R_IN1, R_IN2, R_OUT, R_COMP };
+#define NIN 3 /* input roles */
 enum tag { TAG_OP = 1, TAG_GRAPH, TAG_PACK };
 
 struct bk_tensor {
@@ -49,7 +50,7 @@ struct bk_tensor {
 struct op_rec {
     unsigned long long gen;
     enum op_kind kind;
-    struct bk_tensor t[3]; /* by role: in0, in1, out */
+    struct bk_tensor t[R_OUT + 1]; /* by role: in0, in1, in2, out */
     bool have_comp;
     bool held; /* the shim rewrote the compute type of the op's descriptor */
     int own, used;
@@ -58,7 +59,7 @@ struct op_rec {
 /* What Execute needs of one operation. */
 struct graph_op {
     enum op_kind kind;
-    struct bk_tensor in[2], out;
+    struct bk_tensor in[NIN], out;
     long long m, n, k, batch;
     int atype, btype;
     bool have_comp, held;
@@ -68,6 +69,7 @@ struct graph_op {
 struct graph_rec {
     unsigned long long gen;
     int nops;
+    bool truncated; /* more operations than GRAPH_OPS: their links are not known */
     struct graph_op ops[GRAPH_OPS];
 };
 
@@ -146,6 +148,7 @@ static bool role_of(cudnnBackendAttributeName_t a, enum op_kind *k, enum role *r
     R(CUDNN_ATTR_OPERATION_MATMUL_DESC, K_MATMUL, R_COMP)
     R(CUDNN_ATTR_OPERATION_POINTWISE_XDESC, K_POINTWISE, R_IN0)
     R(CUDNN_ATTR_OPERATION_POINTWISE_BDESC, K_POINTWISE, R_IN1)
+    R(CUDNN_ATTR_OPERATION_POINTWISE_TDESC, K_POINTWISE, R_IN2)
     R(CUDNN_ATTR_OPERATION_POINTWISE_YDESC, K_POINTWISE, R_OUT)
     R(CUDNN_ATTR_OPERATION_POINTWISE_PW_DESCRIPTOR, K_POINTWISE, R_COMP)
     R(CUDNN_ATTR_OPERATION_REDUCTION_XDESC, K_REDUCTION, R_IN0)
@@ -296,8 +299,8 @@ static void graph_op_of(const struct op_rec *r, struct graph_op *g)
     if (!op_complete(r))
         return;
     g->kind = r->kind;
-    g->in[0] = r->t[R_IN0];
-    g->in[1] = r->t[R_IN1];
+    for (int i = 0; i < NIN; i++)
+        g->in[i] = r->t[i];
     g->out = r->t[R_OUT];
     op_shape(r, g);
     g->atype = sh_dnn_cuda_type(r->t[R_IN0].t.type);
@@ -315,7 +318,8 @@ static void graph_from_ops(const void *graph, int64_t n, const cudnnBackendDescr
     pthread_mutex_lock(&lock);
     unsigned idx = graph_next++ % GRAPHS;
     struct graph_rec *g = &graph_pool[idx];
-    *g = (struct graph_rec){ .gen = ++generation, .nops = n < GRAPH_OPS ? (int)n : GRAPH_OPS };
+    *g = (struct graph_rec){ .gen = ++generation, .nops = n < GRAPH_OPS ? (int)n : GRAPH_OPS,
+                             .truncated = n > GRAPH_OPS };
     for (int i = 0; i < g->nops; i++) {
         unsigned oi;
         unsigned long long gen;
@@ -473,42 +477,114 @@ static void out_of(const struct graph_op *op, const void *ptr, struct sh_dnn_out
 
 /* ---- a graph's inputs ------------------------------------------------------------------- */
 
-/* cuDNN's names for an operation's two inputs. */
-static const char *input_name(enum op_kind k, int role)
+/* The call's inputs are the tensors no operation of its graph produces;
+ * each output's are those its operations reach back to through the
+ * tensors the graph produces (virtual or not). A link the shim cannot
+ * follow (a virtual tensor no followed operation makes, an operation
+ * list cut at GRAPH_OPS, more inputs than a record holds) makes the
+ * output's inputs unknown rather than wrongly cleared. */
+
+/* cuDNN's names for an operation's inputs; a name already taken in the
+ * call gets a number (a conv's x and a residual add's x: x, x2). */
+static const char *input_name(const struct cudnn_call *cc, enum op_kind k, int role)
 {
-    static const char *const names[][2] = {
-        [K_CONV_FWD] = { "x", "w" },        [K_CONV_BWD_DATA] = { "dy", "w" },
-        [K_CONV_BWD_FILTER] = { "x", "dy" }, [K_MATMUL] = { "A", "B" },
-        [K_POINTWISE] = { "x", "b" },        [K_REDUCTION] = { "x", NULL },
+    static const char *const names[][NIN] = {
+        [K_CONV_FWD] = { "x", "w", NULL },        [K_CONV_BWD_DATA] = { "dy", "w", NULL },
+        [K_CONV_BWD_FILTER] = { "x", "dy", NULL }, [K_MATMUL] = { "A", "B", NULL },
+        [K_POINTWISE] = { "x", "b", "t" },        [K_REDUCTION] = { "x", NULL, NULL },
     };
-    return names[k][role];
+    static const char *const numbered[][4] = {
+        { "x", "x2", "x3", "x4" }, { "w", "w2", "w3", "w4" }, { "dy", "dy2", "dy3", "dy4" },
+        { "A", "A2", "A3", "A4" }, { "B", "B2", "B3", "B4" }, { "b", "b2", "b3", "b4" },
+        { "t", "t2", "t3", "t4" },
+    };
+    const char *base = names[k][role];
+    for (size_t i = 0; base && i < sizeof numbered / sizeof numbered[0]; i++) {
+        if (strcmp(numbered[i][0], base))
+            continue;
+        for (int j = 0; j < 4; j++) {
+            bool taken = false;
+            for (int u = 0; u < cc->nin; u++)
+                taken |= cc->in_name[u] == numbered[i][j];
+            if (!taken)
+                return numbered[i][j];
+        }
+    }
+    return NULL;
 }
 
-/* The inputs of a one-operation graph (PyTorch's convolutions and matmuls
- * through cuDNN's frontend are such graphs): its real input tensors, named
- * as cuDNN names their roles, with their pointers from the pack (NULL: not
- * in the pack, so not scanned: unknown). A fused graph's inputs are not
- * followed through its virtual tensors yet: its outputs' stay unknown. */
-static void graph_inputs(struct cudnn_call *cc, const struct graph_op *op,
-                         const struct pack_rec *p)
+static int producer(const struct graph_rec *g, long long uid)
 {
-    /* A pointwise operation may have a third input (TDESC), not followed:
-     * listed without a pointer. */
-    if (op->kind == K_POINTWISE)
-        cc->in_ptr[cc->nin++] = NULL;
-    for (int r = 0; r < 2; r++) {
-        const struct bk_tensor *t = &op->in[r];
+    for (int i = 0; i < g->nops; i++)
+        if (g->ops[i].kind != K_NONE && g->ops[i].out.uid == uid)
+            return i;
+    return -1;
+}
+
+struct reach {
+    const struct graph_rec *g;
+    const struct pack_rec *p;
+    struct cudnn_call *cc;
+    struct sh_dnn_out *o;
+    unsigned seen; /* operations walked */
+};
+
+/* The output's list holds each input once; -1 stands for an unknown one
+ * (and for the last when there is no room left). */
+static void out_input(struct sh_dnn_out *o, int at)
+{
+    for (int i = 0; i < o->nin; i++)
+        if (o->in[i] == at)
+            return;
+    if (o->nin < SH_CHECK_MAX_INPUTS)
+        o->in[o->nin++] = (signed char)at;
+    else
+        o->in[SH_CHECK_MAX_INPUTS - 1] = -1;
+}
+
+/* Input tensor t (of role `role` of an operation of kind k) joins the
+ * call's inputs once, and the output's. */
+static void reach_input(struct reach *r, enum op_kind k, int role, const struct bk_tensor *t)
+{
+    struct cudnn_call *cc = r->cc;
+    int at = -1;
+    for (int i = 0; i < cc->nin && at < 0; i++)
+        if (cc->in_uid[i] == t->uid)
+            at = i;
+    const char *name = at < 0 ? input_name(cc, k, role) : NULL;
+    if (at < 0 && name && cc->nin < SH_DNN_INPUTS) {
+        at = cc->nin++;
+        cc->in_name[at] = name;
+        cc->in[at] = t->t;
+        cc->in_ptr[at] = pack_lookup(r->p, t->uid);
+        cc->in_uid[at] = t->uid;
+    }
+    out_input(r->o, at);
+}
+
+static void reach_back(struct reach *r, int op)
+{
+    if (r->seen & 1u << op)
+        return;
+    r->seen |= 1u << op;
+    const struct graph_op *g = &r->g->ops[op];
+    for (int role = 0; role < NIN; role++) {
+        const struct bk_tensor *t = &g->in[role];
         if (!t->set)
             continue;
-        cc->in_name[cc->nin] = input_name(op->kind, r);
-        cc->in[cc->nin] = t->t;
-        cc->in_ptr[cc->nin++] = t->is_virtual ? NULL : pack_lookup(p, t->uid);
+        int from = producer(r->g, t->uid);
+        if (from >= 0)
+            reach_back(r, from);
+        else if (t->is_virtual || r->g->truncated)
+            out_input(r->o, -1);
+        else
+            reach_input(r, g->kind, role, t);
     }
 }
 
 /* The call is described as its graph's first operation; every operation's
  * output that is a real (not virtual) tensor and has a pointer in the pack
- * is checked after the call. */
+ * is checked after the call, with the inputs it is computed from. */
 bool sh_dnn_graph_execute(struct cudnn_call *cc, cudnnHandle_t h, cudnnBackendDescriptor_t plan,
                           cudnnBackendDescriptor_t pack)
 {
@@ -536,10 +612,15 @@ bool sh_dnn_graph_execute(struct cudnn_call *cc, cudnnHandle_t h, cudnnBackendDe
                 c->compute = c->compute_used = -1;
             described = true;
         }
-        if (ptr && cc->nout < SH_DNN_OUTS)
-            out_of(op, ptr, &cc->out[cc->nout++]);
+        if (ptr && cc->nout < SH_DNN_OUTS) {
+            struct sh_dnn_out *o = &cc->out[cc->nout++];
+            out_of(op, ptr, o);
+            if (sh_policy.check_inputs) {
+                struct reach r = { .g = &g, .p = &p, .cc = cc, .o = o };
+                o->own_inputs = true;
+                reach_back(&r, i);
+            }
+        }
     }
-    if (sh_policy.check_inputs && g.nops == 1 && cc->nout == 1)
-        graph_inputs(cc, &g.ops[0], &p);
     return false;
 }

@@ -29,6 +29,9 @@ extern const char *const sh_cudnn_syms[];
  * these are not): the call record is zeroed on every intercepted call, so
  * it is kept small. */
 #define SH_DNN_OUTS 4
+/* Inputs one call can name: a graph's tensors that no operation of it
+ * produces (an output is computed from at most SH_CHECK_MAX_INPUTS). */
+#define SH_DNN_INPUTS 8
 
 /* A tensor as cuDNN describes it: element (i0, i1, ...) lies sum(ik *
  * stride[k]) elements from the base. type is a cudnnDataType_t. */
@@ -44,6 +47,12 @@ struct sh_dnn_out {
     const void *ptr;
     long long m, n, k, batch;
     int atype, btype, ctype, compute, compute_used; /* CUDA data types */
+    /* A graph's output lists the call's inputs it is computed from
+     * (indices; -1: one not followed, unknown); a legacy call's one output
+     * has all of the call's. */
+    bool own_inputs;
+    int nin;
+    signed char in[SH_CHECK_MAX_INPUTS];
 };
 
 /* One intercepted cuDNN call: its record, and what to scan after it. */
@@ -52,12 +61,13 @@ struct cudnn_call {
     cudnnHandle_t h;
     int nout;
     struct sh_dnn_out out[SH_DNN_OUTS];
-    /* The inputs of a call's one output (SAFEHALF_CHECK_INPUTS); one
-     * without a pointer is not scanned (inputs_finite unknown). */
+    /* The call's inputs (SAFEHALF_CHECK_INPUTS); one without a pointer is
+     * not scanned (inputs_finite unknown). in_uid: a graph tensor's UID. */
     int nin;
-    const char *in_name[SH_CHECK_MAX_INPUTS];
-    struct sh_dnn_tensor in[SH_CHECK_MAX_INPUTS];
-    const void *in_ptr[SH_CHECK_MAX_INPUTS];
+    const char *in_name[SH_DNN_INPUTS];
+    struct sh_dnn_tensor in[SH_DNN_INPUTS];
+    const void *in_ptr[SH_DNN_INPUTS];
+    long long in_uid[SH_DNN_INPUTS];
     int attr;  /* cudnnBackendSetAttribute/GetAttribute: the attribute name */
     bool desc; /* a descriptor call with a compute type (in call records) */
 };

@@ -19,6 +19,7 @@
  * Suite (CK_RUN_SUITE): cudnn. */
 #include <check.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -368,6 +369,72 @@ START_TEST(graph_inputs)
 }
 END_TEST
 
+/* A fused graph (conv -> add bias -> ReLU, joined by virtual FLOAT
+ * tensors) names the tensors its output is computed from: x, w and the
+ * bias b, followed through the virtual ones. An overflow at the final
+ * store is made by the call; an Inf bias or filter is received. */
+static const struct {
+    const char *args[12];
+    const char *finite;      /* inputs_finite */
+    const char *bad;         /* the input holding Inf/NaN, or NULL */
+    double count;            /* its Inf count */
+} fused_cases[] = {
+    { { "--op", "graph-conv-bias-relu", OVERFLOW_ARGS }, "true", NULL, 0 },
+    { { "--op", "graph-conv-bias-relu", "--bias", "inf" }, "false", "b", 2 },
+    { { "--op", "graph-conv-bias-relu", "--bvalue", "inf" }, "false", "w", 4096 * 2 },
+    /* one pointwise operation: x and its broadcast b */
+    { { "--op", "graph-add", "--value", "inf" }, "false", "x", 8 },
+    { { "--op", "graph-add", "--compute", "FLOAT", "--value", "65504", "--bias", "65504" },
+      "true", NULL, 0 },
+};
+
+START_TEST(fused_graph_inputs)
+{
+    hr_app a;
+    run(&a, 1, ENV("SAFEHALF_CHECK_INPUTS=1"), fused_cases[_i].args);
+    ASSERT_OK(&a);
+    ASSERT_KV(&a, "inf", 8);
+    const char *rec = api_record(&a, "nonfinite", "cudnnBackendExecute");
+    char want[64];
+    snprintf(want, sizeof want, "\"inputs_finite\":%s", fused_cases[_i].finite);
+    ck_assert_msg(strstr(rec, want), "case %d: %s", _i, rec);
+    bool pw = !strcmp(fused_cases[_i].args[1], "graph-add");
+    static const char *const conv_in[] = { "x", "w", "b" }, *const pw_in[] = { "x", "b" };
+    const char *const *in = pw ? pw_in : conv_in;
+    for (int i = 0; i < (pw ? 2 : 3); i++) {
+        char path[64];
+        snprintf(path, sizeof path, "inputs.%s.inf", in[i]);
+        bool bad = fused_cases[_i].bad && !strcmp(fused_cases[_i].bad, in[i]);
+        ASSERT_JNUM(rec, path, bad ? fused_cases[_i].count : 0);
+    }
+    hr_app_free(&a);
+}
+END_TEST
+
+/* The convolution's output kept real too: two outputs, each naming the
+ * inputs it is computed from (the conv's x and w; y's x, w and b). */
+START_TEST(fused_graph_two_outputs)
+{
+    hr_app a;
+    run(&a, 1, ENV("SAFEHALF_CHECK_INPUTS=1"),
+        ARGS("--op", "graph-conv-bias-relu", "--real-mid", OVERFLOW_ARGS));
+    ASSERT_OK(&a);
+    ASSERT_KV(&a, "mid_inf", 8);
+    ck_assert_msg(hr_log_count_where(&a.log, "nonfinite", "api", "cudnnBackendExecute") == 2,
+                  "%s", hr_log_dump(&a.log));
+    int with_bias = 0;
+    for (size_t i = 0; i < 2; i++) {
+        const char *rec = hr_log_find(&a.log, "nonfinite", i);
+        ck_assert_msg(strstr(rec, "\"inputs_finite\":true"), "%s", rec);
+        ASSERT_JNUM(rec, "inputs.x.inf", 0);
+        ASSERT_JNUM(rec, "inputs.w.inf", 0);
+        with_bias += strstr(rec, "\"b\":") != NULL;
+    }
+    ck_assert_int_eq(with_bias, 1);
+    hr_app_free(&a);
+}
+END_TEST
+
 START_TEST(inputs_and_saturate)
 {
     /* NaN inputs: the output received them */
@@ -506,6 +573,9 @@ int main(void)
     tcase_add_loop_test(t, graph_upcast, 0, 2);
     tcase_add_test(t, graph_set_after_finalize);
     tcase_add_test(t, graph_inputs);
+    tcase_add_loop_test(t, fused_graph_inputs, 0,
+                        (int)(sizeof fused_cases / sizeof fused_cases[0]));
+    tcase_add_test(t, fused_graph_two_outputs);
     tcase_add_loop_test(t, other_families_leave_it, 0, 2);
     tcase_add_loop_test(t, observe_mode, 0, 2);
     tcase_add_loop_test(t, float_passes, 0, 3);

@@ -91,7 +91,7 @@ class EmulatedSuite(unittest.TestCase):
 
     def test_inputs_named(self):
         cases = {c["case"]: c for c in self.fig["inputs"]}
-        self.assertEqual(len(cases), 12)
+        self.assertEqual(len(cases), 14)
         for c in cases.values():
             self.assertTrue(c["as_expected"], c)
         bias = cases["cuBLASLt, Inf bias per batch member"]
@@ -103,6 +103,9 @@ class EmulatedSuite(unittest.TestCase):
         self.assertIn("| cuBLASLt, Inf in C, D is C, beta 1 | null | null |", self.md)
         self.assertNotIn("**NO**", self.md)
         self.assertEqual(cases["cuDNN graph convolution, Inf in x"]["inputs"]["x"]["inf"], 4096 * 4)
+        fused = cases["cuDNN fused conv + bias + ReLU graph, Inf bias"]["inputs"]
+        self.assertEqual(fused, {"x": {"inf": 0, "nan": 0}, "w": {"inf": 0, "nan": 0},
+                                 "b": {"inf": 2, "nan": 0}})
         grouped = cases["cuBLAS grouped GEMM, group 1 overflows"]["run"]
         self.assertEqual(grouped["values"]["inf"], "12")
         self.assertEqual(grouped["summary"]["cublasGemmGroupedBatchedEx"]["checked"], 2)
