@@ -1329,20 +1329,7 @@ START_TEST(test_backend_unsupported_and_missing_uid)
     cudnnBackendDescriptor_t b = btensor(2, FLT, 3, ad, NULL, false);
     cudnnBackendDescriptor_t cv = btensor(3, FLT, 3, ad, NULL, true);
     cudnnBackendDescriptor_t graph = bgraph(h, bmatmul(a, b, cv, FLT));
-    ck_assert_int_eq(bget_int64(graph, CUDNN_ATTR_OPERATIONGRAPH_ENGINE_GLOBAL_COUNT), 0);
-    cudnnBackendHeurMode_t mode = CUDNN_HEUR_MODE_A;
-    cudnnBackendDescriptor_t heur = bdesc(CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR);
-    bset_desc(heur, CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH, graph);
-    bset(heur, CUDNN_ATTR_ENGINEHEUR_MODE, CUDNN_TYPE_HEUR_MODE, 1, &mode);
-    bfinal(heur);
-    int64_t n = -1, index = 0;
-    ck_assert_int_eq(cudnnBackendGetAttribute(heur, CUDNN_ATTR_ENGINEHEUR_RESULTS,
-                                              CUDNN_TYPE_BACKEND_DESCRIPTOR, 0, &n, NULL), OK);
-    ck_assert_int_eq(n, 0);
-    cudnnBackendDescriptor_t engine = bdesc(CUDNN_BACKEND_ENGINE_DESCRIPTOR);
-    bset_desc(engine, CUDNN_ATTR_ENGINE_OPERATION_GRAPH, graph);
-    bset(engine, CUDNN_ATTR_ENGINE_GLOBAL_INDEX, CUDNN_TYPE_INT64, 1, &index);
-    ck_assert_int_eq(cudnnBackendFinalize(engine), UNSUP);
+    assert_no_engine(graph);
 
     /* The same UID for two tensors of one operation. */
     cudnnBackendDescriptor_t dup = btensor(1, FLT, 3, ad, NULL, false);
