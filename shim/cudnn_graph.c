@@ -33,7 +33,10 @@
 #define GRAPHS 256
 #define PACKS 256
 #define PACK_MAX 32
-#define GRAPH_OPS 8 /* operations kept per graph */
+/* Operations kept per graph: cuDNN's fused attention (the frontend's SDPA,
+ * PyTorch's cuDNN attention) is a dozen or more. */
+#define GRAPH_OPS 32
+_Static_assert(GRAPH_OPS <= 32, "struct reach's seen has a bit per operation");
 
 enum op_kind { K_NONE, K_CONV_FWD, K_CONV_BWD_DATA, K_CONV_BWD_FILTER, K_MATMUL, K_POINTWISE,
                K_REDUCTION };
@@ -80,7 +83,8 @@ struct pack_rec {
     void *ptr[PACK_MAX];
 };
 
-/* Graph building is not a hot path; Execute holds the lock for two copies. */
+/* Graph building is not a hot path; Execute holds the lock while it reads
+ * its graph and pack records (no copies). */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct op_rec op_pool[OPS];
 static struct graph_rec graph_pool[GRAPHS];
@@ -318,11 +322,15 @@ static void graph_from_ops(const void *graph, int64_t n, const cudnnBackendDescr
     pthread_mutex_lock(&lock);
     unsigned idx = graph_next++ % GRAPHS;
     struct graph_rec *g = &graph_pool[idx];
-    *g = (struct graph_rec){ .gen = ++generation, .nops = n < GRAPH_OPS ? (int)n : GRAPH_OPS,
-                             .truncated = n > GRAPH_OPS };
+    /* Only the operations present are written: a record is mostly room
+     * for large graphs, and untouched room costs no memory. */
+    g->gen = ++generation;
+    g->nops = n < GRAPH_OPS ? (int)n : GRAPH_OPS;
+    g->truncated = n > GRAPH_OPS;
     for (int i = 0; i < g->nops; i++) {
         unsigned oi;
         unsigned long long gen;
+        g->ops[i].kind = K_NONE;
         if (ref_get(ops[i], TAG_OP, &oi, &gen) && op_pool[oi].gen == gen)
             graph_op_of(&op_pool[oi], &g->ops[i]);
     }
@@ -442,28 +450,6 @@ void sh_dnn_graph_destroy(cudnnBackendDescriptor_t d)
         sh_objtab_del(&refs, d);
 }
 
-/* Copies the plan's graph and the pack's pointers out of the pools; false
- * when the plan is not followed (built before the shim saw it, or its
- * record recycled). */
-static bool plan_and_pack(const void *plan, const void *pack, struct graph_rec *g,
-                          struct pack_rec *p)
-{
-    unsigned gi, pi;
-    unsigned long long ggen, pgen;
-    bool have_graph = ref_get(plan, TAG_GRAPH, &gi, &ggen);
-    bool have_pack = ref_get(pack, TAG_PACK, &pi, &pgen);
-    pthread_mutex_lock(&lock);
-    have_graph = have_graph && graph_pool[gi].gen == ggen;
-    if (have_graph)
-        *g = graph_pool[gi];
-    if (have_pack && pack_pool[pi].gen == pgen)
-        *p = pack_pool[pi];
-    else
-        p->nuid = p->nptr = 0;
-    pthread_mutex_unlock(&lock);
-    return have_graph;
-}
-
 static void out_of(const struct graph_op *op, const void *ptr, struct sh_dnn_out *o)
 {
     struct sh_call tmp = { 0 };
@@ -526,7 +512,7 @@ struct reach {
     const struct pack_rec *p;
     struct cudnn_call *cc;
     struct sh_dnn_out *o;
-    unsigned seen; /* operations walked */
+    uint32_t seen; /* operations walked (GRAPH_OPS bits) */
 };
 
 /* The output's list holds each input once; -1 stands for an unknown one
@@ -564,9 +550,9 @@ static void reach_input(struct reach *r, enum op_kind k, int role, const struct 
 
 static void reach_back(struct reach *r, int op)
 {
-    if (r->seen & 1u << op)
+    if (r->seen & UINT32_C(1) << op)
         return;
-    r->seen |= 1u << op;
+    r->seen |= UINT32_C(1) << op;
     const struct graph_op *g = &r->g->ops[op];
     for (int role = 0; role < NIN; role++) {
         const struct bk_tensor *t = &g->in[role];
@@ -585,21 +571,16 @@ static void reach_back(struct reach *r, int op)
 /* The call is described as its graph's first operation; every operation's
  * output that is a real (not virtual) tensor and has a pointer in the pack
  * is checked after the call, with the inputs it is computed from. */
-bool sh_dnn_graph_execute(struct cudnn_call *cc, cudnnHandle_t h, cudnnBackendDescriptor_t plan,
-                          cudnnBackendDescriptor_t pack)
+static void describe_graph(struct cudnn_call *cc, const struct graph_rec *g,
+                           const struct pack_rec *p)
 {
-    struct graph_rec g;
-    struct pack_rec p;
     struct sh_call *c = &cc->c;
-    cc->h = h;
-    if (!plan_and_pack(plan, pack, &g, &p))
-        return false;
     bool described = false;
-    for (int i = 0; i < g.nops; i++) {
-        const struct graph_op *op = &g.ops[i];
+    for (int i = 0; i < g->nops; i++) {
+        const struct graph_op *op = &g->ops[i];
         if (op->kind == K_NONE)
             continue;
-        const void *ptr = op->out.is_virtual ? NULL : pack_lookup(&p, op->out.uid);
+        const void *ptr = op->out.is_virtual ? NULL : pack_lookup(p, op->out.uid);
         if (!described) {
             struct sh_dnn_out first;
             out_of(op, ptr, &first);
@@ -616,11 +597,31 @@ bool sh_dnn_graph_execute(struct cudnn_call *cc, cudnnHandle_t h, cudnnBackendDe
             struct sh_dnn_out *o = &cc->out[cc->nout++];
             out_of(op, ptr, o);
             if (sh_policy.check_inputs) {
-                struct reach r = { .g = &g, .p = &p, .cc = cc, .o = o };
+                struct reach r = { .g = g, .p = p, .cc = cc, .o = o };
                 o->own_inputs = true;
                 reach_back(&r, i);
             }
         }
     }
+}
+
+/* The plan's graph and the pack's pointers are read in their pools, under
+ * the lock (a graph record is too large to copy onto the caller's stack);
+ * a plan built before the shim saw it, or whose record was recycled, is
+ * not followed. */
+bool sh_dnn_graph_execute(struct cudnn_call *cc, cudnnHandle_t h, cudnnBackendDescriptor_t plan,
+                          cudnnBackendDescriptor_t pack)
+{
+    static const struct pack_rec empty;
+    unsigned gi, pi;
+    unsigned long long ggen, pgen;
+    cc->h = h;
+    bool have_graph = ref_get(plan, TAG_GRAPH, &gi, &ggen);
+    bool have_pack = ref_get(pack, TAG_PACK, &pi, &pgen);
+    pthread_mutex_lock(&lock);
+    if (have_graph && graph_pool[gi].gen == ggen)
+        describe_graph(cc, &graph_pool[gi],
+                       have_pack && pack_pool[pi].gen == pgen ? &pack_pool[pi] : &empty);
+    pthread_mutex_unlock(&lock);
     return false;
 }

@@ -22,7 +22,7 @@
  *                (uid 1, [1, 2, 2, 2]) + b (uid 2, [1, 2, 1, 1], broadcast)
  *
  *   dnn_app [--op OP] [--r R] [--value V] [--bvalue B] [--cvalue C] [--beta BETA]
- *           [--bias BIAS] [--compute HALF|FLOAT] [--late] [--real-mid]
+ *           [--bias BIAS] [--compute HALF|FLOAT] [--late] [--real-mid] [--chain N]
  *
  *   --r R        the reduction length (default 4096): the input channels of
  *                a forward convolution (1x1 filter, a 2x2 image, 2 output
@@ -39,6 +39,9 @@
  *                graph-add the pointwise descriptor's MATH_PREC
  *   --late       graph ops: set the compute type again (to FLOAT) after
  *                the descriptor was finalized, and print what cuDNN said
+ *   --chain N    graph-conv-bias-relu: N pointwise IDENTITY operations
+ *                (virtual FLOAT uids 100, 101, ...) between the ADD and the
+ *                RELU_FWD, for graphs as long as fused attention's (0..29)
  *   --real-mid   graph-conv-bias-relu: the convolution's output (uid 4) is a
  *                real half tensor in the variant pack instead, reported too
  *
@@ -67,7 +70,8 @@
 #include "apputil.h"
 
 static const char *OP = "fwd";
-static int R = 4096, LATE, REAL_MID;
+#define MAX_CHAIN 29 /* with the other three: cuDNN's own limit is higher */
+static int R = 4096, LATE, REAL_MID, CHAIN;
 static double VALUE = 1, BVALUE = 1, CVALUE = 0, BETA = 0, BIAS = 0;
 static cudnnDataType_t COMPUTE = CUDNN_DATA_HALF;
 static cudaStream_t STREAM;
@@ -498,20 +502,25 @@ static void run_graph(cudnnHandle_t h, bool conv, cudnnBackendDescriptor_t cd)
     cudnnBackendDestroyDescriptor(plan);
 }
 
-/* conv -> add bias -> relu, joined by virtual FLOAT tensors (the first a
- * real half one with --real-mid). */
+/* conv -> add bias -> (--chain N identities) -> relu, joined by virtual
+ * FLOAT tensors (the first a real half one with --real-mid). */
 static void run_conv_bias_relu(cudnnHandle_t h, cudnnBackendDescriptor_t cd)
 {
     int64_t yd[4] = { 1, 2, 2, 2 }, bd[4] = { 1, 2, 1, 1 };
     cudnnBackendDescriptor_t mid =
         REAL_MID ? bk_tensor(4, 4, yd) : bk_tensor_of(4, 4, yd, CUDNN_DATA_FLOAT, true);
     cudnnBackendDescriptor_t sum = bk_tensor_of(6, 4, yd, CUDNN_DATA_FLOAT, true);
-    cudnnBackendDescriptor_t ops[3] = {
-        conv_op(cd, mid),
-        pw_op(pw_desc(CUDNN_POINTWISE_ADD), mid, bk_tensor(5, 4, bd), sum),
-        pw_op(pw_desc(CUDNN_POINTWISE_RELU_FWD), sum, NULL, bk_tensor(3, 4, yd)),
-    };
-    cudnnBackendDescriptor_t plan = make_plan(h, 3, ops);
+    cudnnBackendDescriptor_t ops[3 + MAX_CHAIN];
+    int n = 0;
+    ops[n++] = conv_op(cd, mid);
+    ops[n++] = pw_op(pw_desc(CUDNN_POINTWISE_ADD), mid, bk_tensor(5, 4, bd), sum);
+    for (int i = 0; i < CHAIN; i++) {
+        cudnnBackendDescriptor_t next = bk_tensor_of(100 + i, 4, yd, CUDNN_DATA_FLOAT, true);
+        ops[n++] = pw_op(pw_desc(CUDNN_POINTWISE_IDENTITY), sum, NULL, next);
+        sum = next;
+    }
+    ops[n++] = pw_op(pw_desc(CUDNN_POINTWISE_RELU_FWD), sum, NULL, bk_tensor(3, 4, yd));
+    cudnnBackendDescriptor_t plan = make_plan(h, n, ops);
     struct buf x = dev_fill((size_t)R * 4, VALUE), w = dev_fill((size_t)R * 2, BVALUE);
     struct buf b = dev_fill(2, BIAS), y = dev_fill(8, 0), m = { 0, NULL };
     if (REAL_MID)
@@ -548,6 +557,7 @@ static int parse(int argc, char **argv)
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
         if (!strcmp(a, "--late")) LATE = 1;
         else if (!strcmp(a, "--real-mid")) REAL_MID = 1;
+        else if (!strcmp(a, "--chain")) CHAIN = atoi(v), i++;
         else if (!strcmp(a, "--op")) OP = v, i++;
         else if (!strcmp(a, "--r")) R = atoi(v), i++;
         else if (!strcmp(a, "--value")) VALUE = atof(v), i++;
@@ -562,7 +572,7 @@ static int parse(int argc, char **argv)
             return -1;
         }
     }
-    return R >= 1 ? 0 : -1;
+    return R >= 1 && CHAIN >= 0 && CHAIN <= MAX_CHAIN ? 0 : -1;
 }
 
 int main(int argc, char **argv)

@@ -248,7 +248,7 @@ cudnnStatus_t dnn_matmul_launch(cudnnHandle_t h, const struct dnn_matmul *m, con
  * it is one free. */
 
 #define BK_MAGIC 0x444e424bu
-#define BK_MAX_OPS 8
+#define BK_MAX_OPS 32
 #define BK_MAX_PACK 64
 
 /* Which attributes have been set: within one descriptor type the attribute

@@ -382,6 +382,9 @@ static const struct {
     { { "--op", "graph-conv-bias-relu", OVERFLOW_ARGS }, "true", NULL, 0 },
     { { "--op", "graph-conv-bias-relu", "--bias", "inf" }, "false", "b", 2 },
     { { "--op", "graph-conv-bias-relu", "--bvalue", "inf" }, "false", "w", 4096 * 2 },
+    /* graphs as long as fused attention's: 12 and 32 operations */
+    { { "--op", "graph-conv-bias-relu", "--chain", "9", "--bias", "inf" }, "false", "b", 2 },
+    { { "--op", "graph-conv-bias-relu", "--chain", "29", OVERFLOW_ARGS }, "true", NULL, 0 },
     /* one pointwise operation: x and its broadcast b */
     { { "--op", "graph-add", "--value", "inf" }, "false", "x", 8 },
     { { "--op", "graph-add", "--compute", "FLOAT", "--value", "65504", "--bias", "65504" },
