@@ -759,8 +759,9 @@ static void check_out(const struct cudnn_call *cc, const struct sh_dnn_out *o, v
     if (!sh_dnn_layout(&o->t, o->ptr, &k.out))
         return;
     if (sh_policy.check_inputs && (o->own_inputs || cc->nout == 1)) {
-        k.nin = o->own_inputs ? o->nin : cc->nin < SH_CHECK_MAX_INPUTS ? cc->nin
-                                                                        : SH_CHECK_MAX_INPUTS;
+        k.nin = o->own_inputs ? o->nin : cc->nin;
+        if (k.nin > SH_CHECK_MAX_INPUTS)
+            k.nin = SH_CHECK_MAX_INPUTS;
         for (int i = 0; i < k.nin; i++) {
             int s = o->own_inputs ? o->in[i] : i;
             if (s >= 0 && !overlaps(&cc->in[s], cc->in_ptr[s], &o->t, o->ptr) &&

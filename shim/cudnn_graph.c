@@ -474,27 +474,25 @@ static void out_of(const struct graph_op *op, const void *ptr, struct sh_dnn_out
  * call gets a number (a conv's x and a residual add's x: x, x2). */
 static const char *input_name(const struct cudnn_call *cc, enum op_kind k, int role)
 {
-    static const char *const names[][NIN] = {
-        [K_CONV_FWD] = { "x", "w", NULL },        [K_CONV_BWD_DATA] = { "dy", "w", NULL },
-        [K_CONV_BWD_FILTER] = { "x", "dy", NULL }, [K_MATMUL] = { "A", "B", NULL },
-        [K_POINTWISE] = { "x", "b", "t" },        [K_REDUCTION] = { "x", NULL, NULL },
+    static const char *const x[] = { "x", "x2", "x3", "x4" };
+    static const char *const w[] = { "w", "w2", "w3", "w4" };
+    static const char *const dy[] = { "dy", "dy2", "dy3", "dy4" };
+    static const char *const A[] = { "A", "A2", "A3", "A4" };
+    static const char *const B[] = { "B", "B2", "B3", "B4" };
+    static const char *const b[] = { "b", "b2", "b3", "b4" };
+    static const char *const t[] = { "t", "t2", "t3", "t4" };
+    static const char *const *const names[][NIN] = {
+        [K_CONV_FWD] = { x, w, NULL },        [K_CONV_BWD_DATA] = { dy, w, NULL },
+        [K_CONV_BWD_FILTER] = { x, dy, NULL }, [K_MATMUL] = { A, B, NULL },
+        [K_POINTWISE] = { x, b, t },          [K_REDUCTION] = { x, NULL, NULL },
     };
-    static const char *const numbered[][4] = {
-        { "x", "x2", "x3", "x4" }, { "w", "w2", "w3", "w4" }, { "dy", "dy2", "dy3", "dy4" },
-        { "A", "A2", "A3", "A4" }, { "B", "B2", "B3", "B4" }, { "b", "b2", "b3", "b4" },
-        { "t", "t2", "t3", "t4" },
-    };
-    const char *base = names[k][role];
-    for (size_t i = 0; base && i < sizeof numbered / sizeof numbered[0]; i++) {
-        if (strcmp(numbered[i][0], base))
-            continue;
-        for (int j = 0; j < 4; j++) {
-            bool taken = false;
-            for (int u = 0; u < cc->nin; u++)
-                taken |= cc->in_name[u] == numbered[i][j];
-            if (!taken)
-                return numbered[i][j];
-        }
+    const char *const *family = names[k][role];
+    for (int j = 0; family && j < 4; j++) {
+        bool taken = false;
+        for (int u = 0; u < cc->nin; u++)
+            taken |= cc->in_name[u] == family[j];
+        if (!taken)
+            return family[j];
     }
     return NULL;
 }
