@@ -236,8 +236,6 @@ struct dnn_matmul {
 cudnnStatus_t dnn_matmul_check_shape(const struct dnn_matmul *m);
 /* Computes a checked matmul on host pointers. */
 void dnn_matmul_compute(const struct dnn_matmul *m, const void *a, const void *b, void *c);
-cudnnStatus_t dnn_matmul_launch(cudnnHandle_t h, const struct dnn_matmul *m, const void *a,
-                                const void *b, void *c);
 
 /* ---- backend (graph) API descriptors ------------------------------------------------ */
 

@@ -1,6 +1,6 @@
 /* Emulated libcudnn.so.9: convolutions forward, backward data and backward
  * filter, for the legacy API (and its fused forward with bias, residual and
- * activation) and (through dnn_conv_launch) the backend.
+ * activation) and (through dnn_conv_compute) the backend's graphs.
  *
  * Each output element is one dot product summed in a fixed order: forward
  * over input channel, then filter taps in row-major order (c, r, s);

@@ -178,12 +178,6 @@ cudnnStatus_t dnn_matmul_check_shape(const struct dnn_matmul *m)
     return CUDNN_STATUS_SUCCESS;
 }
 
-struct matmul_op {
-    struct dnn_matmul m;
-    const void *a, *b;
-    void *c;
-};
-
 /* Each element of C is one dot product over k in order, rounded to FP16 at
  * every step when the compute type is HALF. */
 void dnn_matmul_compute(const struct dnn_matmul *m, const void *A, const void *B, void *C)
@@ -208,34 +202,6 @@ void dnn_matmul_compute(const struct dnn_matmul *m, const void *A, const void *B
         }
         dnn_store(C, m->c.type, dnn_offset(&m->c, ci), acc);
     } while (dnn_next(&m->c, ci, 0));
-}
-
-static CUresult run_matmul(void *arg)
-{
-    const struct matmul_op *op = arg;
-    const struct dnn_matmul *m = &op->m;
-    const void *A = dnn_host("cudnnBackendExecute", "A", op->a, &m->a);
-    const void *B = dnn_host("cudnnBackendExecute", "B", op->b, &m->b);
-    void *C = dnn_host("cudnnBackendExecute", "C", op->c, &m->c);
-    if (!A || !B || !C)
-        return CUDA_ERROR_ILLEGAL_ADDRESS;
-    if (emu_null_compute())
-        return CUDA_SUCCESS;
-    dnn_matmul_compute(m, A, B, C);
-    return CUDA_SUCCESS;
-}
-
-cudnnStatus_t dnn_matmul_launch(cudnnHandle_t h, const struct dnn_matmul *m, const void *a,
-                                const void *b, void *c)
-{
-    if (emu_trace()) {
-        char ba[96], bb[96];
-        fprintf(stderr, "emu: cudnnBackendExecute matmul A=%s B=%s data=%s compute=%s\n",
-                dnn_dims(&m->a, ba, sizeof ba), dnn_dims(&m->b, bb, sizeof bb),
-                dnn_type_name(m->a.type), m->acc16 ? "HALF" : "FLOAT");
-    }
-    struct matmul_op op = { .m = *m, .a = a, .b = b, .c = c };
-    return dnn_launch(h, run_matmul, &op, sizeof op);
 }
 
 /* ---- pointwise ----------------------------------------------------------------------- */
@@ -348,6 +314,12 @@ static CUresult run_graph(void *arg)
     return res;
 }
 
+/* A convolution's or matmul's compute type. */
+static cudnnDataType_t op_comp(const struct bk_op *op)
+{
+    return op->kind == CUDNN_BACKEND_OPERATION_MATMUL_DESCRIPTOR ? op->mm_comp : op->conv.comp;
+}
+
 static const char *op_name(const struct bk_op *op)
 {
     switch (op->kind) {
@@ -370,8 +342,8 @@ static void *lookup(const struct bk_pack *p, int64_t uid)
     return NULL;
 }
 
-/* Anything but one convolution or matmul: the whole graph is one stream
- * operation, which keeps its intermediates in host memory of its own. */
+/* The whole graph is one stream operation, which keeps its intermediates
+ * in host memory of its own. */
 static cudnnStatus_t graph_launch(cudnnHandle_t h, const struct bk_graph *g,
                                   const struct bk_pack *p)
 {
@@ -393,10 +365,15 @@ static cudnnStatus_t graph_launch(cudnnHandle_t h, const struct bk_graph *g,
         fprintf(stderr, "emu: cudnnBackendExecute graph of %d:", g->nops);
         for (int i = 0; i < g->nops; i++) {
             const struct bk_op *op = &g->ops[i];
+            char b0[96], b1[96];
             fprintf(stderr, " %s", op_name(op));
             if (op->kind == CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR)
                 fprintf(stderr, "(mode=%d prec=%s)", (int)op->pw.mode,
                         dnn_type_name(op->pw.prec));
+            else
+                fprintf(stderr, "(%s %s data=%s compute=%s)", dnn_dims(&op->t[0].t, b0, sizeof b0),
+                        dnn_dims(&op->t[1].t, b1, sizeof b1), dnn_type_name(op->t[0].t.type),
+                        dnn_type_name(op_comp(op)));
         }
         fprintf(stderr, "\n");
     }
@@ -416,22 +393,7 @@ EMU_API cudnnStatus_t cudnnBackendExecute(cudnnHandle_t handle,
     const struct bk_desc *pack = bk_of(variantPack, CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR);
     if (!dnn_valid(handle) || !plan || !pack || !plan->finalized || !pack->finalized)
         return CUDNN_STATUS_BAD_PARAM;
-    const struct bk_graph *g = &plan->u.plan.engine.graph;
-    const struct bk_op *op = &g->ops[0];
-    if (g->nops != 1 || op->kind == CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR)
-        return graph_launch(handle, g, &pack->u.pack);
-    void *ptr[3];
-    for (int i = 0; i < 3; i++)
-        if (!(ptr[i] = lookup(&pack->u.pack, op->t[i].uid)))
-            return CUDNN_STATUS_BAD_PARAM;
-    if (op->kind == CUDNN_BACKEND_OPERATION_MATMUL_DESCRIPTOR) {
-        struct dnn_matmul m;
-        bk_matmul_of(op, &m);
-        return dnn_matmul_launch(handle, &m, ptr[0], ptr[1], ptr[2]);
-    }
-    struct dnn_conv c;
-    bk_conv_of(op, &c);
-    return dnn_conv_launch(handle, &c, ptr[0], ptr[1], ptr[2]);
+    return graph_launch(handle, &plan->u.plan.engine.graph, &pack->u.pack);
 }
 
 /* No emulated engine carries CUDNN_BEHAVIOR_NOTE_SUPPORTS_CUDA_GRAPH_NATIVE_API;
