@@ -1,5 +1,6 @@
 /* dnn_app: an ordinary cuDNN program (it knows nothing of safehalf) making
- * one half-precision cuDNN computation, with every tensor NCHW half:
+ * one half-precision cuDNN computation, with every tensor NCHW half unless
+ * said otherwise:
  *
  *   fwd          cudnnConvolutionForward, 2-d descriptor (SetConvolution2d)
  *   fwd-nd       the same with cudnnSetConvolutionNdDescriptor
@@ -20,28 +21,57 @@
  *                have MATH_PREC FLOAT
  *   graph-add    the graph API: one pointwise ADD operation, y (uid 3) = x
  *                (uid 1, [1, 2, 2, 2]) + b (uid 2, [1, 2, 1, 1], broadcast)
+ *   graph-drelu  the graph API: one pointwise RELU_BWD operation, dx (uid 3)
+ *                from dy (uid 1) and x (uid 2), all [1, 2, 2, 2]: dx = dy
+ *                where x > 0, else 0
+ *   graph-dgrad-drelu
+ *                the graph API, fused: convolution backward data (dy uid 1,
+ *                w uid 2, as bwd-data's) into a virtual FLOAT tensor (uid 4),
+ *                the dy of a RELU_BWD (MATH_PREC FLOAT) of x (uid 5, [1, 2,
+ *                2, 2]) into dx (uid 3)
+ *   graph-sdpa   the graph API: one scaled dot-product attention forward
+ *                operation (SDPA_FWD), as cuDNN's frontend builds PyTorch's
+ *                attention: q (uid 1, [1, 2, R, 16]), k and v (uids 2 and 3,
+ *                [1, 2, 8, 16]) into o (uid 4, [1, 2, R, 16]) and the
+ *                rows' logsumexp stats (uid 5, FLOAT [1, 2, R, 1]); the
+ *                scale is a FLOAT tensor (uid 6, [1, 1, 1, 1])
  *
  *   dnn_app [--op OP] [--r R] [--value V] [--bvalue B] [--cvalue C] [--beta BETA]
  *           [--bias BIAS] [--compute HALF|FLOAT] [--late] [--real-mid] [--chain N]
+ *           [--chain-bias] [--xvalue X] [--vvalue V] [--scale S] [--scale-by-value]
  *
  *   --r R        the reduction length (default 4096): the input channels of
  *                a forward convolution (1x1 filter, a 2x2 image, 2 output
  *                channels), the output channels of backward data, the image
  *                width of backward filter (1 x R image, 2 channels), the
- *                elements reduced, the matmul's k
- *   --value V    every element of x / A / dy-for-backward-data (default 1)
- *   --bvalue B   every element of w / B / dy-for-backward-filter (default 1)
+ *                elements reduced, the matmul's k, the attention's queries
+ *   --value V    every element of x / A / dy-for-backward-data / the
+ *                ReLU's dy / q (default 1)
+ *   --bvalue B   every element of w / B / dy-for-backward-filter / the
+ *                ReLU's x (graph-drelu) / k (default 1)
  *   --cvalue C   every element of the output before the call (default 0)
  *   --beta BETA  beta (default 0; the graph ops use 0; fwd-bias-act: alpha2)
  *   --bias BIAS  fwd-bias-act, graph-conv-bias-relu, graph-add: every
- *                element of the bias / b (default 0)
+ *                element of the bias / b and of --chain-bias's (default 0)
+ *   --xvalue X   graph-dgrad-drelu: every element of the ReLU's x (default 1)
+ *   --vvalue V   every element of v (default 1)
+ *   --scale S    the attention's scale (default 0.25)
+ *   --scale-by-value
+ *                the scale is a pass-by-value tensor (IS_BY_VALUE), its
+ *                pack pointer a host float, as PyTorch passes it
  *   --compute    the compute type of the descriptor (default HALF); for
- *                graph-add the pointwise descriptor's MATH_PREC
+ *                graph-add and graph-drelu the pointwise descriptor's
+ *                MATH_PREC
  *   --late       graph ops: set the compute type again (to FLOAT) after
  *                the descriptor was finalized, and print what cuDNN said
  *   --chain N    graph-conv-bias-relu: N pointwise IDENTITY operations
  *                (virtual FLOAT uids 100, 101, ...) between the ADD and the
- *                RELU_FWD, for graphs as long as fused attention's (0..29)
+ *                RELU_FWD, for graphs as long as fused attention's (0..61)
+ *   --chain-bias with --chain N: each of the N chained operations is an ADD
+ *                of a bias of its own instead (real half, uid 200 + i,
+ *                [1, 2, 1, 1], every element BIAS, in the variant pack),
+ *                so that y = relu(conv + (N + 1) * BIAS) is computed from
+ *                N + 3 inputs
  *   --real-mid   graph-conv-bias-relu: the convolution's output (uid 4) is a
  *                real half tensor in the variant pack instead, reported too
  *
@@ -49,15 +79,19 @@
  * 0 backward) with no workspace. A sum of 4096 ones is 2048 with HALF
  * compute (the FP16 sum stalls at 2048) and 4096 with FLOAT.
  *
+ * Descriptors are made first (they need no GPU); without one, cudnnCreate
+ * then fails and the program exits 1.
+ *
  * Output, one key=value per line: compute (the compute type the program
  * reads back from cuDNN's getter after setting it: 2 HALF, 0 FLOAT; -1 when
  * the getter answers NOT_SUPPORTED, as cuDNN 9's does for graph-add's
- * pointwise descriptor),
- * late_status and late_compute with --late, status (of the last failing
- * call, 0 if none), failed (that call), out0 (the output's first element),
- * inf, nan, maxfinite (over the output); with --real-mid the same four of
- * the convolution's output as mid_out0, mid_inf, mid_nan, mid_maxfinite.
- * Exit 0 when every call succeeded. */
+ * pointwise descriptor; none for the attention ops, which have no compute
+ * type), late_status and late_compute with --late, status (of the last
+ * failing call, 0 if none), failed (that call), out0 (the output's first
+ * element), inf, nan, maxfinite (over the output: o for graph-sdpa); with
+ * --real-mid the same four of the convolution's output as mid_out0,
+ * mid_inf, mid_nan, mid_maxfinite; graph-sdpa: stats0 (the first stats
+ * element). Exit 0 when every call succeeded. */
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -70,9 +104,10 @@
 #include "apputil.h"
 
 static const char *OP = "fwd";
-#define MAX_CHAIN 29 /* with the other three: cuDNN's own limit is higher */
-static int R = 4096, LATE, REAL_MID, CHAIN;
+#define MAX_CHAIN 61 /* with the other three, 64: the emulator's and the shim's limit */
+static int R = 4096, LATE, REAL_MID, CHAIN, CHAIN_BIAS, SCALE_BY_VALUE;
 static double VALUE = 1, BVALUE = 1, CVALUE = 0, BETA = 0, BIAS = 0;
+static double XVALUE = 1, VVALUE = 1, SCALE = 0.25;
 static cudnnDataType_t COMPUTE = CUDNN_DATA_HALF;
 static cudaStream_t STREAM;
 
@@ -93,18 +128,29 @@ struct buf {
     void *dev;
 };
 
-static struct buf dev_fill(size_t n, double v)
+/* n elements, every one v, half (or float) on the device. */
+static struct buf dev_fill_as(size_t n, double v, bool is_float)
 {
     struct buf b = { n, NULL };
-    half_t *h = malloc(n * sizeof *h);
+    size_t size = is_float ? sizeof(float) : sizeof(half_t);
+    unsigned char *h = malloc(n * size);
     if (!h)
         exit(1);
-    for (size_t i = 0; i < n; i++)
-        h[i] = app_float_to_half((float)v);
-    TRY(cudaMalloc(&b.dev, n * sizeof *h));
-    TRY(cudaMemcpy(b.dev, h, n * sizeof *h, cudaMemcpyHostToDevice));
+    for (size_t i = 0; i < n; i++) {
+        if (is_float)
+            ((float *)h)[i] = (float)v;
+        else
+            ((half_t *)h)[i] = app_float_to_half((float)v);
+    }
+    TRY(cudaMalloc(&b.dev, n * size));
+    TRY(cudaMemcpy(b.dev, h, n * size, cudaMemcpyHostToDevice));
     free(h);
     return b;
+}
+
+static struct buf dev_fill(size_t n, double v)
+{
+    return dev_fill_as(n, v, false);
 }
 
 struct stats {
@@ -148,6 +194,14 @@ static void report(struct buf out)
     print_stats("", s);
 }
 
+/* The first element of a float output (the stream was waited for). */
+static float first_float(struct buf out)
+{
+    float f;
+    TRY(cudaMemcpy(&f, out.dev, sizeof f, cudaMemcpyDeviceToHost));
+    return f;
+}
+
 static cudnnTensorDescriptor_t tensor(int n, int c, int h, int w)
 {
     cudnnTensorDescriptor_t d;
@@ -167,8 +221,9 @@ static cudnnFilterDescriptor_t filter(int k, int c)
 /* ---- legacy API ------------------------------------------------------------------- */
 
 /* Set and read back, before any GPU work: these need no device. */
-static cudnnConvolutionDescriptor_t conv_desc(bool nd)
+static void *conv_desc(void)
 {
+    bool nd = !strcmp(OP, "fwd-nd");
     cudnnConvolutionDescriptor_t d;
     cudnnConvolutionMode_t mode;
     cudnnDataType_t got = (cudnnDataType_t)-1;
@@ -188,7 +243,7 @@ static cudnnConvolutionDescriptor_t conv_desc(bool nd)
     return d;
 }
 
-static void run_conv(cudnnHandle_t h, cudnnConvolutionDescriptor_t cd)
+static void run_conv(cudnnHandle_t h, void *cd)
 {
     float alpha = 1, beta = (float)BETA;
     if (!strcmp(OP, "bwd-data")) {
@@ -237,7 +292,7 @@ static void run_conv(cudnnHandle_t h, cudnnConvolutionDescriptor_t cd)
     }
 }
 
-static cudnnReduceTensorDescriptor_t reduce_desc(void)
+static void *reduce_desc(void)
 {
     cudnnReduceTensorDescriptor_t d;
     cudnnReduceTensorOp_t op;
@@ -254,7 +309,7 @@ static cudnnReduceTensorDescriptor_t reduce_desc(void)
     return d;
 }
 
-static void run_reduce(cudnnHandle_t h, cudnnReduceTensorDescriptor_t rd)
+static void run_reduce(cudnnHandle_t h, void *rd)
 {
     float alpha = 1, beta = (float)BETA;
     cudnnTensorDescriptor_t ad = tensor(1, 1, 1, R), cd = tensor(1, 1, 1, 1);
@@ -263,7 +318,7 @@ static void run_reduce(cudnnHandle_t h, cudnnReduceTensorDescriptor_t rd)
     report(c);
 }
 
-static cudnnOpTensorDescriptor_t optensor_desc(void)
+static void *optensor_desc(void)
 {
     cudnnOpTensorDescriptor_t d;
     cudnnOpTensorOp_t op;
@@ -276,7 +331,7 @@ static cudnnOpTensorDescriptor_t optensor_desc(void)
     return d;
 }
 
-static void run_optensor(cudnnHandle_t h, cudnnOpTensorDescriptor_t od)
+static void run_optensor(cudnnHandle_t h, void *od)
 {
     float one = 1, beta = (float)BETA;
     cudnnTensorDescriptor_t td = tensor(1, 2, 2, 2);
@@ -306,9 +361,9 @@ static void set_desc(cudnnBackendDescriptor_t d, cudnnBackendAttributeName_t a,
     set(d, a, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &v);
 }
 
-/* A packed tensor of 3 or 4 dims. */
-static cudnnBackendDescriptor_t bk_tensor_of(int64_t uid, int nd, const int64_t *dim,
-                                             cudnnDataType_t t, bool is_virtual)
+/* A packed tensor of 3 or 4 dims (by_value: a host scalar). */
+static cudnnBackendDescriptor_t bk_tensor_by(int64_t uid, int nd, const int64_t *dim,
+                                             cudnnDataType_t t, bool is_virtual, bool by_value)
 {
     cudnnBackendDescriptor_t d = bk(CUDNN_BACKEND_TENSOR_DESCRIPTOR);
     int64_t stride[4], s = 1, align = 16;
@@ -323,8 +378,16 @@ static cudnnBackendDescriptor_t bk_tensor_of(int64_t uid, int nd, const int64_t 
     set(d, CUDNN_ATTR_TENSOR_BYTE_ALIGNMENT, CUDNN_TYPE_INT64, 1, &align);
     if (is_virtual)
         set(d, CUDNN_ATTR_TENSOR_IS_VIRTUAL, CUDNN_TYPE_BOOLEAN, 1, &is_virtual);
+    if (by_value)
+        set(d, CUDNN_ATTR_TENSOR_IS_BY_VALUE, CUDNN_TYPE_BOOLEAN, 1, &by_value);
     TRY(cudnnBackendFinalize(d));
     return d;
+}
+
+static cudnnBackendDescriptor_t bk_tensor_of(int64_t uid, int nd, const int64_t *dim,
+                                             cudnnDataType_t t, bool is_virtual)
+{
+    return bk_tensor_by(uid, nd, dim, t, is_virtual, false);
 }
 
 /* A real packed half tensor. */
@@ -353,10 +416,10 @@ static cudnnDataType_t get_comp(cudnnBackendDescriptor_t d, cudnnBackendAttribut
     return got;
 }
 
-/* The operation's descriptor with its compute type (a pointwise ADD's
- * MATH_PREC), finalized and read back (and with --late set again after
- * finalizing). */
-static cudnnBackendDescriptor_t comp_desc(enum comp_kind kind)
+/* The operation's descriptor with its compute type (a pointwise one's
+ * MATH_PREC, of mode pw), finalized and read back (and with --late set
+ * again after finalizing). */
+static cudnnBackendDescriptor_t comp_desc(enum comp_kind kind, cudnnPointwiseMode_t pw)
 {
     static const cudnnBackendAttributeName_t attrs[] = {
         CUDNN_ATTR_CONVOLUTION_COMP_TYPE, CUDNN_ATTR_MATMUL_COMP_TYPE,
@@ -369,8 +432,7 @@ static cudnnBackendDescriptor_t comp_desc(enum comp_kind kind)
     cudnnDataType_t comp = COMPUTE;
     set(d, attr, CUDNN_TYPE_DATA_TYPE, 1, &comp);
     if (kind == COMP_POINTWISE) {
-        cudnnPointwiseMode_t add = CUDNN_POINTWISE_ADD;
-        set(d, CUDNN_ATTR_POINTWISE_MODE, CUDNN_TYPE_POINTWISE_MODE, 1, &add);
+        set(d, CUDNN_ATTR_POINTWISE_MODE, CUDNN_TYPE_POINTWISE_MODE, 1, &pw);
     } else if (kind == COMP_CONV) {
         int64_t two = 2, ones[2] = { 1, 1 }, zeros[2] = { 0, 0 };
         cudnnConvolutionMode_t mode = CUDNN_CROSS_CORRELATION;
@@ -392,18 +454,56 @@ static cudnnBackendDescriptor_t comp_desc(enum comp_kind kind)
     return d;
 }
 
+static void *graph_conv_desc(void)
+{
+    return comp_desc(COMP_CONV, CUDNN_POINTWISE_ADD);
+}
+
+static void *graph_matmul_desc(void)
+{
+    return comp_desc(COMP_MATMUL, CUDNN_POINTWISE_ADD);
+}
+
+static void *graph_add_desc(void)
+{
+    return comp_desc(COMP_POINTWISE, CUDNN_POINTWISE_ADD);
+}
+
+static void *graph_drelu_desc(void)
+{
+    return comp_desc(COMP_POINTWISE, CUDNN_POINTWISE_RELU_BWD);
+}
+
+/* A convolution forward (x, w into y) or backward data (dy, w into dx:
+ * then x is dx, y is dy), finalized. */
+static cudnnBackendDescriptor_t conv_op_of(bool fwd, cudnnBackendDescriptor_t cd,
+                                           cudnnBackendDescriptor_t x, cudnnBackendDescriptor_t w,
+                                           cudnnBackendDescriptor_t y)
+{
+    static const cudnnBackendAttributeName_t attrs[2][4] = {
+        { CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_DX, CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_W,
+          CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_DY,
+          CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_CONV_DESC },
+        { CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_X, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_W,
+          CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_Y,
+          CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_CONV_DESC },
+    };
+    const cudnnBackendDescriptor_t v[4] = { x, w, y, cd };
+    cudnnBackendDescriptor_t op =
+        bk(fwd ? CUDNN_BACKEND_OPERATION_CONVOLUTION_FORWARD_DESCRIPTOR
+               : CUDNN_BACKEND_OPERATION_CONVOLUTION_BACKWARD_DATA_DESCRIPTOR);
+    for (int i = 0; i < 4; i++)
+        set_desc(op, attrs[fwd][i], v[i]);
+    TRY(cudnnBackendFinalize(op));
+    return op;
+}
+
 /* The convolution forward x (uid 1, [1, R, 2, 2]) * w (uid 2, [2, R, 1, 1])
  * into y, finalized. */
 static cudnnBackendDescriptor_t conv_op(cudnnBackendDescriptor_t cd, cudnnBackendDescriptor_t y)
 {
     int64_t xd[4] = { 1, R, 2, 2 }, wd[4] = { 2, R, 1, 1 };
-    cudnnBackendDescriptor_t op = bk(CUDNN_BACKEND_OPERATION_CONVOLUTION_FORWARD_DESCRIPTOR);
-    set_desc(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_X, bk_tensor(1, 4, xd));
-    set_desc(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_W, bk_tensor(2, 4, wd));
-    set_desc(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_Y, y);
-    set_desc(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_CONV_DESC, cd);
-    TRY(cudnnBackendFinalize(op));
-    return op;
+    return conv_op_of(true, cd, bk_tensor(1, 4, xd), bk_tensor(2, 4, wd), y);
 }
 
 /* One operation: x (uid 1) and w (uid 2) in, y (uid 3) out. */
@@ -433,17 +533,22 @@ static cudnnBackendDescriptor_t pw_desc(cudnnPointwiseMode_t mode)
     return d;
 }
 
-/* The pointwise operation y = mode(x) or mode(x, b) (b NULL: unary),
- * finalized. */
+/* The pointwise operation y = mode(x) or mode(x, b) (b NULL: unary), or
+ * with bwd a backward mode's dx (in y) from x and dy (in b), finalized. */
 static cudnnBackendDescriptor_t pw_op(cudnnBackendDescriptor_t pd, cudnnBackendDescriptor_t x,
-                                      cudnnBackendDescriptor_t b, cudnnBackendDescriptor_t y)
+                                      cudnnBackendDescriptor_t b, cudnnBackendDescriptor_t y,
+                                      bool bwd)
 {
+    cudnnBackendAttributeName_t in2 = bwd ? CUDNN_ATTR_OPERATION_POINTWISE_DYDESC
+                                          : CUDNN_ATTR_OPERATION_POINTWISE_BDESC;
+    cudnnBackendAttributeName_t out = bwd ? CUDNN_ATTR_OPERATION_POINTWISE_DXDESC
+                                          : CUDNN_ATTR_OPERATION_POINTWISE_YDESC;
     cudnnBackendDescriptor_t op = bk(CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR);
     set_desc(op, CUDNN_ATTR_OPERATION_POINTWISE_PW_DESCRIPTOR, pd);
     set_desc(op, CUDNN_ATTR_OPERATION_POINTWISE_XDESC, x);
     if (b)
-        set_desc(op, CUDNN_ATTR_OPERATION_POINTWISE_BDESC, b);
-    set_desc(op, CUDNN_ATTR_OPERATION_POINTWISE_YDESC, y);
+        set_desc(op, in2, b);
+    set_desc(op, out, y);
     TRY(cudnnBackendFinalize(op));
     return op;
 }
@@ -489,8 +594,9 @@ static void execute(cudnnHandle_t h, cudnnBackendDescriptor_t plan, int n, const
     cudnnBackendDestroyDescriptor(pack);
 }
 
-static void run_graph(cudnnHandle_t h, bool conv, cudnnBackendDescriptor_t cd)
+static void run_graph(cudnnHandle_t h, void *cd)
 {
+    bool conv = !strcmp(OP, "graph-conv");
     cudnnBackendDescriptor_t op = graph_op(conv, cd);
     cudnnBackendDescriptor_t plan = make_plan(h, 1, &op);
     size_t nx = conv ? (size_t)R * 4 : (size_t)R, nw = conv ? (size_t)R * 2 : (size_t)R;
@@ -502,9 +608,10 @@ static void run_graph(cudnnHandle_t h, bool conv, cudnnBackendDescriptor_t cd)
     cudnnBackendDestroyDescriptor(plan);
 }
 
-/* conv -> add bias -> (--chain N identities) -> relu, joined by virtual
- * FLOAT tensors (the first a real half one with --real-mid). */
-static void run_conv_bias_relu(cudnnHandle_t h, cudnnBackendDescriptor_t cd)
+/* conv -> add bias -> (--chain N identities, or with --chain-bias adds of
+ * biases of their own) -> relu, joined by virtual FLOAT tensors (the first
+ * a real half one with --real-mid). */
+static void run_conv_bias_relu(cudnnHandle_t h, void *cd)
 {
     int64_t yd[4] = { 1, 2, 2, 2 }, bd[4] = { 1, 2, 1, 1 };
     cudnnBackendDescriptor_t mid =
@@ -513,43 +620,193 @@ static void run_conv_bias_relu(cudnnHandle_t h, cudnnBackendDescriptor_t cd)
     cudnnBackendDescriptor_t ops[3 + MAX_CHAIN];
     int n = 0;
     ops[n++] = conv_op(cd, mid);
-    ops[n++] = pw_op(pw_desc(CUDNN_POINTWISE_ADD), mid, bk_tensor(5, 4, bd), sum);
+    ops[n++] = pw_op(pw_desc(CUDNN_POINTWISE_ADD), mid, bk_tensor(5, 4, bd), sum, false);
     for (int i = 0; i < CHAIN; i++) {
         cudnnBackendDescriptor_t next = bk_tensor_of(100 + i, 4, yd, CUDNN_DATA_FLOAT, true);
-        ops[n++] = pw_op(pw_desc(CUDNN_POINTWISE_IDENTITY), sum, NULL, next);
+        ops[n++] = pw_op(pw_desc(CHAIN_BIAS ? CUDNN_POINTWISE_ADD : CUDNN_POINTWISE_IDENTITY),
+                         sum, CHAIN_BIAS ? bk_tensor(200 + i, 4, bd) : NULL, next, false);
         sum = next;
     }
-    ops[n++] = pw_op(pw_desc(CUDNN_POINTWISE_RELU_FWD), sum, NULL, bk_tensor(3, 4, yd));
+    ops[n++] = pw_op(pw_desc(CUDNN_POINTWISE_RELU_FWD), sum, NULL, bk_tensor(3, 4, yd), false);
     cudnnBackendDescriptor_t plan = make_plan(h, n, ops);
     struct buf x = dev_fill((size_t)R * 4, VALUE), w = dev_fill((size_t)R * 2, BVALUE);
     struct buf b = dev_fill(2, BIAS), y = dev_fill(8, 0), m = { 0, NULL };
-    if (REAL_MID)
+    int64_t uids[5 + MAX_CHAIN] = { 1, 2, 5, 3 };
+    void *ptrs[5 + MAX_CHAIN] = { x.dev, w.dev, b.dev, y.dev };
+    int np = 4;
+    if (REAL_MID) {
         m = dev_fill(8, 0);
-    int64_t uids[5] = { 1, 2, 5, 3, 4 };
-    void *ptrs[5] = { x.dev, w.dev, b.dev, y.dev, m.dev };
-    execute(h, plan, REAL_MID ? 5 : 4, uids, ptrs);
+        uids[np] = 4;
+        ptrs[np++] = m.dev;
+    }
+    for (int i = 0; CHAIN_BIAS && i < CHAIN; i++) {
+        uids[np] = 200 + i;
+        ptrs[np++] = dev_fill(2, BIAS).dev;
+    }
+    execute(h, plan, np, uids, ptrs);
     report(y);
     if (REAL_MID)
         print_stats("mid_", stats_of(m));
     cudnnBackendDestroyDescriptor(plan);
 }
 
-/* One pointwise ADD: y = x + b, b broadcast over H and W. */
-static void run_graph_add(cudnnHandle_t h, cudnnBackendDescriptor_t pd)
+/* One pointwise operation on uids 1 and 2 into uid 3, [1, 2, 2, 2]:
+ * graph-add's ADD, y = x (uid 1) + b (uid 2, [1, 2, 1, 1], broadcast over
+ * H and W); graph-drelu's RELU_BWD, dx from dy (uid 1) and x (uid 2). */
+static void run_pointwise(cudnnHandle_t h, void *pd)
 {
-    int64_t yd[4] = { 1, 2, 2, 2 }, bd[4] = { 1, 2, 1, 1 };
+    bool bwd = !strcmp(OP, "graph-drelu");
+    int64_t d[4] = { 1, 2, 2, 2 }, bd[4] = { 1, 2, 1, 1 };
+    cudnnBackendDescriptor_t in1 = bk_tensor(1, 4, d), in2 = bk_tensor(2, 4, bwd ? d : bd);
     cudnnBackendDescriptor_t op =
-        pw_op(pd, bk_tensor(1, 4, yd), bk_tensor(2, 4, bd), bk_tensor(3, 4, yd));
+        pw_op(pd, bwd ? in2 : in1, bwd ? in1 : in2, bk_tensor(3, 4, d), bwd);
     cudnnBackendDescriptor_t plan = make_plan(h, 1, &op);
-    struct buf x = dev_fill(8, VALUE), b = dev_fill(2, BIAS), y = dev_fill(8, 0);
+    struct buf a = dev_fill(8, VALUE), y = dev_fill(8, 0);
+    struct buf b = bwd ? dev_fill(8, BVALUE) : dev_fill(2, BIAS);
     int64_t uids[3] = { 1, 2, 3 };
-    void *ptrs[3] = { x.dev, b.dev, y.dev };
+    void *ptrs[3] = { a.dev, b.dev, y.dev };
     execute(h, plan, 3, uids, ptrs);
     report(y);
     cudnnBackendDestroyDescriptor(plan);
 }
 
+/* Backward data (dy [1, R, 2, 2] * w [R, 2, 1, 1], as bwd-data's) into a
+ * virtual FLOAT tensor, the dy of a RELU_BWD of x (uid 5) into dx. */
+static void run_dgrad_drelu(cudnnHandle_t h, void *cd)
+{
+    int64_t dyd[4] = { 1, R, 2, 2 }, wd[4] = { R, 2, 1, 1 }, xd[4] = { 1, 2, 2, 2 };
+    cudnnBackendDescriptor_t mid = bk_tensor_of(4, 4, xd, CUDNN_DATA_FLOAT, true);
+    cudnnBackendDescriptor_t ops[2] = {
+        conv_op_of(false, cd, mid, bk_tensor(2, 4, wd), bk_tensor(1, 4, dyd)),
+        pw_op(pw_desc(CUDNN_POINTWISE_RELU_BWD), bk_tensor(5, 4, xd), mid, bk_tensor(3, 4, xd),
+              true),
+    };
+    cudnnBackendDescriptor_t plan = make_plan(h, 2, ops);
+    struct buf dy = dev_fill((size_t)R * 4, VALUE), w = dev_fill((size_t)R * 2, BVALUE);
+    struct buf x = dev_fill(8, XVALUE), dx = dev_fill(8, 0);
+    int64_t uids[4] = { 1, 2, 5, 3 };
+    void *ptrs[4] = { dy.dev, w.dev, x.dev, dx.dev };
+    execute(h, plan, 4, uids, ptrs);
+    report(dx);
+    cudnnBackendDestroyDescriptor(plan);
+}
+
+/* ---- attention ----------------------------------------------------------------------- */
+
+/* Its tensors in uid order (uid = index + 1). */
+enum { AT_Q, AT_K, AT_V, AT_O, AT_STATS, AT_SCALE, AT_N };
+#define AT_KV 8  /* keys and values */
+#define AT_D 16  /* their length, and the values' */
+
+/* Elements of tensor i: queries' [1, 2, R, 16], keys' and values' [1, 2,
+ * 8, 16], stats [1, 2, R, 1], the scale one; dims in dim. */
+static size_t attn_dims(int i, int64_t dim[4])
+{
+    bool kv = i == AT_K || i == AT_V, scalar = i == AT_SCALE;
+    dim[0] = 1;
+    dim[1] = scalar ? 1 : 2;
+    dim[2] = scalar ? 1 : kv ? AT_KV : R;
+    dim[3] = scalar || i == AT_STATS ? 1 : AT_D;
+    return (size_t)(dim[1] * dim[2] * dim[3]);
+}
+
+/* The SDPA forward operation, made before cudnnCreate like the other
+ * ops' descriptors. */
+static void *sdpa_desc(void)
+{
+    static const cudnnBackendAttributeName_t attrs[AT_N] = {
+        CUDNN_ATTR_OPERATION_SDPA_FWD_QDESC,     CUDNN_ATTR_OPERATION_SDPA_FWD_KDESC,
+        CUDNN_ATTR_OPERATION_SDPA_FWD_VDESC,     CUDNN_ATTR_OPERATION_SDPA_FWD_ODESC,
+        CUDNN_ATTR_OPERATION_SDPA_FWD_STATSDESC, CUDNN_ATTR_OPERATION_SDPA_FWD_SCALEDESC };
+    cudnnBackendDescriptor_t op = bk(CUDNN_BACKEND_OPERATION_SDPA_FWD_DESCRIPTOR);
+    for (int i = 0; i < AT_N; i++) {
+        int64_t dim[4];
+        attn_dims(i, dim);
+        cudnnDataType_t t = i == AT_STATS || i == AT_SCALE ? CUDNN_DATA_FLOAT : CUDNN_DATA_HALF;
+        set_desc(op, attrs[i], bk_tensor_by(i + 1, 4, dim, t, false,
+                                            i == AT_SCALE && SCALE_BY_VALUE));
+    }
+    TRY(cudnnBackendFinalize(op));
+    return op;
+}
+
+/* Each input's value, from the options; o and stats start at 0. */
+static double attn_value(int i)
+{
+    switch (i) {
+    case AT_Q: return VALUE;
+    case AT_K: return BVALUE;
+    case AT_V: return VVALUE;
+    case AT_SCALE: return SCALE;
+    default: return 0;
+    }
+}
+
+static void run_sdpa(cudnnHandle_t h, void *desc)
+{
+    cudnnBackendDescriptor_t op = desc, plan = make_plan(h, 1, &op);
+    struct buf t[AT_N];
+    int64_t uids[AT_N], dim[4];
+    void *ptrs[AT_N];
+    for (int i = 0; i < AT_N; i++) {
+        t[i] = dev_fill_as(attn_dims(i, dim), attn_value(i), i == AT_STATS || i == AT_SCALE);
+        uids[i] = i + 1;
+        ptrs[i] = t[i].dev;
+    }
+    float host_scale = (float)SCALE;
+    if (SCALE_BY_VALUE)
+        ptrs[AT_SCALE] = &host_scale;
+    execute(h, plan, AT_N, uids, ptrs);
+    report(t[AT_O]);
+    printf("stats0=%.17g\n", (double)first_float(t[AT_STATS]));
+    cudnnBackendDestroyDescriptor(plan);
+}
+
 /* ---- main ------------------------------------------------------------------------------ */
+
+static void destroy_conv(void *d)
+{
+    TRY(cudnnDestroyConvolutionDescriptor(d));
+}
+
+static void destroy_reduce(void *d)
+{
+    TRY(cudnnDestroyReduceTensorDescriptor(d));
+}
+
+static void destroy_optensor(void *d)
+{
+    TRY(cudnnDestroyOpTensorDescriptor(d));
+}
+
+static void destroy_backend(void *d)
+{
+    TRY(cudnnBackendDestroyDescriptor(d));
+}
+
+/* Each op: its descriptor, made before cudnnCreate (descriptors need no
+ * GPU), the run with it, and its destruction. */
+static const struct app_op {
+    const char *name;
+    void *(*desc)(void);
+    void (*run)(cudnnHandle_t h, void *desc);
+    void (*destroy)(void *desc);
+} OPS[] = {
+    { "fwd", conv_desc, run_conv, destroy_conv },
+    { "fwd-nd", conv_desc, run_conv, destroy_conv },
+    { "fwd-bias-act", conv_desc, run_conv, destroy_conv },
+    { "bwd-data", conv_desc, run_conv, destroy_conv },
+    { "bwd-filter", conv_desc, run_conv, destroy_conv },
+    { "reduce", reduce_desc, run_reduce, destroy_reduce },
+    { "optensor", optensor_desc, run_optensor, destroy_optensor },
+    { "graph-conv", graph_conv_desc, run_graph, destroy_backend },
+    { "graph-matmul", graph_matmul_desc, run_graph, destroy_backend },
+    { "graph-conv-bias-relu", graph_conv_desc, run_conv_bias_relu, destroy_backend },
+    { "graph-add", graph_add_desc, run_pointwise, destroy_backend },
+    { "graph-drelu", graph_drelu_desc, run_pointwise, destroy_backend },
+    { "graph-dgrad-drelu", graph_conv_desc, run_dgrad_drelu, destroy_backend },
+    { "graph-sdpa", sdpa_desc, run_sdpa, destroy_backend },
+};
 
 static int parse(int argc, char **argv)
 {
@@ -557,6 +814,7 @@ static int parse(int argc, char **argv)
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
         if (!strcmp(a, "--late")) LATE = 1;
         else if (!strcmp(a, "--real-mid")) REAL_MID = 1;
+        else if (!strcmp(a, "--chain-bias")) CHAIN_BIAS = 1;
         else if (!strcmp(a, "--chain")) CHAIN = atoi(v), i++;
         else if (!strcmp(a, "--op")) OP = v, i++;
         else if (!strcmp(a, "--r")) R = atoi(v), i++;
@@ -565,6 +823,10 @@ static int parse(int argc, char **argv)
         else if (!strcmp(a, "--cvalue")) CVALUE = atof(v), i++;
         else if (!strcmp(a, "--beta")) BETA = atof(v), i++;
         else if (!strcmp(a, "--bias")) BIAS = atof(v), i++;
+        else if (!strcmp(a, "--xvalue")) XVALUE = atof(v), i++;
+        else if (!strcmp(a, "--vvalue")) VVALUE = atof(v), i++;
+        else if (!strcmp(a, "--scale")) SCALE = atof(v), i++;
+        else if (!strcmp(a, "--scale-by-value")) SCALE_BY_VALUE = 1;
         else if (!strcmp(a, "--compute") && !strcmp(v, "HALF")) COMPUTE = CUDNN_DATA_HALF, i++;
         else if (!strcmp(a, "--compute") && !strcmp(v, "FLOAT")) COMPUTE = CUDNN_DATA_FLOAT, i++;
         else {
@@ -579,45 +841,21 @@ int main(int argc, char **argv)
 {
     if (parse(argc, argv))
         return 64;
-    bool conv = !strncmp(OP, "fwd", 3) || !strncmp(OP, "bwd-", 4);
-    bool graph = !strcmp(OP, "graph-conv") || !strcmp(OP, "graph-matmul") ||
-                 !strcmp(OP, "graph-conv-bias-relu") || !strcmp(OP, "graph-add");
-    if (!conv && !graph && strcmp(OP, "reduce") && strcmp(OP, "optensor")) {
+    const struct app_op *op = NULL;
+    for (size_t i = 0; i < sizeof OPS / sizeof OPS[0] && !op; i++)
+        if (!strcmp(OP, OPS[i].name))
+            op = &OPS[i];
+    if (!op) {
         fprintf(stderr, "dnn_app: unknown op %s\n", OP);
         return 64;
     }
-    enum comp_kind kind = !strcmp(OP, "graph-matmul") ? COMP_MATMUL
-                          : !strcmp(OP, "graph-add")  ? COMP_POINTWISE
-                                                      : COMP_CONV;
-    /* Descriptors first: they work without a GPU. */
-    void *desc = conv ? (void *)conv_desc(!strcmp(OP, "fwd-nd"))
-                 : graph ? (void *)comp_desc(kind)
-                 : !strcmp(OP, "reduce") ? (void *)reduce_desc()
-                                         : (void *)optensor_desc();
+    void *desc = op->desc();
     cudnnHandle_t h;
     TRY(cudnnCreate(&h));
     TRY(cudaStreamCreateWithFlags(&STREAM, cudaStreamNonBlocking));
     TRY(cudnnSetStream(h, STREAM));
-    if (conv)
-        run_conv(h, desc);
-    else if (!strcmp(OP, "graph-conv-bias-relu"))
-        run_conv_bias_relu(h, desc);
-    else if (!strcmp(OP, "graph-add"))
-        run_graph_add(h, desc);
-    else if (graph)
-        run_graph(h, !strcmp(OP, "graph-conv"), desc);
-    else if (!strcmp(OP, "reduce"))
-        run_reduce(h, desc);
-    else
-        run_optensor(h, desc);
-    if (conv)
-        TRY(cudnnDestroyConvolutionDescriptor(desc));
-    else if (graph)
-        TRY(cudnnBackendDestroyDescriptor(desc));
-    else if (!strcmp(OP, "reduce"))
-        TRY(cudnnDestroyReduceTensorDescriptor(desc));
-    else
-        TRY(cudnnDestroyOpTensorDescriptor(desc));
+    op->run(h, desc);
+    op->destroy(desc);
     cudnnDestroy(h);
     return 0;
 }

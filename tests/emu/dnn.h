@@ -246,7 +246,7 @@ void dnn_matmul_compute(const struct dnn_matmul *m, const void *a, const void *b
  * it is one free. */
 
 #define BK_MAGIC 0x444e424bu
-#define BK_MAX_OPS 32
+#define BK_MAX_OPS 64
 #define BK_MAX_PACK 64
 
 /* Which attributes have been set: within one descriptor type the attribute
@@ -282,13 +282,20 @@ struct bk_pointwise {
     double relu_lower, relu_upper, relu_slope;
 };
 
-#define BK_SLOTS 4
+#define BK_SLOTS 10
 
-/* One operation. Its tensors, whatever the operation calls them, sit where
- * struct dnn_conv and struct dnn_matmul expect them: t[0] = x / dx / A,
- * t[1] = w / dw / B, t[2] = y / dy / C; a pointwise operation's are t[0] =
- * x, t[1] = b, t[2] = y, t[3] = t (its third input). bk_slot_used says
- * which slots an operation reads or writes. */
+/* Where an operation's tensors sit in bk_op.t, whatever the operation
+ * calls them. Convolutions and matmuls keep them where struct dnn_conv
+ * and struct dnn_matmul expect them: t[0] = x / dx / A, t[1] = w / dw / B,
+ * t[2] = y / dy / C. */
+enum {
+    BK_PW_X = 0, BK_PW_B = 1, BK_PW_Y = 2, BK_PW_T = 3, BK_PW_DY = 4, BK_PW_DX = 5,
+    BK_Q = 0, BK_K = 1, BK_V = 2, BK_O = 3, BK_STATS = 4, BK_SCALE = 5,
+    BK_DO = 6, BK_DQ = 7, BK_DK = 8, BK_DV = 9, /* SDPA backward only */
+};
+
+/* One operation; bk_slot_used says which slots it reads or writes,
+ * bk_slot_out which it writes. */
 struct bk_op {
     unsigned set;
     cudnnBackendDescriptorType_t kind;
@@ -297,6 +304,7 @@ struct bk_op {
     cudnnDataType_t mm_comp;
     struct bk_pointwise pw;
     double alpha, beta, alpha2; /* alpha2: pointwise only */
+    bool unrun; /* SDPA: a block mask, page table or sequence length was set */
 };
 
 struct bk_graph {
@@ -390,12 +398,22 @@ struct bk_desc {
 struct bk_desc *bk_of(cudnnBackendDescriptor_t d, cudnnBackendDescriptorType_t t);
 struct bk_desc *bk_any(cudnnBackendDescriptor_t d);
 int bk_is_conv_op(cudnnBackendDescriptorType_t t);
+int bk_is_sdpa_op(cudnnBackendDescriptorType_t t);
 /* Inputs a pointwise mode takes (1 to 3: x, b, t); 0 for the backward
- * modes, which take dy and x instead. */
+ * modes, which take x and dy instead. */
 int bk_pw_arity(cudnnPointwiseMode_t m);
-/* Whether op reads or writes slot i, and the slot it writes. */
+/* The slot a pointwise mode writes: y, or a backward mode's dx. */
+int bk_pw_out(cudnnPointwiseMode_t m);
+/* The slot of a pointwise operation's tensor attribute, or -1. */
+int bk_pw_slot(cudnnBackendAttributeName_t name);
+/* Whether op reads or writes slot i, and whether it writes it. */
 int bk_slot_used(const struct bk_op *op, int i);
-int bk_out_slot(const struct bk_op *op);
+int bk_slot_out(const struct bk_op *op, int i);
+/* The slot of an SDPA operation's attribute: BK_SDPA_UNRUN for one the
+ * emulator accepts but does not run, BK_SDPA_NONE for a name the
+ * operation does not have. */
+enum { BK_SDPA_NONE = -1, BK_SDPA_UNRUN = -2 };
+int bk_sdpa_slot(cudnnBackendDescriptorType_t kind, cudnnBackendAttributeName_t name);
 /* The three convolution operations name their attributes alike from a
  * base: alpha, beta, conv desc, then the filter, input and output tensors. */
 int bk_conv_base(cudnnBackendDescriptorType_t t);
@@ -406,5 +424,16 @@ void bk_matmul_of(const struct bk_op *op, struct dnn_matmul *m);
 /* How many engines can run a finalized graph: 1 or 0 (dnn_exec.c says
  * which graphs). */
 int bk_engines(const struct bk_graph *g);
+
+/* ---- scaled dot-product attention forward (dnn_sdpa.c) ----------------------------- */
+
+/* Whether an SDPA forward operation's tensors describe one attention: Q
+ * [b, h, s_q, d], K [b, h_k, s_kv, d], V [b, h_v, s_kv, d_v], O [b, h,
+ * s_q, d_v], STATS [b, h, s_q, 1], the scale a single element, h a
+ * multiple of h_k and h_v. */
+int bk_sdpa_shape_ok(const struct bk_op *op);
+/* Computes a checked SDPA forward operation on the host pointers of its
+ * slots; 0 when host memory for its scratch runs out. */
+int bk_sdpa_compute(const struct bk_op *op, void *const *p);
 
 #endif

@@ -1,15 +1,22 @@
 /* Emulated libcudnn.so.9: the backend (graph) API's descriptors, enough for
  * the graphs frameworks build (a convolution forward, backward data or
  * backward filter, or a batched matmul, alone or fused with pointwise
- * operations) and the heuristics, engine, plan and variant pack around
- * them: creating, setting and finalizing. cudnnBackendGetAttribute is in
- * dnn_backend_get.c, cudnnBackendExecute in dnn_exec.c.
+ * operations; a scaled dot-product attention forward) and the heuristics,
+ * engine, plan and variant pack around them: creating, setting and
+ * finalizing. The attention backward operation is created, set and
+ * finalized, but no graph of it alone is, as in cuDNN 9.19.
+ * cudnnBackendGetAttribute is in dnn_backend_get.c, cudnnBackendExecute
+ * in dnn_exec.c.
  *
  * Statuses follow the cuDNN API reference: a wrong attribute type, element
  * count or value, or an attribute the descriptor does not have, is
  * BAD_PARAM; setting an attribute of a finalized descriptor, or getting one
  * of a descriptor not finalized, is NOT_INITIALIZED; finalizing without a
- * required attribute or with inconsistent ones is BAD_PARAM. Graphs the
+ * required attribute or with inconsistent ones is BAD_PARAM. The SDPA
+ * operations, and which tensors a pointwise operation needs, answer as
+ * cuDNN 9.19 was seen to (finalizing an SDPA operation without a required
+ * tensor is BAD_PARAM_NOT_FINALIZED, a wrong attribute type
+ * BAD_PARAM_ATTRIBUTE_TYPE). Graphs the
  * emulator cannot run (see bk_engines) finalize, but report no engine:
  * heuristics return no configuration and an engine of that graph does not
  * finalize (NOT_SUPPORTED), which is what a framework sees for a graph no
@@ -45,9 +52,16 @@ int bk_is_conv_op(cudnnBackendDescriptorType_t t)
            t == CUDNN_BACKEND_OPERATION_CONVOLUTION_BACKWARD_FILTER_DESCRIPTOR;
 }
 
+int bk_is_sdpa_op(cudnnBackendDescriptorType_t t)
+{
+    return t == CUDNN_BACKEND_OPERATION_SDPA_FWD_DESCRIPTOR ||
+           t == CUDNN_BACKEND_OPERATION_SDPA_BWD_DESCRIPTOR;
+}
+
 static int is_op(cudnnBackendDescriptorType_t t)
 {
-    return bk_is_conv_op(t) || t == CUDNN_BACKEND_OPERATION_MATMUL_DESCRIPTOR ||
+    return bk_is_conv_op(t) || bk_is_sdpa_op(t) ||
+           t == CUDNN_BACKEND_OPERATION_MATMUL_DESCRIPTOR ||
            t == CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR;
 }
 
@@ -79,24 +93,61 @@ int bk_pw_arity(cudnnPointwiseMode_t m)
     }
 }
 
-/* A pointwise operation ignores a b or t its mode does not take. */
+int bk_pw_out(cudnnPointwiseMode_t m)
+{
+    return bk_pw_arity(m) ? BK_PW_Y : BK_PW_DX;
+}
+
+/* The slots a pointwise mode takes, a bit each: x and y, b when binary, t
+ * when ternary; x, dy and dx when backward. */
+static unsigned pw_slots(cudnnPointwiseMode_t m)
+{
+    int arity = bk_pw_arity(m);
+    if (arity == 0)
+        return 1u << BK_PW_X | 1u << BK_PW_DY | 1u << BK_PW_DX;
+    return 1u << BK_PW_X | 1u << BK_PW_Y | (arity >= 2 ? 1u << BK_PW_B : 0) |
+           (arity == 3 ? 1u << BK_PW_T : 0);
+}
+
+/* A pointwise operation ignores the tensors its mode does not take (cuDNN
+ * 9 accepts a forward mode's dy and dx, and a backward mode's y and b). */
 int bk_slot_used(const struct bk_op *op, int i)
 {
     if (!op->t[i].set)
         return 0;
     if (op->kind != CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR)
         return 1;
-    int arity = bk_pw_arity(op->pw.mode);
-    return i == 0 || i == 2 || (i == 1 && arity >= 2) || (i == 3 && arity == 3);
+    return pw_slots(op->pw.mode) >> i & 1;
 }
 
-int bk_out_slot(const struct bk_op *op)
+int bk_slot_out(const struct bk_op *op, int i)
 {
     switch (op->kind) {
-    case CUDNN_BACKEND_OPERATION_CONVOLUTION_BACKWARD_DATA_DESCRIPTOR: return 0;
-    case CUDNN_BACKEND_OPERATION_CONVOLUTION_BACKWARD_FILTER_DESCRIPTOR: return 1;
-    default: return 2;
+    case CUDNN_BACKEND_OPERATION_CONVOLUTION_BACKWARD_DATA_DESCRIPTOR: return i == 0;
+    case CUDNN_BACKEND_OPERATION_CONVOLUTION_BACKWARD_FILTER_DESCRIPTOR: return i == 1;
+    case CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR:
+        return i == bk_pw_out(op->pw.mode);
+    case CUDNN_BACKEND_OPERATION_SDPA_FWD_DESCRIPTOR: return i == BK_O || i == BK_STATS;
+    case CUDNN_BACKEND_OPERATION_SDPA_BWD_DESCRIPTOR: return i >= BK_DQ;
+    default: return i == 2;
     }
+}
+
+/* The forward operation's attributes from Q to the sequence lengths, the
+ * backward one's from Q to dO, in the order cudnn_graph.h numbers them. */
+int bk_sdpa_slot(cudnnBackendDescriptorType_t kind, cudnnBackendAttributeName_t name)
+{
+    enum { U = BK_SDPA_UNRUN };
+    static const signed char fwd[] = { BK_Q, BK_K, BK_V, BK_O, BK_STATS, BK_SCALE, U, U, U, U, U };
+    static const signed char bwd[] = { BK_Q, BK_K,  BK_V,  BK_O,  BK_STATS, BK_SCALE,
+                                       U,    U,     BK_DQ, BK_DK, BK_DV,    BK_DO };
+    int is_fwd = kind == CUDNN_BACKEND_OPERATION_SDPA_FWD_DESCRIPTOR;
+    int rel = (int)name - (is_fwd ? CUDNN_ATTR_OPERATION_SDPA_FWD_QDESC
+                                  : CUDNN_ATTR_OPERATION_SDPA_BWD_QDESC);
+    int n = is_fwd ? (int)sizeof fwd : (int)sizeof bwd;
+    if (rel < 0 || rel >= n)
+        return BK_SDPA_NONE;
+    return is_fwd ? fwd[rel] : bwd[rel];
 }
 
 /* ---- create, destroy ------------------------------------------------------------ */
@@ -117,6 +168,8 @@ EMU_API cudnnStatus_t cudnnBackendCreateDescriptor(cudnnBackendDescriptorType_t 
     case CUDNN_BACKEND_OPERATION_CONVOLUTION_BACKWARD_FILTER_DESCRIPTOR:
     case CUDNN_BACKEND_OPERATION_MATMUL_DESCRIPTOR:
     case CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR:
+    case CUDNN_BACKEND_OPERATION_SDPA_FWD_DESCRIPTOR:
+    case CUDNN_BACKEND_OPERATION_SDPA_BWD_DESCRIPTOR:
     case CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR:
     case CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR:
     case CUDNN_BACKEND_ENGINE_DESCRIPTOR:
@@ -364,33 +417,56 @@ static cudnnStatus_t set_matmul_op(struct bk_op *op, cudnnBackendAttributeName_t
     return OK;
 }
 
+int bk_pw_slot(cudnnBackendAttributeName_t name)
+{
+    switch (name) {
+    case CUDNN_ATTR_OPERATION_POINTWISE_XDESC: return BK_PW_X;
+    case CUDNN_ATTR_OPERATION_POINTWISE_BDESC: return BK_PW_B;
+    case CUDNN_ATTR_OPERATION_POINTWISE_YDESC: return BK_PW_Y;
+    case CUDNN_ATTR_OPERATION_POINTWISE_TDESC: return BK_PW_T;
+    case CUDNN_ATTR_OPERATION_POINTWISE_DYDESC: return BK_PW_DY;
+    case CUDNN_ATTR_OPERATION_POINTWISE_DXDESC: return BK_PW_DX;
+    default: return -1;
+    }
+}
+
 static cudnnStatus_t set_pointwise_op(struct bk_op *op, cudnnBackendAttributeName_t name,
                                       atype got, int64_t n, const void *v)
 {
     const struct bk_desc *r;
-    switch (name) {
-    case CUDNN_ATTR_OPERATION_POINTWISE_PW_DESCRIPTOR:
+    int slot = bk_pw_slot(name);
+    if (slot >= 0) {
+        DNN_TRY(set_tensor_ref(&op->t[slot], got, n, v));
+    } else if (name == CUDNN_ATTR_OPERATION_POINTWISE_PW_DESCRIPTOR) {
         DNN_TRY(want(got, n, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, 1));
         if (!(r = ref(v, 0, CUDNN_BACKEND_POINTWISE_DESCRIPTOR)))
             return BAD;
         op->pw = r->u.pointwise;
-        break;
-    case CUDNN_ATTR_OPERATION_POINTWISE_XDESC: DNN_TRY(set_tensor_ref(&op->t[0], got, n, v)); break;
-    case CUDNN_ATTR_OPERATION_POINTWISE_BDESC: DNN_TRY(set_tensor_ref(&op->t[1], got, n, v)); break;
-    case CUDNN_ATTR_OPERATION_POINTWISE_YDESC: DNN_TRY(set_tensor_ref(&op->t[2], got, n, v)); break;
-    case CUDNN_ATTR_OPERATION_POINTWISE_TDESC: DNN_TRY(set_tensor_ref(&op->t[3], got, n, v)); break;
-    case CUDNN_ATTR_OPERATION_POINTWISE_ALPHA1: DNN_TRY(real(got, n, v, &op->alpha)); break;
-    case CUDNN_ATTR_OPERATION_POINTWISE_ALPHA2: DNN_TRY(real(got, n, v, &op->alpha2)); break;
-    /* The backward modes' dy and dx are checked, not kept: no engine runs
-     * those modes. */
-    case CUDNN_ATTR_OPERATION_POINTWISE_DXDESC:
-    case CUDNN_ATTR_OPERATION_POINTWISE_DYDESC: {
-        struct bk_tensor ignored;
-        DNN_TRY(set_tensor_ref(&ignored, got, n, v));
-        break;
+    } else if (name == CUDNN_ATTR_OPERATION_POINTWISE_ALPHA1) {
+        DNN_TRY(real(got, n, v, &op->alpha));
+    } else if (name == CUDNN_ATTR_OPERATION_POINTWISE_ALPHA2) {
+        DNN_TRY(real(got, n, v, &op->alpha2));
+    } else {
+        return BAD;
     }
-    default: return BAD;
-    }
+    op->set |= BK_BIT(name);
+    return OK;
+}
+
+/* Every attribute is a tensor; cuDNN 9 answers another attribute type
+ * with BAD_PARAM_ATTRIBUTE_TYPE here. The block mask, page tables and
+ * sequence lengths are accepted and leave the graph without an engine. */
+static cudnnStatus_t set_sdpa_op(struct bk_op *op, cudnnBackendAttributeName_t name, atype got,
+                                 int64_t n, const void *v)
+{
+    int slot = bk_sdpa_slot(op->kind, name);
+    struct bk_tensor unrun;
+    if (slot == BK_SDPA_NONE)
+        return BAD;
+    if (got != CUDNN_TYPE_BACKEND_DESCRIPTOR)
+        return CUDNN_STATUS_BAD_PARAM_ATTRIBUTE_TYPE;
+    DNN_TRY(set_tensor_ref(slot >= 0 ? &op->t[slot] : &unrun, got, n, v));
+    op->unrun |= slot == BK_SDPA_UNRUN;
     op->set |= BK_BIT(name);
     return OK;
 }
@@ -411,15 +487,15 @@ static cudnnStatus_t set_graph(struct bk_graph *g, cudnnBackendAttributeName_t n
     bool dynamic;
     switch (name) {
     case CUDNN_ATTR_OPERATIONGRAPH_OPS: {
+        /* All checked before any is copied: a refused set changes nothing. */
         DNN_TRY(want(got, n, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, BK_MAX_OPS));
-        struct bk_op ops[BK_MAX_OPS];
-        for (int64_t i = 0; i < n; i++) {
-            const struct bk_desc *r = bk_any(((cudnnBackendDescriptor_t const *)v)[i]);
-            if (!r || !r->finalized || !is_op(r->type))
+        const struct bk_desc *r;
+        for (int64_t i = 0; i < n; i++)
+            if (!(r = bk_any(((cudnnBackendDescriptor_t const *)v)[i])) || !r->finalized ||
+                !is_op(r->type))
                 return BAD;
-            ops[i] = r->u.op;
-        }
-        memcpy(g->ops, ops, (size_t)n * sizeof *ops);
+        for (int64_t i = 0; i < n; i++)
+            g->ops[i] = bk_any(((cudnnBackendDescriptor_t const *)v)[i])->u.op;
         g->nops = (int)n;
         break;
     }
@@ -662,6 +738,9 @@ EMU_API cudnnStatus_t cudnnBackendSetAttribute(cudnnBackendDescriptor_t descript
         return set_matmul_op(&b->u.op, name, got, n, v);
     case CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR:
         return set_pointwise_op(&b->u.op, name, got, n, v);
+    case CUDNN_BACKEND_OPERATION_SDPA_FWD_DESCRIPTOR:
+    case CUDNN_BACKEND_OPERATION_SDPA_BWD_DESCRIPTOR:
+        return set_sdpa_op(&b->u.op, name, got, n, v);
     case CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR: return set_graph(&b->u.graph, name, got, n, v);
     case CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR: return set_heur(&b->u.heur, name, got, n, v);
     case CUDNN_BACKEND_ENGINE_DESCRIPTOR: return set_engine(&b->u.engine, name, got, n, v);
@@ -710,25 +789,32 @@ static cudnnStatus_t finalize_conv(const struct bk_conv *c)
     return OK;
 }
 
-/* The tensors the mode takes must be set: x and y (forward modes), b
- * (binary), t (three-input), dy and dx (backward). Shapes are not checked
- * here, as cuDNN 9 does not: a graph with shapes that do not broadcast gets
- * no engine. */
+/* The tensors the mode takes (pw_slots) are all set or none is, as cuDNN
+ * 9 checks them; an operation with none is refused by the graph made of
+ * it. Shapes are not checked here, as cuDNN 9 does not: a graph with
+ * shapes that do not broadcast gets no engine. */
 static cudnnStatus_t finalize_pointwise_op(const struct bk_op *op)
 {
-    int arity = bk_pw_arity(op->pw.mode);
-    unsigned need = BK_BIT(CUDNN_ATTR_OPERATION_POINTWISE_PW_DESCRIPTOR);
-    if (arity == 0)
-        need |= BK_BIT(CUDNN_ATTR_OPERATION_POINTWISE_DYDESC) |
-                BK_BIT(CUDNN_ATTR_OPERATION_POINTWISE_DXDESC);
-    else
-        need |= BK_BIT(CUDNN_ATTR_OPERATION_POINTWISE_XDESC) |
-                BK_BIT(CUDNN_ATTR_OPERATION_POINTWISE_YDESC);
-    if (arity >= 2)
-        need |= BK_BIT(CUDNN_ATTR_OPERATION_POINTWISE_BDESC);
-    if (arity == 3)
-        need |= BK_BIT(CUDNN_ATTR_OPERATION_POINTWISE_TDESC);
-    return has(op->set, need) ? OK : BAD;
+    if (!has(op->set, BK_BIT(CUDNN_ATTR_OPERATION_POINTWISE_PW_DESCRIPTOR)))
+        return BAD;
+    unsigned want = pw_slots(op->pw.mode), got = 0;
+    for (int i = 0; i < BK_SLOTS; i++)
+        got |= (op->t[i].set ? 1u : 0u) << i;
+    got &= want;
+    return got == 0 || got == want ? OK : BAD;
+}
+
+/* Q, K, V and O are required, and backward STATS, dO, dQ, dK and dV too:
+ * without one, cuDNN 9 answers BAD_PARAM_NOT_FINALIZED. It checks the
+ * forward operation's shapes here (BAD_PARAM) and finalizes a backward
+ * one whatever its shapes. */
+static cudnnStatus_t finalize_sdpa_op(const struct bk_op *op)
+{
+    int bwd = op->kind == CUDNN_BACKEND_OPERATION_SDPA_BWD_DESCRIPTOR;
+    for (int s = 0; s < (bwd ? BK_SLOTS : BK_STATS); s++)
+        if (s != BK_SCALE && !op->t[s].set)
+            return CUDNN_STATUS_BAD_PARAM_NOT_FINALIZED;
+    return bwd || bk_sdpa_shape_ok(op) ? OK : BAD;
 }
 
 /* Alpha and beta keep their defaults (1, 0) when not set. */
@@ -736,6 +822,8 @@ static cudnnStatus_t finalize_op(const struct bk_op *op)
 {
     if (op->kind == CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR)
         return finalize_pointwise_op(op);
+    if (bk_is_sdpa_op(op->kind))
+        return finalize_sdpa_op(op);
     if (bk_is_conv_op(op->kind)) {
         int base = bk_conv_base(op->kind);
         if (!has(op->set, BK_BIT(base + BK_REL_CONV) | BK_BIT(base + BK_REL_W) |
@@ -765,12 +853,42 @@ static int same_tensor(const struct bk_tensor *a, const struct bk_tensor *b)
     return 1;
 }
 
+/* Whether op writes a tensor: a pointwise operation finalized without
+ * any does not. */
+static int writes(const struct bk_op *op)
+{
+    for (int s = 0; s < BK_SLOTS; s++)
+        if (bk_slot_used(op, s) && bk_slot_out(op, s))
+            return 1;
+    return 0;
+}
+
+/* Whether every operation of g is an SDPA backward one. */
+static int only_sdpa_bwd(const struct bk_graph *g)
+{
+    for (int i = 0; i < g->nops; i++)
+        if (g->ops[i].kind != CUDNN_BACKEND_OPERATION_SDPA_BWD_DESCRIPTOR)
+            return 0;
+    return 1;
+}
+
 /* A UID names one tensor: twice in one operation, or for two different
- * tensors, is BAD_PARAM. The deprecated handle is optional. */
+ * tensors, is BAD_PARAM; so is an operation that writes nothing, as cuDNN
+ * 9 answers. The deprecated handle is optional.
+ *
+ * cuDNN 9.19 cannot build a graph of SDPA backward operations alone
+ * (BAD_PARAM from its buildDAG): the cuDNN frontend composes attention
+ * backward from matmul, pointwise and reduction operations instead. Beside
+ * any other operation one finalizes, and the graph counts the engines of
+ * the others, as if it were not there; the emulator offers such a graph
+ * no engine (bk_engines), so the backward operation never runs. */
 static cudnnStatus_t finalize_graph(struct bk_graph *g)
 {
-    if (!has(g->set, BK_BIT(CUDNN_ATTR_OPERATIONGRAPH_OPS)))
+    if (!has(g->set, BK_BIT(CUDNN_ATTR_OPERATIONGRAPH_OPS)) || only_sdpa_bwd(g))
         return BAD;
+    for (int i = 0; i < g->nops; i++)
+        if (!writes(&g->ops[i]))
+            return BAD;
     for (int i = 0; i < g->nops * BK_SLOTS; i++) {
         const struct bk_op *oa = &g->ops[i / BK_SLOTS];
         if (!bk_slot_used(oa, i % BK_SLOTS))
@@ -821,7 +939,9 @@ static cudnnStatus_t finalize(struct bk_desc *b)
     case CUDNN_BACKEND_OPERATION_CONVOLUTION_BACKWARD_DATA_DESCRIPTOR:
     case CUDNN_BACKEND_OPERATION_CONVOLUTION_BACKWARD_FILTER_DESCRIPTOR:
     case CUDNN_BACKEND_OPERATION_MATMUL_DESCRIPTOR:
-    case CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR: return finalize_op(&b->u.op);
+    case CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR:
+    case CUDNN_BACKEND_OPERATION_SDPA_FWD_DESCRIPTOR:
+    case CUDNN_BACKEND_OPERATION_SDPA_BWD_DESCRIPTOR: return finalize_op(&b->u.op);
     case CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR: return finalize_graph(&b->u.graph);
     case CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR:
         return has(b->u.heur.set, BK_BIT(CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH) |

@@ -120,23 +120,46 @@ static cudnnStatus_t get_conv(const struct bk_conv *c, cudnnBackendAttributeName
 static cudnnStatus_t get_pointwise_op(const struct bk_op *op, cudnnBackendAttributeName_t name,
                                       atype got, int64_t req, int64_t *count, void *out)
 {
-    int slot;
+    int slot = bk_pw_slot(name);
     switch (name) {
     case CUDNN_ATTR_OPERATION_POINTWISE_PW_DESCRIPTOR:
         return give_desc(got, req, count, out, CUDNN_BACKEND_POINTWISE_DESCRIPTOR, &op->pw,
                          sizeof op->pw);
     case CUDNN_ATTR_OPERATION_POINTWISE_ALPHA1: return give_real(got, req, count, out, op->alpha);
     case CUDNN_ATTR_OPERATION_POINTWISE_ALPHA2: return give_real(got, req, count, out, op->alpha2);
-    case CUDNN_ATTR_OPERATION_POINTWISE_XDESC: slot = 0; break;
-    case CUDNN_ATTR_OPERATION_POINTWISE_BDESC: slot = 1; break;
-    case CUDNN_ATTR_OPERATION_POINTWISE_YDESC: slot = 2; break;
-    case CUDNN_ATTR_OPERATION_POINTWISE_TDESC: slot = 3; break;
-    default: return BAD;
+    default:
+        if (slot < 0)
+            return BAD;
     }
     if (!op->t[slot].set)
         return give_none(got, CUDNN_TYPE_BACKEND_DESCRIPTOR, count);
     return give_desc(got, req, count, out, CUDNN_BACKEND_TENSOR_DESCRIPTOR, &op->t[slot],
                      sizeof op->t[slot]);
+}
+
+/* As cuDNN 9 answers: every attribute of the operation has one element,
+ * a tensor descriptor that receives the tensor if one was set and is left
+ * as it was if not (the emulator keeps no block mask, page table or
+ * sequence length: those answer as not set); another attribute type is
+ * BAD_PARAM_ATTRIBUTE_TYPE, no element requested BAD_PARAM. */
+static cudnnStatus_t get_sdpa_op(const struct bk_op *op, cudnnBackendAttributeName_t name,
+                                 atype got, int64_t req, int64_t *count, void *out)
+{
+    int slot = bk_sdpa_slot(op->kind, name);
+    if (slot == BK_SDPA_NONE)
+        return BAD;
+    if (got != CUDNN_TYPE_BACKEND_DESCRIPTOR)
+        return CUDNN_STATUS_BAD_PARAM_ATTRIBUTE_TYPE;
+    if (req < 1)
+        return out ? BAD : CUDNN_STATUS_BAD_PARAM_NULL_POINTER;
+    if (slot >= 0 && op->t[slot].set)
+        DNN_TRY(export_to(out, 0, CUDNN_BACKEND_TENSOR_DESCRIPTOR, &op->t[slot],
+                          sizeof op->t[slot]));
+    else if (!bk_of(*(cudnnBackendDescriptor_t *)out, CUDNN_BACKEND_TENSOR_DESCRIPTOR))
+        return BAD;
+    if (count)
+        *count = 1;
+    return OK;
 }
 
 static cudnnStatus_t get_op(const struct bk_op *op, cudnnBackendAttributeName_t name, atype got,
@@ -145,6 +168,8 @@ static cudnnStatus_t get_op(const struct bk_op *op, cudnnBackendAttributeName_t 
     int slot = -1;
     if (op->kind == CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR)
         return get_pointwise_op(op, name, got, req, count, out);
+    if (bk_is_sdpa_op(op->kind))
+        return get_sdpa_op(op, name, got, req, count, out);
     if (bk_is_conv_op(op->kind)) {
         switch ((int)name - bk_conv_base(op->kind)) {
         case BK_REL_ALPHA: return give_real(got, req, count, out, op->alpha);
@@ -347,6 +372,8 @@ EMU_API cudnnStatus_t cudnnBackendGetAttribute(cudnnBackendDescriptor_t const de
     case CUDNN_BACKEND_OPERATION_CONVOLUTION_BACKWARD_FILTER_DESCRIPTOR:
     case CUDNN_BACKEND_OPERATION_MATMUL_DESCRIPTOR:
     case CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR:
+    case CUDNN_BACKEND_OPERATION_SDPA_FWD_DESCRIPTOR:
+    case CUDNN_BACKEND_OPERATION_SDPA_BWD_DESCRIPTOR:
         return get_op(&b->u.op, name, got, req, count, out);
     case CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR:
         return get_graph(&b->u.graph, name, got, req, count, out);

@@ -4,13 +4,17 @@
  *
  * The emulator has one engine. It runs graphs whose operations, in the
  * order given, are convolutions (forward, backward data, backward filter),
- * matmuls and pointwise operations (ADD, MUL, RELU_FWD, IDENTITY; MATH_PREC
- * FLOAT or HALF), on tensors of the types the legacy API computes on; each
- * input is a real tensor from the variant pack or the output of an earlier
- * operation, and a virtual tensor is the output of one operation that a
- * later one reads. Other graphs get no engine. */
+ * matmuls and pointwise operations (ADD, MUL, RELU_FWD, IDENTITY, RELU_BWD;
+ * MATH_PREC FLOAT or HALF), on tensors of the types the legacy API
+ * computes on; each input is a real tensor from the variant pack or the
+ * output of an earlier operation, and a virtual tensor is the output of
+ * one operation that a later one reads. It runs an SDPA forward operation
+ * (dnn_sdpa.c) as a graph of its own, as cuDNN's frontend builds it; an
+ * SDPA backward one never (no graph of it alone finalizes). Other graphs
+ * get no engine. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "dnn.h"
 
@@ -73,27 +77,36 @@ static int broadcasts_to(const struct bk_tensor *in, const struct bk_tensor *y)
 
 static int pointwise_runnable(const struct bk_op *op)
 {
+    const struct bk_tensor *t = op->t;
+    if (op->pw.prec != CUDNN_DATA_FLOAT && op->pw.prec != CUDNN_DATA_HALF)
+        return 0;
     switch (op->pw.mode) {
     case CUDNN_POINTWISE_ADD:
     case CUDNN_POINTWISE_MUL:
-        if (!broadcasts_to(&op->t[1], &op->t[2]))
+        if (!broadcasts_to(&t[BK_PW_B], &t[BK_PW_Y]))
             return 0;
         /* fall through */
     case CUDNN_POINTWISE_RELU_FWD:
-    case CUDNN_POINTWISE_IDENTITY:
-        return broadcasts_to(&op->t[0], &op->t[2]) &&
-               (op->pw.prec == CUDNN_DATA_FLOAT || op->pw.prec == CUDNN_DATA_HALF);
+    case CUDNN_POINTWISE_IDENTITY: return broadcasts_to(&t[BK_PW_X], &t[BK_PW_Y]);
+    case CUDNN_POINTWISE_RELU_BWD:
+        return broadcasts_to(&t[BK_PW_X], &t[BK_PW_DX]) &&
+               broadcasts_to(&t[BK_PW_DY], &t[BK_PW_DX]);
     default: return 0;
     }
 }
 
 /* A convolution's or matmul's data type is that of its first real tensor;
  * virtual ones live in host buffers of their own type and may have any
- * computable type (a FLOAT intermediate of a HALF convolution). */
-static int op_types_ok(const struct bk_op *op)
+ * computable type (a FLOAT intermediate of a HALF convolution). An SDPA
+ * operation runs alone, without a block mask, page tables or sequence
+ * lengths: a forward one, as a backward one alone is a graph that does not
+ * finalize. */
+static int op_runnable(const struct bk_graph *g, const struct bk_op *op)
 {
     if (op->kind == CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR)
         return pointwise_runnable(op);
+    if (bk_is_sdpa_op(op->kind))
+        return g->nops == 1 && !op->unrun && bk_sdpa_shape_ok(op);
     struct bk_op o = *op;
     cudnnDataType_t data = o.t[0].t.type;
     for (int i = 2; i >= 0; i--)
@@ -112,12 +125,20 @@ static int op_types_ok(const struct bk_op *op)
     return dnn_conv_check_types(&c, o.conv.comp) == CUDNN_STATUS_SUCCESS;
 }
 
-/* The operation before op `before` that writes uid, or -1. */
-static int producer(const struct bk_graph *g, int before, int64_t uid)
+/* Whether op reads (out 0) or writes (out 1) uid in slot s. */
+static int names(const struct bk_op *op, int s, int out, int64_t uid)
+{
+    return bk_slot_used(op, s) && bk_slot_out(op, s) == out && op->t[s].uid == uid;
+}
+
+/* The operation before op `before` that writes uid, its slot in *slot;
+ * or -1. */
+static int producer(const struct bk_graph *g, int before, int64_t uid, int *slot)
 {
     for (int i = 0; i < before; i++)
-        if (g->ops[i].t[bk_out_slot(&g->ops[i])].uid == uid)
-            return i;
+        for (*slot = 0; *slot < BK_SLOTS; ++*slot)
+            if (names(&g->ops[i], *slot, 1, uid))
+                return i;
     return -1;
 }
 
@@ -126,8 +147,7 @@ static int read_later(const struct bk_graph *g, int after, int64_t uid)
 {
     for (int i = after + 1; i < g->nops; i++)
         for (int s = 0; s < BK_SLOTS; s++)
-            if (bk_slot_used(&g->ops[i], s) && s != bk_out_slot(&g->ops[i]) &&
-                g->ops[i].t[s].uid == uid)
+            if (names(&g->ops[i], s, 0, uid))
                 return 1;
     return 0;
 }
@@ -139,22 +159,26 @@ int bk_engines(const struct bk_graph *g)
 {
     for (int i = 0; i < g->nops; i++) {
         const struct bk_op *op = &g->ops[i];
-        int out = bk_out_slot(op);
         for (int s = 0; s < BK_SLOTS; s++) {
             const struct bk_tensor *t = &op->t[s];
+            int ps;
             if (!bk_slot_used(op, s))
                 continue;
-            if (t->by_value || !dnn_type_computable(t->t.type))
+            /* A pass-by-value tensor is a host scalar read through its pack
+             * pointer (emulated device memory is host memory too); cuDNN
+             * takes only inputs of one element so. */
+            if ((t->by_value && (bk_slot_out(op, s) || dnn_elems(&t->t) != 1)) ||
+                !dnn_type_computable(t->t.type))
                 return 0;
-            int from = producer(g, i, t->uid);
-            if (s == out) {
+            int from = producer(g, i, t->uid, &ps);
+            if (bk_slot_out(op, s)) {
                 if (from >= 0 || (t->is_virtual && !read_later(g, i, t->uid)))
                     return 0;
-            } else if (from < 0 && (t->is_virtual || producer(g, g->nops, t->uid) >= 0)) {
+            } else if (from < 0 && (t->is_virtual || producer(g, g->nops, t->uid, &ps) >= 0)) {
                 return 0; /* used before it is produced */
             }
         }
-        if (!op_types_ok(op))
+        if (!op_runnable(g, op))
             return 0;
     }
     return g->nops > 0;
@@ -225,45 +249,74 @@ static float relu(const struct bk_pointwise *pw, int h, float v)
     return v > (float)pw->relu_upper ? (float)pw->relu_upper : v;
 }
 
-/* y = op(alpha1 * x) or op(alpha1 * x, alpha2 * b), as cuDNN documents the
- * operation, element by element in y's index space; MATH_PREC HALF rounds
- * every step's result to FP16 (as cudnnOpTensor's HALF compute does),
- * FLOAT keeps float. */
-static void pointwise(const struct bk_op *op, void *const *p)
+/* RELU_FWD's derivative times dy: dy above the lower clip up to the upper
+ * one, slope * dy at or below the lower clip (0 for a slope of 0, whatever
+ * dy), 0 above the upper clip. A NaN x counts as below. */
+static float relu_grad(const struct bk_pointwise *pw, int h, float x, float dy)
+{
+    float slope = (float)pw->relu_slope;
+    if (!(x > (float)pw->relu_lower))
+        return slope == 0.0f ? 0.0f : dnn_round(h, slope * dy);
+    return x > (float)pw->relu_upper ? 0.0f : dy;
+}
+
+/* One output element (at yi in the output's index space): op(alpha1 * x)
+ * or op(alpha1 * x, alpha2 * b), as cuDNN documents the operation; a
+ * backward mode's dx = op'(x) * dy (no alpha applies). MATH_PREC HALF
+ * rounds every step's result to FP16 (as cudnnOpTensor's HALF compute
+ * does), FLOAT keeps float. */
+static float pointwise_at(const struct bk_op *op, void *const *p, const int64_t *yi, int h)
 {
     const struct bk_pointwise *pw = &op->pw;
-    const struct dnn_tensor *x = &op->t[0].t, *b = &op->t[1].t, *y = &op->t[2].t;
-    int h = pw->prec == CUDNN_DATA_HALF;
-    float a1 = (float)op->alpha, a2 = (float)op->alpha2;
+    const struct bk_tensor *t = op->t;
+    float x = load_at(p[BK_PW_X], &t[BK_PW_X].t, yi);
+    if (pw->mode == CUDNN_POINTWISE_RELU_BWD)
+        return relu_grad(pw, h, x, load_at(p[BK_PW_DY], &t[BK_PW_DY].t, yi));
+    float v = dnn_round(h, (float)op->alpha * x), bv;
+    switch (pw->mode) {
+    case CUDNN_POINTWISE_ADD:
+    case CUDNN_POINTWISE_MUL:
+        bv = dnn_round(h, (float)op->alpha2 * load_at(p[BK_PW_B], &t[BK_PW_B].t, yi));
+        return pw->mode == CUDNN_POINTWISE_ADD ? v + bv : v * bv;
+    case CUDNN_POINTWISE_RELU_FWD: return relu(pw, h, v);
+    default: return v; /* IDENTITY */
+    }
+}
+
+/* Element by element in the output's index space, each rounded once more
+ * as MATH_PREC says and then to the output's type. */
+static void pointwise(const struct bk_op *op, void *const *p)
+{
+    int out = bk_pw_out(op->pw.mode), h = op->pw.prec == CUDNN_DATA_HALF;
+    const struct dnn_tensor *y = &op->t[out].t;
     int64_t yi[CUDNN_DIM_MAX] = { 0 };
-    do {
-        float v = dnn_round(h, a1 * load_at(p[0], x, yi)), bv;
-        switch (pw->mode) {
-        case CUDNN_POINTWISE_ADD:
-        case CUDNN_POINTWISE_MUL:
-            bv = dnn_round(h, a2 * load_at(p[1], b, yi));
-            v = pw->mode == CUDNN_POINTWISE_ADD ? v + bv : v * bv;
-            break;
-        case CUDNN_POINTWISE_RELU_FWD: v = relu(pw, h, v); break;
-        default: break; /* IDENTITY */
-        }
-        dnn_store(p[2], y->type, dnn_offset(y, yi), dnn_round(h, v));
-    } while (dnn_next(y, yi, 0));
+    do
+        dnn_store(p[out], y->type, dnn_offset(y, yi), dnn_round(h, pointwise_at(op, p, yi, h)));
+    while (dnn_next(y, yi, 0));
 }
 
 /* ---- graphs ------------------------------------------------------------------------- */
 
 /* A whole graph as one stream operation: its operations and the device
  * pointers of its real tensors ([op][slot]; NULL for virtual ones). */
+/* A pass-by-value tensor's scalar is read at Execute, as cuDNN reads it,
+ * into value: the program may reuse its host variable at once. */
 struct graph_op {
     struct bk_graph g;
     const void *ptr[BK_MAX_OPS][BK_SLOTS];
+    double value[BK_MAX_OPS][BK_SLOTS];
 };
 
-static void run_one(const struct bk_op *op, void *const *p)
+/* Host pointers of a graph's tensors, [op][slot]. */
+typedef void *graph_ptrs[BK_MAX_OPS][BK_SLOTS];
+
+static CUresult run_one(const struct bk_op *op, void *const *p)
 {
     if (op->kind == CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR) {
         pointwise(op, p);
+    } else if (bk_is_sdpa_op(op->kind)) {
+        if (!bk_sdpa_compute(op, p))
+            return CUDA_ERROR_OUT_OF_MEMORY;
     } else if (op->kind == CUDNN_BACKEND_OPERATION_MATMUL_DESCRIPTOR) {
         struct dnn_matmul m;
         bk_matmul_of(op, &m);
@@ -273,51 +326,77 @@ static void run_one(const struct bk_op *op, void *const *p)
         bk_conv_of(op, &c);
         dnn_conv_compute(&c, p[0], p[1], p[2]);
     }
+    return CUDA_SUCCESS;
 }
 
-/* Every real pointer is translated, and every virtual tensor's host buffer
- * (its own type and strides, so values are rounded to its type; zeroed)
- * allocated, before anything is computed: a bad pointer writes nothing. */
-static CUresult run_graph(void *arg)
+/* Translates every real tensor's device pointer into host, or fails. */
+static CUresult translate(const struct graph_op *r, graph_ptrs host)
 {
-    const struct graph_op *r = arg;
     const struct bk_graph *g = &r->g;
-    void *host[BK_MAX_OPS][BK_SLOTS] = { { NULL } }, *tmp[BK_MAX_OPS] = { NULL };
     for (int i = 0; i < g->nops; i++) {
         for (int s = 0; s < BK_SLOTS; s++) {
             const struct bk_tensor *t = &g->ops[i].t[s];
             if (!bk_slot_used(&g->ops[i], s) || t->is_virtual)
                 continue;
+            if (t->by_value) {
+                host[i][s] = (void *)&r->value[i][s];
+                continue;
+            }
             char what[32];
             snprintf(what, sizeof what, "uid %lld", (long long)t->uid);
             if (!(host[i][s] = dnn_host("cudnnBackendExecute", what, r->ptr[i][s], &t->t)))
                 return CUDA_ERROR_ILLEGAL_ADDRESS;
         }
     }
-    if (emu_null_compute())
-        return CUDA_SUCCESS;
-    CUresult res = CUDA_SUCCESS;
-    for (int i = 0; i < g->nops && !res; i++) {
-        const struct bk_tensor *t = &g->ops[i].t[bk_out_slot(&g->ops[i])];
-        if (t->is_virtual && !(tmp[i] = calloc(1, dnn_extent(&t->t))))
-            res = CUDA_ERROR_OUT_OF_MEMORY;
-    }
-    for (int i = 0; i < g->nops && !res; i++) {
-        const struct bk_op *op = &g->ops[i];
-        for (int s = 0; s < BK_SLOTS; s++)
-            if (bk_slot_used(op, s) && op->t[s].is_virtual)
-                host[i][s] = s == bk_out_slot(op) ? tmp[i] : tmp[producer(g, i, op->t[s].uid)];
-        run_one(op, host[i]);
-    }
-    for (int i = 0; i < g->nops; i++)
-        free(tmp[i]);
-    return res;
+    return CUDA_SUCCESS;
 }
 
-/* A convolution's or matmul's compute type. */
-static cudnnDataType_t op_comp(const struct bk_op *op)
+/* Whether op's slot s holds a virtual tensor it writes (1) or reads (0). */
+static int virtual_at(const struct bk_op *op, int s, int out)
 {
-    return op->kind == CUDNN_BACKEND_OPERATION_MATMUL_DESCRIPTOR ? op->mm_comp : op->conv.comp;
+    return bk_slot_used(op, s) && op->t[s].is_virtual && bk_slot_out(op, s) == out;
+}
+
+/* A host buffer, zeroed, for every virtual tensor, in its own type and
+ * strides: values written to it are rounded to its type. */
+static CUresult alloc_virtual(const struct bk_graph *g, graph_ptrs host)
+{
+    for (int i = 0; i < g->nops; i++)
+        for (int s = 0; s < BK_SLOTS; s++)
+            if (virtual_at(&g->ops[i], s, 1) &&
+                !(host[i][s] = calloc(1, dnn_extent(&g->ops[i].t[s].t))))
+                return CUDA_ERROR_OUT_OF_MEMORY;
+    return CUDA_SUCCESS;
+}
+
+static void free_virtual(const struct bk_graph *g, graph_ptrs host)
+{
+    for (int i = 0; i < g->nops; i++)
+        for (int s = 0; s < BK_SLOTS; s++)
+            if (virtual_at(&g->ops[i], s, 1))
+                free(host[i][s]);
+}
+
+/* Every real pointer is translated, and every virtual tensor's buffer
+ * allocated, before anything is computed: a bad pointer writes nothing. */
+static CUresult run_graph(void *arg)
+{
+    const struct graph_op *r = arg;
+    const struct bk_graph *g = &r->g;
+    graph_ptrs host = { { NULL } };
+    CUresult res = translate(r, host);
+    if (res || emu_null_compute())
+        return res;
+    res = alloc_virtual(g, host);
+    for (int i = 0; i < g->nops && !res; i++) {
+        const struct bk_op *op = &g->ops[i];
+        for (int s = 0, ps; s < BK_SLOTS; s++)
+            if (virtual_at(op, s, 0))
+                host[i][s] = host[producer(g, i, op->t[s].uid, &ps)][ps];
+        res = run_one(op, host[i]);
+    }
+    free_virtual(g, host);
+    return res;
 }
 
 static const char *op_name(const struct bk_op *op)
@@ -327,8 +406,31 @@ static const char *op_name(const struct bk_op *op)
     case CUDNN_BACKEND_OPERATION_CONVOLUTION_BACKWARD_DATA_DESCRIPTOR: return "conv-bwd-data";
     case CUDNN_BACKEND_OPERATION_CONVOLUTION_BACKWARD_FILTER_DESCRIPTOR: return "conv-bwd-filter";
     case CUDNN_BACKEND_OPERATION_MATMUL_DESCRIPTOR: return "matmul";
+    case CUDNN_BACKEND_OPERATION_SDPA_FWD_DESCRIPTOR: return "sdpa-fwd";
     default: return "pointwise";
     }
+}
+
+/* One operation for the EMU_TRACE line: its name, and a pointwise one's
+ * mode and precision, an attention's q, k and v, or a convolution's or
+ * matmul's first two tensors, data and compute types. */
+static void trace_op(const struct bk_op *op)
+{
+    const struct bk_tensor *t = op->t;
+    char b0[96], b1[96], b2[96];
+    fprintf(stderr, " %s", op_name(op));
+    if (op->kind == CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR)
+        fprintf(stderr, "(mode=%d prec=%s)", (int)op->pw.mode, dnn_type_name(op->pw.prec));
+    else if (bk_is_sdpa_op(op->kind))
+        fprintf(stderr, "(q=%s k=%s v=%s data=%s)", dnn_dims(&t[BK_Q].t, b0, sizeof b0),
+                dnn_dims(&t[BK_K].t, b1, sizeof b1), dnn_dims(&t[BK_V].t, b2, sizeof b2),
+                dnn_type_name(t[BK_Q].t.type));
+    else
+        fprintf(stderr, "(%s %s data=%s compute=%s)", dnn_dims(&t[0].t, b0, sizeof b0),
+                dnn_dims(&t[1].t, b1, sizeof b1), dnn_type_name(t[0].t.type),
+                dnn_type_name(op->kind == CUDNN_BACKEND_OPERATION_MATMUL_DESCRIPTOR
+                                  ? op->mm_comp
+                                  : op->conv.comp));
 }
 
 /* ---- execute ------------------------------------------------------------------------ */
@@ -359,22 +461,14 @@ static cudnnStatus_t graph_launch(cudnnHandle_t h, const struct bk_graph *g,
                 free(r);
                 return CUDNN_STATUS_BAD_PARAM;
             }
+            if (bk_slot_used(&g->ops[i], s) && t->by_value)
+                memcpy(&r->value[i][s], r->ptr[i][s], dnn_type_size(t->t.type));
         }
     }
     if (emu_trace()) {
         fprintf(stderr, "emu: cudnnBackendExecute graph of %d:", g->nops);
-        for (int i = 0; i < g->nops; i++) {
-            const struct bk_op *op = &g->ops[i];
-            char b0[96], b1[96];
-            fprintf(stderr, " %s", op_name(op));
-            if (op->kind == CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR)
-                fprintf(stderr, "(mode=%d prec=%s)", (int)op->pw.mode,
-                        dnn_type_name(op->pw.prec));
-            else
-                fprintf(stderr, "(%s %s data=%s compute=%s)", dnn_dims(&op->t[0].t, b0, sizeof b0),
-                        dnn_dims(&op->t[1].t, b1, sizeof b1), dnn_type_name(op->t[0].t.type),
-                        dnn_type_name(op_comp(op)));
-        }
+        for (int i = 0; i < g->nops; i++)
+            trace_op(&g->ops[i]);
         fprintf(stderr, "\n");
     }
     cudnnStatus_t st = dnn_launch(h, run_graph, r, sizeof *r);

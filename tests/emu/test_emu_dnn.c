@@ -977,18 +977,30 @@ static cudnnBackendDescriptor_t bpw_desc(cudnnPointwiseMode_t mode, cudnnDataTyp
     return d;
 }
 
-/* A finalized pointwise operation of descriptor pd (b NULL: unary). */
-static cudnnBackendDescriptor_t bpw_op(cudnnBackendDescriptor_t pd, cudnnBackendDescriptor_t x,
-                                       cudnnBackendDescriptor_t b, cudnnBackendDescriptor_t y)
+/* A finalized pointwise operation of descriptor pd: y = op(x, b) (b NULL:
+ * unary), or with bwd dx (in y) from x and dy (in b). */
+static cudnnBackendDescriptor_t bpw_op_of(cudnnBackendDescriptor_t pd, cudnnBackendDescriptor_t x,
+                                          cudnnBackendDescriptor_t b, cudnnBackendDescriptor_t y,
+                                          bool bwd)
 {
+    cudnnBackendAttributeName_t in2 = bwd ? CUDNN_ATTR_OPERATION_POINTWISE_DYDESC
+                                          : CUDNN_ATTR_OPERATION_POINTWISE_BDESC;
+    cudnnBackendAttributeName_t out = bwd ? CUDNN_ATTR_OPERATION_POINTWISE_DXDESC
+                                          : CUDNN_ATTR_OPERATION_POINTWISE_YDESC;
     cudnnBackendDescriptor_t op = bdesc(CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR);
     bset_desc(op, CUDNN_ATTR_OPERATION_POINTWISE_PW_DESCRIPTOR, pd);
     bset_desc(op, CUDNN_ATTR_OPERATION_POINTWISE_XDESC, x);
     if (b)
-        bset_desc(op, CUDNN_ATTR_OPERATION_POINTWISE_BDESC, b);
-    bset_desc(op, CUDNN_ATTR_OPERATION_POINTWISE_YDESC, y);
+        bset_desc(op, in2, b);
+    bset_desc(op, out, y);
     bfinal(op);
     return op;
+}
+
+static cudnnBackendDescriptor_t bpw_op(cudnnBackendDescriptor_t pd, cudnnBackendDescriptor_t x,
+                                       cudnnBackendDescriptor_t b, cudnnBackendDescriptor_t y)
+{
+    return bpw_op_of(pd, x, b, y, false);
 }
 
 static cudnnBackendDescriptor_t bpw(cudnnPointwiseMode_t mode, cudnnDataType_t prec,
@@ -998,12 +1010,20 @@ static cudnnBackendDescriptor_t bpw(cudnnPointwiseMode_t mode, cudnnDataType_t p
     return bpw_op(bpw_desc(mode, prec), x, b, y);
 }
 
-static cudnnBackendDescriptor_t bgraph_of(cudnnHandle_t h, int n,
-                                          const cudnnBackendDescriptor_t *ops)
+/* A graph of ops, not finalized. */
+static cudnnBackendDescriptor_t bgraph_new(cudnnHandle_t h, int n,
+                                           const cudnnBackendDescriptor_t *ops)
 {
     cudnnBackendDescriptor_t g = bdesc(CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR);
     bset(g, CUDNN_ATTR_OPERATIONGRAPH_OPS, CUDNN_TYPE_BACKEND_DESCRIPTOR, n, ops);
     bset(g, CUDNN_ATTR_OPERATIONGRAPH_HANDLE, CUDNN_TYPE_HANDLE, 1, &h);
+    return g;
+}
+
+static cudnnBackendDescriptor_t bgraph_of(cudnnHandle_t h, int n,
+                                          const cudnnBackendDescriptor_t *ops)
+{
+    cudnnBackendDescriptor_t g = bgraph_new(h, n, ops);
     bfinal(g);
     return g;
 }
@@ -1313,7 +1333,7 @@ START_TEST(test_backend_attribute_errors)
     ck_assert_int_eq(cudnnBackendFinalize(pack), BAD);
 
     cudnnBackendDescriptor_t other = NULL;
-    ck_assert_int_eq(cudnnBackendCreateDescriptor(CUDNN_BACKEND_OPERATION_SDPA_FWD_DESCRIPTOR,
+    ck_assert_int_eq(cudnnBackendCreateDescriptor(CUDNN_BACKEND_OPERATION_NORM_FORWARD_DESCRIPTOR,
                                                   &other), UNSUP);
     ck_assert_int_eq(cudnnBackendDestroyDescriptor(t), OK);
     ck_assert_int_eq(cudnnBackendDestroyDescriptor(NULL), BAD);
@@ -1531,6 +1551,23 @@ START_TEST(test_backend_pointwise_mul_alpha)
 }
 END_TEST
 
+/* A RELU descriptor (FLOAT) with a lower clip of 1, an upper one of 6 and
+ * a slope of 0.5 below (set as float: float and double are accepted). */
+static cudnnBackendDescriptor_t relu_clipped(cudnnPointwiseMode_t mode)
+{
+    cudnnBackendDescriptor_t pd = bdesc(CUDNN_BACKEND_POINTWISE_DESCRIPTOR);
+    cudnnDataType_t prec = FLT;
+    double lower = 1, upper = 6;
+    float slope = 0.5f;
+    bset(pd, CUDNN_ATTR_POINTWISE_MODE, CUDNN_TYPE_POINTWISE_MODE, 1, &mode);
+    bset(pd, CUDNN_ATTR_POINTWISE_MATH_PREC, CUDNN_TYPE_DATA_TYPE, 1, &prec);
+    bset(pd, CUDNN_ATTR_POINTWISE_RELU_LOWER_CLIP, CUDNN_TYPE_DOUBLE, 1, &lower);
+    bset(pd, CUDNN_ATTR_POINTWISE_RELU_UPPER_CLIP, CUDNN_TYPE_DOUBLE, 1, &upper);
+    bset(pd, CUDNN_ATTR_POINTWISE_RELU_LOWER_CLIP_SLOPE, CUDNN_TYPE_FLOAT, 1, &slope);
+    bfinal(pd);
+    return pd;
+}
+
 /* IDENTITY scales by alpha1; RELU_FWD clips as cuDNN defines: below the
  * lower clip, lower + slope (v - lower); above the upper clip, upper. */
 static void unary(cudnnHandle_t h, cudnnBackendDescriptor_t pd, float alpha1, const float x[4],
@@ -1562,18 +1599,7 @@ START_TEST(test_backend_pointwise_unary)
     unary(h, bpw_desc(CUDNN_POINTWISE_RELU_FWD, FLT), 1,
           (const float[]){ -1, 2, -INFINITY, NAN }, y);
     assert_floats(y, (const float[]){ 0, 2, 0, NAN }, 4);
-    cudnnBackendDescriptor_t pd = bdesc(CUDNN_BACKEND_POINTWISE_DESCRIPTOR);
-    cudnnPointwiseMode_t mode = CUDNN_POINTWISE_RELU_FWD;
-    cudnnDataType_t prec = FLT;
-    double lower = 1, upper = 6;
-    float slope = 0.5f;
-    bset(pd, CUDNN_ATTR_POINTWISE_MODE, CUDNN_TYPE_POINTWISE_MODE, 1, &mode);
-    bset(pd, CUDNN_ATTR_POINTWISE_MATH_PREC, CUDNN_TYPE_DATA_TYPE, 1, &prec);
-    bset(pd, CUDNN_ATTR_POINTWISE_RELU_LOWER_CLIP, CUDNN_TYPE_DOUBLE, 1, &lower);
-    bset(pd, CUDNN_ATTR_POINTWISE_RELU_UPPER_CLIP, CUDNN_TYPE_DOUBLE, 1, &upper);
-    bset(pd, CUDNN_ATTR_POINTWISE_RELU_LOWER_CLIP_SLOPE, CUDNN_TYPE_FLOAT, 1, &slope);
-    bfinal(pd);
-    unary(h, pd, 1, (const float[]){ -1, 2, 0, 8 }, y);
+    unary(h, relu_clipped(CUDNN_POINTWISE_RELU_FWD), 1, (const float[]){ -1, 2, 0, 8 }, y);
     assert_floats(y, (const float[]){ 0, 2, 0.5f, 6 }, 4);
     cudnnDestroy(h);
 }
@@ -1625,11 +1651,11 @@ START_TEST(test_backend_pointwise_descriptor)
     /* b [1, 3, 1, 1] does not broadcast to y [1, 2, 2, 2]: no engine. */
     assert_no_engine(graph);
 
-    /* Backward modes take dy and dx (kept for finalizing, never run);
-     * BINARY_SELECT takes t. */
+    /* Backward modes take x, dy and dx (TANH_BWD is not emulated: no
+     * engine); BINARY_SELECT takes t. */
     cudnnBackendDescriptor_t bwd = bdesc(CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR);
     bset_desc(bwd, CUDNN_ATTR_OPERATION_POINTWISE_PW_DESCRIPTOR,
-              bpw_desc(CUDNN_POINTWISE_RELU_BWD, FLT));
+              bpw_desc(CUDNN_POINTWISE_TANH_BWD, FLT));
     bset_desc(bwd, CUDNN_ATTR_OPERATION_POINTWISE_XDESC, x);
     bset_desc(bwd, CUDNN_ATTR_OPERATION_POINTWISE_YDESC, y);
     ck_assert_int_eq(cudnnBackendFinalize(bwd), BAD);
@@ -1647,6 +1673,141 @@ START_TEST(test_backend_pointwise_descriptor)
     bset_desc(sel, CUDNN_ATTR_OPERATION_POINTWISE_TDESC, btensor(6, FLT, 4, d, NULL, false));
     bfinal(sel);
     assert_no_engine(bgraph(h, sel));
+    cudnnDestroy(h);
+}
+END_TEST
+
+static cudnnBackendDescriptor_t bpw_bwd(cudnnBackendDescriptor_t pd, cudnnBackendDescriptor_t x,
+                                        cudnnBackendDescriptor_t dy, cudnnBackendDescriptor_t dx)
+{
+    return bpw_op_of(pd, x, dy, dx, true);
+}
+
+/* RELU_BWD of FLOAT x and dy [1, 1, 2, 4] into FLOAT dx. */
+static void relu_bwd(cudnnHandle_t h, cudnnBackendDescriptor_t pd, const float x[8],
+                     const float dy[8], float dx[8])
+{
+    const int64_t d[4] = { 1, 1, 2, 4 };
+    cudnnBackendDescriptor_t op = bpw_bwd(pd, btensor(1, FLT, 4, d, NULL, false),
+                                          btensor(2, FLT, 4, d, NULL, false),
+                                          btensor(3, FLT, 4, d, NULL, false));
+    cudnnBackendDescriptor_t plan = bplan(h, bgraph(h, op));
+    void *px = up(x, 32), *pdy = up(dy, 32), *pdx = dev(32);
+    ck_assert_int_eq(bexecute(h, plan, 3, (int64_t[]){ 1, 2, 3 }, (void *[]){ px, pdy, pdx }), OK);
+    down(dx, pdx, 32);
+}
+
+/* dx = dy where x is above the lower clip (0 by default) and not above the
+ * upper one, slope * dy at or below the lower clip, 0 above the upper one;
+ * a NaN x passes nothing back, and a slope of 0 passes nothing of an
+ * infinite dy. */
+START_TEST(test_backend_pointwise_relu_bwd)
+{
+    cudnnHandle_t h = handle();
+    const float x[8] = { -1, 0, 0.5f, 2, 6, 7, NAN, -INFINITY };
+    float dx[8];
+    relu_bwd(h, bpw_desc(CUDNN_POINTWISE_RELU_BWD, FLT), x,
+             (const float[]){ 3, 3, 3, 3, 3, 3, 3, INFINITY }, dx);
+    assert_floats(dx, (const float[]){ 0, 0, 3, 3, 3, 3, 0, 0 }, 8);
+    relu_bwd(h, relu_clipped(CUDNN_POINTWISE_RELU_BWD), x,
+             (const float[]){ 3, 3, 3, 3, 3, 3, 3, 3 }, dx);
+    assert_floats(dx, (const float[]){ 1.5f, 1.5f, 1.5f, 3, 3, 0, 1.5f, 1.5f }, 8);
+
+    /* dy [1, 2, 1, 1] broadcast over a HALF x into a HALF dx: 2049 rounds
+     * to 2048 once, 70000 overflows at the store. */
+    const int64_t d4[4] = { 1, 2, 2, 2 }, bd[4] = { 1, 2, 1, 1 };
+    uint16_t xh[8], out[8];
+    const float xv[8] = { 1, -1, 1, -1, 1, 1, -1, 0 }, dyv[2] = { 2049, 70000 };
+    for (int i = 0; i < 8; i++)
+        xh[i] = H(xv[i]);
+    cudnnBackendDescriptor_t op =
+        bpw_bwd(bpw_desc(CUDNN_POINTWISE_RELU_BWD, FLT), btensor(1, HLF, 4, d4, NULL, false),
+                btensor(2, FLT, 4, bd, NULL, false), btensor(3, HLF, 4, d4, NULL, false));
+    cudnnBackendDescriptor_t plan = bplan(h, bgraph(h, op));
+    void *px = up(xh, sizeof xh), *pdy = up(dyv, sizeof dyv), *pdx = dev(sizeof out);
+    ck_assert_int_eq(bexecute(h, plan, 3, (int64_t[]){ 1, 2, 3 }, (void *[]){ px, pdy, pdx }), OK);
+    down_half(dx, pdx, 8);
+    assert_floats(dx, (const float[]){ 2048, 0, 2048, 0, INFINITY, INFINITY, 0, 0 }, 8);
+
+    /* Fused: dy is a virtual FLOAT tensor an ADD writes (x + b). */
+    const int64_t d[4] = { 1, 1, 1, 4 };
+    cudnnBackendDescriptor_t v = btensor(4, FLT, 4, d, NULL, true);
+    cudnnBackendDescriptor_t ops[2] = {
+        bpw(CUDNN_POINTWISE_ADD, FLT, btensor(1, FLT, 4, d, NULL, false),
+            btensor(2, FLT, 4, d, NULL, false), v),
+        bpw_bwd(bpw_desc(CUDNN_POINTWISE_RELU_BWD, FLT), btensor(5, FLT, 4, d, NULL, false), v,
+                btensor(3, FLT, 4, d, NULL, false)),
+    };
+    plan = bplan(h, bgraph_of(h, 2, ops));
+    float a[4] = { 1, 2, 3, 4 }, b[4] = { 10, 20, 30, 40 }, xr[4] = { 1, -1, 0.25f, 0 };
+    void *pa = up(a, 16), *pb = up(b, 16), *pxr = up(xr, 16), *py = dev(16);
+    ck_assert_int_eq(bexecute(h, plan, 4, (int64_t[]){ 1, 2, 5, 3 },
+                              (void *[]){ pa, pb, pxr, py }), OK);
+    down(dx, py, 16);
+    assert_floats(dx, (const float[]){ 11, 0, 33, 0 }, 4);
+    cudnnDestroy(h);
+}
+END_TEST
+
+enum { PX = 1, PY = 2, PDY = 4, PDX = 8 };
+
+/* Finalizes a pointwise operation of mode with the tensors in `set`;
+ * the operation in *op. */
+static cudnnStatus_t pw_with(cudnnPointwiseMode_t mode, unsigned set, cudnnBackendDescriptor_t *op)
+{
+    static const cudnnBackendAttributeName_t attrs[4] = {
+        CUDNN_ATTR_OPERATION_POINTWISE_XDESC, CUDNN_ATTR_OPERATION_POINTWISE_YDESC,
+        CUDNN_ATTR_OPERATION_POINTWISE_DYDESC, CUDNN_ATTR_OPERATION_POINTWISE_DXDESC };
+    const int64_t d[4] = { 1, 2, 2, 2 };
+    *op = bdesc(CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR);
+    bset_desc(*op, CUDNN_ATTR_OPERATION_POINTWISE_PW_DESCRIPTOR, bpw_desc(mode, FLT));
+    for (int i = 0; i < 4; i++)
+        if (set >> i & 1)
+            bset_desc(*op, attrs[i], btensor(i + 1, FLT, 4, d, NULL, false));
+    return cudnnBackendFinalize(*op);
+}
+
+/* What finalizing requires, as cuDNN 9.19 answers: the tensors a mode
+ * takes all set or none (a backward mode's x, dy and dx; a forward mode's
+ * x and y), the others ignored; a graph refuses an operation with none. */
+START_TEST(test_backend_pointwise_bwd_finalize)
+{
+    static const struct {
+        cudnnPointwiseMode_t mode;
+        unsigned set;
+        cudnnStatus_t want;
+    } cases[] = {
+        { CUDNN_POINTWISE_RELU_BWD, PX, BAD },
+        { CUDNN_POINTWISE_RELU_BWD, PX | PY, BAD },
+        { CUDNN_POINTWISE_RELU_BWD, PX | PDY, BAD },
+        { CUDNN_POINTWISE_RELU_BWD, PDY | PDX, BAD },
+        { CUDNN_POINTWISE_RELU_BWD, PY | PDY | PDX, BAD },
+        { CUDNN_POINTWISE_RELU_BWD, PX | PDY | PDX, OK },
+        { CUDNN_POINTWISE_RELU_BWD, PX | PY | PDY | PDX, OK },
+        { CUDNN_POINTWISE_RELU_BWD, PY, OK },
+        { CUDNN_POINTWISE_RELU_FWD, PX | PDY | PDX, BAD },
+        { CUDNN_POINTWISE_RELU_FWD, PDY | PDX, OK },
+        { CUDNN_POINTWISE_RELU_FWD, PX | PY | PDY | PDX, OK },
+    };
+    cudnnHandle_t h = handle();
+    cudnnBackendDescriptor_t op;
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        ck_assert_msg(pw_with(cases[i].mode, cases[i].set, &op) == cases[i].want, "case %zu", i);
+    /* No tensor the mode takes: finalized, refused by a graph. */
+    ck_assert_int_eq(pw_with(CUDNN_POINTWISE_RELU_BWD, PY, &op), OK);
+    cudnnBackendDescriptor_t g = bdesc(CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR);
+    bset_desc(g, CUDNN_ATTR_OPERATIONGRAPH_OPS, op);
+    ck_assert_int_eq(cudnnBackendFinalize(g), BAD);
+    /* A forward mode runs as one, whatever dy and dx say. */
+    ck_assert_int_eq(pw_with(CUDNN_POINTWISE_RELU_FWD, PX | PY | PDY | PDX, &op), OK);
+    ck_assert_int_eq(bget_int64(bgraph(h, op), CUDNN_ATTR_OPERATIONGRAPH_ENGINE_GLOBAL_COUNT), 1);
+    /* dx and dy read back. */
+    ck_assert_int_eq(pw_with(CUDNN_POINTWISE_RELU_BWD, PX | PDY | PDX, &op), OK);
+    cudnnBackendDescriptor_t t = bdesc(CUDNN_BACKEND_TENSOR_DESCRIPTOR);
+    int64_t n = 0;
+    ck_assert_int_eq(cudnnBackendGetAttribute(op, CUDNN_ATTR_OPERATION_POINTWISE_DXDESC,
+                                              CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &n, &t), OK);
+    ck_assert_int_eq(bget_int64(t, CUDNN_ATTR_TENSOR_UNIQUE_ID), 4);
     cudnnDestroy(h);
 }
 END_TEST
@@ -1774,6 +1935,444 @@ START_TEST(test_backend_fused_pack_capture_bad_pointer)
     ck_assert_int_eq(cudaGraphLaunch(exec, s), cudaErrorIllegalAddress);
     down_half(y, d.y, 8);
     assert_floats(y, untouched, 8);
+    cudnnDestroy(h);
+}
+END_TEST
+
+/* A graph of 64 operations, as long as cuDNN's fused attention graphs get:
+ * 64 ADDs of b = 1 chained through virtual FLOAT tensors; 65 are refused. */
+START_TEST(test_backend_graph_64_ops)
+{
+    cudnnHandle_t h = handle();
+    const int64_t d[4] = { 1, 1, 1, 2 };
+    cudnnBackendDescriptor_t ops[65], b = btensor(2, FLT, 4, d, NULL, false);
+    cudnnBackendDescriptor_t in = btensor(1, FLT, 4, d, NULL, false);
+    for (int i = 0; i < 65; i++) {
+        cudnnBackendDescriptor_t out = i == 63 ? btensor(3, FLT, 4, d, NULL, false)
+                                               : btensor(100 + i, FLT, 4, d, NULL, true);
+        ops[i] = bpw(CUDNN_POINTWISE_ADD, FLT, in, b, out);
+        in = out;
+    }
+    cudnnBackendDescriptor_t g = bdesc(CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR);
+    ck_assert_int_eq(cudnnBackendSetAttribute(g, CUDNN_ATTR_OPERATIONGRAPH_OPS,
+                                              CUDNN_TYPE_BACKEND_DESCRIPTOR, 65, ops), BAD);
+    cudnnBackendDescriptor_t plan = bplan(h, bgraph_of(h, 64, ops));
+    float x[2] = { 0.5f, -100 }, one[2] = { 1, 1 }, y[2];
+    void *px = up(x, 8), *pb = up(one, 8), *py = dev(8);
+    ck_assert_int_eq(bexecute(h, plan, 3, (int64_t[]){ 1, 2, 3 }, (void *[]){ px, pb, py }), OK);
+    down(y, py, 8);
+    assert_floats(y, (const float[]){ 64.5f, -36 }, 2);
+    cudnnDestroy(h);
+}
+END_TEST
+
+/* ---- scaled dot-product attention ------------------------------------------------- */
+
+/* An SDPA operation's tensors, in this order (uid: index + 1). */
+enum { SQ, SK, SV, SO, SSTATS, SSCALE, SDO, SDQ, SDK, SDV, SN };
+
+/* An attention's sizes: q [b, h, sq, d], k [b, hk, skv, d], v [b, hv,
+ * skv, dv]. */
+struct attn {
+    int b, h, hk, hv, sq, skv, d, dv;
+    double scale;
+};
+
+static cudnnBackendAttributeName_t sdpa_attr(bool bwd, int s)
+{
+    static const cudnnBackendAttributeName_t fwd[SDO] = {
+        CUDNN_ATTR_OPERATION_SDPA_FWD_QDESC,     CUDNN_ATTR_OPERATION_SDPA_FWD_KDESC,
+        CUDNN_ATTR_OPERATION_SDPA_FWD_VDESC,     CUDNN_ATTR_OPERATION_SDPA_FWD_ODESC,
+        CUDNN_ATTR_OPERATION_SDPA_FWD_STATSDESC, CUDNN_ATTR_OPERATION_SDPA_FWD_SCALEDESC };
+    static const cudnnBackendAttributeName_t back[SN] = {
+        CUDNN_ATTR_OPERATION_SDPA_BWD_QDESC,     CUDNN_ATTR_OPERATION_SDPA_BWD_KDESC,
+        CUDNN_ATTR_OPERATION_SDPA_BWD_VDESC,     CUDNN_ATTR_OPERATION_SDPA_BWD_ODESC,
+        CUDNN_ATTR_OPERATION_SDPA_BWD_STATSDESC, CUDNN_ATTR_OPERATION_SDPA_BWD_SCALEDESC,
+        CUDNN_ATTR_OPERATION_SDPA_BWD_DODDESC,   CUDNN_ATTR_OPERATION_SDPA_BWD_DQDESC,
+        CUDNN_ATTR_OPERATION_SDPA_BWD_DKDESC,    CUDNN_ATTR_OPERATION_SDPA_BWD_DVDESC };
+    return bwd ? back[s] : fwd[s];
+}
+
+static void attn_dims(const struct attn *a, int s, int64_t dim[4])
+{
+    bool kv = s == SK || s == SV || s == SDK || s == SDV;
+    bool vcols = s == SV || s == SO || s == SDO || s == SDV;
+    bool scalar = s == SSCALE;
+    dim[0] = scalar ? 1 : a->b;
+    dim[1] = scalar ? 1 : s == SK || s == SDK ? a->hk : s == SV || s == SDV ? a->hv : a->h;
+    dim[2] = scalar ? 1 : kv ? a->skv : a->sq;
+    dim[3] = scalar || s == SSTATS ? 1 : vcols ? a->dv : a->d;
+}
+
+/* The usual types: HALF but for STATS and the scale. */
+static const cudnnDataType_t attn_types[SN] = { HLF, HLF, HLF, HLF, FLT, FLT, HLF, HLF, HLF, HLF };
+
+/* Every tensor an operation takes (backward: all ten), packed, of
+ * attn_types; none past those. */
+static void attn_tensors(const struct attn *a, bool bwd, cudnnBackendDescriptor_t t[SN])
+{
+    for (int s = 0; s < SN; s++) {
+        int64_t dim[4];
+        attn_dims(a, s, dim);
+        t[s] = s < (bwd ? SN : SDO) ? btensor(s + 1, attn_types[s], 4, dim, NULL, false) : NULL;
+    }
+}
+
+/* An SDPA operation of the tensors set in t, not finalized. */
+static cudnnBackendDescriptor_t bsdpa(bool bwd, const cudnnBackendDescriptor_t t[SN])
+{
+    cudnnBackendDescriptor_t op = bdesc(bwd ? CUDNN_BACKEND_OPERATION_SDPA_BWD_DESCRIPTOR
+                                            : CUDNN_BACKEND_OPERATION_SDPA_FWD_DESCRIPTOR);
+    for (int s = 0; s < (bwd ? SN : SDO); s++)
+        if (t[s])
+            bset_desc(op, sdpa_attr(bwd, s), t[s]);
+    return op;
+}
+
+static void packed4(const int64_t dim[4], int64_t st[4])
+{
+    st[3] = 1;
+    for (int i = 2; i >= 0; i--)
+        st[i] = st[i + 1] * dim[i + 1];
+}
+
+/* Offset, with strides st, of packed element n of a [dim] tensor. */
+static int64_t strided(const int64_t dim[4], const int64_t st[4], int64_t n)
+{
+    int64_t off = 0;
+    for (int i = 3; i >= 0; n /= dim[i], i--)
+        off += n % dim[i] * st[i];
+    return off;
+}
+
+/* A device copy of packed values v as a [dim] tensor of type t with
+ * strides st (NULL: packed; else a permutation of the packed ones). */
+static void *up4(const float *v, const int64_t dim[4], const int64_t *st, cudnnDataType_t t)
+{
+    int64_t packed[4], n = dim[0] * dim[1] * dim[2] * dim[3];
+    packed4(dim, packed);
+    size_t size = t == FLT ? 4 : 2;
+    unsigned char *host = malloc((size_t)n * size);
+    ck_assert_ptr_nonnull(host);
+    for (int64_t i = 0; i < n; i++) {
+        int64_t off = strided(dim, st ? st : packed, i);
+        if (t == FLT)
+            ((float *)host)[off] = v[i];
+        else
+            ((uint16_t *)host)[off] = H(v[i]);
+    }
+    void *d = up(host, (size_t)n * size);
+    free(host);
+    return d;
+}
+
+/* The inverse of up4: packed values out of a device tensor. */
+static void down4(float *out, const void *d, const int64_t dim[4], const int64_t *st,
+                  cudnnDataType_t t)
+{
+    int64_t packed[4], n = dim[0] * dim[1] * dim[2] * dim[3];
+    packed4(dim, packed);
+    size_t size = t == FLT ? 4 : 2;
+    unsigned char *host = malloc((size_t)n * size);
+    ck_assert_ptr_nonnull(host);
+    down(host, d, (size_t)n * size);
+    for (int64_t i = 0; i < n; i++) {
+        int64_t off = strided(dim, st ? st : packed, i);
+        out[i] = t == FLT ? ((float *)host)[off] : F(((uint16_t *)host)[off]);
+    }
+    free(host);
+}
+
+/* A finalized SDPA operation of attention a, its tensors packed. */
+static cudnnBackendDescriptor_t sdpa_of(const struct attn *a, bool bwd)
+{
+    cudnnBackendDescriptor_t t[SN];
+    attn_tensors(a, bwd, t);
+    cudnnBackendDescriptor_t op = bsdpa(bwd, t);
+    bfinal(op);
+    return op;
+}
+
+/* Packed index of [bi, hi, r, c] in a tensor of nh heads, rows, cols. */
+static int ix(int bi, int nh, int hi, int rows, int r, int cols, int c)
+{
+    return ((bi * nh + hi) * rows + r) * cols + c;
+}
+
+/* The logits of query row i of head (bi, hi), in double. */
+static void ref_logits(const struct attn *a, const float *q, const float *k, int bi, int hi,
+                       int i, double *s)
+{
+    int hk = hi / (a->h / a->hk);
+    for (int j = 0; j < a->skv; j++) {
+        double acc = 0;
+        for (int c = 0; c < a->d; c++)
+            acc += (double)q[ix(bi, a->h, hi, a->sq, i, a->d, c)] *
+                   k[ix(bi, a->hk, hk, a->skv, j, a->d, c)];
+        s[j] = a->scale * acc;
+    }
+}
+
+/* o = softmax(scale q k^T) v and each row's logsumexp, in double. */
+static void ref_fwd(const struct attn *a, const float *const x[SN], double *o, double *lse)
+{
+    double s[64];
+    for (int bi = 0; bi < a->b; bi++)
+        for (int hi = 0; hi < a->h; hi++)
+            for (int i = 0; i < a->sq; i++) {
+                ref_logits(a, x[SQ], x[SK], bi, hi, i, s);
+                double m = -INFINITY, l = 0;
+                for (int j = 0; j < a->skv; j++)
+                    m = fmax(m, s[j]);
+                for (int j = 0; j < a->skv; j++)
+                    l += exp(s[j] - m);
+                int hv = hi / (a->h / a->hv);
+                for (int c = 0; c < a->dv; c++) {
+                    double acc = 0;
+                    for (int j = 0; j < a->skv; j++)
+                        acc += exp(s[j] - m) / l * x[SV][ix(bi, a->hv, hv, a->skv, j, a->dv, c)];
+                    o[ix(bi, a->h, hi, a->sq, i, a->dv, c)] = acc;
+                }
+                lse[(bi * a->h + hi) * a->sq + i] = m + log(l);
+            }
+}
+
+/* A HALF output computed in float and rounded once: within half an FP16
+ * ulp of the exact value (and float's own error). */
+static void assert_half_near(float got, double want)
+{
+    ck_assert_msg(fabs(got - want) <= fabs(want) * (1.0 / 2048 + 1e-5) + 1e-6, "%.9g, want %.9g",
+                  (double)got, want);
+}
+
+/* Runs a finalized SDPA forward operation on device copies of x (of
+ * attn_types; strides in st, st or an element of it NULL: packed), and
+ * reads o and stats back into x. */
+static void sdpa_run(cudnnHandle_t h, const struct attn *a, cudnnBackendDescriptor_t op,
+                     float *const x[SN], const int64_t *const st[SN])
+{
+    cudnnBackendDescriptor_t plan = bplan(h, bgraph(h, op));
+    int64_t uids[SDO], dim[SDO][4];
+    void *ptr[SDO];
+    for (int s = 0; s < SDO; s++) {
+        attn_dims(a, s, dim[s]);
+        uids[s] = s + 1;
+        ptr[s] = up4(x[s], dim[s], st ? st[s] : NULL, attn_types[s]);
+    }
+    ck_assert_int_eq(bexecute(h, plan, SDO, uids, ptr), OK);
+    for (int s = SO; s <= SSTATS; s++)
+        down4(x[s], ptr[s], dim[s], st ? st[s] : NULL, attn_types[s]);
+}
+
+/* The forward pass against an FP64 reference: grouped-query heads (two
+ * query heads share one K and V head), d_v != d, q and o in BSHD layout
+ * (strided), scale 0.5. An Inf in q makes its row NaN. Then the half
+ * rounding of o, exactly: uniform logits make o the mean of v's rows, 2049
+ * (a tie: to even, 2048), 2051 (2052) and 2049.5 (2050); without a scale
+ * tensor the scale is 1. */
+START_TEST(test_backend_sdpa_fwd)
+{
+    cudnnHandle_t h = handle();
+    const struct attn a = { 1, 2, 1, 1, 3, 5, 4, 3, 0.5 };
+    float q[24], k[20], v[15], o[18], stats[6], scale = 0.5f;
+    fill(q, 24, 1), fill(k, 20, 2), fill(v, 15, 3);
+    float *x[SN] = { q, k, v, o, stats, &scale };
+    const int64_t qst[4] = { 24, 4, 8, 1 }, ost[4] = { 18, 3, 6, 1 };
+    const int64_t *st[SN] = { qst, NULL, NULL, ost };
+    cudnnBackendDescriptor_t t[SN];
+    int64_t qd[4], od[4];
+    attn_tensors(&a, false, t);
+    attn_dims(&a, SQ, qd), attn_dims(&a, SO, od);
+    t[SQ] = btensor(1, HLF, 4, qd, qst, false);
+    t[SO] = btensor(4, HLF, 4, od, ost, false);
+    cudnnBackendDescriptor_t op = bsdpa(false, t);
+    bfinal(op);
+    double ro[18], rlse[6];
+    ref_fwd(&a, (const float *const *)x, ro, rlse);
+    sdpa_run(h, &a, op, x, st);
+    for (int i = 0; i < 18; i++)
+        assert_half_near(o[i], ro[i]);
+    for (int i = 0; i < 6; i++)
+        assert_near(stats[i], rlse[i]);
+    float before[18];
+    memcpy(before, o, sizeof o);
+    q[5] = INFINITY; /* head 0, row 1: o[3..5] */
+    sdpa_run(h, &a, op, x, st);
+    for (int i = 0; i < 18; i++)
+        ck_assert_msg(i / 3 == 1 ? isnan(o[i]) : o[i] == before[i], "o[%d] = %g", i, (double)o[i]);
+
+    const struct attn u = { 1, 1, 1, 1, 1, 4, 1, 3, 1 };
+    float uq = 1, uk[4] = { 1, 1, 1, 1 }, uo[3], ustats;
+    float uv[12] = { 2048, 2050, 2048, 2048, 2050, 2050, 2050, 2052, 2050, 2050, 2052, 2050 };
+    float *ux[SN] = { &uq, uk, uv, uo, &ustats, &scale };
+    attn_tensors(&u, false, t);
+    t[SSCALE] = NULL; /* scale 1: every logit is 1 */
+    op = bsdpa(false, t);
+    bfinal(op);
+    sdpa_run(h, &u, op, ux, NULL);
+    assert_floats(uo, (const float[]){ 2048, 2052, 2050 }, 3);
+    assert_near(ustats, 1 + log(4.0));
+    cudnnDestroy(h);
+}
+END_TEST
+
+/* Replaces slot s of t by a tensor of the given dims. */
+static void reshape(cudnnBackendDescriptor_t t[SN], int s, int nd, const int64_t *dim)
+{
+    t[s] = btensor(s + 1, attn_types[s], nd, dim, NULL, false);
+}
+
+/* Finalizing, as cuDNN 9.19 answers: without one of Q, K, V, O (backward:
+ * also STATS, dO, dQ, dK, dV) BAD_PARAM_NOT_FINALIZED; the forward
+ * operation's shapes are checked there (BAD_PARAM), the backward one's
+ * not at all. */
+START_TEST(test_backend_sdpa_finalize)
+{
+    const struct attn a = { 1, 4, 2, 1, 8, 8, 16, 16, 0.25 };
+    cudnnBackendDescriptor_t t[SN], op;
+    for (int bwd = 0; bwd < 2; bwd++)
+        for (int miss = 0; miss < (bwd ? SN : SDO); miss++) {
+            attn_tensors(&a, bwd, t);
+            t[miss] = NULL;
+            op = bsdpa(bwd, t);
+            ck_assert_msg(cudnnBackendFinalize(op) == (miss == SSCALE || (!bwd && miss == SSTATS)
+                                                           ? OK
+                                                           : CUDNN_STATUS_BAD_PARAM_NOT_FINALIZED),
+                          "bwd %d, slot %d missing", bwd, miss);
+        }
+    static const struct {
+        int slot, nd;
+        int64_t dim[4];
+    } bad[] = {
+        { SK, 4, { 1, 2, 8, 32 } },  /* K's d is not Q's */
+        { SV, 4, { 1, 1, 4, 16 } },  /* V's s_kv is not K's */
+        { SO, 4, { 1, 4, 8, 8 } },   /* O's d_v is not V's */
+        { SK, 4, { 1, 3, 8, 16 } },  /* 4 query heads in groups of 3 */
+        { SO, 4, { 2, 4, 8, 16 } },  /* batch */
+        { SSTATS, 4, { 1, 4, 8, 2 } },
+        { SSCALE, 4, { 1, 1, 1, 2 } },
+        { SQ, 3, { 4, 8, 16 } },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        attn_tensors(&a, false, t);
+        reshape(t, bad[i].slot, bad[i].nd, bad[i].dim);
+        ck_assert_msg(cudnnBackendFinalize(bsdpa(false, t)) == BAD, "case %zu", i);
+        attn_tensors(&a, true, t);
+        reshape(t, bad[i].slot, bad[i].nd, bad[i].dim);
+        bfinal(bsdpa(true, t));
+    }
+    attn_tensors(&a, true, t);
+    reshape(t, SDQ, 4, (const int64_t[]){ 1, 4, 8, 8 });
+    bfinal(bsdpa(true, t));
+}
+END_TEST
+
+/* cuDNN 9.19 builds no graph of SDPA backward operations alone
+ * (BAD_PARAM), whatever their shapes; beside another operation (the
+ * forward attention feeding it, or an unrelated pointwise one that would
+ * run alone) the graph finalizes, and the emulator offers it no engine. */
+START_TEST(test_backend_sdpa_bwd_graph)
+{
+    cudnnHandle_t h = handle();
+    const struct attn a = { 1, 2, 2, 2, 4, 4, 8, 8, 1 };
+    cudnnBackendDescriptor_t t[SN];
+    cudnnBackendDescriptor_t fwd = sdpa_of(&a, false), bwd = sdpa_of(&a, true);
+    const cudnnBackendDescriptor_t two_bwd[2] = { bwd, bwd };
+    ck_assert_int_eq(cudnnBackendFinalize(bgraph_new(h, 1, &bwd)), BAD);
+    ck_assert_int_eq(cudnnBackendFinalize(bgraph_new(h, 2, two_bwd)), BAD);
+    attn_tensors(&a, true, t);
+    reshape(t, SK, 4, (const int64_t[]){ 1, 2, 4, 16 });
+    cudnnBackendDescriptor_t bad = bsdpa(true, t);
+    bfinal(bad);
+    ck_assert_int_eq(cudnnBackendFinalize(bgraph_new(h, 1, &bad)), BAD);
+
+    int64_t od[4];
+    attn_dims(&a, SO, od);
+    cudnnBackendDescriptor_t id = bpw(CUDNN_POINTWISE_IDENTITY, FLT,
+                                      btensor(30, HLF, 4, od, NULL, false), NULL,
+                                      btensor(31, HLF, 4, od, NULL, false));
+    ck_assert_int_eq(bget_int64(bgraph(h, id), CUDNN_ATTR_OPERATIONGRAPH_ENGINE_GLOBAL_COUNT), 1);
+    assert_no_engine(bgraph_of(h, 2, (cudnnBackendDescriptor_t[]){ fwd, bwd }));
+    assert_no_engine(bgraph_of(h, 2, (cudnnBackendDescriptor_t[]){ id, bwd }));
+    cudnnDestroy(h);
+}
+END_TEST
+
+/* Attributes: tensors only (another type is BAD_PARAM_ATTRIBUTE_TYPE);
+ * a block mask or sequence lengths are accepted and leave no engine; the
+ * operation runs alone. Getting answers one element, the tensor if set,
+ * the caller's descriptor untouched if not. */
+START_TEST(test_backend_sdpa_attributes)
+{
+    cudnnHandle_t h = handle();
+    const struct attn a = { 1, 2, 2, 2, 4, 4, 8, 8, 1 };
+    const int64_t one[4] = { 1, 1, 1, 1 };
+    cudnnBackendDescriptor_t t[SN], op;
+    int64_t i64 = 1, n = -1;
+    attn_tensors(&a, false, t);
+    op = bsdpa(false, t);
+    ck_assert_int_eq(cudnnBackendSetAttribute(op, CUDNN_ATTR_OPERATION_SDPA_FWD_QDESC,
+                                              CUDNN_TYPE_INT64, 1, &i64),
+                     CUDNN_STATUS_BAD_PARAM_ATTRIBUTE_TYPE);
+    ck_assert_int_eq(cudnnBackendSetAttribute(op, CUDNN_ATTR_OPERATION_SDPA_BWD_QDESC,
+                                              CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &t[SQ]), BAD);
+    ck_assert_int_eq(cudnnBackendSetAttribute(op, CUDNN_ATTR_OPERATION_SDPA_FWD_QDESC,
+                                              CUDNN_TYPE_BACKEND_DESCRIPTOR, 2, t), BAD);
+    bfinal(op);
+    ck_assert_int_eq(bget_int64(bgraph(h, op), CUDNN_ATTR_OPERATIONGRAPH_ENGINE_GLOBAL_COUNT), 1);
+
+    cudnnBackendDescriptor_t got = bdesc(CUDNN_BACKEND_TENSOR_DESCRIPTOR);
+    ck_assert_int_eq(cudnnBackendGetAttribute(op, CUDNN_ATTR_OPERATION_SDPA_FWD_ODESC,
+                                              CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &n, &got), OK);
+    ck_assert_int_eq(n, 1);
+    ck_assert_int_eq(bget_int64(got, CUDNN_ATTR_TENSOR_UNIQUE_ID), SO + 1);
+    cudnnBackendDescriptor_t other = bdesc(CUDNN_BACKEND_TENSOR_DESCRIPTOR);
+    attn_tensors(&a, false, t);
+    t[SSTATS] = NULL;
+    cudnnBackendDescriptor_t nostats = bsdpa(false, t);
+    bfinal(nostats);
+    n = -1;
+    ck_assert_int_eq(cudnnBackendGetAttribute(nostats, CUDNN_ATTR_OPERATION_SDPA_FWD_STATSDESC,
+                                              CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &n, &other), OK);
+    ck_assert_int_eq(n, 1);
+    ck_assert_int_eq(cudnnBackendGetAttribute(other, CUDNN_ATTR_TENSOR_UNIQUE_ID, CUDNN_TYPE_INT64,
+                                              1, &n, &i64), CUDNN_STATUS_NOT_INITIALIZED);
+    ck_assert_int_eq(cudnnBackendGetAttribute(op, CUDNN_ATTR_OPERATION_SDPA_FWD_ODESC,
+                                              CUDNN_TYPE_INT64, 1, &n, &i64),
+                     CUDNN_STATUS_BAD_PARAM_ATTRIBUTE_TYPE);
+    ck_assert_int_eq(cudnnBackendGetAttribute(op, CUDNN_ATTR_OPERATION_SDPA_FWD_ODESC,
+                                              CUDNN_TYPE_BACKEND_DESCRIPTOR, 0, &n, &got), BAD);
+    ck_assert_int_eq(cudnnBackendGetAttribute(op, CUDNN_ATTR_OPERATION_SDPA_BWD_ODESC,
+                                              CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &n, &got), BAD);
+    cudnnBackendDescriptor_t conv = bdesc(CUDNN_BACKEND_CONVOLUTION_DESCRIPTOR);
+    ck_assert_int_eq(cudnnBackendGetAttribute(op, CUDNN_ATTR_OPERATION_SDPA_FWD_ODESC,
+                                              CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &n, &conv), BAD);
+    /* A graph exports it back as an SDPA operation. */
+    cudnnBackendDescriptor_t back = bdesc(CUDNN_BACKEND_OPERATION_SDPA_FWD_DESCRIPTOR);
+    ck_assert_int_eq(cudnnBackendGetAttribute(bgraph(h, op), CUDNN_ATTR_OPERATIONGRAPH_OPS,
+                                              CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &n, &back), OK);
+    ck_assert_int_eq(cudnnBackendGetAttribute(back, CUDNN_ATTR_OPERATION_SDPA_FWD_QDESC,
+                                              CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &n, &got), OK);
+    ck_assert_int_eq(bget_int64(got, CUDNN_ATTR_TENSOR_UNIQUE_ID), SQ + 1);
+
+    /* Not emulated: no engine (the backward operation takes them too,
+     * though no graph of it alone finalizes). */
+    const cudnnBackendAttributeName_t unrun[2] = { CUDNN_ATTR_OPERATION_SDPA_FWD_BLOCK_MASK_DESC,
+                                                   CUDNN_ATTR_OPERATION_SDPA_BWD_SEQ_LEN_QDESC };
+    for (int bwd = 0; bwd < 2; bwd++) {
+        attn_tensors(&a, bwd, t);
+        cudnnBackendDescriptor_t mask = bsdpa(bwd, t);
+        bset_desc(mask, unrun[bwd], btensor(20, CUDNN_DATA_INT32, 4, one, NULL, false));
+        bfinal(mask);
+        if (!bwd)
+            assert_no_engine(bgraph(h, mask));
+    }
+    /* Not alone: no engine. */
+    int64_t od[4];
+    attn_dims(&a, SO, od);
+    cudnnBackendDescriptor_t ops[2] = {
+        op, bpw(CUDNN_POINTWISE_IDENTITY, FLT, t[SO], NULL, btensor(21, FLT, 4, od, NULL, false)) };
+    assert_no_engine(bgraph_of(h, 2, ops));
     cudnnDestroy(h);
 }
 END_TEST
@@ -1914,9 +2513,16 @@ static Suite *dnn_suite(void)
     tcase_add_test(tc, test_backend_pointwise_mul_alpha);
     tcase_add_test(tc, test_backend_pointwise_unary);
     tcase_add_test(tc, test_backend_pointwise_descriptor);
+    tcase_add_test(tc, test_backend_pointwise_relu_bwd);
+    tcase_add_test(tc, test_backend_pointwise_bwd_finalize);
     tcase_add_test(tc, test_backend_fused_matmul_scale);
     tcase_add_test(tc, test_backend_fused_no_engine);
     tcase_add_test(tc, test_backend_fused_pack_capture_bad_pointer);
+    tcase_add_test(tc, test_backend_graph_64_ops);
+    tcase_add_test(tc, test_backend_sdpa_fwd);
+    tcase_add_test(tc, test_backend_sdpa_finalize);
+    tcase_add_test(tc, test_backend_sdpa_bwd_graph);
+    tcase_add_test(tc, test_backend_sdpa_attributes);
     tcase_add_test(tc, test_capture_conv);
     tcase_add_test(tc, test_bad_device_pointers);
     suite_add_tcase(s, tc);
