@@ -409,6 +409,10 @@ class Suite:
               "--r", "8192"], True, None),
             ("cuDNN fused conv + bias + ReLU graph, Inf bias",
              ["dnn_app", "--op", "graph-conv-bias-relu", "--bias", "inf"], False, "b"),
+            ("cuDNN ReLU backward (pointwise RELU_BWD), Inf in dy",
+             ["dnn_app", "--op", "graph-drelu", "--value", "inf"], False, "dy"),
+            ("cuDNN attention (SDPA_FWD operation), Inf in q",
+             ["dnn_app", "--op", "graph-sdpa", "--r", "64", "--value", "inf"], False, "q"),
         ]
         rows, runs, fig = [], [], []
         word = {True: "true", False: "false", None: "null"}

@@ -758,6 +758,7 @@ static void check_out(const struct cudnn_call *cc, const struct sh_dnn_out *o, v
                                .caller = c->caller, .site = c->site };
     if (!sh_dnn_layout(&o->t, o->ptr, &k.out))
         return;
+    k.out_name = cc->nout > 1 ? o->name : NULL;
     if (sh_policy.check_inputs && (o->own_inputs || cc->nout == 1)) {
         k.nin = o->own_inputs ? o->nin : cc->nin;
         if (k.nin > SH_CHECK_MAX_INPUTS)

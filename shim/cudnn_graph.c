@@ -33,19 +33,109 @@
 #define GRAPHS 256
 #define PACKS 256
 #define PACK_MAX 32
-/* Operations kept per graph: cuDNN's fused attention (the frontend's SDPA,
- * PyTorch's cuDNN attention) is a dozen or more. */
-#define GRAPH_OPS 32
-_Static_assert(GRAPH_OPS <= 32, "struct reach's seen has a bit per operation");
+/* Operations kept per graph: cuDNN's attention as the frontend composes
+ * it (PyTorch's cuDNN attention) is a dozen operations forward and 20 to
+ * 40 backward. */
+#define GRAPH_OPS 64
+/* Distinct tensors kept per graph (a chain of n operations has n + 1). */
+#define GRAPH_TENSORS 96
+_Static_assert(GRAPH_OPS <= 64, "struct reach's seen has a bit per operation");
+_Static_assert(GRAPH_TENSORS < 128, "tensor indices are signed chars");
 
 enum op_kind { K_NONE, K_CONV_FWD, K_CONV_BWD_DATA, K_CONV_BWD_FILTER, K_MATMUL, K_POINTWISE,
-               K_REDUCTION };
-enum role { R_IN0, R_IN1, R_IN2, R_OUT, R_COMP };
-#define NIN 3 /* input roles */
+               K_REDUCTION, K_SDPA_FWD, K_KINDS };
+/* Tensors an operation names (a pointwise one's six). Slots 0 and 1 hold
+ * the operands of the GEMM an operation amounts to, slot 2 its output. */
+#define SLOTS 6
 enum tag { TAG_OP = 1, TAG_GRAPH, TAG_PACK };
 
+/* What a finding calls a tensor; a name already taken in the call gets
+ * a number (a conv's x and a residual add's x: x, x2). */
+#define NAMES 4
+#define FAMILY(id, s) static const char *const id[NAMES] = { s, s "2", s "3", s "4" }
+FAMILY(n_x, "x");
+FAMILY(n_w, "w");
+FAMILY(n_y, "y");
+FAMILY(n_dy, "dy");
+FAMILY(n_dx, "dx");
+FAMILY(n_dw, "dw");
+FAMILY(n_A, "A");
+FAMILY(n_B, "B");
+FAMILY(n_C, "C");
+FAMILY(n_b, "b");
+FAMILY(n_t, "t");
+FAMILY(n_q, "q");
+FAMILY(n_k, "k");
+FAMILY(n_v, "v");
+FAMILY(n_o, "o");
+FAMILY(n_stats, "stats");
+FAMILY(n_scale, "scale");
+
+/* One tensor attribute of an operation kind. */
+struct slot_def {
+    cudnnBackendAttributeName_t attr; /* 0: no such slot */
+    bool out, required;
+    const char *const *names;
+};
+
+#define IN(attr, names) { CUDNN_ATTR_OPERATION_##attr, false, true, names }
+#define OPT(attr, names) { CUDNN_ATTR_OPERATION_##attr, false, false, names }
+#define OUT(attr, names) { CUDNN_ATTR_OPERATION_##attr, true, true, names }
+#define OPT_OUT(attr, names) { CUDNN_ATTR_OPERATION_##attr, true, false, names }
+/* The tensors of each operation the shim follows, by slot. An operation
+ * with every required slot and at least one output is followed. The
+ * attention operation's sequence lengths, page tables and block mask are
+ * integer tensors no scan reads: not followed. Its backward operation
+ * (SDPA_BWD) is not: cuDNN 9.19 builds no graph of it alone (BAD_PARAM;
+ * beside others a graph gets only their engines), and the frontend
+ * composes attention backward from the operations here. */
+static const struct slot_def slot_defs[K_KINDS][SLOTS] = {
+    [K_CONV_FWD] = { IN(CONVOLUTION_FORWARD_X, n_x), IN(CONVOLUTION_FORWARD_W, n_w),
+                     OUT(CONVOLUTION_FORWARD_Y, n_y) },
+    [K_CONV_BWD_DATA] = { IN(CONVOLUTION_BWD_DATA_DY, n_dy), IN(CONVOLUTION_BWD_DATA_W, n_w),
+                          OUT(CONVOLUTION_BWD_DATA_DX, n_dx) },
+    [K_CONV_BWD_FILTER] = { IN(CONVOLUTION_BWD_FILTER_X, n_x), IN(CONVOLUTION_BWD_FILTER_DY, n_dy),
+                            OUT(CONVOLUTION_BWD_FILTER_DW, n_dw) },
+    [K_MATMUL] = { IN(MATMUL_ADESC, n_A), IN(MATMUL_BDESC, n_B), OUT(MATMUL_CDESC, n_C) },
+    /* y = op(x, b, t) forward; dx = op(dy, x) backward */
+    [K_POINTWISE] = { IN(POINTWISE_XDESC, n_x), OPT(POINTWISE_BDESC, n_b),
+                      OPT_OUT(POINTWISE_YDESC, n_y), OPT(POINTWISE_TDESC, n_t),
+                      OPT(POINTWISE_DYDESC, n_dy), OPT_OUT(POINTWISE_DXDESC, n_dx) },
+    [K_REDUCTION] = { IN(REDUCTION_XDESC, n_x), {0}, OUT(REDUCTION_YDESC, n_y) },
+    [K_SDPA_FWD] = { IN(SDPA_FWD_QDESC, n_q), IN(SDPA_FWD_KDESC, n_k), OUT(SDPA_FWD_ODESC, n_o),
+                     IN(SDPA_FWD_VDESC, n_v), OPT_OUT(SDPA_FWD_STATSDESC, n_stats),
+                     OPT(SDPA_FWD_SCALEDESC, n_scale) },
+};
+#undef IN
+#undef OPT
+#undef OUT
+#undef OPT_OUT
+
+/* Each kind's descriptor (the operation's attribute naming it) and that
+ * descriptor's compute-type attribute; the fewest dims its tensors have
+ * (what the GEMM shapes index). */
+static const struct kind_def {
+    cudnnBackendAttributeName_t desc, comp;
+    int min_nd;
+} kind_defs[K_KINDS] = {
+    [K_CONV_FWD] = { CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_CONV_DESC,
+                     CUDNN_ATTR_CONVOLUTION_COMP_TYPE, 3 },
+    [K_CONV_BWD_DATA] = { CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_CONV_DESC,
+                          CUDNN_ATTR_CONVOLUTION_COMP_TYPE, 3 },
+    [K_CONV_BWD_FILTER] = { CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_CONV_DESC,
+                            CUDNN_ATTR_CONVOLUTION_COMP_TYPE, 3 },
+    [K_MATMUL] = { CUDNN_ATTR_OPERATION_MATMUL_DESC, CUDNN_ATTR_MATMUL_COMP_TYPE, 2 },
+    [K_POINTWISE] = { CUDNN_ATTR_OPERATION_POINTWISE_PW_DESCRIPTOR,
+                      CUDNN_ATTR_POINTWISE_MATH_PREC, 1 },
+    [K_REDUCTION] = { CUDNN_ATTR_OPERATION_REDUCTION_DESC, CUDNN_ATTR_REDUCTION_COMP_TYPE, 1 },
+    [K_SDPA_FWD] = { 0, 0, 4 },
+};
+
+#define R_COMP (-1) /* the slot of an operation's descriptor attribute */
+
 struct bk_tensor {
-    bool set, is_virtual;
+    /* by_value: a host scalar (cuDNN's pass-by-value tensors), never scanned */
+    bool set, is_virtual, by_value;
     long long uid;
     struct sh_dnn_tensor t;
 };
@@ -53,27 +143,32 @@ struct bk_tensor {
 struct op_rec {
     unsigned long long gen;
     enum op_kind kind;
-    struct bk_tensor t[R_OUT + 1]; /* by role: in0, in1, in2, out */
+    struct bk_tensor t[SLOTS];
     bool have_comp;
     bool held; /* the shim rewrote the compute type of the op's descriptor */
     int own, used;
 };
 
+/* A graph's tensor, once however many operations name it. */
+struct graph_tensor {
+    struct bk_tensor t;
+    signed char producer; /* the operation writing it; -1: none followed */
+};
+
 /* What Execute needs of one operation. */
 struct graph_op {
     enum op_kind kind;
-    struct bk_tensor in[NIN], out;
-    long long m, n, k, batch;
-    int atype, btype;
+    signed char t[SLOTS]; /* the graph's tensor in each slot; -1: none */
     bool have_comp, held;
     int own, used;
 };
 
 struct graph_rec {
     unsigned long long gen;
-    int nops;
+    int nops, ntens;
     bool truncated; /* more operations than GRAPH_OPS: their links are not known */
     struct graph_op ops[GRAPH_OPS];
+    struct graph_tensor tens[GRAPH_TENSORS];
 };
 
 struct pack_rec {
@@ -128,50 +223,20 @@ static void ref_copy(const void *d, const void *src)
 
 /* ---- what an attribute is -------------------------------------------------------- */
 
-/* The operation kind and role of a tensor or descriptor attribute of an
- * operation descriptor; false for any other attribute. */
-static bool role_of(cudnnBackendAttributeName_t a, enum op_kind *k, enum role *r)
+/* The operation kind and slot (R_COMP: its descriptor) of an attribute of
+ * an operation descriptor; false for any other attribute. */
+static bool role_of(cudnnBackendAttributeName_t a, enum op_kind *k, int *slot)
 {
-#define R(name, kind, role) case name: *k = kind, *r = role; return true;
-    switch (a) {
-    R(CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_X, K_CONV_FWD, R_IN0)
-    R(CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_W, K_CONV_FWD, R_IN1)
-    R(CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_Y, K_CONV_FWD, R_OUT)
-    R(CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_CONV_DESC, K_CONV_FWD, R_COMP)
-    R(CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_DY, K_CONV_BWD_DATA, R_IN0)
-    R(CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_W, K_CONV_BWD_DATA, R_IN1)
-    R(CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_DX, K_CONV_BWD_DATA, R_OUT)
-    R(CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_CONV_DESC, K_CONV_BWD_DATA, R_COMP)
-    R(CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_X, K_CONV_BWD_FILTER, R_IN0)
-    R(CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_DY, K_CONV_BWD_FILTER, R_IN1)
-    R(CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_DW, K_CONV_BWD_FILTER, R_OUT)
-    R(CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_CONV_DESC, K_CONV_BWD_FILTER, R_COMP)
-    R(CUDNN_ATTR_OPERATION_MATMUL_ADESC, K_MATMUL, R_IN0)
-    R(CUDNN_ATTR_OPERATION_MATMUL_BDESC, K_MATMUL, R_IN1)
-    R(CUDNN_ATTR_OPERATION_MATMUL_CDESC, K_MATMUL, R_OUT)
-    R(CUDNN_ATTR_OPERATION_MATMUL_DESC, K_MATMUL, R_COMP)
-    R(CUDNN_ATTR_OPERATION_POINTWISE_XDESC, K_POINTWISE, R_IN0)
-    R(CUDNN_ATTR_OPERATION_POINTWISE_BDESC, K_POINTWISE, R_IN1)
-    R(CUDNN_ATTR_OPERATION_POINTWISE_TDESC, K_POINTWISE, R_IN2)
-    R(CUDNN_ATTR_OPERATION_POINTWISE_YDESC, K_POINTWISE, R_OUT)
-    R(CUDNN_ATTR_OPERATION_POINTWISE_PW_DESCRIPTOR, K_POINTWISE, R_COMP)
-    R(CUDNN_ATTR_OPERATION_REDUCTION_XDESC, K_REDUCTION, R_IN0)
-    R(CUDNN_ATTR_OPERATION_REDUCTION_YDESC, K_REDUCTION, R_OUT)
-    R(CUDNN_ATTR_OPERATION_REDUCTION_DESC, K_REDUCTION, R_COMP)
-    default: return false;
+    for (int i = K_NONE + 1; i < K_KINDS; i++) {
+        *k = (enum op_kind)i;
+        *slot = R_COMP;
+        if (kind_defs[i].desc && kind_defs[i].desc == a)
+            return true;
+        for (*slot = 0; *slot < SLOTS; ++*slot)
+            if (slot_defs[i][*slot].attr && slot_defs[i][*slot].attr == a)
+                return true;
     }
-#undef R
-}
-
-/* The compute-type attribute of the descriptor an operation of kind k uses. */
-static cudnnBackendAttributeName_t comp_attr(enum op_kind k)
-{
-    switch (k) {
-    case K_MATMUL: return CUDNN_ATTR_MATMUL_COMP_TYPE;
-    case K_POINTWISE: return CUDNN_ATTR_POINTWISE_MATH_PREC;
-    case K_REDUCTION: return CUDNN_ATTR_REDUCTION_COMP_TYPE;
-    default: return CUDNN_ATTR_CONVOLUTION_COMP_TYPE;
-    }
+    return false;
 }
 
 static bool is_comp_attr(cudnnBackendAttributeName_t a)
@@ -189,21 +254,28 @@ static bool get_attr(cudnnBackendDescriptor_t d, cudnnBackendAttributeName_t a,
     return get && get(d, a, type, req, n, out) == CUDNN_STATUS_SUCCESS;
 }
 
+/* A boolean attribute not every library answers for a tensor that never
+ * set it: false then. */
+static bool get_flag(cudnnBackendDescriptor_t d, cudnnBackendAttributeName_t a)
+{
+    bool v = false;
+    return get_attr(d, a, CUDNN_TYPE_BOOLEAN, 1, NULL, &v) && v;
+}
+
 static bool read_tensor(cudnnBackendDescriptor_t d, struct bk_tensor *t)
 {
     int64_t nd, ns, uid, dim[SH_DNN_DIMS], stride[SH_DNN_DIMS];
     cudnnDataType_t type;
-    bool is_virtual = false;
     if (!get_attr(d, CUDNN_ATTR_TENSOR_UNIQUE_ID, CUDNN_TYPE_INT64, 1, NULL, &uid) ||
         !get_attr(d, CUDNN_ATTR_TENSOR_DATA_TYPE, CUDNN_TYPE_DATA_TYPE, 1, NULL, &type) ||
         !get_attr(d, CUDNN_ATTR_TENSOR_DIMENSIONS, CUDNN_TYPE_INT64, SH_DNN_DIMS, &nd, dim) ||
         !get_attr(d, CUDNN_ATTR_TENSOR_STRIDES, CUDNN_TYPE_INT64, SH_DNN_DIMS, &ns, stride) ||
         nd < 1 || nd > SH_DNN_DIMS || ns != nd)
         return false;
-    /* Not every library answers IS_VIRTUAL for a tensor that never set it. */
-    if (!get_attr(d, CUDNN_ATTR_TENSOR_IS_VIRTUAL, CUDNN_TYPE_BOOLEAN, 1, NULL, &is_virtual))
-        is_virtual = false;
-    *t = (struct bk_tensor){ .set = true, .is_virtual = is_virtual, .uid = uid,
+    *t = (struct bk_tensor){ .set = true,
+                             .is_virtual = get_flag(d, CUDNN_ATTR_TENSOR_IS_VIRTUAL),
+                             .by_value = get_flag(d, CUDNN_ATTR_TENSOR_IS_BY_VALUE),
+                             .uid = uid,
                              .t = { .type = (int)type, .nd = (int)nd } };
     for (int i = 0; i < nd; i++) {
         t->t.dim[i] = dim[i];
@@ -229,90 +301,89 @@ static struct op_rec *op_record(const void *op, enum op_kind kind)
     return &op_pool[idx];
 }
 
-static void op_update(const void *op, enum op_kind kind, enum role role,
-                      cudnnBackendDescriptor_t ref)
+static void op_update(const void *op, enum op_kind kind, int slot, cudnnBackendDescriptor_t ref)
 {
     struct bk_tensor t = { 0 };
     cudnnDataType_t used;
     int own = 0;
     bool held = false, have_comp = false;
-    if (role == R_COMP) {
-        have_comp = get_attr(ref, comp_attr(kind), CUDNN_TYPE_DATA_TYPE, 1, NULL, &used);
+    if (slot == R_COMP) {
+        have_comp = get_attr(ref, kind_defs[kind].comp, CUDNN_TYPE_DATA_TYPE, 1, NULL, &used);
         held = have_comp && sh_dnn_own_get(ref, &own);
     } else if (!read_tensor(ref, &t)) {
         return;
     }
     pthread_mutex_lock(&lock);
     struct op_rec *r = op_record(op, kind);
-    if (role == R_COMP) {
+    if (slot == R_COMP) {
         r->have_comp = have_comp;
         r->held = held;
         r->own = own;
         r->used = have_comp ? (int)used : 0;
     } else {
-        r->t[role] = t;
+        r->t[slot] = t;
     }
     pthread_mutex_unlock(&lock);
 }
 
 /* ---- graph records ----------------------------------------------------------------------- */
 
-/* An operation as the GEMM or reduction it amounts to (see cudnn.c for the
- * legacy convolutions' implicit GEMMs; a matmul is its own GEMM, batched
- * over C's leading dims; pointwise ops are k = 1 reductions). */
-static void op_shape(const struct op_rec *r, struct graph_op *g)
-{
-    const struct sh_dnn_tensor *a = &r->t[R_IN0].t, *b = &r->t[R_IN1].t, *o = &r->t[R_OUT].t;
-    long long groups;
-    g->batch = 1;
-    switch (r->kind) {
-    case K_CONV_FWD:
-        g->m = o->dim[0] * sh_dnn_spatial(o), g->n = o->dim[1], g->k = b->dim[1] * sh_dnn_spatial(b);
-        break;
-    case K_CONV_BWD_DATA:
-        groups = b->dim[1] > 0 && o->dim[1] % b->dim[1] == 0 ? o->dim[1] / b->dim[1] : 1;
-        g->m = o->dim[0] * sh_dnn_spatial(o), g->n = o->dim[1];
-        g->k = b->dim[0] / (groups > 0 ? groups : 1) * sh_dnn_spatial(b);
-        break;
-    case K_CONV_BWD_FILTER:
-        g->m = o->dim[1] * sh_dnn_spatial(o), g->n = o->dim[0], g->k = b->dim[0] * sh_dnn_spatial(b);
-        break;
-    case K_MATMUL:
-        g->m = o->dim[o->nd - 2], g->n = o->dim[o->nd - 1], g->k = a->dim[a->nd - 1];
-        for (int i = 0; i < o->nd - 2; i++)
-            g->batch *= o->dim[i];
-        break;
-    default:
-        g->m = 1, g->n = sh_dnn_elems(o);
-        g->k = r->kind == K_REDUCTION && g->n > 0 ? sh_dnn_elems(a) / g->n : 1;
-        break;
-    }
-}
-
+/* Every required tensor, at least one output, and the dims the GEMM
+ * shapes read. */
 static bool op_complete(const struct op_rec *r)
 {
-    bool conv_or_mm = r->kind != K_POINTWISE && r->kind != K_REDUCTION;
-    bool nd_ok = r->t[R_OUT].t.nd >= (r->kind == K_MATMUL ? 2 : conv_or_mm ? 3 : 1);
-    return r->t[R_OUT].set && r->t[R_IN0].set && (!conv_or_mm || r->t[R_IN1].set) && nd_ok &&
-           r->t[R_IN0].t.nd >= (conv_or_mm ? 2 : 1) && (!conv_or_mm || r->t[R_IN1].t.nd >= 2);
+    bool any_out = false;
+    for (int s = 0; s < SLOTS; s++) {
+        const struct slot_def *d = &slot_defs[r->kind][s];
+        if (!r->t[s].set) {
+            if (d->required)
+                return false;
+            continue;
+        }
+        if (r->t[s].t.nd < kind_defs[r->kind].min_nd)
+            return false;
+        any_out |= d->out;
+    }
+    return any_out;
 }
 
-static void graph_op_of(const struct op_rec *r, struct graph_op *g)
+/* The graph's index of tensor t, added if new (-1 when full). */
+static int graph_tensor(struct graph_rec *g, const struct bk_tensor *t)
 {
-    *g = (struct graph_op){ .kind = K_NONE };
+    for (int i = 0; i < g->ntens; i++)
+        if (g->tens[i].t.uid == t->uid)
+            return i;
+    if (g->ntens == GRAPH_TENSORS)
+        return -1;
+    g->tens[g->ntens] = (struct graph_tensor){ .t = *t, .producer = -1 };
+    return g->ntens++;
+}
+
+/* Operation i of g from its record; one whose tensors do not all fit is
+ * not followed (and the graph's links past it are unknown). */
+static void graph_op_of(struct graph_rec *g, int i, const struct op_rec *r)
+{
+    struct graph_op *op = &g->ops[i];
+    *op = (struct graph_op){ .kind = K_NONE };
     if (!op_complete(r))
         return;
-    g->kind = r->kind;
-    for (int i = 0; i < NIN; i++)
-        g->in[i] = r->t[i];
-    g->out = r->t[R_OUT];
-    op_shape(r, g);
-    g->atype = sh_dnn_cuda_type(r->t[R_IN0].t.type);
-    g->btype = sh_dnn_cuda_type(r->t[r->t[R_IN1].set ? R_IN1 : R_IN0].t.type);
-    g->have_comp = r->have_comp;
-    g->held = r->held;
-    g->own = r->own;
-    g->used = r->used;
+    int n = 0;
+    for (int s = 0; s < SLOTS; s++)
+        n += r->t[s].set;
+    if (g->ntens + n > GRAPH_TENSORS) {
+        g->truncated = true;
+        return;
+    }
+    for (int s = 0; s < SLOTS; s++) {
+        op->t[s] = r->t[s].set ? (signed char)graph_tensor(g, &r->t[s]) : -1;
+        if (op->t[s] >= 0 && slot_defs[r->kind][s].out && g->tens[op->t[s]].producer < 0)
+            g->tens[op->t[s]].producer = (signed char)i;
+    }
+    op->kind = r->kind;
+    op->have_comp = r->have_comp;
+    op->held = r->held;
+    op->own = r->own;
+    op->used = r->used;
 }
 
 static void graph_from_ops(const void *graph, int64_t n, const cudnnBackendDescriptor_t *ops)
@@ -322,17 +393,18 @@ static void graph_from_ops(const void *graph, int64_t n, const cudnnBackendDescr
     pthread_mutex_lock(&lock);
     unsigned idx = graph_next++ % GRAPHS;
     struct graph_rec *g = &graph_pool[idx];
-    /* Only the operations present are written: a record is mostly room
-     * for large graphs, and untouched room costs no memory. */
+    /* Only the operations and tensors present are written: a record is
+     * mostly room for large graphs, and untouched room costs no memory. */
     g->gen = ++generation;
     g->nops = n < GRAPH_OPS ? (int)n : GRAPH_OPS;
+    g->ntens = 0;
     g->truncated = n > GRAPH_OPS;
     for (int i = 0; i < g->nops; i++) {
         unsigned oi;
         unsigned long long gen;
         g->ops[i].kind = K_NONE;
         if (ref_get(ops[i], TAG_OP, &oi, &gen) && op_pool[oi].gen == gen)
-            graph_op_of(&op_pool[oi], &g->ops[i]);
+            graph_op_of(g, i, &op_pool[oi]);
     }
     ref_put(graph, TAG_GRAPH, idx, g->gen);
     pthread_mutex_unlock(&lock);
@@ -378,7 +450,7 @@ static void track_set(cudnnBackendDescriptor_t d, cudnnBackendAttributeName_t na
                       cudnnBackendAttributeType_t type, int64_t count, const void *v)
 {
     enum op_kind kind;
-    enum role role;
+    int slot;
     const cudnnBackendDescriptor_t *refd = v;
     if (type == CUDNN_TYPE_INT64 && name == CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS)
         pack_update(d, true, count, v);
@@ -386,8 +458,8 @@ static void track_set(cudnnBackendDescriptor_t d, cudnnBackendAttributeName_t na
         pack_update(d, false, count, v);
     if (type != CUDNN_TYPE_BACKEND_DESCRIPTOR || count < 1 || !v)
         return;
-    if (role_of(name, &kind, &role) && count == 1)
-        op_update(d, kind, role, refd[0]);
+    if (role_of(name, &kind, &slot) && count == 1)
+        op_update(d, kind, slot, refd[0]);
     else if (name == CUDNN_ATTR_OPERATIONGRAPH_OPS)
         graph_from_ops(d, count, refd);
     else if (name == CUDNN_ATTR_ENGINE_OPERATION_GRAPH ||
@@ -450,59 +522,97 @@ void sh_dnn_graph_destroy(cudnnBackendDescriptor_t d)
         sh_objtab_del(&refs, d);
 }
 
-static void out_of(const struct graph_op *op, const void *ptr, struct sh_dnn_out *o)
+/* ---- a graph's outputs and inputs ------------------------------------------------------- */
+
+static const struct bk_tensor *slot_tensor(const struct graph_rec *g, const struct graph_op *op,
+                                           int s)
 {
-    struct sh_call tmp = { 0 };
-    sh_dnn_set_compute(&tmp, op->held, op->own, op->used);
-    *o = (struct sh_dnn_out){ .t = op->out.t, .ptr = ptr, .m = op->m, .n = op->n, .k = op->k,
-                              .batch = op->batch, .atype = op->atype, .btype = op->btype,
-                              .ctype = sh_dnn_cuda_type(op->out.t.type),
-                              .compute = op->have_comp ? tmp.compute : -1,
-                              .compute_used = op->have_comp ? tmp.compute_used : -1 };
+    return op->t[s] >= 0 ? &g->tens[op->t[s]].t : NULL;
 }
 
-/* ---- a graph's inputs ------------------------------------------------------------------- */
+/* The GEMM or reduction an output of an operation amounts to (see
+ * cudnn.c for the legacy convolutions' implicit GEMMs; a matmul is its
+ * own GEMM, batched over C's leading dims; pointwise ops are k = 1
+ * reductions; attention's O = P V, batched over batch and heads, reduces
+ * over the keys). */
+static void out_shape(enum op_kind kind, const struct sh_dnn_tensor *a,
+                      const struct sh_dnn_tensor *b, const struct sh_dnn_tensor *o,
+                      struct sh_dnn_out *out)
+{
+    long long groups;
+    out->batch = 1;
+    switch (kind) {
+    case K_CONV_FWD:
+        out->m = o->dim[0] * sh_dnn_spatial(o), out->n = o->dim[1];
+        out->k = b->dim[1] * sh_dnn_spatial(b);
+        break;
+    case K_CONV_BWD_DATA:
+        groups = b->dim[1] > 0 && o->dim[1] % b->dim[1] == 0 ? o->dim[1] / b->dim[1] : 1;
+        out->m = o->dim[0] * sh_dnn_spatial(o), out->n = o->dim[1];
+        out->k = b->dim[0] / (groups > 0 ? groups : 1) * sh_dnn_spatial(b);
+        break;
+    case K_CONV_BWD_FILTER:
+        out->m = o->dim[1] * sh_dnn_spatial(o), out->n = o->dim[0];
+        out->k = b->dim[0] * sh_dnn_spatial(b);
+        break;
+    case K_MATMUL:
+    case K_SDPA_FWD:
+        out->m = o->dim[o->nd - 2], out->n = o->dim[o->nd - 1];
+        for (int i = 0; i < o->nd - 2; i++)
+            out->batch *= o->dim[i];
+        out->k = kind == K_MATMUL ? a->dim[a->nd - 1] : b->dim[2];
+        break;
+    default:
+        out->m = 1, out->n = sh_dnn_elems(o);
+        out->k = kind == K_REDUCTION && out->n > 0 ? sh_dnn_elems(a) / out->n : 1;
+        break;
+    }
+}
+
+/* Output slot s of op. */
+static void out_of(const struct graph_rec *g, const struct graph_op *op, int s, const void *ptr,
+                   struct sh_dnn_out *o)
+{
+    const struct bk_tensor *a = slot_tensor(g, op, 0), *b = slot_tensor(g, op, 1);
+    const struct bk_tensor *t = slot_tensor(g, op, s);
+    struct sh_call tmp = { 0 };
+    if (!b)
+        b = a;
+    sh_dnn_set_compute(&tmp, op->held, op->own, op->used);
+    *o = (struct sh_dnn_out){ .t = t->t, .ptr = ptr, .atype = sh_dnn_cuda_type(a->t.type),
+                              .btype = sh_dnn_cuda_type(b->t.type),
+                              .ctype = sh_dnn_cuda_type(t->t.type),
+                              .compute = op->have_comp ? tmp.compute : -1,
+                              .compute_used = op->have_comp ? tmp.compute_used : -1 };
+    out_shape(op->kind, &a->t, &b->t, &t->t, o);
+}
 
 /* The call's inputs are the tensors no operation of its graph produces;
  * each output's are those its operations reach back to through the
  * tensors the graph produces (virtual or not). A link the shim cannot
  * follow (a virtual tensor no followed operation makes, an operation
  * list cut at GRAPH_OPS, more inputs than a record holds) makes the
- * output's inputs unknown rather than wrongly cleared. */
+ * output's inputs unknown rather than wrongly cleared. A pass-by-value
+ * scalar (the attention scale) lives on the host: not an input to scan. */
 
-/* cuDNN's names for an operation's inputs; a name already taken in the
- * call gets a number (a conv's x and a residual add's x: x, x2). */
-static const char *input_name(const struct cudnn_call *cc, enum op_kind k, int role)
+static bool name_taken(const struct cudnn_call *cc, const char *name)
 {
-    static const char *const x[] = { "x", "x2", "x3", "x4" };
-    static const char *const w[] = { "w", "w2", "w3", "w4" };
-    static const char *const dy[] = { "dy", "dy2", "dy3", "dy4" };
-    static const char *const A[] = { "A", "A2", "A3", "A4" };
-    static const char *const B[] = { "B", "B2", "B3", "B4" };
-    static const char *const b[] = { "b", "b2", "b3", "b4" };
-    static const char *const t[] = { "t", "t2", "t3", "t4" };
-    static const char *const *const names[][NIN] = {
-        [K_CONV_FWD] = { x, w, NULL },        [K_CONV_BWD_DATA] = { dy, w, NULL },
-        [K_CONV_BWD_FILTER] = { x, dy, NULL }, [K_MATMUL] = { A, B, NULL },
-        [K_POINTWISE] = { x, b, t },          [K_REDUCTION] = { x, NULL, NULL },
-    };
-    const char *const *family = names[k][role];
-    for (int j = 0; family && j < 4; j++) {
-        bool taken = false;
-        for (int u = 0; u < cc->nin; u++)
-            taken |= cc->in_name[u] == family[j];
-        if (!taken)
-            return family[j];
-    }
-    return NULL;
+    for (int u = 0; u < cc->nin; u++)
+        if (cc->in_name[u] == name)
+            return true;
+    for (int u = 0; u < cc->nout; u++)
+        if (cc->out[u].name == name)
+            return true;
+    return false;
 }
 
-static int producer(const struct graph_rec *g, long long uid)
+/* The first name of the family the call has not used; NULL when all are. */
+static const char *free_name(const struct cudnn_call *cc, const char *const *family)
 {
-    for (int i = 0; i < g->nops; i++)
-        if (g->ops[i].kind != K_NONE && g->ops[i].out.uid == uid)
-            return i;
-    return -1;
+    for (int j = 0; j < NAMES; j++)
+        if (!name_taken(cc, family[j]))
+            return family[j];
+    return NULL;
 }
 
 struct reach {
@@ -510,7 +620,7 @@ struct reach {
     const struct pack_rec *p;
     struct cudnn_call *cc;
     struct sh_dnn_out *o;
-    uint32_t seen; /* operations walked (GRAPH_OPS bits) */
+    uint64_t seen; /* operations walked (GRAPH_OPS bits) */
 };
 
 /* The output's list holds each input once; -1 stands for an unknown one
@@ -526,16 +636,16 @@ static void out_input(struct sh_dnn_out *o, int at)
         o->in[SH_CHECK_MAX_INPUTS - 1] = -1;
 }
 
-/* Input tensor t (of role `role` of an operation of kind k) joins the
- * call's inputs once, and the output's. */
-static void reach_input(struct reach *r, enum op_kind k, int role, const struct bk_tensor *t)
+/* Input tensor t (slot s of an operation of kind k) joins the call's
+ * inputs once, and the output's. */
+static void reach_input(struct reach *r, enum op_kind k, int s, const struct bk_tensor *t)
 {
     struct cudnn_call *cc = r->cc;
     int at = -1;
     for (int i = 0; i < cc->nin && at < 0; i++)
         if (cc->in_uid[i] == t->uid)
             at = i;
-    const char *name = at < 0 ? input_name(cc, k, role) : NULL;
+    const char *name = at < 0 ? free_name(cc, slot_defs[k][s].names) : NULL;
     if (at < 0 && name && cc->nin < SH_DNN_INPUTS) {
         at = cc->nin++;
         cc->in_name[at] = name;
@@ -548,27 +658,27 @@ static void reach_input(struct reach *r, enum op_kind k, int role, const struct 
 
 static void reach_back(struct reach *r, int op)
 {
-    if (r->seen & UINT32_C(1) << op)
+    if (r->seen & UINT64_C(1) << op)
         return;
-    r->seen |= UINT32_C(1) << op;
+    r->seen |= UINT64_C(1) << op;
     const struct graph_op *g = &r->g->ops[op];
-    for (int role = 0; role < NIN; role++) {
-        const struct bk_tensor *t = &g->in[role];
-        if (!t->set)
+    for (int s = 0; s < SLOTS; s++) {
+        if (slot_defs[g->kind][s].out || g->t[s] < 0)
             continue;
-        int from = producer(r->g, t->uid);
-        if (from >= 0)
-            reach_back(r, from);
-        else if (t->is_virtual || r->g->truncated)
+        const struct graph_tensor *t = &r->g->tens[g->t[s]];
+        if (t->producer >= 0)
+            reach_back(r, t->producer);
+        else if (t->t.is_virtual || r->g->truncated)
             out_input(r->o, -1);
-        else
-            reach_input(r, g->kind, role, t);
+        else if (!t->t.by_value)
+            reach_input(r, g->kind, s, &t->t);
     }
 }
 
-/* The call is described as its graph's first operation; every operation's
- * output that is a real (not virtual) tensor and has a pointer in the pack
- * is checked after the call, with the inputs it is computed from. */
+/* The call is described as its graph's first operation (by its first
+ * output); every operation's 16-bit output that is a real (not virtual)
+ * tensor and has a pointer in the pack is checked after the call, with
+ * the inputs it is computed from, and named for the findings. */
 static void describe_graph(struct cudnn_call *cc, const struct graph_rec *g,
                            const struct pack_rec *p)
 {
@@ -576,24 +686,32 @@ static void describe_graph(struct cudnn_call *cc, const struct graph_rec *g,
     bool described = false;
     for (int i = 0; i < g->nops; i++) {
         const struct graph_op *op = &g->ops[i];
-        if (op->kind == K_NONE)
-            continue;
-        const void *ptr = op->out.is_virtual ? NULL : pack_lookup(p, op->out.uid);
-        if (!described) {
-            struct sh_dnn_out first;
-            out_of(op, ptr, &first);
-            c->gemm = op->kind != K_POINTWISE && op->kind != K_REDUCTION;
-            c->reduction = !c->gemm;
-            sh_dnn_describe(c, &first);
-            if (op->have_comp)
-                sh_dnn_set_compute(c, op->held, op->own, op->used);
-            else
-                c->compute = c->compute_used = -1;
-            described = true;
-        }
-        if (ptr && cc->nout < SH_DNN_OUTS) {
-            struct sh_dnn_out *o = &cc->out[cc->nout++];
-            out_of(op, ptr, o);
+        for (int s = 0; s < SLOTS && op->kind != K_NONE; s++) {
+            const struct bk_tensor *t = slot_tensor(g, op, s);
+            if (!t || !slot_defs[op->kind][s].out)
+                continue;
+            const void *ptr = t->is_virtual ? NULL : pack_lookup(p, t->uid);
+            if (!described) {
+                struct sh_dnn_out first;
+                out_of(g, op, s, ptr, &first);
+                c->gemm = op->kind != K_POINTWISE && op->kind != K_REDUCTION;
+                c->reduction = !c->gemm;
+                sh_dnn_describe(c, &first);
+                if (op->have_comp)
+                    sh_dnn_set_compute(c, op->held, op->own, op->used);
+                else
+                    c->compute = c->compute_used = -1;
+                described = true;
+            }
+            /* Only 16-bit outputs are checked (sh_decide_check): a FLOAT
+             * one (attention's stats) takes no room. */
+            int ct = sh_dnn_cuda_type(t->t.type);
+            if (!ptr || (ct != SH_R_16F && ct != SH_R_16BF) || cc->nout == SH_DNN_OUTS)
+                continue;
+            struct sh_dnn_out *o = &cc->out[cc->nout];
+            out_of(g, op, s, ptr, o);
+            o->name = free_name(cc, slot_defs[op->kind][s].names);
+            cc->nout++;
             if (sh_policy.check_inputs) {
                 struct reach r = { .g = g, .p = p, .cc = cc, .o = o };
                 o->own_inputs = true;

@@ -45,6 +45,9 @@ struct sh_dnn_tensor {
 struct sh_dnn_out {
     struct sh_dnn_tensor t;
     const void *ptr;
+    /* A graph output's name (cuDNN's: y, dx, o, dq ...), in its findings
+     * when the call checks more than one output. */
+    const char *name;
     long long m, n, k, batch;
     int atype, btype, ctype, compute, compute_used; /* CUDA data types */
     /* A graph's output lists the call's inputs it is computed from

@@ -41,8 +41,9 @@ struct sh_check_counts {
 
 /* Inputs one call can have scanned: A, B and C of a GEMM and a cuBLASLt
  * epilogue's bias or aux; x, w, a residual z and a bias of cuDNN's fused
- * convolution. */
-#define SH_CHECK_MAX_INPUTS 4
+ * convolution; q, k, v, o, stats and dO of cuDNN's attention backward as
+ * the frontend composes it. */
+#define SH_CHECK_MAX_INPUTS 8
 
 /* One checked call, as the library describes it. Copied at submission. */
 struct sh_check_call {

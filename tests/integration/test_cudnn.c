@@ -374,7 +374,7 @@ END_TEST
  * bias b, followed through the virtual ones. An overflow at the final
  * store is made by the call; an Inf bias or filter is received. */
 static const struct {
-    const char *args[12];
+    const char *args[16];
     const char *finite;      /* inputs_finite */
     const char *bad;         /* the input holding Inf/NaN, or NULL */
     double count;            /* its Inf count */
@@ -382,9 +382,13 @@ static const struct {
     { { "--op", "graph-conv-bias-relu", OVERFLOW_ARGS }, "true", NULL, 0 },
     { { "--op", "graph-conv-bias-relu", "--bias", "inf" }, "false", "b", 2 },
     { { "--op", "graph-conv-bias-relu", "--bvalue", "inf" }, "false", "w", 4096 * 2 },
-    /* graphs as long as fused attention's: 12 and 32 operations */
+    /* graphs as long as fused attention's: 12, 32 and 64 operations */
     { { "--op", "graph-conv-bias-relu", "--chain", "9", "--bias", "inf" }, "false", "b", 2 },
     { { "--op", "graph-conv-bias-relu", "--chain", "29", OVERFLOW_ARGS }, "true", NULL, 0 },
+    { { "--op", "graph-conv-bias-relu", "--chain", "61", "--bias", "inf" }, "false", "b", 2 },
+    /* two chained biases: y is computed from 5 inputs (x, w, b, b2, b3) */
+    { { "--op", "graph-conv-bias-relu", "--chain", "2", "--chain-bias", "--bias", "1",
+        OVERFLOW_ARGS }, "true", NULL, 0 },
     /* one pointwise operation: x and its broadcast b */
     { { "--op", "graph-add", "--value", "inf" }, "false", "x", 8 },
     { { "--op", "graph-add", "--compute", "FLOAT", "--value", "65504", "--bias", "65504" },
@@ -415,7 +419,8 @@ START_TEST(fused_graph_inputs)
 END_TEST
 
 /* The convolution's output kept real too: two outputs, each naming the
- * inputs it is computed from (the conv's x and w; y's x, w and b). */
+ * inputs it is computed from (the conv's x and w; y's x, w and b), and
+ * each named itself: the convolution's y, then the ReLU's y2. */
 START_TEST(fused_graph_two_outputs)
 {
     hr_app a;
@@ -431,9 +436,94 @@ START_TEST(fused_graph_two_outputs)
         ck_assert_msg(strstr(rec, "\"inputs_finite\":true"), "%s", rec);
         ASSERT_JNUM(rec, "inputs.x.inf", 0);
         ASSERT_JNUM(rec, "inputs.w.inf", 0);
-        with_bias += strstr(rec, "\"b\":") != NULL;
+        bool has_b = strstr(rec, "\"b\":") != NULL;
+        with_bias += has_b;
+        ASSERT_JSTR(rec, "output", has_b ? "y2" : "y");
     }
     ck_assert_int_eq(with_bias, 1);
+    hr_app_free(&a);
+}
+END_TEST
+
+/* cuDNN's attention operation (what the frontend builds for PyTorch's
+ * cuDNN SDPA when cuDNN has it): q, k, v [1, 2, R, 16] / [1, 2, 8, 16],
+ * scale 0.25 (a FLOAT tensor in device memory, or by value). An Inf in q
+ * makes every o row NaN, received; the FLOAT stats output is not checked. */
+START_TEST(attention_outputs)
+{
+    hr_app a;
+    run(&a, 1, ENV("SAFEHALF_CHECK_INPUTS=1"),
+        ARGS("--op", "graph-sdpa", "--r", "64", "--value", "inf"));
+    ASSERT_OK(&a);
+    ASSERT_KV(&a, "nan", 64 * 2 * 16);
+    const char *rec = api_record(&a, "nonfinite", "cudnnBackendExecute");
+    ASSERT_JNUM(rec, "nan", 64 * 2 * 16);
+    ASSERT_JNUM(rec, "m", 64);
+    ASSERT_JNUM(rec, "n", 16);
+    ASSERT_JNUM(rec, "k", 8);
+    ASSERT_JNUM(rec, "batch", 2);
+    ck_assert_msg(strstr(rec, "\"inputs_finite\":false"), "%s", rec);
+    ck_assert_msg(!strstr(rec, "\"output\""), "one output checked (stats is FLOAT): %s", rec);
+    ASSERT_JNUM(rec, "inputs.q.inf", 64 * 2 * 16);
+    ASSERT_JNUM(rec, "inputs.k.inf", 0);
+    ASSERT_JNUM(rec, "inputs.v.inf", 0);
+    ASSERT_JNUM(rec, "inputs.scale.inf", 0);
+    hr_app_free(&a);
+
+    /* the scale passed by value, as PyTorch passes it: a host float, not
+     * an input to scan on the device */
+    run(&a, 1, ENV("SAFEHALF_CHECK_INPUTS=1"),
+        ARGS("--op", "graph-sdpa", "--r", "64", "--value", "inf", "--scale-by-value"));
+    ASSERT_OK(&a);
+    ASSERT_KV(&a, "nan", 64 * 2 * 16);
+    rec = api_record(&a, "nonfinite", "cudnnBackendExecute");
+    ck_assert_msg(strstr(rec, "\"inputs_finite\":false"), "%s", rec);
+    ASSERT_JNUM(rec, "inputs.q.inf", 64 * 2 * 16);
+    ck_assert_msg(!strstr(rec, "\"scale\""), "a by-value scale listed: %s", rec);
+    hr_app_free(&a);
+
+    /* and used: the rows' logsumexp is 0.5 x 16 + ln 8 */
+    run(&a, 1, NULL, ARGS("--op", "graph-sdpa", "--r", "8", "--scale-by-value", "--scale", "0.5"));
+    ASSERT_OK(&a);
+    ck_assert_double_eq_tol(hr_kv_num(a.r.out, "stats0"), 8 + log(8.0), 1e-5);
+    ASSERT_KV(&a, "out0", 1);
+    hr_app_free(&a);
+}
+END_TEST
+
+/* A backward pointwise operation writes DX from DY and X: checked, alone
+ * (dx = dy where x > 0) and fused after a convolution's backward data
+ * (its FLOAT dx, virtual, is the ReLU's dy: dx names dy, w and x). */
+START_TEST(backward_pointwise)
+{
+    hr_app a;
+    run(&a, 1, ENV("SAFEHALF_CHECK_INPUTS=1"),
+        ARGS("--op", "graph-drelu", "--value", "inf", "--bvalue", "1"));
+    ASSERT_OK(&a);
+    ASSERT_KV(&a, "inf", 8);
+    const char *rec = api_record(&a, "nonfinite", "cudnnBackendExecute");
+    ck_assert_msg(strstr(rec, "\"inputs_finite\":false"), "%s", rec);
+    ASSERT_JNUM(rec, "inputs.dy.inf", 8);
+    ASSERT_JNUM(rec, "inputs.x.inf", 0);
+    hr_app_free(&a);
+
+    /* x <= 0: the ReLU passes nothing back, Inf or not */
+    run(&a, 1, ENV("SAFEHALF_CHECK_INPUTS=1"),
+        ARGS("--op", "graph-drelu", "--value", "inf", "--bvalue", "-1"));
+    ASSERT_OK(&a);
+    ASSERT_KV(&a, "inf", 0);
+    ASSERT_KV(&a, "out0", 0);
+    ck_assert_int_eq(hr_log_count(&a.log, "nonfinite"), 0);
+    hr_app_free(&a);
+
+    run(&a, 1, ENV("SAFEHALF_CHECK_INPUTS=1"), ARGS("--op", "graph-dgrad-drelu", OVERFLOW_ARGS));
+    ASSERT_OK(&a);
+    ASSERT_KV(&a, "inf", 8);
+    rec = api_record(&a, "nonfinite", "cudnnBackendExecute");
+    ck_assert_msg(strstr(rec, "\"inputs_finite\":true"), "%s", rec);
+    ASSERT_JNUM(rec, "inputs.dy.inf", 0);
+    ASSERT_JNUM(rec, "inputs.w.inf", 0);
+    ASSERT_JNUM(rec, "inputs.x.inf", 0);
     hr_app_free(&a);
 }
 END_TEST
@@ -579,6 +669,8 @@ int main(void)
     tcase_add_loop_test(t, fused_graph_inputs, 0,
                         (int)(sizeof fused_cases / sizeof fused_cases[0]));
     tcase_add_test(t, fused_graph_two_outputs);
+    tcase_add_test(t, attention_outputs);
+    tcase_add_test(t, backward_pointwise);
     tcase_add_loop_test(t, other_families_leave_it, 0, 2);
     tcase_add_loop_test(t, observe_mode, 0, 2);
     tcase_add_loop_test(t, float_passes, 0, 3);

@@ -91,7 +91,7 @@ class EmulatedSuite(unittest.TestCase):
 
     def test_inputs_named(self):
         cases = {c["case"]: c for c in self.fig["inputs"]}
-        self.assertEqual(len(cases), 14)
+        self.assertEqual(len(cases), 16)
         for c in cases.values():
             self.assertTrue(c["as_expected"], c)
         bias = cases["cuBLASLt, Inf bias per batch member"]
@@ -106,6 +106,8 @@ class EmulatedSuite(unittest.TestCase):
         fused = cases["cuDNN fused conv + bias + ReLU graph, Inf bias"]["inputs"]
         self.assertEqual(fused, {"x": {"inf": 0, "nan": 0}, "w": {"inf": 0, "nan": 0},
                                  "b": {"inf": 2, "nan": 0}})
+        sdpa = cases["cuDNN attention (SDPA_FWD operation), Inf in q"]["inputs"]
+        self.assertEqual(sdpa["q"], {"inf": 64 * 2 * 16, "nan": 0})
         grouped = cases["cuBLAS grouped GEMM, group 1 overflows"]["run"]
         self.assertEqual(grouped["values"]["inf"], "12")
         self.assertEqual(grouped["summary"]["cublasGemmGroupedBatchedEx"]["checked"], 2)
