@@ -683,6 +683,7 @@ static void describe_graph(struct cudnn_call *cc, const struct graph_rec *g,
                            const struct pack_rec *p)
 {
     struct sh_call *c = &cc->c;
+    struct sh_dnn_out first;
     bool described = false;
     for (int i = 0; i < g->nops; i++) {
         const struct graph_op *op = &g->ops[i];
@@ -691,25 +692,26 @@ static void describe_graph(struct cudnn_call *cc, const struct graph_rec *g,
             if (!t || !slot_defs[op->kind][s].out)
                 continue;
             const void *ptr = t->is_virtual ? NULL : pack_lookup(p, t->uid);
+            /* Only 16-bit outputs are checked (sh_decide_check): a FLOAT
+             * one (attention's stats) takes no room. */
+            int ct = sh_dnn_cuda_type(t->t.type);
+            bool check = ptr && (ct == SH_R_16F || ct == SH_R_16BF) && cc->nout < SH_DNN_OUTS;
+            if (described && !check)
+                continue;
+            struct sh_dnn_out *o = check ? &cc->out[cc->nout] : &first;
+            out_of(g, op, s, ptr, o);
             if (!described) {
-                struct sh_dnn_out first;
-                out_of(g, op, s, ptr, &first);
                 c->gemm = op->kind != K_POINTWISE && op->kind != K_REDUCTION;
                 c->reduction = !c->gemm;
-                sh_dnn_describe(c, &first);
+                sh_dnn_describe(c, o);
                 if (op->have_comp)
                     sh_dnn_set_compute(c, op->held, op->own, op->used);
                 else
                     c->compute = c->compute_used = -1;
                 described = true;
             }
-            /* Only 16-bit outputs are checked (sh_decide_check): a FLOAT
-             * one (attention's stats) takes no room. */
-            int ct = sh_dnn_cuda_type(t->t.type);
-            if (!ptr || (ct != SH_R_16F && ct != SH_R_16BF) || cc->nout == SH_DNN_OUTS)
+            if (!check)
                 continue;
-            struct sh_dnn_out *o = &cc->out[cc->nout];
-            out_of(g, op, s, ptr, o);
             o->name = free_name(cc, slot_defs[op->kind][s].names);
             cc->nout++;
             if (sh_policy.check_inputs) {

@@ -298,8 +298,8 @@ static void pointwise(const struct bk_op *op, void *const *p)
 /* ---- graphs ------------------------------------------------------------------------- */
 
 /* A whole graph as one stream operation: its operations and the device
- * pointers of its real tensors ([op][slot]; NULL for virtual ones). */
-/* A pass-by-value tensor's scalar is read at Execute, as cuDNN reads it,
+ * pointers of its real tensors ([op][slot]; NULL for virtual ones). A
+ * pass-by-value tensor's scalar is read at Execute, as cuDNN reads it,
  * into value: the program may reuse its host variable at once. */
 struct graph_op {
     struct bk_graph g;
@@ -456,12 +456,13 @@ static cudnnStatus_t graph_launch(cudnnHandle_t h, const struct bk_graph *g,
     for (int i = 0; i < g->nops; i++) {
         for (int s = 0; s < BK_SLOTS; s++) {
             const struct bk_tensor *t = &g->ops[i].t[s];
-            if (bk_slot_used(&g->ops[i], s) && !t->is_virtual &&
-                !(r->ptr[i][s] = lookup(p, t->uid))) {
+            if (!bk_slot_used(&g->ops[i], s) || t->is_virtual)
+                continue;
+            if (!(r->ptr[i][s] = lookup(p, t->uid))) {
                 free(r);
                 return CUDNN_STATUS_BAD_PARAM;
             }
-            if (bk_slot_used(&g->ops[i], s) && t->by_value)
+            if (t->by_value)
                 memcpy(&r->value[i][s], r->ptr[i][s], dnn_type_size(t->t.type));
         }
     }

@@ -49,8 +49,8 @@ struct sdpa {
 /* Offset of element [i0, i1, i2, i3] of slot s's tensor. */
 static int64_t at(const struct sdpa *a, int s, int64_t i0, int64_t i1, int64_t i2, int64_t i3)
 {
-    const int64_t *stride = a->op->t[s].t.stride;
-    return i0 * stride[0] + i1 * stride[1] + i2 * stride[2] + i3 * stride[3];
+    const int64_t idx[4] = { i0, i1, i2, i3 };
+    return dnn_offset(&a->op->t[s].t, idx);
 }
 
 static float ld(const struct sdpa *a, int s, int64_t i0, int64_t i1, int64_t i2, int64_t i3)
