@@ -4,8 +4,9 @@
  * The other files: dnn_desc.c (tensor, filter and convolution descriptors),
  * dnn_conv.c (convolutions), dnn_tensor_ops.c (cudnnReduceTensor,
  * cudnnOpTensor), dnn_backend.c and dnn_backend_get.c (the graph API's
- * descriptors) and dnn_exec.c (executing a graph, and the matmul it may
- * hold). */
+ * descriptors), dnn_exec.c (executing a graph, and the matmul it may
+ * hold), dnn_sdpa.c (the graph's attention operation) and dnn_bn.c (batch
+ * normalization). */
 #include <stdio.h>
 #include <stdlib.h>
 

@@ -2377,6 +2377,697 @@ START_TEST(test_backend_sdpa_attributes)
 }
 END_TEST
 
+/* ---- batch normalization --------------------------------------------------------- */
+
+#define SP CUDNN_BATCHNORM_SPATIAL
+#define PA CUDNN_BATCHNORM_PER_ACTIVATION
+#define OPS_BN CUDNN_BATCHNORM_OPS_BN
+#define OPS_ACT CUDNN_BATCHNORM_OPS_BN_ACTIVATION
+#define OPS_ADD CUDNN_BATCHNORM_OPS_BN_ADD_ACTIVATION
+#define BN_MAXE 96 /* elements of the largest test tensor */
+
+/* A batch-normalization layer: x [N, C, spatial...] NCHW packed of type t,
+ * its parameters FLOAT [1, C, 1...] or (per activation) [1, C,
+ * spatial...], as cudnnDeriveBNTensorDescriptor gives them. */
+struct bnl {
+    cudnnDataType_t type;
+    cudnnBatchNormMode_t mode;
+    cudnnTensorDescriptor_t xd, pd;
+    int c, sp, elems, params, m; /* sp: spatial elements; m: elements per statistic */
+};
+
+static struct bnl bn_layer(cudnnDataType_t t, cudnnBatchNormMode_t mode, int nd, const int *dim)
+{
+    struct bnl l = { .type = t, .mode = mode, .c = dim[1], .sp = 1 };
+    for (int i = 2; i < nd; i++)
+        l.sp *= dim[i];
+    ck_assert_int_eq(cudnnCreateTensorDescriptor(&l.xd), OK);
+    ck_assert_int_eq(cudnnSetTensorNdDescriptorEx(l.xd, NCHW, t, nd, dim), OK);
+    ck_assert_int_eq(cudnnCreateTensorDescriptor(&l.pd), OK);
+    ck_assert_int_eq(cudnnDeriveBNTensorDescriptor(l.pd, l.xd, mode), OK);
+    l.elems = dim[0] * l.c * l.sp;
+    l.params = mode == PA ? l.c * l.sp : l.c;
+    l.m = l.elems / l.params;
+    ck_assert_int_le(l.elems, BN_MAXE);
+    return l;
+}
+
+static struct bnl bn_layer4(cudnnDataType_t t, cudnnBatchNormMode_t mode, int n, int c, int h,
+                            int w)
+{
+    return bn_layer(t, mode, 4, (int[]){ n, c, h, w });
+}
+
+/* The parameter element x's element i uses. */
+static int bn_pidx(const struct bnl *l, int i)
+{
+    int ch = i / l->sp % l->c;
+    return l->mode == PA ? ch * l->sp + i % l->sp : ch;
+}
+
+/* A device copy of n values in type t, and v rounded as t holds it. */
+static void *up_t(float *v, int n, cudnnDataType_t t)
+{
+    if (t == FLT)
+        return up(v, (size_t)n * 4);
+    uint16_t h[BN_MAXE];
+    for (int i = 0; i < n; i++) {
+        h[i] = H(v[i]);
+        v[i] = F(h[i]);
+    }
+    return up(h, (size_t)n * 2);
+}
+
+static void down_t(float *v, const void *d, int n, cudnnDataType_t t)
+{
+    if (t == FLT) {
+        down(v, d, (size_t)n * 4);
+        return;
+    }
+    uint16_t h[BN_MAXE];
+    down(h, d, (size_t)n * 2);
+    for (int i = 0; i < n; i++)
+        v[i] = F(h[i]);
+}
+
+/* Test data: multiples of 1/8 (exact in half) with a nonzero mean. */
+static void bn_fill(float *v, int n, int seed, float mul, float add)
+{
+    for (int i = 0; i < n; i++)
+        v[i] = mul * val(i + seed) + add;
+}
+
+static void bn_params(float *scale, float *bias, int n)
+{
+    for (int k = 0; k < n; k++) {
+        scale[k] = 0.5f + 0.25f * (float)k;
+        bias[k] = -0.25f + 0.125f * (float)k;
+    }
+}
+
+/* Batch mean and biased variance of every statistic, in double. */
+static void bn_ref_stats(const struct bnl *l, const float *x, double *mean, double *var)
+{
+    for (int k = 0; k < l->params; k++)
+        mean[k] = var[k] = 0;
+    for (int i = 0; i < l->elems; i++)
+        mean[bn_pidx(l, i)] += x[i] / (double)l->m;
+    for (int i = 0; i < l->elems; i++) {
+        double d = x[i] - mean[bn_pidx(l, i)];
+        var[bn_pidx(l, i)] += d * d / (double)l->m;
+    }
+}
+
+/* y = act(scale * (x - mean) / sqrt(var + eps) + bias [+ z]) in double. */
+static void bn_ref_fwd(const struct bnl *l, const float *x, const float *z, bool relu,
+                       const float *scale, const float *bias, const double *mean,
+                       const double *var, double eps, double *y)
+{
+    for (int i = 0; i < l->elems; i++) {
+        int k = bn_pidx(l, i);
+        y[i] = scale[k] * (x[i] - mean[k]) / sqrt(var[k] + eps) + bias[k] + (z ? z[i] : 0);
+        if (relu && y[i] < 0)
+            y[i] = 0;
+    }
+}
+
+/* dx, dscale, dbias in double from g (dy after any ReLU mask) and the
+ * statistics mean, invstd. */
+static void bn_ref_bwd(const struct bnl *l, const float *x, const float *g, const float *scale,
+                       const double *mean, const double *invstd, double *dx, double *dscale,
+                       double *dbias)
+{
+    for (int k = 0; k < l->params; k++)
+        dscale[k] = dbias[k] = 0;
+    for (int i = 0; i < l->elems; i++) {
+        int k = bn_pidx(l, i);
+        dbias[k] += g[i];
+        dscale[k] += g[i] * (x[i] - mean[k]) * invstd[k];
+    }
+    for (int i = 0; i < l->elems; i++) {
+        int k = bn_pidx(l, i);
+        double xhat = (x[i] - mean[k]) * invstd[k];
+        dx[i] = scale[k] * invstd[k] * (g[i] - dbias[k] / l->m - xhat * dscale[k] / l->m);
+    }
+}
+
+/* A data output of type t against its exact value: HALF rounded once from
+ * float, FLOAT within float's error. */
+static void assert_data(cudnnDataType_t t, float got, double want)
+{
+    if (t == HLF)
+        assert_half_near(got, want);
+    else
+        ck_assert_msg(fabs(got - want) <= 1e-5 * (1 + fabs(want)), "%.9g, want %.9g",
+                      (double)got, want);
+}
+
+/* A FLOAT statistic, computed in float: within a few float ulps. */
+static void assert_stat(float got, double want)
+{
+    ck_assert_msg(fabs(got - want) <= 2e-6 * fabs(want) + 1e-7, "%.9g, want %.9g", (double)got,
+                  want);
+}
+
+START_TEST(test_bn_derive)
+{
+    static const struct {
+        cudnnDataType_t x, want;
+        cudnnBatchNormMode_t mode;
+        int nd, dim[5], pdim[5];
+    } cases[] = {
+        { HLF, FLT, SP, 4, { 2, 3, 4, 5 }, { 1, 3, 1, 1 } },
+        { HLF, FLT, CUDNN_BATCHNORM_SPATIAL_PERSISTENT, 4, { 2, 3, 4, 5 }, { 1, 3, 1, 1 } },
+        { CUDNN_DATA_BFLOAT16, FLT, PA, 4, { 2, 3, 4, 5 }, { 1, 3, 4, 5 } },
+        { FLT, FLT, SP, 5, { 2, 3, 4, 5, 6 }, { 1, 3, 1, 1, 1 } },
+        { CUDNN_DATA_DOUBLE, CUDNN_DATA_DOUBLE, PA, 5, { 2, 3, 4, 5, 6 }, { 1, 3, 4, 5, 6 } },
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        cudnnTensorDescriptor_t x, p;
+        ck_assert_int_eq(cudnnCreateTensorDescriptor(&x), OK);
+        ck_assert_int_eq(cudnnCreateTensorDescriptor(&p), OK);
+        ck_assert_int_eq(cudnnSetTensorNdDescriptorEx(x, NCHW, cases[c].x, cases[c].nd,
+                                                      cases[c].dim), OK);
+        ck_assert_int_eq(cudnnDeriveBNTensorDescriptor(p, x, cases[c].mode), OK);
+        cudnnDataType_t t;
+        int nd, d[8], s[8], packed = 1;
+        ck_assert_int_eq(cudnnGetTensorNdDescriptor(p, 8, &t, &nd, d, s), OK);
+        ck_assert_int_eq(t, cases[c].want);
+        ck_assert_int_eq(nd, cases[c].nd);
+        for (int i = nd - 1; i >= 0; i--) {
+            ck_assert_int_eq(d[i], cases[c].pdim[i]);
+            ck_assert_int_eq(s[i], packed);
+            packed *= d[i];
+        }
+        cudnnDestroyTensorDescriptor(x);
+        cudnnDestroyTensorDescriptor(p);
+    }
+    cudnnTensorDescriptor_t x3, x4 = tensor4(NCHW, HLF, 2, 3, 4, 5), p;
+    ck_assert_int_eq(cudnnCreateTensorDescriptor(&p), OK);
+    ck_assert_int_eq(cudnnCreateTensorDescriptor(&x3), OK);
+    ck_assert_int_eq(cudnnSetTensorNdDescriptorEx(x3, NCHW, HLF, 3, (int[]){ 2, 3, 4 }), OK);
+    ck_assert_int_eq(cudnnDeriveBNTensorDescriptor(p, x3, SP), BAD);
+    ck_assert_int_eq(cudnnDeriveBNTensorDescriptor(p, x4, (cudnnBatchNormMode_t)3), BAD);
+    ck_assert_int_eq(cudnnDeriveBNTensorDescriptor(NULL, x4, SP), BAD);
+    ck_assert_int_eq(cudnnDeriveBNTensorDescriptor(p, NULL, SP), BAD);
+}
+END_TEST
+
+/* Forward training: y, the running averages (the variance's unbiased),
+ * and the saved mean and inverse standard deviation, against an FP64
+ * reference; factor 0.25 blends the running values. */
+static void bn_train_case(cudnnHandle_t h, cudnnDataType_t t, cudnnBatchNormMode_t mode, int nd,
+                          const int *dim)
+{
+    struct bnl l = bn_layer(t, mode, nd, dim);
+    const double eps = 0.01, f = 0.25;
+    float x[BN_MAXE], y[BN_MAXE], scale[BN_MAXE], bias[BN_MAXE], rm[BN_MAXE], rv[BN_MAXE];
+    float rm0[BN_MAXE], rv0[BN_MAXE], sm[BN_MAXE], si[BN_MAXE];
+    double mean[BN_MAXE], var[BN_MAXE], want[BN_MAXE];
+    bn_fill(x, l.elems, 1, 3.0f, 0.5f);
+    bn_params(scale, bias, l.params);
+    for (int k = 0; k < l.params; k++)
+        rm0[k] = 0.5f * (float)k - 1.0f, rv0[k] = 2.0f + (float)k;
+    void *dx = up_t(x, l.elems, t), *dy = dev((size_t)l.elems * 4);
+    void *ds = up(scale, (size_t)l.params * 4), *db = up(bias, (size_t)l.params * 4);
+    void *drm = up(rm0, (size_t)l.params * 4), *drv = up(rv0, (size_t)l.params * 4);
+    void *dsm = dev((size_t)l.params * 4), *dsi = dev((size_t)l.params * 4);
+    float one = 1, zero = 0;
+    ck_assert_int_eq(cudnnBatchNormalizationForwardTraining(h, mode, &one, &zero, l.xd, dx, l.xd,
+        dy, l.pd, ds, db, f, drm, drv, eps, dsm, dsi), OK);
+    down_t(y, dy, l.elems, t);
+    down(rm, drm, (size_t)l.params * 4);
+    down(rv, drv, (size_t)l.params * 4);
+    down(sm, dsm, (size_t)l.params * 4);
+    down(si, dsi, (size_t)l.params * 4);
+    bn_ref_stats(&l, x, mean, var);
+    bn_ref_fwd(&l, x, NULL, false, scale, bias, mean, var, eps, want);
+    for (int i = 0; i < l.elems; i++)
+        assert_data(t, y[i], want[i]);
+    for (int k = 0; k < l.params; k++) {
+        double unbiased = var[k] * l.m / (l.m - 1);
+        assert_stat(rm[k], f * mean[k] + (1 - f) * rm0[k]);
+        assert_stat(rv[k], f * unbiased + (1 - f) * rv0[k]);
+        assert_stat(sm[k], mean[k]);
+        assert_stat(si[k], 1 / sqrt(var[k] + eps));
+    }
+}
+
+START_TEST(test_bn_forward_training)
+{
+    cudnnHandle_t h = handle();
+    static const int d4[4] = { 3, 2, 2, 3 }, d5[5] = { 2, 2, 2, 2, 3 };
+    const cudnnDataType_t types[2] = { HLF, FLT };
+    const cudnnBatchNormMode_t modes[3] = { SP, PA, CUDNN_BATCHNORM_SPATIAL_PERSISTENT };
+    for (int t = 0; t < 2; t++)
+        for (int m = 0; m < 3; m++) {
+            bn_train_case(h, types[t], modes[m], 4, d4);
+            bn_train_case(h, types[t], modes[m], 5, d5);
+        }
+    cudnnDestroy(h);
+}
+END_TEST
+
+/* Running and saved buffers may be NULL in pairs; y alone is then
+ * written. A BFLOAT16 y rounds once from float. */
+START_TEST(test_bn_training_optional_outputs)
+{
+    cudnnHandle_t h = handle();
+    struct bnl l = bn_layer4(CUDNN_DATA_BFLOAT16, SP, 2, 1, 1, 4);
+    float x[8] = { 1, -1, 2, -2, 3, -3, 0.5f, -0.5f }, scale = 3, bias = 0.25f, one = 1, zero = 0;
+    uint16_t xb[8], yb[8];
+    for (int i = 0; i < 8; i++)
+        xb[i] = sh_float_to_bf16(x[i]);
+    void *dx = up(xb, sizeof xb), *dy = dev(sizeof yb), *ds = up(&scale, 4), *db = up(&bias, 4);
+    ck_assert_int_eq(cudnnBatchNormalizationForwardTraining(h, SP, &one, &zero, l.xd, dx, l.xd,
+        dy, l.pd, ds, db, 1.0, NULL, NULL, 1e-5, NULL, NULL), OK);
+    down(yb, dy, sizeof yb);
+    double mean, var, want[8];
+    bn_ref_stats(&l, x, &mean, &var);
+    bn_ref_fwd(&l, x, NULL, false, &scale, &bias, &mean, &var, 1e-5, want);
+    for (int i = 0; i < 8; i++) {
+        float got = sh_bf16_to_float(yb[i]);
+        ck_assert_msg(fabs(got - want[i]) <= fabs(want[i]) / 256 + 1e-6, "y[%d] = %g, want %g", i,
+                      (double)got, want[i]);
+    }
+    cudnnDestroy(h);
+}
+END_TEST
+
+/* Inference with estimated statistics: a negative variance gives NaN (no
+ * clamping), a HALF result above 65504 overflows to Inf, epsilon 0 is
+ * allowed. */
+START_TEST(test_bn_inference)
+{
+    cudnnHandle_t h = handle();
+    /* Channel 0: mean 0, variance 1 (xhat = x exactly); channel 1:
+     * variance -1. */
+    struct bnl l = bn_layer4(HLF, SP, 1, 2, 1, 4);
+    float x[8] = { 1, -1, 0.5f, 0.375f, 1, 2, 3, 4 }, y[8];
+    float scale[2] = { 100000, 1 }, bias[2] = { 0, 0 }, mean[2] = { 0, 0 }, var[2] = { 1, -1 };
+    float one = 1, zero = 0;
+    void *dx = up_t(x, 8, HLF), *dy = dev(16), *ds = up(scale, 8), *db = up(bias, 8);
+    void *dm = up(mean, 8), *dv = up(var, 8);
+    ck_assert_int_eq(cudnnBatchNormalizationForwardInference(h, SP, &one, &zero, l.xd, dx, l.xd,
+                                                             dy, l.pd, ds, db, dm, dv, 0.0), OK);
+    down_t(y, dy, 8, HLF);
+    ck_assert(isinf(y[0]) && y[0] > 0);
+    ck_assert(isinf(y[1]) && y[1] < 0);
+    ck_assert_float_eq(y[2], 49984.0f); /* 50000 is a tie between halves: even */
+    ck_assert_float_eq(y[3], 37504.0f); /* 37500 rounds to its nearest half */
+    for (int i = 4; i < 8; i++)
+        ck_assert_msg(isnan(y[i]), "y[%d] = %g", i, (double)y[i]);
+
+    /* FLOAT, per activation, epsilon and bias in play. */
+    struct bnl f = bn_layer4(FLT, PA, 3, 2, 1, 2);
+    float xf[12], yf[12], sf[4], bf[4], mf[4], vf[4];
+    double md[4], vd[4], want[12];
+    bn_fill(xf, 12, 3, 2.0f, 0.25f);
+    bn_params(sf, bf, 4);
+    for (int k = 0; k < 4; k++) {
+        mf[k] = 0.125f * (float)k, vf[k] = 0.5f + (float)k;
+        md[k] = mf[k], vd[k] = vf[k];
+    }
+    void *dxf = up(xf, sizeof xf), *dyf = dev(sizeof yf), *dsf = up(sf, 16), *dbf = up(bf, 16);
+    void *dmf = up(mf, 16), *dvf = up(vf, 16);
+    ck_assert_int_eq(cudnnBatchNormalizationForwardInference(h, PA, &one, &zero, f.xd, dxf, f.xd,
+                                                             dyf, f.pd, dsf, dbf, dmf, dvf, 0.1),
+                     OK);
+    down(yf, dyf, sizeof yf);
+    bn_ref_fwd(&f, xf, NULL, false, sf, bf, md, vd, 0.1, want);
+    for (int i = 0; i < 12; i++)
+        assert_data(FLT, yf[i], want[i]);
+    cudnnDestroy(h);
+}
+END_TEST
+
+/* Training with a blend: y = alpha * bn + beta * y; beta 0 does not read
+ * y (a NaN there does not propagate). */
+START_TEST(test_bn_blend)
+{
+    cudnnHandle_t h = handle();
+    struct bnl l = bn_layer4(HLF, SP, 2, 2, 1, 3);
+    float x[12], y[12], y0[12], scale[2], bias[2];
+    double mean[2], var[2], want[12];
+    bn_fill(x, 12, 5, 2.0f, 0.0f);
+    bn_params(scale, bias, 2);
+    for (int i = 0; i < 12; i++)
+        y0[i] = NAN;
+    void *dx = up_t(x, 12, HLF), *dy = up_t(y0, 12, HLF), *ds = up(scale, 8), *db = up(bias, 8);
+    float alpha = 2, beta = 0;
+    ck_assert_int_eq(cudnnBatchNormalizationForwardTraining(h, SP, &alpha, &beta, l.xd, dx, l.xd,
+        dy, l.pd, ds, db, 1.0, NULL, NULL, 1e-5, NULL, NULL), OK);
+    down_t(y, dy, 12, HLF);
+    bn_ref_stats(&l, x, mean, var);
+    bn_ref_fwd(&l, x, NULL, false, scale, bias, mean, var, 1e-5, want);
+    for (int i = 0; i < 12; i++)
+        assert_data(HLF, y[i], 2 * want[i]);
+
+    for (int i = 0; i < 12; i++)
+        y0[i] = 0.25f * (float)i;
+    dy = up_t(y0, 12, HLF);
+    alpha = 0.5f, beta = -1.5f;
+    ck_assert_int_eq(cudnnBatchNormalizationForwardTraining(h, SP, &alpha, &beta, l.xd, dx, l.xd,
+        dy, l.pd, ds, db, 1.0, NULL, NULL, 1e-5, NULL, NULL), OK);
+    down_t(y, dy, 12, HLF);
+    for (int i = 0; i < 12; i++)
+        assert_data(HLF, y[i], 0.5 * want[i] - 1.5 * y0[i]);
+    cudnnDestroy(h);
+}
+END_TEST
+
+/* Backward: dx, dscale, dbias against FP64, from statistics recomputed
+ * from x or from the saved ones (deliberately not x's, to show they are
+ * the ones used); blended with alpha / beta (data and parameters apart). */
+static void bn_bwd_case(cudnnHandle_t h, cudnnDataType_t t, cudnnBatchNormMode_t mode,
+                        bool saved, bool blend)
+{
+    struct bnl l = bn_layer4(t, mode, 3, 2, 2, 2);
+    const double eps = 0.01;
+    float x[BN_MAXE], g[BN_MAXE], dx[BN_MAXE], dx0[BN_MAXE], scale[BN_MAXE], bias[BN_MAXE];
+    float sm[BN_MAXE], si[BN_MAXE], dsc[BN_MAXE], dbi[BN_MAXE], dp0[BN_MAXE];
+    double mean[BN_MAXE], var[BN_MAXE], invstd[BN_MAXE];
+    double wdx[BN_MAXE], wds[BN_MAXE], wdb[BN_MAXE];
+    bn_fill(x, l.elems, 2, 3.0f, 0.5f);
+    bn_fill(g, l.elems, 7, 1.0f, 0.125f);
+    bn_fill(dx0, l.elems, 4, 1.0f, 0.0f);
+    bn_params(scale, bias, l.params);
+    void *d_x = up_t(x, l.elems, t), *d_g = up_t(g, l.elems, t), *d_dx = up_t(dx0, l.elems, t);
+    bn_ref_stats(&l, x, mean, var);
+    for (int k = 0; k < l.params; k++) {
+        sm[k] = (float)mean[k] + 0.25f;
+        si[k] = 0.5f + 0.125f * (float)k;
+        dp0[k] = (float)k - 0.5f;
+        if (saved)
+            mean[k] = sm[k], invstd[k] = si[k];
+        else
+            invstd[k] = 1 / sqrt(var[k] + eps);
+    }
+    void *d_s = up(scale, (size_t)l.params * 4);
+    void *d_sm = saved ? up(sm, (size_t)l.params * 4) : NULL;
+    void *d_si = saved ? up(si, (size_t)l.params * 4) : NULL;
+    void *d_ds = up(dp0, (size_t)l.params * 4), *d_db = up(dp0, (size_t)l.params * 4);
+    float ad = blend ? 2.0f : 1.0f, bd = blend ? 0.5f : 0.0f;
+    float ap = blend ? 0.5f : 1.0f, bp = blend ? 1.0f : 0.0f;
+    ck_assert_int_eq(cudnnBatchNormalizationBackward(h, mode, &ad, &bd, &ap, &bp, l.xd, d_x, l.xd,
+        d_g, l.xd, d_dx, l.pd, d_s, d_ds, d_db, eps, d_sm, d_si), OK);
+    down_t(dx, d_dx, l.elems, t);
+    down(dsc, d_ds, (size_t)l.params * 4);
+    down(dbi, d_db, (size_t)l.params * 4);
+    bn_ref_bwd(&l, x, g, scale, mean, invstd, wdx, wds, wdb);
+    for (int i = 0; i < l.elems; i++)
+        assert_data(t, dx[i], ad * wdx[i] + bd * dx0[i]);
+    for (int k = 0; k < l.params; k++) {
+        assert_near(dsc[k], ap * wds[k] + bp * dp0[k]);
+        assert_near(dbi[k], ap * wdb[k] + bp * dp0[k]);
+    }
+}
+
+START_TEST(test_bn_backward)
+{
+    cudnnHandle_t h = handle();
+    const cudnnDataType_t types[2] = { HLF, FLT };
+    const cudnnBatchNormMode_t modes[2] = { SP, PA };
+    for (int t = 0; t < 2; t++)
+        for (int m = 0; m < 2; m++)
+            for (int saved = 0; saved < 2; saved++)
+                bn_bwd_case(h, types[t], modes[m], saved, false);
+    bn_bwd_case(h, HLF, SP, true, true);
+    bn_bwd_case(h, FLT, PA, false, true);
+    cudnnDestroy(h);
+}
+END_TEST
+
+/* The Ex forms with the add and the ReLU: forward y = relu(bn(x) + z), and
+ * back through it: dz = dy where y > 0, else 0, and the normalization's
+ * gradients from that dz. PyTorch's plain form (OPS_BN, no z, y, dz or
+ * activation) matches cudnnBatchNormalizationBackward. */
+START_TEST(test_bn_ex_add_relu)
+{
+    cudnnHandle_t h = handle();
+    struct bnl l = bn_layer4(HLF, SP, 2, 2, 2, 3);
+    const double eps = 1e-5;
+    float x[24], z[24], y[24], g[24], dz[24], dx[24], scale[2], bias[2], sm[2], si[2];
+    double mean[2], var[2], invstd[2], want[24], wdx[24], wds[2], wdb[2];
+    bn_fill(x, 24, 3, 2.0f, 0.25f);
+    bn_fill(z, 24, 9, 1.0f, 0.0f);
+    bn_fill(g, 24, 6, 1.0f, 0.5f);
+    bn_params(scale, bias, 2);
+    void *d_x = up_t(x, 24, HLF), *d_z = up_t(z, 24, HLF), *d_y = dev(48);
+    void *d_s = up(scale, 8), *d_b = up(bias, 8), *d_sm = dev(8), *d_si = dev(8);
+    cudnnActivationDescriptor_t act;
+    ck_assert_int_eq(cudnnCreateActivationDescriptor(&act), OK);
+    ck_assert_int_eq(cudnnSetActivationDescriptor(act, CUDNN_ACTIVATION_RELU,
+                                                  CUDNN_NOT_PROPAGATE_NAN, 0.0), OK);
+    size_t ws = 1, rs = 1;
+    ck_assert_int_eq(cudnnGetBatchNormalizationForwardTrainingExWorkspaceSize(h, SP, OPS_ADD,
+        l.xd, l.xd, l.xd, l.pd, act, &ws), OK);
+    ck_assert_int_eq(cudnnGetBatchNormalizationTrainingExReserveSpaceSize(h, SP, OPS_ADD, act,
+                                                                          l.xd, &rs), OK);
+    ck_assert_uint_eq(ws, 0);
+    ck_assert_uint_eq(rs, 0);
+    float one = 1, zero = 0;
+    ck_assert_int_eq(cudnnBatchNormalizationForwardTrainingEx(h, SP, OPS_ADD, &one, &zero, l.xd,
+        d_x, l.xd, d_z, l.xd, d_y, l.pd, d_s, d_b, 1.0, NULL, NULL, eps, d_sm, d_si, act, NULL, 0,
+        NULL, 0), OK);
+    down_t(y, d_y, 24, HLF);
+    bn_ref_stats(&l, x, mean, var);
+    bn_ref_fwd(&l, x, z, true, scale, bias, mean, var, eps, want);
+    int zeros = 0;
+    for (int i = 0; i < 24; i++) {
+        assert_data(HLF, y[i], want[i]);
+        zeros += y[i] == 0;
+    }
+    ck_assert_int_gt(zeros, 0);
+    ck_assert_int_lt(zeros, 24);
+
+    /* The ReLU alone (no z). */
+    void *d_y2 = dev(48);
+    float y2[24];
+    ck_assert_int_eq(cudnnBatchNormalizationForwardTrainingEx(h, SP, OPS_ACT, &one, &zero, l.xd,
+        d_x, NULL, NULL, l.xd, d_y2, l.pd, d_s, d_b, 1.0, NULL, NULL, eps, NULL, NULL, act, NULL,
+        0, NULL, 0), OK);
+    down_t(y2, d_y2, 24, HLF);
+    bn_ref_fwd(&l, x, NULL, true, scale, bias, mean, var, eps, want);
+    for (int i = 0; i < 24; i++)
+        assert_data(HLF, y2[i], want[i]);
+
+    /* Backward through the add and the ReLU, with the saved statistics. */
+    ck_assert_int_eq(cudnnGetBatchNormalizationBackwardExWorkspaceSize(h, SP, OPS_ADD, l.xd, l.xd,
+        l.xd, l.xd, l.xd, l.pd, act, &ws), OK);
+    ck_assert_uint_eq(ws, 0);
+    void *d_g = up_t(g, 24, HLF), *d_dz = dev(48), *d_dx = dev(48), *d_ds = dev(8), *d_db = dev(8);
+    ck_assert_int_eq(cudnnBatchNormalizationBackwardEx(h, SP, OPS_ADD, &one, &zero, &one, &zero,
+        l.xd, d_x, l.xd, d_y, l.xd, d_g, l.xd, d_dz, l.xd, d_dx, l.pd, d_s, d_b, d_ds, d_db, eps,
+        d_sm, d_si, act, NULL, 0, NULL, 0), OK);
+    down_t(dz, d_dz, 24, HLF);
+    down_t(dx, d_dx, 24, HLF);
+    float dsc[2], dbi[2], masked[24];
+    down(dsc, d_ds, 8);
+    down(dbi, d_db, 8);
+    down(sm, d_sm, 8);
+    down(si, d_si, 8);
+    for (int i = 0; i < 24; i++) {
+        masked[i] = y[i] > 0 ? g[i] : 0.0f;
+        ck_assert_float_eq(dz[i], masked[i]);
+    }
+    for (int k = 0; k < 2; k++)
+        mean[k] = sm[k], invstd[k] = si[k];
+    bn_ref_bwd(&l, x, masked, scale, mean, invstd, wdx, wds, wdb);
+    for (int i = 0; i < 24; i++)
+        assert_data(HLF, dx[i], wdx[i]);
+    for (int k = 0; k < 2; k++) {
+        assert_near(dsc[k], wds[k]);
+        assert_near(dbi[k], wdb[k]);
+    }
+
+    /* As PyTorch calls it: OPS_BN, nothing of the activation. */
+    void *d_dx2 = dev(48), *d_dx3 = dev(48);
+    float dx2[24], dx3[24];
+    ck_assert_int_eq(cudnnGetBatchNormalizationBackwardExWorkspaceSize(h, SP, OPS_BN, l.xd, l.xd,
+        l.xd, NULL, l.xd, l.pd, NULL, &ws), OK);
+    ck_assert_int_eq(cudnnBatchNormalizationBackwardEx(h, SP, OPS_BN, &one, &zero, &one, &zero,
+        l.xd, d_x, NULL, NULL, l.xd, d_g, NULL, NULL, l.xd, d_dx2, l.pd, d_s, NULL, d_ds, d_db,
+        eps, d_sm, d_si, NULL, NULL, 0, NULL, 0), OK);
+    ck_assert_int_eq(cudnnBatchNormalizationBackward(h, SP, &one, &zero, &one, &zero, l.xd, d_x,
+        l.xd, d_g, l.xd, d_dx3, l.pd, d_s, d_ds, d_db, eps, d_sm, d_si), OK);
+    down_t(dx2, d_dx2, 24, HLF);
+    down_t(dx3, d_dx3, 24, HLF);
+    ck_assert_mem_eq(dx2, dx3, sizeof dx2);
+    cudnnDestroy(h);
+}
+END_TEST
+
+START_TEST(test_bn_errors)
+{
+    cudnnHandle_t h = handle();
+    struct bnl l = bn_layer4(HLF, SP, 2, 2, 1, 2);
+    cudnnTensorDescriptor_t other = tensor4(NCHW, HLF, 2, 2, 1, 3);
+    cudnnTensorDescriptor_t yflt = tensor4(NCHW, FLT, 2, 2, 1, 2);
+    cudnnTensorDescriptor_t ppa = tensor4(NCHW, FLT, 1, 2, 1, 2); /* per-activation dims */
+    cudnnTensorDescriptor_t phalf = tensor4(NCHW, HLF, 1, 2, 1, 1);
+    cudnnTensorDescriptor_t xdbl = tensor4(NCHW, CUDNN_DATA_DOUBLE, 2, 2, 1, 2);
+    cudnnTensorDescriptor_t pdbl = tensor4(NCHW, CUDNN_DATA_DOUBLE, 1, 2, 1, 1);
+    cudnnTensorDescriptor_t x3;
+    ck_assert_int_eq(cudnnCreateTensorDescriptor(&x3), OK);
+    ck_assert_int_eq(cudnnSetTensorNdDescriptorEx(x3, NCHW, HLF, 3, (int[]){ 2, 2, 2 }), OK);
+    void *d = dev(256);
+    float one = 1, zero = 0;
+    const cudnnBatchNormMode_t bad_mode = (cudnnBatchNormMode_t)3;
+#define TRAIN(hh, mode, xd, yd, pd, x, s, rm, rv, eps, sm, si)                               \
+    cudnnBatchNormalizationForwardTraining(hh, mode, &one, &zero, xd, x, yd, d, pd, s, d, 1.0, \
+                                           rm, rv, eps, sm, si)
+    ck_assert_int_eq(TRAIN(h, SP, l.xd, l.xd, l.pd, d, d, d, d, 1e-5, d, d), OK);
+    ck_assert_int_eq(TRAIN(NULL, SP, l.xd, l.xd, l.pd, d, d, d, d, 1e-5, d, d), BAD);
+    ck_assert_int_eq(TRAIN(h, bad_mode, l.xd, l.xd, l.pd, d, d, d, d, 1e-5, d, d), BAD);
+    ck_assert_int_eq(TRAIN(h, SP, NULL, l.xd, l.pd, d, d, d, d, 1e-5, d, d), BAD);
+    ck_assert_int_eq(TRAIN(h, SP, l.xd, l.xd, l.pd, NULL, d, d, d, 1e-5, d, d), BAD);
+    ck_assert_int_eq(TRAIN(h, SP, l.xd, l.xd, l.pd, d, NULL, d, d, 1e-5, d, d), BAD);
+    ck_assert_int_eq(TRAIN(h, SP, l.xd, other, l.pd, d, d, d, d, 1e-5, d, d), BAD);
+    ck_assert_int_eq(TRAIN(h, SP, l.xd, yflt, l.pd, d, d, d, d, 1e-5, d, d), BAD);
+    ck_assert_int_eq(TRAIN(h, SP, l.xd, l.xd, ppa, d, d, d, d, 1e-5, d, d), BAD);
+    ck_assert_int_eq(TRAIN(h, PA, l.xd, l.xd, l.pd, d, d, d, d, 1e-5, d, d), BAD);
+    ck_assert_int_eq(TRAIN(h, PA, l.xd, l.xd, ppa, d, d, d, d, 1e-5, d, d), OK);
+    ck_assert_int_eq(TRAIN(h, SP, x3, x3, l.pd, d, d, d, d, 1e-5, d, d), BAD);
+    ck_assert_int_eq(TRAIN(h, SP, l.xd, l.xd, l.pd, d, d, d, d, -1e-5, d, d), BAD);
+    ck_assert_int_eq(TRAIN(h, SP, l.xd, l.xd, l.pd, d, d, d, d, NAN, d, d), BAD);
+    ck_assert_int_eq(TRAIN(h, SP, l.xd, l.xd, l.pd, d, d, d, d, 0.0, d, d), OK);
+    ck_assert_int_eq(TRAIN(h, SP, l.xd, l.xd, l.pd, d, d, d, NULL, 1e-5, d, d), BAD);
+    ck_assert_int_eq(TRAIN(h, SP, l.xd, l.xd, l.pd, d, d, NULL, d, 1e-5, d, d), BAD);
+    ck_assert_int_eq(TRAIN(h, SP, l.xd, l.xd, l.pd, d, d, d, d, 1e-5, NULL, d), BAD);
+    ck_assert_int_eq(TRAIN(h, SP, l.xd, l.xd, l.pd, d, d, d, d, 1e-5, d, NULL), BAD);
+    ck_assert_int_eq(TRAIN(h, SP, l.xd, l.xd, phalf, d, d, d, d, 1e-5, d, d), UNSUP);
+    ck_assert_int_eq(TRAIN(h, SP, xdbl, xdbl, pdbl, d, d, d, d, 1e-5, d, d), UNSUP);
+#undef TRAIN
+
+    cudnnActivationDescriptor_t relu, sig;
+    ck_assert_int_eq(cudnnCreateActivationDescriptor(&relu), OK);
+    ck_assert_int_eq(cudnnSetActivationDescriptor(relu, CUDNN_ACTIVATION_RELU,
+                                                  CUDNN_NOT_PROPAGATE_NAN, 0.0), OK);
+    ck_assert_int_eq(cudnnCreateActivationDescriptor(&sig), OK);
+    ck_assert_int_eq(cudnnSetActivationDescriptor(sig, CUDNN_ACTIVATION_SIGMOID,
+                                                  CUDNN_NOT_PROPAGATE_NAN, 0.0), OK);
+#define TRAIN_EX(ops, zd, z, act)                                                           \
+    cudnnBatchNormalizationForwardTrainingEx(h, SP, ops, &one, &zero, l.xd, d, zd, z, l.xd, d, \
+        l.pd, d, d, 1.0, NULL, NULL, 1e-5, NULL, NULL, act, NULL, 0, NULL, 0)
+    ck_assert_int_eq(TRAIN_EX(OPS_BN, NULL, NULL, NULL), OK);
+    ck_assert_int_eq(TRAIN_EX(OPS_ACT, NULL, NULL, relu), OK);
+    ck_assert_int_eq(TRAIN_EX(OPS_ACT, NULL, NULL, NULL), BAD);
+    ck_assert_int_eq(TRAIN_EX(OPS_ACT, NULL, NULL, sig), UNSUP);
+    ck_assert_int_eq(TRAIN_EX(OPS_ADD, l.xd, d, relu), OK);
+    ck_assert_int_eq(TRAIN_EX(OPS_ADD, NULL, d, relu), BAD);
+    ck_assert_int_eq(TRAIN_EX(OPS_ADD, l.xd, NULL, relu), BAD);
+    ck_assert_int_eq(TRAIN_EX(OPS_ADD, other, d, relu), BAD);
+    ck_assert_int_eq(TRAIN_EX((cudnnBatchNormOps_t)3, NULL, NULL, relu), BAD);
+#undef TRAIN_EX
+
+#define INFER(xd, pd, m, v, eps)                                                            \
+    cudnnBatchNormalizationForwardInference(h, SP, &one, &zero, xd, d, xd, d, pd, d, d, m, v, eps)
+    ck_assert_int_eq(INFER(l.xd, l.pd, d, d, 1e-5), OK);
+    ck_assert_int_eq(INFER(l.xd, l.pd, NULL, d, 1e-5), BAD);
+    ck_assert_int_eq(INFER(l.xd, l.pd, d, NULL, 1e-5), BAD);
+    ck_assert_int_eq(INFER(l.xd, l.pd, d, d, -1.0), BAD);
+    ck_assert_int_eq(INFER(l.xd, ppa, d, d, 1e-5), BAD);
+    ck_assert_int_eq(INFER(xdbl, pdbl, d, d, 1e-5), UNSUP);
+#undef INFER
+
+#define BWD(xd, dyd, s, ds, db, sm, si, eps)                                                \
+    cudnnBatchNormalizationBackward(h, SP, &one, &zero, &one, &zero, xd, d, dyd, d, xd, d, l.pd, \
+                                    s, ds, db, eps, sm, si)
+    ck_assert_int_eq(BWD(l.xd, l.xd, d, d, d, d, d, 1e-5), OK);
+    ck_assert_int_eq(BWD(l.xd, l.xd, d, d, d, NULL, NULL, 1e-5), OK);
+    ck_assert_int_eq(BWD(l.xd, l.xd, d, d, d, d, NULL, 1e-5), BAD);
+    ck_assert_int_eq(BWD(l.xd, l.xd, d, d, d, NULL, d, 1e-5), BAD);
+    ck_assert_int_eq(BWD(l.xd, l.xd, NULL, d, d, d, d, 1e-5), BAD);
+    ck_assert_int_eq(BWD(l.xd, l.xd, d, NULL, d, d, d, 1e-5), BAD);
+    ck_assert_int_eq(BWD(l.xd, l.xd, d, d, NULL, d, d, 1e-5), BAD);
+    ck_assert_int_eq(BWD(l.xd, other, d, d, d, d, d, 1e-5), BAD);
+    ck_assert_int_eq(BWD(l.xd, l.xd, d, d, d, d, d, -1.0), BAD);
+#undef BWD
+
+#define BWD_EX(ops, yd, y, dzd, dz, bias, act)                                              \
+    cudnnBatchNormalizationBackwardEx(h, SP, ops, &one, &zero, &one, &zero, l.xd, d, yd, y, l.xd, \
+        d, dzd, dz, l.xd, d, l.pd, d, bias, d, d, 1e-5, NULL, NULL, act, NULL, 0, NULL, 0)
+    ck_assert_int_eq(BWD_EX(OPS_BN, NULL, NULL, NULL, NULL, NULL, NULL), OK);
+    ck_assert_int_eq(BWD_EX(OPS_ACT, l.xd, d, NULL, NULL, d, relu), OK);
+    ck_assert_int_eq(BWD_EX(OPS_ACT, l.xd, NULL, NULL, NULL, d, relu), BAD);
+    ck_assert_int_eq(BWD_EX(OPS_ACT, NULL, d, NULL, NULL, d, relu), BAD);
+    ck_assert_int_eq(BWD_EX(OPS_ACT, l.xd, d, NULL, NULL, NULL, relu), BAD);
+    ck_assert_int_eq(BWD_EX(OPS_ACT, l.xd, d, NULL, NULL, d, NULL), BAD);
+    ck_assert_int_eq(BWD_EX(OPS_ACT, l.xd, d, NULL, NULL, d, sig), UNSUP);
+    ck_assert_int_eq(BWD_EX(OPS_ADD, l.xd, d, l.xd, d, d, relu), OK);
+    ck_assert_int_eq(BWD_EX(OPS_ADD, l.xd, d, l.xd, NULL, d, relu), BAD);
+    ck_assert_int_eq(BWD_EX(OPS_ADD, l.xd, d, other, d, d, relu), BAD);
+#undef BWD_EX
+
+    size_t size = 1;
+    ck_assert_int_eq(cudnnGetBatchNormalizationForwardTrainingExWorkspaceSize(h, SP, OPS_BN, l.xd,
+        NULL, l.xd, l.pd, NULL, NULL), BAD);
+    ck_assert_int_eq(cudnnGetBatchNormalizationForwardTrainingExWorkspaceSize(NULL, SP, OPS_BN,
+        l.xd, NULL, l.xd, l.pd, NULL, &size), BAD);
+    ck_assert_int_eq(cudnnGetBatchNormalizationForwardTrainingExWorkspaceSize(h, SP, OPS_ACT,
+        l.xd, NULL, l.xd, l.pd, NULL, &size), BAD);
+    ck_assert_int_eq(cudnnGetBatchNormalizationForwardTrainingExWorkspaceSize(h, PA, OPS_BN, l.xd,
+        NULL, l.xd, l.pd, NULL, &size), BAD);
+    ck_assert_int_eq(cudnnGetBatchNormalizationBackwardExWorkspaceSize(h, SP, OPS_ADD, l.xd, l.xd,
+        l.xd, NULL, l.xd, l.pd, relu, &size), BAD);
+    ck_assert_int_eq(cudnnGetBatchNormalizationTrainingExReserveSpaceSize(h, SP, OPS_BN, NULL,
+        l.xd, NULL), BAD);
+    ck_assert_int_eq(cudnnGetBatchNormalizationTrainingExReserveSpaceSize(h, bad_mode, OPS_BN,
+        NULL, l.xd, &size), BAD);
+    ck_assert_int_eq(cudnnGetBatchNormalizationTrainingExReserveSpaceSize(h, SP, OPS_ADD, sig,
+        l.xd, &size), UNSUP);
+    ck_assert_int_eq(cudnnGetBatchNormalizationTrainingExReserveSpaceSize(h, SP, OPS_BN, NULL,
+        l.xd, &size), OK);
+    ck_assert_uint_eq(size, 0);
+    cudnnDestroy(h);
+}
+END_TEST
+
+/* A captured call runs at graph launch and reads its inputs then; a host
+ * pointer fails the call (not captured) or the launch (captured). */
+START_TEST(test_bn_capture_and_bad_pointer)
+{
+    cudnnHandle_t h = handle();
+    cudaStream_t s;
+    ck_assert_int_eq(cudaStreamCreate(&s), cudaSuccess);
+    ck_assert_int_eq(cudnnSetStream(h, s), OK);
+    struct bnl l = bn_layer4(FLT, SP, 1, 1, 1, 4);
+    float x[4] = { 1, -1, 1, -1 }, y[4] = { 7, 7, 7, 7 }, scale = 2, bias = 0.5f, one = 1, zero = 0;
+    void *dx = up(x, 16), *dy = up(y, 16), *ds = up(&scale, 4), *db = up(&bias, 4);
+    cudaGraph_t g;
+    cudaGraphExec_t exec;
+    ck_assert_int_eq(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal), cudaSuccess);
+    ck_assert_int_eq(cudnnBatchNormalizationForwardTraining(h, SP, &one, &zero, l.xd, dx, l.xd, dy,
+        l.pd, ds, db, 1.0, NULL, NULL, 0.0, NULL, NULL), OK);
+    ck_assert_int_eq(cudaStreamEndCapture(s, &g), cudaSuccess);
+    down(y, dy, 16);
+    ck_assert_float_eq(y[0], 7.0f);
+    ck_assert_int_eq(cudaGraphInstantiate(&exec, g, 0), cudaSuccess);
+    x[0] = 4, x[1] = x[2] = x[3] = 0; /* mean 1, variance 3: xhat[0] = sqrt(3) */
+    ck_assert_int_eq(cudaMemcpy(dx, x, 16, cudaMemcpyHostToDevice), cudaSuccess);
+    ck_assert_int_eq(cudaGraphLaunch(exec, s), cudaSuccess);
+    ck_assert_int_eq(cudaStreamSynchronize(s), cudaSuccess);
+    down(y, dy, 16);
+    assert_near(y[0], 2 * sqrt(3.0) + 0.5);
+
+    float host[4] = { 0 };
+    ck_assert_int_eq(cudnnSetStream(h, NULL), OK);
+    ck_assert_int_eq(cudnnBatchNormalizationForwardTraining(h, SP, &one, &zero, l.xd, host, l.xd,
+        dy, l.pd, ds, db, 1.0, NULL, NULL, 0.0, NULL, NULL), CUDNN_STATUS_EXECUTION_FAILED);
+    ck_assert_int_eq(cudnnBatchNormalizationBackward(h, SP, &one, &zero, &one, &zero, l.xd, dx,
+        l.xd, dy, l.xd, dy, l.pd, ds, host, db, 0.0, NULL, NULL), CUDNN_STATUS_EXECUTION_FAILED);
+    ck_assert_int_eq(cudnnSetStream(h, s), OK);
+    ck_assert_int_eq(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal), cudaSuccess);
+    ck_assert_int_eq(cudnnBatchNormalizationForwardInference(h, SP, &one, &zero, l.xd, dx, l.xd,
+        dy, l.pd, ds, db, host, ds, 0.0), OK);
+    ck_assert_int_eq(cudaStreamEndCapture(s, &g), cudaSuccess);
+    ck_assert_int_eq(cudaGraphInstantiate(&exec, g, 0), cudaSuccess);
+    ck_assert_int_eq(cudaGraphLaunch(exec, s), cudaErrorIllegalAddress);
+    cudnnDestroy(h);
+}
+END_TEST
+
 /* ---- capture, bad pointers ----------------------------------------------------------- */
 
 START_TEST(test_capture_conv)
@@ -2523,6 +3214,15 @@ static Suite *dnn_suite(void)
     tcase_add_test(tc, test_backend_sdpa_finalize);
     tcase_add_test(tc, test_backend_sdpa_bwd_graph);
     tcase_add_test(tc, test_backend_sdpa_attributes);
+    tcase_add_test(tc, test_bn_derive);
+    tcase_add_test(tc, test_bn_forward_training);
+    tcase_add_test(tc, test_bn_training_optional_outputs);
+    tcase_add_test(tc, test_bn_inference);
+    tcase_add_test(tc, test_bn_blend);
+    tcase_add_test(tc, test_bn_backward);
+    tcase_add_test(tc, test_bn_ex_add_relu);
+    tcase_add_test(tc, test_bn_errors);
+    tcase_add_test(tc, test_bn_capture_and_bad_pointer);
     tcase_add_test(tc, test_capture_conv);
     tcase_add_test(tc, test_bad_device_pointers);
     suite_add_tcase(s, tc);
