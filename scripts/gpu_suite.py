@@ -413,6 +413,14 @@ class Suite:
              ["dnn_app", "--op", "graph-drelu", "--value", "inf"], False, "dy"),
             ("cuDNN attention (SDPA_FWD operation), Inf in q",
              ["dnn_app", "--op", "graph-sdpa", "--r", "64", "--value", "inf"], False, "q"),
+            ("cuDNN BatchNorm training (as PyTorch calls it), scale 1e5 overflows y",
+             ["bn_app", "--op", "train-ex", "--scale", "100000"], True, None),
+            ("cuDNN BatchNorm inference, negative running variance",
+             ["bn_app", "--op", "infer", "--var", "-1"], True, None),
+            ("cuDNN BatchNorm inference, NaN running variance",
+             ["bn_app", "--op", "infer", "--var", "nan"], False, "estimatedVariance"),
+            ("cuDNN BatchNorm backward, Inf in dy",
+             ["bn_app", "--op", "bwd-ex", "--dy", "inf"], False, "dy"),
         ]
         rows, runs, fig = [], [], []
         word = {True: "true", False: "false", None: "null"}

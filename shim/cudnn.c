@@ -618,6 +618,222 @@ static bool sh_hook_op_tensor(struct cudnn_call *cc, cudnnHandle_t h,
     return false;
 }
 
+/* ---- batch normalization ------------------------------------------------------------ */
+
+/* cuDNN normalizes in FLOAT whatever the 16-bit data (DOUBLE for double
+ * data), so there is no compute type to rewrite: these calls are only
+ * described and checked. PyTorch's BatchNorm of a half input with float
+ * weights (autocast's, or a convnet's in AMP) is
+ * cudnnBatchNormalizationForwardTrainingEx, ...ForwardInference in eval and
+ * ...BackwardEx. Described as a reduction: m = 1, n = the output's
+ * elements, k = the elements each statistic is taken over (N x spatial per
+ * channel, N per activation); 1 for inference, which reads the running
+ * statistics instead. Inputs are named as cuDNN's parameters. */
+static long long bn_k(cudnnBatchNormMode_t mode, const struct sh_dnn_tensor *x)
+{
+    return mode == CUDNN_BATCHNORM_PER_ACTIVATION ? x->dim[0] : x->dim[0] * sh_dnn_spatial(x);
+}
+
+/* Output i of a normalization call; x and the scale/bias tensor p give the
+ * record's two input types. */
+static void bn_out(struct cudnn_call *cc, int i, const char *name, const struct sh_dnn_tensor *t,
+                   const void *ptr, long long k, const struct sh_dnn_tensor *x,
+                   const struct sh_dnn_tensor *p)
+{
+    if (i == 0) {
+        int compute = x->type == CUDNN_DATA_DOUBLE ? CUDNN_DATA_DOUBLE : CUDNN_DATA_FLOAT;
+        sh_dnn_set_compute(&cc->c, false, compute, compute);
+        cc->c.reduction = true;
+    }
+    cc->out[i] = (struct sh_dnn_out){ .t = *t, .ptr = ptr, .name = name, .m = 1,
+                                      .n = sh_dnn_elems(t), .k = k, .batch = 1,
+                                      .atype = sh_dnn_cuda_type(x->type),
+                                      .btype = sh_dnn_cuda_type(p->type),
+                                      .ctype = sh_dnn_cuda_type(t->type),
+                                      .compute = cc->c.compute,
+                                      .compute_used = cc->c.compute_used };
+    cc->nout = i + 1;
+    if (i == 0)
+        sh_dnn_describe(&cc->c, &cc->out[0]);
+}
+
+static void bn_input(struct cudnn_call *cc, const char *name, const struct sh_dnn_tensor *t,
+                     const void *p)
+{
+    if (p && cc->nin < SH_DNN_INPUTS)
+        set_input(cc, cc->nin, name, t, p);
+}
+
+/* The forward calls: y from x (and z, added before the activation of
+ * BN_ADD_ACTIVATION) with the scale and bias, and in inference the
+ * running mean and variance; training computes the statistics from x. */
+static void bn_forward(struct cudnn_call *cc, cudnnHandle_t h, cudnnBatchNormMode_t mode,
+                       bool training, const cudnnTensorDescriptor_t xd, const void *x,
+                       const cudnnTensorDescriptor_t zd, const void *z,
+                       const cudnnTensorDescriptor_t yd, void *y,
+                       const cudnnTensorDescriptor_t pd, const void *scale, const void *bias,
+                       const void *mean, const void *var, const void *beta)
+{
+    struct sh_dnn_tensor tx, ty, tp, tz;
+    cc->h = h;
+    if (!tensor_of(xd, &tx) || !tensor_of(yd, &ty) || !tensor_of(pd, &tp) || tx.nd < 2)
+        return;
+    bn_out(cc, 0, "y", &ty, y, training ? bn_k(mode, &tx) : 1, &tx, &tp);
+    bn_input(cc, "x", &tx, x);
+    if (z && tensor_of(zd, &tz))
+        bn_input(cc, "z", &tz, z);
+    bn_input(cc, "bnScale", &tp, scale);
+    bn_input(cc, "bnBias", &tp, bias);
+    bn_input(cc, "estimatedMean", &tp, mean);
+    bn_input(cc, "estimatedVariance", &tp, var);
+    beta_input(cc, beta, "y");
+}
+
+static bool sh_hook_bn_train(struct cudnn_call *cc, cudnnHandle_t h, cudnnBatchNormMode_t mode,
+                             const void *alpha, const void *beta,
+                             const cudnnTensorDescriptor_t xd, const void *x,
+                             const cudnnTensorDescriptor_t yd, void *y,
+                             const cudnnTensorDescriptor_t pd, const void *scale,
+                             const void *bias, double factor, void *running_mean,
+                             void *running_var, double eps, void *save_mean, void *save_inv_var)
+{
+    reset(cc);
+    (void)alpha, (void)factor, (void)running_mean, (void)running_var, (void)eps;
+    (void)save_mean, (void)save_inv_var;
+    bn_forward(cc, h, mode, true, xd, x, NULL, NULL, yd, y, pd, scale, bias, NULL, NULL, beta);
+    return false;
+}
+
+static bool sh_hook_bn_train_ex(struct cudnn_call *cc, cudnnHandle_t h,
+                                cudnnBatchNormMode_t mode, cudnnBatchNormOps_t ops,
+                                const void *alpha, const void *beta,
+                                const cudnnTensorDescriptor_t xd, const void *x,
+                                const cudnnTensorDescriptor_t zd, const void *z,
+                                const cudnnTensorDescriptor_t yd, void *y,
+                                const cudnnTensorDescriptor_t pd, const void *scale,
+                                const void *bias, double factor, void *running_mean,
+                                void *running_var, double eps, void *save_mean,
+                                void *save_inv_var, cudnnActivationDescriptor_t ad, void *ws,
+                                size_t ws_size, void *reserve, size_t reserve_size)
+{
+    reset(cc);
+    (void)alpha, (void)factor, (void)running_mean, (void)running_var, (void)eps;
+    (void)save_mean, (void)save_inv_var, (void)ad, (void)ws, (void)ws_size, (void)reserve;
+    (void)reserve_size;
+    /* cuDNN reads z only for BN_ADD_ACTIVATION. */
+    if (ops != CUDNN_BATCHNORM_OPS_BN_ADD_ACTIVATION)
+        z = NULL;
+    bn_forward(cc, h, mode, true, xd, x, zd, z, yd, y, pd, scale, bias, NULL, NULL, beta);
+    return false;
+}
+
+static bool sh_hook_bn_infer(struct cudnn_call *cc, cudnnHandle_t h, cudnnBatchNormMode_t mode,
+                             const void *alpha, const void *beta,
+                             const cudnnTensorDescriptor_t xd, const void *x,
+                             const cudnnTensorDescriptor_t yd, void *y,
+                             const cudnnTensorDescriptor_t pd, const void *scale,
+                             const void *bias, const void *mean, const void *var, double eps)
+{
+    reset(cc);
+    (void)alpha, (void)eps;
+    bn_forward(cc, h, mode, false, xd, x, NULL, NULL, yd, y, pd, scale, bias, mean, var, beta);
+    return false;
+}
+
+/* The backward calls: dx from x, dy, the scale and the saved statistics
+ * (used only when both are given; else cuDNN recomputes them from x); the
+ * ReLU of the Ex forms masks dy by y first (bnBias is read with it), and
+ * BN_ADD_ACTIVATION also writes that masked dy as dz, from dy and y only.
+ * dBnScaleResult and dBnBiasResult are FLOAT, not checked. */
+static void bn_backward(struct cudnn_call *cc, cudnnHandle_t h, cudnnBatchNormMode_t mode,
+                        cudnnBatchNormOps_t ops, const void *beta_data,
+                        const cudnnTensorDescriptor_t xd, const void *x,
+                        const cudnnTensorDescriptor_t yd, const void *y,
+                        const cudnnTensorDescriptor_t dyd, const void *dy,
+                        const cudnnTensorDescriptor_t dzd, void *dz,
+                        const cudnnTensorDescriptor_t dxd, void *dx,
+                        const cudnnTensorDescriptor_t pd, const void *scale, const void *bias,
+                        const void *saved_mean, const void *saved_inv_var)
+{
+    struct sh_dnn_tensor tx, tdy, tdx, tp, ty, tdz;
+    bool act = ops == CUDNN_BATCHNORM_OPS_BN_ACTIVATION ||
+               ops == CUDNN_BATCHNORM_OPS_BN_ADD_ACTIVATION;
+    cc->h = h;
+    if (!tensor_of(xd, &tx) || !tensor_of(dyd, &tdy) || !tensor_of(dxd, &tdx) ||
+        !tensor_of(pd, &tp) || tx.nd < 2)
+        return;
+    long long k = bn_k(mode, &tx);
+    bn_out(cc, 0, "dx", &tdx, dx, k, &tx, &tp);
+    bn_input(cc, "x", &tx, x);
+    int idy = dy ? cc->nin : -1, iy = -1;
+    bn_input(cc, "dy", &tdy, dy);
+    bn_input(cc, "bnScale", &tp, scale);
+    if (act && tensor_of(yd, &ty) && y) {
+        iy = cc->nin;
+        bn_input(cc, "y", &ty, y);
+        bn_input(cc, "bnBias", &tp, bias);
+    }
+    if (saved_mean && saved_inv_var) {
+        bn_input(cc, "savedMean", &tp, saved_mean);
+        bn_input(cc, "savedInvVariance", &tp, saved_inv_var);
+    }
+    beta_input(cc, beta_data, "dx");
+    if (ops != CUDNN_BATCHNORM_OPS_BN_ADD_ACTIVATION || !dz || !tensor_of(dzd, &tdz))
+        return;
+    /* Two outputs: each names its own inputs. */
+    struct sh_dnn_out *o = &cc->out[0];
+    o->own_inputs = true;
+    o->nin = cc->nin < SH_CHECK_MAX_INPUTS ? cc->nin : SH_CHECK_MAX_INPUTS;
+    for (int i = 0; i < o->nin; i++)
+        o->in[i] = (signed char)i;
+    bn_out(cc, 1, "dz", &tdz, dz, 1, &tx, &tp);
+    o = &cc->out[1];
+    o->own_inputs = true;
+    if (idy >= 0)
+        o->in[o->nin++] = (signed char)idy;
+    if (iy >= 0)
+        o->in[o->nin++] = (signed char)iy;
+}
+
+static bool sh_hook_bn_bwd(struct cudnn_call *cc, cudnnHandle_t h, cudnnBatchNormMode_t mode,
+                           const void *alpha_data, const void *beta_data,
+                           const void *alpha_param, const void *beta_param,
+                           const cudnnTensorDescriptor_t xd, const void *x,
+                           const cudnnTensorDescriptor_t dyd, const void *dy,
+                           const cudnnTensorDescriptor_t dxd, void *dx,
+                           const cudnnTensorDescriptor_t pd, const void *scale, void *dscale,
+                           void *dbias, double eps, const void *saved_mean,
+                           const void *saved_inv_var)
+{
+    reset(cc);
+    (void)alpha_data, (void)alpha_param, (void)beta_param, (void)dscale, (void)dbias, (void)eps;
+    bn_backward(cc, h, mode, CUDNN_BATCHNORM_OPS_BN, beta_data, xd, x, NULL, NULL, dyd, dy, NULL,
+                NULL, dxd, dx, pd, scale, NULL, saved_mean, saved_inv_var);
+    return false;
+}
+
+static bool sh_hook_bn_bwd_ex(struct cudnn_call *cc, cudnnHandle_t h, cudnnBatchNormMode_t mode,
+                              cudnnBatchNormOps_t ops, const void *alpha_data,
+                              const void *beta_data, const void *alpha_param,
+                              const void *beta_param, const cudnnTensorDescriptor_t xd,
+                              const void *x, const cudnnTensorDescriptor_t yd, const void *y,
+                              const cudnnTensorDescriptor_t dyd, const void *dy,
+                              const cudnnTensorDescriptor_t dzd, void *dz,
+                              const cudnnTensorDescriptor_t dxd, void *dx,
+                              const cudnnTensorDescriptor_t pd, const void *scale,
+                              const void *bias, void *dscale, void *dbias, double eps,
+                              const void *saved_mean, const void *saved_inv_var,
+                              cudnnActivationDescriptor_t ad, void *ws, size_t ws_size,
+                              void *reserve, size_t reserve_size)
+{
+    reset(cc);
+    (void)alpha_data, (void)alpha_param, (void)beta_param, (void)dscale, (void)dbias, (void)eps;
+    (void)ad, (void)ws, (void)ws_size, (void)reserve, (void)reserve_size;
+    bn_backward(cc, h, mode, ops, beta_data, xd, x, yd, y, dyd, dy, dzd, dz, dxd, dx, pd, scale,
+                bias, saved_mean, saved_inv_var);
+    return false;
+}
+
 /* ---- graph API entry points (cudnn_graph.c) --------------------------------------- */
 
 static bool sh_hook_backend_set(struct cudnn_call *cc, cudnnBackendDescriptor_t d,

@@ -2,7 +2,8 @@
  * ldconfig cache; no LD_LIBRARY_PATH). There is no GPU: descriptor calls
  * work (they need no device), cudnnCreate fails with cuDNN's own
  * CUDNN_STATUS_NOT_INITIALIZED, and setting a finalized backend
- * descriptor is cuDNN's own BAD_PARAM. The shim must resolve the real
+ * descriptor is cuDNN's own BAD_PARAM, as is a batch normalization with
+ * a NULL handle. The shim must resolve the real
  * library, rewrite the descriptors' HALF compute types to FLOAT (trace
  * records), answer the program's own HALF from the getters, and hand
  * every status back unchanged. */
@@ -115,6 +116,47 @@ START_TEST(late_set)
 }
 END_TEST
 
+/* Batch normalization: the calls made with real descriptors, a NULL handle
+ * and NULL data (bn_app --no-device). cuDNN's refusal reaches the program
+ * unchanged; the shim, reading the descriptors through the real
+ * cudnnGetTensorNdDescriptor, still describes the call (n = the 16
+ * elements of y or dx, k = the 8 of each channel's statistics, 1 for
+ * inference) and checks nothing, as the call failed. */
+START_TEST(batchnorm_passthrough)
+{
+    static const char *const bn_ops[] = { "train", "train-ex", "infer", "bwd", "bwd-ex" };
+    static const char *const bn_apis[] = {
+        "cudnnBatchNormalizationForwardTraining", "cudnnBatchNormalizationForwardTrainingEx",
+        "cudnnBatchNormalizationForwardInference", "cudnnBatchNormalizationBackward",
+        "cudnnBatchNormalizationBackwardEx",
+    };
+    hr_app a, b;
+    hr_app_opts plain = { .shim = 0, .emu = 0 };
+    hr_app_opts shim = { .shim = 1, .emu = 0, .env = ENV("SAFEHALF_LOG_LEVEL=trace") };
+    hr_app_run(&a, &plain, "bn_app", ARGS("--op", bn_ops[_i], "--no-device"));
+    hr_app_run(&b, &shim, "bn_app", ARGS("--op", bn_ops[_i], "--no-device"));
+    ck_assert_msg(a.r.exit_code == 1, "%s", hr_describe(&a.r));
+    ck_assert_int_eq(b.r.exit_code, a.r.exit_code);
+    ck_assert_msg(strcmp(a.r.out, b.r.out) == 0, "without the shim:\n%s\nwith:\n%s", a.r.out,
+                  b.r.out);
+    double status = hr_kv_num(a.r.out, "status");
+    ck_assert_msg(status != 0 && !isnan(status), "%s", hr_describe(&a.r));
+    check_real_library(&b);
+    const char *rec = hr_log_find_where(&b.log, "call", "api", bn_apis[_i]);
+    ck_assert_msg(rec != NULL, "%s", hr_log_dump(&b.log));
+    ASSERT_JNUM(rec, "status", status);
+    ASSERT_JNUM(rec, "n", 16);
+    ASSERT_JNUM(rec, "k", _i == 2 ? 1 : 8);
+    ASSERT_JSTR(rec, "ctype", "CUDNN_DATA_HALF");
+    ASSERT_JSTR(rec, "btype", "CUDNN_DATA_FLOAT");
+    char path[160];
+    snprintf(path, sizeof path, "apis.%s.checked", bn_apis[_i]);
+    ck_assert_double_eq(hr_json_num(summary_record(&b), path), 0);
+    hr_app_free(&a);
+    hr_app_free(&b);
+}
+END_TEST
+
 int main(void)
 {
     hr_env_path("SH_LIB");
@@ -125,6 +167,7 @@ int main(void)
     tcase_add_loop_test(t, status_passthrough, 0, N_OPS);
     tcase_add_loop_test(t, descriptors_upcast, 0, N_OPS);
     tcase_add_loop_test(t, late_set, 0, 2);
+    tcase_add_loop_test(t, batchnorm_passthrough, 0, 5);
     suite_add_tcase(s, t);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

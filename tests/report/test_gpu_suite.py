@@ -91,7 +91,7 @@ class EmulatedSuite(unittest.TestCase):
 
     def test_inputs_named(self):
         cases = {c["case"]: c for c in self.fig["inputs"]}
-        self.assertEqual(len(cases), 16)
+        self.assertEqual(len(cases), 20)
         for c in cases.values():
             self.assertTrue(c["as_expected"], c)
         bias = cases["cuBLASLt, Inf bias per batch member"]
@@ -108,6 +108,14 @@ class EmulatedSuite(unittest.TestCase):
                                  "b": {"inf": 2, "nan": 0}})
         sdpa = cases["cuDNN attention (SDPA_FWD operation), Inf in q"]["inputs"]
         self.assertEqual(sdpa["q"], {"inf": 64 * 2 * 16, "nan": 0})
+        var = cases["cuDNN BatchNorm inference, NaN running variance"]["inputs"]
+        self.assertEqual(var["estimatedVariance"], {"inf": 0, "nan": 2})
+        self.assertEqual(var["x"], {"inf": 0, "nan": 0})
+        neg = cases["cuDNN BatchNorm inference, negative running variance"]
+        self.assertIs(neg["inputs_finite"], True)
+        self.assertEqual(neg["run"]["values"]["nan"], "16")
+        bwd = cases["cuDNN BatchNorm backward, Inf in dy"]["inputs"]
+        self.assertEqual(bwd["dy"], {"inf": 2, "nan": 0})
         grouped = cases["cuBLAS grouped GEMM, group 1 overflows"]["run"]
         self.assertEqual(grouped["values"]["inf"], "12")
         self.assertEqual(grouped["summary"]["cublasGemmGroupedBatchedEx"]["checked"], 2)
