@@ -32,13 +32,16 @@
 #define OPS 512
 #define GRAPHS 256
 #define PACKS 256
-#define PACK_MAX 32
 /* Operations kept per graph: cuDNN's attention as the frontend composes
  * it (PyTorch's cuDNN attention) is a dozen operations forward and 20 to
  * 40 backward. */
 #define GRAPH_OPS 64
 /* Distinct tensors kept per graph (a chain of n operations has n + 1). */
 #define GRAPH_TENSORS 96
+/* UID/pointer pairs kept per variant pack: one for each tensor a graph
+ * record keeps, as the pack's order is the program's (the frontend's is a
+ * map's), so its outputs may come last. */
+#define PACK_MAX GRAPH_TENSORS
 _Static_assert(GRAPH_OPS <= 64, "struct reach's seen has a bit per operation");
 _Static_assert(GRAPH_TENSORS < 128, "tensor indices are signed chars");
 

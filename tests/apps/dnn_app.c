@@ -71,7 +71,8 @@
  *                of a bias of its own instead (real half, uid 200 + i,
  *                [1, 2, 1, 1], every element BIAS, in the variant pack),
  *                so that y = relu(conv + (N + 1) * BIAS) is computed from
- *                N + 3 inputs
+ *                N + 3 inputs (the pack holds N + 4 pointers, y's last;
+ *                the emulated cuDNN takes 64)
  *   --real-mid   graph-conv-bias-relu: the convolution's output (uid 4) is a
  *                real half tensor in the variant pack instead, reported too
  *
@@ -631,9 +632,9 @@ static void run_conv_bias_relu(cudnnHandle_t h, void *cd)
     cudnnBackendDescriptor_t plan = make_plan(h, n, ops);
     struct buf x = dev_fill((size_t)R * 4, VALUE), w = dev_fill((size_t)R * 2, BVALUE);
     struct buf b = dev_fill(2, BIAS), y = dev_fill(8, 0), m = { 0, NULL };
-    int64_t uids[5 + MAX_CHAIN] = { 1, 2, 5, 3 };
-    void *ptrs[5 + MAX_CHAIN] = { x.dev, w.dev, b.dev, y.dev };
-    int np = 4;
+    int64_t uids[5 + MAX_CHAIN] = { 1, 2, 5 };
+    void *ptrs[5 + MAX_CHAIN] = { x.dev, w.dev, b.dev };
+    int np = 3;
     if (REAL_MID) {
         m = dev_fill(8, 0);
         uids[np] = 4;
@@ -643,6 +644,10 @@ static void run_conv_bias_relu(cudnnHandle_t h, void *cd)
         uids[np] = 200 + i;
         ptrs[np++] = dev_fill(2, BIAS).dev;
     }
+    /* y last: cuDNN's frontend fills a pack from a map, in no set order,
+     * so an output may follow every input */
+    uids[np] = 3;
+    ptrs[np++] = y.dev;
     execute(h, plan, np, uids, ptrs);
     report(y);
     if (REAL_MID)

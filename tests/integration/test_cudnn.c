@@ -389,6 +389,13 @@ static const struct {
     /* two chained biases: y is computed from 5 inputs (x, w, b, b2, b3) */
     { { "--op", "graph-conv-bias-relu", "--chain", "2", "--chain-bias", "--bias", "1",
         OVERFLOW_ARGS }, "true", NULL, 0 },
+    /* 40: a pack of 44 pointers with y last, found; y is computed from 43
+     * inputs, more than one output names (8): not all scanned, unknown
+     * unless a scanned one was bad */
+    { { "--op", "graph-conv-bias-relu", "--chain", "40", "--chain-bias", "--bias", "1",
+        OVERFLOW_ARGS }, "null", NULL, 0 },
+    { { "--op", "graph-conv-bias-relu", "--chain", "40", "--chain-bias", "--bias", "inf" },
+      "false", "b", 2 },
     /* one pointwise operation: x and its broadcast b */
     { { "--op", "graph-add", "--value", "inf" }, "false", "x", 8 },
     { { "--op", "graph-add", "--compute", "FLOAT", "--value", "65504", "--bias", "65504" },
