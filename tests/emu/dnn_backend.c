@@ -10,8 +10,9 @@
  *
  * Statuses follow the cuDNN API reference: a wrong attribute type, element
  * count or value, or an attribute the descriptor does not have, is
- * BAD_PARAM; setting an attribute of a finalized descriptor, or getting one
- * of a descriptor not finalized, is NOT_INITIALIZED; finalizing without a
+ * BAD_PARAM; getting an attribute of a descriptor not finalized is
+ * NOT_INITIALIZED; setting one of a finalized descriptor is BAD_PARAM (the
+ * reference says NOT_INITIALIZED, cuDNN 9.19 answers BAD_PARAM); finalizing without a
  * required attribute or with inconsistent ones is BAD_PARAM. The SDPA
  * operations, and which tensors a pointwise operation needs, answer as
  * cuDNN 9.19 was seen to (finalizing an SDPA operation without a required
@@ -720,7 +721,7 @@ EMU_API cudnnStatus_t cudnnBackendSetAttribute(cudnnBackendDescriptor_t descript
     if (!b)
         return BAD;
     if (b->finalized)
-        return CUDNN_STATUS_NOT_INITIALIZED;
+        return BAD;
     if (elementCount < 0 || (!arrayOfElements && elementCount > 0))
         return BAD;
     cudnnBackendAttributeName_t name = attributeName;

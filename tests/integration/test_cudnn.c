@@ -221,9 +221,8 @@ START_TEST(graph_set_after_finalize)
     ASSERT_OK(&plain);
     run(&shim, 1, ENV(TRACE), ARGS("--op", "graph-conv", "--late"));
     ASSERT_OK(&shim);
-    double late = hr_kv_num(plain.r.out, "late_status");
-    ck_assert_msg(late != 0 && !isnan(late), "%s", hr_describe(&plain.r));
-    ASSERT_KV(&shim, "late_status", late);
+    ASSERT_KV(&plain, "late_status", 2000); /* BAD_PARAM, as cuDNN 9.19 answers (tests/real) */
+    ASSERT_KV(&shim, "late_status", 2000);
     ASSERT_KV(&plain, "late_compute", 2);
     ASSERT_KV(&shim, "late_compute", 2);
     ASSERT_KV(&plain, "out0", HALF_SUM);

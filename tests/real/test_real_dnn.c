@@ -107,9 +107,10 @@ START_TEST(late_set)
     hr_app a, b;
     run(&a, 0, _i ? "graph-matmul" : "graph-conv");
     run(&b, 1, _i ? "graph-matmul" : "graph-conv");
-    double late = hr_kv_num(a.r.out, "late_status");
-    ck_assert_msg(late != 0 && !isnan(late), "%s", hr_describe(&a.r));
-    ASSERT_KV(&b, "late_status", late);
+    /* BAD_PARAM (the API reference says NOT_INITIALIZED); the emulated
+     * cuDNN answers the same, tests/integration/test_cudnn.c */
+    ASSERT_KV(&a, "late_status", 2000);
+    ASSERT_KV(&b, "late_status", 2000);
     ASSERT_KV(&b, "late_compute", 2);
     hr_app_free(&a);
     hr_app_free(&b);
