@@ -101,6 +101,46 @@ static inline half_t app_float_to_half(float f)
     }
 }
 
+/* bfloat16: round to nearest even; a NaN stays a quiet NaN. */
+static inline unsigned short app_float_to_bf16(float f)
+{
+    uint32_t u = app_float_to_u32(f);
+    if ((u & 0x7fffffffu) > 0x7f800000u)
+        return (unsigned short)((u >> 16) | 0x40u);
+    return (unsigned short)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+
+static inline float app_bf16_to_float(unsigned short b)
+{
+    return app_u32_to_float((uint32_t)b << 16);
+}
+
+/* Elements of an array of CUDA_R_32F, CUDA_R_16F or CUDA_R_16BF (any
+ * other type is taken for bfloat16), read and written as floats. */
+static inline size_t app_type_size(cudaDataType t)
+{
+    return t == CUDA_R_32F ? 4 : 2;
+}
+
+static inline void app_put(void *p, cudaDataType t, size_t i, float v)
+{
+    if (t == CUDA_R_32F)
+        ((float *)p)[i] = v;
+    else if (t == CUDA_R_16F)
+        ((half_t *)p)[i] = app_float_to_half(v);
+    else
+        ((unsigned short *)p)[i] = app_float_to_bf16(v);
+}
+
+static inline float app_get(const void *p, cudaDataType t, size_t i)
+{
+    if (t == CUDA_R_32F)
+        return ((const float *)p)[i];
+    if (t == CUDA_R_16F)
+        return app_half_to_float(((const half_t *)p)[i]);
+    return app_bf16_to_float(((const unsigned short *)p)[i]);
+}
+
 /* xorshift64*: deterministic across platforms. */
 typedef struct { uint64_t s; } app_rng;
 

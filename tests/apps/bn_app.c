@@ -91,42 +91,27 @@ static cudaStream_t STREAM;
 
 /* ---- element types ------------------------------------------------------------- */
 
+/* The data type in CUDA's words, for apputil's element helpers. */
+static cudaDataType cuda_type(void)
+{
+    return TYPE == CUDNN_DATA_FLOAT ? CUDA_R_32F
+           : TYPE == CUDNN_DATA_HALF ? CUDA_R_16F
+                                     : CUDA_R_16BF;
+}
+
 static size_t type_size(void)
 {
-    return TYPE == CUDNN_DATA_FLOAT ? sizeof(float) : sizeof(uint16_t);
-}
-
-/* Round to nearest even, as the GPU's conversion does; NaN stays NaN. */
-static uint16_t float_to_bf16(float f)
-{
-    uint32_t u = app_float_to_u32(f);
-    if ((u & 0x7fffffffu) > 0x7f800000u)
-        return (uint16_t)((u >> 16) | 0x40u);
-    return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
-}
-
-static float bf16_to_float(uint16_t b)
-{
-    return app_u32_to_float((uint32_t)b << 16);
+    return app_type_size(cuda_type());
 }
 
 static void put(void *h, size_t i, float v)
 {
-    if (TYPE == CUDNN_DATA_FLOAT)
-        ((float *)h)[i] = v;
-    else if (TYPE == CUDNN_DATA_HALF)
-        ((half_t *)h)[i] = app_float_to_half(v);
-    else
-        ((uint16_t *)h)[i] = float_to_bf16(v);
+    app_put(h, cuda_type(), i, v);
 }
 
 static float get(const void *h, size_t i)
 {
-    if (TYPE == CUDNN_DATA_FLOAT)
-        return ((const float *)h)[i];
-    if (TYPE == CUDNN_DATA_HALF)
-        return app_half_to_float(((const half_t *)h)[i]);
-    return bf16_to_float(((const uint16_t *)h)[i]);
+    return app_get(h, cuda_type(), i);
 }
 
 /* v as the data type holds it. */

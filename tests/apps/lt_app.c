@@ -244,32 +244,6 @@ static cudaDataType default_scale(cublasComputeType_t c)
 
 /* ---- elements ----------------------------------------------------------- */
 
-static size_t type_size(cudaDataType t)
-{
-    return t == CUDA_R_32F ? 4 : 2;
-}
-
-static void put(void *p, cudaDataType t, size_t i, float v)
-{
-    if (t == CUDA_R_32F) {
-        ((float *)p)[i] = v;
-    } else if (t == CUDA_R_16F) {
-        ((half_t *)p)[i] = app_float_to_half(v);
-    } else {
-        uint32_t u = app_float_to_u32(v); /* bfloat16, round to nearest even */
-        ((unsigned short *)p)[i] = (unsigned short)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
-    }
-}
-
-static float get(const void *p, cudaDataType t, size_t i)
-{
-    if (t == CUDA_R_32F)
-        return ((const float *)p)[i];
-    if (t == CUDA_R_16F)
-        return app_half_to_float(((const half_t *)p)[i]);
-    return app_u32_to_float((uint32_t)((const unsigned short *)p)[i] << 16);
-}
-
 /* Of n elements of the D type: the first, the largest finite magnitude,
  * the Inf and NaN counts and the sum (in double). */
 struct stats {
@@ -280,9 +254,9 @@ struct stats {
 
 static struct stats stats_of(const void *h, size_t n)
 {
-    struct stats st = { .first = get(h, TYPE, 0) };
+    struct stats st = { .first = app_get(h, TYPE, 0) };
     for (size_t i = 0; i < n; i++) {
-        float v = get(h, TYPE, i);
+        float v = app_get(h, TYPE, i);
         if (isnan(v))
             st.nan++;
         else if (isinf(v))
@@ -497,13 +471,13 @@ static void make_layout(int i, struct shape s, int late)
 
 static void *filled(size_t n, float v)
 {
-    void *p = malloc(n * type_size(TYPE));
+    void *p = malloc(n * app_type_size(TYPE));
     if (!p) {
         fprintf(stderr, "lt_app: out of host memory\n");
         fail(2);
     }
     for (size_t i = 0; i < n; i++)
-        put(p, TYPE, i, v);
+        app_put(p, TYPE, i, v);
     return p;
 }
 
@@ -676,7 +650,7 @@ int main(int argc, char **argv)
                          : HAVE_SET_COMPUTE ? default_scale(SET_COMPUTE)
                                             : default_scale(COMPUTE);
 
-    const size_t es = type_size(TYPE), nb = (size_t)BATCH;
+    const size_t es = app_type_size(TYPE), nb = (size_t)BATCH;
     const size_t a_elems = (size_t)(M * K), b_elems = (size_t)(K * N), c_elems = (size_t)(M * N);
     hA = filled(a_elems * nb, (float)VALUE);
     hB = filled(b_elems * nb, (float)BVALUE);
@@ -732,9 +706,9 @@ int main(int argc, char **argv)
 
     /* Both scalars in one buffer: alpha, then beta. */
     unsigned char scal[8];
-    size_t ss = type_size(scale);
-    put(scal, scale, 0, (float)ALPHA);
-    put(scal, scale, 1, (float)BETA);
+    size_t ss = app_type_size(scale);
+    app_put(scal, scale, 0, (float)ALPHA);
+    app_put(scal, scale, 1, (float)BETA);
     const void *alpha = scal, *beta = scal + ss;
     if (DEVICE_PTR) {
         dscal = to_device(scal, 2 * ss);

@@ -58,17 +58,14 @@ static unsigned short to_bits(float f)
 {
     if (!BF16)
         return app_float_to_half(f).x;
-    uint32_t u = app_float_to_u32(f);
-    if ((u & 0x7fffffffu) > 0x7f800000u)
-        return (unsigned short)((u >> 16) | 0x40u);
-    return (unsigned short)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+    return app_float_to_bf16(f);
 }
 
 static float from_bits(unsigned short b)
 {
     if (!BF16)
         return app_half_to_float((half_t){ b });
-    return app_u32_to_float((uint32_t)b << 16);
+    return app_bf16_to_float(b);
 }
 
 struct result {

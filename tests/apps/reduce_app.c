@@ -61,32 +61,6 @@ static int parse_type(const char *v, cudaDataType *t)
     return 0;
 }
 
-static size_t type_size(cudaDataType t)
-{
-    return t == CUDA_R_32F ? 4 : 2;
-}
-
-static void put(void *p, cudaDataType t, size_t i, float v)
-{
-    if (t == CUDA_R_32F) {
-        ((float *)p)[i] = v;
-    } else if (t == CUDA_R_16F) {
-        ((half_t *)p)[i] = app_float_to_half(v);
-    } else {
-        uint32_t u = app_float_to_u32(v); /* bfloat16, round to nearest even */
-        ((unsigned short *)p)[i] = (unsigned short)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
-    }
-}
-
-static float get(const void *p, cudaDataType t, size_t i)
-{
-    if (t == CUDA_R_32F)
-        return ((const float *)p)[i];
-    if (t == CUDA_R_16F)
-        return app_half_to_float(((const half_t *)p)[i]);
-    return app_u32_to_float((uint32_t)((const unsigned short *)p)[i] << 16);
-}
-
 #define TRY(call)                                                                          \
     do {                                                                                   \
         int e_ = (int)(call);                                                              \
@@ -150,13 +124,13 @@ int main(int argc, char **argv)
 
     /* Vectors with increment INC span (n - 1) * |INC| + 1 elements; fill
      * them whole, so every element a call reads has the value. */
-    size_t span = (size_t)((NN - 1) * llabs(INC) + 1), es = type_size(TYPE);
+    size_t span = (size_t)((NN - 1) * llabs(INC) + 1), es = app_type_size(TYPE);
     void *hx = malloc(span * es), *hy = malloc(span * es);
     if (!hx || !hy)
         return 1;
     for (size_t i = 0; i < span; i++) {
-        put(hx, TYPE, i, (float)VALUE);
-        put(hy, TYPE, i, (float)YVALUE);
+        app_put(hx, TYPE, i, (float)VALUE);
+        app_put(hy, TYPE, i, (float)YVALUE);
     }
     void *x, *y, *dscal;
     cublasHandle_t h;
@@ -171,7 +145,7 @@ int main(int argc, char **argv)
     TRY(cublasSetStream(h, s));
 
     unsigned char alpha[4] = { 0 }, result[4] = { 0 };
-    put(alpha, EXEC, 0, (float)ALPHA);
+    app_put(alpha, EXEC, 0, (float)ALPHA);
     const void *alpha_arg = alpha;
     void *result_arg = result;
     if (DEVICE_SCALARS) {
@@ -188,14 +162,14 @@ int main(int argc, char **argv)
     if (!axpy) {
         if (DEVICE_SCALARS)
             TRY(cudaMemcpy(result, result_arg, sizeof result, cudaMemcpyDeviceToHost));
-        printf("result=%.17g\n", (double)get(result, RESULT, 0));
+        printf("result=%.17g\n", (double)app_get(result, RESULT, 0));
     } else {
         TRY(cudaMemcpy(hy, y, span * es, cudaMemcpyDeviceToHost));
         long inf = 0, nan = 0;
         float maxfinite = 0;
         size_t step = (size_t)llabs(INC), first = INC < 0 ? (size_t)(NN - 1) * step : 0;
         for (long long i = 0; i < NN; i++) {
-            float v = get(hy, TYPE, (size_t)i * step);
+            float v = app_get(hy, TYPE, (size_t)i * step);
             if (isnan(v))
                 nan++;
             else if (isinf(v))
@@ -203,7 +177,7 @@ int main(int argc, char **argv)
             else if (fabsf(v) > maxfinite)
                 maxfinite = fabsf(v);
         }
-        printf("out0=%.17g\ninf=%ld\nnan=%ld\nmaxfinite=%.17g\n", (double)get(hy, TYPE, first),
+        printf("out0=%.17g\ninf=%ld\nnan=%ld\nmaxfinite=%.17g\n", (double)app_get(hy, TYPE, first),
                inf, nan, (double)maxfinite);
     }
     cublasDestroy(h);
