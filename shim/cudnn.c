@@ -634,27 +634,14 @@ static long long bn_k(cudnnBatchNormMode_t mode, const struct sh_dnn_tensor *x)
     return mode == CUDNN_BATCHNORM_PER_ACTIVATION ? x->dim[0] : x->dim[0] * sh_dnn_spatial(x);
 }
 
-/* Output i of a normalization call; x and the scale/bias tensor p give the
- * record's two input types. */
-static void bn_out(struct cudnn_call *cc, int i, const char *name, const struct sh_dnn_tensor *t,
-                   const void *ptr, long long k, const struct sh_dnn_tensor *x,
-                   const struct sh_dnn_tensor *p)
+/* The call's output, with the FLOAT compute cuDNN uses (DOUBLE for double
+ * data); x and the scale/bias tensor p give the record's two input types. */
+static void bn_out(struct cudnn_call *cc, const struct sh_dnn_tensor *t, const void *ptr,
+                   long long k, const struct sh_dnn_tensor *x, const struct sh_dnn_tensor *p)
 {
-    if (i == 0) {
-        int compute = x->type == CUDNN_DATA_DOUBLE ? CUDNN_DATA_DOUBLE : CUDNN_DATA_FLOAT;
-        sh_dnn_set_compute(&cc->c, false, compute, compute);
-        cc->c.reduction = true;
-    }
-    cc->out[i] = (struct sh_dnn_out){ .t = *t, .ptr = ptr, .name = name, .m = 1,
-                                      .n = sh_dnn_elems(t), .k = k, .batch = 1,
-                                      .atype = sh_dnn_cuda_type(x->type),
-                                      .btype = sh_dnn_cuda_type(p->type),
-                                      .ctype = sh_dnn_cuda_type(t->type),
-                                      .compute = cc->c.compute,
-                                      .compute_used = cc->c.compute_used };
-    cc->nout = i + 1;
-    if (i == 0)
-        sh_dnn_describe(&cc->c, &cc->out[0]);
+    int compute = x->type == CUDNN_DATA_DOUBLE ? CUDNN_DATA_DOUBLE : CUDNN_DATA_FLOAT;
+    sh_dnn_set_compute(&cc->c, false, compute, compute);
+    reduction_out(cc, t, ptr, k, sh_dnn_cuda_type(x->type), sh_dnn_cuda_type(p->type));
 }
 
 static void bn_input(struct cudnn_call *cc, const char *name, const struct sh_dnn_tensor *t,
@@ -678,7 +665,7 @@ static void bn_forward(struct cudnn_call *cc, cudnnHandle_t h, cudnnBatchNormMod
     cc->h = h;
     if (!tensor_of(xd, &tx) || !tensor_of(yd, &ty) || !tensor_of(pd, &tp) || tx.nd < 2)
         return;
-    bn_out(cc, 0, "y", &ty, y, training ? bn_k(mode, &tx) : 1, &tx, &tp);
+    bn_out(cc, &ty, y, training ? bn_k(mode, &tx) : 1, &tx, &tp);
     bn_input(cc, "x", &tx, x);
     if (z && tensor_of(zd, &tz))
         bn_input(cc, "z", &tz, z);
@@ -762,8 +749,7 @@ static void bn_backward(struct cudnn_call *cc, cudnnHandle_t h, cudnnBatchNormMo
     if (!tensor_of(xd, &tx) || !tensor_of(dyd, &tdy) || !tensor_of(dxd, &tdx) ||
         !tensor_of(pd, &tp) || tx.nd < 2)
         return;
-    long long k = bn_k(mode, &tx);
-    bn_out(cc, 0, "dx", &tdx, dx, k, &tx, &tp);
+    bn_out(cc, &tdx, dx, bn_k(mode, &tx), &tx, &tp);
     bn_input(cc, "x", &tx, x);
     int idy = dy ? cc->nin : -1, iy = -1;
     bn_input(cc, "dy", &tdy, dy);
@@ -780,15 +766,23 @@ static void bn_backward(struct cudnn_call *cc, cudnnHandle_t h, cudnnBatchNormMo
     beta_input(cc, beta_data, "dx");
     if (ops != CUDNN_BATCHNORM_OPS_BN_ADD_ACTIVATION || !dz || !tensor_of(dzd, &tdz))
         return;
-    /* Two outputs: each names its own inputs. */
+    /* Two outputs, each named, each naming its own inputs: dx all of
+     * them, dz (element-wise, as dx's types) dy and y. */
     struct sh_dnn_out *o = &cc->out[0];
+    o->name = "dx";
     o->own_inputs = true;
     o->nin = cc->nin < SH_CHECK_MAX_INPUTS ? cc->nin : SH_CHECK_MAX_INPUTS;
     for (int i = 0; i < o->nin; i++)
         o->in[i] = (signed char)i;
-    bn_out(cc, 1, "dz", &tdz, dz, 1, &tx, &tp);
-    o = &cc->out[1];
-    o->own_inputs = true;
+    o = &cc->out[cc->nout++];
+    *o = cc->out[0];
+    o->t = tdz;
+    o->ptr = dz;
+    o->name = "dz";
+    o->n = sh_dnn_elems(&tdz);
+    o->k = 1;
+    o->ctype = sh_dnn_cuda_type(tdz.type);
+    o->nin = 0;
     if (idy >= 0)
         o->in[o->nin++] = (signed char)idy;
     if (iy >= 0)
