@@ -45,14 +45,16 @@ KV = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
 
 
 class Result:
-    def __init__(self, label, argv, env_shown, shim):
+    def __init__(self, label, argv, env_shown, shim, audit=False):
         self.label, self.argv, self.env_shown, self.shim = label, argv, env_shown, shim
+        self.audit = audit
         self.rc, self.out, self.err, self.secs = None, "", "", 0.0
         self.kv, self.records = {}, []
 
     def command(self):
         """The command as a user would type it, paths relative to the repository."""
-        env = (["LD_PRELOAD=libsafehalf.so"] if self.shim else []) + [
+        env = (["LD_AUDIT=libsafehalf-audit.so"] if self.audit else []) + (
+            ["LD_PRELOAD=libsafehalf.so"] if self.shim else []) + [
             "%s=%s" % kv for kv in self.env_shown]
         return " ".join(env + [shlex.quote(rel(a)) for a in self.argv])
 
@@ -92,6 +94,7 @@ class Suite:
         self.args = args
         self.build = os.path.abspath(args.build)
         self.lib = os.path.join(self.build, "shim", "libsafehalf.so")
+        self.audit_lib = os.path.join(self.build, "shim", "libsafehalf-audit.so")
         self.apps = os.path.join(self.build, "tests", "apps")
         self.gpu = os.path.join(self.build, "tests", "gpu")
         self.emu_dir = os.path.join(self.build, "tests", "emu")
@@ -103,7 +106,7 @@ class Suite:
         self.deadline = (time.monotonic() + args.time_limit
                          if getattr(args, "time_limit", None) is not None else None)
         env = {k: v for k, v in os.environ.items()
-               if not k.startswith("SAFEHALF_") and k != "LD_PRELOAD"}
+               if not k.startswith("SAFEHALF_") and k not in ("LD_PRELOAD", "LD_AUDIT")}
         if args.emu:
             env["LD_LIBRARY_PATH"] = ":".join(
                 p for p in [self.emu_dir, env.get("LD_LIBRARY_PATH", "")] if p)
@@ -118,9 +121,9 @@ class Suite:
 
     # ---- running ---------------------------------------------------------
 
-    def run(self, label, argv, shim=False, env=None, timeout=300, may_fail=False):
+    def run(self, label, argv, shim=False, env=None, timeout=300, may_fail=False, audit=False):
         env = list((env or {}).items())
-        res = Result(label, argv, env, shim)
+        res = Result(label, argv, env, shim, audit)
         full = dict(self.env if os.path.basename(argv[0]).startswith("python") else self.app_env)
         full.update(env)
         logdir = os.path.join(self.logroot, "run-%d" % len(self.results))
@@ -128,6 +131,8 @@ class Suite:
         if shim:
             full["LD_PRELOAD"] = self.lib
             full.setdefault("SAFEHALF_LOG", os.path.join(logdir, "safehalf-%p.jsonl"))
+        if audit:
+            full["LD_AUDIT"] = self.audit_lib
         res.logdir = logdir
         if self.deadline is not None:
             left = int(self.deadline - time.monotonic())
@@ -479,6 +484,32 @@ class Suite:
         self.footer(runs)
         self.figures["epilogue_outputs"] = fig
 
+        # 1h'. A program that looks cuBLAS up with dlsym (JAX/XLA's way).
+        self.h(3, "cuBLAS looked up with dlsym on the program's own handle (tests/apps/dlsym_app.c, "
+                  "as JAX/XLA does; `CUBLAS_COMPUTE_16F`, 4096 ones)")
+        probes = ["--probe", "libcublasLt.so.13", "cublasLtMatmul", "--probe", "libcudnn.so.9",
+                  "cudnnBackendExecute"]
+        rows, runs, fig = [], [], []
+        for label, shim, audit in (("without the shim", False, False),
+                                   ("LD_PRELOAD only", True, False),
+                                   ("LD_PRELOAD + LD_AUDIT (--follow-dlsym)", True, True)):
+            r = self.run("dlsym %s" % label, [self.app("dlsym_app")] + probes, shim=shim,
+                         audit=audit)
+            runs.append(r)
+            calls = r.summary().get("cublasGemmEx", {}).get("calls", 0) if shim else "-"
+            rows.append([label, r.kv.get("gemm_in_safehalf", "?"),
+                         r.kv.get("in_safehalf_cublasLtMatmul", "?"),
+                         r.kv.get("in_safehalf_cudnnBackendExecute", "?"), r.kv.get("status", "?"),
+                         r.kv.get("c0", "?"), calls])
+            fig.append({"case": label, "run": r.as_json()})
+        self.table(["run", "cublasGemmEx in the shim", "cublasLtMatmul in the shim",
+                    "cudnnBackendExecute in the shim", "status", "C[0]", "GEMM calls the shim saw"],
+                   rows)
+        self.p("Under `LD_PRELOAD` alone the lookups reach the real library (C[0] = 2048, the sum "
+               "stalled in FP16); with the audit module they reach the shim (4096).")
+        self.footer(runs)
+        self.figures["dlsym"] = fig
+
         # 1h. The kernels against their host twins.
         if not self.args.emu:
             self.h(3, "Scan kernels against their host twins (`scan_gpu verify`)")
@@ -556,15 +587,18 @@ class Suite:
         self.h(3, "(c) FP16 training, autocast + GradScaler, 200 steps (tests/gpu/train_fp16.py)")
         script = os.path.join(ROOT, "tests", "gpu", "train_fp16.py")
         steps = ["--steps", "50", "--warmup", "10"] if self.args.quick else []
-        configs = (("without the shim", False, {}), ("default policy", True, {}),
-                   ("`SAFEHALF_CHECK=every:16`", True, {"SAFEHALF_CHECK": "every:16"}),
-                   ("`SAFEHALF_CHECK=off`", True, {"SAFEHALF_CHECK": "off"}),
-                   ("`SAFEHALF_CHECK=sync`", True, {"SAFEHALF_CHECK": "sync"}))
-        runs = [self.run("train %s" % label, [py, script] + steps, shim=shim, env=env)
-                for label, shim, env in configs]
+        # The audit module's run says whether PyTorch runs, and how fast, with
+        # LD_AUDIT too (it is opt-in until this has been measured).
+        configs = (("without the shim", False, {}, False), ("default policy", True, {}, False),
+                   ("`SAFEHALF_CHECK=every:16`", True, {"SAFEHALF_CHECK": "every:16"}, False),
+                   ("`SAFEHALF_CHECK=off`", True, {"SAFEHALF_CHECK": "off"}, False),
+                   ("`SAFEHALF_CHECK=sync`", True, {"SAFEHALF_CHECK": "sync"}, False),
+                   ("default policy + `LD_AUDIT` (`--follow-dlsym`)", True, {}, True))
+        runs = [self.run("train %s" % label, [py, script] + steps, shim=shim, env=env, audit=audit)
+                for label, shim, env, audit in configs]
         rows = []
         base = runs[0].kv
-        for (label, _, _), r in zip(configs, runs):
+        for (label, _, _, _), r in zip(configs, runs):
             row = [label]
             for m in ("transformer", "conv"):
                 sps = r.kv.get(m + "_steps_per_s")

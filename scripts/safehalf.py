@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """safehalf: run a program under libsafehalf.so, and read the logs it wrote.
 
-    safehalf [--check MODE] [--on-nonfinite ACTION] [--log PATH] [--] CMD ARGS...
+    safehalf [--check MODE] [--on-nonfinite ACTION] [--log PATH] [--follow-dlsym]
+             [--] CMD ARGS...
     safehalf report LOG... [--json] [--run ID]
 
 Python 3.8+, standard library only. meson configures this file twice: as

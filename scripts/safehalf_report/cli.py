@@ -7,7 +7,8 @@ import sys
 from . import analysis, command, logfiles, processes, text
 
 USAGE = """\
-safehalf [--check MODE] [--on-nonfinite ACTION] [--log PATH] [--] CMD [ARGS...]
+safehalf [--check MODE] [--on-nonfinite ACTION] [--log PATH] [--follow-dlsym]
+                [--] CMD [ARGS...]
        safehalf report LOG... [--json] [--run ID]
        safehalf --help | --version"""
 
@@ -27,6 +28,11 @@ one, or at "--" (needed to run a program called "report").
                    working directory
   SAFEHALF_RUN_ID  set to a fresh id unless already set; the summary reads
                    only the logs whose start record carries it
+
+--follow-dlsym also puts libsafehalf-audit.so (beside the shim) first in
+LD_AUDIT: programs that open cuBLAS/cuDNN themselves and look the entry
+points up with dlsym on that handle (JAX/XLA, TensorFlow, cudnn-frontend's
+dynamic loading) then reach the shim too.
 
 Exit status: CMD's; 128 + N when CMD was killed by signal N (as a shell
 reports it, e.g. 134 for SIGABRT); 127 when CMD is not found, 126 when it
@@ -83,6 +89,10 @@ def run_parser(version):
     p.add_argument("--log", metavar="PATH", type=log_path,
                    help="SAFEHALF_LOG: a path (%%p pid, %%r rank, %%h host, %%%% a percent "
                         "sign) or stderr")
+    p.add_argument("--follow-dlsym", action="store_true",
+                   help="also intercept the cuBLAS, cuBLASLt and cuDNN entry points the "
+                        "program looks up with dlsym on its own handle (JAX/XLA, TensorFlow): "
+                        "adds libsafehalf-audit.so to LD_AUDIT")
     p.add_argument("--version", action="version", version="safehalf %s" % (version or "unknown"))
     return p
 

@@ -1,5 +1,6 @@
-"""`safehalf [--check MODE] [--on-nonfinite ACTION] [--log PATH] [--] CMD ARGS...`:
-run CMD with the shim preloaded and the policy set through the environment,
+"""`safehalf [--check MODE] [--on-nonfinite ACTION] [--log PATH] [--follow-dlsym]
+[--] CMD ARGS...`: run CMD with the shim preloaded (and its audit module in
+LD_AUDIT with --follow-dlsym) and the policy set through the environment,
 forward signals to it, then summarize this run's logs on stderr."""
 import glob
 import os
@@ -40,7 +41,8 @@ def run(options, argv, version, shim_lib, prog):
     since = time.time() - 1.0
     status = run_child(path, argv, env)
     outcome, code = describe_status(status)
-    for line in summary_lines(pattern, env["SAFEHALF_RUN_ID"], since, outcome, prog, version):
+    for line in summary_lines(pattern, env["SAFEHALF_RUN_ID"], since, outcome, prog, version,
+                              bool(getattr(options, "follow_dlsym", False))):
         print(SAY + line, file=sys.stderr)
     sys.stderr.flush()
     return code
@@ -73,6 +75,27 @@ def with_preload(current, shim):
     return ":".join([shim] + theirs)
 
 
+AUDIT_NAME = "libsafehalf-audit.so"
+
+
+def audit_path(shim):
+    """The rtld-audit module beside the shim (they are built and installed
+    together)."""
+    path = os.path.join(os.path.dirname(shim), AUDIT_NAME)
+    if not os.path.isfile(path):
+        raise CommandError(2, "--follow-dlsym: %s is not beside the shim (%s)"
+                              % (AUDIT_NAME, os.path.dirname(shim)))
+    return path
+
+
+def with_audit(current, module):
+    """LD_AUDIT (a colon-separated list) with the module first and the
+    user's auditors after it, without another copy of ours."""
+    theirs = [e for e in (current or "").split(":")
+              if e and os.path.basename(e) != AUDIT_NAME]
+    return ":".join([module] + theirs)
+
+
 def child_environment(environ, options, shim):
     env = dict(environ)
     for option, var in (("check", "SAFEHALF_CHECK"), ("on_nonfinite", "SAFEHALF_ON_NONFINITE"),
@@ -80,6 +103,8 @@ def child_environment(environ, options, shim):
         if getattr(options, option) is not None:
             env[var] = getattr(options, option)
     env["LD_PRELOAD"] = with_preload(env.get("LD_PRELOAD"), shim)
+    if getattr(options, "follow_dlsym", False):
+        env["LD_AUDIT"] = with_audit(env.get("LD_AUDIT"), audit_path(shim))
     if not env.get("SAFEHALF_LOG") and not config_setting(env, "SAFEHALF_LOG"):
         env["SAFEHALF_LOG"] = DEFAULT_LOG
     if not env.get("SAFEHALF_RUN_ID"):
@@ -215,7 +240,7 @@ def describe_status(status):
 
 # -- after the run -------------------------------------------------------------------
 
-def summary_lines(pattern, run_id, since, outcome, prog, version):
+def summary_lines(pattern, run_id, since, outcome, prog, version, follow_dlsym=False):
     head = ["---- summary of run %s ----" % run_id, outcome]
     if pattern == "stderr":
         return head + ["the log went to stderr (SAFEHALF_LOG=stderr): there is no log file to "
@@ -225,7 +250,10 @@ def summary_lines(pattern, run_id, since, outcome, prog, version):
     if not chosen:
         return head + ["no log of this run matches %s: the program made no cuBLAS call, or "
                        "the shim was not loaded (a statically linked cuBLAS, a program that "
-                       "clears LD_PRELOAD), or SAFEHALF_MODE=off" % pattern]
+                       "clears LD_PRELOAD), or SAFEHALF_MODE=off" % pattern] + (
+            [] if follow_dlsym else
+            ["a program that looks cuBLAS/cuDNN up with dlsym on its own handle (JAX/XLA, "
+             "TensorFlow) is reached with --follow-dlsym"])
     doc = analysis.build(chosen, logs, notes, version)
     report = report_command(prog, logs, run_id, pattern, shared and any(p.run for p in chosen))
     return head + _notes(notes) + text.summary(doc, report)

@@ -144,6 +144,7 @@ static int dropped_by_default(const char *entry)
 {
     size_t kl = key_len(entry);
     return (kl == 10 && strncmp(entry, "LD_PRELOAD", 10) == 0) ||
+           (kl == 8 && strncmp(entry, "LD_AUDIT", 8) == 0) ||
            (kl == 15 && strncmp(entry, "LD_LIBRARY_PATH", 15) == 0) ||
            strncmp(entry, "SAFEHALF_", 9) == 0;
 }
@@ -798,8 +799,8 @@ void hr_app_run(hr_app *a, const hr_app_opts *o, const char *app,
         argv[i + 1] = args[i];
     argv[nargs + 1] = NULL;
 
-    char *env_lib = NULL, *env_emu = NULL, *env_log = NULL;
-    const char **envv = xmalloc((nenv + 4) * sizeof *envv);
+    char *env_lib = NULL, *env_emu = NULL, *env_log = NULL, *env_audit = NULL;
+    const char **envv = xmalloc((nenv + 5) * sizeof *envv);
     size_t k = 0;
     if (o->emu) {
         const char *d = hr_env_path("SH_EMU_DIR");
@@ -812,6 +813,12 @@ void hr_app_run(hr_app *a, const hr_app_opts *o, const char *app,
         env_lib = xmalloc(strlen(l) + 32);
         sprintf(env_lib, "LD_PRELOAD=%s", l);
         envv[k++] = env_lib;
+    }
+    if (o->audit) {
+        const char *l = hr_env_path("SH_AUDIT_LIB");
+        env_audit = xmalloc(strlen(l) + 32);
+        sprintf(env_audit, "LD_AUDIT=%s", l);
+        envv[k++] = env_audit;
     }
     if (!o->no_log) {
         env_log = xmalloc(strlen(a->log_path) + 32);
@@ -833,6 +840,7 @@ void hr_app_run(hr_app *a, const hr_app_opts *o, const char *app,
     free(env_lib);
     free(env_emu);
     free(env_log);
+    free(env_audit);
 }
 
 void hr_app_free(hr_app *a)

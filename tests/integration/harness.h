@@ -35,9 +35,9 @@ typedef struct {
 } hr_result;
 
 /* Runs argv[0] (a path) with argv, in cwd (NULL: inherit). The environment
- * is the test's own, minus LD_PRELOAD, LD_LIBRARY_PATH and every SAFEHALF_*
- * variable, plus env[] (NULL-terminated "KEY=VALUE" strings; a later entry
- * wins; a bare "KEY" removes KEY). stdout and stderr are captured through
+ * is the test's own, minus LD_PRELOAD, LD_AUDIT, LD_LIBRARY_PATH and every
+ * SAFEHALF_* variable, plus env[] (NULL-terminated "KEY=VALUE" strings; a
+ * later entry wins; a bare "KEY" removes KEY). stdout and stderr are captured through
  * files in a private temporary directory. The child is killed after
  * timeout_s seconds. Returns 0 if the child could be started. */
 int hr_run(const char *const argv[], const char *const env[], const char *cwd,
@@ -109,12 +109,14 @@ const char *hr_log_find_where(const hr_log *log, const char *ev, const char *key
 /* ---- running the test applications ---------------------------------------------- */
 
 /* Paths from the environment the test runner sets: SH_LIB (libsafehalf.so),
+ * SH_AUDIT_LIB (libsafehalf-audit.so),
  * SH_EMU_DIR (emulated libcublas & co.), SH_APPS_DIR (tests/apps build dir).
  * Abort with a message when unset. */
 const char *hr_env_path(const char *name);
 
 typedef struct {
     int shim;                /* LD_PRELOAD=$SH_LIB */
+    int audit;               /* LD_AUDIT=$SH_AUDIT_LIB */
     int emu;                 /* LD_LIBRARY_PATH=$SH_EMU_DIR */
     int no_log;              /* do not set SAFEHALF_LOG=<dir>/log.jsonl */
     const char *const *env;  /* more "KEY=VALUE" (NULL-terminated; may be NULL) */

@@ -692,6 +692,128 @@ START_TEST(no_real_library)
 }
 END_TEST
 
+/* A program that opens cuBLAS itself and looks it up with dlsym on that
+ * handle (JAX/XLA, TensorFlow) is out of a preload's reach; with
+ * libsafehalf-audit.so in LD_AUDIT its lookups of the shim's entry points,
+ * in all three libraries, get the shim's wrappers, and nothing else. */
+#define DLSYM_PROBES                                                                 \
+    "--probe", "libcublasLt.so.13", "cublasLtMatmul", "--probe", "libcublasLt.so.13",  \
+        "cublasLtMatrixLayoutCreate", "--probe", "libcudnn.so.9", "cudnnBackendExecute", \
+        "--probe", "libcudnn.so.9", "cudnnBatchNormalizationForwardTrainingEx",        \
+        "--probe", "libcublas.so.13", "cublasGetVersion_v2", "--probe",                \
+        "libcudart.so.13", "cudaMalloc"
+static const char *const dlsym_followed[] = {"cublasLtMatmul", "cublasLtMatrixLayoutCreate",
+                                             "cudnnBackendExecute",
+                                             "cudnnBatchNormalizationForwardTrainingEx"};
+static const char *const dlsym_left[] = {"cublasGetVersion_v2", "cudaMalloc"};
+
+static void assert_in_safehalf(const hr_app *a, int followed)
+{
+    char key[128];
+    for (size_t i = 0; i < sizeof dlsym_followed / sizeof *dlsym_followed; i++) {
+        snprintf(key, sizeof key, "found_%s", dlsym_followed[i]);
+        ASSERT_KV(a, key, 1);
+        snprintf(key, sizeof key, "in_safehalf_%s", dlsym_followed[i]);
+        ASSERT_KV(a, key, followed);
+    }
+    for (size_t i = 0; i < sizeof dlsym_left / sizeof *dlsym_left; i++) {
+        snprintf(key, sizeof key, "found_%s", dlsym_left[i]);
+        ASSERT_KV(a, key, 1);
+        snprintf(key, sizeof key, "in_safehalf_%s", dlsym_left[i]);
+        ASSERT_KV(a, key, 0);
+    }
+    ASSERT_KV(a, "gemm_in_safehalf", followed);
+}
+
+START_TEST(dlsym_lookups_followed)
+{
+    hr_app a, b, c;
+    hr_app_opts o0 = {.emu = 1};
+    hr_app_run(&a, &o0, "dlsym_app", ARGS(DLSYM_PROBES));
+    ASSERT_OK(&a);
+    assert_in_safehalf(&a, 0);
+    ASSERT_KV(&a, "c0", 2048);
+
+    /* preloaded alone, the shim never sees the call: no call, no log */
+    hr_app_opts o1 = {.emu = 1, .shim = 1, .env = ENV("SAFEHALF_LOG_LEVEL=trace")};
+    hr_app_run(&b, &o1, "dlsym_app", ARGS(DLSYM_PROBES));
+    ASSERT_OK(&b);
+    assert_in_safehalf(&b, 0);
+    ASSERT_KV(&b, "c0", 2048);
+    ck_assert_msg(!b.have_log, "a log without a call:\n%s", hr_log_dump(&b.log));
+
+    hr_app_opts o2 = {.emu = 1, .shim = 1, .audit = 1,
+                      .env = ENV("SAFEHALF_LOG_LEVEL=trace")};
+    hr_app_run(&c, &o2, "dlsym_app", ARGS(DLSYM_PROBES));
+    ASSERT_OK(&c);
+    assert_in_safehalf(&c, 1);
+    ASSERT_KV(&c, "c0", K);
+    ASSERT_KV(&c, "cmin", K);
+    ASSERT_KV(&c, "cmax", K);
+    ck_assert_msg(strstr(c.r.err, "safehalf") == NULL, "stderr: %s", c.r.err);
+    check_call(the_gemm_call(&c), "cublasGemmEx", "CUBLAS_COMPUTE_16F", "CUBLAS_COMPUTE_32F",
+               "upcast");
+    const char *start = hr_log_find(&c.log, "start", 0);
+    ASSERT_JTYPE(start, "follow_dlsym", 'b');
+    ck_assert_msg(strstr(start, "\"follow_dlsym\":true"), "%s", start);
+    const char *site = hr_log_find_where(&c.log, "site", "api", "cublasGemmEx");
+    char object[4096];
+    ck_assert_msg(site && hr_json_get(site, "caller.object", object, sizeof object) == 's' &&
+                      strstr(object, "dlsym_app") != NULL,
+                  "the call site is not in dlsym_app: %s", site ? site : hr_log_dump(&c.log));
+    hr_app_free(&a);
+    hr_app_free(&b);
+    hr_app_free(&c);
+}
+END_TEST
+
+/* The audit module without the shim: one line on stderr, every lookup
+ * left as it is. SAFEHALF_MODE=off under both: the real library's answer. */
+START_TEST(dlsym_audit_alone_or_off)
+{
+    hr_app a, b;
+    hr_app_opts o0 = {.emu = 1, .audit = 1};
+    hr_app_run(&a, &o0, "dlsym_app", ARGS(DLSYM_PROBES));
+    ASSERT_OK(&a);
+    assert_in_safehalf(&a, 0);
+    ASSERT_KV(&a, "c0", 2048);
+    ck_assert_msg(hr_count_lines_containing(a.r.err, "safehalf-audit: libsafehalf.so is not "
+                                                     "preloaded") == 1 &&
+                      hr_count_lines(a.r.err, NULL) == 1,
+                  "expected one warning line, stderr:\n%s", a.r.err);
+
+    hr_app_opts o1 = {.emu = 1, .shim = 1, .audit = 1, .env = ENV("SAFEHALF_MODE=off")};
+    hr_app_run(&b, &o1, "dlsym_app", ARGS(DLSYM_PROBES));
+    ASSERT_OK(&b);
+    assert_in_safehalf(&b, 1);
+    ASSERT_KV(&b, "c0", 2048);
+    hr_app_free(&a);
+    hr_app_free(&b);
+}
+END_TEST
+
+/* A program linked against cuBLAS the usual way: the audit module changes
+ * nothing (one call record per call, not two), and the start record says
+ * whether it was there. */
+START_TEST(audit_linked_program)
+{
+    for (int audit = 0; audit <= 1; audit++) {
+        hr_app a;
+        hr_app_opts o = {.emu = 1, .shim = 1, .audit = audit,
+                         .env = ENV("SAFEHALF_LOG_LEVEL=trace")};
+        hr_app_run(&a, &o, "gemm_app", ARGS("cublasGemmEx", "--data", "ones"));
+        ASSERT_C(&a, K);
+        check_call(the_gemm_call(&a), "cublasGemmEx", "CUBLAS_COMPUTE_16F",
+                   "CUBLAS_COMPUTE_32F", "upcast");
+        const char *start = hr_log_find(&a.log, "start", 0);
+        ck_assert_msg(strstr(start, audit ? "\"follow_dlsym\":true" : "\"follow_dlsym\":false"),
+                      "%s", start);
+        ck_assert_msg(a.r.err[0] == '\0', "stderr: %s", a.r.err);
+        hr_app_free(&a);
+    }
+}
+END_TEST
+
 /* ---- log ------------------------------------------------------------------------ */
 
 START_TEST(log_no_cublas_no_file)
@@ -1098,6 +1220,9 @@ static Suite *suite_apps(void)
     tcase_add_test(t, plugin_rtld_local);
     tcase_add_test(t, threads);
     tcase_add_test(t, no_real_library);
+    tcase_add_test(t, dlsym_lookups_followed);
+    tcase_add_test(t, dlsym_audit_alone_or_off);
+    tcase_add_test(t, audit_linked_program);
     suite_add_tcase(s, t);
     return s;
 }

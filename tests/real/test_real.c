@@ -208,6 +208,58 @@ START_TEST(plugin_rtld_local)
 }
 END_TEST
 
+/* A program that opens the real libraries itself and looks them up with
+ * dlsym (JAX/XLA, TensorFlow): with libsafehalf-audit.so in LD_AUDIT the
+ * lookups of the shim's entry points get its wrappers, which find the real
+ * functions and hand their statuses back. */
+START_TEST(dlsym_lookups_followed)
+{
+    const char *const args[] = {"--keep-going", "--probe", "libcublasLt.so.13", "cublasLtMatmul",
+                                "--probe", "libcudnn.so.9", "cudnnBackendExecute", "--probe",
+                                "libcublas.so.13", "cublasGetVersion_v2", NULL};
+    hr_app a, b;
+    hr_app_opts o0 = {.env = ENV("SAFEHALF_LOG_LEVEL=trace")};
+    hr_app_run(&a, &o0, "dlsym_app", args);
+    hr_app_opts o1 = {.shim = 1, .audit = 1, .env = ENV("SAFEHALF_LOG_LEVEL=trace")};
+    hr_app_run(&b, &o1, "dlsym_app", args);
+    ck_assert_msg(a.r.exit_code == b.r.exit_code && a.r.signal == 0,
+                  "--- without ---\n%s\n--- with ---\n%s", hr_describe(&a.r), b.r.out);
+    static const char *const same[] = {"found_cublasLtMatmul", "found_cudnnBackendExecute",
+                                       "found_cublasGetVersion_v2",
+                                       "in_safehalf_cublasGetVersion_v2", "create_status",
+                                       "status", "cuda_error"};
+    for (size_t i = 0; i < sizeof same / sizeof *same; i++) {
+        char va[64] = "<absent>", vb[64] = "<absent>";
+        hr_kv(a.r.out, same[i], va, sizeof va);
+        hr_kv(b.r.out, same[i], vb, sizeof vb);
+        ck_assert_msg(strcmp(va, vb) == 0, "%s: %s without the shim, %s with it", same[i], va, vb);
+    }
+    ck_assert_msg(hr_kv_num(a.r.out, "found_cublasLtMatmul") == 1 &&
+                      hr_kv_num(a.r.out, "in_safehalf_cublasLtMatmul") == 0 &&
+                      hr_kv_num(a.r.out, "gemm_in_safehalf") == 0,
+                  "%s", hr_describe(&a.r));
+    ck_assert_msg(hr_kv_num(b.r.out, "in_safehalf_cublasLtMatmul") == 1 &&
+                      hr_kv_num(b.r.out, "in_safehalf_cudnnBackendExecute") == 1 &&
+                      hr_kv_num(b.r.out, "in_safehalf_cublasGetVersion_v2") == 0 &&
+                      hr_kv_num(b.r.out, "gemm_in_safehalf") == 1,
+                  "%s", hr_describe(&b.r));
+    /* no GPU: cuBLAS answers with an error of its own */
+    ck_assert_msg(hr_kv_num(b.r.out, "status") != 0 && hr_kv_has(b.r.out, "status"), "%s",
+                  hr_describe(&b.r));
+
+    check_real_library(&b);
+    const char *rec = hr_log_find_where(&b.log, "call", "api", "cublasGemmEx");
+    ck_assert_msg(rec != NULL, "the shim did not see the cublasGemmEx looked up with dlsym\n%s",
+                  hr_log_dump(&b.log));
+    ck_assert_msg(hr_json_num(rec, "status") == hr_kv_num(b.r.out, "status"),
+                  "record status differs from the returned one: %s", rec);
+    ck_assert_msg(strstr(hr_log_find(&b.log, "start", 0), "\"follow_dlsym\":true") != NULL,
+                  "%s", hr_log_find(&b.log, "start", 0));
+    hr_app_free(&a);
+    hr_app_free(&b);
+}
+END_TEST
+
 /* Ordinary programs behave the same with and without the shim. */
 START_TEST(apps_unchanged)
 {
@@ -241,6 +293,7 @@ int main(void)
     tcase_add_test(t, status_passthrough);
     tcase_add_test(t, reduce_exec16f);
     tcase_add_test(t, plugin_rtld_local);
+    tcase_add_test(t, dlsym_lookups_followed);
     tcase_add_loop_test(t, apps_unchanged, 0, 5);
     suite_add_tcase(s, t);
     SRunner *sr = srunner_create(s);

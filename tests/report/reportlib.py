@@ -33,10 +33,11 @@ VERSION = env_path("SH_VERSION")
 
 
 def clean_env(**extra):
-    """This process's environment without LD_PRELOAD, LD_LIBRARY_PATH and
-    SAFEHALF_* (as the integration harness does), plus extra."""
+    """This process's environment without LD_PRELOAD, LD_AUDIT, LD_LIBRARY_PATH
+    and SAFEHALF_* (as the integration harness does), plus extra."""
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith("SAFEHALF_") and k not in ("LD_PRELOAD", "LD_LIBRARY_PATH")}
+           if not k.startswith("SAFEHALF_")
+           and k not in ("LD_PRELOAD", "LD_AUDIT", "LD_LIBRARY_PATH")}
     env.update(extra)
     return env
 

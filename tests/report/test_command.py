@@ -282,6 +282,39 @@ class Environment(TempDirTest):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertTrue(any(l.startswith("first Inf/NaN") for l in summary(r.stderr)))
 
+    def test_follow_dlsym(self):
+        """--follow-dlsym: the audit module beside the shim first in LD_AUDIT
+        (the user's auditors kept after it, ours not twice), and the GEMM a
+        program looks up with dlsym is upcast and summarized."""
+        audit = os.path.join(os.path.dirname(env_path("SH_LIB")), "libsafehalf-audit.so")
+        show = 'printf "LD_AUDIT=%s\\n" "$LD_AUDIT"'
+        r = safehalf("sh", "-c", show, cwd=self.dir, env=clean_env())
+        self.assertEqual(re.search(r"^LD_AUDIT=(.*)$", r.stdout, re.M).group(1), "")
+        r = safehalf("--follow-dlsym", "sh", "-c", show, cwd=self.dir,
+                     env=clean_env(LD_AUDIT="/x/libsafehalf-audit.so:/y/libother.so"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(re.search(r"^LD_AUDIT=(.*)$", r.stdout, re.M).group(1),
+                         audit + ":/y/libother.so")
+
+        plain = safehalf(app("dlsym_app"), cwd=self.dir, env=emu_env())
+        self.assertEqual(plain.returncode, 0, plain.stderr)
+        self.assertIn("c0=2048\n", plain.stdout)
+        self.assertIn("is reached with --follow-dlsym", plain.stderr)
+        r = safehalf("--follow-dlsym", app("dlsym_app"), cwd=self.dir, env=emu_env())
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("c0=4096\n", r.stdout)
+        lines = summary(r.stderr)
+        self.assertTrue(any(re.search(r"cublasGemmEx\b.*\b1\b", l) for l in lines),
+                        r.stderr)
+        self.assertNotIn("--follow-dlsym", r.stderr)
+
+        copy = self.path("libsafehalf.so")
+        shutil.copy(env_path("SH_LIB"), copy)
+        r = safehalf("--follow-dlsym", "true", cwd=self.dir, env=clean_env(SAFEHALF_LIB=copy))
+        self.assertEqual((r.returncode, r.stderr),
+                         (2, "safehalf: error: --follow-dlsym: libsafehalf-audit.so is not "
+                             "beside the shim (%s)\n" % self.dir))
+
     def test_missing_library(self):
         r = safehalf("true", cwd=self.dir,
                      env=clean_env(SAFEHALF_LIB="/nonexistent/libsafehalf.so"))

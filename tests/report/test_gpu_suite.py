@@ -130,6 +130,19 @@ class EmulatedSuite(unittest.TestCase):
         self.assertEqual(bgradb["inputs"], {"B": {"inf": 0, "nan": 0}})
         self.assertEqual(cases["GELU_AUX, 16224 x 16.7"]["record"]["numel"], 64)
 
+    def test_dlsym_lookups(self):
+        runs = {c["case"]: c["run"] for c in self.fig["dlsym"]}
+        plain, preload = runs["without the shim"], runs["LD_PRELOAD only"]
+        audit = runs["LD_PRELOAD + LD_AUDIT (--follow-dlsym)"]
+        self.assertEqual((plain["values"]["c0"], preload["values"]["c0"], audit["values"]["c0"]),
+                         ("2048", "2048", "4096"))
+        self.assertEqual(preload["values"]["gemm_in_safehalf"], "0")
+        self.assertEqual(preload["summary"], {})
+        self.assertEqual(audit["values"]["in_safehalf_cudnnBackendExecute"], "1")
+        self.assertEqual(audit["summary"]["cublasGemmEx"]["upcasts"], 1)
+        self.assertTrue(audit["command"].startswith(
+            "LD_AUDIT=libsafehalf-audit.so LD_PRELOAD=libsafehalf.so "), audit["command"])
+
     def test_overflow_saturate(self):
         runs = {r["command"]: r for r in self.fig["overflow"]}
         sat = [r for c, r in runs.items() if "saturate" in c][0]
@@ -204,9 +217,10 @@ class GpuSectionsFormatting(unittest.TestCase):
         self.calls = []
         self.suite.run = self.fake_run
 
-    def fake_run(self, label, argv, shim=False, env=None, timeout=300, may_fail=False):
-        self.calls.append((label, shim, dict(env or {})))
-        r = self.gs.Result(label, argv, list((env or {}).items()), shim)
+    def fake_run(self, label, argv, shim=False, env=None, timeout=300, may_fail=False,
+                 audit=False):
+        self.calls.append((label, shim, dict(env or {})) + ((True,) if audit else ()))
+        r = self.gs.Result(label, argv, list((env or {}).items()), shim, audit)
         r.rc, r.logdir = 0, self.suite.logroot
         summary = {"ev": "summary", "apis": {"cublasGemmStridedBatchedEx": {
             "calls": 3, "upcasts": 0, "checked": 3, "nonfinite": 1 if "einsum" in label else 0}}}
@@ -255,6 +269,9 @@ class GpuSectionsFormatting(unittest.TestCase):
         self.assertIn(("fp16acc cuBLASLt shim", True, {"TORCH_BLAS_PREFER_CUBLASLT": "1"}), self.calls)
         self.assertIn("| default policy | 98.00 | -2.0% | 7 -> 6 | 0 | 49.00 | -2.0% | 7 -> 5 | 1 |", md)
         self.assertIn("| `SAFEHALF_CHECK=sync` | 50.00 | -50.0% |", md)
+        self.assertIn("| default policy + `LD_AUDIT` (`--follow-dlsym`) | 98.00 | -2.0% |", md)
+        self.assertIn(("train default policy + `LD_AUDIT` (`--follow-dlsym`)", True, {}, True),
+                      self.calls)
         self.assertIn("| cublasGemmStridedBatchedEx | 3 | 0 | 3 | 0 |", md)
         self.assertTrue(self.suite.figures["torch_einsum"]["report_names_line"])
 
