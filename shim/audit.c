@@ -4,7 +4,8 @@
  * Such a lookup searches the library's own scope, so a preloaded
  * libsafehalf.so never sees the call. The dynamic linker reports every
  * binding to a library this module marks (la_symbind64, dlsym included);
- * when the name is one libsafehalf.so exports, the binding is redirected
+ * when the name is one libsafehalf.so exports and the lookup is the
+ * program's (not the shim's, not NVIDIA's own), the binding is redirected
  * to the preloaded shim's wrapper, which then finds the real function as it
  * always does.
  *
@@ -51,12 +52,54 @@ static int starts_with(const char *s, const char *prefix)
     return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-/* The libraries whose exported entry points the shim wraps. cuDNN 9's
- * libcudnn.so.9 and its sub-libraries all start with libcudnn. */
-static int is_wrapped_library(const char *path)
+/* A dynamic-section address: absolute where the loader relocated the
+ * section in place (x86-64, aarch64), an offset where it is read-only. */
+static uintptr_t dyn_addr(const struct link_map *m, ElfW(Addr) p)
 {
-    const char *b = base_name(path);
-    return starts_with(b, "libcublas") || starts_with(b, "libcudnn");
+    return p < m->l_addr ? m->l_addr + p : p;
+}
+
+/* The object's DT_SONAME, or "" */
+static const char *soname_of(const struct link_map *m)
+{
+    const char *strtab = NULL;
+    ElfW(Xword) soname = 0;
+    int has_soname = 0;
+    for (const ElfW(Dyn) *d = m->l_ld; d && d->d_tag != DT_NULL; d++) {
+        if (d->d_tag == DT_STRTAB)
+            strtab = (const char *)dyn_addr(m, d->d_un.d_ptr);
+        else if (d->d_tag == DT_SONAME) {
+            soname = d->d_un.d_val;
+            has_soname = 1;
+        }
+    }
+    return strtab && has_soname ? strtab + soname : "";
+}
+
+/* The libraries the shim forwards to, under the sonames it looks them up
+ * by: a wrapper can only stand in for a function of one of those. (A
+ * program that opens cuDNN 9's sub-libraries itself is left alone.) */
+static const char *const wrapped_sonames[] = { SH_CUBLAS_SONAMES, SH_CUBLASLT_SONAMES,
+                                               SH_CUDNN_SONAMES };
+
+static int is_wrapped_library(const struct link_map *m)
+{
+    const char *soname = soname_of(m);
+    for (size_t i = 0; i < sizeof wrapped_sonames / sizeof *wrapped_sonames; i++)
+        if (strcmp(soname, wrapped_sonames[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* NVIDIA's own objects: the wrapped libraries and their helpers (cuDNN 9's
+ * libcudnn_graph.so.9 & co.). */
+static int is_nvidia_library(const struct link_map *m)
+{
+    const char *names[] = { m->l_name ? base_name(m->l_name) : "", soname_of(m) };
+    for (int i = 0; i < 2; i++)
+        if (starts_with(names[i], "libcublas") || starts_with(names[i], "libcudnn"))
+            return 1;
+    return 0;
 }
 
 static int is_shim(const char *path)
@@ -79,13 +122,6 @@ static void say(const char *msg)
 {
     ssize_t r = write(STDERR_FILENO, msg, strlen(msg));
     (void)r;
-}
-
-/* A dynamic-section address: absolute where the loader relocated the
- * section in place (x86-64, aarch64), an offset where it is read-only. */
-static uintptr_t dyn_addr(const struct link_map *m, ElfW(Addr) p)
-{
-    return p < m->l_addr ? m->l_addr + p : p;
 }
 
 static uint32_t gnu_hash(const char *s)
@@ -155,7 +191,7 @@ SH_AUDIT_EXPORT unsigned int la_objopen(struct link_map *map, Lmid_t lmid,
     }
     /* Only bindings to the wrapped libraries are reported to us: the rest of
      * the program links as if no auditor were there. */
-    return is_wrapped_library(map->l_name) ? LA_FLG_BINDTO : 0;
+    return is_wrapped_library(map) ? LA_FLG_BINDTO : 0;
 }
 
 SH_AUDIT_EXPORT unsigned int la_objclose(uintptr_t *cookie)
@@ -182,8 +218,13 @@ SH_AUDIT_EXPORT uintptr_t la_symbind64(ElfW(Sym) *sym, unsigned int ndx,
                 "entry points looked up with dlsym are left to the real libraries\n");
         return value;
     }
-    /* The shim's own lookups of the real functions must get them. */
-    if ((struct link_map *)*refcook == shim)
+    /* The shim's own lookups of the real functions must get them, and so
+     * must the libraries' own: cuDNN 9's libcudnn.so.9 finds each entry
+     * point it forwards with dlsym in a sub-library under the same name
+     * (libcudnn_graph.so.9's cudnnBackendExecute), and a wrapper there
+     * would call itself through the dispatcher forever. */
+    const struct link_map *ref = (const struct link_map *)*refcook;
+    if (ref == shim || is_nvidia_library(ref))
         return value;
     uintptr_t wrapper = find_function(shim, symname);
     return wrapper ? wrapper : value;

@@ -43,7 +43,7 @@ enum { SH_CUBLAS_NAPI = 0 SH_CUBLAS_INTERCEPT(SH_COUNT_ONE) };
 
 static const char *const cublas_syms[] = { SH_CUBLAS_INTERCEPT(SH_SLOT_NAME)
                                                SH_CUBLAS_USE(SH_SLOT_NAME) };
-static const char *const cublas_sonames[] = { "libcublas.so.13", "libcublas.so.12", NULL };
+static const char *const cublas_sonames[] = { SH_CUBLAS_SONAMES, NULL };
 static _Atomic(void *) cublas_slots[SH_CUBLAS_NSYMS];
 static struct sh_lib sh_cublas = { "cublas", cublas_sonames, cublas_syms, cublas_slots,
                                    SH_CUBLAS_NSYMS, 0 };

@@ -11,6 +11,9 @@
  * is also run through the C preprocessor alone to make the export map.
  * sh_half stands for CUDA's __half (C has no name for it). */
 
+/* The sonames the real library is looked for under, newest first. */
+#define SH_CUBLAS_SONAMES "libcublas.so.13", "libcublas.so.12"
+
 #define SH_CUBLAS_INTERCEPT(X) \
 X(cublasStatus_t, cublasCreate_v2, (cublasHandle_t *handle), (handle), create) \
 X(cublasStatus_t, cublasSetMathMode, (cublasHandle_t h, cublasMath_t mode), (h, mode), set_math_mode) \

@@ -38,7 +38,7 @@ enum { SH_LT_NAPI = 0 SH_CUBLASLT_INTERCEPT(SH_COUNT_ONE) };
 static const char *const lt_syms[] = { SH_CUBLASLT_INTERCEPT(SH_SLOT_NAME)
                                            SH_CUBLASLT_WATCH(SH_SLOT_NAME)
                                                SH_CUBLASLT_USE(SH_SLOT_NAME) };
-static const char *const lt_sonames[] = { "libcublasLt.so.13", "libcublasLt.so.12", NULL };
+static const char *const lt_sonames[] = { SH_CUBLASLT_SONAMES, NULL };
 static _Atomic(void *) lt_slots[SH_LT_NSYMS];
 static struct sh_lib sh_cublaslt = { "cublaslt", lt_sonames, lt_syms, lt_slots, SH_LT_NSYMS, 0 };
 

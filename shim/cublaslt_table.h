@@ -9,6 +9,9 @@
  * objects they make and change, and stays out of their way, since a
  * program may make and destroy several around every matmul. */
 
+/* The sonames the real library is looked for under, newest first. */
+#define SH_CUBLASLT_SONAMES "libcublasLt.so.13", "libcublasLt.so.12"
+
 #define SH_CUBLASLT_INTERCEPT(X) \
 X(cublasStatus_t, cublasLtMatmulDescCreate, (cublasLtMatmulDesc_t *desc, cublasComputeType_t compute, cudaDataType_t scale), (desc, compute, scale), desc_create) \
 X(cublasStatus_t, cublasLtMatmulDescInit_internal, (cublasLtMatmulDesc_t desc, size_t size, cublasComputeType_t compute, cudaDataType_t scale), (desc, size, compute, scale), desc_init) \

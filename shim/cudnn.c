@@ -26,7 +26,7 @@ enum { SH_CUDNN_NAPI = 0 SH_CUDNN_INTERCEPT(SH_COUNT_ONE) };
 
 const char *const sh_cudnn_syms[] = { SH_CUDNN_INTERCEPT(SH_SLOT_NAME)
                                           SH_CUDNN_USE(SH_SLOT_NAME) };
-static const char *const cudnn_sonames[] = { "libcudnn.so.9", NULL };
+static const char *const cudnn_sonames[] = { SH_CUDNN_SONAMES, NULL };
 static _Atomic(void *) cudnn_slots[SH_CUDNN_NSYMS];
 struct sh_lib sh_cudnn = { "cudnn", cudnn_sonames, sh_cudnn_syms, cudnn_slots, SH_CUDNN_NSYMS,
                            0 };

@@ -1,6 +1,9 @@
 /* cuDNN entry points, as data: see cublas_table.h for the two lists.
  * X(ret, name, params, args, hook) / X(ret, name, params, args). */
 
+/* The sonames the real library is looked for under. */
+#define SH_CUDNN_SONAMES "libcudnn.so.9"
+
 #define SH_CUDNN_INTERCEPT(X) \
 X(cudnnStatus_t, cudnnCreate, (cudnnHandle_t *handle), (handle), create) \
 X(cudnnStatus_t, cudnnSetConvolution2dDescriptor, (cudnnConvolutionDescriptor_t d, int pad_h, int pad_w, int u, int v, int dilation_h, int dilation_w, cudnnConvolutionMode_t mode, cudnnDataType_t compute), (d, pad_h, pad_w, u, v, dilation_h, dilation_w, mode, compute), set_conv2d) \

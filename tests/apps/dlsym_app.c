@@ -2,11 +2,12 @@
  * libcublas.so.13 itself (dlopen RTLD_LOCAL) and looks every entry point up
  * with dlsym on that handle. It links the CUDA runtime, not cuBLAS.
  *
- *   dlsym_app [--k K] [--keep-going] [--probe SONAME SYMBOL]...
+ *   dlsym_app [--k K] [--keep-going] [--probe SONAME SYMBOL]... [--cudnn-create]
  *
  * For each --probe it opens SONAME the same way, looks SYMBOL up and prints
  * found_SYMBOL=0|1 and in_safehalf_SYMBOL=0|1 (1 when the address dlsym gave
- * lies in a libsafehalf* object). Then cublasGemmEx with CUBLAS_COMPUTE_16F
+ * lies in a libsafehalf* object). --cudnn-create also calls the cudnnCreate
+ * (and cudnnDestroy) it looks up in libcudnn.so.9: cudnn_create_status. Then cublasGemmEx with CUBLAS_COMPUTE_16F
  * on all-ones FP16 data, m = n = 4 and the given k (default 4096): prints
  * gemm_in_safehalf, create_status, status (cublasGemmEx's), c0, cmin, cmax,
  * and cuda_error when a CUDA runtime call failed. With --keep-going a failed
@@ -55,13 +56,14 @@ static void *lookup(const char *soname, const char *symbol)
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: dlsym_app [--k K] [--keep-going] [--probe SONAME SYMBOL]...\n");
+    fprintf(stderr, "usage: dlsym_app [--k K] [--keep-going] [--probe SONAME SYMBOL]... "
+                    "[--cudnn-create]\n");
     return 64;
 }
 
 int main(int argc, char **argv)
 {
-    int k = 4096, keep_going = 0, missing = 0;
+    int k = 4096, keep_going = 0, missing = 0, cudnn = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--k") == 0 && i + 1 < argc) {
             k = atoi(argv[++i]);
@@ -69,6 +71,8 @@ int main(int argc, char **argv)
                 return usage();
         } else if (strcmp(argv[i], "--keep-going") == 0) {
             keep_going = 1;
+        } else if (strcmp(argv[i], "--cudnn-create") == 0) {
+            cudnn = 1;
         } else if (strcmp(argv[i], "--probe") == 0 && i + 2 < argc) {
             const char *soname = argv[++i], *symbol = argv[++i];
             void *p = lookup(soname, symbol);
@@ -78,6 +82,20 @@ int main(int argc, char **argv)
         } else {
             return usage();
         }
+    }
+
+    if (cudnn) {
+        /* cuDNN's handle is one pointer, its status an int: no cudnn.h needed */
+        int (*dnn_create)(void **), (*dnn_destroy)(void *);
+        *(void **)&dnn_create = lookup("libcudnn.so.9", "cudnnCreate");
+        *(void **)&dnn_destroy = lookup("libcudnn.so.9", "cudnnDestroy");
+        if (!dnn_create || !dnn_destroy)
+            return 3;
+        void *dh = NULL;
+        int st = dnn_create(&dh);
+        printf("cudnn_create_status=%d\n", st);
+        if (st == 0)
+            dnn_destroy(dh);
     }
 
     create_fn create;

@@ -77,9 +77,21 @@ static void check_real_library(const hr_app *a)
 /* Every intercepted entry point returns the real library's own status. */
 START_TEST(status_passthrough)
 {
-    hr_app a, b;
+    hr_app a, b, c;
     run(&a, 0, "status_app", NULL);
     run(&b, 1, "status_app", NULL);
+    /* with the audit module too (LD_AUDIT): the same statuses, each call
+     * seen once (cuBLAS's own lookups stay its own) */
+    hr_app_opts o = {.shim = 1, .audit = 1, .env = ENV("SAFEHALF_LOG_LEVEL=trace")};
+    hr_app_run(&c, &o, "status_app", NULL);
+    ck_assert_msg(c.r.exit_code == a.r.exit_code && strcmp(a.r.out, c.r.out) == 0,
+                  "without the shim:\n%s\nwith the audit module too:\n%s", a.r.out,
+                  hr_describe(&c.r));
+    ck_assert_msg(hr_log_count(&c.log, "call") == hr_log_count(&b.log, "call") &&
+                      hr_log_count(&b.log, "call") > 0,
+                  "%zu call records with the audit module, %zu without",
+                  hr_log_count(&c.log, "call"), hr_log_count(&b.log, "call"));
+    hr_app_free(&c);
     ck_assert_msg(a.r.exit_code == 0, "%s", hr_describe(&a.r));
     ck_assert_msg(b.r.exit_code == 0, "%s", hr_describe(&b.r));
     for (int i = 0; i < N_SYMBOLS; i++) {
@@ -216,7 +228,8 @@ START_TEST(dlsym_lookups_followed)
 {
     const char *const args[] = {"--keep-going", "--probe", "libcublasLt.so.13", "cublasLtMatmul",
                                 "--probe", "libcudnn.so.9", "cudnnBackendExecute", "--probe",
-                                "libcublas.so.13", "cublasGetVersion_v2", NULL};
+                                "libcublas.so.13", "cublasGetVersion_v2", "--probe",
+                                "libcudnn_graph.so.9", "cudnnCreate", "--cudnn-create", NULL};
     hr_app a, b;
     hr_app_opts o0 = {.env = ENV("SAFEHALF_LOG_LEVEL=trace")};
     hr_app_run(&a, &o0, "dlsym_app", args);
@@ -227,7 +240,7 @@ START_TEST(dlsym_lookups_followed)
     static const char *const same[] = {"found_cublasLtMatmul", "found_cudnnBackendExecute",
                                        "found_cublasGetVersion_v2",
                                        "in_safehalf_cublasGetVersion_v2", "create_status",
-                                       "status", "cuda_error"};
+                                       "status", "cuda_error", "cudnn_create_status"};
     for (size_t i = 0; i < sizeof same / sizeof *same; i++) {
         char va[64] = "<absent>", vb[64] = "<absent>";
         hr_kv(a.r.out, same[i], va, sizeof va);
@@ -241,6 +254,10 @@ START_TEST(dlsym_lookups_followed)
     ck_assert_msg(hr_kv_num(b.r.out, "in_safehalf_cublasLtMatmul") == 1 &&
                       hr_kv_num(b.r.out, "in_safehalf_cudnnBackendExecute") == 1 &&
                       hr_kv_num(b.r.out, "in_safehalf_cublasGetVersion_v2") == 0 &&
+                      /* a sub-library opened by the program is not one the
+                       * shim forwards to: left alone */
+                      hr_kv_num(b.r.out, "found_cudnnCreate") == 1 &&
+                      hr_kv_num(b.r.out, "in_safehalf_cudnnCreate") == 0 &&
                       hr_kv_num(b.r.out, "gemm_in_safehalf") == 1,
                   "%s", hr_describe(&b.r));
     /* no GPU: cuBLAS answers with an error of its own */
@@ -253,6 +270,12 @@ START_TEST(dlsym_lookups_followed)
                   hr_log_dump(&b.log));
     ck_assert_msg(hr_json_num(rec, "status") == hr_kv_num(b.r.out, "status"),
                   "record status differs from the returned one: %s", rec);
+    /* libcudnn.so.9 forwards cudnnCreate to libcudnn_graph.so.9's, found
+     * with dlsym under the same name: that lookup is cuDNN's own, left to
+     * it (a wrapper there would call itself without end) */
+    ck_assert_msg(hr_kv_num(a.r.out, "cudnn_create_status") == 1001, "%s", hr_describe(&a.r));
+    ck_assert_msg(hr_log_count_where(&b.log, "call", "api", "cudnnCreate") == 1, "%s",
+                  hr_log_dump(&b.log));
     ck_assert_msg(strstr(hr_log_find(&b.log, "start", 0), "\"follow_dlsym\":true") != NULL,
                   "%s", hr_log_find(&b.log, "start", 0));
     hr_app_free(&a);

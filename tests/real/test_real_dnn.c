@@ -28,9 +28,13 @@ static const char *const set_apis[] = {
 };
 #define N_OPS ((int)(sizeof ops / sizeof ops[0]))
 
+/* shim 2: the shim and the audit module (LD_AUDIT), as --follow-dlsym runs
+ * a program: libcudnn.so.9 looks its sub-libraries' entry points up with
+ * dlsym, and those lookups must stay cuDNN's. */
 static void run(hr_app *a, int shim, const char *op)
 {
-    hr_app_opts o = { .shim = shim, .emu = 0, .env = ENV("SAFEHALF_LOG_LEVEL=trace") };
+    hr_app_opts o = { .shim = shim > 0, .audit = shim == 2, .emu = 0,
+                      .env = ENV("SAFEHALF_LOG_LEVEL=trace") };
     hr_app_run(a, &o, "dnn_app", ARGS("--op", op, "--late"));
 }
 
@@ -59,9 +63,17 @@ static void check_real_library(const hr_app *a)
  * set, cudnnCreate's) and the compute type the getters answer. */
 START_TEST(status_passthrough)
 {
-    hr_app a, b;
+    hr_app a, b, c;
     run(&a, 0, ops[_i]);
     run(&b, 1, ops[_i]);
+    run(&c, 2, ops[_i]);
+    ck_assert_msg(c.r.exit_code == a.r.exit_code && strcmp(a.r.out, c.r.out) == 0,
+                  "without the shim:\n%s\nwith the audit module too:\n%s", a.r.out,
+                  hr_describe(&c.r));
+    ck_assert_msg(hr_log_count(&c.log, "call") == hr_log_count(&b.log, "call"),
+                  "%zu call records with the audit module, %zu without", hr_log_count(&c.log, "call"),
+                  hr_log_count(&b.log, "call"));
+    hr_app_free(&c);
     ck_assert_msg(a.r.exit_code == 1, "%s", hr_describe(&a.r));
     ck_assert_int_eq(b.r.exit_code, a.r.exit_code);
     ck_assert_msg(strcmp(a.r.out, b.r.out) == 0, "without the shim:\n%s\nwith:\n%s", a.r.out,
@@ -131,11 +143,17 @@ START_TEST(batchnorm_passthrough)
         "cudnnBatchNormalizationForwardInference", "cudnnBatchNormalizationBackward",
         "cudnnBatchNormalizationBackwardEx",
     };
-    hr_app a, b;
+    hr_app a, b, c;
     hr_app_opts plain = { .shim = 0, .emu = 0 };
     hr_app_opts shim = { .shim = 1, .emu = 0, .env = ENV("SAFEHALF_LOG_LEVEL=trace") };
+    hr_app_opts audit = { .shim = 1, .audit = 1, .emu = 0 };
     hr_app_run(&a, &plain, "bn_app", ARGS("--op", bn_ops[_i], "--no-device"));
     hr_app_run(&b, &shim, "bn_app", ARGS("--op", bn_ops[_i], "--no-device"));
+    hr_app_run(&c, &audit, "bn_app", ARGS("--op", bn_ops[_i], "--no-device"));
+    ck_assert_msg(c.r.exit_code == a.r.exit_code && strcmp(a.r.out, c.r.out) == 0,
+                  "without the shim:\n%s\nwith the audit module too:\n%s", a.r.out,
+                  hr_describe(&c.r));
+    hr_app_free(&c);
     ck_assert_msg(a.r.exit_code == 1, "%s", hr_describe(&a.r));
     ck_assert_int_eq(b.r.exit_code, a.r.exit_code);
     ck_assert_msg(strcmp(a.r.out, b.r.out) == 0, "without the shim:\n%s\nwith:\n%s", a.r.out,
