@@ -6,6 +6,7 @@ cublasGemmStridedBatchedEx, FP16 data, FP32 compute, k = 16224 products of
 
   python3 pysite_app.py [--calls N] [--value V] [--gil held|released]
                         [--thread NAME] [--two-sites] [--crash] [--kill]
+                        [--own-handle]
 
   --gil held      call through ctypes.PyDLL, which keeps the GIL during the
                   call; released (default): ctypes.CDLL, which releases it
@@ -16,6 +17,9 @@ cublasGemmStridedBatchedEx, FP16 data, FP32 compute, k = 16224 products of
                   most of the time) while the calls are made
   --crash         after the calls, read address 0 (SIGSEGV)
   --kill          after the calls, SIGKILL itself
+  --own-handle    call cuBLAS through the handle ctypes.CDLL("libcublas.so.13")
+                  returns (each function looked up with dlsym on it, as JAX's
+                  and many ctypes programs' calls are), not the global scope
 
 Prints key=value lines: status (0 when every call succeeded), out0 (first
 output element), inf, line_NAME for each line marked SITE=NAME (bmm and
@@ -45,14 +49,19 @@ def find_lines():
 
 
 class Cuda:
-    def __init__(self, gil):
+    def __init__(self, gil, own_handle=False):
         # Loaded into the global scope and called through it, as a Python
         # extension linked against cuBLAS calls it (a function looked up on
-        # the library's own handle would bypass anything preloaded).
-        for name in ("libcudart.so.13", "libcublas.so.13"):
-            ctypes.CDLL(name, mode=ctypes.RTLD_GLOBAL)
+        # the library's own handle would bypass anything preloaded: that is
+        # --own-handle).
         loader = ctypes.PyDLL if gil == "held" else ctypes.CDLL
-        self.rt = self.blas = loader(None)
+        if own_handle:
+            self.rt = loader("libcudart.so.13")
+            self.blas = loader("libcublas.so.13")
+        else:
+            for name in ("libcudart.so.13", "libcublas.so.13"):
+                ctypes.CDLL(name, mode=ctypes.RTLD_GLOBAL)
+            self.rt = self.blas = loader(None)
         vp = ctypes.c_void_p
         self.rt.cudaMalloc.argtypes = [ctypes.POINTER(vp), ctypes.c_size_t]
         self.rt.cudaMemcpy.argtypes = [vp, vp, ctypes.c_size_t, ctypes.c_int]
@@ -120,7 +129,7 @@ def small(m):
 
 
 def run(args, results):
-    cuda = Cuda(args.gil)
+    cuda = Cuda(args.gil, args.own_handle)
     model = Model(cuda, 16224, args.value)
     status = cuda.status
     for _ in range(args.calls):
@@ -147,6 +156,7 @@ def main():
     parser.add_argument("--crash", action="store_true")
     parser.add_argument("--kill", action="store_true")
     parser.add_argument("--busy-thread", action="store_true")
+    parser.add_argument("--own-handle", action="store_true")
     args = parser.parse_args()
     find_lines()
     results = {}

@@ -146,6 +146,30 @@ static void check_gil_mode(const char *gil)
     hr_app_free(&a);
 }
 
+/* ctypes' usual way: the function looked up on the handle CDLL returned
+ * (dlsym on libcublas.so.13's handle). Preloaded alone, the shim never
+ * sees the call; with the audit module the record names the Python lines. */
+START_TEST(site_through_own_handle)
+{
+    hr_app a, b;
+    const char *argv[] = { hr_env_path("SH_PYSITE_APP"), "--own-handle", NULL };
+    hr_app_opts o = { .shim = 1, .emu = 1 };
+    hr_app_run(&a, &o, hr_env_path("SH_PYTHON"), argv);
+    ASSERT_OK(&a);
+    ck_assert_int_eq(kv(&a, "inf"), 24);
+    ck_assert_msg(!a.have_log, "the shim saw a call:\n%s", hr_log_dump(&a.log));
+    o.audit = 1;
+    hr_app_run(&b, &o, hr_env_path("SH_PYTHON"), argv);
+    ASSERT_OK(&b);
+    ck_assert_int_eq(kv(&b, "inf"), 24);
+    ck_assert_msg(b.have_log, "no log\n%s", hr_describe(&b.r));
+    ck_assert_int_eq((int)hr_log_count(&b.log, "nonfinite"), 1);
+    check_bmm_stack(&b, site_of(hr_log_find(&b.log, "nonfinite", 0)));
+    hr_app_free(&a);
+    hr_app_free(&b);
+}
+END_TEST
+
 /* ctypes.CDLL releases the GIL around the call, as PyTorch's ops do: the
  * shim takes it for the lookup. */
 START_TEST(site_with_gil_released)
@@ -336,6 +360,7 @@ int main(void)
     TCase *t = tcase_create("pysite");
     tcase_set_timeout(t, 120);
     tcase_add_test(t, site_with_gil_released);
+    tcase_add_test(t, site_through_own_handle);
     tcase_add_test(t, site_with_gil_held);
     tcase_add_test(t, site_in_python_thread);
     tcase_add_test(t, site_with_busy_python_thread);
