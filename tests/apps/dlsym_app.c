@@ -7,10 +7,11 @@
  * For each --probe it opens SONAME the same way, looks SYMBOL up and prints
  * found_SYMBOL=0|1 and in_safehalf_SYMBOL=0|1 (1 when the address dlsym gave
  * lies in a libsafehalf* object). --cudnn-create also calls the cudnnCreate
- * (and cudnnDestroy) it looks up in libcudnn.so.9: cudnn_create_status. Then cublasGemmEx with CUBLAS_COMPUTE_16F
- * on all-ones FP16 data, m = n = 4 and the given k (default 4096): prints
- * gemm_in_safehalf, create_status, status (cublasGemmEx's), c0, cmin, cmax,
- * and cuda_error when a CUDA runtime call failed. With --keep-going a failed
+ * (and cudnnDestroy) it looks up in libcudnn.so.9: cudnn_create_status.
+ * Then the GEMM of onesgemm.h (CUBLAS_COMPUTE_16F, all ones, m = n = 4,
+ * k default 4096) through the functions looked up: prints gemm_in_safehalf,
+ * then what plugin_host prints (create_status, status, c0, cmin, cmax,
+ * cuda_error when a CUDA runtime call failed). With --keep-going a failed
  * set-up still issues the GEMM (NULL handle and pointers), so its status is
  * observable without a GPU. Exit 0 on success, 1 when a CUDA/cuBLAS call
  * failed, 3 when the library or a symbol cannot be found. */
@@ -19,20 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cublas_api.h>
-#include <cuda_runtime.h>
-
-#include "apputil.h"
-
-#define DM 4
-#define DN 4
-
-typedef cublasStatus_t (*create_fn)(cublasHandle_t *);
-typedef cublasStatus_t (*destroy_fn)(cublasHandle_t);
-typedef cublasStatus_t (*gemmex_fn)(cublasHandle_t, cublasOperation_t, cublasOperation_t, int, int,
-                                    int, const void *, const void *, cudaDataType, int,
-                                    const void *, cudaDataType, int, const void *, void *,
-                                    cudaDataType, int, cublasComputeType_t, cublasGemmAlgo_t);
+#include "onesgemm.h"
 
 static int in_safehalf(void *p)
 {
@@ -98,83 +86,17 @@ int main(int argc, char **argv)
             dnn_destroy(dh);
     }
 
-    create_fn create;
-    destroy_fn destroy;
-    gemmex_fn gemmex;
-    *(void **)&create = lookup("libcublas.so.13", "cublasCreate_v2");
-    *(void **)&destroy = lookup("libcublas.so.13", "cublasDestroy_v2");
-    *(void **)&gemmex = lookup("libcublas.so.13", "cublasGemmEx");
-    if (!create || !destroy || !gemmex) {
+    struct ones_gemm_fns f;
+    *(void **)&f.create = lookup("libcublas.so.13", "cublasCreate_v2");
+    *(void **)&f.destroy = lookup("libcublas.so.13", "cublasDestroy_v2");
+    *(void **)&f.gemm_ex = lookup("libcublas.so.13", "cublasGemmEx");
+    if (!f.create || !f.destroy || !f.gemm_ex) {
         fprintf(stderr, "dlsym_app: cuBLAS entry points not found\n");
         return 3;
     }
-    printf("gemm_in_safehalf=%d\n", in_safehalf(*(void **)&gemmex));
-
-    size_t na = (size_t)DM * k, nb = (size_t)k * DN, nc = (size_t)DM * DN;
-    half_t *ha = malloc(na * sizeof *ha), *hb = malloc(nb * sizeof *hb);
-    half_t hc[DM * DN];
-    void *da = NULL, *db = NULL, *dc = NULL;
-    cublasHandle_t h = NULL;
-    int ok = 1;
-    if (!ha || !hb)
-        return 1;
-    for (size_t i = 0; i < na; i++)
-        ha[i] = app_float_to_half(1.0f);
-    for (size_t i = 0; i < nb; i++)
-        hb[i] = app_float_to_half(1.0f);
-
-    cudaError_t ce = cudaMalloc(&da, na * sizeof(half_t));
-    if (ce == cudaSuccess)
-        ce = cudaMalloc(&db, nb * sizeof(half_t));
-    if (ce == cudaSuccess)
-        ce = cudaMalloc(&dc, nc * sizeof(half_t));
-    if (ce == cudaSuccess)
-        ce = cudaMemcpy(da, ha, na * sizeof(half_t), cudaMemcpyHostToDevice);
-    if (ce == cudaSuccess)
-        ce = cudaMemcpy(db, hb, nb * sizeof(half_t), cudaMemcpyHostToDevice);
-    if (ce == cudaSuccess)
-        ce = cudaMemset(dc, 0, nc * sizeof(half_t));
-    if (ce != cudaSuccess) {
-        printf("cuda_error=%d\n", (int)ce);
-        ok = 0;
-        if (!keep_going)
-            goto out;
-    }
-    cublasStatus_t cs = create(&h);
-    printf("create_status=%d\n", (int)cs);
-    if (cs != CUBLAS_STATUS_SUCCESS) {
-        h = NULL;
-        ok = 0;
-        if (!keep_going)
-            goto out;
-    }
-    {
-        half_t alpha = app_float_to_half(1.0f), beta = app_float_to_half(0.0f);
-        cs = gemmex(h, CUBLAS_OP_N, CUBLAS_OP_N, DM, DN, k, &alpha, da, CUDA_R_16F, DM, db,
-                    CUDA_R_16F, k, &beta, dc, CUDA_R_16F, DM, CUBLAS_COMPUTE_16F,
-                    CUBLAS_GEMM_DEFAULT);
-        printf("status=%d\n", (int)cs);
-    }
-    if (cs != CUBLAS_STATUS_SUCCESS || !ok) {
-        ok = 0;
-        goto out;
-    }
-    ce = cudaMemcpy(hc, dc, nc * sizeof(half_t), cudaMemcpyDeviceToHost);
-    if (ce != cudaSuccess) {
-        printf("cuda_error=%d\n", (int)ce);
-        ok = 0;
-        goto out;
-    }
-    float c0, cmin, cmax;
-    app_half_range(hc, nc, &c0, &cmin, &cmax);
-    printf("c0=%g\ncmin=%g\ncmax=%g\n", c0, cmin, cmax);
-out:
-    if (h)
-        destroy(h);
-    cudaFree(da);
-    cudaFree(db);
-    cudaFree(dc);
-    free(ha);
-    free(hb);
-    return missing ? 3 : ok ? 0 : 1;
+    printf("gemm_in_safehalf=%d\n", in_safehalf(*(void **)&f.gemm_ex));
+    struct gemm_plugin_result r;
+    int rc = ones_gemm_run(&f, k, keep_going, &r);
+    gemm_plugin_print(rc, &r);
+    return missing ? 3 : rc == 0 ? 0 : 1;
 }

@@ -63,13 +63,7 @@ int main(int argc, char **argv)
     }
     struct gemm_plugin_result r;
     int rc = run(k, keep_going, &r);
-    if (r.cuda_error)
-        printf("cuda_error=%d\n", r.cuda_error);
-    printf("create_status=%d\n", r.create_status);
-    printf("status=%d\n", r.gemm_status);
-    if (rc == 0)
-        printf("c0=%.9g\ncmin=%.9g\ncmax=%.9g\n", (double)r.c0, (double)r.cmin,
-               (double)r.cmax);
+    gemm_plugin_print(rc, &r);
     dlclose(lib);
     return rc == 0 ? 0 : 1;
 }

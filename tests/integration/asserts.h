@@ -6,6 +6,7 @@
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "harness.h"
 
@@ -63,6 +64,21 @@ static inline double api_summary(const hr_app *a, const char *api, const char *w
     char path[160];
     snprintf(path, sizeof path, "apis.%s.%s", api, what);
     return hr_json_num(summary_record(a), path);
+}
+
+/* c ran with the audit module too (LD_AUDIT), a without the shim, b with the
+ * shim alone (both c and b at log level trace): the program's output and
+ * exit status are a's, and the shim recorded as many calls as in b, each
+ * seen once (NVIDIA's own lookups left to them). */
+static inline void assert_audit_changes_nothing(const hr_app *a, const hr_app *b, const hr_app *c)
+{
+    ck_assert_msg(c->r.exit_code == a->r.exit_code && strcmp(a->r.out, c->r.out) == 0,
+                  "without the shim:\n%s\nwith the audit module too:\n%s", a->r.out,
+                  hr_describe(&c->r));
+    ck_assert_msg(hr_log_count(&c->log, "call") == hr_log_count(&b->log, "call") &&
+                      hr_log_count(&b->log, "call") > 0,
+                  "%zu call records with the audit module, %zu without",
+                  hr_log_count(&c->log, "call"), hr_log_count(&b->log, "call"));
 }
 
 #endif
