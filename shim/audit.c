@@ -59,21 +59,38 @@ static uintptr_t dyn_addr(const struct link_map *m, ElfW(Addr) p)
     return p < m->l_addr ? m->l_addr + p : p;
 }
 
+/* What this module reads of an object's dynamic section (NULL: absent). */
+struct dynamic {
+    const ElfW(Sym) *symtab;
+    const char *strtab;
+    const uint32_t *gnu_hash;
+    const char *soname;
+};
+
+static struct dynamic read_dynamic(const struct link_map *m)
+{
+    struct dynamic dyn = { NULL, NULL, NULL, NULL };
+    const ElfW(Dyn) *soname = NULL;
+    for (const ElfW(Dyn) *d = m->l_ld; d && d->d_tag != DT_NULL; d++) {
+        if (d->d_tag == DT_SYMTAB)
+            dyn.symtab = (const ElfW(Sym) *)dyn_addr(m, d->d_un.d_ptr);
+        else if (d->d_tag == DT_STRTAB)
+            dyn.strtab = (const char *)dyn_addr(m, d->d_un.d_ptr);
+        else if (d->d_tag == DT_GNU_HASH)
+            dyn.gnu_hash = (const uint32_t *)dyn_addr(m, d->d_un.d_ptr);
+        else if (d->d_tag == DT_SONAME)
+            soname = d;
+    }
+    if (soname && dyn.strtab)
+        dyn.soname = dyn.strtab + soname->d_un.d_val;
+    return dyn;
+}
+
 /* The object's DT_SONAME, or "" */
 static const char *soname_of(const struct link_map *m)
 {
-    const char *strtab = NULL;
-    ElfW(Xword) soname = 0;
-    int has_soname = 0;
-    for (const ElfW(Dyn) *d = m->l_ld; d && d->d_tag != DT_NULL; d++) {
-        if (d->d_tag == DT_STRTAB)
-            strtab = (const char *)dyn_addr(m, d->d_un.d_ptr);
-        else if (d->d_tag == DT_SONAME) {
-            soname = d->d_un.d_val;
-            has_soname = 1;
-        }
-    }
-    return strtab && has_soname ? strtab + soname : "";
+    const char *soname = read_dynamic(m).soname;
+    return soname ? soname : "";
 }
 
 /* The libraries the shim forwards to, under the sonames it looks them up
@@ -136,17 +153,10 @@ static uint32_t gnu_hash(const char *s)
  * DT_GNU_HASH table (the shim is linked with one); 0 when absent. */
 static uintptr_t find_function(const struct link_map *m, const char *name)
 {
-    const ElfW(Sym) *symtab = NULL;
-    const char *strtab = NULL;
-    const uint32_t *gnu = NULL;
-    for (const ElfW(Dyn) *d = m->l_ld; d && d->d_tag != DT_NULL; d++) {
-        if (d->d_tag == DT_SYMTAB)
-            symtab = (const ElfW(Sym) *)dyn_addr(m, d->d_un.d_ptr);
-        else if (d->d_tag == DT_STRTAB)
-            strtab = (const char *)dyn_addr(m, d->d_un.d_ptr);
-        else if (d->d_tag == DT_GNU_HASH)
-            gnu = (const uint32_t *)dyn_addr(m, d->d_un.d_ptr);
-    }
+    struct dynamic dyn = read_dynamic(m);
+    const ElfW(Sym) *symtab = dyn.symtab;
+    const char *strtab = dyn.strtab;
+    const uint32_t *gnu = dyn.gnu_hash;
     if (!symtab || !strtab || !gnu || gnu[0] == 0)
         return 0;
     uint32_t nbuckets = gnu[0], symoffset = gnu[1], bloom_words = gnu[2];

@@ -391,7 +391,9 @@ static int audit_module_named(const char *list)
         for (const char *c = e; c < e + len; c++)
             if (*c == '/')
                 base = c + 1;
-        if ((size_t)(e + len - base) >= 17 && strncmp(base, "libsafehalf-audit", 17) == 0)
+        static const char module[] = "libsafehalf-audit";
+        if ((size_t)(e + len - base) >= sizeof module - 1 &&
+            strncmp(base, module, sizeof module - 1) == 0)
             return 1;
         e += len;
         e += strspn(e, ": \t");
