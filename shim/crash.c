@@ -62,7 +62,7 @@ static void on_fatal(int sig, siginfo_t *si, void *uc)
         return;
     if (!atomic_exchange(&crashed, 1)) {
         sh_check_flush_in_signal();
-        sh_sites_write_counts();
+        sh_sites_write_counts(true);
         char buf[512];
         struct sh_json j;
         sh_json_begin(&j, buf, sizeof buf, "crash");

@@ -212,18 +212,15 @@ static const char *action_word(void)
     }
 }
 
+#define RECORD_BYTES 8192
+
 static void write_record(const struct slot *sl, const struct sh_scan_result *res,
-                         unsigned long long replay, bool in_signal)
+                         unsigned long long replay, bool in_signal, char *buf)
 {
     const struct sh_check_call *c = &sl->c;
     const struct sh_scan_result *o = &res[0];
-    /* The crash handler may run on a small alternate stack; only the
-     * thread that won the crash gets here with in_signal. */
-    static char signal_buf[8192];
-    char stack_buf[8192];
-    char *buf = in_signal ? signal_buf : stack_buf;
     struct sh_json j;
-    sh_json_begin(&j, buf, sizeof stack_buf, "nonfinite");
+    sh_json_begin(&j, buf, RECORD_BYTES, "nonfinite");
     sh_json_str(&j, "api", c->api);
     sh_json_uint(&j, "seq", c->seq);
     sh_json_time(&j, "call_t", sl->call_ns);
@@ -298,6 +295,16 @@ static void write_record(const struct slot *sl, const struct sh_scan_result *res
     sh_log_write(&j);
 }
 
+/* Not inlined: its buffer must not be in the frame of the crash handler's
+ * path (report, sweep), which may run on an 8 KiB alternate stack. */
+static __attribute__((noinline)) void write_record_on_stack(const struct slot *sl,
+                                                            const struct sh_scan_result *res,
+                                                            unsigned long long replay)
+{
+    char buf[RECORD_BYTES];
+    write_record(sl, res, replay, false, buf);
+}
+
 /* A slot's final results: count them, and act on an Inf or NaN. */
 static void report(struct slot *sl, const struct sh_scan_result *res, unsigned long long replay,
                    bool in_signal)
@@ -311,10 +318,14 @@ static void report(struct slot *sl, const struct sh_scan_result *res, unsigned l
         return;
     atomic_fetch_add(&n_nonfinite, 1);
     atomic_fetch_add(&c->counts->nonfinite, 1);
-    if ((long long)sh_site_take_record(c->site) < sh_policy.max_records)
-        write_record(sl, res, replay, in_signal);
-    else
+    /* Only the thread that won the crash gets here with in_signal. */
+    static char signal_buf[RECORD_BYTES];
+    if ((long long)sh_site_take_record(c->site) >= sh_policy.max_records)
         atomic_fetch_add(&n_suppressed, 1);
+    else if (in_signal)
+        write_record(sl, res, replay, true, signal_buf);
+    else
+        write_record_on_stack(sl, res, replay);
     if (in_signal)
         return;
     char group[40] = "", output[40] = "";

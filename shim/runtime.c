@@ -208,7 +208,7 @@ static void summary_at_exit(void)
     sh_check_flush();
     if (!sh_log_wants(SH_LEVEL_ERROR))
         return;
-    sh_sites_write_counts();
+    sh_sites_write_counts(false);
     sh_json_begin(&j, buf, sizeof buf, "summary");
     sh_json_open(&j, "apis", '{');
     counts_summary(&j);

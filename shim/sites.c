@@ -281,17 +281,18 @@ const char *sh_site_frames(int site)
     return s ? sh_pysite_json((unsigned)low(s->key.w[K_PYSTACK_ATYPE])) : NULL;
 }
 
-void sh_sites_write_counts(void)
+#define COUNTS_BYTES 4096
+
+static void write_counts(char *buf)
 {
     struct site *t = sh_mapped(&sites);
-    char buf[4096];
     struct sh_json j;
     int in_record = 0;
     for (int i = 0; t && i < NSITES; i++) {
         if (atomic_load_explicit(&t[i].state, memory_order_acquire) != READY)
             continue;
         if (!in_record) {
-            sh_json_begin(&j, buf, sizeof buf, "counts");
+            sh_json_begin(&j, buf, COUNTS_BYTES, "counts");
             sh_json_open(&j, "sites", '[');
         }
         sh_json_open(&j, NULL, '[');
@@ -311,6 +312,24 @@ void sh_sites_write_counts(void)
         sh_json_close(&j, ']');
         sh_log_write(&j);
     }
+}
+
+/* Not inlined: its buffer must not be in the crash handler's frame. */
+static __attribute__((noinline)) void write_counts_on_stack(void)
+{
+    char buf[COUNTS_BYTES];
+    write_counts(buf);
+}
+
+void sh_sites_write_counts(bool in_signal)
+{
+    /* The crash handler may run on an 8 KiB alternate stack; only the
+     * thread that won the crash gets here with in_signal. */
+    static char signal_buf[COUNTS_BYTES];
+    if (in_signal)
+        write_counts(signal_buf);
+    else
+        write_counts_on_stack();
 }
 
 void sh_sites_summary(struct sh_json *j)

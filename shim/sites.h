@@ -40,8 +40,9 @@ const char *sh_site_frames(int site);
 /* The calling thread's name (pthread_getname_np, read once per thread). */
 const char *sh_thread_name(void);
 
-/* `counts` records; async-signal-safe (the crash handler writes them). */
-void sh_sites_write_counts(void);
+/* `counts` records; async-signal-safe with in_signal (the crash handler
+ * writes them). */
+void sh_sites_write_counts(bool in_signal);
 /* The summary's "sites" object. */
 struct sh_json;
 void sh_sites_summary(struct sh_json *j);

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,6 +33,7 @@
 #include "run_suite.h"
 #include "runtime.h"
 #include "sites.h"
+#include "crash.h"
 
 /* What log.c takes from the rest of the shim. */
 struct sh_policy sh_policy;
@@ -1245,6 +1247,40 @@ START_TEST(flush_in_signal_does_not_abort)
 }
 END_TEST
 
+/* The crash handler runs on the alternate signal stack of the thread that
+ * crashed, when it has one: 8 KiB (SIGSTKSZ of old) in Rust's threads and
+ * many C programs, of which the kernel's frame takes several KiB on a CPU
+ * with AVX-512. A finished scan and the site counts must fit in the rest. */
+static void prior_abort_handler(int sig)
+{
+    (void)sig;
+}
+
+START_TEST(crash_record_on_a_small_signal_stack)
+{
+    start_poller_with_clean_check();
+    stop_poller();
+    struct sh_check_call c = call_on(SH_SCAN_F16, bad16, 2, 2);
+    sh_check_submit(&c);
+    fake_gpu_run(-1);
+    /* A handler of the program's own, so the chained SIGABRT returns. */
+    struct sigaction prior = { .sa_handler = prior_abort_handler };
+    sigemptyset(&prior.sa_mask);
+    ck_assert_int_eq(sigaction(SIGABRT, &prior, NULL), 0);
+    sh_crash_install();
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), size = 8192;
+    char *mem = mmap(NULL, page + size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ck_assert_ptr_ne(mem, MAP_FAILED);
+    ck_assert_int_eq(mprotect(mem, page, PROT_NONE), 0); /* a guard page below, as Rust's */
+    stack_t ss = { .ss_sp = mem + page, .ss_size = size };
+    ck_assert_int_eq(sigaltstack(&ss, NULL), 0);
+    raise(SIGABRT);
+    ck_assert_int_eq(count_ev("nonfinite"), 1);
+    ck_assert_int_eq(count_ev("counts"), 1);
+    ck_assert_int_eq(count_ev("crash"), 1);
+}
+END_TEST
+
 /* ---- more: abort, mapping, driver missing ---------------------------------------------------- */
 
 START_TEST(abort_in_sync_mode)
@@ -1401,6 +1437,7 @@ int main(void)
     tcase_add_test(t, wanted_sampling);
     tcase_add_test(t, flush_in_signal_without_dladdr);
     tcase_add_test(t, flush_in_signal_does_not_abort);
+    tcase_add_test(t, crash_record_on_a_small_signal_stack);
     tcase_add_test(t, abort_in_sync_mode);
     tcase_add_test(t, map_failure_turns_checks_off);
     tcase_add_test(t, device_reset_maps_again_once);
