@@ -423,7 +423,10 @@ static void write_start(const struct sh_policy *p, const char *path, const char 
     sh_json_str(&j, "mode", sh_mode_name(p->mode));
     sh_json_open(&j, "upcast", '[');
     sh_upcast_names(p->upcast, up, sizeof up);
-    for (char *tok = strtok(up, ","); tok && strcmp(tok, "none") != 0; tok = strtok(NULL, ","))
+    /* strtok_r: the program may be inside a strtok loop of its own. */
+    char *save;
+    for (char *tok = strtok_r(up, ",", &save); tok && strcmp(tok, "none") != 0;
+         tok = strtok_r(NULL, ",", &save))
         sh_json_str(&j, NULL, tok);
     sh_json_close(&j, ']');
     sh_json_int(&j, "min_k", p->min_k);

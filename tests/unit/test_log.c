@@ -226,6 +226,21 @@ START_TEST(after_fork_writes_nothing)
 }
 END_TEST
 
+/* The log opens inside the program's first library call, which may come
+ * in the middle of the program's own strtok loop (a handle per device of
+ * "0,1,2"): the start record must not move strtok's saved position. */
+START_TEST(start_record_keeps_the_programs_strtok)
+{
+    char list[] = "0,1,2";
+    ck_assert_str_eq(strtok(list, ","), "0");
+    open_log("strtok.jsonl", SH_LEVEL_INFO);
+    ck_assert_ptr_nonnull(strstr(slurp(sh_policy.log), "\"upcast\":[\""));
+    char *next = strtok(NULL, ",");
+    ck_assert_ptr_eq(next, list + 2);
+    ck_assert_str_eq(next, "1");
+}
+END_TEST
+
 START_TEST(unwritable_log)
 {
     int err[2];
@@ -263,6 +278,7 @@ int main(void)
     tcase_add_test(t, levels_and_overflow);
     tcase_add_test(t, after_fork_writes_nothing);
     tcase_add_test(t, unwritable_log);
+    tcase_add_test(t, start_record_keeps_the_programs_strtok);
     suite_add_tcase(s, t);
     return sh_run_suite(s);
 }
