@@ -85,6 +85,10 @@ static void summary_at_exit(void);
 
 static void child_after_fork(void)
 {
+    /* Another thread of the parent may have been opening the log: the
+     * child, which opens its own, must not inherit the lock it held. */
+    pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+    memcpy(&open_lock, &m, sizeof m);
     sh_log_after_fork();
     reset_counts();
     sh_driver_after_fork();

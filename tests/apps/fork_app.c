@@ -5,10 +5,25 @@
  *
  * The parent sums 4096 products of 1.0 with CUBLAS_COMPUTE_16F, forks, the
  * child creates its own handle and does the same, the parent waits.
- * Prints parent_c0, child_c0 (written by the child), child_pid, child_status. */
+ * Prints parent_c0, child_c0 (written by the child), child_pid, child_status.
+ *
+ *   fork_app --fork-during-first-call FIFO
+ *
+ * A worker thread makes the process's first cuBLAS calls while the main
+ * thread forks (a DataLoader starting its workers as a training thread
+ * begins): the fork comes while the worker is opening a file for writing,
+ * held there because the file is the named pipe FIFO, which the parent
+ * opens for reading only after the fork (and keeps open: it is where a
+ * log given as FIFO goes). A child still running after 10 s is killed:
+ * child_status=124. */
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cublas_v2.h>
@@ -43,9 +58,56 @@ static float gemm_ones(int k)
     return c0 == 0x6800 ? 2048.0f : c0 == 0x6c00 ? 4096.0f : -2.0f;
 }
 
-int main(void)
+static float worker_c0;
+static volatile pid_t worker_tid;
+
+static void *worker(void *arg)
 {
-    printf("parent_c0=%g\n", gemm_ones(4096));
+    (void)arg;
+    worker_tid = (pid_t)syscall(SYS_gettid);
+    worker_c0 = gemm_ones(4096);
+    return NULL;
+}
+
+static void nap_ms(long ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    nanosleep(&ts, NULL);
+}
+
+/* Whether thread tid is in openat(2) (x86-64 257, aarch64 56). */
+static int in_openat(pid_t tid)
+{
+    char path[64], text[32] = "";
+    snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)tid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    if (!fgets(text, sizeof text, f))
+        text[0] = '\0';
+    fclose(f);
+    int nr = atoi(text);
+    return nr == 257 || nr == 56;
+}
+
+int main(int argc, char **argv)
+{
+    const char *fifo = argc == 3 && strcmp(argv[1], "--fork-during-first-call") == 0 ? argv[2]
+                                                                                      : NULL;
+    pthread_t t;
+    if (fifo) {
+        if (pthread_create(&t, NULL, worker, NULL))
+            return 1;
+        /* Until the worker has stayed in openat a while: blocked on the FIFO. */
+        int seen = 0;
+        for (int i = 0; i < 1000 && seen < 5; i++) {
+            nap_ms(10);
+            seen = worker_tid && in_openat(worker_tid) ? seen + 1 : 0;
+        }
+        printf("worker_blocked=%d\n", seen >= 5);
+    } else {
+        printf("parent_c0=%g\n", gemm_ones(4096));
+    }
     fflush(stdout);
     pid_t pid = fork();
     if (pid == 0) {
@@ -54,7 +116,25 @@ int main(void)
         exit(0);
     }
     int status = 0;
-    waitpid(pid, &status, 0);
+    if (fifo) {
+        if (open(fifo, O_RDONLY | O_NONBLOCK) < 0) /* kept open: writers never get SIGPIPE */
+            return 1;
+        int done = 0;
+        for (int i = 0; i < 1000 && !done; i++) {
+            done = waitpid(pid, &status, WNOHANG) == pid;
+            if (!done)
+                nap_ms(10);
+        }
+        if (!done) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            status = 124 << 8;
+        }
+        pthread_join(t, NULL);
+        printf("parent_c0=%g\n", worker_c0);
+    } else {
+        waitpid(pid, &status, 0);
+    }
     printf("child_pid=%d\nchild_status=%d\n", (int)pid,
            WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
     return 0;

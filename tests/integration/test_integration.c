@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "asserts.h"
@@ -996,6 +997,31 @@ START_TEST(log_fork_child)
     hr_app_free(&a);
 }
 END_TEST
+/* A fork while another thread is opening the log (its first cuBLAS call):
+ * the child, whose first call opens a log of its own, must not wait for a
+ * lock the parent's thread held at the fork. */
+START_TEST(log_fork_while_opening)
+{
+    hr_app a;
+    char *dir = hr_mkdtemp("forkopen");
+    char *fifo = hr_path(dir, "log.fifo");
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    char env_log[4096];
+    snprintf(env_log, sizeof env_log, "SAFEHALF_LOG=%s", fifo);
+    hr_app_opts o = {.shim = 1, .emu = 1, .no_log = 1, .env = ENV(env_log)};
+    hr_app_run(&a, &o, "fork_app", ARGS("--fork-during-first-call", fifo));
+    ck_assert_msg(a.r.exit_code == 0, "%s", hr_describe(&a.r));
+    ck_assert_double_eq(hr_kv_num(a.r.out, "worker_blocked"), 1);
+    ck_assert_msg(hr_kv_num(a.r.out, "child_status") == 0, "%s", hr_describe(&a.r));
+    ck_assert_double_eq(hr_kv_num(a.r.out, "child_c0"), 4096);
+    ck_assert_double_eq(hr_kv_num(a.r.out, "parent_c0"), 4096);
+    unlink(fifo);
+    rmdir(dir);
+    free(fifo);
+    free(dir);
+    hr_app_free(&a);
+}
+END_TEST
 START_TEST(log_default_name)
 {
     hr_app a;
@@ -1237,6 +1263,7 @@ static Suite *suite_log(void)
     tcase_add_test(t, log_summary_counts);
     tcase_add_test(t, log_pid_pattern);
     tcase_add_test(t, log_fork_child);
+    tcase_add_test(t, log_fork_while_opening);
     tcase_add_test(t, log_default_name);
     tcase_add_test(t, log_to_stderr);
     tcase_add_test(t, log_unwritable);
