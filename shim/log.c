@@ -124,6 +124,34 @@ static void put_double(struct sh_json *j, double v)
     put_u64(j, (unsigned long long)(e < 0 ? -e : e), 2);
 }
 
+/* Bytes of the well-formed UTF-8 character at p, 0 if there is none. */
+static size_t utf8_char(const unsigned char *p)
+{
+    unsigned lo = 0x80, hi = 0xBF;
+    size_t n;
+    if (p[0] >= 0xC2 && p[0] <= 0xDF) {
+        n = 2;
+    } else if (p[0] >= 0xE0 && p[0] <= 0xEF) {
+        n = 3;
+        lo = p[0] == 0xE0 ? 0xA0 : lo; /* overlong */
+        hi = p[0] == 0xED ? 0x9F : hi; /* surrogates */
+    } else if (p[0] >= 0xF0 && p[0] <= 0xF4) {
+        n = 4;
+        lo = p[0] == 0xF0 ? 0x90 : lo; /* overlong */
+        hi = p[0] == 0xF4 ? 0x8F : hi; /* above U+10FFFF */
+    } else {
+        return 0;
+    }
+    if (p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+    return n;
+}
+
+/* JSON text is UTF-8: a byte that is not part of a character (a Latin-1
+ * file name, a name cut inside a character) becomes U+FFFD. */
 static void put_escaped(struct sh_json *j, const char *s)
 {
     put(j, "\"", 1);
@@ -135,8 +163,16 @@ static void put_escaped(struct sh_json *j, const char *s)
             char u[6] = { '\\', 'u', '0', '0', "0123456789abcdef"[*p >> 4],
                           "0123456789abcdef"[*p & 15] };
             put(j, u, 6);
-        } else {
+        } else if (*p < 0x80) {
             put(j, (const char *)p, 1);
+        } else {
+            size_t n = utf8_char(p);
+            if (n) {
+                put(j, (const char *)p, n);
+                p += n - 1;
+            } else {
+                put(j, "\\ufffd", 6);
+            }
         }
     }
     put(j, "\"", 1);

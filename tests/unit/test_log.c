@@ -71,6 +71,22 @@ START_TEST(encoding)
 }
 END_TEST
 
+/* JSON is UTF-8: bytes that are not (a Latin-1 file name in argv, a path or
+ * a thread name cut inside a character) must not reach the log raw. */
+START_TEST(invalid_utf8_replaced)
+{
+    char buf[256];
+    struct sh_json j;
+    sh_json_fragment(&j, buf, sizeof buf);
+    sh_json_str(&j, NULL, "caf\xc3\xa9 \xe6\xbc\xa2 \xf0\x9f\x98\x80|\xe9t\xe9|\xe6\xbc|"
+                          "\xc0\xaf|\xed\xa0\x80|\xf4\x90\x80\x80|\xff|\xce");
+    ck_assert(!j.overflow);
+    ck_assert_str_eq(buf, "\"caf\xc3\xa9 \xe6\xbc\xa2 \xf0\x9f\x98\x80|\\ufffdt\\ufffd|"
+                          "\\ufffd\\ufffd|\\ufffd\\ufffd|\\ufffd\\ufffd\\ufffd|"
+                          "\\ufffd\\ufffd\\ufffd\\ufffd|\\ufffd|\\ufffd\"");
+}
+END_TEST
+
 START_TEST(numbers)
 {
     /* Hand-made formatting (async-signal-safe) against what a reader parses. */
@@ -271,6 +287,7 @@ int main(void)
     TCase *t = tcase_create("log");
     tcase_add_checked_fixture(t, setup, NULL);
     tcase_add_test(t, encoding);
+    tcase_add_test(t, invalid_utf8_replaced);
     tcase_add_test(t, numbers);
     tcase_add_test(t, start_record_and_diagnostics);
     tcase_add_test(t, start_record_run_and_rank);
