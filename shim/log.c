@@ -400,9 +400,12 @@ void sh_warn(const char *fmt, ...)
     va_end(ap);
 }
 
+/* The command line write_argv reads: at most ARGV_BYTES - 1 of it. */
+#define ARGV_BYTES 4096
+
 static void write_argv(struct sh_json *j)
 {
-    char args[4096];
+    char args[ARGV_BYTES];
     sh_json_open(j, "argv", '[');
     int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
     if (fd >= 0) {
@@ -439,7 +442,12 @@ static int audit_module_named(const char *list)
 
 static void write_start(const struct sh_policy *p, const char *path, const char *host)
 {
-    char buf[8192], up[64];
+    /* Room for the command line with every byte escaped (6 bytes each),
+     * then the rest: a record too long would be dropped, and with it the
+     * process's start. Static, not on the stack of whichever thread makes
+     * the first call: written once per process, under sh_init's lock. */
+    static char buf[6 * ARGV_BYTES + 8192];
+    char up[64];
     struct sh_json j;
     sh_json_begin(&j, buf, sizeof buf, "start");
     sh_json_str(&j, "version", SAFEHALF_VERSION);

@@ -1022,6 +1022,23 @@ START_TEST(log_fork_while_opening)
     hr_app_free(&a);
 }
 END_TEST
+/* The start record holds the whole command line (what /proc/self/cmdline
+ * gives, 4 KiB) however much of it needs escaping. */
+START_TEST(log_start_with_escaped_argv)
+{
+    hr_app a;
+    static char quotes[1400];
+    memset(quotes, '"', sizeof quotes - 1);
+    hr_app_opts o = {.shim = 1, .emu = 1};
+    hr_app_run(&a, &o, "status_app", ARGS(quotes, quotes, quotes));
+    ck_assert_msg(a.r.exit_code == 0, "%s", hr_describe(&a.r));
+    ck_assert_int_eq(hr_log_count(&a.log, "error"), 0);
+    const char *start = hr_log_find(&a.log, "start", 0);
+    ck_assert_msg(start != NULL, "%s", hr_log_dump(&a.log));
+    ck_assert_ptr_nonnull(strstr(start, "\\\"\\\"\\\""));
+    hr_app_free(&a);
+}
+END_TEST
 START_TEST(log_default_name)
 {
     hr_app a;
@@ -1264,6 +1281,7 @@ static Suite *suite_log(void)
     tcase_add_test(t, log_pid_pattern);
     tcase_add_test(t, log_fork_child);
     tcase_add_test(t, log_fork_while_opening);
+    tcase_add_test(t, log_start_with_escaped_argv);
     tcase_add_test(t, log_default_name);
     tcase_add_test(t, log_to_stderr);
     tcase_add_test(t, log_unwritable);
