@@ -347,6 +347,13 @@ static void report(struct slot *sl, const struct sh_scan_result *res, unsigned l
 
 /* ---- the sweep: finished slots to records ------------------------------------ */
 
+/* A test seam, empty here: the unit test widens the window between a
+ * sweep's first look at a slot and its claim. */
+__attribute__((weak)) void sh_check_sweep_window(int slot)
+{
+    (void)slot;
+}
+
 /* Reports every finished slot; returns how many are still in flight. */
 static unsigned sweep(bool in_signal)
 {
@@ -367,8 +374,17 @@ static unsigned sweep(bool in_signal)
                 busy++;
                 continue;
             }
+            sh_check_sweep_window(s);
+            /* The results read above may be a previous call's: another
+             * sweeper can report and free the slot, and a new call take it,
+             * before this one claims it. So read them again once it is ours. */
             if (!atomic_compare_exchange_strong(&slots[s].state, &expect, REPORTING))
                 continue;
+            if (!read_slot(s, res)) {
+                atomic_store_explicit(&slots[s].state, INFLIGHT, memory_order_release);
+                busy++;
+                continue;
+            }
             if (!slots[s].failed)
                 report(&slots[s], res, 0, in_signal);
             atomic_fetch_and(&inflight_bits[w], ~(1ull << (s % 64)));
@@ -380,9 +396,16 @@ static unsigned sweep(bool in_signal)
         int s = NSLOTS + (int)i;
         int expect = CAPTURED;
         if (atomic_load_explicit(&slots[s].state, memory_order_acquire) != CAPTURED ||
-            !read_slot(s, res) || res[0].generation == slots[s].last_gen ||
-            !atomic_compare_exchange_strong(&slots[s].state, &expect, REPORTING))
+            !read_slot(s, res) || res[0].generation == slots[s].last_gen)
             continue;
+        sh_check_sweep_window(s);
+        /* As above: another sweeper may have reported this replay since. */
+        if (!atomic_compare_exchange_strong(&slots[s].state, &expect, REPORTING))
+            continue;
+        if (!read_slot(s, res) || res[0].generation == slots[s].last_gen) {
+            atomic_store_explicit(&slots[s].state, CAPTURED, memory_order_release);
+            continue;
+        }
         /* Generations count replays; those between two sweeps were not seen. */
         unsigned long long gap = (unsigned)(res[0].generation - slots[s].last_gen);
         atomic_fetch_add(&n_unseen_replays, gap - 1);

@@ -92,4 +92,9 @@ void sh_check_summary(struct sh_json *j);
 /* In a forked child: no slots, no poller, nothing counted. */
 void sh_check_after_fork(void);
 
+/* Called by a sweep between finding a slot's scan finished and claiming the
+ * slot; does nothing (weak: the unit test puts other sweeps and calls
+ * there, to reproduce races). */
+void sh_check_sweep_window(int slot);
+
 #endif

@@ -679,6 +679,98 @@ START_TEST(waiting_call_proceeds_when_gpu_catches_up)
 }
 END_TEST
 
+/* ---- 3b. sweeps that race --------------------------------------------------------- */
+
+/* What the test puts in the window between a sweep's first look at a
+ * finished slot and its claim (sh_check_sweep_window): once armed, its
+ * first call runs `race` with the slot, as another thread could. */
+static void (*window_race)(int slot);
+
+void sh_check_sweep_window(int slot)
+{
+    void (*race)(int) = window_race;
+    window_race = NULL;
+    if (race)
+        race(slot);
+}
+
+/* In the window: another sweep reports the slot and frees it, and a new
+ * call (clean, seq 2000) takes it, its scan not run yet. */
+static int raced_slot = -1;
+static void report_and_reuse(int slot)
+{
+    raced_slot = slot;
+    sh_check_flush_in_signal();
+    struct sh_check_call c = call_on(SH_SCAN_F16, clean16, 2, 2);
+    c.seq = 2000;
+    sh_check_submit(&c);
+}
+
+/* The sweep that was overtaken must not report the new call with the old
+ * call's results, nor free the slot under the new call's scan. */
+START_TEST(overtaken_sweep_leaves_the_new_call)
+{
+    start_poller_with_clean_check();
+    stop_poller(); /* only the test sweeps */
+    struct sh_check_call c = call_on(SH_SCAN_F16, bad16, 2, 2);
+    c.seq = 1000;
+    sh_check_submit(&c);
+    ck_assert_int_eq(fake_gpu_run(-1), 1);
+    /* Every other slot busy: the new call can only take the one freed. */
+    struct sh_check_call filler = call_on(SH_SCAN_F16, clean16, 2, 2);
+    for (int i = 0; i < 1023; i++) {
+        filler.seq = 3000 + (unsigned long long)i;
+        sh_check_submit(&filler);
+    }
+    ck_assert_uint_eq(fake_gpu_pending(), 1023);
+    window_race = report_and_reuse;
+    sh_check_flush_in_signal(); /* finds seq 1000 finished, then is overtaken */
+    ck_assert_int_ge(raced_slot, 0);
+    ck_assert_uint_eq(fake_gpu_pending(), 1024); /* seq 2000's scan queued */
+    ck_assert_int_eq(count_ev("nonfinite"), 1);
+    ASSERT_HAS(nth_ev("nonfinite", 0), "\"seq\":1000,");
+
+    /* seq 2000 still owns its slot until its own scan is read. */
+    ck_assert_int_eq(fake_gpu_run(-1), 1024);
+    sh_check_flush();
+    ck_assert_int_eq(count_ev("nonfinite"), 1);
+    ASSERT_SUM("nonfinite", 1);
+    ASSERT_SUM("checked", 1 + 1 + 1023 + 1);
+    ASSERT_SUM("lost_at_exit", 0);
+}
+END_TEST
+
+/* In the window: another sweep reports the same replay. */
+static void report_replay(int slot)
+{
+    (void)slot;
+    sh_check_flush_in_signal();
+}
+
+/* A replay that two sweeps both see finished is reported once, and no
+ * replay is counted as unseen. */
+START_TEST(replay_reported_once_by_racing_sweeps)
+{
+    static uint16_t m[4] = { F16_ONE, F16_PINF, F16_ONE, F16_ONE };
+    sh_check_prepare(STREAM);
+    start_poller_with_clean_check();
+    stop_poller();
+    fake_set_capture(SH_CAPTURING);
+    unsigned first = fake_launches();
+    struct sh_check_call c = call_on(SH_SCAN_F16, m, 2, 2);
+    c.seq = 43;
+    sh_check_submit(&c);
+    fake_set_capture(SH_NOT_CAPTURING);
+    fake_gpu_replay(first, 2);
+    window_race = report_replay;
+    sh_check_flush_in_signal();
+    ck_assert_int_eq(count_ev("nonfinite"), 1);
+    ASSERT_HAS(nth_ev("nonfinite", 0), "\"captured\":true,\"replay\":1,");
+    ASSERT_SUM("unseen_replays", 0);
+    ASSERT_SUM("checked", 1 + 1);
+}
+END_TEST
+
 /* ---- 4. graph capture -------------------------------------------------------------- */
 
 START_TEST(capture_scans_every_replay)
@@ -1424,6 +1516,8 @@ int main(void)
     tcase_add_test(t, never_run_lost_at_exit);
     tcase_add_test(t, pool_full_skips_after_waiting);
     tcase_add_test(t, waiting_call_proceeds_when_gpu_catches_up);
+    tcase_add_test(t, overtaken_sweep_leaves_the_new_call);
+    tcase_add_test(t, replay_reported_once_by_racing_sweeps);
     tcase_add_test(t, capture_scans_every_replay);
     tcase_add_test(t, capture_skip_and_unknown);
     tcase_add_test(t, capture_launch_failure);
