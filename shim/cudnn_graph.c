@@ -50,7 +50,8 @@ enum op_kind { K_NONE, K_CONV_FWD, K_CONV_BWD_DATA, K_CONV_BWD_FILTER, K_MATMUL,
 /* Tensors an operation names (a pointwise one's six). Slots 0 and 1 hold
  * the operands of the GEMM an operation amounts to, slot 2 its output. */
 #define SLOTS 6
-enum tag { TAG_OP = 1, TAG_GRAPH, TAG_PACK };
+/* TAG_RAGGED: a tensor with a RAGGED_OFFSET_DESC (no record) */
+enum tag { TAG_OP = 1, TAG_GRAPH, TAG_PACK, TAG_RAGGED };
 
 /* What a finding calls a tensor; a name already taken in the call gets
  * a number (a conv's x and a residual add's x: x, x2). */
@@ -137,8 +138,12 @@ static const struct kind_def {
 #define R_COMP (-1) /* the slot of an operation's descriptor attribute */
 
 struct bk_tensor {
-    /* by_value: a host scalar (cuDNN's pass-by-value tensors), never scanned */
-    bool set, is_virtual, by_value;
+    /* by_value: a host scalar (cuDNN's pass-by-value tensors), never scanned;
+     * ragged: each batch starts where an offsets tensor in device memory
+     * says (PyTorch's nested-tensor attention gives dim 0 a stride of
+     * INT_MAX), so its dims and strides do not say where its elements are:
+     * never scanned either */
+    bool set, is_virtual, by_value, ragged;
     long long uid;
     struct sh_dnn_tensor t;
 };
@@ -269,6 +274,8 @@ static bool read_tensor(cudnnBackendDescriptor_t d, struct bk_tensor *t)
 {
     int64_t nd, ns, uid, dim[SH_DNN_DIMS], stride[SH_DNN_DIMS];
     cudnnDataType_t type;
+    unsigned idx;
+    unsigned long long gen;
     if (!get_attr(d, CUDNN_ATTR_TENSOR_UNIQUE_ID, CUDNN_TYPE_INT64, 1, NULL, &uid) ||
         !get_attr(d, CUDNN_ATTR_TENSOR_DATA_TYPE, CUDNN_TYPE_DATA_TYPE, 1, NULL, &type) ||
         !get_attr(d, CUDNN_ATTR_TENSOR_DIMENSIONS, CUDNN_TYPE_INT64, SH_DNN_DIMS, &nd, dim) ||
@@ -278,6 +285,7 @@ static bool read_tensor(cudnnBackendDescriptor_t d, struct bk_tensor *t)
     *t = (struct bk_tensor){ .set = true,
                              .is_virtual = get_flag(d, CUDNN_ATTR_TENSOR_IS_VIRTUAL),
                              .by_value = get_flag(d, CUDNN_ATTR_TENSOR_IS_BY_VALUE),
+                             .ragged = ref_get(d, TAG_RAGGED, &idx, &gen),
                              .uid = uid,
                              .t = { .type = (int)type, .nd = (int)nd } };
     for (int i = 0; i < nd; i++) {
@@ -465,6 +473,8 @@ static void track_set(cudnnBackendDescriptor_t d, cudnnBackendAttributeName_t na
         op_update(d, kind, slot, refd[0]);
     else if (name == CUDNN_ATTR_OPERATIONGRAPH_OPS)
         graph_from_ops(d, count, refd);
+    else if (name == CUDNN_ATTR_TENSOR_RAGGED_OFFSET_DESC && refd[0])
+        ref_put(d, TAG_RAGGED, 0, 0);
     else if (name == CUDNN_ATTR_ENGINE_OPERATION_GRAPH ||
              name == CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH ||
              name == CUDNN_ATTR_ENGINECFG_ENGINE || name == CUDNN_ATTR_EXECUTION_PLAN_ENGINE_CONFIG)
@@ -671,7 +681,7 @@ static void reach_back(struct reach *r, int op)
         const struct graph_tensor *t = &r->g->tens[g->t[s]];
         if (t->producer >= 0)
             reach_back(r, t->producer);
-        else if (t->t.is_virtual || r->g->truncated)
+        else if (t->t.is_virtual || t->t.ragged || r->g->truncated)
             out_input(r->o, -1);
         else if (!t->t.by_value)
             reach_input(r, g->kind, s, &t->t);
@@ -694,7 +704,7 @@ static void describe_graph(struct cudnn_call *cc, const struct graph_rec *g,
             const struct bk_tensor *t = slot_tensor(g, op, s);
             if (!t || !slot_defs[op->kind][s].out)
                 continue;
-            const void *ptr = t->is_virtual ? NULL : pack_lookup(p, t->uid);
+            const void *ptr = t->is_virtual || t->ragged ? NULL : pack_lookup(p, t->uid);
             /* Only 16-bit outputs are checked (sh_decide_check): a FLOAT
              * one (attention's stats) takes no room. */
             int ct = sh_dnn_cuda_type(t->t.type);

@@ -29,6 +29,13 @@
  *                w uid 2, as bwd-data's) into a virtual FLOAT tensor (uid 4),
  *                the dy of a RELU_BWD (MATH_PREC FLOAT) of x (uid 5, [1, 2,
  *                2, 2]) into dx (uid 3)
+ *   graph-ragged the graph API: one matmul of ragged tensors, as PyTorch's
+ *                nested-tensor attention describes its q, k, v and o: A
+ *                (uid 1, [2, 2, R]) x B (uid 2, [1, R, 1]) into C (uid 3,
+ *                [2, 2, 1]); A's and C's two batches lie one after the other,
+ *                found through INT32 ragged offsets (uids 4 and 5), their
+ *                dim 0 stride INT_MAX (unused when ragged); with
+ *                --plain-out C is an ordinary packed tensor
  *   graph-sdpa   the graph API: one scaled dot-product attention forward
  *                operation (SDPA_FWD), as cuDNN's frontend builds PyTorch's
  *                attention: q (uid 1, [1, 2, R, 16]), k and v (uids 2 and 3,
@@ -39,6 +46,7 @@
  *   dnn_app [--op OP] [--r R] [--value V] [--bvalue B] [--cvalue C] [--beta BETA]
  *           [--bias BIAS] [--compute HALF|FLOAT] [--late] [--real-mid] [--chain N]
  *           [--chain-bias] [--xvalue X] [--vvalue V] [--scale S] [--scale-by-value]
+ *           [--plain-out]
  *
  *   --r R        the reduction length (default 4096): the input channels of
  *                a forward convolution (1x1 filter, a 2x2 image, 2 output
@@ -93,6 +101,7 @@
  * --real-mid the same four of the convolution's output as mid_out0,
  * mid_inf, mid_nan, mid_maxfinite; graph-sdpa: stats0 (the first stats
  * element). Exit 0 when every call succeeded. */
+#include <limits.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -106,7 +115,7 @@
 
 static const char *OP = "fwd";
 #define MAX_CHAIN 61 /* with the other three, 64: the emulator's and the shim's limit */
-static int R = 4096, LATE, REAL_MID, CHAIN, CHAIN_BIAS, SCALE_BY_VALUE;
+static int R = 4096, LATE, REAL_MID, CHAIN, CHAIN_BIAS, SCALE_BY_VALUE, PLAIN_OUT;
 static double VALUE = 1, BVALUE = 1, CVALUE = 0, BETA = 0, BIAS = 0;
 static double XVALUE = 1, VVALUE = 1, SCALE = 0.25;
 static cudnnDataType_t COMPUTE = CUDNN_DATA_HALF;
@@ -696,6 +705,56 @@ static void run_dgrad_drelu(cudnnHandle_t h, void *cd)
     cudnnBackendDestroyDescriptor(plan);
 }
 
+/* A half tensor [2, rows, cols] whose batches start where the INT32
+ * offsets tensor off_uid ([3, 1, 1]) says, dim 0's stride INT_MAX as
+ * PyTorch sets it. */
+static cudnnBackendDescriptor_t bk_ragged(int64_t uid, int64_t rows, int64_t cols,
+                                          int64_t off_uid)
+{
+    int64_t dim[3] = { 2, rows, cols }, stride[3] = { INT_MAX, cols, 1 }, align = 16;
+    int64_t odim[3] = { 3, 1, 1 };
+    cudnnDataType_t t = CUDNN_DATA_HALF;
+    cudnnBackendDescriptor_t off = bk_tensor_of(off_uid, 3, odim, CUDNN_DATA_INT32, false);
+    cudnnBackendDescriptor_t d = bk(CUDNN_BACKEND_TENSOR_DESCRIPTOR);
+    set(d, CUDNN_ATTR_TENSOR_UNIQUE_ID, CUDNN_TYPE_INT64, 1, &uid);
+    set(d, CUDNN_ATTR_TENSOR_DATA_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &t);
+    set(d, CUDNN_ATTR_TENSOR_DIMENSIONS, CUDNN_TYPE_INT64, 3, dim);
+    set(d, CUDNN_ATTR_TENSOR_STRIDES, CUDNN_TYPE_INT64, 3, stride);
+    set(d, CUDNN_ATTR_TENSOR_BYTE_ALIGNMENT, CUDNN_TYPE_INT64, 1, &align);
+    set_desc(d, CUDNN_ATTR_TENSOR_RAGGED_OFFSET_DESC, off);
+    TRY(cudnnBackendFinalize(d));
+    return d;
+}
+
+/* The batches' offsets in elements, on the device. */
+static void *dev_offsets(int32_t batch)
+{
+    int32_t h[3] = { 0, batch, 2 * batch };
+    void *d;
+    TRY(cudaMalloc(&d, sizeof h));
+    TRY(cudaMemcpy(d, h, sizeof h, cudaMemcpyHostToDevice));
+    return d;
+}
+
+static void run_ragged(cudnnHandle_t h, void *cd)
+{
+    int64_t bd[3] = { 1, R, 1 }, cdims[3] = { 2, 2, 1 };
+    cudnnBackendDescriptor_t op = bk(CUDNN_BACKEND_OPERATION_MATMUL_DESCRIPTOR);
+    set_desc(op, CUDNN_ATTR_OPERATION_MATMUL_ADESC, bk_ragged(1, 2, R, 4));
+    set_desc(op, CUDNN_ATTR_OPERATION_MATMUL_BDESC, bk_tensor(2, 3, bd));
+    set_desc(op, CUDNN_ATTR_OPERATION_MATMUL_CDESC,
+             PLAIN_OUT ? bk_tensor(3, 3, cdims) : bk_ragged(3, 2, 1, 5));
+    set_desc(op, CUDNN_ATTR_OPERATION_MATMUL_DESC, cd);
+    TRY(cudnnBackendFinalize(op));
+    cudnnBackendDescriptor_t plan = make_plan(h, 1, &op);
+    struct buf a = dev_fill((size_t)R * 4, VALUE), b = dev_fill(R, BVALUE), c = dev_fill(4, 0);
+    int64_t uids[5] = { 1, 2, 3, 4, 5 };
+    void *ptrs[5] = { a.dev, b.dev, c.dev, dev_offsets(2 * R), dev_offsets(2) };
+    execute(h, plan, 5, uids, ptrs);
+    report(c);
+    cudnnBackendDestroyDescriptor(plan);
+}
+
 /* ---- attention ----------------------------------------------------------------------- */
 
 /* Its tensors in uid order (uid = index + 1). */
@@ -810,6 +869,7 @@ static const struct app_op {
     { "graph-add", graph_add_desc, run_pointwise, destroy_backend },
     { "graph-drelu", graph_drelu_desc, run_pointwise, destroy_backend },
     { "graph-dgrad-drelu", graph_conv_desc, run_dgrad_drelu, destroy_backend },
+    { "graph-ragged", graph_matmul_desc, run_ragged, destroy_backend },
     { "graph-sdpa", sdpa_desc, run_sdpa, destroy_backend },
 };
 
@@ -832,6 +892,7 @@ static int parse(int argc, char **argv)
         else if (!strcmp(a, "--vvalue")) VVALUE = atof(v), i++;
         else if (!strcmp(a, "--scale")) SCALE = atof(v), i++;
         else if (!strcmp(a, "--scale-by-value")) SCALE_BY_VALUE = 1;
+        else if (!strcmp(a, "--plain-out")) PLAIN_OUT = 1;
         else if (!strcmp(a, "--compute") && !strcmp(v, "HALF")) COMPUTE = CUDNN_DATA_HALF, i++;
         else if (!strcmp(a, "--compute") && !strcmp(v, "FLOAT")) COMPUTE = CUDNN_DATA_FLOAT, i++;
         else {

@@ -170,7 +170,13 @@ size_t dnn_extent(const struct dnn_tensor *t)
 int64_t dnn_offset(const struct dnn_tensor *t, const int64_t *idx)
 {
     int64_t off = 0;
-    for (int i = 0; i < t->nd; i++)
+    int i = 0;
+    if (t->ragged) {
+        off = t->ragged64 ? ((const int64_t *)t->ragged)[idx[0]]
+                          : ((const int32_t *)t->ragged)[idx[0]];
+        i = 1;
+    }
+    for (; i < t->nd; i++)
         off += idx[i] * t->stride[i];
     return off;
 }

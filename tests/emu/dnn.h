@@ -45,6 +45,11 @@ struct dnn_tensor {
     cudnnDataType_t type;
     int nd;
     int64_t dim[CUDNN_DIM_MAX], stride[CUDNN_DIM_MAX];
+    /* A ragged tensor (the backend's RAGGED_OFFSET_DESC): batch i (dim 0)
+     * starts ragged[i] elements from the base, whatever stride[0] says.
+     * Host INT32 (INT64 when ragged64) offsets, set only while it runs. */
+    const void *ragged;
+    bool ragged64;
 };
 
 static inline int dnn_type_valid(cudnnDataType_t t)
@@ -257,6 +262,10 @@ struct bk_tensor {
     unsigned set;
     int64_t uid, align;
     bool is_virtual, by_value;
+    /* RAGGED_OFFSET_DESC: the offsets tensor's uid and type */
+    bool ragged;
+    int64_t ragged_uid;
+    cudnnDataType_t ragged_type;
     int nstride;
     struct dnn_tensor t;
 };

@@ -298,6 +298,19 @@ static cudnnStatus_t set_tensor(struct bk_tensor *t, cudnnBackendAttributeName_t
             return CUDNN_STATUS_NOT_SUPPORTED;
         break;
     case CUDNN_ATTR_TENSOR_VECTORIZED_DIMENSION: DNN_TRY(int64(got, n, v, &x)); break;
+    /* Each batch's start, read from the offsets tensor when the graph runs
+     * (PyTorch's nested-tensor attention; dim 0's stride is then unused). */
+    case CUDNN_ATTR_TENSOR_RAGGED_OFFSET_DESC: {
+        DNN_TRY(want(got, n, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, 1));
+        const struct bk_desc *r = ref(v, 0, CUDNN_BACKEND_TENSOR_DESCRIPTOR);
+        if (!r || (r->u.tensor.t.type != CUDNN_DATA_INT32 &&
+                   r->u.tensor.t.type != CUDNN_DATA_INT64))
+            return BAD;
+        t->ragged = true;
+        t->ragged_uid = r->u.tensor.uid;
+        t->ragged_type = r->u.tensor.t.type;
+        break;
+    }
     case CUDNN_ATTR_TENSOR_REORDERING_MODE:
         DNN_TRY(want(got, n, CUDNN_TYPE_TENSOR_REORDERING_MODE, 1, 1));
         if (*(const cudnnBackendTensorReordering_t *)v != CUDNN_TENSOR_REORDERING_NONE)

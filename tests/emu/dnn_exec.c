@@ -304,6 +304,7 @@ static void pointwise(const struct bk_op *op, void *const *p)
 struct graph_op {
     struct bk_graph g;
     const void *ptr[BK_MAX_OPS][BK_SLOTS];
+    const void *ragged[BK_MAX_OPS][BK_SLOTS]; /* a ragged tensor's offsets */
     double value[BK_MAX_OPS][BK_SLOTS];
 };
 
@@ -329,8 +330,39 @@ static CUresult run_one(const struct bk_op *op, void *const *p)
     return CUDA_SUCCESS;
 }
 
+/* A ragged tensor's offsets in host memory, and its whole extent (each
+ * batch's start plus the extent of one batch) checked; NULL if either is
+ * not device memory. */
+static const void *translate_ragged(const struct graph_op *r, int i, int s, const char *what,
+                                    void **host)
+{
+    const struct bk_tensor *t = &r->g.ops[i].t[s];
+    struct dnn_tensor one = t->t;
+    size_t size = t->ragged_type == CUDNN_DATA_INT64 ? 8 : 4;
+    const void *off = emu_to_host_range(r->ragged[i][s], (size_t)(t->t.dim[0] + 1) * size);
+    if (!off) {
+        fprintf(stderr, "emu: cudnnBackendExecute: %s's ragged offsets = %p are not device "
+                        "memory\n", what, r->ragged[i][s]);
+        return NULL;
+    }
+    one.dim[0] = 1;
+    int64_t last = 0;
+    for (int64_t b = 0; b < t->t.dim[0]; b++) {
+        int64_t o = size == 8 ? ((const int64_t *)off)[b] : ((const int32_t *)off)[b];
+        if (o > last)
+            last = o;
+    }
+    size_t bytes = (size_t)last * dnn_type_size(t->t.type) + dnn_extent(&one);
+    if (!(*host = emu_to_host_range(r->ptr[i][s], bytes))) {
+        fprintf(stderr, "emu: cudnnBackendExecute: %s = %p (%zu bytes) is not device memory\n",
+                what, r->ptr[i][s], bytes);
+        return NULL;
+    }
+    return off;
+}
+
 /* Translates every real tensor's device pointer into host, or fails. */
-static CUresult translate(const struct graph_op *r, graph_ptrs host)
+static CUresult translate(const struct graph_op *r, graph_ptrs host, graph_ptrs ragged)
 {
     const struct bk_graph *g = &r->g;
     for (int i = 0; i < g->nops; i++) {
@@ -344,6 +376,11 @@ static CUresult translate(const struct graph_op *r, graph_ptrs host)
             }
             char what[32];
             snprintf(what, sizeof what, "uid %lld", (long long)t->uid);
+            if (t->ragged) {
+                if (!(ragged[i][s] = (void *)translate_ragged(r, i, s, what, &host[i][s])))
+                    return CUDA_ERROR_ILLEGAL_ADDRESS;
+                continue;
+            }
             if (!(host[i][s] = dnn_host("cudnnBackendExecute", what, r->ptr[i][s], &t->t)))
                 return CUDA_ERROR_ILLEGAL_ADDRESS;
         }
@@ -383,17 +420,20 @@ static CUresult run_graph(void *arg)
 {
     const struct graph_op *r = arg;
     const struct bk_graph *g = &r->g;
-    graph_ptrs host = { { NULL } };
-    CUresult res = translate(r, host);
+    graph_ptrs host = { { NULL } }, ragged = { { NULL } };
+    CUresult res = translate(r, host, ragged);
     if (res || emu_null_compute())
         return res;
     res = alloc_virtual(g, host);
     for (int i = 0; i < g->nops && !res; i++) {
-        const struct bk_op *op = &g->ops[i];
-        for (int s = 0, ps; s < BK_SLOTS; s++)
-            if (virtual_at(op, s, 0))
-                host[i][s] = host[producer(g, i, op->t[s].uid, &ps)][ps];
-        res = run_one(op, host[i]);
+        struct bk_op op = g->ops[i];
+        for (int s = 0, ps; s < BK_SLOTS; s++) {
+            if (virtual_at(&op, s, 0))
+                host[i][s] = host[producer(g, i, op.t[s].uid, &ps)][ps];
+            op.t[s].t.ragged = ragged[i][s];
+            op.t[s].t.ragged64 = op.t[s].ragged_type == CUDNN_DATA_INT64;
+        }
+        res = run_one(&op, host[i]);
     }
     free_virtual(g, host);
     return res;
@@ -458,7 +498,8 @@ static cudnnStatus_t graph_launch(cudnnHandle_t h, const struct bk_graph *g,
             const struct bk_tensor *t = &g->ops[i].t[s];
             if (!bk_slot_used(&g->ops[i], s) || t->is_virtual)
                 continue;
-            if (!(r->ptr[i][s] = lookup(p, t->uid))) {
+            if (!(r->ptr[i][s] = lookup(p, t->uid)) ||
+                (t->ragged && !(r->ragged[i][s] = lookup(p, t->ragged_uid)))) {
                 free(r);
                 return CUDNN_STATUS_BAD_PARAM;
             }

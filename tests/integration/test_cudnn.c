@@ -497,6 +497,44 @@ START_TEST(attention_outputs)
 }
 END_TEST
 
+/* Ragged tensors (PyTorch's nested-tensor attention: each batch where an
+ * offsets tensor on the device says, dim 0's stride INT_MAX) cannot be
+ * read from their dims and strides: a ragged output is not checked and a
+ * ragged input is unknown, the program's numbers unchanged (a scan with
+ * stride INT_MAX read far outside the tensor and crashed the program). */
+START_TEST(ragged_tensors)
+{
+    hr_app a;
+    run(&a, 0, NULL, ARGS("--op", "graph-ragged", "--r", "16", "--value", "inf"));
+    ASSERT_OK(&a);
+    ASSERT_KV(&a, "inf", 4);
+    hr_app_free(&a);
+
+    run(&a, 1, ENV(TRACE, "SAFEHALF_CHECK_INPUTS=1"),
+        ARGS("--op", "graph-ragged", "--r", "16", "--value", "inf"));
+    ASSERT_OK(&a);
+    ASSERT_KV(&a, "inf", 4);
+    assert_compute(api_record(&a, "call", "cudnnBackendExecute"), "CUDNN_DATA_HALF",
+                   "CUDNN_DATA_FLOAT", "upcast");
+    ck_assert_double_eq(api_summary(&a, "cudnnBackendExecute", "checked"), 0);
+    ck_assert_int_eq(hr_log_count(&a.log, "nonfinite"), 0);
+    ASSERT_JNUM(summary_record(&a), "checks.launch_failed", 0);
+    hr_app_free(&a);
+
+    /* an ordinary output of a ragged input: checked, its input unknown */
+    run(&a, 1, ENV(TRACE, "SAFEHALF_CHECK_INPUTS=1"),
+        ARGS("--op", "graph-ragged", "--r", "16", "--value", "inf", "--plain-out"));
+    ASSERT_OK(&a);
+    ASSERT_KV(&a, "inf", 4);
+    const char *rec = api_record(&a, "nonfinite", "cudnnBackendExecute");
+    ASSERT_JNUM(rec, "inf", 4);
+    ck_assert_msg(strstr(rec, "\"inputs_finite\":null"), "%s", rec);
+    ck_assert_msg(!strstr(rec, "\"A\""), "a ragged input scanned: %s", rec);
+    ASSERT_JNUM(summary_record(&a), "checks.launch_failed", 0);
+    hr_app_free(&a);
+}
+END_TEST
+
 /* A backward pointwise operation writes DX from DY and X: checked, alone
  * (dx = dy where x > 0) and fused after a convolution's backward data
  * (its FLOAT dx, virtual, is the ReLU's dy: dx names dy, w and x). */
@@ -677,6 +715,7 @@ int main(void)
     tcase_add_test(t, fused_graph_two_outputs);
     tcase_add_test(t, attention_outputs);
     tcase_add_test(t, backward_pointwise);
+    tcase_add_test(t, ragged_tensors);
     tcase_add_loop_test(t, other_families_leave_it, 0, 2);
     tcase_add_loop_test(t, observe_mode, 0, 2);
     tcase_add_loop_test(t, float_passes, 0, 3);
