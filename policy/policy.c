@@ -47,11 +47,32 @@ static void complain(struct ctx *c, const char *fmt, ...)
 
 static void complain(struct ctx *c, const char *fmt, ...)
 {
-    char line[SH_DIAG_LEN];
+    char raw[SH_DIAG_LEN], line[SH_DIAG_LEN];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
+    vsnprintf(raw, sizeof raw, fmt, ap);
     va_end(ap);
+    /* One line whatever the value holds: a control character in it (a
+     * newline pasted into a variable or a config file) is written as \n,
+     * \r, \t or \xNN. */
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    for (const unsigned char *s = (const unsigned char *)raw; *s && o + 5 < sizeof line; s++) {
+        if (*s >= 0x20 && *s != 0x7f) {
+            line[o++] = (char)*s;
+            continue;
+        }
+        char esc = *s == '\n' ? 'n' : *s == '\r' ? 'r' : *s == '\t' ? 't' : 0;
+        line[o++] = '\\';
+        if (esc) {
+            line[o++] = esc;
+        } else {
+            line[o++] = 'x';
+            line[o++] = hex[*s >> 4];
+            line[o++] = hex[*s & 15];
+        }
+    }
+    line[o] = '\0';
     if (c->p->ndiag < SH_DIAG_MAX)
         memcpy(c->p->diag[c->p->ndiag++], line, sizeof line);
     if (c->diag)

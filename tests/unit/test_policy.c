@@ -227,6 +227,19 @@ START_TEST(check_every)
 }
 END_TEST
 
+/* A value holding a newline or another control character still gets one
+ * line, the character written as an escape. */
+START_TEST(bad_value_with_control_characters)
+{
+    char *env[] = { "SAFEHALF_MODE=up\ncast\x01", NULL };
+    struct sh_policy p = load(env);
+    assert_one_line("SAFEHALF_MODE=\"up\\ncast\\x01\"", "upcast, observe, off", "using upcast");
+    ck_assert_ptr_null(strchr(lines[0], '\n'));
+    ck_assert_int_eq(p.mode, SH_MODE_UPCAST);
+    ck_assert_str_eq(p.diag[0], lines[0]);
+}
+END_TEST
+
 START_TEST(bad_check)
 {
     const char *bad[] = { "sometimes", "every:0", "every:x", "every:", "every", "every:-2",
@@ -890,6 +903,7 @@ int main(void)
     tcase_add_test(t, check_defaults);
     tcase_add_test(t, check_good_values);
     tcase_add_test(t, check_every);
+    tcase_add_test(t, bad_value_with_control_characters);
     tcase_add_test(t, bad_check);
     tcase_add_test(t, bad_on_nonfinite);
     tcase_add_test(t, bad_check_inputs);
