@@ -406,6 +406,16 @@ static void read_config(struct ctx *c, const char *path, char *vals[])
     int lineno = 0;
     while (fgets(line, sizeof line, f)) {
         lineno++;
+        /* A line longer than the buffer is refused whole: read in pieces,
+         * its tail would pass for a line of its own. */
+        if (!strchr(line, '\n') && !feof(f)) {
+            int ch;
+            while ((ch = getc(f)) != EOF && ch != '\n')
+                ;
+            complain(c, "%.200s:%d: line longer than %d bytes; line ignored", path, lineno,
+                     (int)sizeof line - 2);
+            continue;
+        }
         char *s = trim(line);
         if (*s == '\0' || *s == '#')
             continue;

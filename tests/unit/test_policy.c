@@ -420,6 +420,21 @@ START_TEST(config_file_errors)
     ck_assert_int_eq(p.min_k, 0);
     unlink(path);
 
+    /* A line too long for the reader is refused whole, not read as two. */
+    static char text[4200];
+    snprintf(text, sizeof text, "# %2046sSAFEHALF_MODE=off\nSAFEHALF_MIN_K=%2040d\n"
+                                "SAFEHALF_LOG_LEVEL=debug\n", "", 64);
+    path = write_config(text);
+    snprintf(var, sizeof var, "SAFEHALF_CONFIG=%s", path);
+    p = load(env);
+    ck_assert_int_eq(nlines, 2);
+    ck_assert_ptr_nonnull(strstr(lines[0], ":1: line longer than 2046 bytes; line ignored"));
+    ck_assert_ptr_nonnull(strstr(lines[1], ":2: line longer than 2046 bytes; line ignored"));
+    ck_assert_int_eq(p.mode, SH_MODE_UPCAST);
+    ck_assert_int_eq(p.min_k, 0);
+    ck_assert_int_eq(p.log_level, SH_LEVEL_DEBUG); /* the line after them still applies */
+    unlink(path);
+
     char *env2[] = { "SAFEHALF_CONFIG=/nonexistent/sh.conf", "SAFEHALF_MODE=off", NULL };
     p = load(env2);
     assert_one_line("SAFEHALF_CONFIG", "/nonexistent/sh.conf", "cannot be read");
