@@ -323,6 +323,27 @@ static bool int32_arg(const void *buf, size_t size, int32_t *v)
     return true;
 }
 
+/* Vectors of half alphas (DEVICE_VECTOR and the modes after it) cannot be
+ * converted per call: a descriptor whose pointer mode is one keeps the
+ * program's own types, whichever of the two was set first. */
+static bool half_vectors(int32_t mode)
+{
+    if (mode == CUBLASLT_POINTER_MODE_HOST || mode == CUBLASLT_POINTER_MODE_DEVICE)
+        return false;
+    sh_warn_once(&warned_vector_mode,
+                 "a cuBLASLt descriptor with half alpha vectors (pointer mode %d) keeps its "
+                 "FP16 compute type",
+                 (int)mode);
+    return true;
+}
+
+static int32_t pointer_mode_of(cublasLtMatmulDesc_t desc)
+{
+    struct desc_copy dc;
+    desc_copy_of(desc, &dc);
+    return held_attr(&dc, desc, F_POINTER_MODE, CUBLASLT_POINTER_MODE_HOST);
+}
+
 /* The program changes the compute type: decided as at creation, against
  * the scale type the program last gave. A descriptor going back to a safe
  * compute type gets the program's scale type back too. False: the
@@ -333,6 +354,8 @@ static bool set_compute(struct lt_call *cc, cublasLtMatmulDesc_t desc, int32_t c
     int scale = st.rewritten ? st.scale
                              : desc_attr(desc, CUBLASLT_MATMUL_DESC_SCALE_TYPE, CUDA_R_32F);
     struct sh_lt_decision d = decide_desc(cc, compute, scale);
+    if (d.action == SH_ACT_UPCAST && d.half_scalars && half_vectors(pointer_mode_of(desc)))
+        d.action = cc->c.action = SH_ACT_FALLBACK;
     if (d.action == SH_ACT_UPCAST) {
         cublasStatus_t s = desc_set_real(desc, CUBLASLT_MATMUL_DESC_COMPUTE_TYPE, d.compute_used);
         if (s != CUBLAS_STATUS_SUCCESS) {
@@ -397,13 +420,8 @@ static bool sh_hook_desc_set(struct lt_call *cc, cublasLtMatmulDesc_t desc,
          * cannot be converted per call: such a descriptor goes back to
          * the program's own types. */
         struct desc_state st = desc_state(desc);
-        if (!st.rewritten || st.scale != CUDA_R_16F || v == CUBLASLT_POINTER_MODE_HOST ||
-            v == CUBLASLT_POINTER_MODE_DEVICE)
+        if (!st.rewritten || st.scale != CUDA_R_16F || !half_vectors(v))
             break;
-        sh_warn_once(&warned_vector_mode,
-                     "a cuBLASLt descriptor with half alpha vectors (pointer mode %d) keeps its "
-                     "FP16 compute type",
-                     (int)v);
         sh_objtab_del(&rewritten, desc);
         restore_own(desc, st.compute, st.scale);
         cc->c.action = SH_ACT_FALLBACK;

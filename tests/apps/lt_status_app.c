@@ -86,6 +86,24 @@ int main(void)
     printf("cublasLtMatmul=%d\n",
            (int)cublasLtMatmul(h, d, &one, dev, l, dev, l, &zero, dev, l, dev, l, NULL, NULL, 0,
                                0));
+    /* vectors of half alphas set before the FP16 compute type: the matmul
+     * reaches the library as the program made it */
+    cublasLtMatmulDesc_t dv = NULL;
+    printf("vector_desc_create=%d\n",
+           (int)cublasLtMatmulDescCreate(&dv, CUBLAS_COMPUTE_32F, CUDA_R_16F));
+    v = CUBLASLT_POINTER_MODE_DEVICE_VECTOR;
+    printf("vector_desc_pointer_mode=%d\n",
+           (int)cublasLtMatmulDescSetAttribute(dv, CUBLASLT_MATMUL_DESC_POINTER_MODE, &v,
+                                               sizeof v));
+    v = CUBLAS_COMPUTE_16F;
+    printf("vector_desc_compute=%d\n",
+           (int)cublasLtMatmulDescSetAttribute(dv, CUBLASLT_MATMUL_DESC_COMPUTE_TYPE, &v,
+                                               sizeof v));
+    printf("vector_compute_read=%d\n", desc_int(dv, CUBLASLT_MATMUL_DESC_COMPUTE_TYPE));
+    printf("cublasLtMatmul_vector=%d\n",
+           (int)cublasLtMatmul(h, dv, dev, dev, l, dev, l, dev, dev, l, dev, l, NULL, NULL, 0,
+                               0));
+    printf("vector_desc_destroy=%d\n", (int)cublasLtMatmulDescDestroy(dv));
     printf("cublasLtMatmulDescGetAttribute_bad=%d\n",
            (int)cublasLtMatmulDescGetAttribute(d, CUBLASLT_MATMUL_DESC_COMPUTE_TYPE, &v, 2,
                                                &written));

@@ -57,6 +57,12 @@ START_TEST(status_passthrough)
                   "%s", a.r.out);
     ck_assert_msg(hr_kv_num(a.r.out, "cublasLtMatmul") != 0,
                   "cublasLtMatmul succeeded: is there a GPU? (test assumes none)");
+    /* Half alpha vectors set before the FP16 compute type: the descriptor
+     * keeps the program's types, so the matmul gets the library's status
+     * (not the shim's NOT_SUPPORTED for scalars it cannot convert). */
+    ck_assert_msg(hr_kv_num(b.r.out, "cublasLtMatmul_vector") ==
+                      hr_kv_num(a.r.out, "cublasLtMatmul_vector"),
+                  "%s", b.r.out);
 
     ck_assert_msg(b.have_log, "no log\n%s", hr_describe(&b.r));
     const char *s = hr_log_find(&b.log, "start", 0);
@@ -76,6 +82,10 @@ START_TEST(status_passthrough)
                   "%s", rec);
     rec = call(&b, "cublasLtMatmulDescInit_internal");
     ck_assert_msg(hr_json_str_is(rec, "compute_used", "CUBLAS_COMPUTE_32F"), "%s", rec);
+    rec = hr_log_find_where(&b.log, "call", "pointer_mode", "device_vector");
+    ck_assert_msg(rec && hr_json_str_is(rec, "compute_used", "CUBLAS_COMPUTE_16F") &&
+                      hr_json_str_is(rec, "action", "fallback"),
+                  "%s", rec ? rec : hr_log_dump(&b.log));
     rec = call(&b, "cublasLtMatmulPreferenceCreate");
     ck_assert_msg(hr_json_num(rec, "reduction_mask_used") == 2, "%s", rec);
     rec = call(&b, "cublasLtMatmulPreferenceInit_internal");
