@@ -1065,13 +1065,15 @@ static void add_input(struct sh_check_call *k, const char *name, bool described)
 
 /* C, when beta lets it in: scanned when it is a matrix of its own (cuBLASLt
  * computes in place only with C == D), else listed unread, as D's memory
- * holds the result by the time any scan runs. */
+ * holds the result by the time any scan runs. Arrays of pointers apart may
+ * still name D's members, which only the device can tell: unread too. */
 static void c_input(const struct lt_call *cc, struct sh_check_call *k)
 {
     struct layout o;
     add_input(k, "C", cc->C != cc->D &&
                           input_of(cc->Cdesc, layout_known(cc->Cdesc, &o) ? &o : NULL, cc->C,
-                                   &k->in[k->nin]));
+                                   &k->in[k->nin]) &&
+                          !k->in[k->nin].ptrs);
 }
 
 /* A vector an epilogue reads or writes at BIAS_POINTER: len elements of

@@ -337,6 +337,10 @@ static const struct {
     /* D is C: no scan sees C as it was */
     { { SMALL, "--beta", "1", "--c-value", "inf", "--in-place" }, "null", NULL, 0, "C" },
     { { OVERFLOW, "--beta", "1", "--c-value", "1", "--in-place" }, "null", NULL, 0, "C" },
+    /* arrays of pointers apart whose members are the same matrices: only
+     * the device knows, so C counts as unknown, not as bringing D's Inf */
+    { { OVERFLOW, "--beta", "1", "--c-value", "1", "--in-place", "--pointer-array", "--batch",
+        "2" }, "null", NULL, 0, "C" },
     /* beta 0 (float and half): C is not read, the call made the Inf */
     { { OVERFLOW, "--c-value", "inf" }, "true", NULL, 0, "C" },
     { { "--compute", "16F", "--value", "16.7", "--k", "16224", "--m", "8", "--n", "8",
