@@ -12,7 +12,12 @@
  *         algorithm from the program's own heuristic query; lt32raii: the
  *         same COMPUTE_32F matmul with its descriptor (TRANSA and TRANSB
  *         set) and three layouts created before and destroyed after every
- *         call, as PyTorch does (the algorithm still queried once)
+ *         call, as PyTorch does (the algorithm still queried once);
+ *         gemm16dl: gemm16 through the cublasGemmEx that dlsym finds on
+ *         the program's own handle of libcublas.so.13, as JAX/XLA looks it
+ *         up (the real one, or the shim's with the audit module);
+ *         setstream: cublasSetStream_v2, a cuBLAS call the shim does not
+ *         intercept (what LD_AUDIT costs the calls it leaves alone)
  *
  * --n: the GEMMs are n x n x n (default 16). With the shim checking FP16
  * outputs, the emulated scan kernel runs on the CPU inside the call, so
@@ -26,6 +31,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <dlfcn.h>
 
 #include <cublasLt.h>
 #include <cublas_v2.h>
@@ -78,8 +85,8 @@ static int cmp(const void *a, const void *b)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: bench_host gemm32|gemm16|hgemm|gemm16dev|lt32|lt16|lt32raii "
-                        "[--batches N] [--calls N] [--n N]\n");
+        fprintf(stderr, "usage: bench_host gemm32|gemm16|hgemm|gemm16dev|gemm16dl|lt32|lt16|"
+                        "lt32raii|setstream [--batches N] [--calls N] [--n N]\n");
         return 2;
     }
     const char *which = argv[1];
@@ -114,6 +121,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_host: cuBLASLt set-up failed\n");
         return 1;
     }
+    __typeof__(&cublasGemmEx) gemm_dl = NULL;
+    if (!strcmp(which, "gemm16dl")) {
+        void *lib = dlopen("libcublas.so.13", RTLD_NOW | RTLD_LOCAL);
+        gemm_dl = lib ? (__typeof__(&cublasGemmEx))dlsym(lib, "cublasGemmEx") : NULL;
+        if (!gemm_dl) {
+            fprintf(stderr, "bench_host: cublasGemmEx not found with dlsym: %s\n", dlerror());
+            return 1;
+        }
+    }
     const void *lt_alpha = lt16 ? (const void *)&one : (const void *)&fone;
     const void *lt_beta = lt16 ? (const void *)&zero : (const void *)&fzero;
 
@@ -131,6 +147,14 @@ int main(int argc, char **argv)
                 s |= cublasGemmEx(h, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &one, A, CUDA_R_16F, n,
                                   B, CUDA_R_16F, n, &zero, C, CUDA_R_16F, n, CUBLAS_COMPUTE_16F,
                                   CUBLAS_GEMM_DEFAULT);
+        } else if (gemm_dl) {
+            for (int i = 0; i < calls; i++)
+                s |= gemm_dl(h, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &one, A, CUDA_R_16F, n, B,
+                             CUDA_R_16F, n, &zero, C, CUDA_R_16F, n, CUBLAS_COMPUTE_16F,
+                             CUBLAS_GEMM_DEFAULT);
+        } else if (!strcmp(which, "setstream")) {
+            for (int i = 0; i < calls; i++)
+                s |= cublasSetStream(h, 0);
         } else if (!strcmp(which, "hgemm")) {
             for (int i = 0; i < calls; i++)
                 s |= cublasHgemm(h, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &one, A, n, B, n, &zero,
