@@ -209,13 +209,20 @@ static bool ref_get(const void *d, enum tag tag, unsigned *idx, unsigned long lo
     return true;
 }
 
-static void ref_put(const void *d, enum tag tag, unsigned idx, unsigned long long gen)
+static bool ref_put(const void *d, enum tag tag, unsigned idx, unsigned long long gen)
 {
     const long long w[SH_OBJTAB_WORDS] = { tag, idx, (long long)gen };
-    if (d && !sh_objtab_put(&refs, d, w))
-        sh_warn_once(&warned_full, "too many cuDNN graph descriptors to follow; some "
-                                   "cudnnBackendExecute outputs will not be checked");
+    if (!d || sh_objtab_put(&refs, d, w))
+        return true;
+    sh_warn_once(&warned_full, "too many cuDNN graph descriptors to follow; some "
+                               "cudnnBackendExecute outputs will not be checked");
+    return false;
 }
+
+/* A ragged tensor the table had no room to mark would look ordinary, and a
+ * scan by its dims and strides (dim 0's INT_MAX) would read far outside it:
+ * from then on no graph output is scanned. */
+static atomic_int ragged_lost;
 
 /* d now stands for the same graph as src (an engine for its graph, a
  * config for its engine, a plan for its config). */
@@ -473,8 +480,10 @@ static void track_set(cudnnBackendDescriptor_t d, cudnnBackendAttributeName_t na
         op_update(d, kind, slot, refd[0]);
     else if (name == CUDNN_ATTR_OPERATIONGRAPH_OPS)
         graph_from_ops(d, count, refd);
-    else if (name == CUDNN_ATTR_TENSOR_RAGGED_OFFSET_DESC && refd[0])
-        ref_put(d, TAG_RAGGED, 0, 0);
+    else if (name == CUDNN_ATTR_TENSOR_RAGGED_OFFSET_DESC && refd[0] &&
+             !ref_put(d, TAG_RAGGED, 0, 0) && !atomic_exchange(&ragged_lost, 1))
+        sh_warn("a ragged cuDNN tensor could not be followed (too many graph descriptors); "
+                "cudnnBackendExecute outputs are no longer checked");
     else if (name == CUDNN_ATTR_ENGINE_OPERATION_GRAPH ||
              name == CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH ||
              name == CUDNN_ATTR_ENGINECFG_ENGINE || name == CUDNN_ATTR_EXECUTION_PLAN_ENGINE_CONFIG)
@@ -704,7 +713,9 @@ static void describe_graph(struct cudnn_call *cc, const struct graph_rec *g,
             const struct bk_tensor *t = slot_tensor(g, op, s);
             if (!t || !slot_defs[op->kind][s].out)
                 continue;
-            const void *ptr = t->is_virtual || t->ragged ? NULL : pack_lookup(p, t->uid);
+            const void *ptr = t->is_virtual || t->ragged || atomic_load(&ragged_lost)
+                                  ? NULL
+                                  : pack_lookup(p, t->uid);
             /* Only 16-bit outputs are checked (sh_decide_check): a FLOAT
              * one (attention's stats) takes no room. */
             int ct = sh_dnn_cuda_type(t->t.type);

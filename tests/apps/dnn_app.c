@@ -35,7 +35,9 @@
  *                [2, 2, 1]); A's and C's two batches lie one after the other,
  *                found through INT32 ragged offsets (uids 4 and 5), their
  *                dim 0 stride INT_MAX (unused when ragged); with
- *                --plain-out C is an ordinary packed tensor
+ *                --plain-out C is an ordinary packed tensor; with
+ *                --fill-ragged N, N other ragged tensors are made before
+ *                A and C and destroyed before the rest of the graph
  *   graph-sdpa   the graph API: one scaled dot-product attention forward
  *                operation (SDPA_FWD), as cuDNN's frontend builds PyTorch's
  *                attention: q (uid 1, [1, 2, R, 16]), k and v (uids 2 and 3,
@@ -46,7 +48,7 @@
  *   dnn_app [--op OP] [--r R] [--value V] [--bvalue B] [--cvalue C] [--beta BETA]
  *           [--bias BIAS] [--compute HALF|FLOAT] [--late] [--real-mid] [--chain N]
  *           [--chain-bias] [--xvalue X] [--vvalue V] [--scale S] [--scale-by-value]
- *           [--plain-out]
+ *           [--plain-out] [--fill-ragged N]
  *
  *   --r R        the reduction length (default 4096): the input channels of
  *                a forward convolution (1x1 filter, a 2x2 image, 2 output
@@ -115,7 +117,7 @@
 
 static const char *OP = "fwd";
 #define MAX_CHAIN 61 /* with the other three, 64: the emulator's and the shim's limit */
-static int R = 4096, LATE, REAL_MID, CHAIN, CHAIN_BIAS, SCALE_BY_VALUE, PLAIN_OUT;
+static int R = 4096, LATE, REAL_MID, CHAIN, CHAIN_BIAS, SCALE_BY_VALUE, PLAIN_OUT, FILL_RAGGED;
 static double VALUE = 1, BVALUE = 1, CVALUE = 0, BETA = 0, BIAS = 0;
 static double XVALUE = 1, VVALUE = 1, SCALE = 0.25;
 static cudnnDataType_t COMPUTE = CUDNN_DATA_HALF;
@@ -739,11 +741,21 @@ static void *dev_offsets(int32_t batch)
 static void run_ragged(cudnnHandle_t h, void *cd)
 {
     int64_t bd[3] = { 1, R, 1 }, cdims[3] = { 2, 2, 1 };
+    /* --fill-ragged N: N other ragged tensors live while the graph's are
+     * made, destroyed before the rest of the graph is (a program holding
+     * many descriptors for a while). */
+    cudnnBackendDescriptor_t *fill = calloc((size_t)FILL_RAGGED + 1, sizeof *fill);
+    for (int i = 0; i < FILL_RAGGED; i++)
+        fill[i] = bk_ragged(100 + i, 2, R, 99);
+    cudnnBackendDescriptor_t a_desc = bk_ragged(1, 2, R, 4);
+    cudnnBackendDescriptor_t c_desc = PLAIN_OUT ? bk_tensor(3, 3, cdims) : bk_ragged(3, 2, 1, 5);
+    for (int i = 0; i < FILL_RAGGED; i++)
+        TRY(cudnnBackendDestroyDescriptor(fill[i]));
+    free(fill);
     cudnnBackendDescriptor_t op = bk(CUDNN_BACKEND_OPERATION_MATMUL_DESCRIPTOR);
-    set_desc(op, CUDNN_ATTR_OPERATION_MATMUL_ADESC, bk_ragged(1, 2, R, 4));
+    set_desc(op, CUDNN_ATTR_OPERATION_MATMUL_ADESC, a_desc);
     set_desc(op, CUDNN_ATTR_OPERATION_MATMUL_BDESC, bk_tensor(2, 3, bd));
-    set_desc(op, CUDNN_ATTR_OPERATION_MATMUL_CDESC,
-             PLAIN_OUT ? bk_tensor(3, 3, cdims) : bk_ragged(3, 2, 1, 5));
+    set_desc(op, CUDNN_ATTR_OPERATION_MATMUL_CDESC, c_desc);
     set_desc(op, CUDNN_ATTR_OPERATION_MATMUL_DESC, cd);
     TRY(cudnnBackendFinalize(op));
     cudnnBackendDescriptor_t plan = make_plan(h, 1, &op);
@@ -893,6 +905,7 @@ static int parse(int argc, char **argv)
         else if (!strcmp(a, "--scale")) SCALE = atof(v), i++;
         else if (!strcmp(a, "--scale-by-value")) SCALE_BY_VALUE = 1;
         else if (!strcmp(a, "--plain-out")) PLAIN_OUT = 1;
+        else if (!strcmp(a, "--fill-ragged")) FILL_RAGGED = atoi(v), i++;
         else if (!strcmp(a, "--compute") && !strcmp(v, "HALF")) COMPUTE = CUDNN_DATA_HALF, i++;
         else if (!strcmp(a, "--compute") && !strcmp(v, "FLOAT")) COMPUTE = CUDNN_DATA_FLOAT, i++;
         else {

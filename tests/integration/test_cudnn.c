@@ -532,6 +532,20 @@ START_TEST(ragged_tensors)
     ck_assert_msg(!strstr(rec, "\"A\""), "a ragged input scanned: %s", rec);
     ASSERT_JNUM(summary_record(&a), "checks.launch_failed", 0);
     hr_app_free(&a);
+
+    /* Ragged tensors made while the shim's table of graph descriptors is
+     * full go unmarked; the graph made after room was freed must still not
+     * be scanned by their dims and strides: no graph output is, from then. */
+    run(&a, 1, NULL, ARGS("--op", "graph-ragged", "--r", "16", "--value", "inf",
+                          "--fill-ragged", "4200"));
+    ASSERT_OK(&a);
+    ASSERT_KV(&a, "inf", 4);
+    ck_assert_double_eq(api_summary(&a, "cudnnBackendExecute", "checked"), 0);
+    ck_assert_int_eq(hr_log_count(&a.log, "nonfinite"), 0);
+    ck_assert_msg(strstr(a.r.err, "a ragged cuDNN tensor could not be followed (too many graph "
+                                  "descriptors); cudnnBackendExecute outputs are no longer "
+                                  "checked\n"), "%s", a.r.err);
+    hr_app_free(&a);
 }
 END_TEST
 
