@@ -15,6 +15,12 @@ static int32_t desc_int(cublasLtMatmulDesc_t d, cublasLtMatmulDescAttributes_t a
     return s == CUBLAS_STATUS_SUCCESS ? v : -1000 - (int)s;
 }
 
+/* Sets a 32-bit attribute; the status as the program gets it. */
+static int desc_set_int(cublasLtMatmulDesc_t d, cublasLtMatmulDescAttributes_t attr, int32_t v)
+{
+    return (int)cublasLtMatmulDescSetAttribute(d, attr, &v, sizeof v);
+}
+
 static long long layout_int(cublasLtMatrixLayout_t l, cublasLtMatrixLayoutAttribute_t attr,
                             size_t size)
 {
@@ -49,10 +55,8 @@ int main(void)
     printf("transa_read=%d\n", desc_int(d, CUBLASLT_MATMUL_DESC_TRANSA));
     printf("transb_read=%d\n", desc_int(d, CUBLASLT_MATMUL_DESC_TRANSB));
     printf("epilogue_read=%d\n", desc_int(d, CUBLASLT_MATMUL_DESC_EPILOGUE));
-    v = CUBLAS_COMPUTE_16F_PEDANTIC;
     printf("cublasLtMatmulDescSetAttribute=%d\n",
-           (int)cublasLtMatmulDescSetAttribute(d, CUBLASLT_MATMUL_DESC_COMPUTE_TYPE, &v,
-                                               sizeof v));
+           desc_set_int(d, CUBLASLT_MATMUL_DESC_COMPUTE_TYPE, CUBLAS_COMPUTE_16F_PEDANTIC));
     printf("compute_read_after_set=%d\n", desc_int(d, CUBLASLT_MATMUL_DESC_COMPUTE_TYPE));
     printf("cublasLtMatmulDescInit=%d\n",
            (int)cublasLtMatmulDescInit(&storage, CUBLAS_COMPUTE_16F, CUDA_R_16F));
@@ -91,14 +95,11 @@ int main(void)
     cublasLtMatmulDesc_t dv = NULL;
     printf("vector_desc_create=%d\n",
            (int)cublasLtMatmulDescCreate(&dv, CUBLAS_COMPUTE_32F, CUDA_R_16F));
-    v = CUBLASLT_POINTER_MODE_DEVICE_VECTOR;
     printf("vector_desc_pointer_mode=%d\n",
-           (int)cublasLtMatmulDescSetAttribute(dv, CUBLASLT_MATMUL_DESC_POINTER_MODE, &v,
-                                               sizeof v));
-    v = CUBLAS_COMPUTE_16F;
+           desc_set_int(dv, CUBLASLT_MATMUL_DESC_POINTER_MODE,
+                        CUBLASLT_POINTER_MODE_DEVICE_VECTOR));
     printf("vector_desc_compute=%d\n",
-           (int)cublasLtMatmulDescSetAttribute(dv, CUBLASLT_MATMUL_DESC_COMPUTE_TYPE, &v,
-                                               sizeof v));
+           desc_set_int(dv, CUBLASLT_MATMUL_DESC_COMPUTE_TYPE, CUBLAS_COMPUTE_16F));
     printf("vector_compute_read=%d\n", desc_int(dv, CUBLASLT_MATMUL_DESC_COMPUTE_TYPE));
     printf("cublasLtMatmul_vector=%d\n",
            (int)cublasLtMatmul(h, dv, dev, dev, l, dev, l, dev, dev, l, dev, l, NULL, NULL, 0,
