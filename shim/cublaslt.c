@@ -729,6 +729,7 @@ struct problem {
     uint32_t epilogue, pad;
     uint64_t workspace;
     struct layout l[4];
+    uint32_t align[4]; /* of A, B, C and D, in bytes */
 };
 static struct {
     pthread_mutex_t lock;
@@ -739,8 +740,26 @@ static struct {
     } e[NCACHE];
 } cache = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
+static bool is16(int t)
+{
+    return t == CUDA_R_16F || t == CUDA_R_16BF;
+}
+
+/* The alignment an algorithm may assume of a matrix: its address's, up to
+ * the 256 bytes a preference assumes by default (a slice of a tensor may
+ * be aligned to 2); for an array of pointers, whose members only the
+ * device knows, the element's. */
+static uint32_t alignment_of(const void *ptr, const struct layout *o)
+{
+    if (o->batch_mode == CUBLASLT_BATCH_MODE_POINTER_ARRAY)
+        return is16((int)o->type) ? 2 : 1;
+    uintptr_t a = (uintptr_t)ptr | 256;
+    return (uint32_t)(a & -a);
+}
+
 static bool problem_of(const struct desc_copy *dc, cublasLtMatmulDesc_t desc,
-                       cublasLtMatrixLayout_t const l[4], size_t workspace, struct problem *p)
+                       cublasLtMatrixLayout_t const l[4], const void *const ptr[4],
+                       size_t workspace, struct problem *p)
 {
     memset(p, 0, sizeof *p);
     p->compute = held_attr(dc, desc, F_COMPUTE, -1);
@@ -749,21 +768,24 @@ static bool problem_of(const struct desc_copy *dc, cublasLtMatmulDesc_t desc,
     p->trans_b = desc_attr(desc, CUBLASLT_MATMUL_DESC_TRANSB, -1);
     p->epilogue = (uint32_t)desc_attr(desc, CUBLASLT_MATMUL_DESC_EPILOGUE, -1);
     p->workspace = workspace;
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 4; i++) {
         if (!layout_known(l[i], &p->l[i]) && !layout_of(l[i], &p->l[i]))
             return false;
+        p->align[i] = alignment_of(ptr[i], &p->l[i]);
+    }
     return p->compute >= 0;
 }
 
 /* The first algorithm cuBLASLt's heuristic offers for this problem under a
- * preference with the policy's reduction scheme mask and the call's
- * workspace; false when there is none (the program's choice then stands). */
+ * preference with the policy's reduction scheme mask, the call's workspace
+ * and its matrices' alignment; false when there is none (the program's
+ * choice then stands). */
 static bool requery(cublasLtHandle_t h, const struct desc_copy *dc, cublasLtMatmulDesc_t desc,
-                    cublasLtMatrixLayout_t const l[4], size_t workspace,
-                    cublasLtMatmulAlgo_t *out)
+                    cublasLtMatrixLayout_t const l[4], const void *const ptr[4],
+                    size_t workspace, cublasLtMatmulAlgo_t *out)
 {
     struct problem key;
-    if (!problem_of(dc, desc, l, workspace, &key))
+    if (!problem_of(dc, desc, l, ptr, workspace, &key))
         return false;
     pthread_mutex_lock(&cache.lock);
     for (unsigned i = 0; i < cache.used; i++)
@@ -790,6 +812,14 @@ static bool requery(cublasLtHandle_t h, const struct desc_copy *dc, cublasLtMatm
         set(pref, CUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK, &mask, sizeof mask) !=
             CUBLAS_STATUS_SUCCESS ||
         set(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &max_ws, sizeof max_ws) !=
+            CUBLAS_STATUS_SUCCESS ||
+        set(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &key.align[0], 4) !=
+            CUBLAS_STATUS_SUCCESS ||
+        set(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &key.align[1], 4) !=
+            CUBLAS_STATUS_SUCCESS ||
+        set(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &key.align[2], 4) !=
+            CUBLAS_STATUS_SUCCESS ||
+        set(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &key.align[3], 4) !=
             CUBLAS_STATUS_SUCCESS ||
         heuristic(h, desc, l[0], l[1], l[2], l[3], pref, 1, &result, &n) !=
             CUBLAS_STATUS_SUCCESS ||
@@ -850,11 +880,6 @@ static bool algo_risky(const cublasLtMatmulAlgo_t *algo, int dtype)
     if (!algo_config(algo, &splitk, &scheme))
         return false;
     return sh_decide_lt_algo_risky(&sh_policy, splitk, scheme, dtype);
-}
-
-static bool is16(int t)
-{
-    return t == CUDA_R_16F || t == CUDA_R_16BF;
 }
 
 /* The call's shape for sites and records: D is m x n, op(A) is m x k.
@@ -962,7 +987,8 @@ static bool sh_hook_matmul(struct lt_call *cc, cublasLtHandle_t h, cublasLtMatmu
                               SH_LT_SCHEME_MASK &&
         (!algo || algo_risky(algo, c->ctype))) {
         cublasLtMatrixLayout_t l[4] = { Adesc, Bdesc, Cdesc, Ddesc };
-        if (requery(h, &dc, desc, l, workspace_size, &chosen)) {
+        const void *const ptr[4] = { A, B, C, D };
+        if (requery(h, &dc, desc, l, ptr, workspace_size, &chosen)) {
             use = &chosen;
             cc->algo_how = ALGO_REQUERIED;
         }

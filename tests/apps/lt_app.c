@@ -12,7 +12,7 @@
  *          [--bias-value B] [--batch N] [--order col|row] [--transa] [--transb]
  *          [--lt-handle lt|cublas] [--calls N] [--workspace BYTES]
  *          [--late-shape] [--copy-layouts] [--churn N] [--pointer-array]
- *          [--in-place] [--bias-stride S]
+ *          [--in-place] [--bias-stride S] [--misalign BYTES]
  *
  *   --m, --n, --k    sizes (default 64, 64, 4096)
  *   --value V        every element of A (default 1); --b-value W every
@@ -56,6 +56,9 @@
  *                    on; the bias holds m + S * (batch - 1) elements
  *   --in-place       D is C (the same pointer and layout): beta * C reads
  *                    the memory the result goes to
+ *   --misalign B     A, B, C and D start B bytes into their allocations
+ *                    (which are 256-byte aligned): a slice of a larger
+ *                    tensor, aligned only to B's lowest set bit
  *   --batch N        strided batches: BATCH_COUNT and STRIDED_BATCH_OFFSET
  *                    on all four layouts (set when N > 1)
  *   --pointer-array  CUBLASLT_MATRIX_LAYOUT_BATCH_MODE = POINTER_ARRAY on all
@@ -131,6 +134,7 @@ static long long BIAS_STRIDE, AUX_LD;
 static double AUXVALUE;
 static uint32_t EPILOGUE = CUBLASLT_EPILOGUE_DEFAULT;
 static unsigned long long WORKSPACE;
+static size_t MISALIGN;
 
 static int parse_type(const char *v, cudaDataType *t)
 {
@@ -282,6 +286,7 @@ static cudaStream_t stream;
 static cublasHandle_t blas;
 static cublasLtHandle_t lt;
 static void *dA, *dB, *dC, *dD, *dbias, *daux, *dscal, *dwork;
+static void *dbase[4]; /* the allocations A, B, C and D lie in (--misalign) */
 static void *dptrs; /* --pointer-array: A's, B's, C's and D's member pointers */
 static void *hA, *hB, *hC, *hD, *hbias, *haux;
 /* --init keeps the descriptors here; Create allocates them in the library. */
@@ -314,7 +319,9 @@ static void release(void)
         cublasLtDestroy(lt);
     blas = NULL;
     lt = NULL;
-    void **dev[] = {&dA, &dB, &dC, &dD, &dbias, &daux, &dscal, &dwork, &dptrs};
+    dA = dB = dC = dD = NULL;
+    void **dev[] = {&dbase[0], &dbase[1], &dbase[2], &dbase[3], &dbias, &daux, &dscal, &dwork,
+                    &dptrs};
     for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++) {
         if (*dev[i])
             cudaFree(*dev[i]);
@@ -388,6 +395,7 @@ static void parse_args(int argc, char **argv)
         else if (!strcmp(a, "--calls")) CALLS = atoi(v);
         else if (!strcmp(a, "--churn")) CHURN = atoi(v);
         else if (!strcmp(a, "--workspace")) WORKSPACE = strtoull(v, NULL, 0);
+        else if (!strcmp(a, "--misalign")) MISALIGN = strtoull(v, NULL, 0);
         else if (!strcmp(a, "--pref-mask")) PREF_MASK = strtoll(v, NULL, 0);
         else if (!strcmp(a, "--type")) bad = parse_type(v, &TYPE);
         else if (!strcmp(a, "--compute")) bad = parse_compute(v, &COMPUTE);
@@ -485,6 +493,15 @@ static void *to_device(const void *host, size_t bytes)
 {
     void *d = NULL;
     SETUP(cudaMalloc(&d, bytes));
+    SETUP(cudaMemcpy(d, host, bytes, cudaMemcpyHostToDevice));
+    return d;
+}
+
+/* A matrix, MISALIGN bytes into its allocation *base. */
+static void *matrix_to_device(const void *host, size_t bytes, void **base)
+{
+    SETUP(cudaMalloc(base, bytes + MISALIGN));
+    char *d = (char *)*base + MISALIGN;
     SETUP(cudaMemcpy(d, host, bytes, cudaMemcpyHostToDevice));
     return d;
 }
@@ -665,10 +682,10 @@ int main(int argc, char **argv)
     haux = filled(aux_elems, (float)AUXVALUE);
 
     SETUP(cudaStreamCreate(&stream));
-    dA = to_device(hA, a_elems * nb * es);
-    dB = to_device(hB, b_elems * nb * es);
-    dC = to_device(hC, c_elems * nb * es);
-    dD = to_device(hD, c_elems * nb * es);
+    dA = matrix_to_device(hA, a_elems * nb * es, &dbase[0]);
+    dB = matrix_to_device(hB, b_elems * nb * es, &dbase[1]);
+    dC = matrix_to_device(hC, c_elems * nb * es, &dbase[2]);
+    dD = matrix_to_device(hD, c_elems * nb * es, &dbase[3]);
     if ((EPILOGUE & CUBLASLT_EPILOGUE_BIAS) || bias_grad())
         dbias = to_device(hbias, bias_elems * es);
     if (EPILOGUE & 128)

@@ -69,6 +69,9 @@ struct lt_algo {
     int32_t id;
     int32_t splitk;  /* chunks of k accumulated apart, 1: none */
     uint32_t scheme; /* cublasLtReductionScheme_t joining them */
+    /* The alignment in bytes its kernels assume of A, B, C and D (0: none):
+     * the preference's MIN_ALIGNMENT_*_BYTES it was chosen under. */
+    uint32_t align[4];
 };
 
 _Static_assert(sizeof(struct lt_desc) <= sizeof(cublasLtMatmulDescOpaque_t), "desc block");
@@ -163,6 +166,8 @@ cublasStatus_t lt_problem_make(cublasLtMatmulDesc_t desc, cublasLtMatrixLayout_t
 int lt_heuristic(const struct lt_problem *p, const struct lt_pref *pref, struct lt_algo out[2]);
 
 /* Whether algo can run p: CUBLAS_STATUS_SUCCESS or the status to return. */
-cublasStatus_t lt_algo_fits(const struct lt_problem *p, const struct lt_algo *algo);
+cublasStatus_t lt_algo_fits(const struct lt_problem *p, const struct lt_algo *algo,
+                            const void *const ptr[4]);
+uint32_t lt_alignment(const void *ptr);
 
 #endif

@@ -199,11 +199,15 @@ cublasStatus_t lt_problem_make(cublasLtMatmulDesc_t desc, cublasLtMatrixLayout_t
  * The second result, when two are requested, is the unsplit algorithm.
  * Otherwise there is one result, unsplit. Every result needs no workspace
  * (so any MAX_WORKSPACE_BYTES admits it), has state CUBLAS_STATUS_SUCCESS
- * and wavesCount 1.0. */
+ * and wavesCount 1.0, and assumes A, B, C and D aligned as the
+ * preference's MIN_ALIGNMENT_*_BYTES say (default 256): the most a real
+ * heuristic may assume. */
 int lt_heuristic(const struct lt_problem *p, const struct lt_pref *pref, struct lt_algo out[2])
 {
     const struct lt_algo plain = { .magic = LT_ALGO_MAGIC, .id = 0, .splitk = 1,
-                                   .scheme = CUBLASLT_REDUCTION_SCHEME_NONE };
+                                   .scheme = CUBLASLT_REDUCTION_SCHEME_NONE,
+                                   .align = { pref->align_a, pref->align_b, pref->align_c,
+                                              pref->align_d } };
     uint32_t mask = pref->reduction_mask;
     int split = (p->d.type == CUDA_R_16F || p->d.type == CUDA_R_16BF) &&
                 !is_16f_compute(p->compute) && p->compute != CUBLAS_COMPUTE_32F_PEDANTIC &&
@@ -217,7 +221,9 @@ int lt_heuristic(const struct lt_problem *p, const struct lt_pref *pref, struct 
                       : (mask & CUBLASLT_REDUCTION_SCHEME_INPLACE)
                           ? CUBLASLT_REDUCTION_SCHEME_INPLACE
                           : CUBLASLT_REDUCTION_SCHEME_COMPUTE_TYPE;
-    out[0] = (struct lt_algo){ .magic = LT_ALGO_MAGIC, .id = 0, .splitk = 4, .scheme = scheme };
+    out[0] = plain;
+    out[0].splitk = 4;
+    out[0].scheme = scheme;
     out[1] = plain;
     return 2;
 }
@@ -229,12 +235,26 @@ static int valid_scheme(uint32_t s)
            s == CUBLASLT_REDUCTION_SCHEME_OUTPUT_TYPE;
 }
 
+/* The largest power of two, up to 256, that divides the address. */
+uint32_t lt_alignment(const void *ptr)
+{
+    uintptr_t a = (uintptr_t)ptr | 256;
+    return (uint32_t)(a & -a);
+}
+
 /* A split needs a reduction scheme, and FP16 accumulation or a pedantic
- * compute type has no split kernels. */
-cublasStatus_t lt_algo_fits(const struct lt_problem *p, const struct lt_algo *algo)
+ * compute type has no split kernels. An algorithm whose kernels assume
+ * more alignment than a matrix has is refused (the status this emulation
+ * gives; NVIDIA documents that such algorithms are excluded by the
+ * preference's MIN_ALIGNMENT_*_BYTES, not what a matmul with one returns). */
+cublasStatus_t lt_algo_fits(const struct lt_problem *p, const struct lt_algo *algo,
+                            const void *const ptr[4])
 {
     if (algo->splitk < 1 || !valid_scheme(algo->scheme))
         return CUBLAS_STATUS_INVALID_VALUE;
+    for (int i = 0; i < 4; i++)
+        if (ptr[i] && lt_alignment(ptr[i]) < algo->align[i])
+            return CUBLAS_STATUS_NOT_SUPPORTED;
     if (algo->splitk == 1)
         return CUBLAS_STATUS_SUCCESS;
     if (algo->scheme == CUBLASLT_REDUCTION_SCHEME_NONE)

@@ -333,8 +333,9 @@ static const char *type_name(cudaDataType t)
 }
 
 /* No algorithm means the heuristic's first choice under the default
- * preference, so a large-k 16-bit output may be reduced in reduced
- * precision, as real cuBLASLt may do. The workspace is never needed. */
+ * preference but for the alignments, which are the pointers' own, so a
+ * large-k 16-bit output may be reduced in reduced precision, as real
+ * cuBLASLt may do. The workspace is never needed. */
 EMU_API cublasStatus_t cublasLtMatmul(cublasLtHandle_t lightHandle,
     cublasLtMatmulDesc_t computeDesc, const void *alpha, const void *A,
     cublasLtMatrixLayout_t Adesc, const void *B, cublasLtMatrixLayout_t Bdesc,
@@ -351,17 +352,26 @@ EMU_API cublasStatus_t cublasLtMatmul(cublasLtHandle_t lightHandle,
     cublasStatus_t st = lt_problem_make(computeDesc, Adesc, Bdesc, Cdesc, Ddesc, p);
     if (st)
         return st;
+    /* The matrices whose alignment counts: not an array of pointers (its
+     * members' alignment, in device memory, is not checked here). */
+    const void *const ptr[4] = { p->a.pointer_array ? NULL : A, p->b.pointer_array ? NULL : B,
+                                 p->c.pointer_array ? NULL : C, p->d.pointer_array ? NULL : D };
     if (algo) {
         if (!lt_algo_load(algo, &op.algo))
             return CUBLAS_STATUS_INVALID_VALUE;
     } else {
+        /* The library's own choice, for the pointers it was given. */
         struct lt_pref pref;
         struct lt_algo choice[2];
         lt_pref_defaults(&pref);
+        pref.align_a = lt_alignment(ptr[0]);
+        pref.align_b = lt_alignment(ptr[1]);
+        pref.align_c = lt_alignment(ptr[2]);
+        pref.align_d = lt_alignment(ptr[3]);
         lt_heuristic(p, &pref, choice);
         op.algo = choice[0];
     }
-    if ((st = lt_algo_fits(p, &op.algo)))
+    if ((st = lt_algo_fits(p, &op.algo, ptr)))
         return st;
     if (emu_trace())
         fprintf(stderr,

@@ -229,6 +229,28 @@ START_TEST(splitk_schemes)
 }
 END_TEST
 
+/* Matrices that are slices of larger tensors (aligned to 2 or 16 bytes,
+ * not the 256 a preference assumes by default): the algorithm the shim
+ * chooses in place of cuBLASLt's own must suit them, or the matmul the
+ * program made successfully fails. */
+START_TEST(splitk_requery_misaligned)
+{
+    static const char *const misalign[] = { "2", "16", "258" };
+    const char *const args[] = { SPLIT_ARGS, "--algo", "null", "--misalign", misalign[_i], NULL };
+    hr_app plain, shim;
+    run(&plain, 0, NULL, args);
+    ASSERT_OK(&plain);
+    ASSERT_KV(&plain, "d0", 4100);
+    run(&shim, 1, ENV("SAFEHALF_LOG_LEVEL=trace"), args);
+    ASSERT_OK(&shim);
+    ASSERT_KV(&shim, "matmul_status", 0);
+    ASSERT_KV(&shim, "d0", 4104);
+    ASSERT_JSTR(api_record(&shim, "call", MATMUL), "algo", "requeried");
+    hr_app_free(&plain);
+    hr_app_free(&shim);
+}
+END_TEST
+
 START_TEST(splitk_program_mask)
 {
     /* the program allows only OUTPUT_TYPE: the shim leaves no scheme, so
@@ -692,6 +714,7 @@ int main(void)
     tcase_add_test(t, fast16f_upcast);
     tcase_add_test(t, set_compute);
     tcase_add_loop_test(t, splitk_schemes, 0, 3);
+    tcase_add_loop_test(t, splitk_requery_misaligned, 0, 3);
     tcase_add_test(t, splitk_program_mask);
     tcase_add_test(t, splitk_requery_cached);
     tcase_add_test(t, overflow_found);
