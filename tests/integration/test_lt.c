@@ -48,6 +48,19 @@ static size_t nonfinite(const hr_app *a)
     return a->have_log ? hr_log_count(&a->log, "nonfinite") : 0;
 }
 
+/* The same run without the shim and with it (trace records), each
+ * successful, and key's value in each. */
+static void run_pair(hr_app *plain, hr_app *shim, const char *const args[], const char *key,
+                     double want_plain, double want_shim)
+{
+    run(plain, 0, NULL, args);
+    ASSERT_OK(plain);
+    ASSERT_KV(plain, key, want_plain);
+    run(shim, 1, ENV("SAFEHALF_LOG_LEVEL=trace"), args);
+    ASSERT_OK(shim);
+    ASSERT_KV(shim, key, want_shim);
+}
+
 /* ---- FP16 accumulation ------------------------------------------------------- */
 
 /* Created or initialized in the program's storage, alpha/beta on the host
@@ -136,12 +149,8 @@ START_TEST(fast16f_upcast)
     const char *const args[] = { "--type", "32F", "--compute", "32F_FAST_16F", "--value",
                                  "70000", "--k", "16", NULL };
     hr_app plain, shim;
-    run(&plain, 0, NULL, args);
-    ASSERT_OK(&plain);
-    ASSERT_KV(&plain, "ninf", 64 * 64); /* 70000 rounded to FP16 */
-    run(&shim, 1, ENV("SAFEHALF_LOG_LEVEL=trace"), args);
-    ASSERT_OK(&shim);
-    ASSERT_KV(&shim, "ninf", 0);
+    /* 70000 rounded to FP16 without the shim */
+    run_pair(&plain, &shim, args, "ninf", 64 * 64, 0);
     ASSERT_KV(&shim, "d0", 1120000);
     const char *desc = api_record(&shim, "call", "cublasLtMatmulDescCreate");
     ASSERT_JSTR(desc, "compute", "CUBLAS_COMPUTE_32F_FAST_16F");
@@ -206,12 +215,7 @@ START_TEST(splitk_schemes)
     static const char *const how[] = { "given", "requeried", "requeried" };
     const char *const args[] = { SPLIT_ARGS, "--algo", algos[_i], NULL };
     hr_app plain, shim;
-    run(&plain, 0, NULL, args);
-    ASSERT_OK(&plain);
-    ASSERT_KV(&plain, "d0", 4100);
-    run(&shim, 1, ENV("SAFEHALF_LOG_LEVEL=trace"), args);
-    ASSERT_OK(&shim);
-    ASSERT_KV(&shim, "d0", 4104);
+    run_pair(&plain, &shim, args, "d0", 4100, 4104);
     if (_i == 0) {
         ASSERT_KV(&plain, "algo_scheme", SCHEME_OUTPUT_TYPE);
         ASSERT_KV(&shim, "algo_scheme", SCHEME_COMPUTE_TYPE);
@@ -238,13 +242,8 @@ START_TEST(splitk_requery_misaligned)
     static const char *const misalign[] = { "2", "16", "258" };
     const char *const args[] = { SPLIT_ARGS, "--algo", "null", "--misalign", misalign[_i], NULL };
     hr_app plain, shim;
-    run(&plain, 0, NULL, args);
-    ASSERT_OK(&plain);
-    ASSERT_KV(&plain, "d0", 4100);
-    run(&shim, 1, ENV("SAFEHALF_LOG_LEVEL=trace"), args);
-    ASSERT_OK(&shim);
+    run_pair(&plain, &shim, args, "d0", 4100, 4104);
     ASSERT_KV(&shim, "matmul_status", 0);
-    ASSERT_KV(&shim, "d0", 4104);
     ASSERT_JSTR(api_record(&shim, "call", MATMUL), "algo", "requeried");
     hr_app_free(&plain);
     hr_app_free(&shim);
@@ -257,12 +256,7 @@ START_TEST(splitk_program_mask)
      * the heuristic does not split */
     const char *const args[] = { SPLIT_ARGS, "--pref-mask", "4", NULL };
     hr_app plain, shim;
-    run(&plain, 0, NULL, args);
-    ASSERT_OK(&plain);
-    ASSERT_KV(&plain, "d0", 4100);
-    run(&shim, 1, ENV("SAFEHALF_LOG_LEVEL=trace"), args);
-    ASSERT_OK(&shim);
-    ASSERT_KV(&shim, "d0", 4104);
+    run_pair(&plain, &shim, args, "d0", 4100, 4104);
     ASSERT_KV(&shim, "algo_splitk", 1);
     /* the app also sets the workspace size: the mask's call is the one
      * with a reduction_mask */
@@ -510,12 +504,7 @@ START_TEST(layouts)
     const char *const args[] = { "--compute", "16F", "--batch", "3", "--order", "row",
                                  "--transa", "--epilogue", "bias", "--bias-value", "4", NULL };
     hr_app plain, shim;
-    run(&plain, 0, NULL, args);
-    ASSERT_OK(&plain);
-    ASSERT_KV(&plain, "d0", 2052);
-    run(&shim, 1, ENV("SAFEHALF_LOG_LEVEL=trace"), args);
-    ASSERT_OK(&shim);
-    ASSERT_KV(&shim, "d0", 4100);
+    run_pair(&plain, &shim, args, "d0", 2052, 4100);
     ASSERT_KV(&shim, "dsum", 4100.0 * 64 * 64 * 3);
     const char *rec = api_record(&shim, "call", MATMUL);
     ASSERT_JNUM(rec, "m", 64);
