@@ -314,22 +314,14 @@ static void write_counts(char *buf)
     }
 }
 
-/* Not inlined: its buffer must not be in the crash handler's frame. */
-static __attribute__((noinline)) void write_counts_on_stack(void)
-{
-    char buf[COUNTS_BYTES];
-    write_counts(buf);
-}
-
 void sh_sites_write_counts(bool in_signal)
 {
-    /* The crash handler may run on an 8 KiB alternate stack; only the
-     * thread that won the crash gets here with in_signal. */
-    static char signal_buf[COUNTS_BYTES];
-    if (in_signal)
-        write_counts(signal_buf);
-    else
-        write_counts_on_stack();
+    /* Not on the stack: the crash handler may run on an 8 KiB alternate
+     * one. Two buffers, as a crash may come while the exit writes: the
+     * exit writes counts once, and only the thread that won the crash
+     * gets here with in_signal. */
+    static char exit_buf[COUNTS_BYTES], signal_buf[COUNTS_BYTES];
+    write_counts(in_signal ? signal_buf : exit_buf);
 }
 
 void sh_sites_summary(struct sh_json *j)
