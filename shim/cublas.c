@@ -52,7 +52,7 @@ static struct sh_api_counts counts[SH_CUBLAS_NAPI];
 static void log_call(const struct sh_call *c, int status);
 static void describe(struct sh_json *j);
 const struct sh_lib_ops sh_cublas_ops = { "cublas", cublas_syms, counts, SH_CUBLAS_NAPI,
-                                          log_call, describe };
+                                          log_call, describe, NULL };
 static atomic_int warned_device_scalars, warned_device_alpha;
 
 /* ---- GEMM engine --------------------------------------------------------- */

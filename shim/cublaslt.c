@@ -45,8 +45,9 @@ static struct sh_lib sh_cublaslt = { "cublaslt", lt_sonames, lt_syms, lt_slots, 
 static struct sh_api_counts counts[SH_LT_NAPI];
 static void log_call(const struct sh_call *c, int status);
 static void describe(struct sh_json *j);
+static void after_fork(void);
 const struct sh_lib_ops sh_cublaslt_ops = { "cublaslt", lt_syms, counts, SH_LT_NAPI, log_call,
-                                            describe };
+                                            describe, after_fork };
 
 /* A layout as cuBLASLt holds it (cublasLt.h documents each attribute's
  * type). */
@@ -739,6 +740,15 @@ static struct {
         cublasLtMatmulAlgo_t algo;
     } e[NCACHE];
 } cache = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/* A thread of the parent may have been writing an entry: the child starts
+ * with none. */
+static void after_fork(void)
+{
+    pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+    memcpy(&cache.lock, &m, sizeof m);
+    cache.used = cache.next = 0;
+}
 
 static bool is16(int t)
 {

@@ -35,7 +35,7 @@ static struct sh_api_counts counts[SH_CUDNN_NAPI];
 static void log_call(const struct sh_call *c, int status);
 static void describe(struct sh_json *j);
 const struct sh_lib_ops sh_cudnn_ops = { "cudnn", sh_cudnn_syms, counts, SH_CUDNN_NAPI,
-                                         log_call, describe };
+                                         log_call, describe, sh_dnn_graph_after_fork };
 
 static atomic_int warned_table_full;
 

@@ -197,6 +197,15 @@ static unsigned long long generation;
 static struct sh_objtab refs = SH_OBJTAB_INIT;
 static atomic_int warned_full;
 
+/* A record another thread of the parent was writing stays half written,
+ * but it is that thread's descriptor's, which the child never finalizes
+ * or executes: only the lock is made anew. */
+void sh_dnn_graph_after_fork(void)
+{
+    pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+    memcpy(&lock, &m, sizeof m);
+}
+
 /* ---- descriptor -> record ------------------------------------------------------- */
 
 static bool ref_get(const void *d, enum tag tag, unsigned *idx, unsigned long long *gen)

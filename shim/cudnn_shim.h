@@ -114,6 +114,7 @@ bool sh_dnn_graph_get(struct cudnn_call *cc, cudnnBackendDescriptor_t d,
                       cudnnBackendAttributeName_t name, cudnnBackendAttributeType_t type,
                       int64_t requested, int64_t *count, void *elems);
 void sh_dnn_graph_destroy(cudnnBackendDescriptor_t d);
+void sh_dnn_graph_after_fork(void);
 bool sh_dnn_graph_execute(struct cudnn_call *cc, cudnnHandle_t h,
                           cudnnBackendDescriptor_t plan, cudnnBackendDescriptor_t pack);
 

@@ -240,4 +240,6 @@ void sh_driver_after_fork(void)
     /* CUDA cannot be used in a forked child of a CUDA process; a child that
      * starts CUDA afresh gets new contexts, so the parent's memory is stale. */
     nscratch = 0;
+    pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+    memcpy(&scratch_lock, &m, sizeof m);
 }

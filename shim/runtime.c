@@ -95,6 +95,9 @@ static void child_after_fork(void)
     sh_check_after_fork();
     sh_crash_after_fork();
     sh_sites_after_fork();
+    for (size_t l = 0; l < NLIBS; l++)
+        if (libs[l]->after_fork)
+            libs[l]->after_fork();
     atomic_store(&call_seq, 0);
     atomic_store(&process_ready, 0);
 }

@@ -69,6 +69,9 @@ struct sh_lib_ops {
     void (*log_call)(const struct sh_call *c, int status);
     /* The library's object in the start record: path and version. */
     void (*describe)(struct sh_json *j);
+    /* In a forked child, which has only the forking thread: locks another
+     * thread held stay held there, so each is made anew (NULL: none). */
+    void (*after_fork)(void);
 };
 
 extern const struct sh_lib_ops sh_cublas_ops, sh_cublaslt_ops, sh_cudnn_ops;

@@ -1022,6 +1022,29 @@ START_TEST(log_fork_while_opening)
     hr_app_free(&a);
 }
 END_TEST
+/* Forks while another thread is inside the shim's cuBLASLt algorithm cache,
+ * its cuDNN graph records and its scalar scratch (each behind a lock): a
+ * child, which has only the forking thread, must not wait for a lock that
+ * thread held. Before each was made anew in the child, one of the first
+ * few dozen children hung. */
+START_TEST(fork_while_busy)
+{
+    hr_app a;
+    hr_app_opts o = {.shim = 1, .emu = 1};
+    hr_app_run(&a, &o, "fork_busy_app", ARGS("--forks", "200"));
+    ck_assert_msg(a.r.exit_code == 0, "%s", hr_describe(&a.r));
+    ck_assert_double_eq(hr_kv_num(a.r.out, "children_hung"), 0);
+    ck_assert_double_eq(hr_kv_num(a.r.out, "children_failed"), 0);
+    ck_assert_double_eq(hr_kv_num(a.r.out, "children_ok"), 200);
+    /* The thread was busy in the shim through the forks. */
+    ck_assert_msg(hr_kv_num(a.r.out, "busy_calls") >= 20, "%s", hr_describe(&a.r));
+    ck_assert_double_eq(hr_kv_num(a.r.out, "d0"), 64);
+    ck_assert_double_eq(hr_kv_num(a.r.out, "y0"), 3);
+    /* Every child's matmul was rewritten, as the parent's were. */
+    ck_assert_int_eq(hr_log_count(&a.log, "start"), 201);
+    hr_app_free(&a);
+}
+END_TEST
 /* The start record holds the whole command line (what /proc/self/cmdline
  * gives, 4 KiB) however much of it needs escaping. */
 START_TEST(log_start_with_escaped_argv)
@@ -1281,6 +1304,7 @@ static Suite *suite_log(void)
     tcase_add_test(t, log_pid_pattern);
     tcase_add_test(t, log_fork_child);
     tcase_add_test(t, log_fork_while_opening);
+    tcase_add_test(t, fork_while_busy);
     tcase_add_test(t, log_start_with_escaped_argv);
     tcase_add_test(t, log_default_name);
     tcase_add_test(t, log_to_stderr);
