@@ -27,6 +27,7 @@ extern const unsigned char sh_kernels_fatbin[];
                        unsigned by, unsigned bz, unsigned shmem, CUstream s, void **params,  \
                        void **extra))                                                       \
     X(cuCtxGetCurrent, (CUcontext * ctx))                                                   \
+    X(cuDevicePrimaryCtxRetain, (CUcontext * ctx, CUdevice dev))                            \
     X(cuCtxGetDevice, (CUdevice * dev))                                                     \
     X(cuStreamIsCapturing, (CUstream s, CUstreamCaptureStatus * status))                    \
     X(cuStreamSynchronize, (CUstream s))                                                    \
@@ -152,20 +153,58 @@ static CUdeviceptr scratch_for(CUcontext ctx, CUstream stream)
     return mem;
 }
 
+/* Device 0's primary context, retained once for the process (never
+ * released: the runtime holds it for as long anyway). */
+static _Atomic(CUcontext) device0;
+
+static bool default_stream(void *stream)
+{
+    return stream == NULL || stream == (void *)CU_STREAM_LEGACY ||
+           stream == (void *)CU_STREAM_PER_THREAD;
+}
+
+/* The context a call on a default stream runs in when the calling thread
+ * has none current: the runtime, inside the library's own call, makes
+ * device 0's primary context current (a thread that had chosen a device
+ * with cudaSetDevice would have one current already). */
+static bool implicit_context(void *stream, CUcontext *ctx)
+{
+    CUcontext cur = NULL;
+    if (!default_stream(stream) || p_cuCtxGetCurrent(&cur) != CUDA_SUCCESS || cur)
+        return false;
+    *ctx = atomic_load(&device0);
+    if (*ctx)
+        return true;
+    CUcontext got = NULL, none = NULL;
+    if (p_cuDevicePrimaryCtxRetain(&got, 0) != CUDA_SUCCESS || !got)
+        return false;
+    /* Another thread may have retained it too: one reference is kept. */
+    *ctx = atomic_compare_exchange_strong(&device0, &none, got) ? got : none;
+    return true;
+}
+
 bool sh_driver_scalars_h2f(void *stream, const void *alpha, const void *beta, void **out)
 {
-    CUcontext ctx;
-    if (!sh_driver_ready() || p_cuStreamGetCtx((CUstream)stream, &ctx) != CUDA_SUCCESS)
+    CUcontext ctx, popped;
+    bool pushed = false;
+    if (!sh_driver_ready())
         return false;
+    if (p_cuStreamGetCtx((CUstream)stream, &ctx) != CUDA_SUCCESS) {
+        /* The conversion runs where the library's call will: a default
+         * stream of a thread with no current context (its first call). */
+        if (!implicit_context(stream, &ctx) || p_cuCtxPushCurrent(ctx) != CUDA_SUCCESS)
+            return false;
+        pushed = true;
+    }
     CUdeviceptr mem = scratch_for(ctx, (CUstream)stream);
-    if (!mem)
-        return false;
     void *dst = (void *)(uintptr_t)mem;
     void *params[] = { &alpha, &beta, &dst };
-    if (sh_driver_launch(SH_K_SCALARS_H2F, 1, 1, stream, params) != CUDA_SUCCESS)
-        return false;
-    *out = dst;
-    return true;
+    bool ok = mem && sh_driver_launch(SH_K_SCALARS_H2F, 1, 1, stream, params) == CUDA_SUCCESS;
+    if (pushed)
+        p_cuCtxPopCurrent(&popped);
+    if (ok)
+        *out = dst;
+    return ok;
 }
 
 int sh_driver_launch(enum sh_kernel k, unsigned grid, unsigned block, void *stream,
@@ -240,6 +279,7 @@ void sh_driver_after_fork(void)
     /* CUDA cannot be used in a forked child of a CUDA process; a child that
      * starts CUDA afresh gets new contexts, so the parent's memory is stale. */
     nscratch = 0;
+    atomic_store(&device0, NULL);
     pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
     memcpy(&scratch_lock, &m, sizeof m);
 }

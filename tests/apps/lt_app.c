@@ -12,7 +12,7 @@
  *          [--bias-value B] [--batch N] [--order col|row] [--transa] [--transb]
  *          [--lt-handle lt|cublas] [--calls N] [--workspace BYTES]
  *          [--late-shape] [--copy-layouts] [--churn N] [--pointer-array]
- *          [--in-place] [--bias-stride S] [--misalign BYTES]
+ *          [--in-place] [--bias-stride S] [--misalign BYTES] [--fresh-thread]
  *
  *   --m, --n, --k    sizes (default 64, 64, 4096)
  *   --value V        every element of A (default 1); --b-value W every
@@ -71,6 +71,10 @@
  *   --lt-handle      cublas: a cublasHandle_t cast to cublasLtHandle_t, as
  *                    PyTorch passes one (default lt: cublasLtCreate)
  *   --calls N        the same matmul N times (default 1)
+ *   --fresh-thread   the matmuls are made on the NULL stream by a new thread
+ *                    that has made no CUDA call of its own (a worker given
+ *                    only the handle): it has no current context until the
+ *                    library's call makes one current
  *   --workspace B    bytes of device workspace (default 0)
  *   --late-shape     layouts made 1 x 1 (ld 1), then given their rows,
  *                    columns and ld with cublasLtMatrixLayoutSetAttribute
@@ -105,6 +109,7 @@
  * Exit status: 0 on success, 1 when the matmul (or waiting for it) failed,
  * 2 when something before it failed, 64 on a bad argument. */
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,7 +134,7 @@ static int HAVE_SCALE, HAVE_SET_COMPUTE, DEVICE_PTR, INIT, TRANSA, TRANSB, CUBLA
 static enum algo_kind ALGO = ALGO_HEURISTIC;
 static long long PREF_MASK = -1;
 static int HAVE_EPILOGUE, HAVE_ORDER, ROW_ORDER, CALLS = 1, LATE_SHAPE, COPY_LAYOUTS, CHURN;
-static int POINTER_ARRAY, IN_PLACE, HAVE_BIAS_STRIDE;
+static int POINTER_ARRAY, IN_PLACE, HAVE_BIAS_STRIDE, FRESH_THREAD;
 static long long BIAS_STRIDE, AUX_LD;
 static double AUXVALUE;
 static uint32_t EPILOGUE = CUBLASLT_EPILOGUE_DEFAULT;
@@ -377,6 +382,7 @@ static void parse_args(int argc, char **argv)
         else if (!strcmp(a, "--in-place")) IN_PLACE = 1;
         else if (!strcmp(a, "--transa")) TRANSA = 1;
         else if (!strcmp(a, "--transb")) TRANSB = 1;
+        else if (!strcmp(a, "--fresh-thread")) FRESH_THREAD = 1;
         else if (i + 1 >= argc) bad = 1;
         /* Every option from here on takes a value: step over it once. */
         else if (i++, !strcmp(a, "--m")) M = atoll(v);
@@ -659,6 +665,24 @@ static void churn(cudaDataType scale, const void *alpha, const void *beta)
     printf("churn_reused=%ld\n", reused);
 }
 
+/* The matmul's arguments, and the status of the last one made. */
+struct calls {
+    const void *alpha, *A, *B, *beta, *C;
+    void *D;
+    const cublasLtMatmulAlgo_t *algo;
+    cublasStatus_t status;
+};
+
+static void *make_calls(void *arg)
+{
+    struct calls *c = arg;
+    for (int i = 0; i < CALLS && c->status == CUBLAS_STATUS_SUCCESS; i++)
+        c->status = cublasLtMatmul(lt, desc, c->alpha, c->A, layouts[0], c->B, layouts[1],
+                                   c->beta, c->C, layouts[2], c->D, layouts[IN_PLACE ? 2 : 3],
+                                   c->algo, dwork, (size_t)WORKSPACE, stream);
+    return NULL;
+}
+
 int main(int argc, char **argv)
 {
     parse_args(argc, argv);
@@ -681,7 +705,8 @@ int main(int argc, char **argv)
     const size_t aux_elems = (size_t)(AUX_LD * N) * nb;
     haux = filled(aux_elems, (float)AUXVALUE);
 
-    SETUP(cudaStreamCreate(&stream));
+    if (!FRESH_THREAD) /* else the NULL stream */
+        SETUP(cudaStreamCreate(&stream));
     dA = matrix_to_device(hA, a_elems * nb * es, &dbase[0]);
     dB = matrix_to_device(hB, b_elems * nb * es, &dbase[1]);
     dC = matrix_to_device(hC, c_elems * nb * es, &dbase[2]);
@@ -759,11 +784,16 @@ int main(int argc, char **argv)
         printf("algo_splitk=%d\nalgo_scheme=%u\n", (int)splitk, (unsigned)scheme);
     }
 
-    cublasStatus_t st = CUBLAS_STATUS_SUCCESS;
-    for (int i = 0; i < CALLS && st == CUBLAS_STATUS_SUCCESS; i++)
-        st = cublasLtMatmul(lt, desc, alpha, argA, layouts[0], argB, layouts[1], beta, argC,
-                            layouts[2], argD, layouts[IN_PLACE ? 2 : 3], ALGO == ALGO_NULL ? NULL : &algo,
-                            dwork, (size_t)WORKSPACE, stream);
+    struct calls c = { alpha, argA, argB, beta, argC, argD, ALGO == ALGO_NULL ? NULL : &algo,
+                       CUBLAS_STATUS_SUCCESS };
+    pthread_t worker;
+    if (FRESH_THREAD) {
+        if (pthread_create(&worker, NULL, make_calls, &c) || pthread_join(worker, NULL))
+            fail(2);
+    } else {
+        make_calls(&c);
+    }
+    cublasStatus_t st = c.status;
     if (st != CUBLAS_STATUS_SUCCESS)
         printf("status_cublasLtMatmul=%d\n", (int)st);
     printf("matmul_status=%d\n", (int)st);

@@ -127,6 +127,29 @@ START_TEST(fp16_compute_upcast)
 }
 END_TEST
 
+/* Half alpha/beta in device memory, converted on the NULL stream of a
+ * thread that has no current context yet (the library's own call makes
+ * one current): the conversion runs in device 0's primary context, where
+ * the call runs. Before, the shim found no context for the stream and
+ * returned CUBLAS_STATUS_NOT_SUPPORTED for a call that works without it. */
+START_TEST(device_scalars_on_fresh_thread)
+{
+    const char *const args[] = { "--compute", "16F", "--pointer-mode", "device",
+                                 "--fresh-thread", "--m", "8", "--n", "8", NULL };
+    hr_app plain, shim;
+    run_pair(&plain, &shim, args, "d0", 2048, 4096);
+    ASSERT_KV(&shim, "dsum", 4096.0 * 8 * 8);
+    const char *rec = api_record(&shim, "call", MATMUL);
+    ASSERT_JSTR(rec, "compute_used", "CUBLAS_COMPUTE_32F");
+    ASSERT_JSTR(rec, "pointer_mode", "device");
+    ASSERT_JSTR(rec, "action", "upcast");
+    ASSERT_JNUM(rec, "status", 0);
+    ck_assert_ptr_null(strstr(shim.r.err, "cannot convert"));
+    hr_app_free(&plain);
+    hr_app_free(&shim);
+}
+END_TEST
+
 START_TEST(pedantic_stays_pedantic)
 {
     hr_app plain, shim;
@@ -699,6 +722,7 @@ int main(void)
     TCase *t = tcase_create("lt");
     tcase_set_timeout(t, 120);
     tcase_add_loop_test(t, fp16_compute_upcast, 0, 4);
+    tcase_add_test(t, device_scalars_on_fresh_thread);
     tcase_add_test(t, pedantic_stays_pedantic);
     tcase_add_test(t, fast16f_upcast);
     tcase_add_test(t, set_compute);
