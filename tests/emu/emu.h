@@ -69,6 +69,14 @@ EMU_API CUresult emu_memcpy2d(void *dst, size_t dpitch, const void *src, size_t 
 EMU_API CUresult emu_memset(void *dst, int value, size_t bytes,
                             CUstream stream, int async);
 
+/* ---- libcudart.so.13 extras ----------------------------------------------- */
+
+/* The runtime's implicit initialization, which cuBLAS, cuBLASLt and cuDNN
+ * get from the runtime they launch through: a thread that has no current
+ * context gets device 0's primary context made current. The emulated
+ * libraries call it where they put work on a stream; returns a CUresult. */
+EMU_API int emu_rt_enter(void);
+
 /* Called before an API that may synchronize implicitly (allocation, sync
  * memcpy): fails with CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED, invalidating the
  * capture concerned, when the thread's capture mode forbids it. */

@@ -36,6 +36,11 @@ cudaError_t rt_enter(void)
     return (cudaError_t)r;
 }
 
+EMU_API int emu_rt_enter(void)
+{
+    return (int)rt_enter();
+}
+
 /* ---- memory ---------------------------------------------------------------- */
 
 EMU_API cudaError_t cudaMalloc(void **devPtr, size_t size)

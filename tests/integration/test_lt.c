@@ -145,6 +145,12 @@ START_TEST(device_scalars_on_fresh_thread)
     ASSERT_JSTR(rec, "action", "upcast");
     ASSERT_JNUM(rec, "status", 0);
     ck_assert_ptr_null(strstr(shim.r.err, "cannot convert"));
+    /* The output is scanned after the call, which made the context
+     * current (the emulated library, as the real one, through the runtime). */
+    const char *sum = hr_log_find(&shim.log, "summary", 0);
+    ck_assert_ptr_nonnull(sum);
+    ASSERT_JNUM(sum, "checks.checked", 1);
+    ASSERT_JNUM(sum, "checks.skipped_capture", 0);
     hr_app_free(&plain);
     hr_app_free(&shim);
 }
