@@ -68,7 +68,7 @@ struct lt_call {
     struct sh_call c; /* c.kind: LT_DESC, LT_PREF, or 0 (a matmul has c.gemm) */
     int compute, scale, scale_used; /* descriptor calls and matmuls: the program's / cuBLASLt's */
     uint32_t mask, mask_used;       /* preference calls: reduction scheme masks */
-    enum { ALGO_GIVEN, ALGO_NULL, ALGO_REQUERIED } algo_how;
+    enum { ALGO_GIVEN, ALGO_NULL, ALGO_REQUERIED, ALGO_REFUSED } algo_how;
     cudaStream_t stream;
     cublasLtMatmulDesc_t desc;
     const void *A, *B, *C, *beta; /* beta: the program's, in its scale type */
@@ -95,7 +95,7 @@ _Static_assert((int)SH_LT_SCHEME_OUTPUT_TYPE == (int)CUBLASLT_REDUCTION_SCHEME_O
                "output type");
 _Static_assert((int)SH_LT_SCHEME_MASK == (int)CUBLASLT_REDUCTION_SCHEME_MASK, "mask");
 
-static atomic_int warned_table_full, warned_vector_mode, warned_device_scalars;
+static atomic_int warned_table_full, warned_vector_mode, warned_device_scalars, warned_refused;
 
 /* ---- descriptors the shim rewrote -------------------------------------------
  * Only rewritten descriptors are held: what the program asked for, and what
@@ -727,7 +727,10 @@ static cublasStatus_t sh_watch_layout_destroy(sh_fn_cublasLtMatrixLayoutDestroy 
 #define NCACHE 64
 struct problem {
     int32_t compute, scale, trans_a, trans_b;
-    uint32_t epilogue, pad;
+    uint32_t epilogue;
+    int32_t pointer_mode; /* algorithms support some modes only */
+    int32_t device;       /* current: the heuristic answers for its GPU */
+    uint32_t pad;
     uint64_t workspace;
     struct layout l[4];
     uint32_t align[4]; /* of A, B, C and D, in bytes */
@@ -777,6 +780,8 @@ static bool problem_of(const struct desc_copy *dc, cublasLtMatmulDesc_t desc,
     p->trans_a = held_attr(dc, desc, F_TRANSA, -1);
     p->trans_b = desc_attr(desc, CUBLASLT_MATMUL_DESC_TRANSB, -1);
     p->epilogue = (uint32_t)desc_attr(desc, CUBLASLT_MATMUL_DESC_EPILOGUE, -1);
+    p->pointer_mode = held_attr(dc, desc, F_POINTER_MODE, -1);
+    p->device = sh_driver_current_device();
     p->workspace = workspace;
     for (int i = 0; i < 4; i++) {
         if (!layout_known(l[i], &p->l[i]) && !layout_of(l[i], &p->l[i]))
@@ -792,11 +797,12 @@ static bool problem_of(const struct desc_copy *dc, cublasLtMatmulDesc_t desc,
  * choice then stands). */
 static bool requery(cublasLtHandle_t h, const struct desc_copy *dc, cublasLtMatmulDesc_t desc,
                     cublasLtMatrixLayout_t const l[4], const void *const ptr[4],
-                    size_t workspace, cublasLtMatmulAlgo_t *out)
+                    size_t workspace, cublasLtMatmulAlgo_t *out, struct problem *problem)
 {
     struct problem key;
     if (!problem_of(dc, desc, l, ptr, workspace, &key))
         return false;
+    *problem = key;
     pthread_mutex_lock(&cache.lock);
     for (unsigned i = 0; i < cache.used; i++)
         if (memcmp(&cache.e[i].key, &key, sizeof key) == 0) {
@@ -842,6 +848,17 @@ static bool requery(cublasLtHandle_t h, const struct desc_copy *dc, cublasLtMatm
     cache.e[at].algo = result.algo;
     pthread_mutex_unlock(&cache.lock);
     return true;
+}
+
+/* An algorithm cuBLASLt refused for the problem is not offered again; the
+ * next call asks the heuristic anew. */
+static void forget(const struct problem *key)
+{
+    pthread_mutex_lock(&cache.lock);
+    for (unsigned i = 0; i < cache.used; i++)
+        if (memcmp(&cache.e[i].key, key, sizeof *key) == 0)
+            memset(&cache.e[i].key, 0xff, sizeof *key); /* matches no problem */
+    pthread_mutex_unlock(&cache.lock);
 }
 
 /* A thread tends to pass the same algorithm again and again: its split-K
@@ -992,13 +1009,14 @@ static bool sh_hook_matmul(struct lt_call *cc, cublasLtHandle_t h, cublasLtMatmu
     /* split-K: an algorithm the program did not choose, or chose joining
      * 16-bit partial sums, is re-chosen under the policy's preference. */
     cublasLtMatmulAlgo_t chosen;
+    struct problem problem;
     const cublasLtMatmulAlgo_t *use = algo;
     if (is16(c->ctype) && sh_decide_reduction_mask(&sh_policy, SH_LT_SCHEME_MASK) !=
                               SH_LT_SCHEME_MASK &&
         (!algo || algo_risky(algo, c->ctype))) {
         cublasLtMatrixLayout_t l[4] = { Adesc, Bdesc, Cdesc, Ddesc };
         const void *const ptr[4] = { A, B, C, D };
-        if (requery(h, &dc, desc, l, ptr, workspace_size, &chosen)) {
+        if (requery(h, &dc, desc, l, ptr, workspace_size, &chosen, &problem)) {
             use = &chosen;
             cc->algo_how = ALGO_REQUERIED;
         }
@@ -1034,9 +1052,24 @@ static bool sh_hook_matmul(struct lt_call *cc, cublasLtHandle_t h, cublasLtMatmu
             beta = (const float *)dev + 1;
         }
     }
-    c->status = ((sh_fn_cublasLtMatmul)c->real)(h, desc, alpha, A, Adesc, B, Bdesc, beta, C,
-                                               Cdesc, D, Ddesc, use, workspace, workspace_size,
-                                               stream);
+    sh_fn_cublasLtMatmul real = (sh_fn_cublasLtMatmul)c->real;
+    c->status = real(h, desc, alpha, A, Adesc, B, Bdesc, beta, C, Cdesc, D, Ddesc, use, workspace,
+                     workspace_size, stream);
+    if (use == &chosen && (c->status == CUBLAS_STATUS_NOT_SUPPORTED ||
+                           c->status == CUBLAS_STATUS_INVALID_VALUE ||
+                           c->status == CUBLAS_STATUS_ARCH_MISMATCH)) {
+        /* Refused before any work was queued (an algorithm suits one GPU
+         * and descriptor, and the cache keys only part of either): the
+         * program's own choice runs, as it would without the shim. */
+        forget(&problem);
+        cc->algo_how = ALGO_REFUSED;
+        sh_warn_once(&warned_refused,
+                     "cuBLASLt refused the algorithm chosen for the split-K policy (status "
+                     "%d); such matmuls run with the program's own algorithm",
+                     (int)c->status);
+        c->status = real(h, desc, alpha, A, Adesc, B, Bdesc, beta, C, Cdesc, D, Ddesc, algo,
+                         workspace, workspace_size, stream);
+    }
     return true;
 }
 
@@ -1303,7 +1336,7 @@ static const char *pointer_mode_name(int mode)
 
 static void log_call(const struct sh_call *c, int status)
 {
-    static const char *const algo_names[] = { "given", "null", "requeried" };
+    static const char *const algo_names[] = { "given", "null", "requeried", "refused" };
     const struct lt_call *cc = lt_of(c);
     char buf[1024];
     struct sh_json j;

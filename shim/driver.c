@@ -42,7 +42,7 @@ SH_DRIVER_FUNCS(DECLARE)
 SH_DRIVER_OPTIONAL(DECLARE)
 
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
-static bool loaded;
+static atomic_bool loaded; /* read without the once by sh_driver_current_device */
 
 /* In enum sh_kernel order. */
 static const char *const kernel_names[SH_NKERNELS] = {
@@ -102,13 +102,13 @@ static void load(void)
         sh_warn("cannot load the safehalf kernels (CUDA error %d); " SH_NO_DEVICE_WORK, (int)r);
         return;
     }
-    loaded = true;
+    atomic_store_explicit(&loaded, true, memory_order_release);
 }
 
 bool sh_driver_ready(void)
 {
     pthread_once(&load_once, load);
-    return loaded;
+    return atomic_load_explicit(&loaded, memory_order_acquire);
 }
 
 /* One pair of floats per (context, stream): work on one stream runs in
@@ -242,6 +242,9 @@ int sh_driver_stream_device(void *stream)
 int sh_driver_current_device(void)
 {
     CUdevice dev;
+    /* Not a reason to load the driver: -1 until something else has. */
+    if (!atomic_load_explicit(&loaded, memory_order_acquire))
+        return -1;
     return p_cuCtxGetDevice(&dev) == CUDA_SUCCESS ? (int)dev : -1;
 }
 

@@ -9,6 +9,7 @@
  * epilogues: bias, ReLU, GELU (with its input saved to or read from the aux
  * matrix) and the bias gradients. */
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -308,6 +309,22 @@ static CUresult lt_node(void *arg)
     return lt_run(arg) ? CUDA_ERROR_LAUNCH_FAILED : CUDA_SUCCESS;
 }
 
+/* EMU_LT_REFUSE_GIVEN_SPLITK=1, a fault to inject: a matmul handed an
+ * algorithm that splits k refuses it with CUBLAS_STATUS_NOT_SUPPORTED, as
+ * a real one refuses an algorithm its GPU cannot run (one the heuristic
+ * chose for another GPU, or for a descriptor with other attributes). Its
+ * own choice, for algo NULL, is not refused. Read once. */
+static int refuse_given_splitk(void)
+{
+    static atomic_int v = -1;
+    int r = atomic_load_explicit(&v, memory_order_relaxed);
+    if (r < 0) {
+        const char *e = getenv("EMU_LT_REFUSE_GIVEN_SPLITK");
+        atomic_store(&v, r = e && e[0] && strcmp(e, "0") != 0);
+    }
+    return r;
+}
+
 static const char *compute_name(int c)
 {
     switch (c) {
@@ -359,6 +376,8 @@ EMU_API cublasStatus_t cublasLtMatmul(cublasLtHandle_t lightHandle,
     if (algo) {
         if (!lt_algo_load(algo, &op.algo))
             return CUBLAS_STATUS_INVALID_VALUE;
+        if (op.algo.splitk > 1 && refuse_given_splitk())
+            return CUBLAS_STATUS_NOT_SUPPORTED;
     } else {
         /* The library's own choice, for the pointers it was given. */
         struct lt_pref pref;

@@ -279,6 +279,36 @@ START_TEST(splitk_requery_misaligned)
 }
 END_TEST
 
+/* cuBLASLt refuses the algorithm the shim chose (as a real one refuses an
+ * algorithm chosen for another GPU or for a descriptor with other
+ * attributes; emulated with EMU_LT_REFUSE_GIVEN_SPLITK): the call runs
+ * again with the program's own choice and gets what it gets without the
+ * shim, with one warning. Before, the refusal reached the program. */
+START_TEST(splitk_requery_refused)
+{
+    const char *const args[] = { SPLIT_ARGS, "--algo", "null", "--calls", "3", NULL };
+    hr_app plain, shim;
+    run(&plain, 0, ENV("EMU_LT_REFUSE_GIVEN_SPLITK=1"), args);
+    ASSERT_OK(&plain);
+    ASSERT_KV(&plain, "d0", 4100);
+    run(&shim, 1, ENV("EMU_LT_REFUSE_GIVEN_SPLITK=1", "SAFEHALF_LOG_LEVEL=trace"), args);
+    ASSERT_OK(&shim);
+    ASSERT_KV(&shim, "matmul_status", 0);
+    ASSERT_KV(&shim, "d0", 4100);
+    ck_assert_int_eq(hr_log_count_where(&shim.log, "call", "api", MATMUL), 3);
+    for (size_t i = 0, n = hr_log_count(&shim.log, "call"); i < n; i++) {
+        const char *r = hr_log_find(&shim.log, "call", i);
+        if (hr_json_str_is(r, "api", MATMUL)) {
+            ASSERT_JSTR(r, "algo", "refused");
+            ASSERT_JNUM(r, "status", 0);
+        }
+    }
+    ck_assert_int_eq(hr_count_lines(shim.r.err, "safehalf: cuBLASLt refused the algorithm"), 1);
+    hr_app_free(&plain);
+    hr_app_free(&shim);
+}
+END_TEST
+
 START_TEST(splitk_program_mask)
 {
     /* the program allows only OUTPUT_TYPE: the shim leaves no scheme, so
@@ -734,6 +764,7 @@ int main(void)
     tcase_add_test(t, set_compute);
     tcase_add_loop_test(t, splitk_schemes, 0, 3);
     tcase_add_loop_test(t, splitk_requery_misaligned, 0, 3);
+    tcase_add_test(t, splitk_requery_refused);
     tcase_add_test(t, splitk_program_mask);
     tcase_add_test(t, splitk_requery_cached);
     tcase_add_test(t, overflow_found);
