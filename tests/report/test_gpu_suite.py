@@ -82,8 +82,15 @@ class EmulatedSuite(unittest.TestCase):
         d = pick(self.fig["reductions"], op="dot")
         self.assertEqual((d["without"]["values"]["result"], d["with"]["values"]["result"]),
                          ("2048", "4096"))
-        lt = pick(self.fig["cublaslt"], compute="16F", k=4096, algo="null")
+        lt = pick(self.fig["cublaslt"], compute="16F", k=4096, algo="null", extra=[])
         self.assertEqual((lt["without"]["values"]["d0"], lt["with"]["values"]["d0"]), ("1024", "2048"))
+        lt = pick(self.fig["cublaslt"], compute="16F", k=4096, algo="null",
+                  extra=["--pointer-mode", "device", "--fresh-thread"])
+        self.assertEqual((lt["without"]["values"]["d0"], lt["with"]["values"]["d0"]), ("1024", "2048"))
+        for m in ("2", "16"):
+            lt = pick(self.fig["cublaslt"], compute="32F", k=16384, extra=["--misalign", m])
+            self.assertEqual(lt["with"]["values"]["matmul_status"], "0", m)
+            self.assertEqual(lt["with"]["values"]["d0"], "8192", m)
         for op in ("fwd", "fwd-bias-act", "bwd-filter", "graph-conv"):
             c = pick(self.fig["cudnn"], op=op)
             self.assertEqual((c["without"]["values"]["out0"], c["with"]["values"]["out0"]),
