@@ -16,10 +16,14 @@
  *   config  --(EXECUTION_PLAN_ENGINE_CONFIG)-->      plan
  *   UIDs, pointers --(VARIANT_PACK_*)-->             pack record
  *
- * Each descriptor maps (objtab) to a record in a fixed pool, reused round
- * robin; a generation tells a reused record from the one a descriptor
- * meant, so a plan whose graph record was recycled (more than GRAPHS
- * graphs built since) is executed unchecked rather than checked wrongly.
+ * Each descriptor maps (objtab) to a record in a fixed pool; operation and
+ * pack records, needed only until their graph is built or their execution
+ * is over, are reused round robin, graph records least recently used first
+ * (built or executed), so the plans a training step executes again and
+ * again keep theirs however many shapes come and go. A generation tells a
+ * reused record from the one a descriptor meant, so a plan whose graph
+ * record was recycled (more than GRAPHS graphs in use) is executed
+ * unchecked rather than checked wrongly, with one warning.
  * Tensors are read with the real cudnnBackendGetAttribute when an
  * operation references them (they are finalized by then). With
  * SAFEHALF_CHECK_INPUTS=1 each output's inputs are scanned too. */
@@ -192,7 +196,11 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct op_rec op_pool[OPS];
 static struct graph_rec graph_pool[GRAPHS];
 static struct pack_rec pack_pool[PACKS];
-static unsigned op_next, graph_next, pack_next;
+static unsigned op_next, pack_next;
+/* When each graph record was last built or executed (apart from the
+ * records: a scan for the oldest touches one small array). */
+static unsigned long long graph_used[GRAPHS], uses;
+static atomic_int warned_recycled;
 static unsigned long long generation;
 static struct sh_objtab refs = SH_OBJTAB_INIT;
 static atomic_int warned_full;
@@ -418,7 +426,11 @@ static void graph_from_ops(const void *graph, int64_t n, const cudnnBackendDescr
     if (n < 1 || !ops)
         return;
     pthread_mutex_lock(&lock);
-    unsigned idx = graph_next++ % GRAPHS;
+    unsigned idx = 0;
+    for (unsigned i = 1; i < GRAPHS; i++)
+        if (graph_used[i] < graph_used[idx])
+            idx = i;
+    graph_used[idx] = ++uses;
     struct graph_rec *g = &graph_pool[idx];
     /* Only the operations and tensors present are written: a record is
      * mostly room for large graphs, and untouched room costs no memory. */
@@ -770,9 +782,16 @@ bool sh_dnn_graph_execute(struct cudnn_call *cc, cudnnHandle_t h, cudnnBackendDe
     bool have_graph = ref_get(plan, TAG_GRAPH, &gi, &ggen);
     bool have_pack = ref_get(pack, TAG_PACK, &pi, &pgen);
     pthread_mutex_lock(&lock);
-    if (have_graph && graph_pool[gi].gen == ggen)
+    bool recycled = have_graph && graph_pool[gi].gen != ggen;
+    if (have_graph && !recycled) {
+        graph_used[gi] = ++uses;
         describe_graph(cc, &graph_pool[gi],
                        have_pack && pack_pool[pi].gen == pgen ? &pack_pool[pi] : &empty);
+    }
     pthread_mutex_unlock(&lock);
+    if (recycled)
+        sh_warn_once(&warned_recycled,
+                     "more than %d cuDNN graphs in use: executions of the least recently "
+                     "used are not checked", GRAPHS);
     return false;
 }

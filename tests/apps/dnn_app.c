@@ -85,6 +85,14 @@
  *                the emulated cuDNN takes 64)
  *   --real-mid   graph-conv-bias-relu: the convolution's output (uid 4) is a
  *                real half tensor in the variant pack instead, reported too
+ *   --more-graphs N
+ *                graph-add and graph-drelu: then N rounds of building a
+ *                new plan of the same operation (new descriptors, kept
+ *                alive, as a plan cache keeps them), executing it, and
+ *                executing the first plan again (a training step's shape
+ *                among shapes that come and go); the last output reported
+ *   --all-in-use with --more-graphs N: the N plans are built first, then
+ *                each is executed, then the first plan (all N + 1 in use)
  *
  * Convolutions use CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM (and algorithm
  * 0 backward) with no workspace. A sum of 4096 ones is 2048 with HALF
@@ -118,6 +126,7 @@
 static const char *OP = "fwd";
 #define MAX_CHAIN 61 /* with the other three, 64: the emulator's and the shim's limit */
 static int R = 4096, LATE, REAL_MID, CHAIN, CHAIN_BIAS, SCALE_BY_VALUE, PLAIN_OUT, FILL_RAGGED;
+static int MORE_GRAPHS, ALL_IN_USE;
 static double VALUE = 1, BVALUE = 1, CVALUE = 0, BETA = 0, BIAS = 0;
 static double XVALUE = 1, VVALUE = 1, SCALE = 0.25;
 static cudnnDataType_t COMPUTE = CUDNN_DATA_HALF;
@@ -669,19 +678,37 @@ static void run_conv_bias_relu(cudnnHandle_t h, void *cd)
 /* One pointwise operation on uids 1 and 2 into uid 3, [1, 2, 2, 2]:
  * graph-add's ADD, y = x (uid 1) + b (uid 2, [1, 2, 1, 1], broadcast over
  * H and W); graph-drelu's RELU_BWD, dx from dy (uid 1) and x (uid 2). */
-static void run_pointwise(cudnnHandle_t h, void *pd)
+static cudnnBackendDescriptor_t pointwise_plan(cudnnHandle_t h, void *pd, bool bwd)
 {
-    bool bwd = !strcmp(OP, "graph-drelu");
     int64_t d[4] = { 1, 2, 2, 2 }, bd[4] = { 1, 2, 1, 1 };
     cudnnBackendDescriptor_t in1 = bk_tensor(1, 4, d), in2 = bk_tensor(2, 4, bwd ? d : bd);
     cudnnBackendDescriptor_t op =
         pw_op(pd, bwd ? in2 : in1, bwd ? in1 : in2, bk_tensor(3, 4, d), bwd);
-    cudnnBackendDescriptor_t plan = make_plan(h, 1, &op);
+    return make_plan(h, 1, &op);
+}
+
+static void run_pointwise(cudnnHandle_t h, void *pd)
+{
+    bool bwd = !strcmp(OP, "graph-drelu");
+    cudnnBackendDescriptor_t plan = pointwise_plan(h, pd, bwd);
     struct buf a = dev_fill(8, VALUE), y = dev_fill(8, 0);
     struct buf b = bwd ? dev_fill(8, BVALUE) : dev_fill(2, BIAS);
     int64_t uids[3] = { 1, 2, 3 };
     void *ptrs[3] = { a.dev, b.dev, y.dev };
     execute(h, plan, 3, uids, ptrs);
+    cudnnBackendDescriptor_t *more = calloc((size_t)MORE_GRAPHS + 1, sizeof *more);
+    for (int i = 0; i < MORE_GRAPHS; i++) {
+        more[i] = pointwise_plan(h, pd, bwd);
+        if (!ALL_IN_USE) {
+            execute(h, more[i], 3, uids, ptrs);
+            execute(h, plan, 3, uids, ptrs);
+        }
+    }
+    for (int i = 0; i < MORE_GRAPHS && ALL_IN_USE; i++)
+        execute(h, more[i], 3, uids, ptrs);
+    if (ALL_IN_USE)
+        execute(h, plan, 3, uids, ptrs);
+    free(more);
     report(y);
     cudnnBackendDestroyDescriptor(plan);
 }
@@ -905,7 +932,9 @@ static int parse(int argc, char **argv)
         else if (!strcmp(a, "--scale")) SCALE = atof(v), i++;
         else if (!strcmp(a, "--scale-by-value")) SCALE_BY_VALUE = 1;
         else if (!strcmp(a, "--plain-out")) PLAIN_OUT = 1;
+        else if (!strcmp(a, "--all-in-use")) ALL_IN_USE = 1;
         else if (!strcmp(a, "--fill-ragged")) FILL_RAGGED = atoi(v), i++;
+        else if (!strcmp(a, "--more-graphs")) MORE_GRAPHS = atoi(v), i++;
         else if (!strcmp(a, "--compute") && !strcmp(v, "HALF")) COMPUTE = CUDNN_DATA_HALF, i++;
         else if (!strcmp(a, "--compute") && !strcmp(v, "FLOAT")) COMPUTE = CUDNN_DATA_FLOAT, i++;
         else {
@@ -913,7 +942,7 @@ static int parse(int argc, char **argv)
             return -1;
         }
     }
-    return R >= 1 && CHAIN >= 0 && CHAIN <= MAX_CHAIN ? 0 : -1;
+    return R >= 1 && CHAIN >= 0 && CHAIN <= MAX_CHAIN && MORE_GRAPHS >= 0 ? 0 : -1;
 }
 
 int main(int argc, char **argv)

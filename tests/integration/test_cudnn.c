@@ -549,6 +549,39 @@ START_TEST(ragged_tensors)
 }
 END_TEST
 
+/* A plan executed every step among 300 new plans (shapes that come and
+ * go, each kept alive as a plan cache keeps it): its graph record is the
+ * most recently used and stays, so every execution is checked. Before,
+ * records were reused round robin: after 256 newer graphs the step's plan
+ * ran unchecked, silently (556 of 601 checked). */
+START_TEST(graph_records_kept_for_plans_in_use)
+{
+    hr_app a;
+    run(&a, 1, NULL, ARGS("--op", "graph-add", "--value", "60000", "--bias", "60000",
+                          "--more-graphs", "300"));
+    ASSERT_OK(&a);
+    ASSERT_KV(&a, "inf", 8);
+    ck_assert_double_eq(api_summary(&a, "cudnnBackendExecute", "calls"), 601);
+    ck_assert_double_eq(api_summary(&a, "cudnnBackendExecute", "checked"), 601);
+    ck_assert_double_eq(api_summary(&a, "cudnnBackendExecute", "nonfinite"), 601);
+    ck_assert_ptr_null(strstr(a.r.err, "cuDNN graphs in use"));
+    ck_assert_ptr_null(strstr(a.r.err, "too many cuDNN graph descriptors"));
+    hr_app_free(&a);
+
+    /* 301 plans in use at once: the 45 least recently used lost their
+     * records; executed, they are not checked, with one warning. */
+    run(&a, 1, NULL, ARGS("--op", "graph-add", "--value", "60000", "--bias", "60000",
+                          "--more-graphs", "300", "--all-in-use"));
+    ASSERT_OK(&a);
+    ck_assert_double_eq(api_summary(&a, "cudnnBackendExecute", "calls"), 302);
+    ck_assert_double_eq(api_summary(&a, "cudnnBackendExecute", "checked"), 302 - 45);
+    ck_assert_int_eq(hr_count_lines(a.r.err, "safehalf: more than 256 cuDNN graphs in use: "
+                                             "executions of the least recently used are not "
+                                             "checked"), 1);
+    hr_app_free(&a);
+}
+END_TEST
+
 /* A backward pointwise operation writes DX from DY and X: checked, alone
  * (dx = dy where x > 0) and fused after a convolution's backward data
  * (its FLOAT dx, virtual, is the ReLU's dy: dx names dy, w and x). */
@@ -730,6 +763,7 @@ int main(void)
     tcase_add_test(t, attention_outputs);
     tcase_add_test(t, backward_pointwise);
     tcase_add_test(t, ragged_tensors);
+    tcase_add_test(t, graph_records_kept_for_plans_in_use);
     tcase_add_loop_test(t, other_families_leave_it, 0, 2);
     tcase_add_loop_test(t, observe_mode, 0, 2);
     tcase_add_loop_test(t, float_passes, 0, 3);
