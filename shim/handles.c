@@ -21,3 +21,8 @@ bool sh_handle_get_mode(const void *handle, int *mode)
     *mode = (int)w[0];
     return true;
 }
+
+void sh_handle_forget(const void *handle)
+{
+    sh_objtab_del(&modes, handle);
+}

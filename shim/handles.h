@@ -10,5 +10,7 @@
 bool sh_handle_set_mode(const void *handle, int mode);
 /* The program's mode, or false when the handle is unknown. */
 bool sh_handle_get_mode(const void *handle, int *mode);
+/* Forgets the handle's mode: cuBLAS holds the program's own. */
+void sh_handle_forget(const void *handle);
 
 #endif

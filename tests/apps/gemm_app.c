@@ -8,6 +8,10 @@
  *                  [--math MODE] [--seed S]
  *   gemm_app mathmode      create a handle, print the math mode, set
  *                          CUBLAS_TF32_TENSOR_OP_MATH, print it again
+ *   gemm_app mathmode-set MODE...
+ *                          create a handle, set each MODE in turn (a call
+ *                          cuBLAS refuses included) and print set<i>_status
+ *                          and the mode read back after it, mode<i>
  *   gemm_app cudaonly      cudaMalloc/cudaMemcpy/cudaFree, no cuBLAS call
  *
  * ENTRY is the exported symbol: cublasHgemm, cublasHgemmBatched,
@@ -108,7 +112,7 @@ static void usage(void)
             "                [--data ones|random|splitk|big] [--ptr host|device]\n"
             "                [--compute 16F|16F_PEDANTIC|32F|32F_PEDANTIC|fast16f]\n"
             "                [--math MODE] [--seed S]\n"
-            "       gemm_app mathmode | cudaonly\n");
+            "       gemm_app mathmode | mathmode-set MODE... | cudaonly\n");
     exit(64);
 }
 
@@ -154,6 +158,21 @@ static int mode_mathmode(void)
     return 0;
 }
 
+static int mode_mathmode_set(int nmodes, char **modes)
+{
+    cublasHandle_t h;
+    CUBLAS_CHECK(cublasCreate(&h));
+    for (int i = 0; i < nmodes; i++) {
+        cublasMath_t mode = (cublasMath_t)-1;
+        printf("set%d_status=%d\n", i, (int)cublasSetMathMode(h, (cublasMath_t)atoi(modes[i])));
+        CUBLAS_CHECK(cublasGetMathMode(h, &mode));
+        printf("mode%d=%d\n", i, (int)mode);
+    }
+    CUBLAS_CHECK(cublasDestroy(h));
+    printf("status=0\n");
+    return 0;
+}
+
 static int mode_cudaonly(void)
 {
     float host[16], back[16];
@@ -175,6 +194,8 @@ int main(int argc, char **argv)
         usage();
     if (strcmp(argv[1], "mathmode") == 0)
         return mode_mathmode();
+    if (strcmp(argv[1], "mathmode-set") == 0)
+        return mode_mathmode_set(argc - 2, argv + 2);
     if (strcmp(argv[1], "cudaonly") == 0)
         return mode_cudaonly();
 

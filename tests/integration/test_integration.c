@@ -593,6 +593,26 @@ START_TEST(mathmode_visible)
 }
 END_TEST
 
+/* The program adds CUBLAS_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION itself
+ * (PyTorch does around half GEMMs unless reduced-precision reduction is
+ * allowed): the shim has nothing to add, and cublasGetMathMode must answer
+ * that mode, not the one the program had set before. */
+START_TEST(mathmode_program_flag)
+{
+    for (int shim = 0; shim <= 1; shim++) {
+        hr_app a;
+        gemm(&a, shim, NULL, ARGS("mathmode-set", "3", "19", "0", "16", "0"));
+        ASSERT_OK(&a);
+        ASSERT_KV(&a, "mode0", 3);
+        ASSERT_KV(&a, "mode1", 19);
+        ASSERT_KV(&a, "mode2", 0);
+        ASSERT_KV(&a, "mode3", 16);
+        ASSERT_KV(&a, "mode4", 0);
+        hr_app_free(&a);
+    }
+}
+END_TEST
+
 START_TEST(plugin_rtld_local)
 {
     hr_app a, b;
@@ -1283,6 +1303,7 @@ static Suite *suite_apps(void)
     Suite *s = suite_create("apps");
     TCase *t = tc("apps");
     tcase_add_test(t, mathmode_visible);
+    tcase_add_test(t, mathmode_program_flag);
     tcase_add_test(t, plugin_rtld_local);
     tcase_add_test(t, threads);
     tcase_add_test(t, no_real_library);
