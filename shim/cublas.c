@@ -291,15 +291,17 @@ static bool sh_hook_create(struct cublas_call *cc, cublasHandle_t *handle)
 /* A mode the shim adds nothing to (the program asked for the flag itself)
  * is cuBLAS's to answer: an earlier mode recorded for the handle must not
  * answer cublasGetMathMode instead, so it is forgotten once cuBLAS has
- * taken the new one. */
+ * taken the new one. A mode cuBLAS refuses leaves the handle as it was,
+ * and so the record too. */
 static bool sh_hook_set_math_mode(struct cublas_call *cc, cublasHandle_t h, cublasMath_t mode)
 {
     struct sh_call *c = &cc->c;
     int used = sh_decide_math_mode(&sh_policy, (int)mode), before;
+    bool known = sh_handle_get_mode(h, &before);
     c->math_mode = (int)mode;
     c->math_mode_used = (int)mode;
     if (used == (int)mode || !sh_handle_set_mode(h, (int)mode)) {
-        if (!sh_handle_get_mode(h, &before))
+        if (!known)
             return false;
         c->status = ((sh_fn_cublasSetMathMode)c->real)(h, mode);
         if (c->status == CUBLAS_STATUS_SUCCESS)
@@ -309,6 +311,12 @@ static bool sh_hook_set_math_mode(struct cublas_call *cc, cublasHandle_t h, cubl
     c->math_mode_used = used;
     c->changed = true;
     c->status = ((sh_fn_cublasSetMathMode)c->real)(h, (cublasMath_t)used);
+    if (c->status != CUBLAS_STATUS_SUCCESS) {
+        if (known)
+            sh_handle_set_mode(h, before);
+        else
+            sh_handle_forget(h);
+    }
     return true;
 }
 

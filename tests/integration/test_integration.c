@@ -613,6 +613,23 @@ START_TEST(mathmode_program_flag)
 }
 END_TEST
 
+/* A mode cuBLAS refuses (INVALID_VALUE) leaves the handle's mode as it
+ * was, with or without the shim: the refused one is never read back. */
+START_TEST(mathmode_refused)
+{
+    for (int shim = 0; shim <= 1; shim++) {
+        hr_app a;
+        gemm(&a, shim, NULL, ARGS("mathmode-set", "3", "64", "0", "80"));
+        ASSERT_OK(&a);
+        ASSERT_KV(&a, "set1_status", 7); /* CUBLAS_STATUS_INVALID_VALUE */
+        ASSERT_KV(&a, "mode1", 3);
+        ASSERT_KV(&a, "set3_status", 7); /* CUBLAS_STATUS_INVALID_VALUE */
+        ASSERT_KV(&a, "mode3", 0);
+        hr_app_free(&a);
+    }
+}
+END_TEST
+
 START_TEST(plugin_rtld_local)
 {
     hr_app a, b;
@@ -1304,6 +1321,7 @@ static Suite *suite_apps(void)
     TCase *t = tc("apps");
     tcase_add_test(t, mathmode_visible);
     tcase_add_test(t, mathmode_program_flag);
+    tcase_add_test(t, mathmode_refused);
     tcase_add_test(t, plugin_rtld_local);
     tcase_add_test(t, threads);
     tcase_add_test(t, no_real_library);
