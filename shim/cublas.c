@@ -216,6 +216,13 @@ static bool gemm_hook(struct cublas_call *cc)
         c->pointer_mode = pointer_mode_of(g->h);
     if (d.action != SH_ACT_UPCAST)
         return false;
+    /* FP16 accumulation takes FP16 A, B and C only: cuBLAS refuses other
+     * types, and COMPUTE_32F, which takes many, would turn the program's
+     * NOT_SUPPORTED into a GEMM. */
+    if (d.half_scalars && (g->at != CUDA_R_16F || g->bt != CUDA_R_16F || g->ct != CUDA_R_16F)) {
+        c->action = SH_ACT_FALLBACK;
+        return false;
+    }
 
     const void *alpha = g->alpha, *beta = g->beta;
     float host_scalars[2];

@@ -524,6 +524,28 @@ START_TEST(policy_pass_32f)
 }
 END_TEST
 
+/* CUBLAS_COMPUTE_16F takes FP16 A, B and C only: with FP32 ones cuBLAS
+ * answers CUBLAS_STATUS_NOT_SUPPORTED, and so must the program's call
+ * under the shim (COMPUTE_32F, which accepts them, would run it). */
+START_TEST(policy_16f_refused_types)
+{
+    for (int shim = 0; shim <= 1; shim++) {
+        hr_app a;
+        gemm(&a, shim, ENV("SAFEHALF_LOG_LEVEL=trace"),
+             ARGS("cublasGemmEx", "--data", "big", "--compute", "16F"));
+        ck_assert_msg(a.r.exit_code == 2, "%s", hr_describe(&a.r));
+        ASSERT_KV(&a, "status", 15); /* CUBLAS_STATUS_NOT_SUPPORTED */
+        if (shim) {
+            const char *rec = the_gemm_call(&a);
+            ASSERT_STR(rec, "compute_used", "CUBLAS_COMPUTE_16F");
+            ASSERT_STR(rec, "action", "fallback");
+            ASSERT_JNUM(rec, "status", 15);
+        }
+        hr_app_free(&a);
+    }
+}
+END_TEST
+
 /* Re-entrancy: the emulated Hgemm* call the exported GemmEx* inside; with
  * the shim only the outer call is seen, whatever the action. */
 static const char *const h_entries[] = {
@@ -1307,6 +1329,7 @@ static Suite *suite_policy(void)
     tcase_add_test(t, policy_upcast_lists);
     tcase_add_test(t, policy_pedantic);
     tcase_add_test(t, policy_pass_32f);
+    tcase_add_test(t, policy_16f_refused_types);
     suite_add_tcase(s, t);
     t = tc("reentry");
     tcase_add_loop_test(t, reentry_min_k, 0, NELEM(h_entries));
