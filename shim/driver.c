@@ -113,11 +113,14 @@ bool sh_driver_ready(void)
 
 /* One pair of floats per (context, stream): work on one stream runs in
  * order, so the next conversion on a stream cannot overwrite the pair
- * before the GEMM that reads it has run. */
+ * before the GEMM that reads it has run. CU_STREAM_PER_THREAD is one
+ * handle for a stream of each thread's own, unordered with the others':
+ * its pairs are per thread too. */
 #define NSCRATCH 512
 static struct scratch {
     CUcontext ctx;
     CUstream stream;
+    long tid; /* CU_STREAM_PER_THREAD's thread, else 0 */
     CUdeviceptr mem;
 } scratch[NSCRATCH];
 static int nscratch;
@@ -127,9 +130,10 @@ static atomic_int warned_full;
 static CUdeviceptr scratch_for(CUcontext ctx, CUstream stream)
 {
     CUdeviceptr mem = 0;
+    long tid = stream == CU_STREAM_PER_THREAD ? sh_log_tid() : 0;
     pthread_mutex_lock(&scratch_lock);
     for (int i = 0; i < nscratch && !mem; i++)
-        if (scratch[i].ctx == ctx && scratch[i].stream == stream)
+        if (scratch[i].ctx == ctx && scratch[i].stream == stream && scratch[i].tid == tid)
             mem = scratch[i].mem;
     if (!mem && nscratch < NSCRATCH) {
         /* Relaxed capture mode: allocating is legal while another stream of
@@ -144,7 +148,7 @@ static CUdeviceptr scratch_for(CUcontext ctx, CUstream stream)
         }
         p_cuThreadExchangeStreamCaptureMode(&mode);
         if (mem)
-            scratch[nscratch++] = (struct scratch){ ctx, stream, mem };
+            scratch[nscratch++] = (struct scratch){ ctx, stream, tid, mem };
     } else if (!mem) {
         sh_warn_once(&warned_full, "more than %d streams use half scalars in device memory; "
                      "calls on further streams are not upcast", NSCRATCH);
