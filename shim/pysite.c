@@ -205,6 +205,19 @@ static struct table *get_table(void)
     return sh_map_once(&table, sizeof(struct table));
 }
 
+/* The id of an interned stack. One whose text did not fit (the text is
+ * full) stays interned, so that its next calls cost a lookup too, but gets
+ * none: an id without frames would leave the call's site with neither its
+ * Python lines nor its native caller. Its calls count as dropped, as when
+ * the table of stacks is full, and the site is the native caller. */
+static unsigned id_of(const struct stack *s, unsigned e)
+{
+    if (s->json)
+        return e + 1;
+    atomic_fetch_add(&dropped, 1);
+    return 0;
+}
+
 /* Lock-free for a stack seen before; a new one is added under the lock
  * (with the GIL held as well: its code objects get a reference, so their
  * addresses can never be reused by another code object). */
@@ -225,7 +238,7 @@ static unsigned intern(const struct frame *f, int n)
                     continue;
                 if (pass)
                     pthread_mutex_unlock(&intern_lock);
-                return e + 1;
+                return id_of(s, e);
             }
             if (!pass)
                 break; /* maybe being added now: ask again under the lock */
@@ -237,7 +250,7 @@ static unsigned intern(const struct frame *f, int n)
                 py.incref((PyObj *)f[k].code);
             atomic_store_explicit(&s->ready, 1, memory_order_release);
             pthread_mutex_unlock(&intern_lock);
-            return e + 1;
+            return id_of(s, e);
         }
     }
     pthread_mutex_unlock(&intern_lock);

@@ -6,7 +6,7 @@ cublasGemmStridedBatchedEx, FP16 data, FP32 compute, k = 16224 products of
 
   python3 pysite_app.py [--calls N] [--value V] [--gil held|released]
                         [--thread NAME] [--two-sites] [--crash] [--kill]
-                        [--own-handle]
+                        [--own-handle] [--many-stacks N] [--nest D]
 
   --gil held      call through ctypes.PyDLL, which keeps the GIL during the
                   call; released (default): ctypes.CDLL, which releases it
@@ -20,6 +20,10 @@ cublasGemmStridedBatchedEx, FP16 data, FP32 compute, k = 16224 products of
   --own-handle    call cuBLAS through the handle ctypes.CDLL("libcublas.so.13")
                   returns (each function looked up with dlsym on it, as JAX's
                   and many ctypes programs' calls are), not the global scope
+  --many-stacks N after the calls, the small einsum from N different stacks:
+                  each from a function of its own in a file with a long
+                  name (about 270 bytes), which calls itself D times
+                  (--nest, default 30) before the call
 
 Prints key=value lines: status (0 when every call succeeded), out0 (first
 output element), inf, line_NAME for each line marked SITE=NAME (bmm and
@@ -128,6 +132,18 @@ def small(m):
         CUBLAS_COMPUTE_32F, -1)
 
 
+def many_stacks(model, count, nest):
+    name = "/generated/" + "d" * 250 + "/stack.py"
+    status = 0
+    for i in range(count):
+        src = ("def nest(m, d):\n"
+               "    return nest(m, d - 1) if d else small(m)\n")
+        scope = {"small": small}
+        exec(compile(src, name, "exec"), scope)
+        status |= scope["nest"](model, nest)
+    return status
+
+
 def run(args, results):
     cuda = Cuda(args.gil, args.own_handle)
     model = Model(cuda, 16224, args.value)
@@ -136,6 +152,8 @@ def run(args, results):
         status |= model.forward()
         if args.two_sites:
             status |= small(model)
+    if args.many_stacks:
+        status |= many_stacks(model, args.many_stacks, args.nest)
     out = cuda.download(model.out, model.b * model.c * model.n)
     status |= cuda.status
     tid = threading.get_native_id()
@@ -157,6 +175,8 @@ def main():
     parser.add_argument("--kill", action="store_true")
     parser.add_argument("--busy-thread", action="store_true")
     parser.add_argument("--own-handle", action="store_true")
+    parser.add_argument("--many-stacks", type=int, default=0)
+    parser.add_argument("--nest", type=int, default=30)
     args = parser.parse_args()
     find_lines()
     results = {}

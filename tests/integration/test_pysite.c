@@ -235,6 +235,34 @@ START_TEST(pystack_depth)
 }
 END_TEST
 
+/* More stack text than the table's text holds (120 stacks of 21 frames,
+ * each naming a file of about 270 bytes): a stack that did not fit is
+ * counted in pystacks_dropped and its call attributed to its native caller,
+ * as when the table of stacks is full; never a site with neither. */
+START_TEST(pystack_text_full)
+{
+    hr_app a;
+    run_py(&a, ENV("SAFEHALF_PYSTACK=32"),
+           ARGS("--calls", "0", "--many-stacks", "120", "--nest", "20"));
+    ASSERT_OK(&a);
+    const char *sum = hr_log_find(&a.log, "summary", 0);
+    ck_assert_ptr_nonnull(sum);
+    long dropped = (long)hr_json_num(sum, "sites.pystacks_dropped"), framed = 0, native = 0;
+    for (size_t i = 0; i < hr_log_count(&a.log, "site"); i++) {
+        const char *s = hr_log_find(&a.log, "site", i);
+        if (!strstr(s, "\"site\":null"))
+            framed++;
+        else
+            native++;
+    }
+    ck_assert_int_eq((int)hr_log_count(&a.log, "error"), 0);
+    ck_assert_msg(framed > 0 && dropped > 0, "framed %ld dropped %ld", framed, dropped);
+    ck_assert_msg(framed + dropped == 120, "framed %ld + dropped %ld != 120", framed, dropped);
+    ck_assert_int_eq(native, 1); /* the dropped ones: one native caller (libffi) */
+    hr_app_free(&a);
+}
+END_TEST
+
 /* Two lines, three calls each: two sites, each with its own counts. */
 START_TEST(sites_and_counts)
 {
@@ -365,6 +393,7 @@ int main(void)
     tcase_add_test(t, site_in_python_thread);
     tcase_add_test(t, site_with_busy_python_thread);
     tcase_add_test(t, pystack_depth);
+    tcase_add_test(t, pystack_text_full);
     tcase_add_test(t, sites_and_counts);
     tcase_add_test(t, native_site);
     tcase_add_test(t, native_backtrace);
