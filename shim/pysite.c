@@ -15,9 +15,11 @@
 
 #define NSTACKS 1024
 #define TEXT_BYTES (512 * 1024)
-/* One frame's text at most: a path cut to its last 300 bytes, a function
- * name to 120, escaping. */
-#define FRAME_TEXT 1024
+/* A stack's text at most: the records that carry it (nonfinite: 8 KiB,
+ * site: 12 KiB with a native backtrace) must still fit. Frames beyond it,
+ * the outermost ones, are left out of the text. One frame is at most a
+ * path cut to its last 300 bytes and a function name cut to 120, escaped. */
+#define STACK_TEXT 5120
 
 /* Everything used of CPython's C API, all of it public and exported since
  * 3.9 (PyFrame_GetCode/GetBack are the newest). A PyObject is opaque here. */
@@ -170,13 +172,14 @@ static bool code_str(const void *code, const char *name, char *out, size_t cap, 
 /* Formats a new stack into the text arena; with the GIL held. */
 static const char *format(struct table *t, const struct frame *f, int n)
 {
-    char buf[FRAME_TEXT * SH_PYSTACK_MAX], file[301], func[121];
+    char buf[STACK_TEXT], file[301], func[121];
     struct sh_json j;
     PyObj *type, *value, *tb;
     py.err_fetch(&type, &value, &tb); /* the program's pending exception, if any, survives */
     sh_json_fragment(&j, buf, sizeof buf);
     sh_json_open(&j, NULL, '[');
     for (int i = 0; i < n; i++) {
+        size_t before = j.len;
         sh_json_open(&j, NULL, '{');
         sh_json_str(&j, "file", code_str(f[i].code, "co_filename", file, sizeof file, true)
                                     ? file : NULL);
@@ -189,6 +192,12 @@ static const char *format(struct table *t, const struct frame *f, int n)
                      code_str(f[i].code, "co_name", func, sizeof func, false);
         sh_json_str(&j, "func", named ? func : NULL);
         sh_json_close(&j, '}');
+        if (j.overflow || j.len + 2 > sizeof buf) { /* no room for "]" */
+            j.len = before;
+            j.buf[before] = '\0';
+            j.overflow = false;
+            break;
+        }
     }
     sh_json_close(&j, ']');
     py.err_restore(type, value, tb);

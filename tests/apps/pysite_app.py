@@ -7,6 +7,7 @@ cublasGemmStridedBatchedEx, FP16 data, FP32 compute, k = 16224 products of
   python3 pysite_app.py [--calls N] [--value V] [--gil held|released]
                         [--thread NAME] [--two-sites] [--crash] [--kill]
                         [--own-handle] [--many-stacks N] [--nest D]
+                        [--deep D]
 
   --gil held      call through ctypes.PyDLL, which keeps the GIL during the
                   call; released (default): ctypes.CDLL, which releases it
@@ -24,6 +25,8 @@ cublasGemmStridedBatchedEx, FP16 data, FP32 compute, k = 16224 products of
                   each from a function of its own in a file with a long
                   name (about 270 bytes), which calls itself D times
                   (--nest, default 30) before the call
+  --deep D        after the calls, the einsum once more (bmm) from such a
+                  function, which calls itself D times before the call
 
 Prints key=value lines: status (0 when every call succeeded), out0 (first
 output element), inf, line_NAME for each line marked SITE=NAME (bmm and
@@ -132,15 +135,20 @@ def small(m):
         CUBLAS_COMPUTE_32F, -1)
 
 
+def nested(call):
+    """A new function, in a file with a long name, that calls itself d times
+    and then call(m)."""
+    src = ("def nest(m, d):\n"
+           "    return nest(m, d - 1) if d else call(m)\n")
+    scope = {"call": call}
+    exec(compile(src, "/generated/" + "d" * 250 + "/stack.py", "exec"), scope)
+    return scope["nest"]
+
+
 def many_stacks(model, count, nest):
-    name = "/generated/" + "d" * 250 + "/stack.py"
     status = 0
     for i in range(count):
-        src = ("def nest(m, d):\n"
-               "    return nest(m, d - 1) if d else small(m)\n")
-        scope = {"small": small}
-        exec(compile(src, name, "exec"), scope)
-        status |= scope["nest"](model, nest)
+        status |= nested(small)(model, nest)
     return status
 
 
@@ -154,6 +162,8 @@ def run(args, results):
             status |= small(model)
     if args.many_stacks:
         status |= many_stacks(model, args.many_stacks, args.nest)
+    if args.deep:
+        status |= nested(bmm)(model, args.deep)
     out = cuda.download(model.out, model.b * model.c * model.n)
     status |= cuda.status
     tid = threading.get_native_id()
@@ -177,6 +187,7 @@ def main():
     parser.add_argument("--own-handle", action="store_true")
     parser.add_argument("--many-stacks", type=int, default=0)
     parser.add_argument("--nest", type=int, default=30)
+    parser.add_argument("--deep", type=int, default=0)
     args = parser.parse_args()
     find_lines()
     results = {}

@@ -263,6 +263,30 @@ START_TEST(pystack_text_full)
 }
 END_TEST
 
+/* The deepest stack (SAFEHALF_PYSTACK=32) of frames naming long files
+ * (about 270 bytes each, some 10 KiB of text in all): the nonfinite and
+ * site records are still written, with the innermost frames that fit. */
+START_TEST(deep_stack_of_long_paths)
+{
+    hr_app a;
+    run_py(&a, ENV("SAFEHALF_PYSTACK=32"), ARGS("--calls", "0", "--deep", "40"));
+    ASSERT_OK(&a);
+    ck_assert_int_eq((int)hr_log_count(&a.log, "error"), 0);
+    ck_assert_int_eq((int)hr_log_count(&a.log, "nonfinite"), 1);
+    ck_assert_int_eq((int)hr_log_count(&a.log, "site"), 1);
+    const char *recs[] = { hr_log_find(&a.log, "nonfinite", 0), hr_log_find(&a.log, "site", 0) };
+    for (int i = 0; i < 2; i++) {
+        char site[16384];
+        ck_assert(hr_json_get(recs[i], "site", site, sizeof site) == 'a');
+        ck_assert_msg(strncmp(site + 1, frame(&a, "line_bmm", "bmm", NULL),
+                              strlen(frame(&a, "line_bmm", "bmm", NULL))) == 0, "%s", site);
+        ck_assert_int_ge(frames(site), 8);
+        ck_assert_int_lt(frames(site), 32);
+    }
+    hr_app_free(&a);
+}
+END_TEST
+
 /* Two lines, three calls each: two sites, each with its own counts. */
 START_TEST(sites_and_counts)
 {
@@ -394,6 +418,7 @@ int main(void)
     tcase_add_test(t, site_with_busy_python_thread);
     tcase_add_test(t, pystack_depth);
     tcase_add_test(t, pystack_text_full);
+    tcase_add_test(t, deep_stack_of_long_paths);
     tcase_add_test(t, sites_and_counts);
     tcase_add_test(t, native_site);
     tcase_add_test(t, native_backtrace);
