@@ -158,10 +158,19 @@ static bool code_str(const void *code, const char *name, char *out, size_t cap, 
     }
     const char *s = py.utf8(o);
     if (s) {
-        size_t n = strlen(s);
-        if (n >= cap)
-            s += keep_end ? n - (cap - 1) : 0;
-        snprintf(out, cap, "%s", s);
+        size_t n = strlen(s), keep = n < cap ? n : cap - 1;
+        if (keep_end)
+            s += n - keep;
+        /* Cut between characters: the bytes of a cut one would be written
+         * as U+FFFD. s is UTF-8, so a byte 10xxxxxx continues a character. */
+        if (keep < n) {
+            while (keep_end && keep && ((unsigned char)*s & 0xC0) == 0x80)
+                s++, keep--;
+            while (!keep_end && keep && ((unsigned char)s[keep] & 0xC0) == 0x80)
+                keep--;
+        }
+        memcpy(out, s, keep);
+        out[keep] = '\0';
     } else {
         py.err_clear();
     }

@@ -7,7 +7,7 @@ cublasGemmStridedBatchedEx, FP16 data, FP32 compute, k = 16224 products of
   python3 pysite_app.py [--calls N] [--value V] [--gil held|released]
                         [--thread NAME] [--two-sites] [--crash] [--kill]
                         [--own-handle] [--many-stacks N] [--nest D]
-                        [--deep D]
+                        [--deep D] [--non-ascii]
 
   --gil held      call through ctypes.PyDLL, which keeps the GIL during the
                   call; released (default): ctypes.CDLL, which releases it
@@ -27,6 +27,9 @@ cublasGemmStridedBatchedEx, FP16 data, FP32 compute, k = 16224 products of
                   (--nest, default 30) before the call
   --deep D        after the calls, the einsum once more (bmm) from such a
                   function, which calls itself D times before the call
+  --non-ascii     after the calls, the einsum once more (bmm) from a
+                  function named f + 100 x "\u00e9" (201 bytes of UTF-8) in
+                  a file /generated/ + 200 x "\u00e9" + /stack.py (420 bytes)
 
 Prints key=value lines: status (0 when every call succeeded), out0 (first
 output element), inf, line_NAME for each line marked SITE=NAME (bmm and
@@ -135,14 +138,14 @@ def small(m):
         CUBLAS_COMPUTE_32F, -1)
 
 
-def nested(call):
+def nested(call, file="/generated/" + "d" * 250 + "/stack.py", func="nest"):
     """A new function, in a file with a long name, that calls itself d times
     and then call(m)."""
-    src = ("def nest(m, d):\n"
-           "    return nest(m, d - 1) if d else call(m)\n")
+    src = ("def %s(m, d):\n"
+           "    return %s(m, d - 1) if d else call(m)\n") % (func, func)
     scope = {"call": call}
-    exec(compile(src, "/generated/" + "d" * 250 + "/stack.py", "exec"), scope)
-    return scope["nest"]
+    exec(compile(src, file, "exec"), scope)
+    return scope[func]
 
 
 def many_stacks(model, count, nest):
@@ -164,6 +167,9 @@ def run(args, results):
         status |= many_stacks(model, args.many_stacks, args.nest)
     if args.deep:
         status |= nested(bmm)(model, args.deep)
+    if args.non_ascii:
+        status |= nested(bmm, "/generated/" + "\u00e9" * 200 + "/stack.py",
+                         "f" + "\u00e9" * 100)(model, 0)
     out = cuda.download(model.out, model.b * model.c * model.n)
     status |= cuda.status
     tid = threading.get_native_id()
@@ -188,6 +194,7 @@ def main():
     parser.add_argument("--many-stacks", type=int, default=0)
     parser.add_argument("--nest", type=int, default=30)
     parser.add_argument("--deep", type=int, default=0)
+    parser.add_argument("--non-ascii", action="store_true")
     args = parser.parse_args()
     find_lines()
     results = {}

@@ -287,6 +287,33 @@ START_TEST(deep_stack_of_long_paths)
 }
 END_TEST
 
+/* A file name and a function name longer than the shim keeps, of two-byte
+ * UTF-8 characters: cut between characters, never inside one (a byte of a
+ * cut character would be written as U+FFFD). */
+START_TEST(long_non_ascii_names)
+{
+    hr_app a;
+    run_py(&a, NULL, ARGS("--calls", "0", "--non-ascii"));
+    ASSERT_OK(&a);
+    const char *rec = hr_log_find(&a.log, "nonfinite", 0);
+    ck_assert_ptr_nonnull(rec);
+    /* The second frame, raw: {"file":"...","line":2,"func":"..."} */
+    const char *end = strstr(rec, "/stack.py\",\"line\":2,\"func\":\"f");
+    ck_assert_msg(end != NULL, "%s", rec);
+    const char *file = end;
+    while (file > rec && strncmp(file, "\"file\":\"", 8) != 0)
+        file--;
+    file += 8;
+    const char *func = end + strlen("/stack.py\",\"line\":2,\"func\":\"");
+    size_t file_len = (size_t)(end + 9 - file), func_len = strcspn(func, "\"");
+    ck_assert_msg(strstr(rec, "\\ufffd") == NULL, "%s", rec);
+    /* The file's end (the last 300 bytes at most), the function's start. */
+    ck_assert_msg(file_len >= 290 && file_len <= 300, "%zu in %s", file_len, rec);
+    ck_assert_msg(func_len >= 110 && func_len <= 120, "%zu in %s", func_len, rec);
+    hr_app_free(&a);
+}
+END_TEST
+
 /* Two lines, three calls each: two sites, each with its own counts. */
 START_TEST(sites_and_counts)
 {
@@ -419,6 +446,7 @@ int main(void)
     tcase_add_test(t, pystack_depth);
     tcase_add_test(t, pystack_text_full);
     tcase_add_test(t, deep_stack_of_long_paths);
+    tcase_add_test(t, long_non_ascii_names);
     tcase_add_test(t, sites_and_counts);
     tcase_add_test(t, native_site);
     tcase_add_test(t, native_backtrace);
