@@ -30,6 +30,8 @@ static struct {
     PyObj *(*this_thread_state)(void);    /* PyGILState_GetThisThreadState */
     PyObj *(*current_thread_state)(void); /* optional: the GIL holder's, or this thread's */
     int (*finalizing)(void);              /* optional */
+    PyObj *(*interp_head)(void);          /* optional: PyInterpreterState_Head */
+    PyObj *(*interp_main)(void);          /* optional: PyInterpreterState_Main */
     int (*gil_check)(void);
     int (*gil_ensure)(void);
     void (*gil_release)(int);
@@ -95,6 +97,8 @@ static void find_python(void)
     *(void **)&py.current_thread_state =
         sym2("PyThreadState_GetUnchecked", "_PyThreadState_UncheckedGet");
     *(void **)&py.finalizing = sym2("Py_IsFinalizing", "_Py_IsFinalizing");
+    *(void **)&py.interp_head = sym("PyInterpreterState_Head");
+    *(void **)&py.interp_main = sym("PyInterpreterState_Main");
     *(void **)&py.gil_check = sym("PyGILState_Check");
     *(void **)&py.gil_ensure = sym("PyGILState_Ensure");
     *(void **)&py.gil_release = sym("PyGILState_Release");
@@ -324,6 +328,13 @@ unsigned sh_pysite_capture(int depth)
     /* A thread state of its own other than its gilstate one: the thread
      * holds the GIL, and taking it again would deadlock. */
     if (cur && py.tstate_per_thread)
+        return 0;
+    /* Before 3.12 the holder's thread is unknown: with a sub-interpreter in
+     * the process it may be this one, through the sub-interpreter's thread
+     * state, and PyGILState_Ensure would wait for itself. (New interpreters
+     * go to the head of the list: a head other than the main one means
+     * there are others; nothing is dereferenced.) */
+    if (cur && (!py.interp_head || !py.interp_main || py.interp_head() != py.interp_main()))
         return 0;
     /* Taking the GIL while the interpreter shuts down ends the thread. */
     if (!py.finalizing || py.finalizing())

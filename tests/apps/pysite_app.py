@@ -7,7 +7,7 @@ cublasGemmStridedBatchedEx, FP16 data, FP32 compute, k = 16224 products of
   python3 pysite_app.py [--calls N] [--value V] [--gil held|released]
                         [--thread NAME] [--two-sites] [--crash] [--kill]
                         [--own-handle] [--many-stacks N] [--nest D]
-                        [--deep D] [--non-ascii]
+                        [--deep D] [--non-ascii] [--subinterpreter]
 
   --gil held      call through ctypes.PyDLL, which keeps the GIL during the
                   call; released (default): ctypes.CDLL, which releases it
@@ -27,6 +27,9 @@ cublasGemmStridedBatchedEx, FP16 data, FP32 compute, k = 16224 products of
                   (--nest, default 30) before the call
   --deep D        after the calls, the einsum once more (bmm) from such a
                   function, which calls itself D times before the call
+  --subinterpreter  run all this in a sub-interpreter (_xxsubinterpreters);
+                  prints subinterpreter=0 and runs in the main one where
+                  this Python has none
   --non-ascii     after the calls, the einsum once more (bmm) from a
                   function named f + 100 x "\u00e9" (201 bytes of UTF-8) in
                   a file /generated/ + 200 x "\u00e9" + /stack.py (420 bytes)
@@ -180,7 +183,32 @@ def run(args, results):
                    tid=tid, comm=comm)
 
 
+def in_subinterpreter():
+    try:
+        import _xxsubinterpreters as interpreters
+    except ImportError:
+        print("subinterpreter=0")
+        return None
+    argv = [a for a in sys.argv if a != "--subinterpreter"]
+    code = ("import runpy, sys\n"
+            "sys.argv = %r\n"
+            "try:\n"
+            "    runpy.run_path(sys.argv[0], run_name='__main__')\n"
+            "except SystemExit as e:\n"
+            "    sys.stdout.flush()\n"
+            "    assert not e.code, e.code\n" % (argv,))
+    interp = interpreters.create()
+    interpreters.run_string(interp, code)  # raises when it failed
+    print("subinterpreter=1")
+    return 0
+
+
 def main():
+    if "--subinterpreter" in sys.argv:
+        status = in_subinterpreter()
+        if status is not None:
+            return status
+        sys.argv.remove("--subinterpreter")
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=1)
     parser.add_argument("--value", type=float, default=16.7)

@@ -314,6 +314,25 @@ START_TEST(long_non_ascii_names)
 }
 END_TEST
 
+/* The call made in a sub-interpreter with the GIL held (ctypes.PyDLL; a C
+ * extension that keeps it): before 3.12 the GIL is the process's and the
+ * thread holds it through the sub-interpreter's thread state, not its
+ * gilstate one, so taking it for the lookup would wait for itself. The
+ * program must finish; the call gets no Python site there. */
+START_TEST(subinterpreter_with_gil_held)
+{
+    hr_app a;
+    const char *argv[] = { hr_env_path("SH_PYSITE_APP"), "--subinterpreter", "--gil", "held",
+                           NULL };
+    hr_app_opts o = { .shim = 1, .emu = 1, .timeout_s = 30 };
+    hr_app_run(&a, &o, hr_env_path("SH_PYTHON"), argv);
+    ASSERT_OK(&a);
+    ck_assert_int_eq(kv(&a, "inf"), 24);
+    ck_assert_int_eq((int)hr_log_count(&a.log, "nonfinite"), 1);
+    hr_app_free(&a);
+}
+END_TEST
+
 /* Two lines, three calls each: two sites, each with its own counts. */
 START_TEST(sites_and_counts)
 {
@@ -447,6 +466,7 @@ int main(void)
     tcase_add_test(t, pystack_text_full);
     tcase_add_test(t, deep_stack_of_long_paths);
     tcase_add_test(t, long_non_ascii_names);
+    tcase_add_test(t, subinterpreter_with_gil_held);
     tcase_add_test(t, sites_and_counts);
     tcase_add_test(t, native_site);
     tcase_add_test(t, native_backtrace);
