@@ -14,7 +14,10 @@
 #include "policy.h"
 
 #define NSTACKS 1024
-#define TEXT_BYTES (512 * 1024)
+/* Mapped at first use, so untouched room costs nothing: room for the
+ * table's stacks at 2 KiB each (8 frames of site-packages paths take about
+ * 1.3), fewer of the deepest. */
+#define TEXT_BYTES (NSTACKS * 2048)
 /* A stack's text at most: the records that carry it (nonfinite: 8 KiB,
  * site: 12 KiB with a native backtrace) must still fit. Frames beyond it,
  * the outermost ones, are left out of the text. One frame is at most a

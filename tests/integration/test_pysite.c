@@ -235,15 +235,15 @@ START_TEST(pystack_depth)
 }
 END_TEST
 
-/* More stack text than the table's text holds (120 stacks of 21 frames,
- * each naming a file of about 270 bytes): a stack that did not fit is
+/* More stack text than the table's text holds (450 stacks of 21 frames,
+ * each naming a file of about 270 bytes, each cut to 5 KiB): a stack that did not fit is
  * counted in pystacks_dropped and its call attributed to its native caller,
  * as when the table of stacks is full; never a site with neither. */
 START_TEST(pystack_text_full)
 {
     hr_app a;
     run_py(&a, ENV("SAFEHALF_PYSTACK=32"),
-           ARGS("--calls", "0", "--many-stacks", "120", "--nest", "20"));
+           ARGS("--calls", "0", "--many-stacks", "450", "--nest", "20"));
     ASSERT_OK(&a);
     const char *sum = hr_log_find(&a.log, "summary", 0);
     ck_assert_ptr_nonnull(sum);
@@ -257,7 +257,7 @@ START_TEST(pystack_text_full)
     }
     ck_assert_int_eq((int)hr_log_count(&a.log, "error"), 0);
     ck_assert_msg(framed > 0 && dropped > 0, "framed %ld dropped %ld", framed, dropped);
-    ck_assert_msg(framed + dropped == 120, "framed %ld + dropped %ld != 120", framed, dropped);
+    ck_assert_msg(framed + dropped == 450, "framed %ld + dropped %ld != 450", framed, dropped);
     ck_assert_int_eq(native, 1); /* the dropped ones: one native caller (libffi) */
     hr_app_free(&a);
 }
