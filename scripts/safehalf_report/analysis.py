@@ -5,7 +5,7 @@ README.md ("The safehalf command and the report")."""
 import json
 
 from . import sites as sitemod
-from .processes import real, site_id, whole
+from .processes import site_id, whole
 
 EARLIER_OP = ("produced by an earlier op the shim cannot see, e.g. a normalization or "
               "softmax kernel")
@@ -146,13 +146,7 @@ def _add_new(values, value):
         values.append(value)
 
 
-def finding_time(rec):
-    """(seconds, "call_t" or "t"): when the call was made, when the record
-    says; else when the finding was written."""
-    for key in ("call_t", "t"):
-        if real(rec.get(key)) is not None:
-            return rec[key], key
-    return None, None
+finding_time = sitemod.finding_time
 
 
 def _finding_order(item):

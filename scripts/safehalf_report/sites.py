@@ -50,11 +50,21 @@ def _key(row):
     return json.dumps(fields, sort_keys=True, default=str)
 
 
-def _time(rec):
-    for key in ("call_t", "t"):
+def finding_time(rec):
+    """(seconds, "call_t" or "t"): when the call was made, when the record
+    says; else when the finding was written. A finding inside a CUDA graph
+    came from one of its replays, but its call_t is when the graph was
+    captured (maybe thousands of steps before): the record's t, soon after
+    the replay, orders it."""
+    keys = ("t",) if rec.get("captured") is True else ("call_t", "t")
+    for key in keys:
         if real(rec.get(key)) is not None:
-            return rec[key]
-    return None
+            return rec[key], key
+    return None, None
+
+
+def _time(rec):
+    return finding_time(rec)[0]
 
 
 def process_sites(proc):

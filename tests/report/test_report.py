@@ -7,7 +7,8 @@ import os
 import re
 import unittest
 
-from reportlib import LOGS, read_log, report, report_json, unexpected_stderr
+from reportlib import (LOGS, VERSION, TempDirTest, read_log, report, report_json,
+                       unexpected_stderr)
 
 
 def row(text, *cells):
@@ -297,6 +298,33 @@ class Killed(unittest.TestCase):
         self.assertEqual(doc["policy_effect"]["apis"], {})
         self.assertEqual((doc["first_nonfinite"]["captured"], doc["first_nonfinite"]["replay"]),
                          (True, 3))
+
+
+class GraphReplayAfterEagerCall(TempDirTest):
+    """A CUDA graph captured at the start (its findings' call_t is the
+    capture's) and replayed every step; at a later step an eager call
+    creates Inf, and the next replay receives it. The eager call is the
+    first: the replay's call_t must not put it before."""
+
+    def test_replay_ordered_by_its_record_time(self):
+        base = {"pid": 500, "tid": 500, "m": 8, "n": 8, "k": 8, "batch": 1, "inf": 1,
+                "pos_inf": 1, "neg_inf": 0, "nan": 0, "numel": 64}
+        recs = [
+            {"ev": "start", "t": 100.0, "pid": 500, "tid": 500, "version": VERSION,
+             "run": "g", "policy": {}},
+            dict(base, ev="nonfinite", t=900.001, call_t=900.0, seq=5000, api="cublasGemmEx",
+                 captured=False, inputs_finite=True, inputs={"A": {"inf": 0, "nan": 0}}),
+            dict(base, ev="nonfinite", t=900.5, call_t=101.0, seq=3, api="cublasLtMatmul",
+                 captured=True, replay=800, inputs_finite=False,
+                 inputs={"A": {"inf": 1, "nan": 0}}),
+        ]
+        with open(self.path("g.jsonl"), "w") as f:
+            f.write("".join(json.dumps(r) + "\n" for r in recs))
+        doc, _ = report_json(self, self.path("g.jsonl"))
+        first = doc["first_nonfinite"]
+        self.assertEqual((first["api"], first["seq"], first["time_from"]),
+                         ("cublasGemmEx", 5000, "call_t"))
+        self.assertEqual([s["api"] for s in doc["sites"]], ["cublasGemmEx", "cublasLtMatmul"])
 
 
 class SharedFile(unittest.TestCase):
