@@ -202,6 +202,10 @@ def _processes(doc):
 def _first(doc):
     ev = doc["first_nonfinite"]
     if ev is None:
+        unlogged = _unlogged(doc)
+        if unlogged:
+            return ["No non-finite output was logged, but %s were counted: %s." % (
+                plural(unlogged, "non-finite output"), UNLOGGED_WHY)]
         return ["No non-finite output was found (in the calls that were checked)."]
     total = doc["nonfinite"]
     lines = ["First non-finite output (of %s in %s)" % (
@@ -209,6 +213,16 @@ def _first(doc):
         plural(total["processes"], "process", "processes"))]
     lines += ["  " + l for l in first_event_lines(ev)]
     return lines
+
+
+UNLOGGED_WHY = ("their records were suppressed (SAFEHALF_MAX_RECORDS) or dropped, so which "
+                "came first is not known; run again with SAFEHALF_MAX_RECORDS >= 1")
+
+
+def _unlogged(doc):
+    """Findings the counters saw when no nonfinite record is in the logs
+    (SAFEHALF_MAX_RECORDS=0): "none found" would contradict the counts."""
+    return sum(c["nonfinite"] for c in doc["policy_effect"]["apis"].values())
 
 
 def first_event_lines(ev):
@@ -337,7 +351,10 @@ def summary(doc, report_command, max_processes=6):
     lines += _process_states(doc["processes"], max_processes)
     lines += _api_totals(doc["policy_effect"])
     ev = doc["first_nonfinite"]
-    if ev is None:
+    if ev is None and _unlogged(doc):
+        lines.append("%s counted, none logged: %s" % (
+            plural(_unlogged(doc), "Inf/NaN output"), UNLOGGED_WHY))
+    elif ev is None:
         lines.append("no Inf/NaN found in the checked outputs")
     else:
         lines += _first_brief(ev, doc["nonfinite"])

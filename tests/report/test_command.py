@@ -162,6 +162,21 @@ class OverflowRuns(TempDirTest):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("no Inf/NaN found in the checked outputs", summary(r.stderr))
 
+    def test_findings_counted_but_none_logged(self):
+        """SAFEHALF_MAX_RECORDS=0: the counts say 3 non-finite; neither the
+        summary nor the report may say none was found."""
+        r = self.sh(app("overflow_app"), "--calls", "3", SAFEHALF_MAX_RECORDS="0")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        s = summary(r.stderr)
+        self.assertNotIn("no Inf/NaN found in the checked outputs", s)
+        self.assertTrue(any(l.startswith("3 Inf/NaN outputs counted, none logged: ") for l in s),
+                        s)
+        rep = run([SAFEHALF, "report", self.logs()[0]], cwd=self.dir)
+        self.assertEqual(rep.returncode, 0, rep.stderr)
+        self.assertNotIn("No non-finite output was found", rep.stdout)
+        self.assertIn("No non-finite output was logged, but 3 non-finite outputs were counted",
+                      rep.stdout)
+
     def test_other_safehalf_variables_pass_through(self):
         r = self.sh(app("overflow_app"), "--calls", "3", SAFEHALF_CHECK_INPUTS="1",
                     SAFEHALF_MAX_RECORDS="1")
