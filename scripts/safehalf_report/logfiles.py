@@ -84,25 +84,20 @@ def _expand_one(arg):
 
 
 def read_log(path, messages):
-    """The records of one log, each a dict with two more keys: "_log" (the
-    path) and "_line" (1-based line number)."""
+    """The records of one log, one at a time, each a dict with two more keys:
+    "_log" (the path) and "_line" (1-based line number). The file is read a
+    line at a time: a trace-level log of millions of call records is never
+    held whole."""
     try:
         with open(path, "rb") as f:
-            data = f.read()
+            for number, raw in enumerate(f, 1):
+                # only the last line can lack its newline
+                cut_short = not raw.endswith(b"\n")
+                rec = _parse_line(raw, path, number, cut_short, messages)
+                if rec is not None:
+                    yield rec
     except OSError as e:
         messages.add("cannot read: %s" % e.strerror, path)
-        return []
-    lines = data.split(b"\n")
-    terminated = data.endswith(b"\n")
-    if terminated:
-        lines.pop()  # the empty piece after the last newline
-    records = []
-    for number, raw in enumerate(lines, 1):
-        cut_short = number == len(lines) and not terminated
-        rec = _parse_line(raw, path, number, cut_short, messages)
-        if rec is not None:
-            records.append(rec)
-    return records
 
 
 def _parse_line(raw, path, number, cut_short, messages):

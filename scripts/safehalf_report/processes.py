@@ -173,13 +173,21 @@ def load(paths, messages):
     {"path", "records", "processes"}."""
     processes, logs = [], []
     for path in paths:
-        records = logfiles.read_log(path, messages)
-        if not records:
+        tally = [0]
+        group = group_log(path, _counted(logfiles.read_log(path, messages), tally), messages)
+        if not tally[0]:
             messages.add("empty log (no record in it)", path)
-        group = group_log(path, records, messages)
         processes.extend(group)
-        logs.append({"path": path, "records": len(records), "processes": len(group)})
+        logs.append({"path": path, "records": tally[0], "processes": len(group)})
     return processes, logs
+
+
+def _counted(records, tally):
+    """records as they come, counted in tally[0]: the records a process
+    does not keep (call records) are not kept in a list either."""
+    for rec in records:
+        tally[0] += 1
+        yield rec
 
 
 def note_versions(processes, version, messages):

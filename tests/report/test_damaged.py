@@ -19,12 +19,13 @@ import os
 import random
 import re
 import sys
+import tracemalloc
 import unittest
 
 from reportlib import HERE, LOGS, VERSION, TempDirTest, report, report_json
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "scripts"))
-from safehalf_report import cli  # noqa: E402  (the package of the command under test)
+from safehalf_report import cli, logfiles, processes  # noqa: E402  (the package under test)
 
 MESSAGES = [
     "safehalf report: damaged/corrupt.jsonl:2: corrupt line (not a JSON object); skipped",
@@ -138,6 +139,36 @@ class OneByOne(unittest.TestCase):
         self.assertEqual(doc["runs"], [])
         self.assertEqual(doc["processes"][0]["pid"], 9600)
         self.assertEqual(doc["policy_effect"]["apis"]["cublasGemmEx"]["calls"], 8)
+
+
+class LargeLog(TempDirTest):
+    """A trace-level log: 50,000 call records (17 MB) around one finding.
+    Reading it keeps what the report needs, not every line or record."""
+
+    def test_call_records_are_not_kept(self):
+        call = {"ev": "call", "pid": 1, "tid": 1, "api": "cublasGemmEx", "status": 0,
+                "m": 1024, "n": 1024, "k": 4096, "batch": 1, "atype": "CUDA_R_16F",
+                "btype": "CUDA_R_16F", "ctype": "CUDA_R_16F", "compute": "CUBLAS_COMPUTE_16F",
+                "compute_used": "CUBLAS_COMPUTE_32F", "pointer_mode": "host",
+                "action": "upcast", "pad": "x" * 100}
+        log = self.path("trace.jsonl")
+        with open(log, "w") as f:
+            f.write(json.dumps({"ev": "start", "t": 1, "pid": 1, "tid": 1, "version": VERSION,
+                                "policy": {}}) + "\n")
+            for seq in range(1, 50001):
+                f.write(json.dumps(dict(call, t=1 + seq * 1e-5, seq=seq)) + "\n")
+            f.write(json.dumps({"ev": "nonfinite", "t": 3, "pid": 1, "tid": 2,
+                                "api": "cublasGemmEx", "seq": 50000}) + "\n")
+        messages = logfiles.Messages()
+        tracemalloc.start()
+        try:
+            found, logs = processes.load([log], messages)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        self.assertEqual(logs[0]["records"], 50002)
+        self.assertEqual(len(found[0].nonfinite), 1)
+        self.assertLess(peak, 4 << 20, "reading a 17 MB log peaked at %d bytes" % peak)
 
 
 class Mutations(TempDirTest):
