@@ -245,7 +245,12 @@ def summary_lines(pattern, run_id, since, outcome, prog, version, follow_dlsym=F
     if pattern == "stderr":
         return head + ["the log went to stderr (SAFEHALF_LOG=stderr): there is no log file to "
                        "summarize"]
-    paths = sorted(glob.glob(log_glob(pattern)), key=logfiles.natural_key)
+    if "%" not in pattern and os.path.exists(pattern) and not os.path.isfile(pattern):
+        return head + ["the log went to %s, which is not a regular file: there is no log file "
+                       "to summarize" % pattern]
+    # Regular files only: reading a FIFO or a terminal would wait forever.
+    paths = sorted((p for p in glob.glob(log_glob(pattern)) if os.path.isfile(p)),
+                   key=logfiles.natural_key)
     chosen, logs, notes, shared = load_run(paths, run_id, since, version)
     if not chosen:
         return head + ["no log of this run matches %s: the program made no cuBLAS call, or "

@@ -265,6 +265,16 @@ class OverflowRuns(TempDirTest):
                                                "there is no log file to summarize")
         self.assertEqual(os.listdir(self.dir), [])
 
+    def test_log_to_a_stream_that_is_not_a_file(self):
+        """--log /dev/stderr (a pipe here, a terminal often): the summary
+        must not try to read it back, which waited forever."""
+        r = safehalf("--log", "/dev/stderr", app("overflow_app"), cwd=self.dir, env=emu_env(),
+                     timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn('{"ev":"start"', r.stderr)
+        self.assertEqual(summary(r.stderr)[2], "the log went to /dev/stderr, which is not a "
+                                               "regular file: there is no log file to summarize")
+
 
 class Environment(TempDirTest):
     SHOW = 'printf "LD_PRELOAD=%s\\n" "$LD_PRELOAD"; cat /proc/$$/maps'
