@@ -78,8 +78,8 @@ def expand_log_args(args, messages):
 def _expand_one(arg):
     if os.path.isdir(arg):
         return sorted(glob.glob(os.path.join(glob.escape(arg), "*.jsonl")), key=natural_key)
-    if os.path.isfile(arg):
-        return [arg]
+    if os.path.exists(arg):
+        return [arg]  # named as it is: a file, or a pipe such as <(zcat run.jsonl.gz)
     return sorted((p for p in glob.glob(arg) if os.path.isfile(p)), key=natural_key)
 
 

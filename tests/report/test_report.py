@@ -5,9 +5,10 @@ record, two processes sharing one file; the ways LOG arguments are given;
 import json
 import os
 import re
+import subprocess
 import unittest
 
-from reportlib import (LOGS, VERSION, TempDirTest, read_log, report, report_json,
+from reportlib import (LOGS, SAFEHALF, VERSION, TempDirTest, read_log, report, report_json,
                        unexpected_stderr)
 
 
@@ -357,6 +358,21 @@ class NoLog(unittest.TestCase):
             "safehalf report: no log matches no-such-dir/*.jsonl",
             "safehalf report: no log matches no-such-file.jsonl",
             "safehalf report: error: no log found (no file matched)"])
+
+    def test_log_from_a_pipe(self):
+        """`safehalf report <(zcat train.jsonl.gz)`: the argument is a pipe."""
+        with open(os.path.join(LOGS, "normal", "train.jsonl"), "rb") as f:
+            data = f.read()
+        r, w = os.pipe()
+        self.addCleanup(os.close, r)
+        with os.fdopen(w, "wb") as out:  # the fixture fits in the pipe's buffer
+            out.write(data)
+        rep = subprocess.run([SAFEHALF, "report", "/dev/fd/%d" % r], pass_fds=(r,),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             universal_newlines=True, timeout=60)
+        self.assertEqual(rep.returncode, 0, rep.stderr)
+        self.assertIn("call:      cublasGemmStridedBatchedEx #57, m=4 n=3 k=16224 batch=2\n",
+                      rep.stdout)
 
     def test_all_empty(self):
         r = report("empty")
