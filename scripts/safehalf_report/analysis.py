@@ -235,7 +235,10 @@ def shim_warnings(processes, limit=20):
     seen = {}
     for proc in processes:
         for rec in proc.warnings:
-            msg = rec.get("msg") or "%s record (dropped %s)" % (rec["ev"], rec.get("dropped_ev"))
+            msg = rec.get("msg")
+            if msg and not isinstance(msg, str):
+                msg = json.dumps(msg)  # a key of `seen`: a list or object is not hashable
+            msg = msg or "%s record (dropped %s)" % (rec["ev"], rec.get("dropped_ev"))
             entry = seen.setdefault(msg, {"ev": rec["ev"], "msg": msg, "count": 0, "pids": []})
             entry["count"] += 1
             _add_new(entry["pids"], proc.pid)

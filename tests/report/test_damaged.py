@@ -141,6 +141,22 @@ class OneByOne(unittest.TestCase):
         self.assertEqual(doc["policy_effect"]["apis"]["cublasGemmEx"]["calls"], 8)
 
 
+class OddWarnings(TempDirTest):
+    """warn/error records whose msg is a list or an object (a damaged log,
+    or a newer shim's structured message): listed, not a traceback."""
+
+    def test_msg_not_a_string(self):
+        recs = [{"ev": "start", "t": 1, "pid": 1, "tid": 1, "version": VERSION, "policy": {}},
+                {"ev": "warn", "t": 2, "pid": 1, "tid": 1, "msg": [1, "a"]},
+                {"ev": "error", "t": 3, "pid": 1, "tid": 1, "msg": {"a": [None]}}]
+        log = self.path("w.jsonl")
+        with open(log, "w") as f:
+            f.write("".join(json.dumps(r) + "\n" for r in recs))
+        doc, _ = report_json(self, log)
+        self.assertEqual([w["msg"] for w in doc["warnings"]], ['[1, "a"]', '{"a": [null]}'])
+        self.assertEqual(report(log).returncode, 0)
+
+
 class LargeLog(TempDirTest):
     """A trace-level log: 50,000 call records (17 MB) around one finding.
     Reading it keeps what the report needs, not every line or record."""
