@@ -174,5 +174,15 @@ def report_main(args, version):
         json.dump(doc, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        sys.stdout.write(text.report(doc))
+        write_text(text.report(doc))
     return 0
+
+
+def write_text(out):
+    """The text report on stdout. A character stdout cannot encode (a lone
+    surrogate escaped in a damaged log, a non-ASCII path under an ASCII
+    locale) is written escaped instead of ending the report in a traceback."""
+    reconfigure = getattr(sys.stdout, "reconfigure", None)  # not on a StringIO
+    if reconfigure is not None:
+        reconfigure(errors="backslashreplace")
+    sys.stdout.write(out)

@@ -22,7 +22,7 @@ import sys
 import tracemalloc
 import unittest
 
-from reportlib import HERE, LOGS, VERSION, TempDirTest, report, report_json
+from reportlib import HERE, LOGS, VERSION, TempDirTest, clean_env, report, report_json
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "scripts"))
 from safehalf_report import cli, logfiles, processes  # noqa: E402  (the package under test)
@@ -155,6 +155,23 @@ class OddWarnings(TempDirTest):
         doc, _ = report_json(self, log)
         self.assertEqual([w["msg"] for w in doc["warnings"]], ['[1, "a"]', '{"a": [null]}'])
         self.assertEqual(report(log).returncode, 0)
+
+    def test_characters_stdout_cannot_encode(self):
+        """A lone surrogate escaped in a record, and a non-ASCII path with
+        an ASCII stdout: the text report escapes them."""
+        recs = [{"ev": "start", "t": 1, "pid": 1, "tid": 1, "version": VERSION, "policy": {}},
+                {"ev": "warn", "t": 2, "pid": 1, "tid": 1, "msg": "bad \ud800 byte"},
+                {"ev": "nonfinite", "t": 3, "pid": 1, "tid": 1, "api": "cublasGemmEx",
+                 "seq": 1, "site": [{"file": "/home/\u00e9l\u00e8ve/train.py", "line": 3,
+                                     "func": "f"}]}]
+        log = self.path("s.jsonl")
+        with open(log, "w") as f:
+            f.write("".join(json.dumps(r) + "\n" for r in recs))
+        for encoding in ("utf-8", "ascii"):
+            r = report(log, env=clean_env(PYTHONIOENCODING=encoding))
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("bad \\ud800 byte", r.stdout)
+            self.assertIn("train.py:3 in f", r.stdout)
 
 
 class LargeLog(TempDirTest):
