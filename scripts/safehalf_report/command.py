@@ -39,7 +39,7 @@ def run(options, argv, version, shim_lib, prog):
     prepare_log_dir(pattern)
     path = resolve_command(argv[0], env.get("PATH", os.defpath))
     since = time.time() - 1.0
-    status = run_child(path, argv, env)
+    status = run_child(path, argv, anchored_log(env))
     outcome, code = describe_status(status)
     for line in summary_lines(pattern, env["SAFEHALF_RUN_ID"], since, outcome, prog, version,
                               bool(getattr(options, "follow_dlsym", False))):
@@ -110,6 +110,19 @@ def child_environment(environ, options, shim):
     if not env.get("SAFEHALF_RUN_ID"):
         env["SAFEHALF_RUN_ID"] = new_run_id()
     return env
+
+
+def anchored_log(env):
+    """env for the program, its relative SAFEHALF_LOG made absolute: the shim
+    opens the log at the first library call, from the program's working
+    directory then, and a program may have changed it by then (Hydra runs in
+    outputs/<date>/); the summary looks here. A % of the directory is %%."""
+    log = log_pattern(env)  # the environment's, else the config file's (the environment wins)
+    if log == "stderr" or os.path.isabs(log):
+        return env
+    child = dict(env)
+    child["SAFEHALF_LOG"] = os.path.join(os.getcwd().replace("%", "%%"), log)
+    return child
 
 
 def new_run_id():

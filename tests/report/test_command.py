@@ -87,6 +87,19 @@ class OverflowRuns(TempDirTest):
         self.assertIn("call:      cublasGemmStridedBatchedEx #2, m=4 n=3 k=16224 batch=2",
                       rep.stdout)
 
+    def test_program_that_changes_directory(self):
+        # As Hydra does before the training starts: the log (relative by
+        # default) still lands where safehalf was run, and the summary finds it.
+        os.mkdir(self.path("outputs"))
+        r = self.sh("sh", "-c", 'cd outputs && exec "$0" "$@"', app("overflow_app"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(os.listdir(self.path("outputs")), [])
+        new = self.logs()
+        self.assertEqual(len(new), 1, new)
+        s = summary(r.stderr)
+        self.assertEqual(s[2], "log: " + new[0])
+        self.assertTrue(any(l.startswith("first Inf/NaN") for l in s), s)
+
     def test_exit_status_of_the_program(self):
         r = self.sh(app("overflow_app"), "--no-such-option")
         self.assertEqual(r.returncode, 64, r.stderr)
