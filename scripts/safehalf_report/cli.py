@@ -1,6 +1,7 @@
 """The command line: `safehalf [options] [--] CMD ARGS...` and `safehalf report`."""
 import argparse
 import json
+import os
 import re
 import sys
 
@@ -131,6 +132,11 @@ def main(args, version, shim_lib):
         return run_main(args, version, shim_lib)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`safehalf report --json LOG | head`): what it
+        # read was all it wanted. Python's own flush at exit would fail too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 def run_main(args, version, shim_lib):

@@ -374,6 +374,19 @@ class NoLog(unittest.TestCase):
         self.assertIn("call:      cublasGemmStridedBatchedEx #57, m=4 n=3 k=16224 batch=2\n",
                       rep.stdout)
 
+    def test_reader_gone(self):
+        """`safehalf report --json LOG | head`: the reader closes the pipe
+        before the report is written: no traceback, 141 as a shell says."""
+        for fmt in (["--json"], []):
+            p = subprocess.Popen([SAFEHALF, "report"] + fmt +
+                                 [os.path.join(LOGS, "normal", "train.jsonl")],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            p.stdout.close()  # before the program, still starting, writes
+            err = p.stderr.read().decode()
+            p.stderr.close()
+            self.assertEqual(p.wait(timeout=60), 141, err)
+            self.assertNotIn("Traceback", err)
+
     def test_all_empty(self):
         r = report("empty")
         self.assertEqual(r.returncode, 2)
