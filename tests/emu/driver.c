@@ -21,6 +21,30 @@ static atomic_uint primary_flags;
 static _Thread_local CUcontext ctx_stack[CTX_STACK_MAX];
 static _Thread_local int ctx_depth;
 
+#define FORK_LOCKS 4
+static pthread_mutex_t *fork_locks[FORK_LOCKS];
+static int nfork_locks; /* set by constructors, before any thread */
+
+static void take_fork_locks(void)
+{
+    for (int i = 0; i < nfork_locks; i++)
+        pthread_mutex_lock(fork_locks[i]);
+}
+
+static void give_fork_locks(void)
+{
+    for (int i = nfork_locks - 1; i >= 0; i--)
+        pthread_mutex_unlock(fork_locks[i]);
+}
+
+void drv_lock_across_fork(pthread_mutex_t *lock)
+{
+    if (nfork_locks == 0)
+        pthread_atfork(take_fork_locks, give_fork_locks, give_fork_locks);
+    if (nfork_locks < FORK_LOCKS)
+        fork_locks[nfork_locks++] = lock;
+}
+
 CUresult drv_need_init(void)
 {
     return atomic_load(&initialized) ? CUDA_SUCCESS : CUDA_ERROR_NOT_INITIALIZED;

@@ -2,6 +2,7 @@
 #ifndef SAFEHALF_EMU_DRIVER_H
 #define SAFEHALF_EMU_DRIVER_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 
 #include "emu.h"
@@ -39,6 +40,11 @@ struct CUevent_st {
 
 /* driver.c */
 CUresult drv_need_init(void);
+/* A lock of the emulated driver's held across fork (taken before, given
+ * back after, in parent and child): a forked child, which the emulator,
+ * unlike a real GPU, lets use the parent's memory and streams, must not
+ * inherit it held by a thread it lacks. Call from a constructor. */
+void drv_lock_across_fork(pthread_mutex_t *lock);
 CUresult drv_need_ctx(void);
 CUcontext drv_primary(void);
 

@@ -46,21 +46,9 @@ static size_t nranges, cap_ranges;
 static size_t device_used;     /* bytes of DEVICE_MEM and MANAGED_MEM */
 static struct gblock *gblocks; /* every stream-ordered block still referenced */
 
-/* A forked child (which the emulator, unlike a real GPU, lets use the
- * parent's memory) must not inherit the lock held by a thread it lacks. */
-static void mem_lock_take(void)
-{
-    pthread_mutex_lock(&mem_lock);
-}
-
-static void mem_lock_give(void)
-{
-    pthread_mutex_unlock(&mem_lock);
-}
-
 __attribute__((constructor)) static void mem_lock_across_fork(void)
 {
-    pthread_atfork(mem_lock_take, mem_lock_give, mem_lock_give);
+    drv_lock_across_fork(&mem_lock);
 }
 
 static int counts_as_device(enum kind k)

@@ -165,20 +165,9 @@ static struct emu_capture *captures;
 static atomic_int ncaptures;
 static unsigned long long next_capture_id = 1;
 
-/* As memory.c's lock: held across fork. */
-static void cap_lock_take(void)
-{
-    pthread_mutex_lock(&cap_lock);
-}
-
-static void cap_lock_give(void)
-{
-    pthread_mutex_unlock(&cap_lock);
-}
-
 __attribute__((constructor)) static void cap_lock_across_fork(void)
 {
-    pthread_atfork(cap_lock_take, cap_lock_give, cap_lock_give);
+    drv_lock_across_fork(&cap_lock);
 }
 
 static _Thread_local CUstreamCaptureMode thread_mode = CU_STREAM_CAPTURE_MODE_GLOBAL;
