@@ -18,6 +18,7 @@
 #include "driver.h"
 #include "half.h"
 #include "interpose.h"
+#include "lockrenew.h"
 #include "objtab.h"
 #include "runtime.h"
 #include "sites.h"
@@ -748,8 +749,7 @@ static struct {
  * with none. */
 static void after_fork(void)
 {
-    pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
-    memcpy(&cache.lock, &m, sizeof m);
+    sh_lock_renew(&cache.lock);
     cache.used = cache.next = 0;
 }
 

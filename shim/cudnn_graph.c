@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "cudnn_shim.h"
+#include "lockrenew.h"
 #include "objtab.h"
 
 #define OPS 512
@@ -210,8 +211,7 @@ static atomic_int warned_full;
  * or executes: only the lock is made anew. */
 void sh_dnn_graph_after_fork(void)
 {
-    pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
-    memcpy(&lock, &m, sizeof m);
+    sh_lock_renew(&lock);
 }
 
 /* ---- descriptor -> record ------------------------------------------------------- */

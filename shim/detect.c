@@ -12,6 +12,7 @@
 #include "decide.h"
 #include "driver.h"
 #include "half.h"
+#include "lockrenew.h"
 #include "log.h"
 #include "runtime.h"
 #include "sites.h"
@@ -699,10 +700,9 @@ void sh_check_after_fork(void)
     atomic_store(&poller_started, 0);
     atomic_store(&poller_sleeping, 0);
     atomic_store(&closing, 0);
-    pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
     pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
-    memcpy(&pool_lock, &m, sizeof m);
-    memcpy(&poll_lock, &m, sizeof m);
+    sh_lock_renew(&pool_lock);
+    sh_lock_renew(&poll_lock);
     memcpy(&poll_cond, &cv, sizeof cv);
     atomic_ulong *counts[] = { &n_checked, &n_nonfinite, &n_suppressed, &n_waited,
                                &n_skipped_full, &n_skipped_capture, &n_captured,

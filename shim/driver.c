@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "lockrenew.h"
 #include "log.h"
 
 extern const unsigned char sh_kernels_fatbin[];
@@ -287,6 +288,5 @@ void sh_driver_after_fork(void)
      * starts CUDA afresh gets new contexts, so the parent's memory is stale. */
     nscratch = 0;
     atomic_store(&device0, NULL);
-    pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
-    memcpy(&scratch_lock, &m, sizeof m);
+    sh_lock_renew(&scratch_lock);
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "lazymap.h"
+#include "lockrenew.h"
 #include "log.h"
 #include "policy.h"
 
@@ -364,7 +365,6 @@ unsigned long sh_pysite_dropped(void)
 
 void sh_pysite_after_fork(void)
 {
-    pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
-    memcpy(&intern_lock, &m, sizeof m);
+    sh_lock_renew(&intern_lock);
     atomic_store(&dropped, 0);
 }

@@ -8,6 +8,7 @@
 #include "detect.h"
 #include "crash.h"
 #include "driver.h"
+#include "lockrenew.h"
 #include "sites.h"
 
 struct sh_policy sh_policy;
@@ -87,8 +88,7 @@ static void child_after_fork(void)
 {
     /* Another thread of the parent may have been opening the log: the
      * child, which opens its own, must not inherit the lock it held. */
-    pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
-    memcpy(&open_lock, &m, sizeof m);
+    sh_lock_renew(&open_lock);
     sh_log_after_fork();
     reset_counts();
     sh_driver_after_fork();
