@@ -413,8 +413,7 @@ static cublasStatus_t gemm_entry(cublasHandle_t h, const struct call *c)
     }
 
     int recorded;
-    emu_rt_enter(); /* its failure is the stream's to report */
-    if (emu_stream_record(h->stream, gemm_node, &op, sizeof op, &recorded))
+    if (emu_lib_record(h->stream, gemm_node, &op, sizeof op, &recorded))
         return CUBLAS_STATUS_EXECUTION_FAILED;
     return recorded ? CUBLAS_STATUS_SUCCESS : gemm_run(&op);
 }

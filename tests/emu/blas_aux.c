@@ -204,8 +204,7 @@ static cublasStatus_t axpy(cublasHandle_t h, int64_t n, const float *alpha, cons
     else
         op.alpha = *alpha;
     int recorded;
-    emu_rt_enter(); /* its failure is the stream's to report */
-    if (emu_stream_record(h->stream, run_axpy, &op, sizeof op, &recorded))
+    if (emu_lib_record(h->stream, run_axpy, &op, sizeof op, &recorded))
         return CUBLAS_STATUS_EXECUTION_FAILED;
     if (recorded)
         return CUBLAS_STATUS_SUCCESS;

@@ -206,8 +206,7 @@ static cublasStatus_t red_entry(cublasHandle_t h, struct red_op *op, const void 
             return CUBLAS_STATUS_NOT_SUPPORTED;
     }
     int recorded;
-    emu_rt_enter(); /* its failure is the stream's to report */
-    if (emu_stream_record(h->stream, run_red, op, sizeof *op, &recorded))
+    if (emu_lib_record(h->stream, run_red, op, sizeof *op, &recorded))
         return CUBLAS_STATUS_EXECUTION_FAILED;
     if (recorded)
         return CUBLAS_STATUS_SUCCESS;

@@ -142,8 +142,7 @@ EMU_API void cudnnGetLastErrorString(char *message, size_t max_size)
 cudnnStatus_t dnn_launch(cudnnHandle_t h, emu_op_fn run, void *op, size_t size)
 {
     int recorded;
-    emu_rt_enter(); /* its failure is the stream's to report */
-    if (emu_stream_record(h->stream, run, op, size, &recorded))
+    if (emu_lib_record(h->stream, run, op, size, &recorded))
         return CUDNN_STATUS_EXECUTION_FAILED;
     if (recorded)
         return CUDNN_STATUS_SUCCESS;

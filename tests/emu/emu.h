@@ -71,11 +71,20 @@ EMU_API CUresult emu_memset(void *dst, int value, size_t bytes,
 
 /* ---- libcudart.so.13 extras ----------------------------------------------- */
 
-/* The runtime's implicit initialization, which cuBLAS, cuBLASLt and cuDNN
- * get from the runtime they launch through: a thread that has no current
- * context gets device 0's primary context made current. The emulated
- * libraries call it where they put work on a stream; returns a CUresult. */
+/* The runtime's implicit initialization: a thread that has no current
+ * context gets device 0's primary context made current. Returns a CUresult. */
 EMU_API int emu_rt_enter(void);
+
+/* How the emulated cuBLAS, cuBLASLt and cuDNN put work on a stream (as
+ * emu_stream_record): first the runtime's implicit initialization, which
+ * NVIDIA's get from the runtime they launch through (its failure is the
+ * stream's to report). */
+static inline CUresult emu_lib_record(CUstream stream, emu_op_fn run, const void *arg,
+                                      size_t size, int *recorded)
+{
+    emu_rt_enter();
+    return emu_stream_record(stream, run, arg, size, recorded);
+}
 
 /* Called before an API that may synchronize implicitly (allocation, sync
  * memcpy): fails with CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED, invalidating the

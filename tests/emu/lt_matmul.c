@@ -422,8 +422,7 @@ EMU_API cublasStatus_t cublasLtMatmul(cublasLtHandle_t lightHandle,
     }
 
     int recorded;
-    emu_rt_enter(); /* its failure is the stream's to report */
-    if (emu_stream_record(stream, lt_node, &op, sizeof op, &recorded))
+    if (emu_lib_record(stream, lt_node, &op, sizeof op, &recorded))
         return CUBLAS_STATUS_EXECUTION_FAILED;
     return recorded ? CUBLAS_STATUS_SUCCESS : lt_run(&op);
 }
