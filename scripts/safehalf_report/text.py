@@ -351,9 +351,10 @@ def summary(doc, report_command, max_processes=6):
     lines += _process_states(doc["processes"], max_processes)
     lines += _api_totals(doc["policy_effect"])
     ev = doc["first_nonfinite"]
-    if ev is None and _unlogged(doc):
+    unlogged = _unlogged(doc) if ev is None else 0
+    if unlogged:
         lines.append("%s counted, none logged: %s" % (
-            plural(_unlogged(doc), "Inf/NaN output"), UNLOGGED_WHY))
+            plural(unlogged, "Inf/NaN output"), UNLOGGED_WHY))
     elif ev is None:
         lines.append("no Inf/NaN found in the checked outputs")
     else:
