@@ -141,6 +141,17 @@ static bool stream_of(cublasHandle_t h, cudaStream_t *stream)
     return get && get(h, stream) == CUBLAS_STATUS_SUCCESS;
 }
 
+/* cuBLAS runs an Hgemm, or a GemmEx given the legacy CUDA_R_16F, as
+ * COMPUTE_16F_PEDANTIC on a handle in CUBLAS_PEDANTIC_MATH (the header's
+ * cublasMigrateComputeType), so its upcast must stay pedantic too. */
+static bool pedantic_math(cublasHandle_t h)
+{
+    cublasMath_t mode;
+    sh_fn_cublasGetMathMode get = REAL(sh_cublas, cublasGetMathMode);
+    return get && get(h, &mode) == CUBLAS_STATUS_SUCCESS &&
+           ((unsigned)mode & 0xfu) == CUBLAS_PEDANTIC_MATH;
+}
+
 /* The rewritten call: always the GemmEx member of the same form and width. */
 static cublasStatus_t call_gemm_ex(const struct gemm *g, const void *alpha, const void *beta,
                                    int compute, bool *missing)
@@ -196,6 +207,8 @@ static bool gemm_hook(struct cublas_call *cc)
     struct sh_call *c = &cc->c;
     const struct gemm *g = &cc->g;
     struct sh_gemm_decision d = sh_decide_gemm(&sh_policy, g->hgemm, g->compute, g->k);
+    if (d.action == SH_ACT_UPCAST && (g->hgemm || g->compute == CUDA_R_16F) && pedantic_math(g->h))
+        d = sh_decide_gemm(&sh_policy, false, CUBLAS_COMPUTE_16F_PEDANTIC, g->k);
     c->gemm = true;
     c->m = g->m;
     c->n = g->n;

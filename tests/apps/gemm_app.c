@@ -4,7 +4,7 @@
  *
  *   gemm_app ENTRY [--m M] [--n N] [--k K] [--batch B]
  *                  [--data ones|random|splitk|big] [--ptr host|device]
- *                  [--compute 16F|16F_PEDANTIC|32F|32F_PEDANTIC|fast16f]
+ *                  [--compute 16F|16F_PEDANTIC|32F|32F_PEDANTIC|fast16f|legacy16f]
  *                  [--math MODE] [--seed S]
  *   gemm_app mathmode      create a handle, print the math mode, set
  *                          CUBLAS_TF32_TENSOR_OP_MATH, print it again
@@ -110,7 +110,7 @@ static void usage(void)
     fprintf(stderr,
             "usage: gemm_app ENTRY [--m M] [--n N] [--k K] [--batch B]\n"
             "                [--data ones|random|splitk|big] [--ptr host|device]\n"
-            "                [--compute 16F|16F_PEDANTIC|32F|32F_PEDANTIC|fast16f]\n"
+            "                [--compute 16F|16F_PEDANTIC|32F|32F_PEDANTIC|fast16f|legacy16f]\n"
             "                [--math MODE] [--seed S]\n"
             "       gemm_app mathmode | mathmode-set MODE... | cudaonly\n");
     exit(64);
@@ -127,6 +127,8 @@ static int parse_compute(const char *s, cublasComputeType_t *out)
         {"32F_FAST_16F", CUBLAS_COMPUTE_32F_FAST_16F},
         {"fast16bf", CUBLAS_COMPUTE_32F_FAST_16BF},
         {"fasttf32", CUBLAS_COMPUTE_32F_FAST_TF32},
+        /* what a C caller of the pre-11 API passes */
+        {"legacy16f", (cublasComputeType_t)CUDA_R_16F},
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
         if (strcmp(s, t[i].name) == 0) {
@@ -291,7 +293,7 @@ int main(int argc, char **argv)
     const size_t esize = fp32_data ? sizeof(float) : sizeof(half_t);
     const int half_scalars =
         e->fam == FAM_H || compute == CUBLAS_COMPUTE_16F ||
-        compute == CUBLAS_COMPUTE_16F_PEDANTIC;
+        compute == CUBLAS_COMPUTE_16F_PEDANTIC || compute == (cublasComputeType_t)CUDA_R_16F;
 
     const size_t a_elems = (size_t)m * (size_t)k;
     const size_t b_elems = (size_t)k * (size_t)n;

@@ -511,6 +511,32 @@ START_TEST(policy_pedantic)
 }
 END_TEST
 
+/* cuBLAS runs an Hgemm, or a GemmEx given the legacy CUDA_R_16F, pedantic
+ * on a handle in CUBLAS_PEDANTIC_MATH (2): the upcast stays pedantic. The
+ * same calls on a default handle take plain COMPUTE_32F. */
+START_TEST(policy_pedantic_math)
+{
+    static const char *const forms[][3] = {
+        { "cublasHgemm", "--compute", "16F" },
+        { "cublasGemmEx", "--compute", "legacy16f" },
+    };
+    const char *const *f = forms[_i];
+    const char *want_compute = _i == 0 ? "CUBLAS_COMPUTE_16F" : "CUDA_R_16F";
+    hr_app a, b, c;
+    gemm(&a, 0, NULL, ARGS(f[0], f[1], f[2], "--math", "2"));
+    ASSERT_C(&a, 2048);
+    gemm(&b, 1, ENV("SAFEHALF_LOG_LEVEL=trace"), ARGS(f[0], f[1], f[2], "--math", "2"));
+    ASSERT_C(&b, K);
+    check_call(the_gemm_call(&b), f[0], want_compute, "CUBLAS_COMPUTE_32F_PEDANTIC", "upcast");
+    gemm(&c, 1, ENV("SAFEHALF_LOG_LEVEL=trace"), ARGS(f[0], f[1], f[2]));
+    ASSERT_C(&c, K);
+    check_call(the_gemm_call(&c), f[0], want_compute, "CUBLAS_COMPUTE_32F", "upcast");
+    hr_app_free(&a);
+    hr_app_free(&b);
+    hr_app_free(&c);
+}
+END_TEST
+
 /* A GEMM that is not risky is passed through unchanged. */
 START_TEST(policy_pass_32f)
 {
@@ -1328,6 +1354,7 @@ static Suite *suite_policy(void)
     tcase_add_test(t, policy_upcast_none);
     tcase_add_test(t, policy_upcast_lists);
     tcase_add_test(t, policy_pedantic);
+    tcase_add_loop_test(t, policy_pedantic_math, 0, 2);
     tcase_add_test(t, policy_pass_32f);
     tcase_add_test(t, policy_16f_refused_types);
     suite_add_tcase(s, t);
