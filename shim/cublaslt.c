@@ -723,9 +723,11 @@ static cublasStatus_t sh_watch_layout_destroy(sh_fn_cublasLtMatrixLayoutDestroy 
 /* ---- the matmul --------------------------------------------------------------- */
 
 /* Algorithms re-chosen under the policy's preference, per problem: the
- * heuristic costs microseconds, the lookup a compare. Full: the oldest
- * entry goes. */
-#define NCACHE 64
+ * heuristic costs microseconds, the lookup a compare of hashes. Programs
+ * with dynamic shapes (a sequence length per batch) recur through many
+ * problems, so the cache is large and, when full, drops the problem used
+ * least recently: one a model runs every step stays. */
+#define NCACHE 256
 struct problem {
     int32_t compute, scale, trans_a, trans_b;
     uint32_t epilogue;
@@ -738,8 +740,10 @@ struct problem {
 };
 static struct {
     pthread_mutex_t lock;
-    unsigned next, used;
+    unsigned used;
+    uint64_t clock;
     struct {
+        uint64_t hash, stamp; /* stamp 0: free, or forgotten */
         struct problem key;
         cublasLtMatmulAlgo_t algo;
     } e[NCACHE];
@@ -750,7 +754,29 @@ static struct {
 static void after_fork(void)
 {
     sh_lock_renew(&cache.lock);
-    cache.used = cache.next = 0;
+    cache.used = 0;
+    cache.clock = 0;
+}
+
+/* FNV-1a: the key is zeroed before it is filled, so equal problems hash
+ * alike, padding included. */
+static uint64_t problem_hash(const struct problem *p)
+{
+    const unsigned char *b = (const unsigned char *)p;
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < sizeof *p; i++)
+        h = (h ^ b[i]) * 0x100000001b3ull;
+    return h;
+}
+
+/* Under cache.lock: the entry holding the problem, or -1. */
+static int cache_find(const struct problem *key, uint64_t hash)
+{
+    for (unsigned i = 0; i < cache.used; i++)
+        if (cache.e[i].hash == hash && cache.e[i].stamp &&
+            memcmp(&cache.e[i].key, key, sizeof *key) == 0)
+            return (int)i;
+    return -1;
 }
 
 static bool is16(int t)
@@ -781,7 +807,9 @@ static bool problem_of(const struct desc_copy *dc, cublasLtMatmulDesc_t desc,
     p->trans_b = desc_attr(desc, CUBLASLT_MATMUL_DESC_TRANSB, -1);
     p->epilogue = (uint32_t)desc_attr(desc, CUBLASLT_MATMUL_DESC_EPILOGUE, -1);
     p->pointer_mode = held_attr(dc, desc, F_POINTER_MODE, -1);
-    p->device = sh_driver_current_device();
+    /* Loaded now if not yet (the check after the call loads it anyway), or
+     * the first call's problem would be keyed to no device. */
+    p->device = sh_driver_ready() ? sh_driver_current_device() : -1;
     p->workspace = workspace;
     for (int i = 0; i < 4; i++) {
         if (!layout_known(l[i], &p->l[i]) && !layout_of(l[i], &p->l[i]))
@@ -803,13 +831,15 @@ static bool requery(cublasLtHandle_t h, const struct desc_copy *dc, cublasLtMatm
     if (!problem_of(dc, desc, l, ptr, workspace, &key))
         return false;
     *problem = key;
+    uint64_t hash = problem_hash(&key);
     pthread_mutex_lock(&cache.lock);
-    for (unsigned i = 0; i < cache.used; i++)
-        if (memcmp(&cache.e[i].key, &key, sizeof key) == 0) {
-            *out = cache.e[i].algo;
-            pthread_mutex_unlock(&cache.lock);
-            return true;
-        }
+    int hit = cache_find(&key, hash);
+    if (hit >= 0) {
+        cache.e[hit].stamp = ++cache.clock;
+        *out = cache.e[hit].algo;
+        pthread_mutex_unlock(&cache.lock);
+        return true;
+    }
     pthread_mutex_unlock(&cache.lock);
 
     sh_fn_cublasLtMatmulPreferenceInit_internal init =
@@ -843,7 +873,21 @@ static bool requery(cublasLtHandle_t h, const struct desc_copy *dc, cublasLtMatm
         return false;
     *out = result.algo;
     pthread_mutex_lock(&cache.lock);
-    unsigned at = cache.used < NCACHE ? cache.used++ : cache.next++ % NCACHE;
+    /* Another thread may have asked for the same problem meanwhile. */
+    int at = cache_find(&key, hash);
+    if (at < 0 && cache.used < NCACHE)
+        at = (int)cache.used++;
+    for (unsigned i = 0; at < 0 && i < NCACHE; i++)
+        if (!cache.e[i].stamp)
+            at = (int)i;
+    if (at < 0) {
+        at = 0;
+        for (unsigned i = 1; i < NCACHE; i++)
+            if (cache.e[i].stamp < cache.e[at].stamp)
+                at = (int)i;
+    }
+    cache.e[at].hash = hash;
+    cache.e[at].stamp = ++cache.clock;
     cache.e[at].key = key;
     cache.e[at].algo = result.algo;
     pthread_mutex_unlock(&cache.lock);
@@ -855,9 +899,9 @@ static bool requery(cublasLtHandle_t h, const struct desc_copy *dc, cublasLtMatm
 static void forget(const struct problem *key)
 {
     pthread_mutex_lock(&cache.lock);
-    for (unsigned i = 0; i < cache.used; i++)
-        if (memcmp(&cache.e[i].key, key, sizeof *key) == 0)
-            memset(&cache.e[i].key, 0xff, sizeof *key); /* matches no problem */
+    int at = cache_find(key, problem_hash(key));
+    if (at >= 0)
+        cache.e[at].stamp = 0;
     pthread_mutex_unlock(&cache.lock);
 }
 

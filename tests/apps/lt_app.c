@@ -13,6 +13,7 @@
  *          [--lt-handle lt|cublas] [--calls N] [--workspace BYTES]
  *          [--late-shape] [--copy-layouts] [--churn N] [--pointer-array]
  *          [--in-place] [--bias-stride S] [--misalign BYTES] [--fresh-thread]
+ *          [--shapes S] [--hot-shape]
  *
  *   --m, --n, --k    sizes (default 64, 64, 4096)
  *   --value V        every element of A (default 1); --b-value W every
@@ -71,6 +72,11 @@
  *   --lt-handle      cublas: a cublasHandle_t cast to cublasLtHandle_t, as
  *                    PyTorch passes one (default lt: cublasLtCreate)
  *   --calls N        the same matmul N times (default 1)
+ *   --shapes S       the calls go round S problems, m x (n - j) x k for
+ *                    j = 0 .. S-1 (S <= n; four layouts each, one D), as a
+ *                    model with dynamic shapes makes (default 1)
+ *   --hot-shape      with --shapes: every other call is problem 0, the
+ *                    calls between go round the other S-1
  *   --fresh-thread   the matmuls are made on the NULL stream by a new thread
  *                    that has made no CUDA call of its own (a worker given
  *                    only the handle): it has no current context until the
@@ -134,7 +140,7 @@ static int HAVE_SCALE, HAVE_SET_COMPUTE, DEVICE_PTR, INIT, TRANSA, TRANSB, CUBLA
 static enum algo_kind ALGO = ALGO_HEURISTIC;
 static long long PREF_MASK = -1;
 static int HAVE_EPILOGUE, HAVE_ORDER, ROW_ORDER, CALLS = 1, LATE_SHAPE, COPY_LAYOUTS, CHURN;
-static int POINTER_ARRAY, IN_PLACE, HAVE_BIAS_STRIDE, FRESH_THREAD;
+static int POINTER_ARRAY, IN_PLACE, HAVE_BIAS_STRIDE, FRESH_THREAD, SHAPES = 1, HOT_SHAPE;
 static long long BIAS_STRIDE, AUX_LD;
 static double AUXVALUE;
 static uint32_t EPILOGUE = CUBLASLT_EPILOGUE_DEFAULT;
@@ -383,6 +389,7 @@ static void parse_args(int argc, char **argv)
         else if (!strcmp(a, "--transa")) TRANSA = 1;
         else if (!strcmp(a, "--transb")) TRANSB = 1;
         else if (!strcmp(a, "--fresh-thread")) FRESH_THREAD = 1;
+        else if (!strcmp(a, "--hot-shape")) HOT_SHAPE = 1;
         else if (i + 1 >= argc) bad = 1;
         /* Every option from here on takes a value: step over it once. */
         else if (i++, !strcmp(a, "--m")) M = atoll(v);
@@ -399,6 +406,7 @@ static void parse_args(int argc, char **argv)
         else if (!strcmp(a, "--aux-ld")) AUX_LD = atoll(v);
         else if (!strcmp(a, "--batch")) BATCH = atoll(v);
         else if (!strcmp(a, "--calls")) CALLS = atoi(v);
+        else if (!strcmp(a, "--shapes")) SHAPES = atoi(v);
         else if (!strcmp(a, "--churn")) CHURN = atoi(v);
         else if (!strcmp(a, "--workspace")) WORKSPACE = strtoull(v, NULL, 0);
         else if (!strcmp(a, "--misalign")) MISALIGN = strtoull(v, NULL, 0);
@@ -423,6 +431,11 @@ static void parse_args(int argc, char **argv)
         PREF_MASK < -1 || PREF_MASK > UINT32_MAX || CHURN < 0 || BIAS_STRIDE < 0) {
         fprintf(stderr, "lt_app: sizes, --batch and --calls must be positive, "
                         "--pref-mask 0..2^32-1, --bias-stride not negative\n");
+        exit(64);
+    }
+    if (SHAPES < 1 || SHAPES > N || (SHAPES > 1 && INIT) || (HOT_SHAPE && SHAPES < 2)) {
+        fprintf(stderr, "lt_app: --shapes takes 1..n and no --init; --hot-shape needs "
+                        "--shapes 2 or more\n");
         exit(64);
     }
     if (COPY_LAYOUTS && !INIT) {
@@ -673,13 +686,50 @@ struct calls {
     cublasStatus_t status;
 };
 
+/* --shapes: the layouts of problems 1 .. S-1 (problem 0's are layouts). */
+static cublasLtMatrixLayout_t (*more_layouts)[4];
+
+static void make_more_layouts(void)
+{
+    cublasLtMatrixLayout_t own[4];
+    memcpy(own, layouts, sizeof own);
+    more_layouts = calloc((size_t)SHAPES, sizeof *more_layouts);
+    if (!more_layouts)
+        fail(2);
+    for (int j = 1; j < SHAPES; j++) {
+        memset(layouts, 0, sizeof layouts);
+        make_layouts((uint64_t)M, (uint64_t)(N - j), (uint64_t)K, LATE_SHAPE);
+        memcpy(more_layouts[j], layouts, sizeof layouts);
+    }
+    memcpy(layouts, own, sizeof own);
+}
+
+static void destroy_more_layouts(void)
+{
+    for (int j = 1; more_layouts && j < SHAPES; j++)
+        for (int i = 0; i < 4; i++) {
+            cublasLtMatrixLayout_t l = more_layouts[j][i];
+            more_layouts[j][i] = NULL;
+            if (l)
+                SETUP(cublasLtMatrixLayoutDestroy(l));
+        }
+}
+
+static cublasLtMatrixLayout_t *layouts_of_call(int i)
+{
+    int j = SHAPES < 2 ? 0 : !HOT_SHAPE ? i % SHAPES : i % 2 ? 1 + i / 2 % (SHAPES - 1) : 0;
+    return j ? more_layouts[j] : layouts;
+}
+
 static void *make_calls(void *arg)
 {
     struct calls *c = arg;
-    for (int i = 0; i < CALLS && c->status == CUBLAS_STATUS_SUCCESS; i++)
-        c->status = cublasLtMatmul(lt, desc, c->alpha, c->A, layouts[0], c->B, layouts[1],
-                                   c->beta, c->C, layouts[2], c->D, layouts[IN_PLACE ? 2 : 3],
-                                   c->algo, dwork, (size_t)WORKSPACE, stream);
+    for (int i = 0; i < CALLS && c->status == CUBLAS_STATUS_SUCCESS; i++) {
+        cublasLtMatrixLayout_t *l = layouts_of_call(i);
+        c->status = cublasLtMatmul(lt, desc, c->alpha, c->A, l[0], c->B, l[1], c->beta, c->C,
+                                   l[2], c->D, l[IN_PLACE ? 2 : 3], c->algo, dwork,
+                                   (size_t)WORKSPACE, stream);
+    }
     return NULL;
 }
 
@@ -762,6 +812,8 @@ int main(int argc, char **argv)
 
     make_desc(scale);
     make_layouts((uint64_t)M, (uint64_t)N, (uint64_t)K, LATE_SHAPE);
+    if (SHAPES > 1)
+        make_more_layouts();
 
     cublasLtMatmulAlgo_t algo;
     if (ALGO != ALGO_NULL)
@@ -824,6 +876,7 @@ int main(int argc, char **argv)
         pref = NULL;
         if (p)
             SETUP(cublasLtMatmulPreferenceDestroy(p));
+        destroy_more_layouts();
         destroy_objects();
     }
     cublasHandle_t b = blas;

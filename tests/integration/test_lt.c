@@ -354,6 +354,51 @@ START_TEST(splitk_requery_cached)
 }
 END_TEST
 
+/* Heuristic queries in one run of lt_app under the shim (the program's
+ * own algo is NULL, so each is the shim's), from the emulator's stats. */
+static double heuristics_in(const char *const args[])
+{
+    char *dir = hr_mkdtemp("sh-lt-stats");
+    char *stats = hr_path(dir, "stats.txt");
+    char env_stats[512];
+    snprintf(env_stats, sizeof env_stats, "EMU_STATS=%s", stats);
+    hr_app a;
+    run(&a, 1, ENV(env_stats), args);
+    ASSERT_OK(&a);
+    char *text = hr_read_file(stats, NULL);
+    ck_assert_msg(text != NULL, "no %s", stats);
+    double n = hr_kv_num(text, "lt_heuristics");
+    free(text);
+    remove(stats);
+    remove(dir);
+    free(stats);
+    free(dir);
+    hr_app_free(&a);
+    return n;
+}
+
+/* Dynamic shapes: 200 problems recurring three times each are queried
+ * once each (a cache of 64 asked 600 times). */
+START_TEST(splitk_requery_many_shapes)
+{
+    double n = heuristics_in(ARGS("--algo", "null", "--m", "8", "--n", "256", "--k", "8",
+                                  "--shapes", "200", "--calls", "600"));
+    ck_assert_msg(n == 200, "%.0f heuristic queries for 200 recurring problems", n);
+}
+END_TEST
+
+/* A problem made every other call stays cached while 300 others, more than
+ * the cache holds, go round between: each of those 600 calls asks again,
+ * the hot problem once (dropping the oldest entry, not the least recently
+ * used, asked for it again every 256 entries). */
+START_TEST(splitk_requery_hot_shape_kept)
+{
+    double n = heuristics_in(ARGS("--algo", "null", "--m", "8", "--n", "512", "--k", "8",
+                                  "--shapes", "301", "--hot-shape", "--calls", "1200"));
+    ck_assert_msg(n == 601, "%.0f heuristic queries, expected 600 + 1", n);
+}
+END_TEST
+
 /* ---- the check of D ------------------------------------------------------------- */
 
 START_TEST(overflow_found)
@@ -767,6 +812,8 @@ int main(void)
     tcase_add_test(t, splitk_requery_refused);
     tcase_add_test(t, splitk_program_mask);
     tcase_add_test(t, splitk_requery_cached);
+    tcase_add_test(t, splitk_requery_many_shapes);
+    tcase_add_test(t, splitk_requery_hot_shape_kept);
     tcase_add_test(t, overflow_found);
     tcase_add_loop_test(t, matmul_inputs, 0, (int)(sizeof input_cases / sizeof input_cases[0]));
     tcase_add_loop_test(t, epilogue_outputs, 0,
