@@ -96,6 +96,7 @@ def build(processes, logs, messages, version):
         "runs": runs(processes),
         "processes": [process_entry(p) for p in sorted(processes, key=_rank_order)],
         "first_nonfinite": first_nonfinite(processes),
+        "first_by_process": first_by_process(processes),
         "nonfinite": {"records": sum(len(p.nonfinite) for p in processes),
                       "processes": sum(1 for p in processes if p.nonfinite)},
         "sites": sitemod.merged_sites(processes),
@@ -171,6 +172,35 @@ def first_nonfinite(processes):
     event["time"], event["time_from"] = finding_time(rec)
     event.update(pid=proc.pid, rank=proc.rank, host=proc.host, log=proc.log, line=rec["_line"])
     return event
+
+
+def inputs_verdict(rec):
+    """created (its inputs were finite), received (they were not) or None."""
+    return {True: "created", False: "received"}.get(rec.get("inputs_finite"))
+
+
+def first_by_process(processes):
+    """Each process's earliest finding, earliest first. Ranks of a job pass
+    an Inf/NaN on to each other (an all-reduce the shim does not see), and
+    each host orders by its own clock: whose inputs were finite tells where
+    it began when the clocks cannot."""
+    rows = []
+    for proc in processes:
+        if not proc.nonfinite:
+            continue
+        _, rec = min(((proc, r) for r in proc.nonfinite), key=_finding_order)
+        site = proc.sites.get(site_id(rec, "site_id")) or {}
+        t, t_from = finding_time(rec)
+        rows.append({
+            "pid": proc.pid, "rank": proc.rank, "host": proc.host, "api": rec.get("api"),
+            "seq": rec.get("seq"), "time": t, "time_from": t_from,
+            "inputs_finite": rec.get("inputs_finite"), "inputs": inputs_verdict(rec),
+            "site": sitemod.frames(rec.get("site")) or sitemod.frames(site.get("site")),
+            "caller": rec.get("caller"), "findings": len(proc.nonfinite), "log": proc.log,
+            "line": rec["_line"], "_order": _finding_order((proc, rec)),
+        })
+    rows.sort(key=lambda row: row.pop("_order"))
+    return rows
 
 
 def policy_effect(processes):

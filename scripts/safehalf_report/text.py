@@ -151,7 +151,8 @@ def table(headers, rows, right=()):
 def report(doc):
     lines = ["safehalf report: %s, %s" % (plural(len(doc["logs"]), "log"),
                                           plural(len(doc["processes"]), "process", "processes"))]
-    for section in (_runs, _processes, _first, _sites, _policy_effect, _warnings):
+    for section in (_runs, _processes, _first, _first_by_process, _sites, _policy_effect,
+                    _warnings):
         body = section(doc)
         if body:
             lines += [""] + body
@@ -212,6 +213,34 @@ def _first(doc):
         plural(total["records"], "finding"),
         plural(total["processes"], "process", "processes"))]
     lines += ["  " + l for l in first_event_lines(ev)]
+    return lines
+
+
+def _first_by_process(doc):
+    rows = doc["first_by_process"]
+    if len(rows) < 2:
+        return []
+    lines = ["First finding of each process (each host's own clock)"]
+    body = [[value(r["rank"]) if r["rank"] is not None else "-", value(r["pid"]),
+             r["host"] or "-", when(r["time"]), "%s #%s" % (value(r["api"]), value(r["seq"])),
+             r["inputs"] or UNKNOWN, where(r)] for r in rows]
+    lines += ["  " + l for l in table(["RANK", "PID", "HOST", "TIME", "CALL", "INPUTS", "WHERE"],
+                                      body, right=(1,))]
+    lines.append("  inputs: created, they were finite (the Inf/NaN began in that call); "
+                 "received, they already held Inf/NaN; ? not scanned (SAFEHALF_CHECK_INPUTS=1)")
+    if len({r["host"] for r in rows}) > 1:
+        lines.append("  Times on different hosts come from different clocks, which may be "
+                     "milliseconds or more apart.")
+    # On one host the order holds, and an earliest that received its Inf/NaN
+    # got it from a kernel the shim does not see; across hosts it may not.
+    first = rows[0]
+    created = [r for r in rows[1:] if r["inputs"] == "created" and r["host"] != first["host"]]
+    if first["inputs"] != "created" and created and first["time"] is not None and \
+            created[0]["time"] is not None:
+        lines.append("  The earliest finding received its Inf/NaN, and %s created one: that is where "
+                     "it began if %s's clock is more than %.3f ms ahead of %s's." % (
+                         who(created[0]), value(created[0]["host"]),
+                         (created[0]["time"] - first["time"]) * 1e3, value(first["host"])))
     return lines
 
 

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import subprocess
+import time
 import unittest
 
 from reportlib import (LOGS, SAFEHALF, VERSION, TempDirTest, read_log, report, report_json,
@@ -103,6 +104,29 @@ class NormalRun(unittest.TestCase):
         self.assertEqual(doc["messages"], [])
 
 
+def when(t):
+    """A time as the report prints it (local time, microseconds)."""
+    seconds, micros = divmod(int(round(t * 1e6)), 1000000)
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(seconds)) + ".%06d" % micros
+
+
+class RanksOneHost(TempDirTest):
+    """The same ranks all on one host: one clock, so no word of clocks; the
+    earliest finding stands, received or not."""
+
+    def test_one_clock(self):
+        for rank in (0, 1, 2):
+            with open(os.path.join(LOGS, "ranks", "rank%d.jsonl" % rank)) as f:
+                text = f.read().replace('"host":"node-b"', '"host":"node-a"')
+            with open(self.path("rank%d.jsonl" % rank), "w") as f:
+                f.write(text)
+        r = report(self.dir)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("First finding of each process", r.stdout)
+        self.assertNotIn("clocks", r.stdout)
+        self.assertNotIn("that is where it began", r.stdout)
+
+
 class Ranks(unittest.TestCase):
     """Three ranks; rank 1's finding was written first (t) but rank 2's call
     was made first (call_t): rank 2's is the first."""
@@ -160,6 +184,30 @@ class Ranks(unittest.TestCase):
                          (30, 30, 2, 3, [0, 1, 2], 7))
         self.assertEqual(doc["nonfinite"], {"records": 2, "processes": 2})
         self.assertEqual(doc["policy_effect"]["apis"]["cublasGemmEx"]["calls"], 30)
+
+    def test_first_by_process(self):
+        """Rank 2's finding came first by node-b's clock but received its
+        Inf; rank 1's, 100 ms later by node-a's clock, was created there:
+        each process's first is listed, and the clocks' part is said."""
+        out = report("ranks").stdout
+        self.assertIn("First finding of each process (each host's own clock)", out)
+        self.assertTrue(row(out, 2, 7002, "node-b", when(1795400010.3), "cublasGemmEx #7",
+                            "received", "/w/train.py:42 in Attention.forward"), out)
+        self.assertTrue(row(out, 1, 7001, "node-a", when(1795400010.4), "cublasGemmEx #9",
+                            "created", "/w/train.py:42 in Attention.forward"), out)
+        section = out[out.index("First finding of each process"):]
+        self.assertLess(section.index("node-b"), section.index("node-a"), out)
+        self.assertIn("Times on different hosts come from different clocks", out)
+        self.assertIn("The earliest finding received its Inf/NaN, and rank 1, pid 7001, host "
+                      "node-a created one: that is where it began if node-a's clock is more "
+                      "than 100.000 ms ahead of node-b's.", out)
+        doc, _ = report_json(self, "ranks")
+        rows = doc["first_by_process"]
+        self.assertEqual([(r["rank"], r["pid"], r["host"], r["seq"], r["inputs"],
+                           r["inputs_finite"], r["findings"], r["time_from"]) for r in rows],
+                         [(2, 7002, "node-b", 7, "received", False, 1, "call_t"),
+                          (1, 7001, "node-a", 9, "created", True, 1, "call_t")])
+        self.assertEqual(rows[0]["site"][0]["line"], 42)
 
     def test_log_arguments(self):
         """Files, a glob pattern, a directory: the same 3 processes; a file
@@ -403,9 +451,9 @@ class NoLog(unittest.TestCase):
         r = report("--json", "ranks", "crashed", "killed")
         self.assertEqual(r.returncode, 0, r.stderr)
         doc = json.loads(r.stdout)
-        self.assertEqual(sorted(doc), ["first_nonfinite", "logs", "messages", "nonfinite",
-                                       "policy_effect", "processes", "runs", "sites", "version",
-                                       "warnings"])
+        self.assertEqual(sorted(doc), ["first_by_process", "first_nonfinite", "logs",
+                                       "messages", "nonfinite", "policy_effect", "processes",
+                                       "runs", "sites", "version", "warnings"])
         self.assertEqual(len(doc["processes"]), 5)
 
 
