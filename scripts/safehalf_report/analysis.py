@@ -176,7 +176,8 @@ def first_nonfinite(processes):
 
 def inputs_verdict(rec):
     """created (its inputs were finite), received (they were not) or None."""
-    return {True: "created", False: "received"}.get(rec.get("inputs_finite"))
+    finite = rec.get("inputs_finite")
+    return "created" if finite is True else "received" if finite is False else None
 
 
 def first_by_process(processes):

@@ -215,11 +215,16 @@ class Mutations(TempDirTest):
         rnd = random.Random(20261122)
         fixtures = sorted(glob.glob(os.path.join(LOGS, "*", "*.jsonl")))
         self.assertGreaterEqual(len(fixtures), 10)
+        # and two ranks with findings in one file: the first finding of each
+        # process is reported only when there are two
+        fixtures.append([os.path.join(LOGS, "ranks", "rank%d.jsonl" % r) for r in (1, 2)])
         tried = 0
-        for path in fixtures:
-            with open(path) as f:
-                records = [json.loads(l) for l in f if l.strip() and l.endswith("\n")
-                           and self.is_json(l)]
+        for paths in fixtures:
+            records = []
+            for path in paths if isinstance(paths, list) else [paths]:
+                with open(path) as f:
+                    records += [json.loads(l) for l in f if l.strip() and l.endswith("\n")
+                                and self.is_json(l)]
             for index, rec in enumerate(records):
                 for where in self.paths(rec):
                     for odd in rnd.sample(self.ODD, 2):
