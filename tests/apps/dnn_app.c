@@ -132,15 +132,24 @@ static double XVALUE = 1, VVALUE = 1, SCALE = 0.25;
 static cudnnDataType_t COMPUTE = CUDNN_DATA_HALF;
 static cudaStream_t STREAM;
 
+/* A call that failed: named on stderr and in the output, and the end. */
+static _Noreturn void fail(const char *call, int status)
+{
+    fprintf(stderr, "dnn_app: %s failed: %d\n", call, status);
+    printf("failed=%s\nstatus=%d\n", call, status);
+    exit(1);
+}
+
 #define TRY(call)                                                                          \
     do {                                                                                   \
         int e_ = (int)(call);                                                              \
-        if (e_) {                                                                          \
-            fprintf(stderr, "dnn_app: %s failed: %d\n", #call, e_);                        \
-            printf("failed=%s\nstatus=%d\n", #call, e_);                                   \
-            exit(1);                                                                       \
-        }                                                                                  \
+        if (e_)                                                                            \
+            fail(#call, e_);                                                               \
     } while (0)
+
+/* The graph builders' calls fail as the program's own do. */
+#define DNNG_FAIL(what, status) fail(what, (int)(status))
+#include "dnngraph.h"
 
 /* ---- device data --------------------------------------------------------------- */
 
@@ -363,44 +372,15 @@ static void run_optensor(cudnnHandle_t h, void *od)
 
 /* ---- graph API ----------------------------------------------------------------------- */
 
-static cudnnBackendDescriptor_t bk(cudnnBackendDescriptorType_t t)
-{
-    cudnnBackendDescriptor_t d;
-    TRY(cudnnBackendCreateDescriptor(t, &d));
-    return d;
-}
-
-static void set(cudnnBackendDescriptor_t d, cudnnBackendAttributeName_t a,
-                cudnnBackendAttributeType_t t, int64_t n, const void *v)
-{
-    TRY(cudnnBackendSetAttribute(d, a, t, n, v));
-}
-
-static void set_desc(cudnnBackendDescriptor_t d, cudnnBackendAttributeName_t a,
-                     cudnnBackendDescriptor_t v)
-{
-    set(d, a, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &v);
-}
-
 /* A packed tensor of 3 or 4 dims (by_value: a host scalar). */
 static cudnnBackendDescriptor_t bk_tensor_by(int64_t uid, int nd, const int64_t *dim,
                                              cudnnDataType_t t, bool is_virtual, bool by_value)
 {
-    cudnnBackendDescriptor_t d = bk(CUDNN_BACKEND_TENSOR_DESCRIPTOR);
-    int64_t stride[4], s = 1, align = 16;
-    for (int i = nd - 1; i >= 0; i--) {
-        stride[i] = s;
-        s *= dim[i];
-    }
-    set(d, CUDNN_ATTR_TENSOR_UNIQUE_ID, CUDNN_TYPE_INT64, 1, &uid);
-    set(d, CUDNN_ATTR_TENSOR_DATA_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &t);
-    set(d, CUDNN_ATTR_TENSOR_DIMENSIONS, CUDNN_TYPE_INT64, nd, dim);
-    set(d, CUDNN_ATTR_TENSOR_STRIDES, CUDNN_TYPE_INT64, nd, stride);
-    set(d, CUDNN_ATTR_TENSOR_BYTE_ALIGNMENT, CUDNN_TYPE_INT64, 1, &align);
+    cudnnBackendDescriptor_t d = btensor_new(uid, t, nd, dim, NULL);
     if (is_virtual)
-        set(d, CUDNN_ATTR_TENSOR_IS_VIRTUAL, CUDNN_TYPE_BOOLEAN, 1, &is_virtual);
+        bset(d, CUDNN_ATTR_TENSOR_IS_VIRTUAL, CUDNN_TYPE_BOOLEAN, 1, &is_virtual);
     if (by_value)
-        set(d, CUDNN_ATTR_TENSOR_IS_BY_VALUE, CUDNN_TYPE_BOOLEAN, 1, &by_value);
+        bset(d, CUDNN_ATTR_TENSOR_IS_BY_VALUE, CUDNN_TYPE_BOOLEAN, 1, &by_value);
     TRY(cudnnBackendFinalize(d));
     return d;
 }
@@ -449,20 +429,14 @@ static cudnnBackendDescriptor_t comp_desc(enum comp_kind kind, cudnnPointwiseMod
         CUDNN_BACKEND_CONVOLUTION_DESCRIPTOR, CUDNN_BACKEND_MATMUL_DESCRIPTOR,
         CUDNN_BACKEND_POINTWISE_DESCRIPTOR };
     cudnnBackendAttributeName_t attr = attrs[kind];
-    cudnnBackendDescriptor_t d = bk(types[kind]);
+    cudnnBackendDescriptor_t d = bdesc(types[kind]);
     cudnnDataType_t comp = COMPUTE;
-    set(d, attr, CUDNN_TYPE_DATA_TYPE, 1, &comp);
+    bset(d, attr, CUDNN_TYPE_DATA_TYPE, 1, &comp);
     if (kind == COMP_POINTWISE) {
-        set(d, CUDNN_ATTR_POINTWISE_MODE, CUDNN_TYPE_POINTWISE_MODE, 1, &pw);
+        bset(d, CUDNN_ATTR_POINTWISE_MODE, CUDNN_TYPE_POINTWISE_MODE, 1, &pw);
     } else if (kind == COMP_CONV) {
-        int64_t two = 2, ones[2] = { 1, 1 }, zeros[2] = { 0, 0 };
-        cudnnConvolutionMode_t mode = CUDNN_CROSS_CORRELATION;
-        set(d, CUDNN_ATTR_CONVOLUTION_CONV_MODE, CUDNN_TYPE_CONVOLUTION_MODE, 1, &mode);
-        set(d, CUDNN_ATTR_CONVOLUTION_SPATIAL_DIMS, CUDNN_TYPE_INT64, 1, &two);
-        set(d, CUDNN_ATTR_CONVOLUTION_DILATIONS, CUDNN_TYPE_INT64, 2, ones);
-        set(d, CUDNN_ATTR_CONVOLUTION_FILTER_STRIDES, CUDNN_TYPE_INT64, 2, ones);
-        set(d, CUDNN_ATTR_CONVOLUTION_PRE_PADDINGS, CUDNN_TYPE_INT64, 2, zeros);
-        set(d, CUDNN_ATTR_CONVOLUTION_POST_PADDINGS, CUDNN_TYPE_INT64, 2, zeros);
+        int64_t ones[2] = { 1, 1 }, zeros[2] = { 0, 0 };
+        bconv_geometry(d, zeros, zeros, ones, ones);
     }
     TRY(cudnnBackendFinalize(d));
     printf("compute=%d\n", (int)get_comp(d, attr, kind));
@@ -511,10 +485,10 @@ static cudnnBackendDescriptor_t conv_op_of(bool fwd, cudnnBackendDescriptor_t cd
     };
     const cudnnBackendDescriptor_t v[4] = { x, w, y, cd };
     cudnnBackendDescriptor_t op =
-        bk(fwd ? CUDNN_BACKEND_OPERATION_CONVOLUTION_FORWARD_DESCRIPTOR
-               : CUDNN_BACKEND_OPERATION_CONVOLUTION_BACKWARD_DATA_DESCRIPTOR);
+        bdesc(fwd ? CUDNN_BACKEND_OPERATION_CONVOLUTION_FORWARD_DESCRIPTOR
+                  : CUDNN_BACKEND_OPERATION_CONVOLUTION_BACKWARD_DATA_DESCRIPTOR);
     for (int i = 0; i < 4; i++)
-        set_desc(op, attrs[fwd][i], v[i]);
+        bset_desc(op, attrs[fwd][i], v[i]);
     TRY(cudnnBackendFinalize(op));
     return op;
 }
@@ -534,44 +508,15 @@ static cudnnBackendDescriptor_t graph_op(bool conv, cudnnBackendDescriptor_t cd)
     int64_t ad[3] = { 1, 1, R }, bd[3] = { 1, R, 1 }, cdims[3] = { 1, 1, 1 };
     if (conv)
         return conv_op(cd, bk_tensor(3, 4, yd));
-    cudnnBackendDescriptor_t op = bk(CUDNN_BACKEND_OPERATION_MATMUL_DESCRIPTOR);
-    set_desc(op, CUDNN_ATTR_OPERATION_MATMUL_ADESC, bk_tensor(1, 3, ad));
-    set_desc(op, CUDNN_ATTR_OPERATION_MATMUL_BDESC, bk_tensor(2, 3, bd));
-    set_desc(op, CUDNN_ATTR_OPERATION_MATMUL_CDESC, bk_tensor(3, 3, cdims));
-    set_desc(op, CUDNN_ATTR_OPERATION_MATMUL_DESC, cd);
-    TRY(cudnnBackendFinalize(op));
-    return op;
+    cudnnBackendDescriptor_t a = bk_tensor(1, 3, ad), b = bk_tensor(2, 3, bd);
+    cudnnBackendDescriptor_t c = bk_tensor(3, 3, cdims);
+    return bmatmul_op(a, b, c, cd);
 }
 
 /* A pointwise descriptor of the given mode computing in FLOAT. */
 static cudnnBackendDescriptor_t pw_desc(cudnnPointwiseMode_t mode)
 {
-    cudnnBackendDescriptor_t d = bk(CUDNN_BACKEND_POINTWISE_DESCRIPTOR);
-    cudnnDataType_t prec = CUDNN_DATA_FLOAT;
-    set(d, CUDNN_ATTR_POINTWISE_MODE, CUDNN_TYPE_POINTWISE_MODE, 1, &mode);
-    set(d, CUDNN_ATTR_POINTWISE_MATH_PREC, CUDNN_TYPE_DATA_TYPE, 1, &prec);
-    TRY(cudnnBackendFinalize(d));
-    return d;
-}
-
-/* The pointwise operation y = mode(x) or mode(x, b) (b NULL: unary), or
- * with bwd a backward mode's dx (in y) from x and dy (in b), finalized. */
-static cudnnBackendDescriptor_t pw_op(cudnnBackendDescriptor_t pd, cudnnBackendDescriptor_t x,
-                                      cudnnBackendDescriptor_t b, cudnnBackendDescriptor_t y,
-                                      bool bwd)
-{
-    cudnnBackendAttributeName_t in2 = bwd ? CUDNN_ATTR_OPERATION_POINTWISE_DYDESC
-                                          : CUDNN_ATTR_OPERATION_POINTWISE_BDESC;
-    cudnnBackendAttributeName_t out = bwd ? CUDNN_ATTR_OPERATION_POINTWISE_DXDESC
-                                          : CUDNN_ATTR_OPERATION_POINTWISE_YDESC;
-    cudnnBackendDescriptor_t op = bk(CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR);
-    set_desc(op, CUDNN_ATTR_OPERATION_POINTWISE_PW_DESCRIPTOR, pd);
-    set_desc(op, CUDNN_ATTR_OPERATION_POINTWISE_XDESC, x);
-    if (b)
-        set_desc(op, in2, b);
-    set_desc(op, out, y);
-    TRY(cudnnBackendFinalize(op));
-    return op;
+    return bpw_desc(mode, CUDNN_DATA_FLOAT);
 }
 
 /* Graph, heuristics, the first engine configuration, plan: as cuDNN's
@@ -579,38 +524,15 @@ static cudnnBackendDescriptor_t pw_op(cudnnBackendDescriptor_t pd, cudnnBackendD
 static cudnnBackendDescriptor_t make_plan(cudnnHandle_t h, int nops,
                                           const cudnnBackendDescriptor_t *ops)
 {
-    cudnnBackendDescriptor_t graph = bk(CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR);
-    set(graph, CUDNN_ATTR_OPERATIONGRAPH_OPS, CUDNN_TYPE_BACKEND_DESCRIPTOR, nops, ops);
-    set(graph, CUDNN_ATTR_OPERATIONGRAPH_HANDLE, CUDNN_TYPE_HANDLE, 1, &h);
-    TRY(cudnnBackendFinalize(graph));
-    cudnnBackendDescriptor_t heur = bk(CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR);
-    cudnnBackendHeurMode_t mode = CUDNN_HEUR_MODE_A;
-    set_desc(heur, CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH, graph);
-    set(heur, CUDNN_ATTR_ENGINEHEUR_MODE, CUDNN_TYPE_HEUR_MODE, 1, &mode);
-    TRY(cudnnBackendFinalize(heur));
-    cudnnBackendDescriptor_t cfg = bk(CUDNN_BACKEND_ENGINECFG_DESCRIPTOR);
-    int64_t n = 0;
-    TRY(cudnnBackendGetAttribute(heur, CUDNN_ATTR_ENGINEHEUR_RESULTS,
-                                 CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &n, &cfg));
-    if (n < 1)
-        TRY(CUDNN_STATUS_NOT_SUPPORTED);
-    cudnnBackendDescriptor_t plan = bk(CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR);
-    set(plan, CUDNN_ATTR_EXECUTION_PLAN_HANDLE, CUDNN_TYPE_HANDLE, 1, &h);
-    set_desc(plan, CUDNN_ATTR_EXECUTION_PLAN_ENGINE_CONFIG, cfg);
-    TRY(cudnnBackendFinalize(plan));
-    return plan;
+    cudnnBackendDescriptor_t graph = bgraph_of(h, nops, ops);
+    return bplan_of(h, bfirst_cfg(bheur(graph, CUDNN_HEUR_MODE_A)));
 }
 
 /* Variant pack, execute. */
 static void execute(cudnnHandle_t h, cudnnBackendDescriptor_t plan, int n, const int64_t *uids,
                     void *const *ptrs)
 {
-    void *ws = NULL;
-    cudnnBackendDescriptor_t pack = bk(CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR);
-    set(pack, CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS, CUDNN_TYPE_INT64, n, uids);
-    set(pack, CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS, CUDNN_TYPE_VOID_PTR, n, ptrs);
-    set(pack, CUDNN_ATTR_VARIANT_PACK_WORKSPACE, CUDNN_TYPE_VOID_PTR, 1, &ws);
-    TRY(cudnnBackendFinalize(pack));
+    cudnnBackendDescriptor_t pack = bpack(n, uids, ptrs);
     TRY(cudnnBackendExecute(h, plan, pack));
     cudnnBackendDestroyDescriptor(pack);
 }
@@ -641,14 +563,14 @@ static void run_conv_bias_relu(cudnnHandle_t h, void *cd)
     cudnnBackendDescriptor_t ops[3 + MAX_CHAIN];
     int n = 0;
     ops[n++] = conv_op(cd, mid);
-    ops[n++] = pw_op(pw_desc(CUDNN_POINTWISE_ADD), mid, bk_tensor(5, 4, bd), sum, false);
+    ops[n++] = bpw_op_of(pw_desc(CUDNN_POINTWISE_ADD), mid, bk_tensor(5, 4, bd), sum, false);
     for (int i = 0; i < CHAIN; i++) {
         cudnnBackendDescriptor_t next = bk_tensor_of(100 + i, 4, yd, CUDNN_DATA_FLOAT, true);
-        ops[n++] = pw_op(pw_desc(CHAIN_BIAS ? CUDNN_POINTWISE_ADD : CUDNN_POINTWISE_IDENTITY),
-                         sum, CHAIN_BIAS ? bk_tensor(200 + i, 4, bd) : NULL, next, false);
+        ops[n++] = bpw_op_of(pw_desc(CHAIN_BIAS ? CUDNN_POINTWISE_ADD : CUDNN_POINTWISE_IDENTITY),
+                             sum, CHAIN_BIAS ? bk_tensor(200 + i, 4, bd) : NULL, next, false);
         sum = next;
     }
-    ops[n++] = pw_op(pw_desc(CUDNN_POINTWISE_RELU_FWD), sum, NULL, bk_tensor(3, 4, yd), false);
+    ops[n++] = bpw_op_of(pw_desc(CUDNN_POINTWISE_RELU_FWD), sum, NULL, bk_tensor(3, 4, yd), false);
     cudnnBackendDescriptor_t plan = make_plan(h, n, ops);
     struct buf x = dev_fill((size_t)R * 4, VALUE), w = dev_fill((size_t)R * 2, BVALUE);
     struct buf b = dev_fill(2, BIAS), y = dev_fill(8, 0), m = { 0, NULL };
@@ -683,7 +605,7 @@ static cudnnBackendDescriptor_t pointwise_plan(cudnnHandle_t h, void *pd, bool b
     int64_t d[4] = { 1, 2, 2, 2 }, bd[4] = { 1, 2, 1, 1 };
     cudnnBackendDescriptor_t in1 = bk_tensor(1, 4, d), in2 = bk_tensor(2, 4, bwd ? d : bd);
     cudnnBackendDescriptor_t op =
-        pw_op(pd, bwd ? in2 : in1, bwd ? in1 : in2, bk_tensor(3, 4, d), bwd);
+        bpw_op_of(pd, bwd ? in2 : in1, bwd ? in1 : in2, bk_tensor(3, 4, d), bwd);
     return make_plan(h, 1, &op);
 }
 
@@ -721,8 +643,8 @@ static void run_dgrad_drelu(cudnnHandle_t h, void *cd)
     cudnnBackendDescriptor_t mid = bk_tensor_of(4, 4, xd, CUDNN_DATA_FLOAT, true);
     cudnnBackendDescriptor_t ops[2] = {
         conv_op_of(false, cd, mid, bk_tensor(2, 4, wd), bk_tensor(1, 4, dyd)),
-        pw_op(pw_desc(CUDNN_POINTWISE_RELU_BWD), bk_tensor(5, 4, xd), mid, bk_tensor(3, 4, xd),
-              true),
+        bpw_op_of(pw_desc(CUDNN_POINTWISE_RELU_BWD), bk_tensor(5, 4, xd), mid, bk_tensor(3, 4, xd),
+                  true),
     };
     cudnnBackendDescriptor_t plan = make_plan(h, 2, ops);
     struct buf dy = dev_fill((size_t)R * 4, VALUE), w = dev_fill((size_t)R * 2, BVALUE);
@@ -740,17 +662,11 @@ static void run_dgrad_drelu(cudnnHandle_t h, void *cd)
 static cudnnBackendDescriptor_t bk_ragged(int64_t uid, int64_t rows, int64_t cols,
                                           int64_t off_uid)
 {
-    int64_t dim[3] = { 2, rows, cols }, stride[3] = { INT_MAX, cols, 1 }, align = 16;
+    int64_t dim[3] = { 2, rows, cols }, stride[3] = { INT_MAX, cols, 1 };
     int64_t odim[3] = { 3, 1, 1 };
-    cudnnDataType_t t = CUDNN_DATA_HALF;
     cudnnBackendDescriptor_t off = bk_tensor_of(off_uid, 3, odim, CUDNN_DATA_INT32, false);
-    cudnnBackendDescriptor_t d = bk(CUDNN_BACKEND_TENSOR_DESCRIPTOR);
-    set(d, CUDNN_ATTR_TENSOR_UNIQUE_ID, CUDNN_TYPE_INT64, 1, &uid);
-    set(d, CUDNN_ATTR_TENSOR_DATA_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &t);
-    set(d, CUDNN_ATTR_TENSOR_DIMENSIONS, CUDNN_TYPE_INT64, 3, dim);
-    set(d, CUDNN_ATTR_TENSOR_STRIDES, CUDNN_TYPE_INT64, 3, stride);
-    set(d, CUDNN_ATTR_TENSOR_BYTE_ALIGNMENT, CUDNN_TYPE_INT64, 1, &align);
-    set_desc(d, CUDNN_ATTR_TENSOR_RAGGED_OFFSET_DESC, off);
+    cudnnBackendDescriptor_t d = btensor_new(uid, CUDNN_DATA_HALF, 3, dim, stride);
+    bset_desc(d, CUDNN_ATTR_TENSOR_RAGGED_OFFSET_DESC, off);
     TRY(cudnnBackendFinalize(d));
     return d;
 }
@@ -779,12 +695,7 @@ static void run_ragged(cudnnHandle_t h, void *cd)
     for (int i = 0; i < FILL_RAGGED; i++)
         TRY(cudnnBackendDestroyDescriptor(fill[i]));
     free(fill);
-    cudnnBackendDescriptor_t op = bk(CUDNN_BACKEND_OPERATION_MATMUL_DESCRIPTOR);
-    set_desc(op, CUDNN_ATTR_OPERATION_MATMUL_ADESC, a_desc);
-    set_desc(op, CUDNN_ATTR_OPERATION_MATMUL_BDESC, bk_tensor(2, 3, bd));
-    set_desc(op, CUDNN_ATTR_OPERATION_MATMUL_CDESC, c_desc);
-    set_desc(op, CUDNN_ATTR_OPERATION_MATMUL_DESC, cd);
-    TRY(cudnnBackendFinalize(op));
+    cudnnBackendDescriptor_t op = bmatmul_op(a_desc, bk_tensor(2, 3, bd), c_desc, cd);
     cudnnBackendDescriptor_t plan = make_plan(h, 1, &op);
     struct buf a = dev_fill((size_t)R * 4, VALUE), b = dev_fill(R, BVALUE), c = dev_fill(4, 0);
     int64_t uids[5] = { 1, 2, 3, 4, 5 };
@@ -821,13 +732,13 @@ static void *sdpa_desc(void)
         CUDNN_ATTR_OPERATION_SDPA_FWD_QDESC,     CUDNN_ATTR_OPERATION_SDPA_FWD_KDESC,
         CUDNN_ATTR_OPERATION_SDPA_FWD_VDESC,     CUDNN_ATTR_OPERATION_SDPA_FWD_ODESC,
         CUDNN_ATTR_OPERATION_SDPA_FWD_STATSDESC, CUDNN_ATTR_OPERATION_SDPA_FWD_SCALEDESC };
-    cudnnBackendDescriptor_t op = bk(CUDNN_BACKEND_OPERATION_SDPA_FWD_DESCRIPTOR);
+    cudnnBackendDescriptor_t op = bdesc(CUDNN_BACKEND_OPERATION_SDPA_FWD_DESCRIPTOR);
     for (int i = 0; i < AT_N; i++) {
         int64_t dim[4];
         attn_dims(i, dim);
         cudnnDataType_t t = i == AT_STATS || i == AT_SCALE ? CUDNN_DATA_FLOAT : CUDNN_DATA_HALF;
-        set_desc(op, attrs[i], bk_tensor_by(i + 1, 4, dim, t, false,
-                                            i == AT_SCALE && SCALE_BY_VALUE));
+        bset_desc(op, attrs[i], bk_tensor_by(i + 1, 4, dim, t, false,
+                                             i == AT_SCALE && SCALE_BY_VALUE));
     }
     TRY(cudnnBackendFinalize(op));
     return op;
