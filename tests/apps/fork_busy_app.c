@@ -79,92 +79,41 @@ static int matmul(void)
 
 /* ---- a one-operation cuDNN graph ------------------------------------------------------- */
 
-static cudnnBackendDescriptor_t made(cudnnBackendDescriptorType_t t, int *bad)
-{
-    cudnnBackendDescriptor_t d = NULL;
-    *bad |= cudnnBackendCreateDescriptor(t, &d) != CUDNN_STATUS_SUCCESS;
-    return d;
-}
-
-static void set(cudnnBackendDescriptor_t d, cudnnBackendAttributeName_t a,
-                cudnnBackendAttributeType_t t, int64_t n, const void *v, int *bad)
-{
-    *bad |= !d || cudnnBackendSetAttribute(d, a, t, n, v) != CUDNN_STATUS_SUCCESS;
-}
-
-static void set_desc(cudnnBackendDescriptor_t d, cudnnBackendAttributeName_t a,
-                     cudnnBackendDescriptor_t v, int *bad)
-{
-    set(d, a, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &v, bad);
-}
-
-static void finalize(cudnnBackendDescriptor_t d, int *bad)
-{
-    *bad |= !d || cudnnBackendFinalize(d) != CUDNN_STATUS_SUCCESS;
-}
+/* A failed graph call is noted and the graph is not run: the child exits 1
+ * or the busy thread stops. Only one thread builds graphs (the busy thread,
+ * or a child, which has no other), and graph_add clears the note first. */
+static int graph_bad;
+#define DNNG_FAIL(what, status) (graph_bad = 1)
+#include "dnngraph.h"
 
 /* A packed half tensor [1, 2, 2, 2]. */
-static cudnnBackendDescriptor_t tensor(int64_t uid, int *bad)
+static cudnnBackendDescriptor_t tensor(int64_t uid)
 {
-    cudnnBackendDescriptor_t d = made(CUDNN_BACKEND_TENSOR_DESCRIPTOR, bad);
-    int64_t dim[4] = { 1, 2, 2, 2 }, stride[4] = { 8, 4, 2, 1 }, align = 16;
-    cudnnDataType_t t = CUDNN_DATA_HALF;
-    set(d, CUDNN_ATTR_TENSOR_UNIQUE_ID, CUDNN_TYPE_INT64, 1, &uid, bad);
-    set(d, CUDNN_ATTR_TENSOR_DATA_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &t, bad);
-    set(d, CUDNN_ATTR_TENSOR_DIMENSIONS, CUDNN_TYPE_INT64, 4, dim, bad);
-    set(d, CUDNN_ATTR_TENSOR_STRIDES, CUDNN_TYPE_INT64, 4, stride, bad);
-    set(d, CUDNN_ATTR_TENSOR_BYTE_ALIGNMENT, CUDNN_TYPE_INT64, 1, &align, bad);
-    finalize(d, bad);
+    int64_t dim[4] = { 1, 2, 2, 2 };
+    cudnnBackendDescriptor_t d = btensor_new(uid, CUDNN_DATA_HALF, 4, dim, NULL);
+    bfinal(d);
     return d;
 }
 
 /* y (uid 3) = x (uid 1, ones) + b (uid 2, twos): every element 3. */
 static int graph_add(void)
 {
-    int bad = 0;
+    graph_bad = 0;
     enum { PW, X, B, Y, OP, GRAPH, HEUR, CFG, PLAN, PACK, NDESC };
     cudnnBackendDescriptor_t d[NDESC] = { 0 };
-    cudnnPointwiseMode_t add = CUDNN_POINTWISE_ADD;
-    cudnnDataType_t prec = CUDNN_DATA_FLOAT;
-    d[PW] = made(CUDNN_BACKEND_POINTWISE_DESCRIPTOR, &bad);
-    set(d[PW], CUDNN_ATTR_POINTWISE_MODE, CUDNN_TYPE_POINTWISE_MODE, 1, &add, &bad);
-    set(d[PW], CUDNN_ATTR_POINTWISE_MATH_PREC, CUDNN_TYPE_DATA_TYPE, 1, &prec, &bad);
-    finalize(d[PW], &bad);
-    d[X] = tensor(1, &bad);
-    d[B] = tensor(2, &bad);
-    d[Y] = tensor(3, &bad);
-    d[OP] = made(CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR, &bad);
-    set_desc(d[OP], CUDNN_ATTR_OPERATION_POINTWISE_PW_DESCRIPTOR, d[PW], &bad);
-    set_desc(d[OP], CUDNN_ATTR_OPERATION_POINTWISE_XDESC, d[X], &bad);
-    set_desc(d[OP], CUDNN_ATTR_OPERATION_POINTWISE_BDESC, d[B], &bad);
-    set_desc(d[OP], CUDNN_ATTR_OPERATION_POINTWISE_YDESC, d[Y], &bad);
-    finalize(d[OP], &bad);
-    d[GRAPH] = made(CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR, &bad);
-    set(d[GRAPH], CUDNN_ATTR_OPERATIONGRAPH_OPS, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &d[OP], &bad);
-    set(d[GRAPH], CUDNN_ATTR_OPERATIONGRAPH_HANDLE, CUDNN_TYPE_HANDLE, 1, &dnn, &bad);
-    finalize(d[GRAPH], &bad);
-    cudnnBackendHeurMode_t mode = CUDNN_HEUR_MODE_A;
-    d[HEUR] = made(CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR, &bad);
-    set_desc(d[HEUR], CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH, d[GRAPH], &bad);
-    set(d[HEUR], CUDNN_ATTR_ENGINEHEUR_MODE, CUDNN_TYPE_HEUR_MODE, 1, &mode, &bad);
-    finalize(d[HEUR], &bad);
-    d[CFG] = made(CUDNN_BACKEND_ENGINECFG_DESCRIPTOR, &bad);
-    int64_t n = 0;
-    bad |= bad || cudnnBackendGetAttribute(d[HEUR], CUDNN_ATTR_ENGINEHEUR_RESULTS,
-                                           CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &n, &d[CFG]) ||
-           n < 1;
-    d[PLAN] = made(CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR, &bad);
-    set(d[PLAN], CUDNN_ATTR_EXECUTION_PLAN_HANDLE, CUDNN_TYPE_HANDLE, 1, &dnn, &bad);
-    set_desc(d[PLAN], CUDNN_ATTR_EXECUTION_PLAN_ENGINE_CONFIG, d[CFG], &bad);
-    finalize(d[PLAN], &bad);
+    d[PW] = bpw_desc(CUDNN_POINTWISE_ADD, CUDNN_DATA_FLOAT);
+    d[X] = tensor(1);
+    d[B] = tensor(2);
+    d[Y] = tensor(3);
+    d[OP] = bpw_op_of(d[PW], d[X], d[B], d[Y], false);
+    d[GRAPH] = bgraph_of(dnn, 1, &d[OP]);
+    d[HEUR] = bheur(d[GRAPH], CUDNN_HEUR_MODE_A);
+    d[CFG] = bfirst_cfg(d[HEUR]);
+    d[PLAN] = bplan_of(dnn, d[CFG]);
     int64_t uids[3] = { 1, 2, 3 };
-    void *ptrs[3] = { dx, db, dy }, *ws = NULL;
-    d[PACK] = made(CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR, &bad);
-    set(d[PACK], CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS, CUDNN_TYPE_INT64, 3, uids, &bad);
-    set(d[PACK], CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS, CUDNN_TYPE_VOID_PTR, 3, ptrs, &bad);
-    set(d[PACK], CUDNN_ATTR_VARIANT_PACK_WORKSPACE, CUDNN_TYPE_VOID_PTR, 1, &ws, &bad);
-    finalize(d[PACK], &bad);
-    bad |= bad || cudnnBackendExecute(dnn, d[PLAN], d[PACK]) || cudaStreamSynchronize(0);
+    void *ptrs[3] = { dx, db, dy };
+    d[PACK] = bpack(3, uids, ptrs);
+    int bad = graph_bad || cudnnBackendExecute(dnn, d[PLAN], d[PACK]) || cudaStreamSynchronize(0);
     for (int i = NDESC - 1; i >= 0; i--)
         if (d[i])
             cudnnBackendDestroyDescriptor(d[i]);
