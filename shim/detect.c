@@ -355,7 +355,30 @@ __attribute__((weak)) void sh_check_sweep_window(int slot)
     (void)slot;
 }
 
-/* Reports every finished slot; returns how many are still in flight. */
+/* A captured slot whose results read_slot refused: generation 0 is a graph
+ * never launched; past it, a replay whose reset has run and whose scans
+ * have not all finished, a scan in flight (which the exit waits for). */
+static bool under_way(const struct sh_scan_result *res)
+{
+    return res[0].generation != 0;
+}
+
+/* Replays under way now, for the exit's count of scans lost. */
+static unsigned replays_under_way(void)
+{
+    struct sh_scan_result res[NRES];
+    unsigned n = 0, ncap = atomic_load(&ncaptured);
+    for (unsigned i = 0; i < ncap && i < NCAPTURED; i++) {
+        int s = NSLOTS + (int)i;
+        if (atomic_load_explicit(&slots[s].state, memory_order_acquire) == CAPTURED &&
+            !read_slot(s, res) && under_way(res))
+            n++;
+    }
+    return n;
+}
+
+/* Reports every finished slot (a captured one: its latest replay); returns
+ * how many are still in flight (a captured one: a replay under way). */
 static unsigned sweep(bool in_signal)
 {
     struct sh_scan_result res[NRES];
@@ -396,8 +419,13 @@ static unsigned sweep(bool in_signal)
     for (unsigned i = 0; i < ncap && i < NCAPTURED; i++) {
         int s = NSLOTS + (int)i;
         int expect = CAPTURED;
-        if (atomic_load_explicit(&slots[s].state, memory_order_acquire) != CAPTURED ||
-            !read_slot(s, res) || res[0].generation == slots[s].last_gen)
+        if (atomic_load_explicit(&slots[s].state, memory_order_acquire) != CAPTURED)
+            continue;
+        if (!read_slot(s, res)) {
+            busy += under_way(res);
+            continue;
+        }
+        if (res[0].generation == slots[s].last_gen)
             continue;
         sh_check_sweep_window(s);
         /* As above: another sweeper may have reported this replay since. */
@@ -652,12 +680,16 @@ void sh_check_flush(void)
 {
     if (!atomic_load(&results))
         return;
+    if (atomic_load(&closing)) { /* flushed before: a sweep, no more waiting */
+        sweep(false);
+        return;
+    }
     long long deadline = now_ns() + EXIT_WAIT_NS;
     while (sweep(false) && now_ns() < deadline)
         nap(POLL_NS / 10);
     if (atomic_exchange(&closing, 1))
         return;
-    atomic_fetch_add(&n_lost_at_exit, inflight());
+    atomic_fetch_add(&n_lost_at_exit, inflight() + replays_under_way());
     pthread_mutex_lock(&poll_lock); /* a sleeping poller wakes up and ends */
     pthread_cond_signal(&poll_cond);
     pthread_mutex_unlock(&poll_lock);

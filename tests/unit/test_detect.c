@@ -1503,6 +1503,70 @@ START_TEST(capture_only_program_has_a_poller)
 }
 END_TEST
 
+/* At exit, a graph replay still running on the GPU (its reset has run, its
+ * scan has not yet) is a scan in flight like any other: the exit waits for
+ * it and reports it, or counts it lost when it never finishes. A captured
+ * scan never replayed is not waited for. */
+struct replayer {
+    pthread_t t;
+    unsigned first, n;
+    long delay_ms;
+};
+
+static void *replayer_main(void *arg)
+{
+    struct replayer *r = arg;
+    nap_ms(r->delay_ms);
+    fake_gpu_replay(r->first, r->n);
+    return NULL;
+}
+
+START_TEST(flush_waits_for_a_replay_under_way)
+{
+    sh_check_prepare(STREAM);
+    fake_set_capture(SH_CAPTURING);
+    unsigned first = fake_launches();
+    struct sh_check_call c = call_on(SH_SCAN_F16, bad16, 2, 2);
+    c.seq = 44;
+    sh_check_submit(&c);
+    c = call_on(SH_SCAN_F16, clean16, 2, 2);
+    c.seq = 45;
+    sh_check_submit(&c); /* replayed never */
+    fake_set_capture(SH_NOT_CAPTURING);
+    ck_assert_uint_eq(fake_launches(), first + 4);
+    fake_gpu_replay(first, 1); /* seq 44's reset has run, its scan not yet */
+    struct replayer r = { .first = first + 1, .n = 1, .delay_ms = 50 };
+    ck_assert_int_eq(pthread_create(&r.t, NULL, replayer_main, &r), 0);
+    double t0 = now_s();
+    sh_check_flush();
+    double took = now_s() - t0;
+    ck_assert_msg(count_ev("nonfinite") == 1, "the replay under way at exit was not reported");
+    ASSERT_HAS(nth_ev("nonfinite", 0), "\"seq\":44,");
+    ASSERT_HAS(nth_ev("nonfinite", 0), "\"captured\":true,\"replay\":1,");
+    ck_assert_msg(took < 1.5, "flush took %.3f s", took);
+    pthread_join(r.t, NULL);
+    ASSERT_SUM("lost_at_exit", 0);
+}
+END_TEST
+
+START_TEST(replay_never_finished_lost_at_exit)
+{
+    sh_check_prepare(STREAM);
+    fake_set_capture(SH_CAPTURING);
+    unsigned first = fake_launches();
+    struct sh_check_call c = call_on(SH_SCAN_F16, bad16, 2, 2);
+    sh_check_submit(&c);
+    fake_set_capture(SH_NOT_CAPTURING);
+    fake_gpu_replay(first, 1); /* the reset, and never the scan */
+    double t0 = now_s();
+    sh_check_flush();
+    double took = now_s() - t0;
+    ck_assert_msg(took >= 1.9 && took < 10, "flush took %.3f s", took);
+    ck_assert_int_eq(count_ev("nonfinite"), 0);
+    ASSERT_SUM("lost_at_exit", 1);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("detect");
@@ -1538,6 +1602,8 @@ int main(void)
     tcase_add_test(t, no_driver_no_checks);
     tcase_add_test(t, captured_unscannable_input);
     tcase_add_test(t, capture_only_program_has_a_poller);
+    tcase_add_test(t, flush_waits_for_a_replay_under_way);
+    tcase_add_test(t, replay_never_finished_lost_at_exit);
     suite_add_tcase(s, t);
 
     return sh_run_suite(s);
