@@ -33,7 +33,8 @@ extern const unsigned char sh_kernels_fatbin[];
     X(cuStreamIsCapturing, (CUstream s, CUstreamCaptureStatus * status))                    \
     X(cuStreamSynchronize, (CUstream s))                                                    \
     X(cuMemHostRegister, (void *p, size_t bytes, unsigned int flags))                       \
-    X(cuMemHostGetDevicePointer, (CUdeviceptr * dev, void *p, unsigned int flags))
+    X(cuMemHostGetDevicePointer, (CUdeviceptr * dev, void *p, unsigned int flags))          \
+    X(cuPointerGetAttribute, (void *data, CUpointer_attribute attr, CUdeviceptr p))
 
 /* Newer than the rest (CUDA 12.8): without it records say "device": null. */
 #define SH_DRIVER_OPTIONAL(X) X(cuStreamGetDevice, (CUstream s, CUdevice * dev))
@@ -123,34 +124,55 @@ static struct scratch {
     CUstream stream;
     long tid; /* CU_STREAM_PER_THREAD's thread, else 0 */
     CUdeviceptr mem;
+    unsigned long long id; /* mem's CU_POINTER_ATTRIBUTE_BUFFER_ID */
 } scratch[NSCRATCH];
 static int nscratch;
 static pthread_mutex_t scratch_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_int warned_full;
 
+/* The buffer id of mem, 0 when it is not allocated (in the current context). */
+static unsigned long long buffer_id(CUdeviceptr mem)
+{
+    unsigned long long id = 0;
+    if (p_cuPointerGetAttribute(&id, CU_POINTER_ATTRIBUTE_BUFFER_ID, mem) != CUDA_SUCCESS)
+        return 0;
+    return id;
+}
+
 static CUdeviceptr scratch_for(CUcontext ctx, CUstream stream)
 {
     CUdeviceptr mem = 0;
     long tid = stream == CU_STREAM_PER_THREAD ? sh_log_tid() : 0;
+    int at = -1;
+    CUcontext popped;
     pthread_mutex_lock(&scratch_lock);
-    for (int i = 0; i < nscratch && !mem; i++)
+    for (int i = 0; i < nscratch && at < 0; i++)
         if (scratch[i].ctx == ctx && scratch[i].stream == stream && scratch[i].tid == tid)
-            mem = scratch[i].mem;
-    if (!mem && nscratch < NSCRATCH) {
-        /* Relaxed capture mode: allocating is legal while another stream of
-         * this thread captures a graph, and must not invalidate it. */
-        CUstreamCaptureMode mode = CU_STREAM_CAPTURE_MODE_RELAXED;
-        CUcontext popped;
-        p_cuThreadExchangeStreamCaptureMode(&mode);
-        if (p_cuCtxPushCurrent(ctx) == CUDA_SUCCESS) {
+            at = i;
+    if ((at >= 0 || nscratch < NSCRATCH) && p_cuCtxPushCurrent(ctx) == CUDA_SUCCESS) {
+        /* A device reset (cudaDeviceReset) frees the pair with everything
+         * else, and a later allocation of the program's may take its
+         * address: the pair serves while it is still the allocation made
+         * for it (the same buffer id), else a new one is made. A driver
+         * that gave no id for it is trusted. */
+        if (at >= 0 && (!scratch[at].id || buffer_id(scratch[at].mem) == scratch[at].id))
+            mem = scratch[at].mem;
+        if (!mem) {
+            /* Relaxed capture mode: allocating is legal while another stream
+             * of this thread captures a graph, and must not invalidate it. */
+            CUstreamCaptureMode mode = CU_STREAM_CAPTURE_MODE_RELAXED;
+            p_cuThreadExchangeStreamCaptureMode(&mode);
             if (p_cuMemAlloc(&mem, 2 * sizeof(float)) != CUDA_SUCCESS)
                 mem = 0;
-            p_cuCtxPopCurrent(&popped);
+            p_cuThreadExchangeStreamCaptureMode(&mode);
+            unsigned long long id = mem ? buffer_id(mem) : 0;
+            if (mem && at < 0)
+                at = nscratch++;
+            if (mem)
+                scratch[at] = (struct scratch){ ctx, stream, tid, mem, id };
         }
-        p_cuThreadExchangeStreamCaptureMode(&mode);
-        if (mem)
-            scratch[nscratch++] = (struct scratch){ ctx, stream, tid, mem };
-    } else if (!mem) {
+        p_cuCtxPopCurrent(&popped);
+    } else if (at < 0 && nscratch >= NSCRATCH) {
         sh_warn_once(&warned_full, "more than %d streams use half scalars in device memory; "
                      "calls on further streams are not upcast", NSCRATCH);
     }

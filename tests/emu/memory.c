@@ -38,6 +38,7 @@ struct range {
     size_t size;
     enum kind kind;
     struct gblock *blk; /* owner of the host memory, if a stream-ordered one */
+    unsigned long long id; /* CU_POINTER_ATTRIBUTE_BUFFER_ID: unique in the process */
 };
 
 static pthread_mutex_t mem_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -45,6 +46,7 @@ static struct range *ranges;
 static size_t nranges, cap_ranges;
 static size_t device_used;     /* bytes of DEVICE_MEM and MANAGED_MEM */
 static struct gblock *gblocks; /* every stream-ordered block still referenced */
+static unsigned long long last_buffer_id;
 
 __attribute__((constructor)) static void mem_lock_across_fork(void)
 {
@@ -70,7 +72,7 @@ static CUresult add_range_locked(uintptr_t base, size_t size, enum kind kind,
         ranges = r;
         cap_ranges = n;
     }
-    ranges[nranges++] = (struct range){ base, size, kind, blk };
+    ranges[nranges++] = (struct range){ base, size, kind, blk, ++last_buffer_id };
     if (counts_as_device(kind))
         device_used += size;
     return CUDA_SUCCESS;
@@ -159,7 +161,7 @@ static int find_range(const void *dev, struct range *out)
      * and free nodes can name it before the graph has ever run. */
     for (struct gblock *b = gblocks; tagged && !found && b; b = b->next) {
         if (!b->live && h >= (uintptr_t)b->host && h - (uintptr_t)b->host < b->size) {
-            *out = (struct range){ (uintptr_t)b->host, b->size, DEVICE_MEM, b };
+            *out = (struct range){ (uintptr_t)b->host, b->size, DEVICE_MEM, b, 0 };
             found = 1;
         }
     }
@@ -589,6 +591,9 @@ EMU_API CUresult cuPointerGetAttribute(void *data, CUpointer_attribute attribute
         break;
     case CU_POINTER_ATTRIBUTE_MAPPED:
         *(int *)data = 1;
+        break;
+    case CU_POINTER_ATTRIBUTE_BUFFER_ID: /* an address reused by a later allocation gets a new one */
+        *(unsigned long long *)data = rg.id;
         break;
     default:
         return CUDA_ERROR_INVALID_VALUE;

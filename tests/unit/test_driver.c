@@ -7,6 +7,7 @@
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "driver.h"
 #include "log.h"
@@ -26,6 +27,7 @@ static CUresult (*copy_htod)(CUdeviceptr, const void *, size_t);
 static CUresult (*retain)(CUcontext *, CUdevice);
 static CUresult (*set_current)(CUcontext);
 static CUresult (*stream_create)(CUstream *, unsigned int);
+static CUresult (*ctx_reset)(CUdevice);
 static CUdeviceptr halves; /* alpha 2.0, beta 0.5 */
 
 static void setup(void)
@@ -38,6 +40,7 @@ static void setup(void)
     *(void **)&retain = dlsym(lib, "cuDevicePrimaryCtxRetain");
     *(void **)&set_current = dlsym(lib, "cuCtxSetCurrent");
     *(void **)&stream_create = dlsym(lib, "cuStreamCreate");
+    *(void **)&ctx_reset = dlsym(lib, "cuDevicePrimaryCtxReset_v2");
     ck_assert(sh_driver_ready());
     CUcontext ctx;
     ck_assert_int_eq(retain(&ctx, 0), CUDA_SUCCESS);
@@ -111,11 +114,44 @@ START_TEST(per_thread_stream_pairs)
 }
 END_TEST
 
+/* A device reset (cudaDeviceReset) frees every allocation, the pairs too,
+ * and the program's next allocations may get their addresses: a conversion
+ * after the reset must not write into the program's memory (nor into memory
+ * no longer allocated), but into a pair of its own. */
+START_TEST(pairs_after_device_reset)
+{
+    setup();
+    void *before = convert(CU_STREAM_LEGACY);
+    ck_assert_ptr_nonnull(ctx_reset);
+    ck_assert_int_eq(ctx_reset(0), CUDA_SUCCESS);
+    /* The program allocates again: small buffers, as many as it likes. */
+    CUdeviceptr mine[8];
+    const unsigned char pattern[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+    for (int i = 0; i < 8; i++) {
+        ck_assert_int_eq(mem_alloc(&mine[i], 8), CUDA_SUCCESS);
+        ck_assert_int_eq(copy_htod(mine[i], pattern, 8), CUDA_SUCCESS);
+    }
+    const unsigned short h[2] = { 0x4000, 0x3800 };
+    ck_assert_int_eq(mem_alloc(&halves, sizeof h), CUDA_SUCCESS);
+    ck_assert_int_eq(copy_htod(halves, h, sizeof h), CUDA_SUCCESS);
+    void *after = convert(CU_STREAM_LEGACY);
+    for (int i = 0; i < 8; i++) {
+        unsigned char got[8];
+        ck_assert_int_eq(copy_dtoh(got, mine[i], 8), CUDA_SUCCESS);
+        ck_assert_msg(memcmp(got, pattern, 8) == 0,
+                      "the conversion wrote into the program's allocation %d", i);
+        ck_assert_ptr_ne(after, (void *)(uintptr_t)mine[i]);
+    }
+    (void)before;
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("driver");
     TCase *t = tcase_create("scalars");
     tcase_add_test(t, per_thread_stream_pairs);
+    tcase_add_test(t, pairs_after_device_reset);
     suite_add_tcase(s, t);
     return sh_run_suite(s);
 }
