@@ -516,6 +516,18 @@ void sh_log_open(const struct sh_policy *p)
                     path, strerror(errno));
             return;
         }
+        /* A program started with stdin (or stdout, stderr) closed gets its
+         * fd back when it reopens one; and fd 2 and below mean stderr here. */
+        if (fd <= 2) {
+            int high = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+            close(fd);
+            if (high < 0) {
+                sh_warn("cannot keep log \"%.300s\" open (%s); logging disabled, the policy still "
+                        "applies", path, strerror(errno));
+                return;
+            }
+            fd = high;
+        }
     }
     atomic_store_explicit(&log_fd, fd, memory_order_release);
     write_start(p, path, host);

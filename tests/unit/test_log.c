@@ -281,6 +281,39 @@ START_TEST(unwritable_log)
 }
 END_TEST
 
+/* A program started with stdin closed (a daemon, a shell's <&-): the log
+ * must not take fd 0, which the program may set again later (its /dev/null
+ * on stdin), and its warn records must reach it. */
+START_TEST(log_never_on_a_standard_fd)
+{
+    int saved = dup(0);
+    ck_assert_int_ge(saved, 0);
+    close(0);
+    sh_policy_defaults(&sh_policy);
+    snprintf(sh_policy.diag[0], SH_DIAG_LEN, "SAFEHALF_MODE=\"x\" is not valid");
+    sh_policy.ndiag = 1;
+    snprintf(sh_policy.log, sizeof sh_policy.log, "%s/closed-stdin.jsonl", dir);
+    sh_log_after_fork();
+    sh_log_open(&sh_policy);
+    /* The program puts /dev/null on its stdin again. */
+    int nul = open("/dev/null", O_RDWR);
+    ck_assert_int_ge(nul, 0);
+    if (nul != 0) {
+        dup2(nul, 0);
+        close(nul);
+    }
+    sh_warn("a warning after the program reopened its stdin");
+    dup2(saved, 0);
+    close(saved);
+    char *text = slurp(sh_policy.log);
+    ck_assert_ptr_eq(strstr(text, "{\"ev\":\"start\""), text);
+    ck_assert_msg(strstr(text, "\"msg\":\"SAFEHALF_MODE=\\\"x\\\" is not valid\"}\n"),
+                  "no warn record for the bad setting in\n%s", text);
+    ck_assert_msg(strstr(text, "\"msg\":\"a warning after the program reopened its stdin\"}\n"),
+                  "no warn record after the program reopened its stdin in\n%s", text);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("log");
@@ -296,6 +329,7 @@ int main(void)
     tcase_add_test(t, after_fork_writes_nothing);
     tcase_add_test(t, unwritable_log);
     tcase_add_test(t, start_record_keeps_the_programs_strtok);
+    tcase_add_test(t, log_never_on_a_standard_fd);
     suite_add_tcase(s, t);
     return sh_run_suite(s);
 }
