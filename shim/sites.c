@@ -16,6 +16,11 @@
 #include "runtime.h"
 
 #define NSITES 4096
+/* Entries a lookup looks at: a full table must not cost every call with a
+ * new shape (a server's dynamic shapes) a walk over all of it. A site is
+ * added within this many of its hash's slot, or not at all (counted as
+ * untracked), so a lookup that finds none here has none anywhere. */
+#define MAX_PROBE 32
 /* Sites per counts record: a record stays a few kilobytes. */
 #define COUNTS_PER_RECORD 50
 #define BACKTRACE_MAX 24
@@ -159,7 +164,7 @@ static int find_or_add(const struct key *k, const struct sh_call *c,
     if (!t)
         return -1;
     unsigned long long h = hash_words(k);
-    for (unsigned i = 0; i < NSITES; i++) {
+    for (unsigned i = 0; i < MAX_PROBE; i++) {
         struct site *s = &t[(h + i) % NSITES];
         unsigned st = atomic_load_explicit(&s->state, memory_order_acquire);
         if (st == EMPTY) {

@@ -17,7 +17,10 @@
  *         the program's own handle of libcublas.so.13, as JAX/XLA looks it
  *         up (the real one, or the shim's with the audit module);
  *         setstream: cublasSetStream_v2, a cuBLAS call the shim does not
- *         intercept (what LD_AUDIT costs the calls it leaves alone)
+ *         intercept (what LD_AUDIT costs the calls it leaves alone);
+ *         gemm32shapes: gemm32 with m going round 1 .. --shapes S (default
+ *         8192) call after call, a server's dynamic shapes: more call
+ *         sites than the shim's table holds
  *
  * --n: the GEMMs are n x n x n (default 16). With the shim checking FP16
  * outputs, the emulated scan kernel runs on the CPU inside the call, so
@@ -86,11 +89,12 @@ int main(int argc, char **argv)
 {
     if (argc < 2) {
         fprintf(stderr, "usage: bench_host gemm32|gemm16|hgemm|gemm16dev|gemm16dl|lt32|lt16|"
-                        "lt32raii|setstream [--batches N] [--calls N] [--n N]\n");
+                        "lt32raii|setstream|gemm32shapes [--batches N] [--calls N] [--n N] "
+                        "[--shapes S]\n");
         return 2;
     }
     const char *which = argv[1];
-    int batches = 201, calls = 2000, n = 16;
+    int batches = 201, calls = 2000, n = 16, shapes = 8192;
     for (int i = 2; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--batches"))
             batches = atoi(argv[i + 1]);
@@ -98,15 +102,19 @@ int main(int argc, char **argv)
             calls = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--n"))
             n = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--shapes"))
+            shapes = atoi(argv[i + 1]);
     }
-    if (n < 1 || batches < 10 || calls < 1) {
+    if (n < 1 || batches < 10 || calls < 1 || shapes < 1) {
         fprintf(stderr, "bench_host: bad arguments\n");
         return 2;
     }
     void *A, *B, *C;
     half_t *dscal;
     cublasHandle_t h;
-    if (cudaMalloc(&A, n * n * 4) || cudaMalloc(&B, n * n * 4) || cudaMalloc(&C, n * n * 4) ||
+    /* room for the largest m of gemm32shapes too */
+    size_t elems = (size_t)n * (size_t)(n > shapes ? n : shapes);
+    if (cudaMalloc(&A, elems * 4) || cudaMalloc(&B, elems * 4) || cudaMalloc(&C, elems * 4) ||
         cudaMalloc((void **)&dscal, 2 * sizeof(half_t)) || cublasCreate(&h)) {
         fprintf(stderr, "bench_host: CUDA set-up failed\n");
         return 1;
@@ -134,6 +142,7 @@ int main(int argc, char **argv)
     const void *lt_beta = lt16 ? (const void *)&zero : (const void *)&fzero;
 
     double *avg = malloc(sizeof(double) * (size_t)batches);
+    int next_m = 0;
     for (int b = -5; b < batches; b++) { /* 5 warm-up batches */
         cublasStatus_t s = CUBLAS_STATUS_SUCCESS;
         double t0 = now_ns();
@@ -152,6 +161,14 @@ int main(int argc, char **argv)
                 s |= gemm_dl(h, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &one, A, CUDA_R_16F, n, B,
                              CUDA_R_16F, n, &zero, C, CUDA_R_16F, n, CUBLAS_COMPUTE_16F,
                              CUBLAS_GEMM_DEFAULT);
+        } else if (!strcmp(which, "gemm32shapes")) {
+            for (int i = 0; i < calls; i++) {
+                int m = 1 + next_m;
+                next_m = (next_m + 1) % shapes;
+                s |= cublasGemmEx(h, CUBLAS_OP_N, CUBLAS_OP_N, m, n, n, &fone, A, CUDA_R_16F, m,
+                                  B, CUDA_R_16F, n, &fzero, C, CUDA_R_16F, m, CUBLAS_COMPUTE_32F,
+                                  CUBLAS_GEMM_DEFAULT);
+            }
         } else if (!strcmp(which, "setstream")) {
             for (int i = 0; i < calls; i++)
                 s |= cublasSetStream(h, 0);

@@ -1120,6 +1120,49 @@ START_TEST(max_records_per_site)
 }
 END_TEST
 
+/* A field of the summary's "sites" object. */
+static unsigned long long sites_field(const char *key)
+{
+    char buf[512], pat[64];
+    struct sh_json j;
+    sh_json_begin(&j, buf, sizeof buf, "summary");
+    sh_sites_summary(&j);
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    const char *p = strstr(buf, pat);
+    return p ? strtoull(p + strlen(pat), NULL, 10) : ~0ull;
+}
+
+/* More shapes than the call-site table holds, each made twice (lookups are
+ * bounded, so a full table stays cheap): every site added is found again,
+ * nearly the whole table is used, and each call is counted once, at its
+ * site or as untracked. */
+START_TEST(site_table_full)
+{
+    enum { SHAPES = 6000 };
+    static int site_of[SHAPES];
+    int tracked = 0;
+    for (int round = 0; round < 2; round++)
+        for (int i = 0; i < SHAPES; i++) {
+            struct sh_call call = { .active = true, .seq = 1, .caller = CALLER, .gemm = true,
+                                    .action = SH_ACT_PASS, .m = i + 1, .n = 2, .k = 8,
+                                    .batch = 1, .atype = SH_R_16F, .btype = SH_R_16F,
+                                    .ctype = SH_R_16F, .compute = SH_COMPUTE_32F,
+                                    .compute_used = SH_COMPUTE_32F };
+            sh_site_enter(&call, "cublasGemmEx", &names);
+            if (round == 0) {
+                site_of[i] = call.site;
+                tracked += call.site >= 0;
+            } else {
+                ck_assert_msg(call.site == site_of[i], "shape %d: site %d, then %d", i,
+                              site_of[i], call.site);
+            }
+        }
+    ck_assert_msg(tracked <= 4096 && tracked >= 4096 * 9 / 10, "%d sites kept", tracked);
+    ck_assert_uint_eq(sites_field("tracked"), (unsigned long long)tracked);
+    ck_assert_uint_eq(sites_field("untracked_calls"), 2ull * (SHAPES - tracked));
+}
+END_TEST
+
 START_TEST(max_records_zero_only_counts)
 {
     sh_policy.max_records = 0;
@@ -1590,6 +1633,7 @@ int main(void)
     tcase_add_test(t, saturate_f16_and_bf16);
     tcase_add_test(t, max_records_per_site);
     tcase_add_test(t, max_records_zero_only_counts);
+    tcase_add_test(t, site_table_full);
     tcase_add_test(t, inputs_in_records);
     tcase_add_test(t, launch_failure);
     tcase_add_test(t, wanted_sampling);
