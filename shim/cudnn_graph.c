@@ -184,12 +184,27 @@ struct graph_rec {
     struct graph_tensor tens[GRAPH_TENSORS];
 };
 
+/* over: the UIDs whose dims and strides the pack overrides for its
+ * execution (cuDNN 9.18's CUDNN_ATTR_VARIANT_PACK_OVERRIDE_*: a plan built
+ * once and run at other extents). The shapes come as the frontend's C++
+ * vectors, which the shim does not read: those tensors are not where
+ * their graph's dims say, so they are neither checked nor scanned as
+ * inputs. nover -1: more than PACK_MAX, every tensor counts as overridden. */
 struct pack_rec {
     unsigned long long gen;
-    int nuid, nptr;
+    int nuid, nptr, nover;
     int64_t uid[PACK_MAX];
     void *ptr[PACK_MAX];
+    int64_t over[PACK_MAX];
 };
+
+/* The attribute's number, for a shim built with headers older than 9.18
+ * and a program with newer ones. */
+#if CUDNN_VERSION >= 91800
+#define ATTR_OVERRIDE_UIDS CUDNN_ATTR_VARIANT_PACK_OVERRIDE_UNIQUE_IDS
+#else
+#define ATTR_OVERRIDE_UIDS ((cudnnBackendAttributeName_t)1010)
+#endif
 
 /* Graph building is not a hot path; Execute holds the lock while it reads
  * its graph and pack records (no copies). */
@@ -451,7 +466,9 @@ static void graph_from_ops(const void *graph, int64_t n, const cudnnBackendDescr
 
 /* ---- variant packs ------------------------------------------------------------------------ */
 
-static void pack_update(const void *pack, bool uids, int64_t n, const void *v)
+enum pack_attr { PACK_UIDS, PACK_PTRS, PACK_OVERRIDES };
+
+static void pack_update(const void *pack, enum pack_attr what, int64_t n, const void *v)
 {
     unsigned idx;
     unsigned long long gen;
@@ -463,18 +480,28 @@ static void pack_update(const void *pack, bool uids, int64_t n, const void *v)
         ref_put(pack, TAG_PACK, idx, pack_pool[idx].gen);
     }
     struct pack_rec *p = &pack_pool[idx];
-    if (uids) {
+    if (what == PACK_UIDS) {
         memcpy(p->uid, v, (size_t)keep * sizeof *p->uid);
         p->nuid = keep;
-    } else {
+    } else if (what == PACK_PTRS) {
         memcpy(p->ptr, v, (size_t)keep * sizeof *p->ptr);
         p->nptr = keep;
+    } else {
+        memcpy(p->over, v, (size_t)keep * sizeof *p->over);
+        p->nover = n > PACK_MAX ? -1 : keep;
     }
     pthread_mutex_unlock(&lock);
 }
 
+/* The pointer the pack gives uid; NULL for none, or for a tensor whose
+ * dims the pack overrides. */
 static const void *pack_lookup(const struct pack_rec *p, long long uid)
 {
+    if (p->nover < 0)
+        return NULL;
+    for (int i = 0; i < p->nover; i++)
+        if (p->over[i] == uid)
+            return NULL;
     int n = p->nuid < p->nptr ? p->nuid : p->nptr;
     for (int i = 0; i < n; i++)
         if (p->uid[i] == uid)
@@ -492,9 +519,11 @@ static void track_set(cudnnBackendDescriptor_t d, cudnnBackendAttributeName_t na
     int slot;
     const cudnnBackendDescriptor_t *refd = v;
     if (type == CUDNN_TYPE_INT64 && name == CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS)
-        pack_update(d, true, count, v);
+        pack_update(d, PACK_UIDS, count, v);
     else if (type == CUDNN_TYPE_VOID_PTR && name == CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS)
-        pack_update(d, false, count, v);
+        pack_update(d, PACK_PTRS, count, v);
+    else if (type == CUDNN_TYPE_INT64 && name == ATTR_OVERRIDE_UIDS)
+        pack_update(d, PACK_OVERRIDES, count, v);
     if (type != CUDNN_TYPE_BACKEND_DESCRIPTOR || count < 1 || !v)
         return;
     if (role_of(name, &kind, &slot) && count == 1)

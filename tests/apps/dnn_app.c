@@ -93,6 +93,16 @@
  *                among shapes that come and go); the last output reported
  *   --all-in-use with --more-graphs N: the N plans are built first, then
  *                each is executed, then the first plan (all N + 1 in use)
+ *   --override   graph-add: the plan built for [1, 2, 2, 2] is executed
+ *                once with x and y (uids 1 and 3) overridden to [1, 2, 1, 2]
+ *                (strides [4, 2, 2, 1]) in the variant pack (cuDNN 9.18's
+ *                CUDNN_ATTR_VARIANT_PACK_OVERRIDE_*, as the frontend sets
+ *                them: pointers to C++ vectors of vectors), on buffers of
+ *                x's and b's size, y the first 4 of 8 elements whose other 4
+ *                hold the program's data (--cvalue, as a buffer a caching
+ *                allocator hands out may be larger than the tensor); the
+ *                output reported is that run's 4 elements, and the other 4
+ *                as tail_out0, tail_inf, tail_nan, tail_maxfinite
  *
  * Convolutions use CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM (and algorithm
  * 0 backward) with no workspace. A sum of 4096 ones is 2048 with HALF
@@ -126,7 +136,7 @@
 static const char *OP = "fwd";
 #define MAX_CHAIN 61 /* with the other three, 64: the emulator's and the shim's limit */
 static int R = 4096, LATE, REAL_MID, CHAIN, CHAIN_BIAS, SCALE_BY_VALUE, PLAIN_OUT, FILL_RAGGED;
-static int MORE_GRAPHS, ALL_IN_USE;
+static int MORE_GRAPHS, ALL_IN_USE, OVERRIDE;
 static double VALUE = 1, BVALUE = 1, CVALUE = 0, BETA = 0, BIAS = 0;
 static double XVALUE = 1, VVALUE = 1, SCALE = 0.25;
 static cudnnDataType_t COMPUTE = CUDNN_DATA_HALF;
@@ -609,10 +619,48 @@ static cudnnBackendDescriptor_t pointwise_plan(cudnnHandle_t h, void *pd, bool b
     return make_plan(h, 1, &op);
 }
 
+/* libstdc++'s std::vector (begin, end, capacity), which the frontend's
+ * override shapes and strides are made of. */
+struct cxx_vec {
+    void *begin, *end, *cap;
+};
+
+/* One execution with x and y overridden to [1, 2, 1, 2]: the pack is
+ * made as cuDNN's frontend makes it (execution_helpers.h). */
+static void run_overridden(cudnnHandle_t h, cudnnBackendDescriptor_t plan)
+{
+    static int64_t dim[4] = { 1, 2, 1, 2 }, stride[4] = { 4, 2, 2, 1 };
+    struct cxx_vec d = { dim, dim + 4, dim + 4 }, st = { stride, stride + 4, stride + 4 };
+    struct cxx_vec dims[2] = { d, d }, strides[2] = { st, st };
+    struct cxx_vec shapes = { dims, dims + 2, dims + 2 }, strs = { strides, strides + 2, strides + 2 };
+    void *shapes_p = &shapes, *strides_p = &strs, *ws = NULL;
+    struct buf a = dev_fill(4, VALUE), b = dev_fill(2, BIAS), y = dev_fill(8, CVALUE);
+    int64_t uids[3] = { 1, 2, 3 }, over[2] = { 1, 3 };
+    void *ptrs[3] = { a.dev, b.dev, y.dev };
+    cudnnBackendDescriptor_t pack = bdesc(CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR);
+    bset(pack, CUDNN_ATTR_VARIANT_PACK_WORKSPACE, CUDNN_TYPE_VOID_PTR, 1, &ws);
+    bset(pack, CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS, CUDNN_TYPE_VOID_PTR, 3, ptrs);
+    bset(pack, CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS, CUDNN_TYPE_INT64, 3, uids);
+    bset(pack, CUDNN_ATTR_VARIANT_PACK_OVERRIDE_UNIQUE_IDS, CUDNN_TYPE_INT64, 2, over);
+    bset(pack, CUDNN_ATTR_VARIANT_PACK_OVERRIDE_SHAPES, CUDNN_TYPE_VOID_PTR, 1, &shapes_p);
+    bset(pack, CUDNN_ATTR_VARIANT_PACK_OVERRIDE_STRIDES, CUDNN_TYPE_VOID_PTR, 1, &strides_p);
+    TRY(cudnnBackendFinalize(pack));
+    TRY(cudnnBackendExecute(h, plan, pack));
+    cudnnBackendDestroyDescriptor(pack);
+    struct buf head = { 4, y.dev }, tail = { 4, (char *)y.dev + 4 * sizeof(half_t) };
+    report(head);
+    print_stats("tail_", stats_of(tail));
+}
+
 static void run_pointwise(cudnnHandle_t h, void *pd)
 {
     bool bwd = !strcmp(OP, "graph-drelu");
     cudnnBackendDescriptor_t plan = pointwise_plan(h, pd, bwd);
+    if (OVERRIDE && !bwd) {
+        run_overridden(h, plan);
+        cudnnBackendDestroyDescriptor(plan);
+        return;
+    }
     struct buf a = dev_fill(8, VALUE), y = dev_fill(8, 0);
     struct buf b = bwd ? dev_fill(8, BVALUE) : dev_fill(2, BIAS);
     int64_t uids[3] = { 1, 2, 3 };
@@ -844,6 +892,7 @@ static int parse(int argc, char **argv)
         else if (!strcmp(a, "--scale-by-value")) SCALE_BY_VALUE = 1;
         else if (!strcmp(a, "--plain-out")) PLAIN_OUT = 1;
         else if (!strcmp(a, "--all-in-use")) ALL_IN_USE = 1;
+        else if (!strcmp(a, "--override")) OVERRIDE = 1;
         else if (!strcmp(a, "--fill-ragged")) FILL_RAGGED = atoi(v), i++;
         else if (!strcmp(a, "--more-graphs")) MORE_GRAPHS = atoi(v), i++;
         else if (!strcmp(a, "--compute") && !strcmp(v, "HALF")) COMPUTE = CUDNN_DATA_HALF, i++;

@@ -360,12 +360,24 @@ struct bk_plan {
     struct bk_engine engine;
 };
 
+/* A pack's override of a tensor's dims and strides for one execution
+ * (CUDNN_ATTR_VARIANT_PACK_OVERRIDE_*, cuDNN 9.18: a plan built once, run
+ * at other extents). The frontend hands cuDNN its C++ vectors as they
+ * are: OVERRIDE_SHAPES and OVERRIDE_STRIDES are each one pointer to a
+ * std::vector<std::vector<int64_t>>, one inner vector per override UID;
+ * bk_vec is libstdc++'s layout of a vector (begin, end, capacity). */
+struct bk_vec {
+    void *begin, *end, *cap;
+};
+
 struct bk_pack {
     unsigned set;
-    int nuid, nptr;
+    int nuid, nptr, nover;
     int64_t uid[BK_MAX_PACK];
     void *ptr[BK_MAX_PACK];
     void *workspace;
+    int64_t over_uid[BK_MAX_PACK];
+    const struct bk_vec *over_shapes, *over_strides;
 };
 
 struct bk_knob {

@@ -642,6 +642,27 @@ static cudnnStatus_t set_pack(struct bk_pack *p, cudnnBackendAttributeName_t nam
     case CUDNN_ATTR_VARIANT_PACK_INTERMEDIATES:
         DNN_TRY(want(got, n, CUDNN_TYPE_VOID_PTR, 0, INT64_MAX));
         break;
+    /* At least one UID, as cuDNN 9.19 answers (BAD_PARAM for none); the
+     * shapes and strides are read at Execute (dnn_exec.c). */
+    case CUDNN_ATTR_VARIANT_PACK_OVERRIDE_UNIQUE_IDS:
+        if (got == CUDNN_TYPE_INT64 && n > BK_MAX_PACK)
+            return CUDNN_STATUS_NOT_SUPPORTED;
+        DNN_TRY(want(got, n, CUDNN_TYPE_INT64, 1, BK_MAX_PACK));
+        memcpy(p->over_uid, v, (size_t)n * sizeof *p->over_uid);
+        p->nover = (int)n;
+        break;
+    case CUDNN_ATTR_VARIANT_PACK_OVERRIDE_SHAPES:
+    case CUDNN_ATTR_VARIANT_PACK_OVERRIDE_STRIDES: {
+        DNN_TRY(want(got, n, CUDNN_TYPE_VOID_PTR, 1, 1));
+        const struct bk_vec *vv = *(void *const *)v;
+        if (!vv)
+            return BAD;
+        if (name == CUDNN_ATTR_VARIANT_PACK_OVERRIDE_SHAPES)
+            p->over_shapes = vv;
+        else
+            p->over_strides = vv;
+        break;
+    }
     default: return BAD;
     }
     p->set |= BK_BIT(name);
@@ -919,11 +940,16 @@ static cudnnStatus_t finalize_graph(struct bk_graph *g)
     return OK;
 }
 
+/* Override UIDs come with their shapes and strides (cuDNN 9.19 does not
+ * finalize a pack with the UIDs alone: BAD_PARAM). */
 static cudnnStatus_t finalize_pack(const struct bk_pack *p)
 {
+    unsigned over = BK_BIT(CUDNN_ATTR_VARIANT_PACK_OVERRIDE_UNIQUE_IDS) |
+                    BK_BIT(CUDNN_ATTR_VARIANT_PACK_OVERRIDE_SHAPES) |
+                    BK_BIT(CUDNN_ATTR_VARIANT_PACK_OVERRIDE_STRIDES);
     if (!has(p->set, BK_BIT(CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS) |
                          BK_BIT(CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS)) ||
-        p->nuid != p->nptr)
+        p->nuid != p->nptr || ((p->set & over) && !has(p->set, over)))
         return BAD;
     for (int i = 0; i < p->nuid; i++)
         for (int j = i + 1; j < p->nuid; j++)

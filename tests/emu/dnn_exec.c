@@ -11,7 +11,8 @@
  * one operation that a later one reads. It runs an SDPA forward operation
  * (dnn_sdpa.c) as a graph of its own, as cuDNN's frontend builds it; an
  * SDPA backward one never (no graph of it alone finalizes). Other graphs
- * get no engine. */
+ * get no engine. A variant pack's overrides (cuDNN 9.18) give tensors
+ * other dims and strides for one execution. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -484,6 +485,47 @@ static void *lookup(const struct bk_pack *p, int64_t uid)
     return NULL;
 }
 
+/* Inner vector i of a std::vector<std::vector<int64_t>> (struct bk_vec):
+ * its elements and their count, or NULL when there is no such vector. */
+static const int64_t *vec_at(const struct bk_vec *outer, int i, int *n)
+{
+    const struct bk_vec *inner = outer->begin;
+    if ((const struct bk_vec *)outer->end - inner <= i)
+        return NULL;
+    *n = (int)((const int64_t *)inner[i].end - (const int64_t *)inner[i].begin);
+    return inner[i].begin;
+}
+
+/* The pack's overrides replace the dims and strides of every tensor with
+ * their UIDs for this execution (of the rank the graph gave it); the
+ * graph itself keeps those it was built with. */
+static cudnnStatus_t apply_overrides(struct bk_graph *g, const struct bk_pack *p)
+{
+    for (int k = 0; k < p->nover; k++) {
+        int nd, ns;
+        const int64_t *dim = vec_at(p->over_shapes, k, &nd);
+        const int64_t *stride = vec_at(p->over_strides, k, &ns);
+        if (!dim || !stride || nd != ns)
+            return CUDNN_STATUS_BAD_PARAM;
+        for (int i = 0; i < g->nops; i++) {
+            for (int s = 0; s < BK_SLOTS; s++) {
+                struct dnn_tensor *t = &g->ops[i].t[s].t;
+                if (!bk_slot_used(&g->ops[i], s) || g->ops[i].t[s].uid != p->over_uid[k])
+                    continue;
+                if (t->nd != nd)
+                    return CUDNN_STATUS_BAD_PARAM;
+                for (int d = 0; d < nd; d++) {
+                    if (dim[d] < 1 || stride[d] < 1)
+                        return CUDNN_STATUS_BAD_PARAM;
+                    t->dim[d] = dim[d];
+                    t->stride[d] = stride[d];
+                }
+            }
+        }
+    }
+    return CUDNN_STATUS_SUCCESS;
+}
+
 /* The whole graph is one stream operation, which keeps its intermediates
  * in host memory of its own. */
 static cudnnStatus_t graph_launch(cudnnHandle_t h, const struct bk_graph *g,
@@ -493,6 +535,11 @@ static cudnnStatus_t graph_launch(cudnnHandle_t h, const struct bk_graph *g,
     if (!r)
         return CUDNN_STATUS_INTERNAL_ERROR_HOST_ALLOCATION_FAILED;
     r->g = *g;
+    cudnnStatus_t ost = apply_overrides(&r->g, p);
+    if (ost) {
+        free(r);
+        return ost;
+    }
     for (int i = 0; i < g->nops; i++) {
         for (int s = 0; s < BK_SLOTS; s++) {
             const struct bk_tensor *t = &g->ops[i].t[s];

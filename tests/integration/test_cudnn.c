@@ -725,6 +725,40 @@ START_TEST(bias_act)
 }
 END_TEST
 
+/* A plan run at other extents than its graph's (cuDNN 9.18's variant pack
+ * overrides, which the frontend sets from C++ vectors the shim cannot
+ * read): graph-add built for [1, 2, 2, 2] and run with x and y overridden
+ * to [1, 2, 1, 2], y the first half of an 8-element buffer whose other
+ * half is the program's, all Inf. The call writes 4 finite values; the
+ * overridden output is not checked by the graph's dims (which scanned the
+ * program's 4 Inf as the call's, and with saturate overwrote them), and
+ * the overridden input is unknown, not scanned. */
+START_TEST(override_shapes)
+{
+    hr_app a;
+    run(&a, 0, NULL, ARGS("--op", "graph-add", "--override", "--bias", "2", "--cvalue", "inf"));
+    ASSERT_OK(&a);
+    ASSERT_KV(&a, "out0", 3);
+    ASSERT_KV(&a, "inf", 0);
+    ASSERT_KV(&a, "tail_inf", 4);
+    hr_app_free(&a);
+
+    const char *const *envs[] = { ENV("SAFEHALF_CHECK_INPUTS=1"),
+                                  ENV("SAFEHALF_ON_NONFINITE=saturate") };
+    for (int i = 0; i < 2; i++) {
+        run(&a, 1, envs[i], ARGS("--op", "graph-add", "--override", "--bias", "2", "--cvalue",
+                                 "inf"));
+        ASSERT_OK(&a);
+        ASSERT_KV(&a, "out0", 3);
+        ASSERT_KV(&a, "inf", 0);
+        ASSERT_KV(&a, "tail_inf", 4);
+        ck_assert_int_eq(hr_log_count(&a.log, "nonfinite"), 0);
+        ck_assert_double_eq(api_summary(&a, "cudnnBackendExecute", "checked"), 0);
+        hr_app_free(&a);
+    }
+}
+END_TEST
+
 START_TEST(check_off_and_shim_off)
 {
     hr_app a;
@@ -770,6 +804,7 @@ int main(void)
     tcase_add_loop_test(t, overflow, 0, 4);
     tcase_add_test(t, inputs_and_saturate);
     tcase_add_test(t, bias_act);
+    tcase_add_test(t, override_shapes);
     tcase_add_test(t, check_off_and_shim_off);
     suite_add_tcase(s, t);
     SRunner *sr = srunner_create(s);
