@@ -39,6 +39,11 @@ static void chain(int i, int sig, siginfo_t *si, void *uc)
             return;
         }
     } else if (p->sa_handler == SIG_IGN) {
+        /* A sent signal is ignored. A fault cannot be: put SIG_IGN back
+         * and the kernel, when the instruction faults again, ends the
+         * process as it would have without the shim. */
+        if (si && si->si_code > 0 && sig != SIGABRT)
+            sigaction(sig, p, NULL);
         return;
     } else if (p->sa_handler != SIG_DFL) {
         p->sa_handler(sig);
