@@ -319,7 +319,8 @@ static void report(struct slot *sl, const struct sh_scan_result *res, unsigned l
         return;
     atomic_fetch_add(&n_nonfinite, 1);
     atomic_fetch_add(&c->counts->nonfinite, 1);
-    /* Only the thread that won the crash gets here with in_signal. */
+    /* Only the thread writing a crash record (one at a time) gets here with
+     * in_signal. */
     static char signal_buf[RECORD_BYTES];
     if ((long long)sh_site_take_record(c->site) >= sh_policy.max_records)
         atomic_fetch_add(&n_suppressed, 1);

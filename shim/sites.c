@@ -323,8 +323,8 @@ void sh_sites_write_counts(bool in_signal)
 {
     /* Not on the stack: the crash handler may run on an 8 KiB alternate
      * one. Two buffers, as a crash may come while the exit writes: the
-     * exit writes counts once, and only the thread that won the crash
-     * gets here with in_signal. */
+     * exit writes counts once, and only the thread writing a crash record
+     * (one at a time) gets here with in_signal. */
     static char exit_buf[COUNTS_BYTES], signal_buf[COUNTS_BYTES];
     write_counts(in_signal ? signal_buf : exit_buf);
 }

@@ -1,7 +1,7 @@
 /* Integration tests of the crash record on the emulated backend, with a
  * program that has fatal-signal handlers of its own (tests/apps/signal_app.c):
- * a signal the program handles and goes on after, a fault whose handler
- * returns without curing it, an ignored fault.
+ * a signal the program handles and goes on after, a fatal signal after such
+ * a one, a fault whose handler returns without curing it, an ignored fault.
  *
  * Suite (CK_RUN_SUITE): crash. */
 #include <check.h>
@@ -62,6 +62,41 @@ START_TEST(survived_signal_then_summary)
 }
 END_TEST
 
+/* After a signal it survived, the process dies of another: both have
+ * their record, the last one last. */
+START_TEST(fatal_signal_after_a_survived_one)
+{
+    hr_app a;
+    run(&a, ARGS("return:ABRT", "gemm", "raise:ABRT", "gemm2", "segv"));
+    ck_assert_msg(a.r.signal == SIGSEGV, "expected SIGSEGV\n%s", hr_describe(&a.r));
+    ASSERT_KV(&a, "handled_ABRT", 1);
+    ck_assert_msg(hr_log_count(&a.log, "crash") == 2, "%s", hr_log_dump(&a.log));
+    check_crash(hr_log_find(&a.log, "crash", 0), SIGABRT, "SIGABRT", 1);
+    check_crash(hr_log_find(&a.log, "crash", 1), SIGSEGV, "SIGSEGV", 0);
+    ck_assert_msg(line_of(&a, "site", 1) < line_of(&a, "crash", 1), "%s", hr_log_dump(&a.log));
+    ck_assert_msg(line_of(&a, "crash", 1) == a.log.n - 1, "%s", hr_log_dump(&a.log));
+    ck_assert_uint_eq(hr_log_count(&a.log, "summary"), 0);
+    hr_app_free(&a);
+}
+END_TEST
+
+/* A SIGSEGV handler that siglongjmps out (the shim's handler never
+ * returns), then the same fault again, which the handler lets kill the
+ * process: two records of the same fault. */
+START_TEST(same_fault_after_a_siglongjmp)
+{
+    hr_app a;
+    run(&a, ARGS("jump:SEGV:1", "gemm", "segv", "gemm2", "segv"));
+    ck_assert_msg(a.r.signal == SIGSEGV, "expected SIGSEGV\n%s", hr_describe(&a.r));
+    ASSERT_KV(&a, "handled_SEGV", 1);
+    ASSERT_KV(&a, "gemm2", 0);
+    ck_assert_msg(hr_log_count(&a.log, "crash") == 2, "%s", hr_log_dump(&a.log));
+    check_crash(hr_log_find(&a.log, "crash", 0), SIGSEGV, "SIGSEGV", 0);
+    check_crash(hr_log_find(&a.log, "crash", 1), SIGSEGV, "SIGSEGV", 0);
+    hr_app_free(&a);
+}
+END_TEST
+
 /* A handler that returns from a fault without curing it: the instruction
  * faults again at once, 50 times before the handler gives up. One record. */
 START_TEST(fault_that_comes_back_is_recorded_once)
@@ -71,6 +106,24 @@ START_TEST(fault_that_comes_back_is_recorded_once)
     ck_assert_msg(a.r.signal == SIGSEGV, "expected SIGSEGV\n%s", hr_describe(&a.r));
     ck_assert_msg(hr_log_count(&a.log, "crash") == 1, "%s", hr_log_dump(&a.log));
     check_crash(hr_log_find(&a.log, "crash", 0), SIGSEGV, "SIGSEGV", 0);
+    hr_app_free(&a);
+}
+END_TEST
+
+/* Signals sent and handled again and again: at most eight records. */
+START_TEST(at_most_eight_crash_records)
+{
+    hr_app a;
+    run(&a, ARGS("return:ABRT", "gemm", "raise:ABRT", "raise:ABRT", "raise:ABRT",
+                 "raise:ABRT", "raise:ABRT", "kill:ABRT", "kill:ABRT", "kill:ABRT",
+                 "kill:ABRT", "kill:ABRT", "gemm2"));
+    ASSERT_OK(&a);
+    ASSERT_KV(&a, "handled_ABRT", 10);
+    ck_assert_msg(hr_log_count(&a.log, "crash") == 8, "%s", hr_log_dump(&a.log));
+    ck_assert_msg(line_of(&a, "crash", 7) < line_of(&a, "summary", 0), "%s",
+                  hr_log_dump(&a.log));
+    ck_assert_msg(strstr(hr_log_find(&a.log, "crash", 7), "\"code\":0,"), "kill(2): SI_USER\n%s",
+                  hr_log_dump(&a.log));
     hr_app_free(&a);
 }
 END_TEST
@@ -110,7 +163,10 @@ int main(void)
     TCase *t = tcase_create("crash");
     tcase_set_timeout(t, 120);
     tcase_add_test(t, survived_signal_then_summary);
+    tcase_add_test(t, fatal_signal_after_a_survived_one);
+    tcase_add_test(t, same_fault_after_a_siglongjmp);
     tcase_add_test(t, fault_that_comes_back_is_recorded_once);
+    tcase_add_test(t, at_most_eight_crash_records);
     tcase_add_test(t, abort_through_a_handler_that_returns);
     tcase_add_test(t, ignored_fault_still_ends_the_process);
     suite_add_tcase(s, t);
