@@ -5,7 +5,7 @@ README.md ("The safehalf command and the report")."""
 import json
 
 from . import sites as sitemod
-from .processes import site_id, whole
+from .processes import crash_name, site_id, whole
 
 EARLIER_OP = ("produced by an earlier op the shim cannot see, e.g. a normalization or "
               "softmax kernel")
@@ -119,7 +119,10 @@ def process_entry(proc):
         "pid": proc.pid, "rank": proc.rank, "host": proc.host, "ppid": proc.ppid,
         "run": proc.run, "version": proc.version, "log": proc.log, "line": proc.start_line,
         "has_start": proc.start is not None, "state": proc.state,
-        "signal": proc.signal_name, "nonfinite": len(proc.nonfinite),
+        "signal": proc.signal_name,
+        "crashes": [{"name": crash_name(c["rec"]), "line": c["rec"]["_line"],
+                     "survived": c["survived"]} for c in proc.crashes],
+        "nonfinite": len(proc.nonfinite),
     }
 
 

@@ -5,6 +5,14 @@ the same file belongs to it, until another start record of the same pid (a
 program that exec'ed another one) begins a new process. Several processes may
 share one file. Records of a pid with no start record before them form a
 process of their own, marked as such.
+
+A crash record is not always the end: the program's own handler may handle
+the signal and go on (a Python signal.signal handler, a siglongjmp out of a
+SIGSEGV handler). The process survived it when its summary follows, or a
+record that only a thread out of its signal handler writes (a site or call
+record, a finding of a sync check) of the thread that got the signal. Other
+threads' records prove nothing: they keep coming while that thread runs a
+handler (Python's faulthandler dumping every thread's stack) before it dies.
 """
 import signal
 
@@ -18,8 +26,10 @@ class Process:
         self.pid = start.get("pid") if start else pid
         self.sites = {}    # site id -> site record (the first one)
         self.counts = {}   # site id -> [calls, upcasts, checked, nonfinite] (last wins)
+        self._crashes_before_counts = 0  # crash records before the last counts record
         self.nonfinite = []
-        self.crash = None
+        self.crashes = []  # {"rec": crash record, "survived": bool}, in order
+        self._pending = []  # the crashes not known to be survived
         self.summary = None
         self.warnings = []
 
@@ -68,9 +78,10 @@ class Process:
     # -- how it ended --
     @property
     def state(self):
-        """"crashed" (crash record), "ended" (summary record) or "vanished"
-        (neither: SIGKILL, the OOM killer, a lost node, or still running)."""
-        if self.crash is not None:
+        """"crashed" (its last crash record, which it did not survive),
+        "ended" (summary record) or "vanished" (neither: SIGKILL, the OOM
+        killer, a lost node, or still running)."""
+        if self.crashes and not self.crashes[-1]["survived"]:
             return "crashed"
         if self.summary is not None:
             return "ended"
@@ -78,12 +89,22 @@ class Process:
 
     @property
     def signal_name(self):
-        if self.crash is None:
+        """The signal it crashed of (None when it did not)."""
+        if self.state != "crashed":
             return None
-        return self.crash.get("name") or signal_name(self.crash.get("signal"))
+        return crash_name(self.crashes[-1]["rec"])
+
+    @property
+    def counts_final(self):
+        """Whether its counts records are its last word: after the counts
+        written at a signal it survived, a process made calls they do not
+        count (and wrote no counts again when it vanished)."""
+        return not any(c["survived"] for c in self.crashes[self._crashes_before_counts:])
 
     def add(self, rec, messages):
         ev = rec["ev"]
+        if self._pending and ev != "crash":
+            self._went_on(rec)
         if ev == "site":
             if site_id(rec, "id") is None:
                 messages.add("site record without a usable id; skipped", rec["_log"], rec["_line"])
@@ -91,15 +112,32 @@ class Process:
                 self.sites.setdefault(rec["id"], rec)
         elif ev == "counts":
             self._add_counts(rec, messages)
+            self._crashes_before_counts = len(self.crashes)
         elif ev == "nonfinite":
             self.nonfinite.append(rec)
         elif ev == "crash":
-            if self.crash is None:
-                self.crash = rec
+            entry = {"rec": rec, "survived": False}
+            self.crashes.append(entry)
+            self._pending.append(entry)
         elif ev == "summary":
             self.summary = rec
         elif ev in ("warn", "error"):
             self.warnings.append(rec)
+
+    def _went_on(self, rec):
+        """Marks the crashes rec shows the process survived."""
+        ev = rec["ev"]
+        if ev == "summary":
+            survived = self._pending
+        elif ev in ("site", "call") or (ev == "nonfinite" and rec.get("check") == "sync"):
+            tid = whole(rec.get("tid"))
+            survived = [c for c in self._pending
+                        if tid is not None and whole(c["rec"].get("tid")) == tid]
+        else:
+            return
+        for entry in survived:
+            entry["survived"] = True
+        self._pending = [c for c in self._pending if not c["survived"]]
 
     def _add_counts(self, rec, messages):
         entries = rec.get("sites")
@@ -128,6 +166,11 @@ def site_id(rec, key):
     """rec[key] when it can be a site id (a number or a string), else None."""
     value = rec.get(key)
     return value if isinstance(value, (int, str)) and not isinstance(value, bool) else None
+
+
+def crash_name(rec):
+    """A crash record's signal name."""
+    return rec.get("name") or signal_name(rec.get("signal"))
 
 
 def signal_name(number):

@@ -98,17 +98,23 @@ def _loose_row(loose, rec):
 def _count(row, proc):
     known = [proc.counts[i] for i in row["ids"] if i in proc.counts]
     findings = row["findings"]
+    # What the log proves.
+    n = len(findings)
+    proven = {"calls": max(1, n) if row["first_seq"] is not None else n,
+              "checked": n, "nonfinite": n}
+    proven["upcasts"] = proven["calls"] if row["action"] == "upcast" else 0
     if known:
         for name, index in zip(COUNTS, range(4)):
             row[name] = sum(c[index] for c in known)
-        row["exact"] = True
+        row["exact"] = proc.counts_final
+        if not row["exact"]:
+            # The counts of a signal it survived, then it vanished: the
+            # calls after them are not in them.
+            for name in COUNTS:
+                row[name] = max(row[name], proven[name])
     else:
-        # No counts record (killed, or an older shim): what the log proves.
-        n = len(findings)
-        row["calls"] = max(1, n) if row["first_seq"] is not None else n
-        row["upcasts"] = row["calls"] if row["action"] == "upcast" else 0
-        row["checked"] = n
-        row["nonfinite"] = n
+        # No counts record (killed, or an older shim).
+        row.update(proven)
         row["exact"] = False
     seqs = [f["seq"] for f in findings if whole(f.get("seq")) is not None]
     row["first_nonfinite_seq"] = min(seqs) if seqs else None

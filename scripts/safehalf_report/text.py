@@ -102,9 +102,10 @@ def where(row):
 
 
 def count(row, name):
-    """A site's count; when the process wrote no counts, what the log
-    proves: a lower bound, or "?" when that is 0. Every call of a site has
-    the same action, so a site that was not upcast has 0 upcasts."""
+    """A site's count; when the process wrote no counts (or none since a
+    signal it survived), what the log proves: a lower bound, or "?" when
+    that is 0. Every call of a site has the same action, so a site that was
+    not upcast has 0 upcasts."""
     n = row.get(name)
     if row.get("exact", True) or (name == "upcasts" and row.get("action") not in ("upcast", None)):
         return value(n)
@@ -112,13 +113,44 @@ def count(row, name):
 
 
 def state(proc):
+    """How it ended; then the signals it survived: "crashed (SIGSEGV);
+    survived SIGABRT (handled by the program)". A process whose handler got
+    another signal while handling one (a SIGSEGV handler that aborts) died
+    of the last: "crashed (SIGABRT, after SIGSEGV)"."""
+    crashes = proc["crashes"]
     if proc["state"] == "crashed":
-        return "crashed (%s)" % value(proc["signal"])
-    return STATE_MEANING[proc["state"]]
+        last = value(proc["signal"])
+        before = _distinct([value(c["name"]) for c in crashes[:-1] if not c["survived"]],
+                           last)
+        text = "crashed (%s)" % (last + (", after " + ", ".join(before) if before else ""))
+    else:
+        text = STATE_MEANING[proc["state"]]
+    survived = [value(c["name"]) for c in crashes if c["survived"]]
+    if survived:
+        text += "; survived %s (handled by the program)" % ", ".join(
+            name if n == 1 else "%s x%d" % (name, n)
+            for name, n in ((name, survived.count(name)) for name in _distinct(survived)))
+    return text
 
 
-VANISHED_NOTE = ("vanished: the log has neither a summary nor a crash record: SIGKILL (the OOM "
-                 "killer, a job scheduler), a lost node, or a process still running")
+def _distinct(names, leave_out=None):
+    out = []
+    for name in names:
+        if name not in out and name != leave_out:
+            out.append(name)
+    return out
+
+
+def survived_any(proc):
+    return any(c["survived"] for c in proc["crashes"])
+
+
+VANISHED_NOTE = ("vanished: the log has neither a summary record nor a crash record it did not "
+                 "survive: SIGKILL (the OOM killer, a job scheduler), a lost node, or a process "
+                 "still running")
+SURVIVED_NOTE = ("survived: the program's own handler handled the signal and the process went "
+                 "on (the thread that got it made calls after its crash record, or the process "
+                 "exited normally)")
 
 
 def who(proc_or_event):
@@ -197,6 +229,8 @@ def _processes(doc):
         ["RANK", "PID", "HOST", "STATE", "FINDINGS", "LOG"], rows, right=(4,))]
     if any(p["state"] == "vanished" for p in doc["processes"]):
         lines.append("  " + VANISHED_NOTE)
+    if any(survived_any(p) for p in doc["processes"]):
+        lines.append("  " + SURVIVED_NOTE)
     return lines
 
 
@@ -317,7 +351,8 @@ def _sites(doc):
         return []
     lines = ["Call sites (merged across processes when where, api, shape and types are equal)"]
     if not all(site["exact"] for site in doc["sites"]):
-        lines.append("  >=N, ?: the process wrote no counts (it vanished); what its log proves")
+        lines.append("  >=N, ?: the process wrote no counts (it vanished), or none since a signal "
+                     "it survived; what its log proves")
     header, *body = table(["API", "SHAPE", "TYPES", "CALLS", "UPCASTS", "NONFINITE",
                            "FIRST SEQ", "PROCS"], rows, right=(3, 4, 5, 6, 7))
     lines.append("  " + header)
@@ -405,7 +440,7 @@ def _process_states(processes, limit):
         by_state.setdefault(state(p), []).append(p)
     lines = ["%d processes: %s" % (len(processes), ", ".join(
         "%d %s" % (len(ps), st) for st, ps in by_state.items()))]
-    odd = [p for p in processes if p["state"] != "ended"][:limit]
+    odd = [p for p in processes if p["state"] != "ended" or survived_any(p)][:limit]
     lines += ["process %s: %s" % (who(p), state(p)) for p in odd]
     return lines
 

@@ -8,6 +8,7 @@ cublasGemmStridedBatchedEx, FP16 data, FP32 compute, k = 16224 products of
                         [--thread NAME] [--two-sites] [--crash] [--kill]
                         [--own-handle] [--many-stacks N] [--nest D]
                         [--deep D] [--non-ascii] [--subinterpreter]
+                        [--survive-abort]
 
   --gil held      call through ctypes.PyDLL, which keeps the GIL during the
                   call; released (default): ctypes.CDLL, which releases it
@@ -18,6 +19,11 @@ cublasGemmStridedBatchedEx, FP16 data, FP32 compute, k = 16224 products of
                   most of the time) while the calls are made
   --crash         after the calls, read address 0 (SIGSEGV)
   --kill          after the calls, SIGKILL itself
+  --survive-abort a SIGABRT handler (signal.signal) installed before the
+                  first call; after the calls, SIGABRT sent to itself
+                  (os.kill), which the handler handles (it prints
+                  handled=SIGABRT), then the small einsum (--two-sites)
+                  once: the program goes on and exits normally
   --own-handle    call cuBLAS through the handle ctypes.CDLL("libcublas.so.13")
                   returns (each function looked up with dlsym on it, as JAX's
                   and many ctypes programs' calls are), not the global scope
@@ -173,6 +179,9 @@ def run(args, results):
     if args.non_ascii:
         status |= nested(bmm, "/generated/" + "\u00e9" * 200 + "/stack.py",
                          "f" + "\u00e9" * 100)(model, 0)
+    if args.survive_abort:
+        os.kill(os.getpid(), signal.SIGABRT)  # the handler main() installed runs here
+        status |= small(model)
     out = cuda.download(model.out, model.b * model.c * model.n)
     status |= cuda.status
     tid = threading.get_native_id()
@@ -223,7 +232,10 @@ def main():
     parser.add_argument("--nest", type=int, default=30)
     parser.add_argument("--deep", type=int, default=0)
     parser.add_argument("--non-ascii", action="store_true")
+    parser.add_argument("--survive-abort", action="store_true")
     args = parser.parse_args()
+    if args.survive_abort:
+        signal.signal(signal.SIGABRT, lambda signum, frame: print("handled=SIGABRT"))
     find_lines()
     results = {}
     stop = threading.Event()

@@ -289,6 +289,61 @@ class OverflowRuns(TempDirTest):
                                                "regular file: there is no log file to summarize")
 
 
+class SignalRuns(TempDirTest):
+    """tests/apps/signal_app.c: fatal-signal handlers of the program's own,
+    which handle a signal and go on (a crash record that is not the end)."""
+
+    def sh(self, *steps):
+        r = safehalf(app("signal_app"), *steps, cwd=self.dir, env=emu_env())
+        name, = self.logs()
+        log = read_log(self.path(name))
+        rep = run([SAFEHALF, "report", "--json", name], cwd=self.dir)
+        self.assertEqual(rep.returncode, 0, rep.stderr)
+        proc, = json.loads(rep.stdout)["processes"]
+        return r, log, proc
+
+    def crashes(self, log):
+        """(name, line) of each crash record of the log."""
+        return [(x["name"], i + 1) for i, x in enumerate(log) if x["ev"] == "crash"]
+
+    def test_signal_the_program_handles(self):
+        r, log, proc = self.sh("return:ABRT", "gemm", "raise:ABRT", "gemm2")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("handled_ABRT=1\n", r.stdout)
+        s = summary(r.stderr)
+        self.assertEqual(s[1], "the command exited with status 0")
+        self.assertRegex(s[3], r"^process pid \d+, host \S+: ended normally; survived SIGABRT "
+                               r"\(handled by the program\)$")
+        evs = [x["ev"] for x in log]
+        self.assertLess(evs.index("crash"), evs.index("summary"))
+        self.assertEqual((proc["state"], proc["signal"]), ("ended", None))
+        (name, line), = self.crashes(log)
+        self.assertEqual(proc["crashes"], [{"name": "SIGABRT", "line": line, "survived": True}])
+        rep = run([SAFEHALF, "report", self.logs()[0]], cwd=self.dir)
+        self.assertIn("ended normally; survived SIGABRT (handled by the program)", rep.stdout)
+        self.assertIn("survived: ", rep.stdout)
+        self.assertNotIn("crashed", rep.stdout)
+
+    def test_fatal_signal_after_a_handled_one(self):
+        r, log, proc = self.sh("return:ABRT", "gemm", "raise:ABRT", "gemm2", "segv")
+        self.assertEqual(r.returncode, 128 + signal.SIGSEGV, r.stderr)
+        s = summary(r.stderr)
+        self.assertRegex(s[3], r": crashed \(SIGSEGV\); survived SIGABRT \(handled by the "
+                               r"program\)$")
+        self.assertEqual((proc["state"], proc["signal"]), ("crashed", "SIGSEGV"))
+        (abrt, line1), (segv, line2) = self.crashes(log)
+        self.assertEqual(proc["crashes"], [{"name": "SIGABRT", "line": line1, "survived": True},
+                                           {"name": "SIGSEGV", "line": line2, "survived": False}])
+
+    def test_abort_through_a_handler_that_returns(self):
+        # abort(3) ends the process once the handler returns: a crash.
+        r, log, proc = self.sh("return:ABRT", "gemm", "abort")
+        self.assertEqual(r.returncode, 128 + signal.SIGABRT, r.stderr)
+        self.assertRegex(summary(r.stderr)[3], r": crashed \(SIGABRT\)$")
+        self.assertEqual((proc["state"], proc["signal"]), ("crashed", "SIGABRT"))
+        self.assertEqual([c["survived"] for c in proc["crashes"]], [False])
+
+
 class Environment(TempDirTest):
     SHOW = 'printf "LD_PRELOAD=%s\\n" "$LD_PRELOAD"; cat /proc/$$/maps'
 

@@ -1,7 +1,8 @@
 """The command and the report on a Python program that issues cuBLAS calls
 through ctypes (tests/apps/pysite_app.py) on the emulated backend: the
 Python call site of the first finding, innermost frame first; the per-site
-table; a crash and a SIGKILL."""
+table; a crash, a SIGKILL and a signal the program handles."""
+import json
 import os
 import re
 import sys
@@ -54,6 +55,31 @@ class PythonSites(TempDirTest):
         self.assertRegex(r.stderr, r"safehalf: process pid \d+, host \S+: crashed \(SIGSEGV\)")
         line = key_values(r.stdout)["line_bmm"]
         self.assertIn("safehalf:   at %s:%s in bmm;" % (PYSITE, line), r.stderr)
+
+    def test_signal_handled_by_the_program(self):
+        # A Python SIGABRT handler handles the signal; the program goes on
+        # (another call site) and exits 0: it ended, it did not crash.
+        r = self.run_app("--survive-abort")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("handled=SIGABRT\n", r.stdout)
+        self.assertRegex(r.stderr, r"safehalf: process pid \d+, host \S+: ended normally; "
+                                   r"survived SIGABRT \(handled by the program\)\n")
+        name, = [n for n in os.listdir(self.dir) if n.endswith(".jsonl")]
+        log = read_log(os.path.join(self.dir, name))
+        evs = [x["ev"] for x in log]
+        crash = evs.index("crash")
+        self.assertEqual(evs.count("crash"), 1)
+        self.assertEqual(evs[-1], "summary")
+        later_site = [x for x in log[crash:] if x["ev"] == "site"]
+        self.assertEqual([x["tid"] for x in later_site], [log[crash]["tid"]])
+        out = self.report()
+        self.assertRegex(out, r"ended normally; survived SIGABRT \(handled by the program\)")
+        self.assertNotIn("crashed", out)
+        doc = json.loads(self.report("--json"))
+        proc, = doc["processes"]
+        self.assertEqual((proc["state"], proc["signal"]), ("ended", None))
+        self.assertEqual(proc["crashes"], [{"name": "SIGABRT", "line": crash + 1,
+                                            "survived": True}])
 
     def test_sigkill_vanished_with_lower_bounds(self):
         # sync checks: every finding is in the log before its call returns

@@ -1,6 +1,7 @@
 """`safehalf report` on the hand-written logs in tests/report/logs/: a normal
 run, three ranks of one job, a crash, a process killed without an exit
-record, two processes sharing one file; the ways LOG arguments are given;
+record, processes that survived a signal their own handler handled, two
+processes sharing one file; the ways LOG arguments are given;
 --json; --run; no log found."""
 import json
 import os
@@ -316,6 +317,96 @@ class Crashed(unittest.TestCase):
                                                        "nonfinite": 1}})
 
 
+class Survived(TempDirTest):
+    """Processes whose own handlers handled a fatal signal: a crash record is
+    the end only when no later record of its thread, nor a summary, follows."""
+
+    def test_text(self):
+        r = report("survived")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(unexpected_stderr(r.stderr), [])
+        out = r.stdout
+        handled = "(handled by the program)"
+        self.assertTrue(row(out, 0, 7100, "box", "ended normally; survived SIGABRT " + handled, 1,
+                            "survived/handled.jsonl"), out)
+        self.assertTrue(row(out, 1, 7200, "box", "crashed (SIGSEGV); survived SIGABRT " + handled,
+                            1, "survived/then-crashed.jsonl"), out)
+        self.assertTrue(row(out, 2, 7300, "box", "vanished without an exit record; survived "
+                            "SIGFPE " + handled, 0, "survived/vanished.jsonl"), out)
+        self.assertTrue(row(out, 3, 7400, "box", "crashed (SIGABRT, after SIGSEGV)", 0,
+                            "survived/aborted-in-handler.jsonl"), out)
+        self.assertIn("  survived: the program's own handler handled the signal and the process "
+                      "went on", out)
+        self.assertIn("  vanished: the log has neither a summary record nor a crash record it "
+                      "did not survive: SIGKILL", out)
+        # rank 2's counts are those written at its SIGFPE: lower bounds
+        self.assertTrue(row(out, "cublasGemmEx", "16x16x64", "16F/16F/16F 32F", ">=24", 0, ">=2",
+                            2, 4), out)
+
+    def test_json(self):
+        doc, _ = report_json(self, "survived")
+        procs = {p["pid"]: p for p in doc["processes"]}
+        got = {pid: (p["state"], p["signal"], [(c["name"], c["line"], c["survived"])
+                                               for c in p["crashes"]])
+               for pid, p in procs.items()}
+        self.assertEqual(got, {
+            7100: ("ended", None, [("SIGABRT", 4, True)]),
+            7200: ("crashed", "SIGSEGV", [("SIGABRT", 4, True), ("SIGSEGV", 7, False)]),
+            7300: ("vanished", None, [("SIGFPE", 4, True)]),
+            7400: ("crashed", "SIGABRT", [("SIGSEGV", 4, False), ("SIGABRT", 6, False)]),
+        })
+        eff = doc["policy_effect"]
+        self.assertEqual((eff["from_summary"], sorted(eff["from_site_counts"])),
+                         ([7100], [7200, 7300, 7400]))
+
+    def test_which_records_show_it_went_on(self):
+        """After the crash record: another thread's call, site or sync
+        finding proves nothing; the crashing thread's call, site or sync
+        finding does; an async finding or counts (the crash handler writes
+        them) never do. Four processes in one file."""
+        def crash(pid, t):
+            return {"ev": "crash", "t": t, "pid": pid, "tid": pid, "signal": 6,
+                    "name": "SIGABRT", "code": 0, "sent": True}
+        recs = []
+        cases = {  # pid: (the records after the crash, by thread offset)
+            601: [("call", 1), ("site", 1), ("nonfinite", 1, "sync"), ("nonfinite", 0, "async"),
+                  ("counts", 0), ("warn", 0)],
+            602: [("call", 0)],
+            603: [("site", 0)],
+            604: [("nonfinite", 0, "sync")],
+        }
+        for pid, after in cases.items():
+            recs.append({"ev": "start", "t": 100.0, "pid": pid, "tid": pid, "version": VERSION,
+                         "run": "s", "policy": {}})
+            recs.append(crash(pid, 101.0))
+            for t, item in enumerate(after):
+                rec = {"ev": item[0], "t": 102.0 + t, "pid": pid, "tid": pid + item[1]}
+                if item[0] == "nonfinite":
+                    rec.update(api="cublasGemmEx", seq=2, check=item[2])
+                elif item[0] == "site":
+                    rec.update(id=1, api="cublasGemmEx")
+                elif item[0] == "call":
+                    rec.update(api="cublasGemmEx", seq=2)
+                elif item[0] == "counts":
+                    rec.update(sites=[])
+                else:
+                    rec.update(msg="x")
+                recs.append(rec)
+        with open(self.path("s.jsonl"), "w") as f:
+            f.write("".join(json.dumps(r) + "\n" for r in recs))
+        doc, _ = report_json(self, self.path("s.jsonl"))
+        self.assertEqual({p["pid"]: (p["state"], [c["survived"] for c in p["crashes"]])
+                          for p in doc["processes"]},
+                         {601: ("crashed", [False]), 602: ("vanished", [True]),
+                          603: ("vanished", [True]), 604: ("vanished", [True])})
+
+    def test_processes_without_a_crash_record(self):
+        doc, _ = report_json(self, "normal", "crashed", "killed")
+        self.assertEqual({p["pid"]: p["crashes"] for p in doc["processes"]},
+                         {4100: [], 5200: [{"name": "SIGSEGV", "line": 5, "survived": False}],
+                          6300: []})
+
+
 class Killed(unittest.TestCase):
     """Site records and findings, then nothing: no counts, summary or crash."""
 
@@ -325,7 +416,8 @@ class Killed(unittest.TestCase):
         out = r.stdout
         self.assertTrue(row(out, 0, 6300, "box", "vanished without an exit record", 2,
                             "killed/killed.jsonl"), out)
-        self.assertIn("vanished: the log has neither a summary nor a crash record: SIGKILL", out)
+        self.assertIn("vanished: the log has neither a summary record nor a crash record it did "
+                      "not survive: SIGKILL", out)
         self.assertIn("action:    saturated (inside a CUDA graph, replay 3)\n", out)
         self.assertIn("found:     12 +Inf, 0 -Inf, 0 NaN in 131072 elements; first at batch 0 "
                       "row 77 col 0", out)
