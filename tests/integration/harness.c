@@ -308,6 +308,29 @@ const char *hr_kv(const char *text, const char *key, char *buf, size_t n)
     return buf;
 }
 
+void hr_stats_init(hr_stats *s)
+{
+    s->dir = hr_mkdtemp("stats");
+    s->path = hr_path(s->dir, "stats.txt");
+    snprintf(s->env, sizeof s->env, "EMU_STATS=%s", s->path);
+}
+
+double hr_stats_num(const hr_stats *s, const char *key)
+{
+    char *text = hr_read_file(s->path, NULL);
+    double v = text ? hr_kv_num(text, key) : NAN;
+    free(text);
+    return v;
+}
+
+void hr_stats_free(hr_stats *s)
+{
+    remove(s->path);
+    remove(s->dir);
+    free(s->path);
+    free(s->dir);
+}
+
 int hr_kv_has(const char *text, const char *key)
 {
     char buf[8];

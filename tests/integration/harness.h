@@ -47,6 +47,20 @@ void hr_result_free(hr_result *r);
  * static buffer, overwritten by the next call. */
 const char *hr_describe(const hr_result *r);
 
+/* ---- the emulated libraries' stats ------------------------------------------ */
+
+/* EMU_STATS=path: the emulated libraries append key=value lines (syncs,
+ * lt_heuristics) to path at exit. env is the entry to run the program
+ * with, in a fresh private directory. */
+typedef struct {
+    char *dir, *path;
+    char env[600];
+} hr_stats;
+void hr_stats_init(hr_stats *s);
+/* key's value after the run; NaN when the file or the key is missing. */
+double hr_stats_num(const hr_stats *s, const char *key);
+void hr_stats_free(hr_stats *s);
+
 /* ---- key=value output ------------------------------------------------------ */
 
 /* Value of the last line `key=value` in text, copied into buf; NULL if the

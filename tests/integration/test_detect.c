@@ -440,22 +440,15 @@ END_TEST
 /* Host synchronizations the emulated driver saw in one run. */
 static double syncs(const char *check, int shim)
 {
-    char *dir = hr_mkdtemp("sh-syncs");
-    char *stats = hr_path(dir, "stats.txt");
-    char env_stats[512], env_check[64];
-    snprintf(env_stats, sizeof env_stats, "EMU_STATS=%s", stats);
+    hr_stats st;
+    hr_stats_init(&st);
+    char env_check[64];
     snprintf(env_check, sizeof env_check, "SAFEHALF_CHECK=%s", check);
     hr_app a;
-    run(&a, shim, ENV(env_stats, env_check), "overflow_app", ARGS("--calls", "3"));
+    run(&a, shim, ENV(st.env, env_check), "overflow_app", ARGS("--calls", "3"));
     ASSERT_OK(&a);
-    char *text = hr_read_file(stats, NULL);
-    ck_assert_msg(text != NULL, "no %s", stats);
-    double n = hr_kv_num(text, "syncs");
-    free(text);
-    remove(stats);
-    remove(dir);
-    free(stats);
-    free(dir);
+    double n = hr_stats_num(&st, "syncs");
+    hr_stats_free(&st);
     hr_app_free(&a);
     return n;
 }

@@ -358,21 +358,13 @@ END_TEST
  * own algo is NULL, so each is the shim's), from the emulator's stats. */
 static double heuristics_in(const char *const args[])
 {
-    char *dir = hr_mkdtemp("sh-lt-stats");
-    char *stats = hr_path(dir, "stats.txt");
-    char env_stats[512];
-    snprintf(env_stats, sizeof env_stats, "EMU_STATS=%s", stats);
+    hr_stats st;
+    hr_stats_init(&st);
     hr_app a;
-    run(&a, 1, ENV(env_stats), args);
+    run(&a, 1, ENV(st.env), args);
     ASSERT_OK(&a);
-    char *text = hr_read_file(stats, NULL);
-    ck_assert_msg(text != NULL, "no %s", stats);
-    double n = hr_kv_num(text, "lt_heuristics");
-    free(text);
-    remove(stats);
-    remove(dir);
-    free(stats);
-    free(dir);
+    double n = hr_stats_num(&st, "lt_heuristics");
+    hr_stats_free(&st);
     hr_app_free(&a);
     return n;
 }
