@@ -291,6 +291,25 @@ class GpuSectionsFormatting(unittest.TestCase):
         self.assertEqual(len(self.suite.figures["gemm_speed"]), 15)
         self.assertIn("| 8192 x 8192 x 128 | COMPUTE_32F under the shim (pass + check) | 590.0 |", md)
 
+    def test_perf_baseline_failed(self):
+        """The ratio column is against COMPUTE_16F without the shim: when that
+        run printed no figure, the column has none, rather than a ratio
+        against the next configuration under the same heading."""
+        real = self.fake_run
+
+        def run(label, argv, **kw):
+            r = real(label, argv, **kw)
+            if label == "gemm_speed 4096^3 COMPUTE_16F, no shim":
+                r.rc, r.kv = 2, {"status": "13"}
+            return r
+        self.suite.run = run
+        self.suite.section_perf()
+        md = "\n".join(self.suite.md)
+        self.assertIn("| 4096^3 | COMPUTE_32F, no shim | 590.0 | 590.0 | 0.2 | ? |", md)
+        self.assertIn("| 4096^3 | COMPUTE_16F under the shim (upcast + check) | 590.0 | 590.0 | 0.2 | ? |",
+                      md)
+        self.assertIn("| 8192^3 | COMPUTE_32F, no shim | 590.0 | 590.0 | 0.2 | x0.983 |", md)
+
 
 if __name__ == "__main__":
     unittest.main()
