@@ -583,9 +583,11 @@ class Suite:
         self.table(["model", "GEMM library", "FP32 loss", "FP16 loss without", "loss rel err without",
                     "output rel err without", "FP16 loss with", "loss rel err with", "output rel err with"],
                    rows)
+        # From the first run that printed it: a failed run says nothing of the flag.
+        flag = ([r.kv["fp16_accumulation"] for r in runs if "fp16_accumulation" in r.kv] or ["?"])[0]
         self.p("PyTorch has the flag: %s. Calls the shim saw (api: calls / upcasts / checked): default: %s; "
                "`TORCH_BLAS_PREFER_CUBLASLT=1`: %s."
-               % ("yes" if runs[0].kv.get("fp16_accumulation") == "1" else "NO", api_line(runs[1]),
+               % ({"1": "yes", "0": "NO"}.get(flag, "unknown (no run printed it)"), api_line(runs[1]),
                   api_line(runs[3])))
         self.footer(runs)
         self.figures["torch_fp16_accumulation"] = [r.as_json() for r in runs]

@@ -282,6 +282,22 @@ class GpuSectionsFormatting(unittest.TestCase):
         self.assertIn("| cublasGemmStridedBatchedEx | 3 | 0 | 3 | 0 |", md)
         self.assertTrue(self.suite.figures["torch_einsum"]["report_names_line"])
 
+    def test_torch_flag_unknown_when_runs_failed(self):
+        """A script that failed printed nothing of allow_fp16_accumulation:
+        the file must not say PyTorch lacks the flag."""
+        real = self.fake_run
+
+        def run(label, argv, **kw):
+            r = real(label, argv, **kw)
+            if label.startswith("fp16acc"):
+                r.rc, r.kv = 1, {}
+            return r
+        self.suite.run = run
+        self.suite.section_torch()
+        md = "\n".join(self.suite.md)
+        self.assertIn("PyTorch has the flag: unknown (no run printed it).", md)
+        self.assertNotIn("PyTorch has the flag: NO", md)
+
     def test_perf_section(self):
         self.suite.section_perf()
         md = "\n".join(self.suite.md)
