@@ -154,6 +154,14 @@ class Suite:
         except OSError as e:
             res.rc, res.err = "not run", str(e)
         res.secs = time.monotonic() - t0
+        # The dynamic loader goes on without an object it cannot load: the
+        # program then runs as it would without the shim, and its figures
+        # would be shown as the shim's.
+        if isinstance(res.rc, int):
+            for wanted, what, path in ((shim, "from LD_PRELOAD cannot be preloaded", self.lib),
+                                       (audit, "cannot be loaded as audit interface", self.audit_lib)):
+                if wanted and "ERROR: ld.so: object '%s' %s" % (path, what) in res.err:
+                    res.rc = "%s not loaded (exit %d)" % (os.path.basename(path), res.rc)
         for line in res.out.splitlines():
             m = KV.match(line.strip())
             if m:

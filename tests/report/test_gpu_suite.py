@@ -200,6 +200,27 @@ class TimeLimit(unittest.TestCase):
         self.assertIn("exit timeout", md)
         self.assertIn("exit not run", md)
 
+    def test_shim_not_loaded(self):
+        """A shim the dynamic loader could not load (it says so and goes on):
+        the run is a failure, not the shim's figures."""
+        sys.path.insert(0, os.path.join(ROOT, "scripts"))
+        import gpu_suite
+        args = gpu_suite.argparse.Namespace(build="build", out=None, json=None, only="perf",
+                                            emu=True, quick=False, commit=None, command=None,
+                                            app_libs=None, time_limit=None)
+        suite = gpu_suite.Suite(args)
+        self.addCleanup(shutil.rmtree, suite.logroot, True)
+        suite.lib = os.path.join(suite.logroot, "libsafehalf.so")
+        suite.audit_lib = os.path.join(suite.logroot, "libsafehalf-audit.so")
+        hello = [sys.executable, "-c", "print('x=1')"]
+        plain = suite.run("plain", hello)
+        shim = suite.run("shim", hello, shim=True)
+        audit = suite.run("audit", hello, audit=True)
+        self.assertEqual(plain.rc, 0)
+        self.assertEqual((shim.rc, shim.kv), ("libsafehalf.so not loaded (exit 0)", {"x": "1"}))
+        self.assertEqual(audit.rc, "libsafehalf-audit.so not loaded (exit 0)")
+        self.assertEqual(suite.failed, 2)
+
     def test_bad_limit(self):
         p = subprocess.run([os.path.join(ROOT, "scripts", "gpu-suite"), "--time-limit", "9m"],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
