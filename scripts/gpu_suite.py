@@ -20,7 +20,8 @@ GPU figures); sections needing a real GPU are skipped there. --quick runs
 fewer sizes. --time-limit bounds the whole run: no program outlives it,
 and once it has passed the programs left are recorded as not run (a lent
 machine's call has a fixed length; what was measured before still gets
-written).
+written). SIGTERM ends the run at once, and the files are written with
+what was measured until then.
 
 Nothing here asserts: a failing program is reported with its exit status and
 the end of its stderr, and the suite goes on. The exit status is 0 when every
@@ -35,6 +36,7 @@ import platform
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -774,6 +776,17 @@ def api_line(res):
                      for k, v in sorted(apis.items())) or "none"
 
 
+class Stopped(BaseException):
+    """SIGTERM: the suite ends at once and writes what it has. A lent
+    machine's call that reaches its length is ended so (timeout(1) sends
+    SIGTERM to the whole process group); a BaseException, so that a
+    section's own error handling does not carry on past it."""
+
+
+def stop(signum, frame):
+    raise Stopped(signal.Signals(signum).name)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--build", required=True)
@@ -795,8 +808,11 @@ def main(argv=None):
     suite = Suite(args)
     if not os.path.exists(suite.lib):
         ap.error("%s not found: build first (scripts/gpu-suite does)" % suite.lib)
+    signal.signal(signal.SIGTERM, stop)
+    current = None
     try:
         for s in sections:
+            current = s
             try:
                 getattr(suite, "section_" + s)()
             except Exception as e:  # a bug here must not lose the figures already taken
@@ -806,7 +822,16 @@ def main(argv=None):
             # After each section: a run killed at its time limit keeps what it measured.
             if args.out:
                 suite.write(sections)
+        current = None
+    except Stopped as e:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        suite.failed += 1
+        suite.p("**The suite was stopped (%s) in section %s: the tables of that section's runs made "
+                "so far are missing here (the JSON file's `runs` has every run made), and the "
+                "runs and sections after it were not made.**" % (e, current))
+        sys.stderr.write("gpu-suite: stopped (%s) in section %s\n" % (e, current))
     finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         suite.write(sections)
         shutil.rmtree(suite.logroot, ignore_errors=True)
     sys.stderr.write("gpu-suite: %d runs, %d failed\n" % (len(suite.results), suite.failed))

@@ -200,6 +200,39 @@ class TimeLimit(unittest.TestCase):
         self.assertIn("exit timeout", md)
         self.assertIn("exit not run", md)
 
+    def test_sigterm_keeps_what_was_measured(self):
+        """SIGTERM (a lent machine's call that reached its length, through
+        timeout(1)): the suite ends at once and still writes both files,
+        with the runs made so far, and says where it stopped."""
+        build = os.path.dirname(os.path.dirname(env_path("SH_LIB")))
+        tmp = tempfile.mkdtemp(prefix="safehalf-gpu-suite-test-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        md, js = os.path.join(tmp, "s.md"), os.path.join(tmp, "s.json")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SAFEHALF_")}
+        p = subprocess.Popen([sys.executable, SUITE, "--build", build, "--emu", "--only", "numerics,perf",
+                              "--out", md, "--json", js], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, universal_newlines=True, env=env)
+        # Wait for the first few runs, then stop it in the middle of numerics.
+        seen = 0
+        while seen < 5:
+            line = p.stderr.readline()
+            self.assertTrue(line, "the suite ended before it was stopped")
+            seen += line.startswith("gpu-suite: gemm ")
+        t0 = time.monotonic()
+        p.terminate()
+        err = p.stderr.read()
+        rc = p.wait(timeout=60)
+        self.assertLess(time.monotonic() - t0, 20)
+        self.assertEqual(rc, 1, err[-2000:])
+        self.assertIn("gpu-suite: stopped (SIGTERM) in section numerics", err)
+        with open(md) as f:
+            text = f.read()
+        self.assertIn("**The suite was stopped (SIGTERM) in section numerics", text)
+        self.assertNotIn("## 3. Performance", text)
+        with open(js) as f:
+            doc = json.load(f)
+        self.assertGreaterEqual(len(doc["runs"]), 4)
+
     def test_shim_not_loaded(self):
         """A shim the dynamic loader could not load (it says so and goes on):
         the run is a failure, not the shim's figures."""
