@@ -152,7 +152,9 @@ class Suite:
         except subprocess.TimeoutExpired as e:
             res.rc = "timeout"
             res.out = e.stdout if isinstance(e.stdout, str) else (e.stdout or b"").decode(errors="replace")
-            res.err = "killed after %d s" % timeout
+            # What it said before it hung is often what explains the hang.
+            err = e.stderr if isinstance(e.stderr, str) else (e.stderr or b"").decode(errors="replace")
+            res.err = (err.rstrip() + "\n" if err.strip() else "") + "killed after %d s" % timeout
         except OSError as e:
             res.rc, res.err = "not run", str(e)
         res.secs = time.monotonic() - t0
