@@ -394,7 +394,10 @@ class Suite:
             r = self.run("overflow %s" % label, argv, shim=shim, env=env)
             runs.append(r)
             nf = r.events("nonfinite")
-            rows.append([label, r.kv.get("status", "?"), r.kv.get("inf", "?"), r.kv.get("maxfinite", "?"),
+            status = r.kv.get("status", "?")
+            if "capture_status" in r.kv:  # the graph's capture and launches fail on their own
+                status += " (capture %s, graph %s)" % (r.kv["capture_status"], r.kv.get("graph_status", "?"))
+            rows.append([label, status, r.kv.get("inf", "?"), r.kv.get("maxfinite", "?"),
                          len(nf) if shim else "-", nf[0].get("api") if nf else "-"])
         self.table(["run", "status", "Inf in output", "largest finite", "nonfinite records", "api named"], rows)
         self.footer(runs)

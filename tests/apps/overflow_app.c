@@ -36,8 +36,10 @@
  *
  * Output, one key=value per line: status, out0 (first output element),
  * inf, nan (over the whole output), maxfinite (largest finite |x|); with
- * --capture also capture_status, graph_status. Exit 0 when every CUDA and
- * cuBLAS call succeeded. */
+ * --capture also capture_status, graph_status. The four figures of the
+ * output are printed only when it was read back: a call that failed before
+ * leaves status (or capture_status, graph_status) and nothing measured.
+ * Exit 0 when every CUDA and cuBLAS call succeeded. */
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -73,6 +75,7 @@ struct result {
     float out0, maxfinite;
     long inf, nan;
     int capture_status, graph_status;
+    int measured; /* the output was read back: the four figures are its */
 };
 
 #define TRY(call, where)                                                                   \
@@ -186,6 +189,7 @@ static void run(struct result *r)
     }
     TRY(cudaStreamSynchronize(s), r->status);
     TRY(cudaMemcpy(ho, out, no * 2, cudaMemcpyDeviceToHost), r->status);
+    r->measured = 1;
     r->out0 = from_bits(ho[0]);
     for (size_t i = 0; i < no; i++) {
         float v = from_bits(ho[i]);
@@ -251,8 +255,10 @@ int main(int argc, char **argv)
         const struct result *r = &res[i];
         bad |= r->status | r->capture_status | r->graph_status;
         if (i == 0 || r->status || r->inf != res[0].inf) {
-            printf("status=%d\nout0=%.9g\ninf=%ld\nnan=%ld\nmaxfinite=%.9g\n", r->status, r->out0,
-                   r->inf, r->nan, r->maxfinite);
+            printf("status=%d\n", r->status);
+            if (r->measured)
+                printf("out0=%.9g\ninf=%ld\nnan=%ld\nmaxfinite=%.9g\n", r->out0, r->inf, r->nan,
+                       r->maxfinite);
             if (REPLAYS)
                 printf("capture_status=%d\ngraph_status=%d\n", r->capture_status,
                        r->graph_status);

@@ -275,6 +275,32 @@ START_TEST(dlsym_lookups_followed)
 }
 END_TEST
 
+/* A program whose GPU work failed prints the status, not figures it never
+ * measured: overflow_app's output counts (inf=0, maxfinite=0) would read as
+ * "no overflow" in the GPU suite's table. Here no GPU: every run fails
+ * before the output is read back, eagerly and in a CUDA graph. */
+START_TEST(failed_run_prints_no_figures)
+{
+    const char *const *const cmds[] = {
+        (const char *const[]){NULL},
+        (const char *const[]){"--capture", "3", NULL},
+    };
+    hr_app a;
+    run(&a, _i / 2, "overflow_app", cmds[_i % 2]);
+    ck_assert_msg(a.r.exit_code == 1, "%s", hr_describe(&a.r));
+    ck_assert_msg(hr_kv_has(a.r.out, "status") && hr_kv_num(a.r.out, "status") != 0,
+                  "no GPU, yet status 0: is there a GPU? (test assumes none)\n%s",
+                  hr_describe(&a.r));
+    static const char *const figures[] = {"out0", "inf", "nan", "maxfinite"};
+    for (int i = 0; i < 4; i++)
+        ck_assert_msg(!hr_kv_has(a.r.out, figures[i]), "%s printed, nothing was measured\n%s",
+                      figures[i], hr_describe(&a.r));
+    if (_i % 2)
+        ck_assert_msg(hr_kv_has(a.r.out, "capture_status"), "%s", hr_describe(&a.r));
+    hr_app_free(&a);
+}
+END_TEST
+
 /* Ordinary programs behave the same with and without the shim. */
 START_TEST(apps_unchanged)
 {
@@ -310,6 +336,7 @@ int main(void)
     tcase_add_test(t, plugin_rtld_local);
     tcase_add_test(t, dlsym_lookups_followed);
     tcase_add_loop_test(t, apps_unchanged, 0, 5);
+    tcase_add_loop_test(t, failed_run_prints_no_figures, 0, 4);
     suite_add_tcase(s, t);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
