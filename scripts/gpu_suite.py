@@ -608,9 +608,11 @@ class Suite:
         self.figures["torch_fp16_accumulation"] = [r.as_json() for r in runs]
 
         # 2c. Training.
-        self.h(3, "(c) FP16 training, autocast + GradScaler, 200 steps (tests/gpu/train_fp16.py)")
-        script = os.path.join(ROOT, "tests", "gpu", "train_fp16.py")
+        # The script's defaults are 200 timed steps after 20 of warm-up.
         steps = ["--steps", "50", "--warmup", "10"] if self.args.quick else []
+        self.h(3, "(c) FP16 training, autocast + GradScaler, %s timed steps (tests/gpu/train_fp16.py)"
+               % (steps[1] if steps else "200"))
+        script = os.path.join(ROOT, "tests", "gpu", "train_fp16.py")
         # The audit module's run says whether PyTorch runs, and how fast, with
         # LD_AUDIT too (it is opt-in until this has been measured).
         configs = (("without the shim", False, {}, False), ("default policy", True, {}, False),

@@ -337,6 +337,14 @@ class GpuSectionsFormatting(unittest.TestCase):
                       self.calls)
         self.assertIn("| cublasGemmStridedBatchedEx | 3 | 0 | 3 | 0 |", md)
         self.assertTrue(self.suite.figures["torch_einsum"]["report_names_line"])
+        self.assertIn("### (c) FP16 training, autocast + GradScaler, 200 timed steps", md)
+
+    def test_torch_quick_steps(self):
+        self.suite.args.quick = True
+        self.suite.section_torch()
+        md = "\n".join(self.suite.md)
+        self.assertIn("### (c) FP16 training, autocast + GradScaler, 50 timed steps", md)
+        self.assertIn(("train without the shim", False, {}), self.calls)
 
     def test_torch_flag_unknown_when_runs_failed(self):
         """A script that failed printed nothing of allow_fp16_accumulation:
