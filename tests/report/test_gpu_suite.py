@@ -5,6 +5,7 @@ emulation's numbers are exact, so the figures it reads are checked here;
 a GPU run then only changes which libraries answer."""
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -261,6 +262,63 @@ class TimeLimit(unittest.TestCase):
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
         self.assertEqual(p.returncode, 2)
         self.assertIn("--time-limit takes whole seconds, not '9m'", p.stderr)
+
+
+class Wrapper(unittest.TestCase):
+    """scripts/gpu-suite's own steps, on a made-up machine: a toolkit
+    without cuBLAS and cuDNN, whose python3 has them as CUDA 13's pip
+    wheels lay them out (nvidia/cu13/, nvidia/cudnn/), and a ninja that
+    only stands in for the build (the build folder is configured already,
+    so meson is not run)."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="safehalf-gpu-suite-wrapper-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        t = self.tmp
+        for d in ("cuda/bin", "cuda/include", "cuda/lib64", "bin", "build",
+                  "site1/nvidia/cuda_runtime/include", "site2/nvidia/cu13/include",
+                  "site2/nvidia/cu13/lib", "site2/nvidia/cudnn/include", "site2/nvidia/cudnn/lib",
+                  "site2/nvidia/cudnn/extra/include"):
+            os.makedirs(os.path.join(t, d))
+        for f in ("cuda/include/cuda_runtime.h", "site1/nvidia/cuda_runtime/include/cuda_runtime.h",
+                  "site2/nvidia/cu13/include/cublas_api.h", "site2/nvidia/cudnn/include/cudnn.h",
+                  "site2/nvidia/cudnn/extra/include/cudnn.h", "build/build.ninja"):
+            open(os.path.join(t, f), "w").close()
+        self.script("cuda/bin/nvcc", "exit 0")
+        # No GPU tool answers; the build takes as long as FAKE_BUILD_SECONDS.
+        self.script("bin/nvidia-smi", "exit 9")
+        self.script("bin/ninja", 'echo "ninja $*"; sleep "${FAKE_BUILD_SECONDS:-0}"')
+        self.env = dict(os.environ, CUDA_HOME=os.path.join(t, "cuda"),
+                        PATH=os.path.join(t, "bin") + os.pathsep + os.environ["PATH"],
+                        PYTHONPATH=os.pathsep.join([os.path.join(t, "site1"), os.path.join(t, "site2")]))
+
+    def script(self, path, body):
+        path = os.path.join(self.tmp, path)
+        with open(path, "w") as f:
+            f.write("#!/bin/sh\n" + body + "\n")
+        os.chmod(path, 0o755)
+
+    def suite(self, *args, **env):
+        return subprocess.run([os.path.join(ROOT, "scripts", "gpu-suite"), "--build",
+                               os.path.join(self.tmp, "build"), "--out-dir", os.path.join(self.tmp, "out")]
+                              + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              universal_newlines=True, env=dict(self.env, **env), timeout=60)
+
+    def test_libraries_from_pip_wheels(self):
+        p = self.suite("--build-only")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        site2 = os.path.join(self.tmp, "site2", "nvidia")
+        self.assertIn("gpu-suite: cublas from %s/cu13\n" % site2, p.stdout)
+        # Two cudnn.h: the first found is taken, and the search ends there.
+        self.assertRegex(p.stdout, r"gpu-suite: cudnn from %s/cudnn(/extra)?\n" % re.escape(site2))
+        self.assertIn("ninja -C %s" % os.path.join(self.tmp, "build"), p.stdout)
+
+    def test_header_nowhere(self):
+        os.remove(os.path.join(self.tmp, "site2", "nvidia", "cu13", "include", "cublas_api.h"))
+        p = self.suite("--build-only")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("cublas_api.h is neither in %s/include nor in python3's nvidia packages"
+                      % os.path.join(self.tmp, "cuda"), p.stderr)
 
 
 class GpuSectionsFormatting(unittest.TestCase):
