@@ -320,6 +320,14 @@ class Wrapper(unittest.TestCase):
         self.assertIn("cublas_api.h is neither in %s/include nor in python3's nvidia packages"
                       % os.path.join(self.tmp, "cuda"), p.stderr)
 
+    def test_build_within_time_limit(self):
+        t0 = time.monotonic()
+        p = self.suite("--time-limit", "2", FAKE_BUILD_SECONDS="30")
+        self.assertLess(time.monotonic() - t0, 15)
+        self.assertEqual(p.returncode, 124, p.stderr)
+        self.assertIn("gpu-suite: the build did not finish within --time-limit 2; nothing was run",
+                      p.stderr)
+
 
 class GpuSectionsFormatting(unittest.TestCase):
     """The sections that need a GPU (PyTorch, bandwidth) cannot run here:
