@@ -247,10 +247,18 @@ class Suite:
         if self.args.emu:
             rows.append(("backend", "EMULATED (tests/emu): no figure here is a GPU figure"))
         smi = shutil.which("nvidia-smi")
-        if smi and not self.args.emu:
+        if not self.args.emu:
             q = run_text([smi, "--query-gpu=name,driver_version,memory.total,compute_cap,clocks.max.sm",
-                          "--format=csv,noheader"])
-            rows.append(("nvidia-smi", q.strip() or "no answer"))
+                          "--format=csv,noheader"]) if smi else "not on PATH"
+            rows.append(("nvidia-smi (name, driver, memory, compute capability, max SM clock)",
+                         q.strip() or "no answer"))
+            # The kernel module's version, which nvidia-smi's driver_version is,
+            # where nvidia-smi is missing or does not answer.
+            try:
+                with open("/proc/driver/nvidia/version") as f:
+                    rows.append(("/proc/driver/nvidia/version", f.readline().strip()))
+            except OSError:
+                pass
         nvcc = shutil.which("nvcc") or os.path.join(os.environ.get("CUDA_HOME", "/usr/local/cuda"), "bin", "nvcc")
         if os.path.exists(nvcc):
             v = re.search(r"release ([0-9.]+), (V[0-9.]+)", run_text([nvcc, "--version"]))
@@ -258,20 +266,34 @@ class Suite:
         # Which libraries the programs get, as the shim resolved them.
         probe = self.run("env: libraries the apps load", [self.app("gemm_app"), "cublasGemmEx", "--k", "16"],
                          shim=True)
-        rows += loaded_libs(probe, "apps")
+        # gemm_app loads no cuDNN: dnn_app's start record names it (and its
+        # version, cudnnGetVersion) even if the convolution itself fails.
+        dnn = self.run("env: cuDNN the apps load", [self.app("dnn_app"), "--op", "fwd", "--r", "16",
+                                                    "--compute", "FLOAT"], shim=True, may_fail=True)
+        seen = set()
+        for row in loaded_libs(probe, "apps") + loaded_libs(dnn, "apps"):
+            if row[0] not in seen:
+                seen.add(row[0])
+                rows.append(row)
+        runs = [probe, dnn]
         if not self.args.emu:
             sg = self.run("env: device", [os.path.join(self.gpu, "scan_gpu"), "bandwidth",
                                           "--min-mib", "1", "--max-mib", "1", "--reps", "1"])
-            for key in ("device_name", "compute_capability", "sm_count", "global_mem_mib",
-                        "l2_cache_mib", "peak_mem_gbs", "driver_version", "runtime_version"):
+            for key, label in (("device_name", None), ("compute_capability", None), ("sm_count", None),
+                               ("global_mem_mib", None), ("l2_cache_mib", None), ("peak_mem_gbs", None),
+                               # CUDA versions (13.0), not the driver's own (580.xx: nvidia-smi's)
+                               ("driver_version", "CUDA version the driver supports (cudaDriverGetVersion)"),
+                               ("runtime_version", "CUDA runtime linked into scan_gpu (cudaRuntimeGetVersion)")):
                 if key in sg.kv:
-                    rows.append((key, sg.kv[key]))
+                    rows.append((label or key, sg.kv[key]))
             torch = self.run("env: PyTorch", [sys.executable, "-c", TORCH_VERSIONS], shim=True)
             for key in ("torch", "torch_cuda", "torch_cudnn", "torch_device"):
                 if key in torch.kv:
                     rows.append((key, torch.kv[key]))
             rows += loaded_libs(torch, "PyTorch")
+            runs += [sg, torch]
         self.table(["what", "value"], rows)
+        self.footer(runs)
         self.figures["env"] = dict((str(a), str(b)) for a, b in rows)
 
     def section_numerics(self):

@@ -60,6 +60,9 @@ class EmulatedSuite(unittest.TestCase):
         self.assertIn("EMULATED", self.md.splitlines()[0])
         self.assertIn("| repository commit | abc123 |", self.md)
         self.assertIn("tests/emu/libcublas.so.13", self.fig["env"]["cublas (apps)"])
+        # cuDNN's too, from a program that loads it, with cudnnGetVersion's answer
+        self.assertIn("tests/emu/libcudnn.so.9, version 9", self.fig["env"]["cudnn (apps)"])
+        self.assertIn("LD_PRELOAD=libsafehalf.so build/tests/apps/dnn_app --op fwd", self.md)
 
     def test_fp16_accumulation_figures(self):
         g = pick(self.fig["gemm_fp16_accumulation"], entry="cublasGemmEx", data="ones", k=4096)
@@ -381,6 +384,13 @@ class GpuSectionsFormatting(unittest.TestCase):
         elif label.startswith("gemm_speed"):
             t = "600.0" if "16F, no shim" in label else "590.0"
             r.kv = {"status": "0", "tflops_best": t, "tflops_median": t, "ms_median": "0.2"}
+        elif label == "env: device":
+            r.kv = {"device_name": "NVIDIA H100 80GB HBM3", "compute_capability": "9.0",
+                    "driver_version": "13.0", "runtime_version": "13.0"}
+        elif label.startswith("env: "):
+            lib = "cudnn" if "cuDNN" in label else "cublas"
+            r.kv = {"torch": "2.11.0+cu130", "torch_cudnn": "91900"} if "PyTorch" in label else {}
+            r.records = [{"ev": "start", "libs": {lib: {"path": "/x/lib%s.so" % lib, "version": 9}}}]
         elif label == "scan bandwidth":
             r.out = "bandwidth min_mib=1 max_mib=1024 reps=20\n\n size_MiB copy_GB/s\n        1 1000.0\n" \
                     "size_mib=1 copy_gbs=1000.0\ntiny_launch_host_ns_median=2100\n"
@@ -404,6 +414,22 @@ class GpuSectionsFormatting(unittest.TestCase):
         self.assertIn("| cublasGemmStridedBatchedEx | 3 | 0 | 3 | 0 |", md)
         self.assertTrue(self.suite.figures["torch_einsum"]["report_names_line"])
         self.assertIn("### (c) FP16 training, autocast + GradScaler, 200 timed steps", md)
+
+    def test_env_section(self):
+        """The driver's CUDA version (cudaDriverGetVersion's 13.0) is not
+        shown as the driver's version (nvidia-smi's 580.xx); every command
+        the table's figures came from is listed under it."""
+        self.suite.section_env()
+        md = "\n".join(self.suite.md)
+        self.assertIn("| CUDA version the driver supports (cudaDriverGetVersion) | 13.0 |", md)
+        self.assertIn("| CUDA runtime linked into scan_gpu (cudaRuntimeGetVersion) | 13.0 |", md)
+        self.assertNotIn("| driver_version |", md)
+        self.assertIn("| nvidia-smi (name, driver, memory, compute capability, max SM clock) | ", md)
+        self.assertIn("| cublas (apps) | /x/libcublas.so, version 9 |", md)
+        self.assertIn("| cudnn (apps) | /x/libcudnn.so, version 9 |", md)
+        self.assertIn("| torch_cudnn | 91900 |", md)
+        self.assertIn("<details><summary>commands</summary>", md)
+        self.assertIn("scan_gpu bandwidth --min-mib 1 --max-mib 1 --reps 1", md)
 
     def test_torch_quick_steps(self):
         self.suite.args.quick = True
