@@ -572,6 +572,10 @@ class Suite:
         py = sys.executable
 
         # 2a. einsum overflow.
+        # The versions as the scripts print them, for a file of this
+        # section alone (--only torch), which has no "Machine and versions":
+        # a line here, filled in at the end.
+        first_run, versions_at = len(self.results), len(self.md)
         self.h(3, "(a) `torch.einsum('bnhw,bchw->bnc', masks, feats)` in FP16 (tests/gpu/einsum_overflow.py)")
         script = os.path.join(ROOT, "tests", "gpu", "einsum_overflow.py")
         a, b = self.both("einsum", [py, script])
@@ -663,6 +667,16 @@ class Suite:
                    [[k, v["calls"], v["upcasts"], v["checked"], v["nonfinite"]] for k, v in sorted(apis.items())])
         self.footer(runs)
         self.figures["torch_training"] = [r.as_json() for r in runs]
+
+        versions = {}
+        for r in self.results[first_run:]:
+            for key in ("torch", "cuda", "cudnn", "device"):
+                if key in r.kv:
+                    versions.setdefault(key, r.kv[key])
+        self.md[versions_at:versions_at] = [
+            "As the scripts below printed them: PyTorch %s, CUDA %s, cuDNN %s, device %s."
+            % tuple(versions.get(k, "?") for k in ("torch", "cuda", "cudnn", "device")), ""]
+        self.figures["torch_versions"] = versions
 
     def section_perf(self):
         self.h(2, "3. Performance")

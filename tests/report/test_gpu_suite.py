@@ -376,7 +376,8 @@ class GpuSectionsFormatting(unittest.TestCase):
             r.records = [summary] if shim else []
         elif label.startswith("train"):
             slow = 0.0 if not shim else 0.5 if "sync" in label else 0.02
-            r.kv = {"transformer_steps_per_s": "%.2f" % (100 * (1 - slow)),
+            r.kv = {"torch": "2.11.0+cu130", "cuda": "13.0", "cudnn": "91900",
+                    "device": "NVIDIA H100 80GB HBM3","transformer_steps_per_s": "%.2f" % (100 * (1 - slow)),
                     "conv_steps_per_s": "%.2f" % (50 * (1 - slow)), "transformer_loss_first": "7",
                     "transformer_loss_last": "6", "transformer_skipped": "0",
                     "conv_loss_first": "7", "conv_loss_last": "5", "conv_skipped": "1"}
@@ -414,6 +415,10 @@ class GpuSectionsFormatting(unittest.TestCase):
         self.assertIn("| cublasGemmStridedBatchedEx | 3 | 0 | 3 | 0 |", md)
         self.assertTrue(self.suite.figures["torch_einsum"]["report_names_line"])
         self.assertIn("### (c) FP16 training, autocast + GradScaler, 200 timed steps", md)
+        # Under the section's heading, for a file of this section alone.
+        self.assertIn("## 2. PyTorch end to end (unmodified scripts under `LD_PRELOAD`)\n\n"
+                      "As the scripts below printed them: PyTorch 2.11.0+cu130, CUDA 13.0, cuDNN 91900, "
+                      "device NVIDIA H100 80GB HBM3.\n", md)
 
     def test_env_section(self):
         """The driver's CUDA version (cudaDriverGetVersion's 13.0) is not
