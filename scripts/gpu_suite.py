@@ -24,8 +24,10 @@ written). SIGTERM ends the run at once, and the files are written with
 what was measured until then.
 
 Nothing here asserts: a failing program is reported with its exit status and
-the end of its stderr, and the suite goes on. The exit status is 0 when every
-program ran, 1 when any failed (the file is written either way).
+the end of its stderr, and the suite goes on. Rows that check a finding
+against what is expected say "as expected: yes" or "**NO**". The exit
+status is 0 when every program ran and every such row says yes, 1 otherwise
+(the file is written either way; its first lines count both).
 """
 import argparse
 import datetime
@@ -105,6 +107,7 @@ class Suite:
         self.md = []
         self.figures = {}
         self.failed = 0
+        self.unexpected = 0  # rows marked **NO** (a finding not as expected)
         self.deadline = (time.monotonic() + args.time_limit
                          if getattr(args, "time_limit", None) is not None else None)
         env = {k: v for k, v in os.environ.items()
@@ -486,6 +489,7 @@ class Suite:
                 culprit is None or (inputs.get(culprit, {}).get("inf", 0) or 0) +
                 (inputs.get(culprit, {}).get("nan", 0) or 0) > 0)
             shown = got if isinstance(got, str) else word.get(got, str(got))
+            self.unexpected += not ok
             rows.append([label, word[want], shown, named or "-", "yes" if ok else "**NO**"])
             fig.append({"case": label, "expected": want, "as_expected": ok, "run": r.as_json(),
                         "inputs_finite": None if isinstance(got, str) else got, "inputs": inputs})
@@ -518,6 +522,7 @@ class Suite:
             inf = r.kv.get(key + "inf", "?")
             ok = r.kv.get("matmul_status") == "0" and inf == str(want) and \
                 rec.get("inf") == want and rec.get("inputs_finite") is True
+            self.unexpected += not ok
             rows.append([label, r.kv.get("matmul_status", "?"), inf, output if recs else "none",
                          word.get(rec.get("inputs_finite"), "-") if recs else "-",
                          "yes" if ok else "**NO**"])
@@ -593,6 +598,7 @@ class Suite:
                           sorted(glob.glob(os.path.join(b.logdir, "*.jsonl"))))
         runs.append(report)
         found = "einsum_overflow.py:%s" % line in report.out
+        self.unexpected += not found
         self.table(["run", "Inf in output", "finite", "largest finite", "nonfinite records"],
                    [["without the shim", a.kv.get("inf", "?"), a.kv.get("finite", "?"), a.kv.get("maxfinite", "?"), "-"],
                     ["default policy", b.kv.get("inf", "?"), b.kv.get("finite", "?"), b.kv.get("maxfinite", "?"), len(nf)],
@@ -733,7 +739,9 @@ class Suite:
                                         datetime.date.today().isoformat())
         text = "\n".join([title, "", "Written by `scripts/gpu-suite` (scripts/gpu_suite.py); "
                           "sections: %s. Every figure below was printed by the command listed under it."
-                          % ", ".join(sections)] + self.md) + "\n"
+                          % ", ".join(sections), "", "%d runs, %d failed; %d findings not as expected "
+                          "(rows marked NO)." % (len(self.results), self.failed, self.unexpected)]
+                         + self.md) + "\n"
         if self.args.out:
             with open(self.args.out, "w") as f:
                 f.write(text)
@@ -741,7 +749,8 @@ class Suite:
             sys.stdout.write(text)
         if self.args.json:
             with open(self.args.json, "w") as f:
-                json.dump({"sections": sections, "emu": self.args.emu, "figures": self.figures,
+                json.dump({"sections": sections, "emu": self.args.emu, "failed": self.failed,
+                           "not_as_expected": self.unexpected, "figures": self.figures,
                            "runs": [r.as_json() for r in self.results]}, f, indent=1)
 
 
@@ -877,8 +886,9 @@ def main(argv=None):
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         suite.write(sections)
         shutil.rmtree(suite.logroot, ignore_errors=True)
-    sys.stderr.write("gpu-suite: %d runs, %d failed\n" % (len(suite.results), suite.failed))
-    return 1 if suite.failed else 0
+    sys.stderr.write("gpu-suite: %d runs, %d failed, %d findings not as expected\n"
+                     % (len(suite.results), suite.failed, suite.unexpected))
+    return 1 if suite.failed or suite.unexpected else 0
 
 
 if __name__ == "__main__":

@@ -51,7 +51,11 @@ class EmulatedSuite(unittest.TestCase):
 
     def test_every_run_succeeded(self):
         self.assertEqual(self.proc.returncode, 0, self.proc.stderr[-3000:])
-        self.assertIn("gpu-suite: %d runs, 0 failed" % len(self.doc["runs"]), self.proc.stderr)
+        self.assertIn("gpu-suite: %d runs, 0 failed, 0 findings not as expected" % len(self.doc["runs"]),
+                      self.proc.stderr)
+        self.assertEqual((self.doc["failed"], self.doc["not_as_expected"]), (0, 0))
+        self.assertIn("\n\n%d runs, 0 failed; 0 findings not as expected (rows marked NO).\n"
+                      % len(self.doc["runs"]), self.md)
         self.assertGreater(len(self.doc["runs"]), 50)
         for r in self.doc["runs"]:
             self.assertEqual(r["rc"], 0, r)
@@ -435,6 +439,22 @@ class GpuSectionsFormatting(unittest.TestCase):
         self.assertIn("| torch_cudnn | 91900 |", md)
         self.assertIn("<details><summary>commands</summary>", md)
         self.assertIn("scan_gpu bandwidth --min-mib 1 --max-mib 1 --reps 1", md)
+
+    def test_not_as_expected_counts(self):
+        """A finding marked **NO** is counted at the head of the file and
+        in the exit status, not only in its row."""
+        real = self.fake_run
+
+        def run(label, argv, **kw):
+            r = real(label, argv, **kw)
+            if label == "einsum report":
+                r.out = "First non-finite output\n  /x/tests/gpu/einsum_overflow.py:99 in other\n"
+            return r
+        self.suite.run = run
+        self.suite.section_torch()
+        md = "\n".join(self.suite.md)
+        self.assertIn("(the einsum's line): **NO**.", md)
+        self.assertEqual((self.suite.failed, self.suite.unexpected), (0, 1))
 
     def test_torch_quick_steps(self):
         self.suite.args.quick = True
