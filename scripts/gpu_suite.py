@@ -482,6 +482,11 @@ class Suite:
             runs.append(r)
             nf = r.events("nonfinite")
             got = nf[0].get("inputs_finite", "absent") if nf else "no record"
+            if not nf and not r.ok():
+                # Why: a library that refuses the call (cuDNN with no engine
+                # for the attention's shape on this device) says so here.
+                got += "; exit %s%s" % (r.rc, ", %s: status %s" % (r.kv["failed"], r.kv.get("status", "?"))
+                                        if "failed" in r.kv else "")
             inputs = nf[0].get("inputs") or {} if nf else {}
             named = ", ".join("%s %s Inf %s NaN" % (k, v.get("inf"), v.get("nan"))
                               for k, v in inputs.items())

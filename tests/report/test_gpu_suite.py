@@ -456,6 +456,24 @@ class GpuSectionsFormatting(unittest.TestCase):
         self.assertIn("(the einsum's line): **NO**.", md)
         self.assertEqual((self.suite.failed, self.suite.unexpected), (0, 1))
 
+    def test_inputs_row_says_why_no_record(self):
+        """A case whose library call failed (the real cuDNN may have no
+        attention engine for the shape) says which call and status."""
+        def run(label, argv, shim=False, env=None, timeout=300, may_fail=False, audit=False):
+            r = self.gs.Result(label, argv, list((env or {}).items()), shim, audit)
+            r.logdir = self.suite.logroot
+            r.rc, r.kv = 0, {"status": "0"}
+            if "SDPA" in label:
+                r.rc, r.kv = 1, {"failed": "cudnnBackendFinalize(plan)", "status": "3000"}
+            self.suite.results.append(r)
+            return r
+        self.suite.run = run
+        self.suite.section_numerics()
+        md = "\n".join(self.suite.md)
+        self.assertIn("| cuDNN attention (SDPA_FWD operation), Inf in q | false | no record; exit 1, "
+                      "cudnnBackendFinalize(plan): status 3000 | - | **NO** |", md)
+        self.assertIn("| cuBLAS GEMM overflow | true | no record | - | **NO** |", md)
+
     def test_torch_quick_steps(self):
         self.suite.args.quick = True
         self.suite.section_torch()
