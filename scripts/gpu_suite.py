@@ -559,8 +559,9 @@ class Suite:
         self.table(["run", "cublasGemmEx in the shim", "cublasLtMatmul in the shim",
                     "cudnnBackendExecute in the shim", "status", "C[0]", "GEMM calls the shim saw"],
                    rows)
-        self.p("Under `LD_PRELOAD` alone the lookups reach the real library (C[0] = 2048, the sum "
-               "stalled in FP16); with the audit module they reach the shim (4096).")
+        self.p("Expected (not measured: the table above is): under `LD_PRELOAD` alone the lookups "
+               "reach the real library (C[0] = 2048 where the sum stalls in FP16); with the audit "
+               "module they reach the shim (4096).")
         self.footer(runs)
         self.figures["dlsym"] = fig
 
