@@ -126,7 +126,13 @@ class Suite:
 
     # ---- running ---------------------------------------------------------
 
-    def run(self, label, argv, shim=False, env=None, timeout=300, may_fail=False, audit=False):
+    # A program of tests/apps takes a second or two (cuDNN's engines and
+    # runtime compilation some more): one that hangs gives way after two
+    # minutes instead of five, leaving the rest of a lent machine's call to
+    # the other runs. PyTorch training and scan_gpu verify get LONG.
+    LONG = 300
+
+    def run(self, label, argv, shim=False, env=None, timeout=120, may_fail=False, audit=False):
         env = list((env or {}).items())
         res = Result(label, argv, env, shim, audit)
         full = dict(self.env if os.path.basename(argv[0]).startswith("python") else self.app_env)
@@ -189,10 +195,10 @@ class Suite:
         self.results.append(res)
         return res
 
-    def both(self, label, argv, env=None, may_fail_without=False):
+    def both(self, label, argv, env=None, may_fail_without=False, timeout=120):
         """The program without the shim, then under it: (without, with)."""
-        return (self.run(label, argv, env=env, may_fail=may_fail_without),
-                self.run(label + " shim", argv, shim=True, env=env))
+        return (self.run(label, argv, env=env, may_fail=may_fail_without, timeout=timeout),
+                self.run(label + " shim", argv, shim=True, env=env, timeout=timeout))
 
     def app(self, name):
         return os.path.join(self.apps, name)
@@ -568,7 +574,8 @@ class Suite:
         # 1h. The kernels against their host twins.
         if not self.args.emu:
             self.h(3, "Scan kernels against their host twins (`scan_gpu verify`)")
-            r = self.run("scan_gpu verify", [os.path.join(self.gpu, "scan_gpu"), "verify"])
+            r = self.run("scan_gpu verify", [os.path.join(self.gpu, "scan_gpu"), "verify"],
+                         timeout=self.LONG)
             self.md.append("```")
             self.md += [l for l in r.out.splitlines() if l.startswith("verify")] or tail(r.out, 10).splitlines()
             self.md.append("```")
@@ -658,7 +665,8 @@ class Suite:
                    ("`SAFEHALF_CHECK=off`", True, {"SAFEHALF_CHECK": "off"}, False),
                    ("`SAFEHALF_CHECK=sync`", True, {"SAFEHALF_CHECK": "sync"}, False),
                    ("default policy + `LD_AUDIT` (`--follow-dlsym`)", True, {}, True))
-        runs = [self.run("train %s" % label, [py, script] + steps, shim=shim, env=env, audit=audit)
+        runs = [self.run("train %s" % label, [py, script] + steps, shim=shim, env=env, audit=audit,
+                         timeout=self.LONG)
                 for label, shim, env, audit in configs]
         rows = []
         base = runs[0].kv

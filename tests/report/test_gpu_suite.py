@@ -351,11 +351,13 @@ class GpuSectionsFormatting(unittest.TestCase):
         self.suite = gpu_suite.Suite(args)
         self.addCleanup(shutil.rmtree, self.suite.logroot, True)
         self.calls = []
+        self.timeouts = {}
         self.suite.run = self.fake_run
 
-    def fake_run(self, label, argv, shim=False, env=None, timeout=300, may_fail=False,
+    def fake_run(self, label, argv, shim=False, env=None, timeout=120, may_fail=False,
                  audit=False):
         self.calls.append((label, shim, dict(env or {})) + ((True,) if audit else ()))
+        self.timeouts[label] = timeout
         r = self.gs.Result(label, argv, list((env or {}).items()), shim, audit)
         r.rc, r.logdir = 0, self.suite.logroot
         summary = {"ev": "summary", "apis": {"cublasGemmStridedBatchedEx": {
@@ -473,6 +475,15 @@ class GpuSectionsFormatting(unittest.TestCase):
         self.assertIn("| cuDNN attention (SDPA_FWD operation), Inf in q | false | no record; exit 1, "
                       "cudnnBackendFinalize(plan): status 3000 | - | **NO** |", md)
         self.assertIn("| cuBLAS GEMM overflow | true | no record | - | **NO** |", md)
+
+    def test_timeouts(self):
+        """A hung C program gives way after two minutes; the training runs
+        get five."""
+        import inspect
+        self.assertEqual(inspect.signature(self.gs.Suite.run).parameters["timeout"].default, 120)
+        self.suite.section_torch()
+        self.assertEqual(self.timeouts["train default policy"], 300)
+        self.assertEqual(self.timeouts["einsum shim"], 120)
 
     def test_torch_quick_steps(self):
         self.suite.args.quick = True
