@@ -79,11 +79,24 @@ class Result:
     def events(self, ev):
         return [r for r in self.records if r.get("ev") == ev]
 
+    def warnings(self):
+        """What the shim warned of (no kernels, a scan that could not be
+        launched...), each message once: a run can exit 0 with figures that
+        do not mean what its row says."""
+        seen = []
+        for r in self.records:
+            if r.get("ev") in ("warn", "error"):
+                msg = "%s: %s" % (r["ev"], r.get("msg"))
+                if msg not in seen:
+                    seen.append(msg)
+        return seen
+
     def as_json(self):
         return {"label": self.label, "command": self.command(), "rc": self.rc,
                 "seconds": round(self.secs, 3), "values": self.kv,
                 "summary": self.summary() if self.shim else None,
-                "nonfinite_records": len(self.events("nonfinite")) if self.shim else None}
+                "nonfinite_records": len(self.events("nonfinite")) if self.shim else None,
+                "shim_warnings": self.warnings() if self.shim else None}
 
 
 def rel(path):
@@ -229,8 +242,18 @@ class Suite:
         self.md.append("")
 
     def footer(self, results):
-        """Under a table: the runs that failed, then every command."""
+        """Under a table: the runs that failed, what the shim warned of, then
+        every command."""
         self.failures(results)
+        warned = [r for r in results if r.warnings()]
+        if warned:
+            self.p("The shim warned (its log's warn and error records):")
+            self.md.append("```")
+            for r in warned:
+                self.md.append("$ " + r.command())
+                self.md += [tail(w, 3) for w in r.warnings()[:5]]
+            self.md.append("```")
+            self.md.append("")
         self.commands(results)
 
     def failures(self, results):
@@ -753,8 +776,10 @@ class Suite:
                                         datetime.date.today().isoformat())
         text = "\n".join([title, "", "Written by `scripts/gpu-suite` (scripts/gpu_suite.py); "
                           "sections: %s. Every figure below was printed by the command listed under it."
-                          % ", ".join(sections), "", "%d runs, %d failed; %d findings not as expected "
-                          "(rows marked NO)." % (len(self.results), self.failed, self.unexpected)]
+                          % ", ".join(sections), "", "%d runs, %d failed, %d with warnings of the shim; "
+                          "%d findings not as expected (rows marked NO)."
+                          % (len(self.results), self.failed, sum(1 for r in self.results if r.warnings()),
+                             self.unexpected)]
                          + self.md) + "\n"
         if self.args.out:
             with open(self.args.out, "w") as f:

@@ -54,7 +54,8 @@ class EmulatedSuite(unittest.TestCase):
         self.assertIn("gpu-suite: %d runs, 0 failed, 0 findings not as expected" % len(self.doc["runs"]),
                       self.proc.stderr)
         self.assertEqual((self.doc["failed"], self.doc["not_as_expected"]), (0, 0))
-        self.assertIn("\n\n%d runs, 0 failed; 0 findings not as expected (rows marked NO).\n"
+        self.assertIn("\n\n%d runs, 0 failed, 0 with warnings of the shim; 0 findings not as expected "
+                      "(rows marked NO).\n"
                       % len(self.doc["runs"]), self.md)
         self.assertGreater(len(self.doc["runs"]), 50)
         for r in self.doc["runs"]:
@@ -391,6 +392,13 @@ class GpuSectionsFormatting(unittest.TestCase):
         elif label.startswith("gemm_speed"):
             t = "600.0" if "16F, no shim" in label else "590.0"
             r.kv = {"status": "0", "tflops_best": t, "tflops_median": t, "ms_median": "0.2"}
+            if shim:
+                checked = 0 if (env or {}).get("SAFEHALF_CHECK") == "off" else 105
+                r.records = [{"ev": "summary", "apis": {"cublasGemmEx": {
+                    "calls": 105, "upcasts": 105 if "16F" in label else 0, "checked": checked,
+                    "nonfinite": 0}}}]
+            if label == "gemm_speed 8192 x 8192 x 128 COMPUTE_32F under the shim (pass + check)":
+                r.records += [{"ev": "warn", "msg": "cannot launch the Inf/NaN scan (CUDA error 209)"}] * 2
         elif label == "env: device":
             r.kv = {"device_name": "NVIDIA H100 80GB HBM3", "compute_capability": "9.0",
                     "driver_version": "13.0", "runtime_version": "13.0"}
@@ -516,6 +524,10 @@ class GpuSectionsFormatting(unittest.TestCase):
         self.assertIn("| 8192^3 | COMPUTE_16F under the shim (upcast + check) | 590.0 | 590.0 | 0.2 | x0.983 |", md)
         self.assertEqual(len(self.suite.figures["gemm_speed"]), 15)
         self.assertIn("| 8192 x 8192 x 128 | COMPUTE_32F under the shim (pass + check) | 590.0 |", md)
+        # What the shim warned of
+        self.assertRegex(md, r"The shim warned \(its log's warn and error records\):\n\n```\n"
+                         r"\$ LD_PRELOAD=libsafehalf.so \S*/tests/gpu/gemm_speed --m 8192 --n 8192 "
+                         r"--k 128 --compute 32F\nwarn: cannot launch the Inf/NaN scan \(CUDA error 209\)\n```")
 
     def test_perf_baseline_failed(self):
         """The ratio column is against COMPUTE_16F without the shim: when that
