@@ -761,11 +761,16 @@ class Suite:
                 # that run gave no figure, there is nothing to compare with.
                 if i == 0:
                     base = t
+                # What the shim did to the GEMMs: a "check" row whose scans
+                # were not launched measured no check.
+                gemm = r.summary().get("cublasGemmEx") if shim else None
+                did = "-" if not shim else "no summary" if gemm is None else "%d / %d / %d" % (
+                    gemm["calls"], gemm["upcasts"], gemm["checked"])
                 rows.append([shape, label, r.kv.get("tflops_best", "?"), t or "?",
-                             r.kv.get("ms_median", "?"), ratio(t, base, slowdown=False)])
+                             r.kv.get("ms_median", "?"), ratio(t, base, slowdown=False), did])
                 fig.append({"m": m, "n": n, "k": k, "config": label, "run": r.as_json()})
         self.table(["m x n x k", "configuration", "TFLOP/s best", "TFLOP/s median", "ms median",
-                    "vs COMPUTE_16F no shim"], rows)
+                    "vs COMPUTE_16F no shim", "GEMMs: calls / upcast / checked"], rows)
         self.footer(runs)
         self.figures["gemm_speed"] = fig
 

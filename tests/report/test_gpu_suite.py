@@ -524,7 +524,12 @@ class GpuSectionsFormatting(unittest.TestCase):
         self.assertIn("| 8192^3 | COMPUTE_16F under the shim (upcast + check) | 590.0 | 590.0 | 0.2 | x0.983 |", md)
         self.assertEqual(len(self.suite.figures["gemm_speed"]), 15)
         self.assertIn("| 8192 x 8192 x 128 | COMPUTE_32F under the shim (pass + check) | 590.0 |", md)
-        # What the shim warned of
+        # What the shim did to the GEMMs of each run, and what it warned of
+        self.assertIn("| 8192^3 | COMPUTE_16F, no shim | 600.0 | 600.0 | 0.2 | x1.000 | - |", md)
+        self.assertIn("| 8192^3 | COMPUTE_16F under the shim (upcast), checks off | 590.0 | 590.0 | 0.2 | "
+                      "x0.983 | 105 / 105 / 0 |", md)
+        self.assertIn("| 8192^3 | COMPUTE_16F under the shim (upcast + check) | 590.0 | 590.0 | 0.2 | "
+                      "x0.983 | 105 / 105 / 105 |", md)
         self.assertRegex(md, r"The shim warned \(its log's warn and error records\):\n\n```\n"
                          r"\$ LD_PRELOAD=libsafehalf.so \S*/tests/gpu/gemm_speed --m 8192 --n 8192 "
                          r"--k 128 --compute 32F\nwarn: cannot launch the Inf/NaN scan \(CUDA error 209\)\n```")
