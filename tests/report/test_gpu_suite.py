@@ -295,7 +295,7 @@ class Wrapper(unittest.TestCase):
         self.script("cuda/bin/nvcc", "exit 0")
         # No GPU tool answers; the build takes as long as FAKE_BUILD_SECONDS.
         self.script("bin/nvidia-smi", "exit 9")
-        self.script("bin/ninja", 'echo "ninja $*"; sleep "${FAKE_BUILD_SECONDS:-0}"')
+        self.script("bin/ninja", 'echo "ninja $*"; exec sleep "${FAKE_BUILD_SECONDS:-0}"')
         self.env = dict(os.environ, CUDA_HOME=os.path.join(t, "cuda"),
                         PATH=os.path.join(t, "bin") + os.pathsep + os.environ["PATH"],
                         PYTHONPATH=os.pathsep.join([os.path.join(t, "site1"), os.path.join(t, "site2")]))
