@@ -121,7 +121,7 @@ static void on_fatal(int sig, siginfo_t *si, void *uc)
             sh_json_int(&j, "code", si ? si->si_code : 0);
             /* sent by kill(2)/raise(3)/abort(3), or raised by a fault */
             sh_json_bool(&j, "sent", !si || si->si_code <= 0);
-            if (si && si->si_code > 0 && sig != SIGABRT)
+            if (is_fault(sig, si))
                 sh_json_hex(&j, "addr", (unsigned long long)(uintptr_t)si->si_addr);
             sh_log_write(&j);
         }
