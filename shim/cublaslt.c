@@ -17,6 +17,7 @@
 #include "detect.h"
 #include "driver.h"
 #include "half.h"
+#include "hashwords.h"
 #include "interpose.h"
 #include "lockrenew.h"
 #include "objtab.h"
@@ -758,15 +759,11 @@ static void after_fork(void)
     cache.clock = 0;
 }
 
-/* FNV-1a: the key is zeroed before it is filled, so equal problems hash
- * alike, padding included. */
+_Static_assert(sizeof(struct problem) % 8 == 0, "problem: whole words, for sh_hash_words");
+
 static uint64_t problem_hash(const struct problem *p)
 {
-    const unsigned char *b = (const unsigned char *)p;
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < sizeof *p; i++)
-        h = (h ^ b[i]) * 0x100000001b3ull;
-    return h;
+    return sh_hash_words(p, sizeof *p);
 }
 
 /* Under cache.lock: the entry holding the problem, or -1. */

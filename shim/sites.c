@@ -10,6 +10,7 @@
 
 #include "decide.h"
 #include "detect.h"
+#include "hashwords.h"
 #include "lazymap.h"
 #include "log.h"
 #include "pysite.h"
@@ -92,10 +93,7 @@ bool sh_site_tracked(const struct sh_call *c)
 
 static unsigned long long hash_words(const struct key *k)
 {
-    unsigned long long h = 0;
-    for (size_t i = 0; i < KEY_WORDS; i++)
-        h = (h ^ k->w[i]) * 0x9e3779b97f4a7c15ull;
-    return h ^ (h >> 31);
+    return sh_hash_words(k, sizeof *k);
 }
 
 static bool same_key(const struct key *a, const struct key *b)
