@@ -364,20 +364,6 @@ static bool under_way(const struct sh_scan_result *res)
     return res[0].generation != 0;
 }
 
-/* Replays under way now, for the exit's count of scans lost. */
-static unsigned replays_under_way(void)
-{
-    struct sh_scan_result res[NRES];
-    unsigned n = 0, ncap = atomic_load(&ncaptured);
-    for (unsigned i = 0; i < ncap && i < NCAPTURED; i++) {
-        int s = NSLOTS + (int)i;
-        if (atomic_load_explicit(&slots[s].state, memory_order_acquire) == CAPTURED &&
-            !read_slot(s, res) && under_way(res))
-            n++;
-    }
-    return n;
-}
-
 /* Reports every finished slot (a captured one: its latest replay); returns
  * how many are still in flight (a captured one: a replay under way). */
 static unsigned sweep(bool in_signal)
@@ -685,12 +671,15 @@ void sh_check_flush(void)
         sweep(false);
         return;
     }
+    /* What the last sweep left in flight (replays under way included) is
+     * what the exit loses. */
     long long deadline = now_ns() + EXIT_WAIT_NS;
-    while (sweep(false) && now_ns() < deadline)
+    unsigned busy;
+    while ((busy = sweep(false)) && now_ns() < deadline)
         nap(POLL_NS / 10);
     if (atomic_exchange(&closing, 1))
         return;
-    atomic_fetch_add(&n_lost_at_exit, inflight() + replays_under_way());
+    atomic_fetch_add(&n_lost_at_exit, busy);
     pthread_mutex_lock(&poll_lock); /* a sleeping poller wakes up and ends */
     pthread_cond_signal(&poll_cond);
     pthread_mutex_unlock(&poll_lock);
