@@ -159,16 +159,28 @@ def _finding_order(item):
     return (t is None, t or 0, whole(rec.get("seq")) or 0, proc.log, rec["_line"])
 
 
+def _firsts(processes):
+    """Each process's earliest finding, as (process, record), earliest first."""
+    return sorted((min(((p, r) for r in p.nonfinite), key=_finding_order)
+                   for p in processes if p.nonfinite), key=_finding_order)
+
+
+def _site_of(proc, rec):
+    """The finding's site record ({} when none), and its Python frames."""
+    site = proc.sites.get(site_id(rec, "site_id")) or {}
+    return site, sitemod.frames(rec.get("site")) or sitemod.frames(site.get("site"))
+
+
 def first_nonfinite(processes):
     """The earliest finding over all processes, ordered by call_t (else t)."""
-    found = [(p, r) for p in processes for r in p.nonfinite]
-    if not found:
+    firsts = _firsts(processes)
+    if not firsts:
         return None
-    proc, rec = min(found, key=_finding_order)
-    site = proc.sites.get(site_id(rec, "site_id")) or {}
+    proc, rec = firsts[0]
+    site, frames = _site_of(proc, rec)
     event = {key: rec.get(key) for key in FINDING_FIELDS}
     event["thread"] = rec.get("thread", rec.get("tid"))
-    event["site"] = sitemod.frames(rec.get("site")) or sitemod.frames(site.get("site"))
+    event["site"] = frames
     event["backtrace"] = site.get("backtrace") if isinstance(site.get("backtrace"), list) else None
     event["site_action"] = site.get("action")
     event["inputs_meaning"] = inputs_meaning(rec)
@@ -189,21 +201,15 @@ def first_by_process(processes):
     each host orders by its own clock: whose inputs were finite tells where
     it began when the clocks cannot."""
     rows = []
-    for proc in processes:
-        if not proc.nonfinite:
-            continue
-        _, rec = min(((proc, r) for r in proc.nonfinite), key=_finding_order)
-        site = proc.sites.get(site_id(rec, "site_id")) or {}
+    for proc, rec in _firsts(processes):
         t, t_from = finding_time(rec)
         rows.append({
             "pid": proc.pid, "rank": proc.rank, "host": proc.host, "api": rec.get("api"),
             "seq": rec.get("seq"), "time": t, "time_from": t_from,
             "inputs_finite": rec.get("inputs_finite"), "inputs": inputs_verdict(rec),
-            "site": sitemod.frames(rec.get("site")) or sitemod.frames(site.get("site")),
-            "caller": rec.get("caller"), "findings": len(proc.nonfinite), "log": proc.log,
-            "line": rec["_line"], "_order": _finding_order((proc, rec)),
+            "site": _site_of(proc, rec)[1], "caller": rec.get("caller"),
+            "findings": len(proc.nonfinite), "log": proc.log, "line": rec["_line"],
         })
-    rows.sort(key=lambda row: row.pop("_order"))
     return rows
 
 
