@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -163,6 +164,10 @@ class EmulatedSuite(unittest.TestCase):
         runs = {r["command"]: r for r in self.fig["overflow"]}
         sat = [r for c, r in runs.items() if "saturate" in c][0]
         self.assertEqual((sat["values"]["inf"], sat["values"]["maxfinite"]), ("0", "65504"))
+        self.assertEqual(self.md.count("| 24 | 0 | 1 | cublasGemmStridedBatchedEx | yes |"), 2)
+        self.assertIn("| `SAFEHALF_ON_NONFINITE=saturate` | 0 | 0 | 65504 | 1 | cublasGemmStridedBatchedEx "
+                      "| yes |", self.md)
+        self.assertIn("| without the shim | 0 | 24 | 0 | - | - | yes |", self.md)
         plain = [r for c, r in runs.items() if "LD_PRELOAD" not in c][0]
         self.assertEqual(plain["values"]["inf"], "24")
         self.assertIsNone(plain["summary"])
@@ -210,6 +215,48 @@ class TimeLimit(unittest.TestCase):
         md = "\n".join(suite.md)
         self.assertIn("exit timeout", md)
         self.assertIn("exit not run", md)
+
+    def test_timeout_ends_the_program_group(self):
+        """A program past its time is ended with its children: one that left
+        a child holding its pipes, one whose child ignores SIGTERM, and one
+        whose child left the group (setsid) and holds the pipes do not hold
+        the suite past the limit, and the children in the group are gone."""
+        sys.path.insert(0, os.path.join(ROOT, "scripts"))
+        import gpu_suite
+        args = gpu_suite.argparse.Namespace(build="build", out=None, json=None, only="perf",
+                                            emu=True, quick=False, commit=None, command=None,
+                                            app_libs=None, time_limit=None)
+        suite = gpu_suite.Suite(args)
+        suite.GRACE = 1
+        self.addCleanup(shutil.rmtree, suite.logroot, True)
+        parent = ("import os, signal, subprocess, sys, time\n"
+                  "c = subprocess.Popen([sys.executable, '-c', %r])\n"
+                  "print('child=%%d' %% c.pid, flush=True)\n"
+                  "sys.stderr.write('started\\n'); sys.stderr.flush()\n"
+                  "time.sleep(60)\n")
+        sleeper = "import time; time.sleep(60)"
+        ignorer = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)"
+        leaver = "import os, time; os.setsid(); time.sleep(60)"
+        children = []
+        for name, child, in_group in (("sleeper", sleeper, True), ("ignorer", ignorer, True),
+                                      ("leaver", leaver, False)):
+            t0 = time.monotonic()
+            r = suite.run(name, [sys.executable, "-c", parent % child], timeout=2)
+            took = time.monotonic() - t0
+            self.assertEqual(r.rc, "timeout", name)
+            self.assertLess(took, 8, name)
+            self.assertEqual(r.err, "started\nkilled after 2 s", name)
+            pid = int(r.kv["child"])
+            children.append(pid)
+            if in_group:
+                # Reaped by no one here: gone, or a zombie of init's.
+                try:
+                    with open("/proc/%d/stat" % pid) as f:
+                        self.assertIn(f.read().split(") ")[1][0], "ZX", name)
+                except FileNotFoundError:
+                    pass
+        os.kill(children[2], signal.SIGKILL)
+        self.assertEqual(suite.failed, 3)
 
     def test_sigterm_keeps_what_was_measured(self):
         """SIGTERM (a lent machine's call that reached its length, through
@@ -367,12 +414,13 @@ class GpuSectionsFormatting(unittest.TestCase):
             r.kv = {"inf": "56", "finite": "8", "maxfinite": "33872", "line": "23"}
         elif label == "einsum shim":
             r.kv = {"inf": "56", "finite": "8", "maxfinite": "33872", "line": "23"}
-            r.records = [summary, {"ev": "nonfinite", "api": "cublasGemmStridedBatchedEx", "site": [
+            r.records = [summary, {"ev": "nonfinite", "api": "cublasGemmStridedBatchedEx", "inf": 56, "site": [
                 {"file": "/x/tests/gpu/einsum_overflow.py", "line": 23, "func": "masked_sums"},
                 {"file": "/x/tests/gpu/einsum_overflow.py", "line": 38, "func": "main"}]}]
         elif label == "einsum saturate":
             r.kv = {"inf": "0", "finite": "64", "maxfinite": "65504", "line": "23"}
-            r.records = [summary]
+            r.records = [summary, {"ev": "nonfinite", "api": "cublasGemmStridedBatchedEx", "inf": 56,
+                                   "action": "saturated"}]
         elif label == "einsum report":
             r.out = "First non-finite output\n  /x/tests/gpu/einsum_overflow.py:23 in masked_sums\n"
         elif label.startswith("fp16acc"):
@@ -418,7 +466,10 @@ class GpuSectionsFormatting(unittest.TestCase):
         self.assertIn("First record: cublasGemmStridedBatchedEx, site einsum_overflow.py:23 in masked_sums; "
                       "einsum_overflow.py:38 in main. The report names `einsum_overflow.py:23` (the einsum's "
                       "line): **yes**.", md)
-        self.assertIn("| `SAFEHALF_ON_NONFINITE=saturate` | 0 | 64 | 65504 | 0 |", md)
+        self.assertIn("| without the shim | 56 | 8 | 33872 | - | yes |", md)
+        self.assertIn("| default policy | 56 | 8 | 33872 | 1 | yes |", md)
+        self.assertIn("| `SAFEHALF_ON_NONFINITE=saturate` | 0 | 64 | 65504 | 1 | yes |", md)
+        self.assertEqual(self.suite.unexpected, 0)
         self.assertIn("| mlp | cuBLASLt | 0.5 | 0.51 | 3.0e-02 | 3.0e-02 | 0.51 | 1.0e-04 | 1.0e-04 |", md)
         self.assertIn(("fp16acc cuBLASLt shim", True, {"TORCH_BLAS_PREFER_CUBLASLT": "1"}), self.calls)
         self.assertIn("| default policy | 98.00 | -2.0% | 7 -> 6 | 0 | 49.00 | -2.0% | 7 -> 5 | 1 |", md)
@@ -465,6 +516,26 @@ class GpuSectionsFormatting(unittest.TestCase):
         md = "\n".join(self.suite.md)
         self.assertIn("(the einsum's line): **NO**.", md)
         self.assertEqual((self.suite.failed, self.suite.unexpected), (0, 1))
+
+    def test_einsum_not_saturated_counts(self):
+        """saturate that left an Inf, or a default run whose record is
+        missing, is a row marked NO and counted."""
+        real = self.fake_run
+
+        def run(label, argv, **kw):
+            r = real(label, argv, **kw)
+            if label == "einsum saturate":
+                r.kv = {"inf": "1", "finite": "63", "maxfinite": "65504", "line": "23"}
+            if label == "einsum shim":
+                r.records = [e for e in r.records if e["ev"] != "nonfinite"]
+            return r
+        self.suite.run = run
+        self.suite.section_torch()
+        md = "\n".join(self.suite.md)
+        self.assertIn("| default policy | 56 | 8 | 33872 | 0 | **NO** |", md)
+        self.assertIn("| `SAFEHALF_ON_NONFINITE=saturate` | 1 | 63 | 65504 | 1 | **NO** |", md)
+        self.assertIn("| without the shim | 56 | 8 | 33872 | - | yes |", md)
+        self.assertEqual((self.suite.failed, self.suite.unexpected), (0, 2))
 
     def test_inputs_row_says_why_no_record(self):
         """A case whose library call failed (the real cuDNN may have no
