@@ -40,7 +40,9 @@
 #define POLL_NS 1000000L
 #define POLL_LINGER_NS 100000000L
 
-enum { FREE, CLAIMED, INFLIGHT, REPORTING, CAPTURED };
+/* LOST: a slot the exit gave up on, so that no sweep still under way in
+ * another thread reports what the summary counted as lost. */
+enum { FREE, CLAIMED, INFLIGHT, REPORTING, CAPTURED, LOST };
 
 struct slot {
     atomic_int state;
@@ -77,8 +79,8 @@ static atomic_ulong n_checked, n_nonfinite, n_suppressed, n_waited, n_skipped_fu
 static atomic_int warned_full, warned_capture_full, warned_launch, remapped, said_first;
 
 /* The poller; it stops once the exit has flushed, so no record follows
- * the summary. */
-static atomic_int poller_started, poller_sleeping, closing;
+ * the summary: the exit waits out a sweep of its under way (sweeping). */
+static atomic_int poller_started, poller_sleeping, poller_sweeping, closing;
 static pthread_mutex_t poll_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t poll_cond = PTHREAD_COND_INITIALIZER;
 
@@ -436,8 +438,15 @@ static void *poller(void *arg)
 {
     (void)arg;
     long long idle_since = now_ns();
-    while (!atomic_load(&closing)) {
+    for (;;) {
+        /* With closing's store and the exit's look at sweeping (both
+         * sequentially consistent): the poller sees closing, or the exit
+         * sees this sweep and waits for its end. */
+        atomic_store(&poller_sweeping, 1);
+        if (atomic_load(&closing))
+            break;
         unsigned busy = sweep(false);
+        atomic_store(&poller_sweeping, 0);
         if (busy || inflight())
             idle_since = now_ns();
         /* Idle a short while (a program between two checks: waking a
@@ -455,6 +464,7 @@ static void *poller(void *arg)
             idle_since = now_ns();
         }
     }
+    atomic_store(&poller_sweeping, 0);
     return NULL;
 }
 
@@ -663,6 +673,34 @@ void sh_check_submit(const struct sh_check_call *c)
 
 /* ---- exit, crash, fork, summary --------------------------------------------- */
 
+/* The exit's last word: every slot still in flight, and every captured scan
+ * whose replay is under way, is taken from the sweeps and counted lost. */
+static unsigned give_up_in_flight(void)
+{
+    struct sh_scan_result res[NRES];
+    unsigned lost = 0;
+    for (int w = 0; w < NSLOTS / 64; w++) {
+        unsigned long long bits = atomic_load_explicit(&inflight_bits[w], memory_order_acquire);
+        for (; bits; bits &= bits - 1) {
+            int s = w * 64 + __builtin_ctzll(bits), expect = INFLIGHT;
+            /* Not freed: its scan may still write its results. */
+            if (atomic_compare_exchange_strong(&slots[s].state, &expect, LOST)) {
+                atomic_fetch_and(&inflight_bits[w], ~(1ull << (s % 64)));
+                lost++;
+            }
+        }
+    }
+    unsigned ncap = atomic_load(&ncaptured);
+    for (unsigned i = 0; i < ncap && i < NCAPTURED; i++) {
+        int s = NSLOTS + (int)i, expect = CAPTURED;
+        if (atomic_load_explicit(&slots[s].state, memory_order_acquire) == CAPTURED &&
+            !read_slot(s, res) && under_way(res) &&
+            atomic_compare_exchange_strong(&slots[s].state, &expect, LOST))
+            lost++;
+    }
+    return lost;
+}
+
 void sh_check_flush(void)
 {
     if (!atomic_load(&results))
@@ -671,15 +709,20 @@ void sh_check_flush(void)
         sweep(false);
         return;
     }
-    /* What the last sweep left in flight (replays under way included) is
-     * what the exit loses. */
     long long deadline = now_ns() + EXIT_WAIT_NS;
-    unsigned busy;
-    while ((busy = sweep(false)) && now_ns() < deadline)
+    while (sweep(false) && now_ns() < deadline)
         nap(POLL_NS / 10);
     if (atomic_exchange(&closing, 1))
         return;
-    atomic_fetch_add(&n_lost_at_exit, busy);
+    /* A record the poller is writing comes before the summary; a sweep
+     * takes microseconds, the bound is for a poller stuck in write(2). */
+    for (long long until = now_ns() + EXIT_WAIT_NS / 10;
+         atomic_load(&poller_sweeping) && now_ns() < until;)
+        nap(POLL_NS / 10);
+    /* What is still in flight now (replays under way included) is what the
+     * exit loses; a scan that finished since the last sweep is swept here. */
+    sweep(false);
+    atomic_fetch_add(&n_lost_at_exit, give_up_in_flight());
     pthread_mutex_lock(&poll_lock); /* a sleeping poller wakes up and ends */
     pthread_cond_signal(&poll_cond);
     pthread_mutex_unlock(&poll_lock);
@@ -721,6 +764,7 @@ void sh_check_after_fork(void)
     atomic_store(&nth_call, 0);
     atomic_store(&poller_started, 0);
     atomic_store(&poller_sleeping, 0);
+    atomic_store(&poller_sweeping, 0);
     atomic_store(&closing, 0);
     pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
     sh_lock_renew(&pool_lock);

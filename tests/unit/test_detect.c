@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -686,12 +687,25 @@ END_TEST
  * first call runs `race` with the slot, as another thread could. */
 static void (*window_race)(int slot);
 
+/* Armed, the poller (only) stops in the window until released. */
+static atomic_int poller_window_armed, poller_in_window, poller_released;
+
 void sh_check_sweep_window(int slot)
 {
-    void (*race)(int) = window_race;
-    window_race = NULL;
-    if (race)
-        race(slot);
+    char name[16] = "";
+    pthread_getname_np(pthread_self(), name, sizeof name);
+    if (!strcmp(name, "safehalf-poll") && atomic_exchange(&poller_window_armed, 0)) {
+        atomic_store(&poller_in_window, 1);
+        for (double deadline = now_s() + 10; !atomic_load(&poller_released) && now_s() < deadline;)
+            nap_ms(1);
+        return;
+    }
+    if (strcmp(name, "safehalf-poll")) {
+        void (*race)(int) = window_race;
+        window_race = NULL;
+        if (race)
+            race(slot);
+    }
 }
 
 /* In the window: another sweep reports the slot and frees it, and a new
@@ -767,6 +781,40 @@ START_TEST(replay_reported_once_by_racing_sweeps)
     ck_assert_int_eq(count_ev("nonfinite"), 1);
     ASSERT_HAS(nth_ev("nonfinite", 0), "\"captured\":true,\"replay\":1,");
     ASSERT_SUM("unseen_replays", 0);
+    ASSERT_SUM("checked", 1 + 1);
+}
+END_TEST
+
+/* The poller is in the middle of a sweep (held in the window at the first,
+ * finished scan) when the exit gives up on the second, never run: once the
+ * exit has counted it lost, the poller's sweep must not report it when it
+ * finishes after all, nor write anything after the exit returned. */
+START_TEST(exit_loses_what_the_poller_would_report_late)
+{
+    start_poller_with_clean_check();
+    struct sh_check_call c = call_on(SH_SCAN_F16, bad16, 2, 2);
+    c.seq = 10;
+    sh_check_submit(&c);
+    c.seq = 11;
+    sh_check_submit(&c);
+    atomic_store(&poller_window_armed, 1);
+    ck_assert_int_eq(fake_gpu_run(1), 1); /* seq 10 only */
+    for (double deadline = now_s() + 5; !atomic_load(&poller_in_window) && now_s() < deadline;)
+        nap_ms(1);
+    ck_assert(atomic_load(&poller_in_window));
+    sh_check_flush(); /* reports seq 10, waits its 2 s for seq 11 */
+    ck_assert_int_eq(count_ev("nonfinite"), 1);
+    ASSERT_HAS(nth_ev("nonfinite", 0), "\"seq\":10,");
+    ASSERT_SUM("lost_at_exit", 1);
+    size_t written = strlen(log_text());
+    ck_assert_int_eq(fake_gpu_run(-1), 1); /* seq 11 finishes after all */
+    atomic_store(&poller_released, 1);
+    for (double deadline = now_s() + 5; poller_running() && now_s() < deadline;)
+        nap_ms(1);
+    ck_assert(!poller_running());
+    ck_assert_uint_eq(strlen(log_text()), written);
+    ASSERT_SUM("lost_at_exit", 1);
+    ASSERT_SUM("nonfinite", 1);
     ASSERT_SUM("checked", 1 + 1);
 }
 END_TEST
@@ -1625,6 +1673,7 @@ int main(void)
     tcase_add_test(t, waiting_call_proceeds_when_gpu_catches_up);
     tcase_add_test(t, overtaken_sweep_leaves_the_new_call);
     tcase_add_test(t, replay_reported_once_by_racing_sweeps);
+    tcase_add_test(t, exit_loses_what_the_poller_would_report_late);
     tcase_add_test(t, capture_scans_every_replay);
     tcase_add_test(t, capture_skip_and_unknown);
     tcase_add_test(t, capture_launch_failure);
