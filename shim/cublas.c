@@ -799,8 +799,9 @@ static struct sh_matrix vector_of(enum sh_scan_type t, const void *p, int64_t n,
 
 /* Dot and Nrm2 write a scalar of the result type, Axpy overwrites y: either
  * is scanned when 16-bit, on the handle's stream. A Dot/Nrm2 result in host
- * memory (host pointer mode) is not checked: no kernel can read it, and the
- * program holds the value itself as soon as the call returns. */
+ * memory (host pointer mode), which cuBLAS has written when the call
+ * returns, is read on the host instead: no kernel can read pageable memory.
+ * In an unknown pointer mode the result may be either: not touched. */
 static void reduce_check(const struct cublas_call *cc)
 {
     const struct reduce *r = &cc->r;
@@ -808,7 +809,8 @@ static void reduce_check(const struct cublas_call *cc)
     bool axpy = r->kind == RED_AXPY;
     enum sh_scan_type t;
     cudaStream_t stream;
-    if (r->n <= 0 || (!axpy && c->pointer_mode != CUBLAS_POINTER_MODE_DEVICE))
+    if (r->n <= 0 || (!axpy && c->pointer_mode != CUBLAS_POINTER_MODE_DEVICE &&
+                      c->pointer_mode != CUBLAS_POINTER_MODE_HOST))
         return;
     if (!sh_check_wanted(c->ctype) || !sh_cuda_scan_type(c->ctype, &t))
         return;
@@ -821,6 +823,7 @@ static void reduce_check(const struct cublas_call *cc)
                                .compute_used = c->compute_used, .stream = stream,
                                .caller = c->caller, .site = c->site };
     k.out = axpy ? vector_of(t, r->out, r->n, r->incy) : vector_of(t, r->out, 1, 1);
+    k.out_host = !axpy && c->pointer_mode == CUBLAS_POINTER_MODE_HOST;
     if (sh_policy.check_inputs) {
         k.nin = r->kind == RED_DOT ? 2 : 1;
         if (sh_cuda_scan_type(r->xt, &t)) {

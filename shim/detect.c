@@ -282,7 +282,7 @@ static void write_record(const struct slot *sl, const struct sh_scan_result *res
         sh_json_close(&j, '}');
     }
     sh_json_str(&j, "action", action_word());
-    sh_json_str(&j, "check", sl->sync ? "sync" : "async");
+    sh_json_str(&j, "check", c->out_host ? "host" : sl->sync ? "sync" : "async");
     sh_json_hex(&j, "stream", (unsigned long long)(uintptr_t)c->stream);
     if (sl->device >= 0)
         sh_json_int(&j, "device", sl->device);
@@ -571,6 +571,35 @@ static int launch_scan(const struct sh_matrix *m, bool output, void *out, void *
     return sh_driver_launch(kernel_for(m->type, output), grid, block, stream, params);
 }
 
+/* A host output's one element, counted as the scan kernels count it, and
+ * saturated in place as the saturating kernels would (FP32: scanned only). */
+static void host_scan(const struct sh_matrix *m, struct sh_scan_result *r)
+{
+    uint16_t h = 0;
+    float v;
+    if (m->type == SH_SCAN_F32) {
+        memcpy(&v, m->base, sizeof v);
+    } else {
+        memcpy(&h, m->base, sizeof h);
+        v = m->type == SH_SCAN_F16 ? sh_half_to_float(h) : sh_bf16_to_float(h);
+    }
+    sh_scan_result_init(r);
+    if (v != v) {
+        r->nan = 1;
+        r->first_bad = 0;
+    } else if (v - v != 0) {
+        *(v > 0 ? &r->pos_inf : &r->neg_inf) = 1;
+        r->first_bad = 0;
+        if (sh_policy.on_nonfinite == SH_ON_SATURATE && m->type != SH_SCAN_F32) {
+            h = (uint16_t)((h & 0x8000) | (m->type == SH_SCAN_F16 ? 0x7BFF : 0x7F7F));
+            memcpy((void *)m->base, &h, sizeof h);
+        }
+    } else {
+        r->absmax_bits = sh_float_to_bits(v < 0 ? -v : v);
+    }
+    r->done = 1;
+}
+
 bool sh_check_wanted(int ctype)
 {
     if (sh_policy.check == SH_CHECK_OFF || atomic_load_explicit(&pool_state, memory_order_relaxed) < 0)
@@ -592,8 +621,10 @@ void sh_check_submit(const struct sh_check_call *c)
     if (c->out.rows * c->out.cols * c->out.batch == 0 || !sh_driver_ready())
         return;
     enum sh_stream_capture cap = sh_driver_capture(c->stream);
+    /* A host result in a capture is the value of the capture, not of any
+     * replay: nothing of a replay to check. */
     if (cap == SH_CAPTURE_UNKNOWN ||
-        (cap == SH_CAPTURING && sh_policy.check_capture == SH_CAPTURE_SKIP)) {
+        (cap == SH_CAPTURING && (c->out_host || sh_policy.check_capture == SH_CAPTURE_SKIP))) {
         atomic_fetch_add(&n_skipped_capture, 1);
         return;
     }
@@ -614,7 +645,9 @@ void sh_check_submit(const struct sh_check_call *c)
     struct slot *sl = &slots[s];
     sl->c = *c;
     sl->failed = false;
-    sl->sync = sh_policy.check == SH_CHECK_SYNC && !captured;
+    /* A host output is reported now, with its inputs' scans waited for:
+     * the call itself waited for its result, so the stream is all but idle. */
+    sl->sync = (sh_policy.check == SH_CHECK_SYNC || c->out_host) && !captured;
     sl->device = captured ? sh_driver_current_device() : sh_driver_stream_device(c->stream);
     sl->tid = sh_log_tid();
     memcpy(sl->thread_name, sh_thread_name(), sizeof sl->thread_name);
@@ -625,7 +658,7 @@ void sh_check_submit(const struct sh_check_call *c)
         sh_scan_result_init(&host[r]);
 
     int err = 0;
-    unsigned launched = 0;
+    unsigned launched = 0, on_gpu = 0;
     for (unsigned r = 0; r < nres(sl) && !err; r++) {
         const struct sh_matrix *m = r == 0 ? &c->out : &c->in[r - 1];
         void *out = dev + (size_t)(s * NRES + r) * sizeof(struct sh_scan_result);
@@ -634,6 +667,12 @@ void sh_check_submit(const struct sh_check_call *c)
             launched++;
             continue;
         }
+        if (r == 0 && c->out_host) {
+            host_scan(m, &host[0]);
+            launched++;
+            continue;
+        }
+        on_gpu++;
         void *init_params[] = { &out };
         if (captured)
             err = sh_driver_launch(SH_K_SCAN_INIT, 1, 1, c->stream, init_params);
@@ -658,7 +697,7 @@ void sh_check_submit(const struct sh_check_call *c)
         return;
     } else if (sl->sync) {
         struct sh_scan_result res[NRES];
-        if (sh_driver_sync(c->stream) == 0 && read_slot(s, res)) {
+        if ((!on_gpu || sh_driver_sync(c->stream) == 0) && read_slot(s, res)) {
             atomic_store(&sl->state, REPORTING);
             report(sl, res, 0, false);
             atomic_store_explicit(&sl->state, FREE, memory_order_release);

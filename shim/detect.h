@@ -61,6 +61,9 @@ struct sh_check_call {
     const void *caller; /* return address in the program, for the record */
     int site;           /* sites.h: the call site, -1 if none */
     struct sh_matrix out;
+    /* out is in host memory the call has finished writing (a cuBLAS result
+     * in host pointer mode): read on the host at submission, one element. */
+    bool out_host;
     /* An output beside the call's main one (cuBLASLt's epilogue outputs),
      * named in its record; NULL for the main one. */
     const char *out_name;

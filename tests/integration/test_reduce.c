@@ -88,8 +88,8 @@ START_TEST(dot_upcast)
     ASSERT_JSTR(site, "action", "upcast");
     ck_assert_double_eq(api_summary(&shim, api, "calls"), 1);
     ck_assert_double_eq(api_summary(&shim, api, "upcasts"), 1);
-    /* a result in device memory is scanned; one in host memory cannot be */
-    ck_assert_double_eq(api_summary(&shim, api, "checked"), device ? 1 : 0);
+    /* a result in device memory is scanned, one in host memory read there */
+    ck_assert_double_eq(api_summary(&shim, api, "checked"), 1);
     ck_assert_double_eq(api_summary(&shim, api, "nonfinite"), 0);
     hr_app_free(&plain);
     hr_app_free(&shim);
@@ -286,17 +286,66 @@ START_TEST(dot_overflow)
 }
 END_TEST
 
-/* A result in host memory is not checked (no kernel can read it): the
- * overflow reaches the program, and no record is written. */
-START_TEST(host_result_unchecked)
+/* A result in host memory (host pointer mode) is read on the host when the
+ * call returns: reported at once ("check": "host"), its inputs scanned on the
+ * GPU and waited for, saturated in place. */
+START_TEST(host_result_checked_on_host)
 {
     hr_app a;
-    run(&a, 1, NULL, ARGS("--n", "70000", "--exec", "32F"));
+    run(&a, 1, ENV("SAFEHALF_CHECK_INPUTS=1"), ARGS("--n", "70000", "--exec", "32F"));
+    ASSERT_OK(&a);
+    ASSERT_KV(&a, "result", INFINITY); /* logged, not changed */
+    ck_assert_uint_eq(nonfinite(&a), 1);
+    const char *rec = api_record(&a, "nonfinite", "cublasDotEx");
+    ASSERT_JSTR(rec, "check", "host");
+    ASSERT_JNUM(rec, "inf", 1);
+    ASSERT_JNUM(rec, "pos_inf", 1);
+    ASSERT_JNUM(rec, "numel", 1);
+    ASSERT_JNUM(rec, "first_index", 0);
+    ASSERT_JSTR(rec, "action", "logged");
+    ck_assert_msg(strstr(rec, "\"inputs_finite\":true"), "%s", rec);
+    ASSERT_JNUM(rec, "inputs.x.inf", 0);
+    ASSERT_JNUM(rec, "inputs.y.nan", 0);
+    ck_assert_double_eq(api_summary(&a, "cublasDotEx", "checked"), 1);
+    ck_assert_double_eq(api_summary(&a, "cublasDotEx", "nonfinite"), 1);
+    hr_app_free(&a);
+
+    /* a finite result: checked, no record, its largest value not asked for */
+    run(&a, 1, NULL, ARGS("--n", "4096", "--calls", "3"));
+    ASSERT_OK(&a);
+    ASSERT_KV(&a, "result", 4096);
+    ck_assert_uint_eq(nonfinite(&a), 0);
+    ck_assert_double_eq(api_summary(&a, "cublasDotEx", "checked"), 3);
+    hr_app_free(&a);
+
+    /* NaN from NaN inputs: received */
+    run(&a, 1, ENV("SAFEHALF_CHECK_INPUTS=1"), ARGS("--op", "nrm2", "--value", "nan", "--64"));
+    ASSERT_OK(&a);
+    rec = api_record(&a, "nonfinite", "cublasNrm2Ex_64");
+    ASSERT_JNUM(rec, "nan", 1);
+    ck_assert_msg(strstr(rec, "\"inputs_finite\":false"), "%s", rec);
+    ASSERT_JNUM(rec, "inputs.x.nan", 4096);
+    hr_app_free(&a);
+
+    /* saturate: FP16 to 65504, BF16 to 0x7F7F, negative kept negative */
+    run(&a, 1, ENV("SAFEHALF_ON_NONFINITE=saturate"), ARGS("--n", "70000", "--exec", "32F"));
+    ASSERT_OK(&a);
+    ASSERT_KV(&a, "result", FP16_MAX);
+    ASSERT_JSTR(api_record(&a, "nonfinite", "cublasDotEx"), "action", "saturated");
+    hr_app_free(&a);
+    run(&a, 1, ENV("SAFEHALF_ON_NONFINITE=saturate"),
+        ARGS("--type", "16BF", "--exec", "32F", "--value", "3e38", "--y", "-2", "--n", "1"));
+    ASSERT_OK(&a);
+    ASSERT_KV(&a, "result", -3.3895313892515355e38);
+    ASSERT_JNUM(api_record(&a, "nonfinite", "cublasDotEx"), "neg_inf", 1);
+    hr_app_free(&a);
+    /* an FP32 result is not a half output: neither checked nor changed */
+    run(&a, 1, ENV("SAFEHALF_ON_NONFINITE=saturate"),
+        ARGS("--type", "32F", "--exec", "32F", "--value", "3e38", "--y", "2", "--n", "1"));
     ASSERT_OK(&a);
     ASSERT_KV(&a, "result", INFINITY);
     ck_assert_uint_eq(nonfinite(&a), 0);
     ck_assert_double_eq(api_summary(&a, "cublasDotEx", "checked"), 0);
-    ck_assert_double_eq(api_summary(&a, "cublasDotEx", "calls"), 1);
     hr_app_free(&a);
 }
 END_TEST
@@ -409,7 +458,7 @@ int main(void)
     tcase_add_test(t, observe_mode);
     tcase_add_test(t, fp32_passes);
     tcase_add_loop_test(t, dot_overflow, 0, 2);
-    tcase_add_test(t, host_result_unchecked);
+    tcase_add_test(t, host_result_checked_on_host);
     tcase_add_test(t, axpy_overflow);
     tcase_add_test(t, inputs_and_saturate);
     tcase_add_test(t, counts_per_api);
