@@ -763,8 +763,10 @@ class Suite:
             self.h(3, "Inf/NaN scan vs device-to-device copy (`scan_gpu bandwidth`)")
             r = self.run("scan bandwidth", [os.path.join(self.gpu, "scan_gpu"), "bandwidth"])
             self.md.append("```")
-            self.md += [l for l in r.out.splitlines() if l.strip() and "=" not in l.split()[0]] or \
-                tail(r.out, 40).splitlines()
+            # The table comes at the end; a run killed before it has printed
+            # each size it measured as a key=value line.
+            table = [l for l in r.out.splitlines() if l.strip() and "=" not in l.split()[0]]
+            self.md += table if any("size_MiB" in l for l in table) else tail(r.out, 40).splitlines()
             self.md += [l for l in r.out.splitlines() if l.startswith("tiny_")]
             self.md.append("```")
             self.md.append("")

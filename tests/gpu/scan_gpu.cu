@@ -921,6 +921,13 @@ static int bandwidth(int argc, char **argv)
         return median(ms);
     };
 
+    // GB/s of bytes moved: the copy reads and writes every byte (2x), the
+    // scan reads it once. The saturating kernel writes back only 16-byte
+    // vectors that hold an Inf, none in this finite data, so it too reads
+    // every byte once: its figure is bytes/time, comparable with the scan's.
+    auto gbs = [](u64 mib, double ms, int passes) {
+        return passes * (double)(mib << 20) / (ms * 1e-3) / 1e9;
+    };
     printf("bandwidth min_mib=%llu max_mib=%llu reps=%llu\n", min_mib, max_mib, reps);
     std::vector<Row> rows;
     for (u64 mib = min_mib; mib <= max_mib; mib *= 2) {
@@ -978,15 +985,19 @@ static int bandwidth(int argc, char **argv)
             return EXIT_MISMATCH;
         }
         rows.push_back(row);
+        // Each size as it is measured: a run killed at a larger size keeps
+        // the smaller ones.
+        const Row &r = row;
+        printf("size_mib=%llu copy_gbs=%.1f scan_dev_gbs=%.1f scan_mapped_gbs=%.1f "
+               "saturate_gbs=%.1f scan_vs_copy=%.3f grid=%u block=%u copy_us=%.2f "
+               "scan_dev_us=%.2f scan_mapped_us=%.2f saturate_us=%.2f\n",
+               r.mib, gbs(r.mib, r.copy_ms, 2), gbs(r.mib, r.scan_dev_ms, 1),
+               gbs(r.mib, r.scan_map_ms, 1), gbs(r.mib, r.sat_ms, 1),
+               gbs(r.mib, r.scan_map_ms, 1) / gbs(r.mib, r.copy_ms, 2), r.grid, r.block,
+               r.copy_ms * 1e3, r.scan_dev_ms * 1e3, r.scan_map_ms * 1e3, r.sat_ms * 1e3);
+        fflush(stdout);
     }
 
-    // GB/s of bytes moved: the copy reads and writes every byte (2x), the
-    // scan reads it once. The saturating kernel writes back only 16-byte
-    // vectors that hold an Inf, none in this finite data, so it too reads
-    // every byte once: its figure is bytes/time, comparable with the scan's.
-    auto gbs = [](u64 mib, double ms, int passes) {
-        return passes * (double)(mib << 20) / (ms * 1e-3) / 1e9;
-    };
     printf("\n%9s %6s %6s %10s %12s %15s %12s %12s\n", "size_MiB", "grid", "block", "copy_GB/s",
            "scan_dev_GB/s", "scan_mapped_GB/s", "saturate_GB/s", "scan/copy");
     for (const Row &r : rows)
@@ -995,14 +1006,6 @@ static int bandwidth(int argc, char **argv)
                gbs(r.mib, r.scan_map_ms, 1), gbs(r.mib, r.sat_ms, 1),
                gbs(r.mib, r.scan_map_ms, 1) / gbs(r.mib, r.copy_ms, 2));
     printf("\n");
-    for (const Row &r : rows)
-        printf("size_mib=%llu copy_gbs=%.1f scan_dev_gbs=%.1f scan_mapped_gbs=%.1f "
-               "saturate_gbs=%.1f scan_vs_copy=%.3f grid=%u block=%u copy_us=%.2f "
-               "scan_dev_us=%.2f scan_mapped_us=%.2f saturate_us=%.2f\n",
-               r.mib, gbs(r.mib, r.copy_ms, 2), gbs(r.mib, r.scan_dev_ms, 1),
-               gbs(r.mib, r.scan_map_ms, 1), gbs(r.mib, r.sat_ms, 1),
-               gbs(r.mib, r.scan_map_ms, 1) / gbs(r.mib, r.copy_ms, 2), r.grid, r.block,
-               r.copy_ms * 1e3, r.scan_dev_ms * 1e3, r.scan_map_ms * 1e3, r.sat_ms * 1e3);
 
     // The cost of one scan of one element, as the shim pays it after every
     // checked call: host time inside the launch call, and device time.

@@ -605,6 +605,24 @@ class GpuSectionsFormatting(unittest.TestCase):
                          r"\$ LD_PRELOAD=libsafehalf.so \S*/tests/gpu/gemm_speed --m 8192 --n 8192 "
                          r"--k 128 --compute 32F\nwarn: cannot launch the Inf/NaN scan \(CUDA error 209\)\n```")
 
+    def test_bandwidth_killed_keeps_sizes_measured(self):
+        """scan_gpu bandwidth killed before its table: the sizes it measured,
+        printed one by one, are in the file."""
+        real = self.fake_run
+
+        def run(label, argv, **kw):
+            r = real(label, argv, **kw)
+            if label == "scan bandwidth":
+                r.rc = "timeout"
+                r.out = "bandwidth min_mib=1 max_mib=1024 reps=20\nsize_mib=1 copy_gbs=1000.0\n" \
+                        "size_mib=2 copy_gbs=1500.0\n"
+            return r
+        self.suite.run = run
+        self.suite.section_perf()
+        md = "\n".join(self.suite.md)
+        self.assertIn("```\nbandwidth min_mib=1 max_mib=1024 reps=20\nsize_mib=1 copy_gbs=1000.0\n"
+                      "size_mib=2 copy_gbs=1500.0\n```", md)
+
     def test_perf_baseline_failed(self):
         """The ratio column is against COMPUTE_16F without the shim: when that
         run printed no figure, the column has none, rather than a ratio
