@@ -469,14 +469,21 @@ class Suite:
         for label, shim, env in (("without the shim", False, {}), ("default policy", True, {}),
                                  ("`SAFEHALF_ON_NONFINITE=saturate`", True, {"SAFEHALF_ON_NONFINITE": "saturate"}),
                                  ("`SAFEHALF_CHECK=sync`", True, {"SAFEHALF_CHECK": "sync"}),
+                                 # Its stream sync must not invalidate the
+                                 # other thread's capture (global mode).
+                                 ("`SAFEHALF_CHECK=sync`, another thread capturing", True,
+                                  {"SAFEHALF_CHECK": "sync"}),
                                  ("in a CUDA graph, 3 replays", True, {})):
-            argv = [self.app("overflow_app")] + (["--capture", "3"] if "graph" in label else [])
+            argv = [self.app("overflow_app")] + (["--capture", "3"] if "graph" in label else
+                                                 ["--beside-capture"] if "capturing" in label else [])
             r = self.run("overflow %s" % label, argv, shim=shim, env=env)
             runs.append(r)
             nf = r.events("nonfinite")
             status = r.kv.get("status", "?")
             if "capture_status" in r.kv:  # the graph's capture and launches fail on their own
                 status += " (capture %s, graph %s)" % (r.kv["capture_status"], r.kv.get("graph_status", "?"))
+            if "beside_capture_status" in r.kv:
+                status += " (other thread's capture %s)" % r.kv["beside_capture_status"]
             ok = self.overflow_as_expected(r, nf, shim, env.get("SAFEHALF_ON_NONFINITE") == "saturate",
                                            "cublasGemmStridedBatchedEx", 24)
             rows.append([label, status, r.kv.get("inf", "?"), r.kv.get("maxfinite", "?"),

@@ -255,7 +255,15 @@ enum sh_stream_capture sh_driver_capture(void *stream)
 
 int sh_driver_sync(void *stream)
 {
-    return (int)p_cuStreamSynchronize((CUstream)stream);
+    /* Relaxed capture mode: this thread's stream is not capturing (the
+     * sync check skips captured calls), and waiting for it must not
+     * invalidate another thread's capture in global mode (torch.cuda.graph's
+     * default), as a synchronization the program did not make. */
+    CUstreamCaptureMode mode = CU_STREAM_CAPTURE_MODE_RELAXED;
+    p_cuThreadExchangeStreamCaptureMode(&mode);
+    CUresult r = p_cuStreamSynchronize((CUstream)stream);
+    p_cuThreadExchangeStreamCaptureMode(&mode);
+    return (int)r;
 }
 
 int sh_driver_stream_device(void *stream)

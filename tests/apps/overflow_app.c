@@ -14,6 +14,7 @@
  *                [--entry strided|batched|gemm|hgemm|grouped|grouped64] [--bf16]
  *                [--nan-input]
  *                [--capture REPLAYS] [--threads T] [--crash] [--inf-c]
+ *                [--beside-capture]
  *
  *   --value V      the features' value (1 gives a finite result)
  *   --calls R      make the same call R times
@@ -33,6 +34,12 @@
  *   --threads T    T threads named overflow-worker, each with its own handle,
  *                  stream and data
  *   --crash        after the GEMM (not synchronized), dereference NULL
+ *   --beside-capture  while the worker makes its call(s), the main thread
+ *                  captures a memset on a stream of its own in
+ *                  cudaStreamCaptureModeGlobal (as torch.cuda.graph does by
+ *                  default while another thread runs a model): a call that
+ *                  is unsafe during such a capture, made by the worker,
+ *                  invalidates it; prints beside_capture_status
  *
  * Output, one key=value per line: status, out0 (first output element),
  * inf, nan (over the whole output), maxfinite (largest finite |x|); with
@@ -54,7 +61,15 @@
 static int K = 16224, B = 2, N = 3, C = 4, CALLS = 1, REPLAYS = 0, THREADS = 1;
 static double VALUE = 16.7;
 static const char *ENTRY = "strided";
-static int BF16, NAN_INPUT, CRASH, INF_C;
+static int BF16, NAN_INPUT, CRASH, INF_C, BESIDE;
+/* --beside-capture: the worker and the capturing main thread take turns. */
+static pthread_barrier_t turns;
+
+static void take_turn(void)
+{
+    if (BESIDE)
+        pthread_barrier_wait(&turns);
+}
 
 static unsigned short to_bits(float f)
 {
@@ -167,6 +182,8 @@ static void run(struct result *r)
     }
     TRY(cublasCreate(&h), r->status);
     TRY(cublasSetStream(h, s), r->status);
+    take_turn(); /* set up: the main thread begins its capture */
+    take_turn();
     if (REPLAYS > 0) {
         cudaGraph_t g;
         cudaGraphExec_t ge;
@@ -183,6 +200,8 @@ static void run(struct result *r)
         for (int i = 0; i < CALLS; i++)
             TRY(gemm(h, feats, masks, out, ptrs), r->status);
     }
+    take_turn(); /* called: the main thread ends its capture */
+    take_turn();
     if (CRASH) {
         volatile int *nothing = NULL;
         r->status = *nothing;
@@ -211,6 +230,40 @@ static void run(struct result *r)
     free(ho);
 }
 
+/* The main thread's capture beside the worker's calls; returns the first
+ * failure (the end of a capture that something invalidated), 0 if none. */
+static int beside_capture(void)
+{
+    cudaStream_t cs;
+    void *buf;
+    cudaGraph_t g = NULL;
+    cudaGraphExec_t ge;
+    int e = (int)cudaStreamCreateWithFlags(&cs, cudaStreamNonBlocking);
+    if (!e)
+        e = (int)cudaMalloc(&buf, 256);
+    take_turn(); /* the worker is set up */
+    if (!e)
+        e = (int)cudaStreamBeginCapture(cs, cudaStreamCaptureModeGlobal);
+    take_turn();
+    take_turn(); /* the worker made its call(s) */
+    if (!e)
+        e = (int)cudaMemsetAsync(buf, 0, 256, cs);
+    int end = (int)cudaStreamEndCapture(cs, &g);
+    e = e ? e : end;
+    if (!e)
+        e = (int)cudaGraphInstantiate(&ge, g, 0);
+    if (!e) {
+        e = (int)cudaGraphLaunch(ge, cs);
+        if (!e)
+            e = (int)cudaStreamSynchronize(cs);
+        cudaGraphExecDestroy(ge);
+    }
+    if (g)
+        cudaGraphDestroy(g);
+    take_turn();
+    return e;
+}
+
 static void *thread_main(void *arg)
 {
     if (THREADS > 1) /* a native thread with a name of its own, as PyTorch's autograd threads */
@@ -227,6 +280,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--nan-input")) NAN_INPUT = 1;
         else if (!strcmp(a, "--inf-c")) INF_C = 1;
         else if (!strcmp(a, "--crash")) CRASH = 1;
+        else if (!strcmp(a, "--beside-capture")) BESIDE = 1;
         else if (!strcmp(a, "--k")) K = atoi(v), i++;
         else if (!strcmp(a, "--value")) VALUE = atof(v), i++;
         else if (!strcmp(a, "--b")) B = atoi(v), i++;
@@ -241,15 +295,23 @@ int main(int argc, char **argv)
             return 64;
         }
     }
-    if (B < 1 || B > 64 || THREADS < 1 || THREADS > 16 || (BF16 && !strcmp(ENTRY, "hgemm"))) {
+    if (B < 1 || B > 64 || THREADS < 1 || THREADS > 16 || (BF16 && !strcmp(ENTRY, "hgemm")) ||
+        (BESIDE && (THREADS > 1 || REPLAYS || CRASH))) {
         fprintf(stderr, "overflow_app: bad arguments\n");
         return 64;
     }
     struct result res[16];
     pthread_t t[16];
+    if (BESIDE)
+        pthread_barrier_init(&turns, NULL, 2);
     for (int i = 0; i < THREADS; i++)
         pthread_create(&t[i], NULL, thread_main, &res[i]);
     int bad = 0;
+    if (BESIDE) {
+        int e = beside_capture();
+        printf("beside_capture_status=%d\n", e);
+        bad |= e;
+    }
     for (int i = 0; i < THREADS; i++) {
         pthread_join(t[i], NULL);
         const struct result *r = &res[i];

@@ -480,6 +480,29 @@ START_TEST(sync_mode_records)
 }
 END_TEST
 
+/* A thread's sync check beside another thread's capture in global mode
+ * (torch.cuda.graph's default): the check waits for its own stream only,
+ * so the capture is not invalidated, and is recorded as usual. */
+START_TEST(sync_mode_beside_a_global_capture)
+{
+    hr_app a;
+    run(&a, 0, NULL, "overflow_app", ARGS("--beside-capture"));
+    ASSERT_OK(&a);
+    ASSERT_KV(&a, "beside_capture_status", 0);
+    hr_app_free(&a);
+    for (int sync = 0; sync < 2; sync++) {
+        run(&a, 1, sync ? ENV("SAFEHALF_CHECK=sync") : NULL, "overflow_app",
+            ARGS("--beside-capture"));
+        ASSERT_OK(&a);
+        ASSERT_KV(&a, "beside_capture_status", 0);
+        ASSERT_KV(&a, "inf", 24);
+        ck_assert_uint_eq(nonfinite(&a), 1);
+        ASSERT_JSTR(hr_log_find(&a.log, "nonfinite", 0), "check", sync ? "sync" : "async");
+        hr_app_free(&a);
+    }
+}
+END_TEST
+
 /* ---- graph capture ------------------------------------------------------------------ */
 
 START_TEST(capture_scan)
@@ -645,7 +668,7 @@ int main(void)
     srunner_add_suite(sr, SUITE("actions", saturate_f16, saturate_keeps_nan, saturate_bf16,
                                 abort_action, crash_flushes_detection, max_records));
     srunner_add_suite(sr, SUITE("sampling", every_n, check_off, default_never_synchronizes,
-                                sync_mode_records));
+                                sync_mode_records, sync_mode_beside_a_global_capture));
     srunner_add_suite(sr, SUITE("capture", capture_scan, capture_skip, capture_saturate));
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

@@ -164,7 +164,9 @@ class EmulatedSuite(unittest.TestCase):
         runs = {r["command"]: r for r in self.fig["overflow"]}
         sat = [r for c, r in runs.items() if "saturate" in c][0]
         self.assertEqual((sat["values"]["inf"], sat["values"]["maxfinite"]), ("0", "65504"))
-        self.assertEqual(self.md.count("| 24 | 0 | 1 | cublasGemmStridedBatchedEx | yes |"), 2)
+        self.assertEqual(self.md.count("| 24 | 0 | 1 | cublasGemmStridedBatchedEx | yes |"), 3)
+        self.assertIn("| `SAFEHALF_CHECK=sync`, another thread capturing | 0 (other thread's capture 0) | 24 |",
+                      self.md)
         self.assertIn("| `SAFEHALF_ON_NONFINITE=saturate` | 0 | 0 | 65504 | 1 | cublasGemmStridedBatchedEx "
                       "| yes |", self.md)
         self.assertIn("| without the shim | 0 | 24 | 0 | - | - | yes |", self.md)
@@ -249,12 +251,17 @@ class TimeLimit(unittest.TestCase):
             pid = int(r.kv["child"])
             children.append(pid)
             if in_group:
-                # Reaped by no one here: gone, or a zombie of init's.
-                try:
-                    with open("/proc/%d/stat" % pid) as f:
-                        self.assertIn(f.read().split(") ")[1][0], "ZX", name)
-                except FileNotFoundError:
-                    pass
+                # Its pipes close before it has quite ended: gone, or a
+                # zombie of init's, soon after.
+                state, deadline = "?", time.monotonic() + 5
+                while state not in "ZX" and time.monotonic() < deadline:
+                    try:
+                        with open("/proc/%d/stat" % pid) as f:
+                            state = f.read().split(") ")[1][0]
+                    except FileNotFoundError:
+                        state = "X"
+                    time.sleep(0.01)
+                self.assertIn(state, "ZX", name)
         os.kill(children[2], signal.SIGKILL)
         self.assertEqual(suite.failed, 3)
 
