@@ -407,6 +407,25 @@ static bool sh_hook_gemm_ex(struct cublas_call *cc, cublasHandle_t h, cublasOper
     return gemm_hook(cc);
 }
 
+/* cublasSgemmEx takes no compute type: it always accumulates in FP32, with
+ * float alpha and beta, so it is the GemmEx with CUBLAS_COMPUTE_32F that
+ * its records name. That is never risky, so gemm_hook passes it to cuBLAS
+ * as the program made it; its FP16 or BF16 C can still overflow, and is
+ * checked like any GEMM's (beta read as the float it is). */
+static bool sh_hook_sgemm_ex(struct cublas_call *cc, cublasHandle_t h, cublasOperation_t ta,
+                             cublasOperation_t tb, int64_t m, int64_t n, int64_t k,
+                             const float *alpha, const void *A, cudaDataType at, int64_t lda,
+                             const void *B, cudaDataType bt, int64_t ldb, const float *beta,
+                             void *C, cudaDataType ct, int64_t ldc)
+{
+    cc->g = (struct gemm){ .form = PLAIN, .is64 = cc->c.api == SH_API_cublasSgemmEx_64, .h = h,
+                      .ta = ta, .tb = tb, .m = m, .n = n, .k = k, .alpha = alpha, .A = A,
+                      .at = at, .lda = lda, .B = B, .bt = bt, .ldb = ldb, .beta = beta, .C = C,
+                      .ct = ct, .ldc = ldc, .batch = 1, .compute = CUBLAS_COMPUTE_32F,
+                      .algo = CUBLAS_GEMM_DEFAULT };
+    return gemm_hook(cc);
+}
+
 static bool sh_hook_gemm_batched_ex(struct cublas_call *cc, cublasHandle_t h, cublasOperation_t ta,
                                     cublasOperation_t tb, int64_t m, int64_t n, int64_t k,
                                     const void *alpha, const void *const A[], cudaDataType at,

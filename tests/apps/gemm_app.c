@@ -5,6 +5,7 @@
  *   gemm_app ENTRY [--m M] [--n N] [--k K] [--batch B]
  *                  [--data ones|random|splitk|big] [--ptr host|device]
  *                  [--compute 16F|16F_PEDANTIC|32F|32F_PEDANTIC|fast16f|legacy16f]
+ *                  [--type 16F|16BF] [--value V] [--beta B]
  *                  [--math MODE] [--seed S]
  *   gemm_app mathmode      create a handle, print the math mode, set
  *                          CUBLAS_TF32_TENSOR_OP_MATH, print it again
@@ -16,15 +17,23 @@
  *
  * ENTRY is the exported symbol: cublasHgemm, cublasHgemmBatched,
  * cublasHgemmStridedBatched, cublasGemmEx, cublasGemmBatchedEx,
- * cublasGemmStridedBatchedEx, each also with the _64 suffix.
+ * cublasGemmStridedBatchedEx, cublasSgemmEx, each also with the _64 suffix.
+ * cublasSgemmEx has no compute type (it always computes in FP32) and takes
+ * float alpha and beta.
  *
- * Data (column-major, both operands CUBLAS_OP_N, alpha = 1, beta = 0):
- *   ones    A = B = 1 (FP16): every C element is k. With FP16 accumulation
- *           (rounding the running sum to FP16 after every add) a sum of ones
- *           stops growing at 2048; with FP32 accumulation it is exact.
- *   random  A, B uniform in [-1,1] (fixed seed), rounded to FP16; errors are
- *           measured against a double-precision product of the same FP16
- *           inputs.
+ * --type is the type of A, B and C for the 16-bit data kinds: CUDA_R_16F
+ * (the default; the only one the Hgemm entries take) or CUDA_R_16BF.
+ * --beta B (default 0): C starts at 0, so the result is the same, but a
+ * beta other than 0 makes C an input of the call too.
+ *
+ * Data (column-major, both operands CUBLAS_OP_N, alpha = 1):
+ *   ones    A = V (--value, default 1), B = 1: every C element is k V. With
+ *           FP16 accumulation (rounding the running sum to FP16 after every
+ *           add) a sum of ones stops growing at 2048; with FP32 accumulation
+ *           it is exact.
+ *   random  A, B uniform in [-1,1] (fixed seed), rounded to the data type;
+ *           errors are measured against a double-precision product of the
+ *           same rounded inputs.
  *   splitk  FP16 A/B/C, FP32 compute (default). A = 1; every column of B
  *           holds, in four chunks of k/4 (k >= 4096, k % 4 == 0):
  *             chunk 0: 2.0 ... 2.0, 2.75   sum = 2(k/4 - 1) + 2.75
@@ -79,7 +88,7 @@
         }                                                                      \
     } while (0)
 
-enum family { FAM_H, FAM_EX };
+enum family { FAM_H, FAM_EX, FAM_SEX /* cublasSgemmEx */ };
 enum shape { SHAPE_PLAIN, SHAPE_BATCHED, SHAPE_STRIDED };
 enum data { DATA_ONES, DATA_RANDOM, DATA_SPLITK, DATA_BIG };
 
@@ -103,6 +112,8 @@ static const struct entry entries[] = {
     {"cublasGemmBatchedEx_64", FAM_EX, SHAPE_BATCHED, 1},
     {"cublasGemmStridedBatchedEx", FAM_EX, SHAPE_STRIDED, 0},
     {"cublasGemmStridedBatchedEx_64", FAM_EX, SHAPE_STRIDED, 1},
+    {"cublasSgemmEx", FAM_SEX, SHAPE_PLAIN, 0},
+    {"cublasSgemmEx_64", FAM_SEX, SHAPE_PLAIN, 1},
 };
 
 static void usage(void)
@@ -111,6 +122,7 @@ static void usage(void)
             "usage: gemm_app ENTRY [--m M] [--n N] [--k K] [--batch B]\n"
             "                [--data ones|random|splitk|big] [--ptr host|device]\n"
             "                [--compute 16F|16F_PEDANTIC|32F|32F_PEDANTIC|fast16f|legacy16f]\n"
+            "                [--type 16F|16BF] [--value V] [--beta B]\n"
             "                [--math MODE] [--seed S]\n"
             "       gemm_app mathmode | mathmode-set MODE... | cudaonly\n");
     exit(64);
@@ -212,7 +224,9 @@ int main(int argc, char **argv)
 
     long long m = -1, n = -1, k = -1, batch = -1, math = -1;
     enum data data = DATA_ONES;
-    int ptr_device = 0, have_compute = 0;
+    int ptr_device = 0, have_compute = 0, have_type = 0;
+    cudaDataType type16 = CUDA_R_16F;
+    double value = 1.0, beta_value = 0.0;
     unsigned long long seed = 12345;
     cublasComputeType_t compute = CUBLAS_COMPUTE_16F;
     for (int i = 2; i < argc; i++) {
@@ -233,7 +247,19 @@ int main(int argc, char **argv)
             math = atoll(v);
         else if (strcmp(a, "--seed") == 0)
             seed = strtoull(v, NULL, 0);
-        else if (strcmp(a, "--ptr") == 0) {
+        else if (strcmp(a, "--value") == 0)
+            value = atof(v);
+        else if (strcmp(a, "--beta") == 0)
+            beta_value = atof(v);
+        else if (strcmp(a, "--type") == 0) {
+            if (strcmp(v, "16F") == 0)
+                type16 = CUDA_R_16F;
+            else if (strcmp(v, "16BF") == 0)
+                type16 = CUDA_R_16BF;
+            else
+                usage();
+            have_type = 1;
+        } else if (strcmp(a, "--ptr") == 0) {
             if (strcmp(v, "host") == 0)
                 ptr_device = 0;
             else if (strcmp(v, "device") == 0)
@@ -286,14 +312,24 @@ int main(int argc, char **argv)
         fprintf(stderr, "gemm_app: --data big needs a GemmEx entry point\n");
         return 64;
     }
+    if (have_type && (data == DATA_BIG || (e->fam == FAM_H && type16 != CUDA_R_16F))) {
+        fprintf(stderr, "gemm_app: --type needs 16-bit data and an Ex entry point\n");
+        return 64;
+    }
+    if (have_compute && e->fam == FAM_SEX) {
+        fprintf(stderr, "gemm_app: cublasSgemmEx has no compute type\n");
+        return 64;
+    }
 
     /* Types. */
     const int fp32_data = data == DATA_BIG;
-    const cudaDataType dtype = fp32_data ? CUDA_R_32F : CUDA_R_16F;
-    const size_t esize = fp32_data ? sizeof(float) : sizeof(half_t);
+    const cudaDataType dtype = fp32_data ? CUDA_R_32F : type16;
+    const size_t esize = app_type_size(dtype);
     const int half_scalars =
-        e->fam == FAM_H || compute == CUBLAS_COMPUTE_16F ||
-        compute == CUBLAS_COMPUTE_16F_PEDANTIC || compute == (cublasComputeType_t)CUDA_R_16F;
+        e->fam == FAM_H ||
+        (e->fam == FAM_EX &&
+         (compute == CUBLAS_COMPUTE_16F || compute == CUBLAS_COMPUTE_16F_PEDANTIC ||
+          compute == (cublasComputeType_t)CUDA_R_16F));
 
     const size_t a_elems = (size_t)m * (size_t)k;
     const size_t b_elems = (size_t)k * (size_t)n;
@@ -320,7 +356,7 @@ int main(int argc, char **argv)
                 switch (data) {
                 case DATA_RANDOM: v = app_rng_sym(&rng); break;
                 case DATA_BIG: v = l == 0 ? 70000.0 : 0.0; break;
-                default: v = 1.0; break;
+                default: v = data == DATA_ONES ? value : 1.0; break;
                 }
                 ha[b * a_elems + l * (size_t)m + i] = v;
             }
@@ -342,24 +378,14 @@ int main(int argc, char **argv)
                 hb[b * b_elems + j * (size_t)k + l] = v;
             }
     }
-    /* Pack and replace by the stored value (FP16 rounding for random). */
+    /* Pack and replace by the stored value (FP16 or BF16 rounding). */
     for (size_t i = 0; i < a_elems * nb; i++) {
-        if (fp32_data)
-            ((float *)pa)[i] = (float)ha[i];
-        else {
-            half_t h = app_float_to_half((float)ha[i]);
-            ((half_t *)pa)[i] = h;
-            ha[i] = app_half_to_float(h);
-        }
+        app_put(pa, dtype, i, (float)ha[i]);
+        ha[i] = app_get(pa, dtype, i);
     }
     for (size_t i = 0; i < b_elems * nb; i++) {
-        if (fp32_data)
-            ((float *)pb)[i] = (float)hb[i];
-        else {
-            half_t h = app_float_to_half((float)hb[i]);
-            ((half_t *)pb)[i] = h;
-            hb[i] = app_half_to_float(h);
-        }
+        app_put(pb, dtype, i, (float)hb[i]);
+        hb[i] = app_get(pb, dtype, i);
     }
     memset(pc, 0, c_elems * nb * esize);
     for (size_t b = 0; b < nb; b++)
@@ -396,9 +422,9 @@ int main(int argc, char **argv)
         free(hp);
     }
 
-    /* Scalars: alpha = 1, beta = 0, in the type the API expects. */
-    half_t halpha = app_float_to_half(1.0f), hbeta = app_float_to_half(0.0f);
-    float falpha = 1.0f, fbeta = 0.0f;
+    /* Scalars: alpha = 1, beta (0 by default), in the type the API expects. */
+    half_t halpha = app_float_to_half(1.0f), hbeta = app_float_to_half((float)beta_value);
+    float falpha = 1.0f, fbeta = (float)beta_value;
     half_t hscal[2] = {halpha, hbeta};
     float fscal[2] = {falpha, fbeta};
     const void *alpha = half_scalars ? (const void *)&halpha : (const void *)&falpha;
@@ -450,6 +476,11 @@ int main(int argc, char **argv)
                                                db, k, sB, hb_, dc, m, sC, batch)
                 : cublasHgemmStridedBatched(h, N, N, im, in, ik, ha_, da, im, sA,
                                             db, ik, sB, hb_, dc, im, sC, ib);
+    } else if (e->fam == FAM_SEX) {
+        st = e->is64 ? cublasSgemmEx_64(h, N, N, m, n, k, alpha, da, dtype, m, db, dtype, k,
+                                        beta, dc, dtype, m)
+                     : cublasSgemmEx(h, N, N, im, in, ik, alpha, da, dtype, im, db, dtype, ik,
+                                     beta, dc, dtype, im);
     } else {
         if (e->shape == SHAPE_PLAIN)
             st = e->is64
@@ -489,8 +520,7 @@ int main(int argc, char **argv)
     size_t ninf = 0, nnan = 0;
     double c0 = 0.0, clast = 0.0;
     for (size_t i = 0; i < c_elems * nb; i++) {
-        double c = fp32_data ? (double)((float *)pc)[i]
-                             : (double)app_half_to_float(((half_t *)pc)[i]);
+        double c = app_get(pc, dtype, i);
         if (i == 0)
             c0 = c;
         clast = c;

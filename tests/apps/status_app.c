@@ -5,7 +5,8 @@
  * Calls cublasCreate_v2 and prints `cublasCreate_v2=<status>`. Then calls each
  * of the 12 FP16 GEMM entry points (Hgemm, HgemmBatched, HgemmStridedBatched,
  * GemmEx, GemmBatchedEx, GemmStridedBatchedEx and their _64 forms, the Ex ones
- * with CUBLAS_COMPUTE_16F), cublasSetMathMode and cublasGetMathMode, and the
+ * with CUBLAS_COMPUTE_16F), cublasSgemmEx and cublasSgemmEx_64 (FP16 A/B/C,
+ * float alpha and beta), cublasSetMathMode and cublasGetMathMode, and the
  * reductions cublasDotEx, cublasNrm2Ex, cublasAxpyEx and their _64 forms
  * (FP16 vectors and result, execution type CUDA_R_32F, a float alpha, as
  * PyTorch calls them) with that handle (NULL when creation failed) and NULL
@@ -71,8 +72,6 @@ int main(int argc, char **argv)
     const cublasOperation_t N = CUBLAS_OP_N;
     const half_t one = {0x3c00u}, zero = {0};
     const float fone = 1.0f, fzero = 0.0f;
-    (void)fone;
-    (void)fzero;
     const half_t *const *hnull = NULL;
     half_t *const *hcnull = NULL;
     const void *const *vnull = NULL;
@@ -118,6 +117,12 @@ int main(int argc, char **argv)
          cublasGemmStridedBatchedEx_64(h, N, N, d, d, d, &one, NULL, t, ld, 256,
                                        NULL, t, ld, 256, &zero, NULL, t, ld, 256, 2,
                                        c16, algo));
+    SHOW("cublasSgemmEx",
+         cublasSgemmEx(h, N, N, d, d, d, &fone, NULL, t, (int)ld, NULL, t, (int)ld, &fzero,
+                       NULL, t, (int)ld));
+    SHOW("cublasSgemmEx_64",
+         cublasSgemmEx_64(h, N, N, d, d, d, &fone, NULL, t, ld, NULL, t, ld, &fzero, NULL, t,
+                          ld));
     reductions(h, d, 0);
     SHOW("cublasSetMathMode", cublasSetMathMode(h, CUBLAS_TF32_TENSOR_OP_MATH));
     {

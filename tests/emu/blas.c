@@ -518,6 +518,38 @@ EMU_API cublasStatus_t cublasSgemm_v2_64(cublasHandle_t handle, cublasOperation_
     return gemm_entry(handle, &c);
 }
 
+/* cublasSgemmEx: 16-bit or FP32 data, always FP32 compute with float
+ * scalars, which is gemm_entry's COMPUTE_32F. cuBLAS documents these
+ * A/B -> C types: 16F -> 16F, 16BF -> 16BF, and 8I, 16BF, 16F, 32F -> 32F
+ * (A and B alike); gemm_entry's COMPUTE_32F takes exactly those except 8I,
+ * for which the emulator has no GEMM (NOT_SUPPORTED, as for any type cuBLAS
+ * refuses). Like Sgemm, it takes the handle's math mode: TENSOR_OP and
+ * TF32 down-convert FP32 inputs, and a 16-bit C gets split-K unless the
+ * mode is pedantic or disallows reduced-precision reduction. Not forwarded
+ * to cublasGemmEx: NVIDIA's calls its internals, not its exported API. */
+#define SGEMMEX_CALL(name)                                                                  \
+    struct call c = { name, SINGLE, transa, transb, m, n, k, lda, ldb, ldc, 1, alpha, beta, \
+                      A, B, C, 0, 0, 0, Atype, Btype, Ctype, CUBLAS_COMPUTE_32F,           \
+                      CUBLAS_GEMM_DEFAULT }
+
+EMU_API cublasStatus_t cublasSgemmEx(cublasHandle_t handle, cublasOperation_t transa,
+    cublasOperation_t transb, int m, int n, int k, const float *alpha, const void *A,
+    cudaDataType Atype, int lda, const void *B, cudaDataType Btype, int ldb, const float *beta,
+    void *C, cudaDataType Ctype, int ldc)
+{
+    SGEMMEX_CALL("cublasSgemmEx");
+    return gemm_entry(handle, &c);
+}
+
+EMU_API cublasStatus_t cublasSgemmEx_64(cublasHandle_t handle, cublasOperation_t transa,
+    cublasOperation_t transb, int64_t m, int64_t n, int64_t k, const float *alpha,
+    const void *A, cudaDataType Atype, int64_t lda, const void *B, cudaDataType Btype,
+    int64_t ldb, const float *beta, void *C, cudaDataType Ctype, int64_t ldc)
+{
+    SGEMMEX_CALL("cublasSgemmEx_64");
+    return gemm_entry(handle, &c);
+}
+
 /* The FP32 batched forms: Sgemm per matrix, as cublasGemm*BatchedEx with
  * CUBLAS_COMPUTE_32F would do it. */
 #define SBATCHED_CALL(name)                                                                 \

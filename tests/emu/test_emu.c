@@ -603,6 +603,118 @@ START_TEST(test_gemmex_64_ones)
 }
 END_TEST
 
+/* cublasSgemmEx: a length-k dot product of two vectors of type t (k
+ * ones, or the split-K data for FP16) into a 1 x 1 C of type ct, float
+ * alpha 1 and beta 0; the status, and the result in *out. */
+static cublasStatus_t sgemm_ex_dot(cublasHandle_t h, int is64, cudaDataType t, cudaDataType ct,
+                                   const void *a, const void *b, int k, float *out)
+{
+    size_t es = t == CUDA_R_32F ? 4 : 2;
+    void *da = up(a, (size_t)k * es), *db = up(b, (size_t)k * es), *dc = NULL;
+    ck_assert_int_eq(cudaMalloc(&dc, 4), cudaSuccess);
+    ck_assert_int_eq(cudaMemset(dc, 0, 4), cudaSuccess);
+    float alpha = 1, beta = 0;
+    cublasStatus_t st =
+        is64 ? cublasSgemmEx_64(h, N, N, 1, 1, k, &alpha, da, t, 1, db, t, k, &beta, dc, ct, 1)
+             : cublasSgemmEx(h, N, N, 1, 1, k, &alpha, da, t, 1, db, t, k, &beta, dc, ct, 1);
+    if (ct == CUDA_R_32F) {
+        down(out, dc, 4);
+    } else {
+        uint16_t o;
+        down(&o, dc, 2);
+        *out = ct == CUDA_R_16F ? F(o) : sh_bits_to_float((uint32_t)o << 16);
+    }
+    cudaFree(da), cudaFree(db), cudaFree(dc);
+    return st;
+}
+
+/* cublasSgemmEx computes in FP32 (4096 ones are 4096) for the types cuBLAS
+ * documents (16F -> 16F, 16BF -> 16BF, 16F/16BF/32F -> 32F) and refuses
+ * the others; a 16-bit C gets split-K like a GemmEx's unless the math mode
+ * forbids it, FP32 data is down-converted in TF32 math mode, and it does
+ * not go through the exported cublasGemmEx (nor does NVIDIA's). */
+START_TEST(test_sgemm_ex)
+{
+    fill_ones();
+    static float fones[4096];
+    for (int i = 0; i < 4096; i++)
+        fones[i] = 1;
+    static uint16_t bones[4096];
+    for (int i = 0; i < 4096; i++)
+        bones[i] = 0x3f80; /* 1.0 in BF16 */
+    cublasHandle_t h = handle();
+    float out;
+    gemmex_calls = 0;
+    for (int is64 = 0; is64 < 2; is64++) {
+        static const struct { cudaDataType t, ct; } ok[] = {
+            { CUDA_R_16F, CUDA_R_16F }, { CUDA_R_16BF, CUDA_R_16BF }, { CUDA_R_16F, CUDA_R_32F },
+            { CUDA_R_16BF, CUDA_R_32F }, { CUDA_R_32F, CUDA_R_32F },
+        };
+        for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+            const void *v = ok[i].t == CUDA_R_16F ? (const void *)ones
+                          : ok[i].t == CUDA_R_16BF ? (const void *)bones : (const void *)fones;
+            ck_assert_int_eq(sgemm_ex_dot(h, is64, ok[i].t, ok[i].ct, v, v, 4096, &out), OK);
+            ck_assert_float_eq(out, 4096.0f);
+        }
+        /* A/B other than C's 16-bit type, mixed A and B, integer data (8I
+         * -> 32F is cuBLAS's, not the emulator's) */
+        static const struct { cudaDataType at, bt, ct; } refused[] = {
+            { CUDA_R_16F, CUDA_R_16F, CUDA_R_16BF }, { CUDA_R_16BF, CUDA_R_16BF, CUDA_R_16F },
+            { CUDA_R_32F, CUDA_R_32F, CUDA_R_16F }, { CUDA_R_16F, CUDA_R_16BF, CUDA_R_32F },
+            { CUDA_R_8I, CUDA_R_8I, CUDA_R_32F }, { CUDA_R_64F, CUDA_R_64F, CUDA_R_64F },
+        };
+        float f1 = 1;
+        void *d = up(fones, 64);
+        for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+            cublasStatus_t st =
+                is64 ? cublasSgemmEx_64(h, N, N, 1, 1, 1, &f1, d, refused[i].at, 1, d,
+                                        refused[i].bt, 1, &f1, d, refused[i].ct, 1)
+                     : cublasSgemmEx(h, N, N, 1, 1, 1, &f1, d, refused[i].at, 1, d,
+                                     refused[i].bt, 1, &f1, d, refused[i].ct, 1);
+            ck_assert_int_eq(st, CUBLAS_STATUS_NOT_SUPPORTED);
+        }
+        ck_assert_int_eq(cublasSgemmEx(NULL, N, N, 1, 1, 1, &f1, d, CUDA_R_16F, 1, d, CUDA_R_16F,
+                                       1, &f1, d, CUDA_R_16F, 1), CUBLAS_STATUS_NOT_INITIALIZED);
+        ck_assert_int_eq(cublasSgemmEx(h, N, N, -1, 1, 1, &f1, d, CUDA_R_16F, 1, d, CUDA_R_16F, 1,
+                                       &f1, d, CUDA_R_16F, 1), CUBLAS_STATUS_INVALID_VALUE);
+        cudaFree(d);
+    }
+    ck_assert_int_eq(gemmex_calls, 0);
+
+    static uint16_t a[4096], b[4096];
+    split_data(a, b);
+    ck_assert_int_eq(sgemm_ex_dot(h, 0, CUDA_R_16F, CUDA_R_16F, a, b, 4096, &out), OK);
+    ck_assert_float_eq(out, 3.0f);
+    ck_assert_int_eq(sgemm_ex_dot(h, 0, CUDA_R_16F, CUDA_R_32F, a, b, 4096, &out), OK);
+    ck_assert_float_eq(out, 4.0f);
+    ck_assert_int_eq(cublasSetMathMode(h, CUBLAS_PEDANTIC_MATH), OK);
+    ck_assert_int_eq(sgemm_ex_dot(h, 1, CUDA_R_16F, CUDA_R_16F, a, b, 4096, &out), OK);
+    ck_assert_float_eq(out, 4.0f);
+    ck_assert_int_eq(cublasSetMathMode(h, CUBLAS_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION), OK);
+    ck_assert_int_eq(sgemm_ex_dot(h, 0, CUDA_R_16F, CUDA_R_16F, a, b, 4096, &out), OK);
+    ck_assert_float_eq(out, 4.0f);
+
+    float x = 1.0f + 0x1p-9f + 0x1p-12f, one = 1.0f;
+    ck_assert_int_eq(sgemm_ex_dot(h, 0, CUDA_R_32F, CUDA_R_32F, &x, &one, 1, &out), OK);
+    ck_assert_float_eq(out, x);
+    ck_assert_int_eq(cublasSetMathMode(h, CUBLAS_TF32_TENSOR_OP_MATH), OK);
+    ck_assert_int_eq(sgemm_ex_dot(h, 0, CUDA_R_32F, CUDA_R_32F, &x, &one, 1, &out), OK);
+    ck_assert_float_eq(out, 1.0f + 0x1p-9f);
+
+    /* float scalars in device memory */
+    float scalars[2] = { 3, 0.5f }, c = 7;
+    void *ds = up(scalars, sizeof scalars), *d1 = up(&one, 4), *dc = up(&c, 4);
+    ck_assert_int_eq(cublasSetMathMode(h, CUBLAS_DEFAULT_MATH), OK);
+    ck_assert_int_eq(cublasSetPointerMode_v2(h, CUBLAS_POINTER_MODE_DEVICE), OK);
+    ck_assert_int_eq(cublasSgemmEx(h, N, N, 1, 1, 1, ds, d1, CUDA_R_32F, 1, d1, CUDA_R_32F, 1,
+                                   (const float *)ds + 1, dc, CUDA_R_32F, 1), OK);
+    down(&out, dc, 4);
+    ck_assert_float_eq(out, 3 * 1 * 1 + 0.5f * 7);
+    cudaFree(ds), cudaFree(d1), cudaFree(dc);
+    cublasDestroy_v2(h);
+}
+END_TEST
+
 /* ---- argument checking ---------------------------------------------------------- */
 
 START_TEST(test_status_codes)
@@ -2030,6 +2142,7 @@ static Suite *emu_suite(void)
     tcase_add_test(tc, test_grouped_batched);
     tcase_add_test(tc, test_device_pointer_mode);
     tcase_add_test(tc, test_gemmex_64_ones);
+    tcase_add_test(tc, test_sgemm_ex);
     tcase_add_test(tc, test_status_codes);
     tcase_add_test(tc, test_device_pointer_is_not_host_memory);
     tcase_add_test(tc, test_memory_translation);

@@ -9,7 +9,10 @@
  * features 16.7 (16.703125 in FP16): every output is 16224 x 16.703125 =
  * 270991.5 in FP32, +Inf in FP16 (largest finite 65504). --value 1 gives
  * 16224, finite. gemm_app with ones and k = 70000 gives 70000 with FP32
- * accumulation (the shim's upcast), +Inf in an FP16 output.
+ * accumulation (the shim's upcast), +Inf in an FP16 output. In BF16,
+ * 4106 products of 255 x 2^108 (0x1.fep+115, BF16's largest / 2^12) sum
+ * to 3.3978e38: finite in FP32, but more than half a step above BF16's
+ * largest finite value (3.3895e38, 0x7F7F), so +Inf in a BF16 output.
  *
  * Suites (CK_RUN_SUITE): detect, actions, sampling, capture. */
 #include <check.h>
@@ -24,6 +27,7 @@
 
 #define OVERFLOW_SUM 270991.5 /* 16224 x 16.703125 */
 #define FP16_MAX 65504.0
+#define BF16_MAX 0x1.fep+127 /* 0x7F7F */
 
 static void run(hr_app *a, int shim, const char *const *env, const char *app,
                 const char *const args[])
@@ -284,6 +288,115 @@ START_TEST(threads_streams)
 }
 END_TEST
 
+/* cublasSgemmEx (i even) or cublasSgemmEx_64 (i odd) in gemm_app with a
+ * 2 x 3 output that FP32 accumulation makes +Inf: FP16 data (i < 2) or
+ * BF16 data (i >= 2), one more option (opt, val) when opt is not NULL. */
+static void run_sgemm_ex(hr_app *a, int shim, const char *const *env, int i, const char *opt,
+                         const char *val)
+{
+    const char *args[16] = { i % 2 ? "cublasSgemmEx_64" : "cublasSgemmEx", "--m", "2", "--n",
+                             "3" };
+    size_t n = 5;
+    if (i >= 2) {
+        static const char *const bf16[] = { "--type", "16BF", "--value", "0x1.fep+115",
+                                            "--k", "4106" };
+        for (size_t j = 0; j < 6; j++)
+            args[n++] = bf16[j];
+    } else {
+        args[n++] = "--k";
+        args[n++] = "70000";
+    }
+    if (opt) {
+        args[n++] = opt;
+        args[n++] = val;
+    }
+    args[n] = NULL;
+    run(a, shim, env, "gemm_app", args);
+}
+
+/* cublasSgemmEx always accumulates in FP32: nothing to upcast, and its
+ * record says so (compute COMPUTE_32F, action pass), but its FP16 or BF16
+ * output overflows like any half output and is checked like GemmEx's. */
+START_TEST(sgemm_ex_overflow)
+{
+    const char *e = _i % 2 ? "cublasSgemmEx_64" : "cublasSgemmEx";
+    int bf16 = _i >= 2;
+    const char *type = bf16 ? "CUDA_R_16BF" : "CUDA_R_16F";
+    double k = bf16 ? 4106 : 70000;
+    hr_app plain, a;
+    run_sgemm_ex(&plain, 0, NULL, _i, NULL, NULL);
+    ASSERT_OK(&plain);
+    ASSERT_KV(&plain, "inf", 6);
+    ASSERT_KV(&plain, "ref0", bf16 ? 4106 * 0x1.fep+115 : 70000);
+    run_sgemm_ex(&a, 1, ENV("SAFEHALF_LOG_LEVEL=trace"), _i, NULL, NULL);
+    ASSERT_OK(&a);
+    ASSERT_KV(&a, "inf", 6); /* observed, not changed */
+    ck_assert_msg(nonfinite(&a) == 1, "%s: %zu records\n%s", e, nonfinite(&a),
+                  hr_log_dump(&a.log));
+    const char *rec = hr_log_find(&a.log, "nonfinite", 0);
+    ASSERT_JSTR(rec, "api", e);
+    ASSERT_JNUM(rec, "m", 2);
+    ASSERT_JNUM(rec, "n", 3);
+    ASSERT_JNUM(rec, "k", k);
+    ASSERT_JNUM(rec, "batch", 1);
+    ASSERT_JSTR(rec, "atype", type);
+    ASSERT_JSTR(rec, "btype", type);
+    ASSERT_JSTR(rec, "ctype", type);
+    ASSERT_JSTR(rec, "compute", "CUBLAS_COMPUTE_32F");
+    ASSERT_JSTR(rec, "compute_used", "CUBLAS_COMPUTE_32F");
+    ASSERT_JNUM(rec, "inf", 6);
+    ASSERT_JNUM(rec, "pos_inf", 6);
+    ASSERT_JNUM(rec, "nan", 0);
+    ASSERT_JNUM(rec, "numel", 6);
+    ASSERT_JSTR(rec, "action", "logged");
+    ASSERT_JNUM(rec, "seq", 2);
+    const char *call = api_record(&a, "call", e);
+    ASSERT_JSTR(call, "compute", "CUBLAS_COMPUTE_32F");
+    ASSERT_JSTR(call, "compute_used", "CUBLAS_COMPUTE_32F");
+    ASSERT_JSTR(call, "action", "pass");
+    ASSERT_JNUM(call, "status", 0);
+    ck_assert_msg(api_record(&a, "site", e) != NULL, "no site record");
+    char line[160];
+    snprintf(line, sizeof line, "safehalf: Inf/NaN in the output of %s (call 2, m=2 n=3 k=%.0f",
+             e, k);
+    ck_assert_msg(strstr(a.r.err, line), "%s", a.r.err);
+    ck_assert_msg(api_summary(&a, e, "calls") == 1 && api_summary(&a, e, "upcasts") == 0 &&
+                      api_summary(&a, e, "checked") == 1 && api_summary(&a, e, "nonfinite") == 1,
+                  "%s", summary_record(&a));
+    ASSERT_JNUM(summary_record(&a), "checks.nonfinite", 1);
+    hr_app_free(&plain);
+    hr_app_free(&a);
+}
+END_TEST
+
+/* With SAFEHALF_CHECK_INPUTS=1 SgemmEx's A and B are scanned: finite, so
+ * the call made the overflow. beta is a float: 1 makes C an unread input
+ * (origin unknown); read as a half, its low 16 bits (0) would say 0. */
+START_TEST(sgemm_ex_inputs)
+{
+    hr_app a;
+    run_sgemm_ex(&a, 1, ENV("SAFEHALF_CHECK_INPUTS=1"), _i, NULL, NULL);
+    ASSERT_OK(&a);
+    ck_assert_msg(nonfinite(&a) == 1, "%s", hr_log_dump(&a.log));
+    const char *rec = hr_log_find(&a.log, "nonfinite", 0);
+    ck_assert_msg(strstr(rec, "\"inputs_finite\":true"), "%s", rec);
+    ASSERT_JNUM(rec, "inputs.A.inf", 0);
+    ASSERT_JNUM(rec, "inputs.A.nan", 0);
+    ASSERT_JNUM(rec, "inputs.B.inf", 0);
+    ASSERT_JNUM(rec, "inputs.B.nan", 0);
+    hr_app_free(&a);
+
+    run_sgemm_ex(&a, 1, ENV("SAFEHALF_CHECK_INPUTS=1"), _i, "--beta", "1");
+    ASSERT_OK(&a);
+    ASSERT_KV(&a, "inf", 6);
+    ck_assert_msg(nonfinite(&a) == 1, "%s", hr_log_dump(&a.log));
+    rec = hr_log_find(&a.log, "nonfinite", 0);
+    ck_assert_msg(strstr(rec, "\"inputs_finite\":null"), "%s", rec);
+    ASSERT_JNUM(rec, "inputs.A.inf", 0);
+    hr_app_free(&a);
+}
+END_TEST
+
 /* Index of the first record of kind ev in the log. */
 static size_t line_of(const hr_app *a, const char *ev)
 {
@@ -339,6 +452,29 @@ START_TEST(saturate_bf16)
     ck_assert_msg(rec != NULL, "%s", hr_log_dump(&a.log));
     ASSERT_JSTR(rec, "ctype", "CUDA_R_16BF");
     ASSERT_JNUM(rec, "inf", 24);
+    hr_app_free(&a);
+}
+END_TEST
+
+/* saturate clips SgemmEx's output as any checked one: 65504 in FP16,
+ * 0x7F7F in BF16. */
+START_TEST(sgemm_ex_saturate)
+{
+    float max = _i >= 2 ? (float)BF16_MAX : (float)FP16_MAX;
+    hr_app a;
+    run_sgemm_ex(&a, 1, ENV("SAFEHALF_ON_NONFINITE=saturate"), _i, NULL, NULL);
+    ASSERT_OK(&a);
+    ASSERT_KV(&a, "inf", 0);
+    /* printed with 9 digits: exact as a float */
+    static const char *const keys[] = { "c0", "cmin", "cmax" };
+    for (int i = 0; i < 3; i++)
+        ck_assert_msg((float)hr_kv_num(a.r.out, keys[i]) == max, "%s\n%s", keys[i],
+                      hr_describe(&a.r));
+    ck_assert_msg(nonfinite(&a) == 1, "%s", hr_log_dump(&a.log));
+    const char *rec = hr_log_find(&a.log, "nonfinite", 0);
+    ASSERT_JSTR(rec, "api", _i % 2 ? "cublasSgemmEx_64" : "cublasSgemmEx");
+    ASSERT_JSTR(rec, "action", "saturated");
+    ASSERT_JNUM(rec, "inf", 6); /* what it saw before saturating */
     hr_app_free(&a);
 }
 END_TEST
@@ -655,18 +791,31 @@ static Suite *suite(const char *name, const TTest *const *tests, size_t n)
     suite(name, (const TTest *const[]){ __VA_ARGS__ },                                      \
           sizeof((const TTest *const[]){ __VA_ARGS__ }) / sizeof(const TTest *))
 
+/* s with a test case of its own running test for _i = 0 .. end - 1. */
+static Suite *with_loop(Suite *s, const TTest *test, int end)
+{
+    TCase *t = tcase_create(test->name);
+    tcase_set_timeout(t, 300);
+    tcase_add_loop_test(t, test, 0, end);
+    suite_add_tcase(s, t);
+    return s;
+}
+
 int main(void)
 {
     hr_env_path("SH_LIB");
     hr_env_path("SH_EMU_DIR");
     hr_env_path("SH_APPS_DIR");
-    SRunner *sr = srunner_create(SUITE("detect", einsum_overflow, other_entries_overflow,
-                                       finite_output_no_record, every_entry_checked,
-                                       checked_without_upcast,
-                                       fp32_output_not_checked, inputs_received,
-                                       threads_streams, grouped_gemm_groups));
-    srunner_add_suite(sr, SUITE("actions", saturate_f16, saturate_keeps_nan, saturate_bf16,
-                                abort_action, crash_flushes_detection, max_records));
+    Suite *detect = SUITE("detect", einsum_overflow, other_entries_overflow,
+                          finite_output_no_record, every_entry_checked, checked_without_upcast,
+                          fp32_output_not_checked, inputs_received, threads_streams,
+                          grouped_gemm_groups);
+    SRunner *sr = srunner_create(with_loop(with_loop(detect, sgemm_ex_overflow, 4),
+                                           sgemm_ex_inputs, 2));
+    srunner_add_suite(sr, with_loop(SUITE("actions", saturate_f16, saturate_keeps_nan,
+                                          saturate_bf16, abort_action, crash_flushes_detection,
+                                          max_records),
+                                    sgemm_ex_saturate, 4));
     srunner_add_suite(sr, SUITE("sampling", every_n, check_off, default_never_synchronizes,
                                 sync_mode_records, sync_mode_beside_a_global_capture));
     srunner_add_suite(sr, SUITE("capture", capture_scan, capture_skip, capture_saturate));

@@ -240,6 +240,70 @@ START_TEST(entry_random_error)
 }
 END_TEST
 
+/* ---- cublasSgemmEx: FP32 compute of its own ------------------------------------ */
+
+/* cublasSgemmEx takes no compute type: it accumulates in FP32 whatever its
+ * data, so 4096 ones make 4096 in an FP16 or BF16 output with or without
+ * the shim (no stall at 2048; 4096 is exact in BF16 too). The shim has
+ * nothing to rewrite (action pass, its compute named CUBLAS_COMPUTE_32F),
+ * but counts the call, records its site and checks its 16-bit output. */
+static const char *const sgemm_entries[] = { "cublasSgemmEx", "cublasSgemmEx_64" };
+
+START_TEST(sgemm_ex_ones)
+{
+    const char *e = sgemm_entries[_i % 2];
+    int bf16 = _i >= 2;
+    const char *type = bf16 ? "CUDA_R_16BF" : "CUDA_R_16F";
+    hr_app a, b;
+    gemm(&a, 0, NULL, ARGS(e, "--data", "ones", "--type", bf16 ? "16BF" : "16F"));
+    ASSERT_C(&a, K);
+    ASSERT_KV(&a, "ref0", K);
+    ck_assert_msg(!a.have_log, "a log without the shim?");
+    gemm(&b, 1, ENV("SAFEHALF_LOG_LEVEL=trace"),
+         ARGS(e, "--data", "ones", "--type", bf16 ? "16BF" : "16F"));
+    ASSERT_C(&b, K);
+
+    const char *rec = the_gemm_call(&b);
+    check_call(rec, e, "CUBLAS_COMPUTE_32F", "CUBLAS_COMPUTE_32F", "pass");
+    ASSERT_JNUM(rec, "m", 16);
+    ASSERT_JNUM(rec, "n", 16);
+    ASSERT_JNUM(rec, "k", K);
+    ASSERT_JNUM(rec, "batch", 1);
+    ASSERT_STR(rec, "atype", type);
+    ASSERT_STR(rec, "btype", type);
+    ASSERT_STR(rec, "ctype", type);
+    ASSERT_STR(rec, "pointer_mode", "host");
+    ck_assert_msg(api_record(&b, "site", e) != NULL, "no site record");
+    ck_assert_msg(hr_log_count(&b.log, "nonfinite") == 0, "%s", hr_log_dump(&b.log));
+    ck_assert_msg(api_summary(&b, e, "calls") == 1 && api_summary(&b, e, "upcasts") == 0 &&
+                      api_summary(&b, e, "checked") == 1 && api_summary(&b, e, "nonfinite") == 0,
+                  "%s", summary_record(&b));
+    hr_app_free(&a);
+    hr_app_free(&b);
+}
+END_TEST
+
+/* With an FP16 output and k >= 4096 cuBLAS may reduce split-K partials in
+ * FP16 (1.0 on the splitk data) unless the handle forbids it: the shim's
+ * handle flag reaches SgemmEx as it reaches GemmEx (1.75). */
+START_TEST(sgemm_ex_splitk)
+{
+    const char *e = sgemm_entries[_i];
+    hr_app a, b, c;
+    gemm(&a, 0, NULL, ARGS(e, "--data", "splitk"));
+    ASSERT_C(&a, 1.0);
+    ASSERT_KV(&a, "ref0", 1.75);
+    gemm(&b, 0, NULL, ARGS(e, "--data", "splitk", "--math", "16"));
+    ASSERT_C(&b, 1.75);
+    gemm(&c, 1, ENV("SAFEHALF_LOG_LEVEL=trace"), ARGS(e, "--data", "splitk"));
+    ASSERT_C(&c, 1.75);
+    check_call(the_gemm_call(&c), e, "CUBLAS_COMPUTE_32F", "CUBLAS_COMPUTE_32F", "pass");
+    hr_app_free(&a);
+    hr_app_free(&b);
+    hr_app_free(&c);
+}
+END_TEST
+
 /* ---- scalars: alpha/beta in device memory --------------------------------------- */
 
 static const char *const dev_entries[] = {
@@ -274,6 +338,23 @@ START_TEST(device_scalars_32f)
     check_call(rec, "cublasGemmEx", "CUBLAS_COMPUTE_32F", "CUBLAS_COMPUTE_32F", NULL);
     ASSERT_STR(rec, "pointer_mode", "device");
     hr_app_free(&a);
+}
+END_TEST
+
+/* cublasSgemmEx's float alpha and beta in device memory: passed as they are. */
+START_TEST(sgemm_ex_device_scalars)
+{
+    const char *e = sgemm_entries[_i];
+    hr_app a, b;
+    gemm(&a, 0, NULL, ARGS(e, "--ptr", "device"));
+    ASSERT_C(&a, K);
+    gemm(&b, 1, ENV("SAFEHALF_LOG_LEVEL=trace"), ARGS(e, "--ptr", "device"));
+    ASSERT_C(&b, K);
+    const char *rec = the_gemm_call(&b);
+    check_call(rec, e, "CUBLAS_COMPUTE_32F", "CUBLAS_COMPUTE_32F", "pass");
+    ASSERT_STR(rec, "pointer_mode", "device");
+    hr_app_free(&a);
+    hr_app_free(&b);
 }
 END_TEST
 
@@ -1308,6 +1389,10 @@ static Suite *suite_entries(void)
     t = tc("random");
     tcase_add_loop_test(t, entry_random_error, 0, N_ENTRIES);
     suite_add_tcase(s, t);
+    t = tc("sgemmex");
+    tcase_add_loop_test(t, sgemm_ex_ones, 0, 2 * NELEM(sgemm_entries));
+    tcase_add_loop_test(t, sgemm_ex_splitk, 0, NELEM(sgemm_entries));
+    suite_add_tcase(s, t);
     return s;
 }
 
@@ -1317,6 +1402,7 @@ static Suite *suite_scalars(void)
     TCase *t = tc("device");
     tcase_add_loop_test(t, device_scalars, 0, NELEM(dev_entries));
     tcase_add_test(t, device_scalars_32f);
+    tcase_add_loop_test(t, sgemm_ex_device_scalars, 0, NELEM(sgemm_entries));
     suite_add_tcase(s, t);
     return s;
 }

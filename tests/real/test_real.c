@@ -36,6 +36,8 @@ static const char *const symbols[] = {
     "cublasAxpyEx_64",
     "cublasGemmGroupedBatchedEx",
     "cublasGemmGroupedBatchedEx_64",
+    "cublasSgemmEx",
+    "cublasSgemmEx_64",
 };
 #define N_SYMBOLS ((int)(sizeof symbols / sizeof symbols[0]))
 #define FIRST_REDUCTION 15 /* symbols[15..20] */
@@ -120,6 +122,15 @@ START_TEST(status_passthrough)
         ck_assert_msg(hr_json_num(rec, "status") == hr_kv_num(b.r.out, symbols[i]),
                       "%s: record status differs from the returned one: %s",
                       symbols[i], rec);
+    }
+    /* cublasSgemmEx has no compute type: it is named and passed as the FP32
+     * compute it always is. */
+    static const char *const sgemm_ex[] = { "cublasSgemmEx", "cublasSgemmEx_64" };
+    for (int i = 0; i < 2; i++) {
+        const char *rec = hr_log_find_where(&b.log, "call", "api", sgemm_ex[i]);
+        ck_assert_msg(hr_json_str_is(rec, "compute", "CUBLAS_COMPUTE_32F") &&
+                          hr_json_str_is(rec, "compute_used", "CUBLAS_COMPUTE_32F") &&
+                          hr_json_str_is(rec, "action", "pass"), "%s", rec);
     }
     /* The reductions as PyTorch makes them (FP32 execution) are left alone. */
     for (int i = FIRST_REDUCTION; i < END_REDUCTION; i++) {
