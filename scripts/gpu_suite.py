@@ -186,7 +186,10 @@ class Suite:
                 # What it said before it hung is often what explains the hang.
                 res.err = (err.rstrip() + "\n" if err.strip() else "") + "killed after %d s" % timeout
             except BaseException:  # the suite stopped (SIGTERM): its program goes with it
-                stop_group(p, grace=0)
+                try:
+                    stop_group(p, grace=0)
+                except Exception:  # a communicate cut short may not take another
+                    os.killpg(p.pid, signal.SIGKILL)
                 raise
         res.secs = time.monotonic() - t0
         # The dynamic loader goes on without an object it cannot load: the

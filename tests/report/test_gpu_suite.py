@@ -265,6 +265,48 @@ class TimeLimit(unittest.TestCase):
         os.kill(children[2], signal.SIGKILL)
         self.assertEqual(suite.failed, 3)
 
+    def test_stopped_suite_takes_the_program_group(self):
+        """SIGTERM to the suite while a program runs: the program and its
+        children end with it, and the suite's Stopped goes on up."""
+        sys.path.insert(0, os.path.join(ROOT, "scripts"))
+        import gpu_suite
+        args = gpu_suite.argparse.Namespace(build="build", out=None, json=None, only="perf",
+                                            emu=True, quick=False, commit=None, command=None,
+                                            app_libs=None, time_limit=None)
+        suite = gpu_suite.Suite(args)
+        self.addCleanup(shutil.rmtree, suite.logroot, True)
+        old = signal.signal(signal.SIGTERM, gpu_suite.stop)
+        self.addCleanup(signal.signal, signal.SIGTERM, old)
+        tmp = tempfile.mkdtemp(prefix="safehalf-gpu-suite-test-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        pidfile = os.path.join(tmp, "child")
+        parent = ("import subprocess, sys, time\n"
+                  "c = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+                  "open(%r, 'w').write(str(c.pid))\n"
+                  "time.sleep(60)\n" % pidfile)
+        killer = subprocess.Popen([sys.executable, "-c", "import os, sys, time\n"
+                                   "while not os.path.exists(sys.argv[1]): time.sleep(0.01)\n"
+                                   "time.sleep(0.2); os.kill(int(sys.argv[2]), 15)",
+                                   pidfile, str(os.getpid())])
+        self.addCleanup(killer.wait)
+        t0 = time.monotonic()
+        with self.assertRaises(gpu_suite.Stopped):
+            suite.run("stopped", [sys.executable, "-c", parent])
+        self.assertLess(time.monotonic() - t0, 20)
+        with open(pidfile) as f:
+            pid = int(f.read())
+        state, deadline = "?", time.monotonic() + 5
+        while state not in "ZX" and time.monotonic() < deadline:
+            try:
+                with open("/proc/%d/stat" % pid) as f:
+                    state = f.read().split(") ")[1][0]
+            except FileNotFoundError:
+                state = "X"
+            time.sleep(0.01)
+        if state not in "ZX":
+            os.kill(pid, signal.SIGKILL)
+        self.assertIn(state, "ZX")
+
     def test_sigterm_keeps_what_was_measured(self):
         """SIGTERM (a lent machine's call that reached its length, through
         timeout(1)): the suite ends at once and still writes both files,
