@@ -396,14 +396,17 @@ class Suite:
                "reduction that rounds partial sums to FP16 loses it. The shim sets "
                "`CUBLAS_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION` on every handle.")
         rows, runs, fig = [], [], []
-        for k in ([4096, 65536] if quick else [4096, 16384, 65536]):
-            argv = [self.app("gemm_app"), "cublasGemmEx", "--data", "splitk", "--k", str(k)]
-            a, b = self.both("splitk k=%d" % k, argv)
-            runs += [a, b]
-            rows.append([k, a.kv.get("c0", "?"), fmt_err(a.kv.get("max_rel_err")), b.kv.get("c0", "?"),
-                         fmt_err(b.kv.get("max_rel_err"))])
-            fig.append({"k": k, "without": a.as_json(), "with": b.as_json()})
-        self.table(["k", "C[0] without", "max rel err without", "C[0] with", "max rel err with"], rows)
+        # cublasSgemmEx (FP32 compute of its own, FP16 C) takes the handle's flag too.
+        for entry in ("cublasGemmEx", "cublasSgemmEx"):
+            for k in ([4096, 65536] if quick else [4096, 16384, 65536]):
+                argv = [self.app("gemm_app"), entry, "--data", "splitk", "--k", str(k)]
+                a, b = self.both("splitk %s k=%d" % (entry, k), argv)
+                runs += [a, b]
+                rows.append([entry, k, a.kv.get("c0", "?"), fmt_err(a.kv.get("max_rel_err")),
+                             b.kv.get("c0", "?"), fmt_err(b.kv.get("max_rel_err"))])
+                fig.append({"entry": entry, "k": k, "without": a.as_json(), "with": b.as_json()})
+        self.table(["entry", "k", "C[0] without", "max rel err without", "C[0] with", "max rel err with"],
+                   rows)
         self.footer(runs)
         self.figures["splitk"] = fig
 
@@ -421,6 +424,19 @@ class Suite:
             fig.append({"op": op, "without": a.as_json(), "with": b.as_json()})
         self.table(["op (n = 4096, ones)", "status without", "value without", "status with", "value with",
                     "shim action"], rows)
+        # A result in host memory, read there when the call returns.
+        a, b = self.both("reduce dot overflow, host result",
+                         [self.app("reduce_app"), "--op", "dot", "--n", "70000", "--exec", "32F"])
+        runs += [a, b]
+        nf = b.events("nonfinite")
+        ok = a.kv.get("result") == "inf" and b.kv.get("result") == "inf" and len(nf) == 1 and \
+            nf[0].get("check") == "host" and nf[0].get("pos_inf") == 1 and b.ok()
+        self.unexpected += not ok
+        self.p("`cublasDotEx` of 70,000 ones, FP32 execution, FP16 result in host memory (host pointer "
+               "mode): %s without the shim, %s with it; nonfinite records: %d, check `%s`: **%s**."
+               % (a.kv.get("result", "?"), b.kv.get("result", "?"), len(nf),
+                  nf[0].get("check") if nf else "-", "as expected" if ok else "NO"))
+        fig.append({"op": "dot host result", "as_expected": ok, "without": a.as_json(), "with": b.as_json()})
         self.footer(runs)
         self.figures["reductions"] = fig
 

@@ -87,8 +87,13 @@ class EmulatedSuite(unittest.TestCase):
         self.assertLess(float(g["with"]["values"]["max_rel_err"]), 1e-3)
 
     def test_splitk_reductions_cudnn_lt(self):
-        s = pick(self.fig["splitk"], k=4096)
-        self.assertEqual((s["without"]["values"]["c0"], s["with"]["values"]["c0"]), ("1", "1.75"))
+        for entry in ("cublasGemmEx", "cublasSgemmEx"):
+            s = pick(self.fig["splitk"], entry=entry, k=4096)
+            self.assertEqual((s["without"]["values"]["c0"], s["with"]["values"]["c0"]), ("1", "1.75"))
+        h = pick(self.fig["reductions"], op="dot host result")
+        self.assertTrue(h["as_expected"])
+        self.assertEqual(h["with"]["nonfinite_records"], 1)
+        self.assertIn("nonfinite records: 1, check `host`: **as expected**.", self.md)
         d = pick(self.fig["reductions"], op="dot")
         self.assertEqual((d["without"]["values"]["result"], d["with"]["values"]["result"]),
                          ("2048", "4096"))
