@@ -194,18 +194,37 @@ class EmulatedSuite(unittest.TestCase):
         self.assertIn("unknown section(s): gpu", p.stderr)
 
 
+def state_once_ended(pid):
+    """A process's state letter once it has had 5 s to end: Z or X if it
+    did (its pipes close before it has quite ended), else what it is."""
+    state, deadline = "?", time.monotonic() + 5
+    while state not in "ZX" and time.monotonic() < deadline:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                state = f.read().split(") ")[1][0]
+        except FileNotFoundError:
+            state = "X"
+        time.sleep(0.01)
+    return state
+
+
 class TimeLimit(unittest.TestCase):
     """--time-limit: a program is killed when the limit comes, later ones are
     recorded as not run, and both count as failures in the file."""
 
-    def test_limit(self):
+    def make_suite(self, time_limit=None):
+        """The suite module, and a Suite on the emulated build's perf section."""
         sys.path.insert(0, os.path.join(ROOT, "scripts"))
         import gpu_suite
         args = gpu_suite.argparse.Namespace(build="build", out=None, json=None, only="perf",
                                             emu=True, quick=False, commit=None, command=None,
-                                            app_libs=None, time_limit=2)
+                                            app_libs=None, time_limit=time_limit)
         suite = gpu_suite.Suite(args)
         self.addCleanup(shutil.rmtree, suite.logroot, True)
+        return gpu_suite, suite
+
+    def test_limit(self):
+        _, suite = self.make_suite(2)
         t0 = time.monotonic()
         quick = suite.run("quick", [sys.executable, "-c", "print('x=1')"])
         slow = suite.run("slow", [sys.executable, "-c", "import sys, time; "
@@ -228,14 +247,8 @@ class TimeLimit(unittest.TestCase):
         a child holding its pipes, one whose child ignores SIGTERM, and one
         whose child left the group (setsid) and holds the pipes do not hold
         the suite past the limit, and the children in the group are gone."""
-        sys.path.insert(0, os.path.join(ROOT, "scripts"))
-        import gpu_suite
-        args = gpu_suite.argparse.Namespace(build="build", out=None, json=None, only="perf",
-                                            emu=True, quick=False, commit=None, command=None,
-                                            app_libs=None, time_limit=None)
-        suite = gpu_suite.Suite(args)
+        _, suite = self.make_suite()
         suite.GRACE = 1
-        self.addCleanup(shutil.rmtree, suite.logroot, True)
         parent = ("import os, signal, subprocess, sys, time\n"
                   "c = subprocess.Popen([sys.executable, '-c', %r])\n"
                   "print('child=%%d' %% c.pid, flush=True)\n"
@@ -256,30 +269,14 @@ class TimeLimit(unittest.TestCase):
             pid = int(r.kv["child"])
             children.append(pid)
             if in_group:
-                # Its pipes close before it has quite ended: gone, or a
-                # zombie of init's, soon after.
-                state, deadline = "?", time.monotonic() + 5
-                while state not in "ZX" and time.monotonic() < deadline:
-                    try:
-                        with open("/proc/%d/stat" % pid) as f:
-                            state = f.read().split(") ")[1][0]
-                    except FileNotFoundError:
-                        state = "X"
-                    time.sleep(0.01)
-                self.assertIn(state, "ZX", name)
+                self.assertIn(state_once_ended(pid), "ZX", name)
         os.kill(children[2], signal.SIGKILL)
         self.assertEqual(suite.failed, 3)
 
     def test_stopped_suite_takes_the_program_group(self):
         """SIGTERM to the suite while a program runs: the program and its
         children end with it, and the suite's Stopped goes on up."""
-        sys.path.insert(0, os.path.join(ROOT, "scripts"))
-        import gpu_suite
-        args = gpu_suite.argparse.Namespace(build="build", out=None, json=None, only="perf",
-                                            emu=True, quick=False, commit=None, command=None,
-                                            app_libs=None, time_limit=None)
-        suite = gpu_suite.Suite(args)
-        self.addCleanup(shutil.rmtree, suite.logroot, True)
+        gpu_suite, suite = self.make_suite()
         old = signal.signal(signal.SIGTERM, gpu_suite.stop)
         self.addCleanup(signal.signal, signal.SIGTERM, old)
         tmp = tempfile.mkdtemp(prefix="safehalf-gpu-suite-test-")
@@ -300,14 +297,7 @@ class TimeLimit(unittest.TestCase):
         self.assertLess(time.monotonic() - t0, 20)
         with open(pidfile) as f:
             pid = int(f.read())
-        state, deadline = "?", time.monotonic() + 5
-        while state not in "ZX" and time.monotonic() < deadline:
-            try:
-                with open("/proc/%d/stat" % pid) as f:
-                    state = f.read().split(") ")[1][0]
-            except FileNotFoundError:
-                state = "X"
-            time.sleep(0.01)
+        state = state_once_ended(pid)
         if state not in "ZX":
             os.kill(pid, signal.SIGKILL)
         self.assertIn(state, "ZX")
@@ -348,13 +338,7 @@ class TimeLimit(unittest.TestCase):
     def test_shim_not_loaded(self):
         """A shim the dynamic loader could not load (it says so and goes on):
         the run is a failure, not the shim's figures."""
-        sys.path.insert(0, os.path.join(ROOT, "scripts"))
-        import gpu_suite
-        args = gpu_suite.argparse.Namespace(build="build", out=None, json=None, only="perf",
-                                            emu=True, quick=False, commit=None, command=None,
-                                            app_libs=None, time_limit=None)
-        suite = gpu_suite.Suite(args)
-        self.addCleanup(shutil.rmtree, suite.logroot, True)
+        _, suite = self.make_suite()
         suite.lib = os.path.join(suite.logroot, "libsafehalf.so")
         suite.audit_lib = os.path.join(suite.logroot, "libsafehalf-audit.so")
         hello = [sys.executable, "-c", "print('x=1')"]
