@@ -32,7 +32,8 @@
  *   --capture N    capture the call(s) on a stream into a CUDA graph and
  *                  launch the graph N times
  *   --threads T    T threads named overflow-worker, each with its own handle,
- *                  stream and data
+ *                  stream and data, none freed before every thread has made
+ *                  its call(s)
  *   --crash        after the GEMM (not synchronized), dereference NULL
  *   --beside-capture  while the worker makes its call(s), the main thread
  *                  captures a memset on a stream of its own in
@@ -49,6 +50,8 @@
  * Exit 0 when every CUDA and cuBLAS call succeeded. */
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +67,10 @@ static const char *ENTRY = "strided";
 static int BF16, NAN_INPUT, CRASH, INF_C, BESIDE;
 /* --beside-capture: the worker and the capturing main thread take turns. */
 static pthread_barrier_t turns;
+/* --threads: no thread frees its stream before every thread has made its
+ * call (or failed), so that the streams (and threads) a log names are all
+ * distinct. */
+static atomic_int arrived;
 
 static void take_turn(void)
 {
@@ -91,7 +98,16 @@ struct result {
     long inf, nan;
     int capture_status, graph_status;
     int measured; /* the output was read back: the four figures are its */
+    int arrived;  /* counted in arrived */
 };
+
+static void arrive(struct result *r)
+{
+    if (!r->arrived) {
+        r->arrived = 1;
+        atomic_fetch_add(&arrived, 1);
+    }
+}
 
 #define TRY(call, where)                                                                   \
     do {                                                                                   \
@@ -219,6 +235,9 @@ static void run(struct result *r)
         else if (fabsf(v) > r->maxfinite)
             r->maxfinite = fabsf(v);
     }
+    arrive(r);
+    while (atomic_load(&arrived) < THREADS)
+        sched_yield();
     cublasDestroy(h);
     cudaFree(feats);
     cudaFree(masks);
@@ -269,6 +288,7 @@ static void *thread_main(void *arg)
     if (THREADS > 1) /* a native thread with a name of its own, as PyTorch's autograd threads */
         pthread_setname_np(pthread_self(), "overflow-worker");
     run(arg);
+    arrive(arg); /* a thread that failed before its cleanup */
     return NULL;
 }
 
@@ -304,6 +324,7 @@ int main(int argc, char **argv)
     pthread_t t[16];
     if (BESIDE)
         pthread_barrier_init(&turns, NULL, 2);
+
     for (int i = 0; i < THREADS; i++)
         pthread_create(&t[i], NULL, thread_main, &res[i]);
     int bad = 0;
