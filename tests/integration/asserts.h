@@ -10,11 +10,24 @@
 
 #include "harness.h"
 
+/* The end of every integration and real-library test's main: runs the
+ * suites of sr, frees it, and gives the exit status. */
+static inline int hr_run_suites(SRunner *sr)
+{
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
+
 #define ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
 #define ENV(...) ((const char *const[]){ __VA_ARGS__, NULL })
 
 #define ASSERT_OK(a) \
     ck_assert_msg((a)->r.exit_code == 0, "app failed\n%s", hr_describe(&(a)->r))
+/* The app was ended by signal sig (SIGSEGV, ...). */
+#define ASSERT_KILLED_BY(a, sig)                                                            \
+    ck_assert_msg((a)->r.signal == (sig), "expected " #sig "\n%s", hr_describe(&(a)->r))
 
 /* Exact value of key in the app's stdout (a NaN expected matches a NaN). */
 #define ASSERT_KV(a, key, want)                                                             \

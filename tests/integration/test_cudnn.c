@@ -807,9 +807,5 @@ int main(void)
     tcase_add_test(t, override_shapes);
     tcase_add_test(t, check_off_and_shim_off);
     suite_add_tcase(s, t);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return hr_run_suites(srunner_create(s));
 }

@@ -290,9 +290,5 @@ int main(void)
     tcase_add_test(t, data_types);
     tcase_add_test(t, check_off);
     suite_add_tcase(s, t);
-    SRunner *r = srunner_create(s);
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return hr_run_suites(srunner_create(s));
 }

@@ -483,7 +483,7 @@ START_TEST(abort_action)
 {
     hr_app a;
     run(&a, 1, ENV("SAFEHALF_ON_NONFINITE=abort"), "overflow_app", NULL);
-    ck_assert_msg(a.r.signal == SIGABRT, "expected SIGABRT\n%s", hr_describe(&a.r));
+    ASSERT_KILLED_BY(&a, SIGABRT);
     ck_assert_msg(a.have_log, "no log");
     ck_assert_msg(nonfinite(&a) == 1, "%s", hr_log_dump(&a.log));
     const char *rec = hr_log_find(&a.log, "nonfinite", 0);
@@ -506,7 +506,7 @@ START_TEST(crash_flushes_detection)
      * the finished scan is still reported, then the crash. */
     hr_app a;
     run(&a, 1, NULL, "overflow_app", ARGS("--crash"));
-    ck_assert_msg(a.r.signal == SIGSEGV, "expected SIGSEGV\n%s", hr_describe(&a.r));
+    ASSERT_KILLED_BY(&a, SIGSEGV);
     ck_assert_msg(nonfinite(&a) == 1, "%s", hr_log_dump(&a.log));
     const char *crash = hr_log_find(&a.log, "crash", 0);
     ck_assert_msg(crash != NULL, "%s", hr_log_dump(&a.log));
@@ -819,8 +819,5 @@ int main(void)
     srunner_add_suite(sr, SUITE("sampling", every_n, check_off, default_never_synchronizes,
                                 sync_mode_records, sync_mode_beside_a_global_capture));
     srunner_add_suite(sr, SUITE("capture", capture_scan, capture_skip, capture_saturate));
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return hr_run_suites(sr);
 }

@@ -1513,8 +1513,5 @@ int main(void)
     srunner_add_suite(sr, suite_apps());
     srunner_add_suite(sr, suite_log());
     srunner_add_suite(sr, suite_env());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return hr_run_suites(sr);
 }

@@ -818,9 +818,5 @@ int main(void)
     tcase_add_test(t, cublas_handle);
     tcase_add_test(t, policy_knobs);
     suite_add_tcase(s, t);
-    SRunner *r = srunner_create(s);
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return hr_run_suites(srunner_create(s));
 }

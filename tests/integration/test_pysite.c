@@ -474,9 +474,5 @@ int main(void)
     tcase_add_test(t, killed_keeps_records);
     tcase_add_test(t, run_id_and_rank);
     suite_add_tcase(s, t);
-    SRunner *r = srunner_create(s);
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? 1 : 0;
+    return hr_run_suites(srunner_create(s));
 }

@@ -463,9 +463,5 @@ int main(void)
     tcase_add_test(t, inputs_and_saturate);
     tcase_add_test(t, counts_per_api);
     suite_add_tcase(s, t);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return hr_run_suites(srunner_create(s));
 }

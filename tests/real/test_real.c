@@ -349,9 +349,5 @@ int main(void)
     tcase_add_loop_test(t, apps_unchanged, 0, 5);
     tcase_add_loop_test(t, failed_run_prints_no_figures, 0, 4);
     suite_add_tcase(s, t);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return hr_run_suites(srunner_create(s));
 }

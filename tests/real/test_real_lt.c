@@ -134,9 +134,5 @@ int main(void)
     tcase_add_test(t, status_passthrough);
     tcase_add_test(t, off_is_untouched);
     suite_add_tcase(s, t);
-    SRunner *r = srunner_create(s);
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return hr_run_suites(srunner_create(s));
 }

@@ -256,17 +256,23 @@ static const char *field(const char *rec, const char *key)
 #define ASSERT_HAS(rec, needle)                                                               \
     ck_assert_msg(strstr((rec), (needle)), "no %s in\n%s", (needle), (rec))
 
-/* A field of the summary's "checks" object; ~0 when absent. No asserts:
- * helper threads call it. */
-static unsigned long long sumf(const char *key)
+/* A field of the object `part` writes into the summary; ~0 when absent.
+ * No asserts: helper threads call it. */
+static unsigned long long summary_field(void (*part)(struct sh_json *), const char *key)
 {
     char buf[1024], pat[64];
     struct sh_json j;
     sh_json_begin(&j, buf, sizeof buf, "summary");
-    sh_check_summary(&j);
+    part(&j);
     snprintf(pat, sizeof pat, "\"%s\":", key);
     const char *p = strstr(buf, pat);
     return p ? strtoull(p + strlen(pat), NULL, 10) : ~0ull;
+}
+
+/* A field of the summary's "checks" object. */
+static unsigned long long sumf(const char *key)
+{
+    return summary_field(sh_check_summary, key);
 }
 
 #define ASSERT_SUM(key, want)                                                                  \
@@ -1171,13 +1177,7 @@ END_TEST
 /* A field of the summary's "sites" object. */
 static unsigned long long sites_field(const char *key)
 {
-    char buf[512], pat[64];
-    struct sh_json j;
-    sh_json_begin(&j, buf, sizeof buf, "summary");
-    sh_sites_summary(&j);
-    snprintf(pat, sizeof pat, "\"%s\":", key);
-    const char *p = strstr(buf, pat);
-    return p ? strtoull(p + strlen(pat), NULL, 10) : ~0ull;
+    return summary_field(sh_sites_summary, key);
 }
 
 /* More shapes than the call-site table holds, each made twice (lookups are
