@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buildid.h"
 #include "runtime.h"
 
 static atomic_int log_fd = -1;
@@ -316,6 +317,9 @@ void sh_json_caller(struct sh_json *j, const char *key, const void *caller, bool
         if (info.dli_sname)
             snprintf(sym, sizeof sym, "%s", info.dli_sname);
         sh_json_str(j, "symbol", info.dli_sname ? sym : NULL);
+        char id[65];
+        if (sh_build_id(caller, id, sizeof id))
+            sh_json_str(j, "build_id", id);
     }
     sh_json_close(j, '}');
 }

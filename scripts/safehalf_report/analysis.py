@@ -5,6 +5,7 @@ README.md ("The safehalf command and the report")."""
 import json
 
 from . import sites as sitemod
+from . import symbols
 from .processes import crash_name, site_id, whole
 
 EARLIER_OP = ("produced by an earlier op the shim cannot see, e.g. a normalization or "
@@ -88,9 +89,11 @@ FINDING_FIELDS = ("api", "seq", "m", "n", "k", "batch", "group", "output", "atyp
                   "thread_name", "site_id")
 
 
-def build(processes, logs, messages, version):
-    """The whole report. `version` is the report tool's own."""
-    return {
+def build(processes, logs, messages, version, symbolize="all"):
+    """The whole report. `version` is the report tool's own. symbolize:
+    which native callers get their source line ("all", "first": the first
+    finding's, None: none)."""
+    doc = {
         "version": version,
         "logs": logs,
         "runs": runs(processes),
@@ -104,6 +107,9 @@ def build(processes, logs, messages, version):
         "warnings": shim_warnings(processes),
         "messages": messages.items,
     }
+    if symbolize:
+        symbols.resolve(doc, messages, first_only=symbolize == "first")
+    return doc
 
 
 def _rank_order(proc):

@@ -10,7 +10,7 @@ from . import analysis, command, logfiles, processes, text
 USAGE = """\
 safehalf [--check MODE] [--on-nonfinite ACTION] [--log PATH] [--follow-dlsym]
                 [--] CMD [ARGS...]
-       safehalf report LOG... [--json] [--run ID]
+       safehalf report LOG... [--json] [--run ID] [--no-addr2line]
        safehalf --help | --version"""
 
 DESCRIPTION = """\
@@ -105,6 +105,8 @@ def report_parser():
                    help="a log file, a directory (its *.jsonl) or a glob pattern")
     p.add_argument("--json", action="store_true", help="one JSON document on stdout")
     p.add_argument("--run", metavar="ID", help="only the processes of run ID")
+    p.add_argument("--no-addr2line", action="store_true",
+                   help="leave native call sites as object+offset")
     return p
 
 
@@ -175,7 +177,8 @@ def report_main(args, version):
         print("safehalf report: error: no log found (%s)" % why, file=sys.stderr)
         return 2
     processes.note_versions(found, version, messages)
-    doc = analysis.build(found, logs, messages, version)
+    doc = analysis.build(found, logs, messages, version,
+                         symbolize=None if options.no_addr2line else "all")
     if options.json:
         json.dump(doc, sys.stdout, indent=2)
         sys.stdout.write("\n")

@@ -272,7 +272,7 @@ def summary_lines(pattern, run_id, since, outcome, prog, version, follow_dlsym=F
             [] if follow_dlsym else
             ["a program that looks cuBLAS/cuDNN up with dlsym on its own handle (JAX/XLA, "
              "TensorFlow) is reached with --follow-dlsym"])
-    doc = analysis.build(chosen, logs, notes, version)
+    doc = analysis.build(chosen, logs, notes, version, symbolize="first")
     report = report_command(prog, logs, run_id, pattern, shared and any(p.run for p in chosen))
     return head + _notes(notes) + text.summary(doc, report)
 

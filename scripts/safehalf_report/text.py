@@ -84,13 +84,22 @@ def frame(f):
 
 
 def native(caller):
-    """object+offset (symbol), or the bare address."""
+    """file:line in function (object+offset), as addr2line resolved it;
+    else object+offset (symbol), or the bare address."""
     if not isinstance(caller, dict):
         return UNKNOWN
     if caller.get("object"):
         text = "%s+%s" % (caller["object"], value(caller.get("offset")))
     else:
         text = "address %s" % value(caller.get("address"))
+    src = caller.get("source")
+    if isinstance(src, dict):
+        place = "%s:%s" % (src["file"], value(src.get("line"))) if src.get("file") else ""
+        if src.get("func"):
+            place += (" in " if place else "in ") + src["func"]
+            if src.get("inlined_into"):
+                place += " (inlined into %s)" % src["inlined_into"]
+        return "%s (%s)" % (place, text)
     return text + (" (%s)" % caller["symbol"] if caller.get("symbol") else "")
 
 
