@@ -12,8 +12,9 @@ shim wrote, and writes one Markdown file (every figure, the command that
 produced it, the machine and library versions) and the same figures as JSON.
 
 SECTIONS (comma list, default all): env, numerics (real numerics against
-the libraries the programs load), torch (PyTorch end to end), perf (scan
-bandwidth, GEMM TFLOP/s, the training overhead). --emu runs against the
+the libraries the programs load), torch (PyTorch end to end), jax (JAX/XLA's
+FP16 einsum, without and with --follow-dlsym), perf (scan bandwidth, GEMM
+TFLOP/s, the training overhead). --emu runs against the
 emulated CUDA libraries of the build (tests/emu) instead of NVIDIA's: it
 checks the suite itself on a machine without a GPU (figures from it are not
 GPU figures); sections needing a real GPU are skipped there. --quick runs
@@ -783,6 +784,53 @@ class Suite:
             % tuple(versions.get(k, "?") for k in ("torch", "cuda", "cudnn", "device")), ""]
         self.figures["torch_versions"] = versions
 
+    def section_jax(self):
+        if self.args.emu:
+            return
+        self.h(2, "4. JAX/XLA end to end (cuBLAS looked up with dlsym: `--follow-dlsym`)")
+        self.h(3, "`jnp.einsum('bnhw,bchw->bnc', masks, feats)` in FP16 (tests/gpu/jax_einsum.py)")
+        script = os.path.join(ROOT, "tests", "gpu", "jax_einsum.py")
+        py = sys.executable
+        configs = (("without the shim", False, False, {}),
+                   ("LD_PRELOAD only", True, False, {}),
+                   ("LD_PRELOAD + LD_AUDIT (`--follow-dlsym`)", True, True, {}),
+                   ("`--follow-dlsym`, `SAFEHALF_ON_NONFINITE=saturate`", True, True,
+                    {"SAFEHALF_ON_NONFINITE": "saturate"}))
+        runs = [self.run("jax %s" % label, [py, script], shim=shim, audit=audit, env=env,
+                         timeout=self.LONG)
+                for label, shim, audit, env in configs]
+        rows = []
+        for (label, shim, audit, env), r in zip(configs, runs):
+            nf = r.events("nonfinite")
+            if shim and not audit:
+                # Not a finding of the shim's: whether XLA's lookups pass by
+                # LD_PRELOAD, as REFERENCE.md says they do.
+                verdict = "- (what XLA does)"
+            else:
+                ok = self.overflow_as_expected(r, nf, shim, bool(env), nf[0].get("api") if nf else None, 56)
+                verdict = "yes" if ok else "**NO**"
+            rows.append([label, r.kv.get("inf", "?"), r.kv.get("finite", "?"), r.kv.get("maxfinite", "?"),
+                         api_line(r) if shim else "-", len(nf) if shim else "-",
+                         nf[0].get("api", "?") if nf else "-", verdict])
+        self.table(["run", "Inf in output", "finite", "largest finite",
+                    "calls the shim saw (api: calls / upcasts / checked)", "nonfinite records",
+                    "first record's api", "as expected"], rows)
+        followed = runs[2]
+        report = self.run("jax report", [py, os.path.join(ROOT, "scripts", "safehalf.py"), "report"] +
+                          sorted(glob.glob(os.path.join(followed.logdir, "*.jsonl"))), may_fail=True)
+        line = followed.kv.get("line") or runs[0].kv.get("line") or "?"
+        self.p("JAX %s (jaxlib %s) on %s. The report of the `--follow-dlsym` run names "
+               "`jax_einsum.py:%s` (the einsum's line; XLA may run the GEMM from a thread of its "
+               "own, where there is no Python call site): %s."
+               % (runs[0].kv.get("jax", "?"), runs[0].kv.get("jaxlib", "?"), runs[0].kv.get("device", "?"),
+                  line, "yes" if "jax_einsum.py:%s" % line in report.out else "no"))
+        self.md.append("```")
+        self.md += report.out.splitlines()[:40]
+        self.md.append("```")
+        self.md.append("")
+        self.footer(runs + [report])
+        self.figures["jax_einsum"] = {"runs": [r.as_json() for r in runs + [report]], "line": line}
+
     def section_perf(self):
         self.h(2, "3. Performance")
         if not self.args.emu:
@@ -976,7 +1024,7 @@ def main(argv=None):
     ap.add_argument("--build", required=True)
     ap.add_argument("--out")
     ap.add_argument("--json")
-    ap.add_argument("--only", default="env,numerics,perf,torch")
+    ap.add_argument("--only", default="env,numerics,perf,torch,jax")
     ap.add_argument("--emu", action="store_true")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--commit")
@@ -986,9 +1034,9 @@ def main(argv=None):
                     help="no program runs past this many seconds from now")
     args = ap.parse_args(argv)
     sections = [s for s in args.only.split(",") if s]
-    unknown = [s for s in sections if s not in ("env", "numerics", "torch", "perf")]
+    unknown = [s for s in sections if s not in ("env", "numerics", "torch", "jax", "perf")]
     if unknown:
-        ap.error("unknown section(s): %s (accepted: env, numerics, torch, perf)" % ", ".join(unknown))
+        ap.error("unknown section(s): %s (accepted: env, numerics, torch, jax, perf)" % ", ".join(unknown))
     suite = Suite(args)
     if not os.path.exists(suite.lib):
         ap.error("%s not found: build first (scripts/gpu-suite does)" % suite.lib)

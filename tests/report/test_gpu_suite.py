@@ -461,6 +461,21 @@ class GpuSectionsFormatting(unittest.TestCase):
                                    "action": "saturated"}]
         elif label == "einsum report":
             r.out = "First non-finite output\n  /x/tests/gpu/einsum_overflow.py:23 in masked_sums\n"
+        elif label.startswith("jax"):
+            sat = "saturate" in label
+            r.kv = {"jax": "0.11.2", "jaxlib": "0.11.2", "device": "NVIDIA H100 80GB HBM3",
+                    "inf": "0" if sat else "56", "finite": "64" if sat else "8",
+                    "maxfinite": "65504" if sat else "33872", "line": "41"}
+            if audit:
+                lt = {"calls": 1, "upcasts": 0, "checked": 1, "nonfinite": 1}
+                r.records = [{"ev": "summary", "apis": {"cublasLtMatmul": lt}},
+                             {"ev": "nonfinite", "api": "cublasLtMatmul", "inf": 56,
+                              "action": "saturated" if sat else "logged"}]
+            elif shim:
+                r.records = [{"ev": "summary", "apis": {}}]
+            if label == "jax report":
+                r.kv = {}
+                r.out = "First non-finite output\n  where:     /x/tests/gpu/jax_einsum.py:41 in masked_sums\n"
         elif label.startswith("fp16acc"):
             err = "1.0e-04" if "shim" in label else "3.0e-02"
             r.kv = {"fp16_accumulation": "1", "mlp_loss_ref": "0.5", "mlp_loss": "0.51",
@@ -522,6 +537,38 @@ class GpuSectionsFormatting(unittest.TestCase):
         self.assertIn("## 2. PyTorch end to end (unmodified scripts under `LD_PRELOAD`)\n\n"
                       "As the scripts below printed them: PyTorch 2.11.0+cu130, CUDA 13.0, cuDNN 91900, "
                       "device NVIDIA H100 80GB HBM3.\n", md)
+
+    def test_jax_section(self):
+        self.suite.section_jax()
+        md = "\n".join(self.suite.md)
+        self.assertIn("| without the shim | 56 | 8 | 33872 | - | - | - | yes |", md)
+        self.assertIn("| LD_PRELOAD only | 56 | 8 | 33872 | none | 0 | - | - (what XLA does) |", md)
+        self.assertIn("| LD_PRELOAD + LD_AUDIT (`--follow-dlsym`) | 56 | 8 | 33872 | cublasLtMatmul: 1 / 0 / 1 "
+                      "| 1 | cublasLtMatmul | yes |", md)
+        self.assertIn("| `--follow-dlsym`, `SAFEHALF_ON_NONFINITE=saturate` | 0 | 64 | 65504 | "
+                      "cublasLtMatmul: 1 / 0 / 1 | 1 | cublasLtMatmul | yes |", md)
+        self.assertIn("JAX 0.11.2 (jaxlib 0.11.2) on NVIDIA H100 80GB HBM3. The report of the "
+                      "`--follow-dlsym` run names `jax_einsum.py:41`", md)
+        self.assertIn("own, where there is no Python call site): yes.", md)
+        self.assertIn(("jax LD_PRELOAD + LD_AUDIT (`--follow-dlsym`)", True, {}, True), self.calls)
+        self.assertEqual(self.timeouts["jax without the shim"], 300)
+        self.assertEqual((self.suite.failed, self.suite.unexpected), (0, 0))
+
+    def test_jax_section_not_followed(self):
+        """The audit run whose GEMM the shim did not see is a row marked NO;
+        the LD_PRELOAD-only run is never one (it shows what XLA does)."""
+        real = self.fake_run
+
+        def run(label, argv, **kw):
+            r = real(label, argv, **kw)
+            if label.startswith("jax LD_PRELOAD + LD_AUDIT"):
+                r.records = [{"ev": "summary", "apis": {}}]
+            return r
+        self.suite.run = run
+        self.suite.section_jax()
+        md = "\n".join(self.suite.md)
+        self.assertIn("| LD_PRELOAD + LD_AUDIT (`--follow-dlsym`) | 56 | 8 | 33872 | none | 0 | - | **NO** |", md)
+        self.assertEqual((self.suite.failed, self.suite.unexpected), (0, 1))
 
     def test_env_section(self):
         """The driver's CUDA version (cudaDriverGetVersion's 13.0) is not
