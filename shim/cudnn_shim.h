@@ -73,6 +73,7 @@ struct cudnn_call {
     long long in_uid[SH_DNN_INPUTS];
     int attr;  /* cudnnBackendSetAttribute/GetAttribute: the attribute name */
     bool desc; /* a descriptor call with a compute type (in call records) */
+    bool native_graph; /* put into a CUDA graph by cuDNN: described, not checked */
 };
 
 /* A cuDNN data type as the CUDA data type the generic code reasons in. */

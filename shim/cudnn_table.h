@@ -31,7 +31,9 @@ X(cudnnStatus_t, cudnnBatchNormalizationBackwardEx, (cudnnHandle_t h, cudnnBatch
 X(cudnnStatus_t, cudnnBackendSetAttribute, (cudnnBackendDescriptor_t d, cudnnBackendAttributeName_t name, cudnnBackendAttributeType_t type, int64_t count, const void *elems), (d, name, type, count, elems), backend_set) \
 X(cudnnStatus_t, cudnnBackendGetAttribute, (cudnnBackendDescriptor_t const d, cudnnBackendAttributeName_t name, cudnnBackendAttributeType_t type, int64_t requested, int64_t *count, void *elems), (d, name, type, requested, count, elems), backend_get) \
 X(cudnnStatus_t, cudnnBackendDestroyDescriptor, (cudnnBackendDescriptor_t d), (d), backend_destroy) \
-X(cudnnStatus_t, cudnnBackendExecute, (cudnnHandle_t h, cudnnBackendDescriptor_t plan, cudnnBackendDescriptor_t pack), (h, plan, pack), backend_execute)
+X(cudnnStatus_t, cudnnBackendExecute, (cudnnHandle_t h, cudnnBackendDescriptor_t plan, cudnnBackendDescriptor_t pack), (h, plan, pack), backend_execute) \
+X(cudnnStatus_t, cudnnBackendPopulateCudaGraph, (cudnnHandle_t h, cudnnBackendDescriptor_t plan, cudnnBackendDescriptor_t pack, cudaGraph_t graph), (h, plan, pack, graph), backend_native_graph) \
+X(cudnnStatus_t, cudnnBackendUpdateCudaGraph, (cudnnHandle_t h, cudnnBackendDescriptor_t plan, cudnnBackendDescriptor_t pack, cudaGraph_t graph), (h, plan, pack, graph), backend_native_graph)
 
 #define SH_CUDNN_USE(X) \
 X(size_t, cudnnGetVersion, (void), ()) \

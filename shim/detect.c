@@ -75,8 +75,10 @@ static atomic_ullong nth_call;  /* every:N sampling */
 
 /* Whole-process counts for the summary. */
 static atomic_ulong n_checked, n_nonfinite, n_suppressed, n_waited, n_skipped_full,
-    n_skipped_capture, n_captured, n_launch_failed, n_lost_at_exit, n_unseen_replays;
-static atomic_int warned_full, warned_capture_full, warned_launch, remapped, said_first;
+    n_skipped_capture, n_captured, n_launch_failed, n_lost_at_exit, n_unseen_replays,
+    n_skipped_native_graph;
+static atomic_int warned_full, warned_capture_full, warned_launch, remapped, said_first,
+    warned_native_graph;
 
 /* The poller; it stops once the exit has flushed, so no record follows
  * the summary: the exit waits out a sweep of its under way (sweeping). */
@@ -610,6 +612,20 @@ bool sh_check_wanted(int ctype)
     return sh_decide_check(&sh_policy, ctype, nth);
 }
 
+void sh_check_native_graph(const char *api, const int *ctypes, int n)
+{
+    bool wanted = false;
+    for (int i = 0; i < n && !wanted; i++)
+        wanted = sh_policy.check != SH_CHECK_OFF && sh_decide_check(&sh_policy, ctypes[i], 0);
+    if (!wanted)
+        return;
+    atomic_fetch_add(&n_skipped_native_graph, 1);
+    sh_warn_once(&warned_native_graph, "%s: cuDNN put a plan's kernels into the program's CUDA "
+                 "graph itself, where no Inf/NaN scan can follow them: their outputs are not "
+                 "checked (counted as skipped_native_graph); capturing cudnnBackendExecute on a "
+                 "stream instead keeps them checked", api);
+}
+
 void sh_check_prepare(void *stream)
 {
     if (sh_policy.check != SH_CHECK_OFF && sh_policy.mode != SH_MODE_OFF && sh_driver_ready())
@@ -783,6 +799,7 @@ void sh_check_summary(struct sh_json *j)
     sh_json_uint(j, "waited_for_slot", atomic_load(&n_waited));
     sh_json_uint(j, "skipped_pool_full", atomic_load(&n_skipped_full));
     sh_json_uint(j, "skipped_capture", atomic_load(&n_skipped_capture));
+    sh_json_uint(j, "skipped_native_graph", atomic_load(&n_skipped_native_graph));
     sh_json_uint(j, "launch_failed", atomic_load(&n_launch_failed));
     sh_json_uint(j, "lost_at_exit", atomic_load(&n_lost_at_exit));
     sh_json_close(j, '}');
@@ -811,11 +828,12 @@ void sh_check_after_fork(void)
     memcpy(&poll_cond, &cv, sizeof cv);
     atomic_ulong *counts[] = { &n_checked, &n_nonfinite, &n_suppressed, &n_waited,
                                &n_skipped_full, &n_skipped_capture, &n_captured,
-                               &n_launch_failed, &n_lost_at_exit, &n_unseen_replays };
+                               &n_launch_failed, &n_lost_at_exit, &n_unseen_replays,
+                               &n_skipped_native_graph };
     for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++)
         atomic_store(counts[i], 0);
     atomic_int *flags[] = { &warned_full, &warned_capture_full, &warned_launch, &remapped,
-                            &said_first };
+                            &said_first, &warned_native_graph };
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
         atomic_store(flags[i], 0);
 }

@@ -78,6 +78,12 @@ struct sh_check_call {
  * checked: the policy, and every:N sampling over such calls. */
 bool sh_check_wanted(int ctype);
 
+/* A call whose outputs (of output types ctypes) went where no scan can
+ * follow them (cuDNN populating a CUDA graph itself): counted as
+ * skipped_native_graph, and said once, when the policy would have checked
+ * one of them. */
+void sh_check_native_graph(const char *api, const int *ctypes, int n);
+
 /* Launches the scans of a successful call; returns at once. */
 void sh_check_submit(const struct sh_check_call *c);
 

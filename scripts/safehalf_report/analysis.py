@@ -64,6 +64,9 @@ COVERAGE = (
     ("skipped_capture", "calls captured into CUDA graphs left unchecked "
                         "(SAFEHALF_CHECK_CAPTURE=skip, a capture the driver could not "
                         "describe, or more than 256 captured calls)"),
+    ("skipped_native_graph", "cuDNN plans that cuDNN itself put into the program's CUDA graphs "
+                             "(cudnnBackendPopulateCudaGraph/UpdateCudaGraph, cudnn-frontend's "
+                             "populate_cuda_graph): their outputs were not checked"),
     ("launch_failed", "scans that could not be launched: those outputs were not scanned"),
     ("lost_at_exit", "scans still running at exit (after a 2 s wait): their results "
                      "were lost"),

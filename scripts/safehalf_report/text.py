@@ -432,6 +432,10 @@ def summary(doc, report_command, max_processes=6):
         lines.append("no Inf/NaN found in the checked outputs")
     else:
         lines += _first_brief(ev, doc["nonfinite"])
+    gaps = doc["policy_effect"]["coverage"]
+    if gaps:
+        lines.append("not everything was checked: %s (the full report says what each means)" %
+                     ", ".join("%s = %d" % (g["counter"], g["value"]) for g in gaps))
     lines.append("full report: %s" % report_command)
     return lines
 

@@ -93,6 +93,16 @@
  *                among shapes that come and go); the last output reported
  *   --all-in-use with --more-graphs N: the N plans are built first, then
  *                each is executed, then the first plan (all N + 1 in use)
+ *   --op native-null
+ *                cudnnBackendPopulateCudaGraph and cudnnBackendUpdateCudaGraph
+ *                with a NULL handle, plan, pack and graph, before anything
+ *                else (no GPU needed): prints populate_status, update_status
+ *   --native-graph [update]
+ *                graph-conv, graph-matmul: instead of cudnnBackendExecute,
+ *                cudnnBackendPopulateCudaGraph into a graph of the
+ *                program's (cudaGraphCreate), then launched; with "update",
+ *                populated with the output in another buffer first, then
+ *                cudnnBackendUpdateCudaGraph with the program's pack
  *   --override   graph-add: the plan built for [1, 2, 2, 2] is executed
  *                once with x and y (uids 1 and 3) overridden to [1, 2, 1, 2]
  *                (strides [4, 2, 2, 1]) in the variant pack (cuDNN 9.18's
@@ -136,7 +146,7 @@
 static const char *OP = "fwd";
 #define MAX_CHAIN 61 /* with the other three, 64: the emulator's and the shim's limit */
 static int R = 4096, LATE, REAL_MID, CHAIN, CHAIN_BIAS, SCALE_BY_VALUE, PLAIN_OUT, FILL_RAGGED;
-static int MORE_GRAPHS, ALL_IN_USE, OVERRIDE;
+static int MORE_GRAPHS, ALL_IN_USE, OVERRIDE, NATIVE_GRAPH;
 static double VALUE = 1, BVALUE = 1, CVALUE = 0, BETA = 0, BIAS = 0;
 static double XVALUE = 1, VVALUE = 1, SCALE = 0.25;
 static cudnnDataType_t COMPUTE = CUDNN_DATA_HALF;
@@ -538,12 +548,45 @@ static cudnnBackendDescriptor_t make_plan(cudnnHandle_t h, int nops,
     return bplan_of(h, bfirst_cfg(bheur(graph, CUDNN_HEUR_MODE_A)));
 }
 
+/* The plan put into a CUDA graph by cuDNN itself (--native-graph), as
+ * cudnn-frontend's populate_cuda_graph does, the graph launched once on the
+ * handle's stream; with --native-graph update, populated first with a pack
+ * whose output is another buffer, then updated with the program's own. */
+static void execute_native(cudnnHandle_t h, cudnnBackendDescriptor_t plan,
+                           cudnnBackendDescriptor_t pack, int n, const int64_t *uids,
+                           void *const *ptrs)
+{
+    cudaGraph_t g;
+    cudaGraphExec_t ge;
+    TRY(cudaGraphCreate(&g, 0));
+    if (NATIVE_GRAPH == 2) {
+        void *other[64];
+        struct buf spare = dev_fill(1, 0);
+        memcpy(other, ptrs, (size_t)n * sizeof *other);
+        other[n - 1] = spare.dev;
+        cudnnBackendDescriptor_t first = bpack(n, uids, other);
+        TRY(cudnnBackendPopulateCudaGraph(h, plan, first, g));
+        TRY(cudnnBackendUpdateCudaGraph(h, plan, pack, g));
+        cudnnBackendDestroyDescriptor(first);
+    } else {
+        TRY(cudnnBackendPopulateCudaGraph(h, plan, pack, g));
+    }
+    TRY(cudaGraphInstantiate(&ge, g, 0));
+    TRY(cudaGraphLaunch(ge, STREAM));
+    TRY(cudaStreamSynchronize(STREAM));
+    cudaGraphExecDestroy(ge);
+    cudaGraphDestroy(g);
+}
+
 /* Variant pack, execute. */
 static void execute(cudnnHandle_t h, cudnnBackendDescriptor_t plan, int n, const int64_t *uids,
                     void *const *ptrs)
 {
     cudnnBackendDescriptor_t pack = bpack(n, uids, ptrs);
-    TRY(cudnnBackendExecute(h, plan, pack));
+    if (NATIVE_GRAPH)
+        execute_native(h, plan, pack, n, uids, ptrs);
+    else
+        TRY(cudnnBackendExecute(h, plan, pack));
     cudnnBackendDestroyDescriptor(pack);
 }
 
@@ -893,6 +936,8 @@ static int parse(int argc, char **argv)
         else if (!strcmp(a, "--plain-out")) PLAIN_OUT = 1;
         else if (!strcmp(a, "--all-in-use")) ALL_IN_USE = 1;
         else if (!strcmp(a, "--override")) OVERRIDE = 1;
+        else if (!strcmp(a, "--native-graph") && !strcmp(v, "update")) NATIVE_GRAPH = 2, i++;
+        else if (!strcmp(a, "--native-graph")) NATIVE_GRAPH = 1;
         else if (!strcmp(a, "--fill-ragged")) FILL_RAGGED = atoi(v), i++;
         else if (!strcmp(a, "--more-graphs")) MORE_GRAPHS = atoi(v), i++;
         else if (!strcmp(a, "--compute") && !strcmp(v, "HALF")) COMPUTE = CUDNN_DATA_HALF, i++;
@@ -909,6 +954,12 @@ int main(int argc, char **argv)
 {
     if (parse(argc, argv))
         return 64;
+    if (!strcmp(OP, "native-null")) {
+        /* Needs no GPU: the library's own answer to a NULL handle. */
+        printf("populate_status=%d\n", (int)cudnnBackendPopulateCudaGraph(NULL, NULL, NULL, NULL));
+        printf("update_status=%d\n", (int)cudnnBackendUpdateCudaGraph(NULL, NULL, NULL, NULL));
+        return 0;
+    }
     const struct app_op *op = NULL;
     for (size_t i = 0; i < sizeof OPS / sizeof OPS[0] && !op; i++)
         if (!strcmp(OP, OPS[i].name))

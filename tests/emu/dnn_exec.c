@@ -303,6 +303,7 @@ static void pointwise(const struct bk_op *op, void *const *p)
  * pass-by-value tensor's scalar is read at Execute, as cuDNN reads it,
  * into value: the program may reuse its host variable at once. */
 struct graph_op {
+    const void *plan; /* whose graph: what cudnnBackendUpdateCudaGraph looks for */
     struct bk_graph g;
     const void *ptr[BK_MAX_OPS][BK_SLOTS];
     const void *ragged[BK_MAX_OPS][BK_SLOTS]; /* a ragged tensor's offsets */
@@ -526,14 +527,15 @@ static cudnnStatus_t apply_overrides(struct bk_graph *g, const struct bk_pack *p
     return CUDNN_STATUS_SUCCESS;
 }
 
-/* The whole graph is one stream operation, which keeps its intermediates
- * in host memory of its own. */
-static cudnnStatus_t graph_launch(cudnnHandle_t h, const struct bk_graph *g,
-                                  const struct bk_pack *p)
+/* The whole graph is one stream operation (or graph node), which keeps its
+ * intermediates in host memory of its own: *out, to be freed. */
+static cudnnStatus_t graph_op_make(const void *plan, const struct bk_graph *g,
+                                   const struct bk_pack *p, const char *api, struct graph_op **out)
 {
     struct graph_op *r = calloc(1, sizeof *r);
     if (!r)
         return CUDNN_STATUS_INTERNAL_ERROR_HOST_ALLOCATION_FAILED;
+    r->plan = plan;
     r->g = *g;
     cudnnStatus_t ost = apply_overrides(&r->g, p);
     if (ost) {
@@ -555,12 +557,23 @@ static cudnnStatus_t graph_launch(cudnnHandle_t h, const struct bk_graph *g,
         }
     }
     if (emu_trace()) {
-        fprintf(stderr, "emu: cudnnBackendExecute graph of %d:", g->nops);
+        fprintf(stderr, "emu: %s graph of %d:", api, g->nops);
         for (int i = 0; i < g->nops; i++)
             trace_op(&g->ops[i]);
         fprintf(stderr, "\n");
     }
-    cudnnStatus_t st = dnn_launch(h, run_graph, r, sizeof *r);
+    *out = r;
+    return CUDNN_STATUS_SUCCESS;
+}
+
+static cudnnStatus_t graph_launch(cudnnHandle_t h, const void *plan, const struct bk_graph *g,
+                                  const struct bk_pack *p)
+{
+    struct graph_op *r;
+    cudnnStatus_t st = graph_op_make(plan, g, p, "cudnnBackendExecute", &r);
+    if (st)
+        return st;
+    st = dnn_launch(h, run_graph, r, sizeof *r);
     free(r);
     return st;
 }
@@ -576,30 +589,58 @@ EMU_API cudnnStatus_t cudnnBackendExecute(cudnnHandle_t handle,
     const struct bk_desc *pack = bk_of(variantPack, CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR);
     if (!dnn_valid(handle) || !plan || !pack || !plan->finalized || !pack->finalized)
         return CUDNN_STATUS_BAD_PARAM;
-    return graph_launch(handle, &plan->u.plan.engine.graph, &pack->u.pack);
+    return graph_launch(handle, plan, &plan->u.plan.engine.graph, &pack->u.pack);
 }
 
-/* No emulated engine carries CUDNN_BEHAVIOR_NOTE_SUPPORTS_CUDA_GRAPH_NATIVE_API;
- * stream capture of cudnnBackendExecute is how to put one in a graph. */
-static cudnnStatus_t no_native_graph(cudnnHandle_t handle, cudnnBackendDescriptor_t plan,
-                                     cudnnBackendDescriptor_t pack, cudaGraph_t graph)
+/* cuDNN's own way into a CUDA graph: the plan's work as a node of the
+ * program's graph, holding the pack's pointers as they were (Update puts
+ * another pack's into that node). The emulated engine does so for the
+ * graphs it runs, but an attention (SDPA) one, which answers
+ * NOT_SUPPORTED_CUDA_GRAPH_NATIVE_API as an engine without
+ * CUDNN_BEHAVIOR_NOTE_SUPPORTS_CUDA_GRAPH_NATIVE_API does (the emulated
+ * engine reports no behavior notes). */
+static int same_plan(const void *node_arg, const void *arg)
 {
-    if (!dnn_valid(handle) || !bk_of(plan, CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR) ||
-        !bk_of(pack, CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR) || !graph)
+    return ((const struct graph_op *)node_arg)->plan == ((const struct graph_op *)arg)->plan;
+}
+
+static cudnnStatus_t native_graph(cudnnHandle_t handle, cudnnBackendDescriptor_t executionPlan,
+                                  cudnnBackendDescriptor_t variantPack, cudaGraph_t graph,
+                                  int update)
+{
+    const struct bk_desc *plan = bk_of(executionPlan, CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR);
+    const struct bk_desc *pack = bk_of(variantPack, CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR);
+    if (!dnn_valid(handle) || !plan || !pack || !plan->finalized || !pack->finalized || !graph)
         return CUDNN_STATUS_BAD_PARAM;
-    return CUDNN_STATUS_NOT_SUPPORTED_CUDA_GRAPH_NATIVE_API;
+    const struct bk_graph *g = &plan->u.plan.engine.graph;
+    for (int i = 0; i < g->nops; i++)
+        if (bk_is_sdpa_op(g->ops[i].kind))
+            return CUDNN_STATUS_NOT_SUPPORTED_CUDA_GRAPH_NATIVE_API;
+    struct graph_op *r;
+    cudnnStatus_t st = graph_op_make(plan, g, &pack->u.pack,
+                                     update ? "cudnnBackendUpdateCudaGraph"
+                                            : "cudnnBackendPopulateCudaGraph", &r);
+    if (st)
+        return st;
+    CUresult cr = update ? emu_graph_update((CUgraph)graph, run_graph, same_plan, r, sizeof *r)
+                         : emu_graph_append((CUgraph)graph, run_graph, r, sizeof *r);
+    free(r);
+    return cr == CUDA_SUCCESS ? CUDNN_STATUS_SUCCESS
+           : cr == CUDA_ERROR_OUT_OF_MEMORY ? CUDNN_STATUS_INTERNAL_ERROR_HOST_ALLOCATION_FAILED
+           : CUDNN_STATUS_BAD_PARAM;
 }
 
 EMU_API cudnnStatus_t cudnnBackendPopulateCudaGraph(cudnnHandle_t handle,
     cudnnBackendDescriptor_t executionPlan, cudnnBackendDescriptor_t variantPack,
     cudaGraph_t graph)
 {
-    return no_native_graph(handle, executionPlan, variantPack, graph);
+    return native_graph(handle, executionPlan, variantPack, graph, 0);
 }
 
 EMU_API cudnnStatus_t cudnnBackendUpdateCudaGraph(cudnnHandle_t handle,
     cudnnBackendDescriptor_t executionPlan, cudnnBackendDescriptor_t variantPack,
     cudaGraph_t graph)
 {
-    return no_native_graph(handle, executionPlan, variantPack, graph);
+    return native_graph(handle, executionPlan, variantPack, graph, 1);
 }
+

@@ -59,6 +59,17 @@ EMU_API CUresult emu_stream_record(CUstream stream, emu_op_fn run,
 /* Memory transfers with cudaMemcpyKind semantics (0 H2H, 1 H2D, 2 D2H,
  * 3 D2D, 4 default: decided from the pointers). Synchronous forms count a
  * host synchronization of the legacy stream. */
+/* A library that puts its work into a graph itself, as
+ * cudnnBackendPopulateCudaGraph does: appends a node running run(copy of
+ * arg) to graph (cuGraphCreate's or a capture's). */
+EMU_API CUresult emu_graph_append(CUgraph graph, emu_op_fn run, const void *arg, size_t size);
+/* cudnnBackendUpdateCudaGraph's side: the first node of graph that runs
+ * `run` and for which same(its argument, arg) is true gets arg instead;
+ * CUDA_ERROR_NOT_FOUND when there is none. The executable graphs already
+ * made from graph keep what they had. */
+EMU_API CUresult emu_graph_update(CUgraph graph, emu_op_fn run,
+                                  int (*same)(const void *node_arg, const void *arg),
+                                  const void *arg, size_t size);
 EMU_API CUresult emu_memcpy(void *dst, const void *src, size_t bytes, int kind,
                             CUstream stream, int async);
 /* The same for height rows of width bytes, each end with its own pitch;

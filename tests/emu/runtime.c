@@ -266,6 +266,12 @@ EMU_API cudaError_t cudaStreamIsCapturing(cudaStream_t stream,
     return ret_cu(cuStreamIsCapturing(stream, (CUstreamCaptureStatus *)pCaptureStatus));
 }
 
+EMU_API cudaError_t cudaGraphCreate(cudaGraph_t *pGraph, unsigned int flags)
+{
+    ENTER();
+    return ret_cu(cuGraphCreate(pGraph, flags));
+}
+
 EMU_API cudaError_t cudaGraphInstantiate(cudaGraphExec_t *pGraphExec, cudaGraph_t graph,
                                          unsigned long long flags)
 {

@@ -79,6 +79,7 @@ struct node {
     emu_op_fn run;
     void (*release)(void *arg);
     void *arg;
+    size_t size;
 };
 
 /* Node lists are immutable once captured, so a graph and the executable
@@ -133,7 +134,7 @@ static int nodes_append(struct nodes *ns, emu_op_fn run, void (*release)(void *)
         return -1;
     }
     memcpy(copy, arg, size);
-    *n = (struct node){ NULL, run, release, copy };
+    *n = (struct node){ NULL, run, release, copy, size };
     if (ns->tail)
         ns->tail->next = n;
     else
@@ -461,6 +462,70 @@ EMU_API CUresult cuGraphLaunch(CUgraphExec exec, CUstream stream)
             return r;
     }
     return nodes_run(exec->nodes);
+}
+
+EMU_API CUresult cuGraphCreate(CUgraph *graph, unsigned flags)
+{
+    CUresult r = drv_need_ctx();
+    if (r)
+        return r;
+    if (!graph || flags)
+        return CUDA_ERROR_INVALID_VALUE;
+    return (*graph = graph_new()) ? CUDA_SUCCESS : CUDA_ERROR_OUT_OF_MEMORY;
+}
+
+/* A graph changed after it was instantiated keeps its executable graphs
+ * as they were: the node list they share is copied first. A child graph's
+ * node holds a reference it cannot copy: such a list stays shared, and the
+ * change is refused. */
+static CUresult own_nodes(struct CUgraph_st *g)
+{
+    if (atomic_load(&g->nodes->refs) == 1)
+        return CUDA_SUCCESS;
+    struct nodes *copy = calloc(1, sizeof *copy);
+    if (!copy)
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    atomic_init(&copy->refs, 1);
+    for (struct node *n = g->nodes->head; n; n = n->next) {
+        if (n->release || nodes_append(copy, n->run, NULL, n->arg, n->size)) {
+            nodes_release(copy);
+            return n->release ? CUDA_ERROR_NOT_SUPPORTED : CUDA_ERROR_OUT_OF_MEMORY;
+        }
+    }
+    nodes_release(g->nodes);
+    g->nodes = copy;
+    return CUDA_SUCCESS;
+}
+
+EMU_API CUresult emu_graph_append(CUgraph graph, emu_op_fn run, const void *arg, size_t size)
+{
+    if (!graph || graph->magic != EMU_GRAPH_MAGIC || !run)
+        return CUDA_ERROR_INVALID_VALUE;
+    pthread_mutex_lock(&cap_lock);
+    CUresult r = own_nodes(graph);
+    if (!r && nodes_append(graph->nodes, run, NULL, arg, size))
+        r = CUDA_ERROR_OUT_OF_MEMORY;
+    pthread_mutex_unlock(&cap_lock);
+    return r;
+}
+
+EMU_API CUresult emu_graph_update(CUgraph graph, emu_op_fn run,
+                                  int (*same)(const void *node_arg, const void *arg),
+                                  const void *arg, size_t size)
+{
+    if (!graph || graph->magic != EMU_GRAPH_MAGIC || !run || !same)
+        return CUDA_ERROR_INVALID_VALUE;
+    pthread_mutex_lock(&cap_lock);
+    CUresult r = own_nodes(graph);
+    struct node *n = graph->nodes->head;
+    for (; !r && n && !(n->run == run && n->size == size && same(n->arg, arg)); n = n->next)
+        ;
+    if (!r && !n)
+        r = CUDA_ERROR_NOT_FOUND;
+    if (!r)
+        memcpy(n->arg, arg, size);
+    pthread_mutex_unlock(&cap_lock);
+    return r;
 }
 
 EMU_API CUresult cuGraphDestroy(CUgraph graph)

@@ -777,6 +777,63 @@ START_TEST(check_off_and_shim_off)
 }
 END_TEST
 
+/* cuDNN putting a plan into the program's CUDA graph itself
+ * (cudnnBackendPopulateCudaGraph, then cudnnBackendUpdateCudaGraph with
+ * the program's pack in the second case): the plan's descriptor is still
+ * upcast (the graph sums in FP32), the calls are described as an Execute
+ * is, and the output, which no scan can follow into that graph, is counted
+ * as skipped_native_graph with one warning, never reported, even when it
+ * overflows. With checks off, nothing is counted or said. */
+START_TEST(native_graph)
+{
+    int update = _i;
+    hr_app plain, shim;
+#define NATIVE(...) (update ? ARGS("--op", "graph-matmul", "--native-graph", "update", __VA_ARGS__) \
+                            : ARGS("--op", "graph-matmul", "--native-graph", __VA_ARGS__))
+    run(&plain, 0, NULL, NATIVE("--r", "4096"));
+    ASSERT_OK(&plain);
+    ASSERT_KV(&plain, "out0", HALF_SUM); /* the update put the program's buffer in the node */
+    run(&shim, 1, ENV(TRACE), NATIVE("--r", "4096"));
+    ASSERT_OK(&shim);
+    ASSERT_KV(&shim, "out0", FLOAT_SUM);
+    const char *apis[] = { "cudnnBackendPopulateCudaGraph", "cudnnBackendUpdateCudaGraph" };
+    for (int i = 0; i <= update; i++) {
+        const char *rec = api_record(&shim, "call", apis[i]);
+        ASSERT_JNUM(rec, "status", 0);
+        ASSERT_JNUM(rec, "k", 4096);
+        ASSERT_JSTR(rec, "ctype", "CUDNN_DATA_HALF");
+        assert_compute(rec, "CUDNN_DATA_HALF", "CUDNN_DATA_FLOAT", "upcast");
+        ck_assert_double_eq(api_summary(&shim, apis[i], "calls"), 1);
+        ck_assert_double_eq(api_summary(&shim, apis[i], "checked"), 0);
+    }
+    ck_assert_double_eq(hr_json_num(summary_record(&shim), "checks.skipped_native_graph"),
+                        1 + update);
+    ck_assert_double_eq(hr_json_num(summary_record(&shim), "checks.checked"), 0);
+    ck_assert_uint_eq(hr_log_count(&shim.log, "warn"), 1);
+    ck_assert_msg(strstr(hr_log_find(&shim.log, "warn", 0), "skipped_native_graph") != NULL,
+                  "%s", hr_log_dump(&shim.log));
+    hr_app_free(&plain);
+    hr_app_free(&shim);
+
+    /* 4096 products of 400: +Inf in the FP16 output, unreported */
+    run(&shim, 1, NULL, NATIVE("--r", "4096", "--value", "20", "--bvalue", "20"));
+    ASSERT_OK(&shim);
+    ASSERT_KV(&shim, "inf", 1);
+    ck_assert_uint_eq(hr_log_count(&shim.log, "nonfinite"), 0);
+    ck_assert_double_eq(hr_json_num(summary_record(&shim), "checks.skipped_native_graph"),
+                        1 + update);
+    hr_app_free(&shim);
+
+    run(&shim, 1, ENV("SAFEHALF_CHECK=off"), NATIVE("--r", "4096"));
+    ASSERT_OK(&shim);
+    ASSERT_KV(&shim, "out0", FLOAT_SUM);
+    ck_assert_double_eq(hr_json_num(summary_record(&shim), "checks.skipped_native_graph"), 0);
+    ck_assert_uint_eq(hr_log_count(&shim.log, "warn"), 0);
+    hr_app_free(&shim);
+#undef NATIVE
+}
+END_TEST
+
 int main(void)
 {
     hr_env_path("SH_LIB");
@@ -806,6 +863,7 @@ int main(void)
     tcase_add_test(t, bias_act);
     tcase_add_test(t, override_shapes);
     tcase_add_test(t, check_off_and_shim_off);
+    tcase_add_loop_test(t, native_graph, 0, 2);
     suite_add_tcase(s, t);
     return hr_run_suites(srunner_create(s));
 }

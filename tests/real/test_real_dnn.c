@@ -84,6 +84,31 @@ START_TEST(status_passthrough)
 }
 END_TEST
 
+/* cuDNN's native CUDA graph calls with a NULL handle: the library's own
+ * status, with the shim as without, recorded as the call's. */
+START_TEST(native_graph_passthrough)
+{
+    hr_app a, b;
+    hr_app_opts plain = { .shim = 0, .emu = 0, .env = ENV("SAFEHALF_LOG_LEVEL=trace") };
+    hr_app_opts shim = { .shim = 1, .emu = 0, .env = ENV("SAFEHALF_LOG_LEVEL=trace") };
+    hr_app_run(&a, &plain, "dnn_app", ARGS("--op", "native-null"));
+    hr_app_run(&b, &shim, "dnn_app", ARGS("--op", "native-null"));
+    ck_assert_msg(a.r.exit_code == 0, "%s", hr_describe(&a.r));
+    ck_assert_msg(strcmp(a.r.out, b.r.out) == 0, "without the shim:\n%s\nwith:\n%s", a.r.out,
+                  b.r.out);
+    double populate = hr_kv_num(a.r.out, "populate_status");
+    double update = hr_kv_num(a.r.out, "update_status");
+    ck_assert_msg(populate != 0 && update != 0, "%s", a.r.out); /* a NULL handle is refused */
+    check_real_library(&b);
+    ASSERT_JNUM(hr_log_find_where(&b.log, "call", "api", "cudnnBackendPopulateCudaGraph"),
+                "status", populate);
+    ASSERT_JNUM(hr_log_find_where(&b.log, "call", "api", "cudnnBackendUpdateCudaGraph"),
+                "status", update);
+    hr_app_free(&a);
+    hr_app_free(&b);
+}
+END_TEST
+
 /* The descriptor call that sets HALF: rewritten to FLOAT, accepted. */
 START_TEST(descriptors_upcast)
 {
@@ -181,6 +206,7 @@ int main(void)
     tcase_add_loop_test(t, descriptors_upcast, 0, N_OPS);
     tcase_add_loop_test(t, late_set, 0, 2);
     tcase_add_loop_test(t, batchnorm_passthrough, 0, 5);
+    tcase_add_test(t, native_graph_passthrough);
     suite_add_tcase(s, t);
     return hr_run_suites(srunner_create(s));
 }

@@ -292,6 +292,27 @@ class OverflowRuns(TempDirTest):
                                                "regular file: there is no log file to summarize")
 
 
+class NativeCudnnGraph(TempDirTest):
+    def test_unchecked_outputs_counted_in_the_report(self):
+        # cuDNN putting a plan into the program's CUDA graph itself: the
+        # output overflows where no scan can follow, and the report says
+        # what went unchecked instead of nothing.
+        r = safehalf(app("dnn_app"), "--op", "graph-matmul", "--native-graph", "--value", "20",
+                     "--bvalue", "20", cwd=self.dir, env=emu_env())
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("inf=1", r.stdout)
+        self.assertIn("safehalf: no Inf/NaN found in the checked outputs\n"
+                      "safehalf: not everything was checked: skipped_native_graph = 1 (the full "
+                      "report says what each means)\n", r.stderr)
+        logs = [n for n in os.listdir(self.dir) if n.endswith(".jsonl")]
+        rep = run([SAFEHALF, "report"] + logs, cwd=self.dir)
+        self.assertEqual(rep.returncode, 0, rep.stderr)
+        self.assertIn("  skipped_native_graph = 1: cuDNN plans that cuDNN itself put into the "
+                      "program's CUDA graphs (cudnnBackendPopulateCudaGraph/UpdateCudaGraph, "
+                      "cudnn-frontend's populate_cuda_graph): their outputs were not checked",
+                      rep.stdout)
+
+
 class SignalRuns(TempDirTest):
     """tests/apps/signal_app.c: fatal-signal handlers of the program's own,
     which handle a signal and go on (a crash record that is not the end)."""

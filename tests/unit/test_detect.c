@@ -563,8 +563,8 @@ START_TEST(clean_output_no_record_and_summary)
     ck_assert(!j.overflow);
     ASSERT_HAS(buf, ",\"checks\":{\"checked\":3,\"nonfinite\":1,\"records_suppressed\":0,"
                     "\"captured\":0,\"unseen_replays\":0,\"waited_for_slot\":0,"
-                    "\"skipped_pool_full\":0,\"skipped_capture\":0,\"launch_failed\":0,"
-                    "\"lost_at_exit\":0}");
+                    "\"skipped_pool_full\":0,\"skipped_capture\":0,"
+                    "\"skipped_native_graph\":0,\"launch_failed\":0,\"lost_at_exit\":0}");
     ck_assert_uint_eq(atomic_load(&counts.checked), 3);
     ck_assert_uint_eq(atomic_load(&counts.nonfinite), 1);
 }
@@ -1343,6 +1343,27 @@ END_TEST
 
 /* ---- 11. sh_check_wanted ------------------------------------------------------------------- */
 
+/* Outputs cuDNN put into a CUDA graph itself: counted once per call whose
+ * outputs the policy would check (a 16-bit one among them, checks on), said
+ * once; never a scan or a record. */
+START_TEST(native_graph_counted)
+{
+    static const int half_and_float[] = { SH_R_32F, SH_R_16F }, float_only[] = { SH_R_32F };
+    sh_check_native_graph("cudnnBackendPopulateCudaGraph", half_and_float, 2);
+    sh_check_native_graph("cudnnBackendUpdateCudaGraph", half_and_float, 2);
+    sh_check_native_graph("cudnnBackendPopulateCudaGraph", float_only, 1);
+    sh_check_native_graph("cudnnBackendPopulateCudaGraph", half_and_float, 0);
+    sh_policy.check = SH_CHECK_OFF;
+    sh_check_native_graph("cudnnBackendPopulateCudaGraph", half_and_float, 2);
+    sh_policy.check = SH_CHECK_ALL;
+    ASSERT_SUM("skipped_native_graph", 2);
+    ASSERT_SUM("checked", 0);
+    ck_assert_int_eq(count_ev("warn"), 1);
+    ASSERT_HAS(nth_ev("warn", 0), "cudnnBackendPopulateCudaGraph: cuDNN put a plan's kernels");
+    ck_assert_int_eq(fake_gpu_run(-1), 0); /* nothing launched */
+}
+END_TEST
+
 START_TEST(wanted_sampling)
 {
     sh_policy.check = SH_CHECK_EVERY;
@@ -1666,6 +1687,7 @@ int main(void)
     tcase_set_timeout(t, 30);
     tcase_add_test(t, finished_scan_one_record);
     tcase_add_test(t, clean_output_no_record_and_summary);
+    tcase_add_test(t, native_graph_counted);
     tcase_add_test(t, not_run_not_reported);
     tcase_add_test(t, flush_waits_for_the_gpu);
     tcase_add_test(t, never_run_lost_at_exit);
