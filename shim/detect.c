@@ -616,7 +616,7 @@ void sh_check_native_graph(const char *api, const int *ctypes, int n)
 {
     bool wanted = false;
     for (int i = 0; i < n && !wanted; i++)
-        wanted = sh_policy.check != SH_CHECK_OFF && sh_decide_check(&sh_policy, ctypes[i], 0);
+        wanted = sh_decide_check(&sh_policy, ctypes[i], 0);
     if (!wanted)
         return;
     atomic_fetch_add(&n_skipped_native_graph, 1);
