@@ -20,6 +20,17 @@ static inline int hr_run_suites(SRunner *sr)
     return failed ? 1 : 0;
 }
 
+/* A test's one suite and its one test case, both called name, the case
+ * given timeout_s: the case, to add the tests to. */
+static inline TCase *hr_one_case(const char *name, int timeout_s, Suite **suite)
+{
+    *suite = suite_create(name);
+    TCase *t = tcase_create(name);
+    tcase_set_timeout(t, timeout_s);
+    suite_add_tcase(*suite, t);
+    return t;
+}
+
 #define ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
 #define ENV(...) ((const char *const[]){ __VA_ARGS__, NULL })
 

@@ -39,6 +39,15 @@ static void check_crash(const char *rec, int sig, const char *name, int sent)
         ASSERT_JSTR(rec, "addr", "0x0");
 }
 
+/* The log's one crash record, checked as above; it is returned. */
+static const char *check_only_crash(const hr_app *a, int sig, const char *name, int sent)
+{
+    ck_assert_msg(hr_log_count(&a->log, "crash") == 1, "%s", hr_log_dump(&a->log));
+    const char *rec = hr_log_find(&a->log, "crash", 0);
+    check_crash(rec, sig, name, sent);
+    return rec;
+}
+
 /* A signal the program's own handler handles: one crash record, the
  * program goes on (another call, from another call site: a site record of
  * the same thread) and exits 0 with its summary. */
@@ -50,9 +59,7 @@ START_TEST(survived_signal_then_summary)
     ASSERT_KV(&a, "handled_ABRT", 1);
     ASSERT_KV(&a, "gemm2", 0);
     ASSERT_KV(&a, "c0", 4);
-    ck_assert_uint_eq(hr_log_count(&a.log, "crash"), 1);
-    const char *crash = hr_log_find(&a.log, "crash", 0);
-    check_crash(crash, SIGABRT, "SIGABRT", 1);
+    const char *crash = check_only_crash(&a, SIGABRT, "SIGABRT", 1);
     size_t at = line_of(&a, "crash", 0), site2 = line_of(&a, "site", 1);
     ck_assert_msg(at < site2 && site2 < line_of(&a, "summary", 0), "%s", hr_log_dump(&a.log));
     ck_assert_msg(hr_json_num(a.log.lines[site2], "tid") == hr_json_num(crash, "tid"), "%s",
@@ -104,8 +111,7 @@ START_TEST(fault_that_comes_back_is_recorded_once)
     hr_app a;
     run(&a, ARGS("return:SEGV:50", "gemm", "segv"));
     ASSERT_KILLED_BY(&a, SIGSEGV);
-    ck_assert_msg(hr_log_count(&a.log, "crash") == 1, "%s", hr_log_dump(&a.log));
-    check_crash(hr_log_find(&a.log, "crash", 0), SIGSEGV, "SIGSEGV", 0);
+    check_only_crash(&a, SIGSEGV, "SIGSEGV", 0);
     hr_app_free(&a);
 }
 END_TEST
@@ -134,8 +140,7 @@ START_TEST(abort_through_a_handler_that_returns)
     hr_app a;
     run(&a, ARGS("return:ABRT", "gemm", "abort"));
     ASSERT_KILLED_BY(&a, SIGABRT);
-    ck_assert_msg(hr_log_count(&a.log, "crash") == 1, "%s", hr_log_dump(&a.log));
-    check_crash(hr_log_find(&a.log, "crash", 0), SIGABRT, "SIGABRT", 1);
+    check_only_crash(&a, SIGABRT, "SIGABRT", 1);
     ck_assert_uint_eq(hr_log_count(&a.log, "summary"), 0);
     hr_app_free(&a);
 }
@@ -148,8 +153,7 @@ START_TEST(ignored_fault_still_ends_the_process)
     hr_app a;
     run(&a, ARGS("ignore:SEGV", "gemm", "segv"));
     ASSERT_KILLED_BY(&a, SIGSEGV);
-    ck_assert_msg(hr_log_count(&a.log, "crash") == 1, "%s", hr_log_dump(&a.log));
-    check_crash(hr_log_find(&a.log, "crash", 0), SIGSEGV, "SIGSEGV", 0);
+    check_only_crash(&a, SIGSEGV, "SIGSEGV", 0);
     hr_app_free(&a);
 }
 END_TEST
@@ -159,9 +163,8 @@ int main(void)
     hr_env_path("SH_LIB");
     hr_env_path("SH_EMU_DIR");
     hr_env_path("SH_APPS_DIR");
-    Suite *s = suite_create("crash");
-    TCase *t = tcase_create("crash");
-    tcase_set_timeout(t, 120);
+    Suite *s;
+    TCase *t = hr_one_case("crash", 120, &s);
     tcase_add_test(t, survived_signal_then_summary);
     tcase_add_test(t, fatal_signal_after_a_survived_one);
     tcase_add_test(t, same_fault_after_a_siglongjmp);
@@ -169,6 +172,5 @@ int main(void)
     tcase_add_test(t, at_most_eight_crash_records);
     tcase_add_test(t, abort_through_a_handler_that_returns);
     tcase_add_test(t, ignored_fault_still_ends_the_process);
-    suite_add_tcase(s, t);
     return hr_run_suites(srunner_create(s));
 }

@@ -839,9 +839,8 @@ int main(void)
     hr_env_path("SH_LIB");
     hr_env_path("SH_EMU_DIR");
     hr_env_path("SH_APPS_DIR");
-    Suite *s = suite_create("cudnn");
-    TCase *t = tcase_create("cudnn");
-    tcase_set_timeout(t, 300);
+    Suite *s;
+    TCase *t = hr_one_case("cudnn", 300, &s);
     tcase_add_loop_test(t, conv_upcast, 0, 5);
     tcase_add_test(t, reduce_upcast);
     tcase_add_test(t, optensor_upcast);
@@ -864,6 +863,5 @@ int main(void)
     tcase_add_test(t, override_shapes);
     tcase_add_test(t, check_off_and_shim_off);
     tcase_add_loop_test(t, native_graph, 0, 2);
-    suite_add_tcase(s, t);
     return hr_run_suites(srunner_create(s));
 }

@@ -279,9 +279,8 @@ int main(void)
     hr_env_path("SH_LIB");
     hr_env_path("SH_EMU_DIR");
     hr_env_path("SH_APPS_DIR");
-    Suite *s = suite_create("cudnn-bn");
-    TCase *t = tcase_create("cudnn-bn");
-    tcase_set_timeout(t, 120);
+    Suite *s;
+    TCase *t = hr_one_case("cudnn-bn", 120, &s);
     tcase_add_loop_test(t, described_and_checked, 0, N_CASES);
     tcase_add_loop_test(t, overflow_made_here, 0, N_CASES);
     tcase_add_test(t, running_variance);
@@ -289,6 +288,5 @@ int main(void)
     tcase_add_test(t, beta_and_saturate);
     tcase_add_test(t, data_types);
     tcase_add_test(t, check_off);
-    suite_add_tcase(s, t);
     return hr_run_suites(srunner_create(s));
 }

@@ -791,9 +791,8 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("lt");
-    TCase *t = tcase_create("lt");
-    tcase_set_timeout(t, 120);
+    Suite *s;
+    TCase *t = hr_one_case("lt", 120, &s);
     tcase_add_loop_test(t, fp16_compute_upcast, 0, 4);
     tcase_add_test(t, device_scalars_on_fresh_thread);
     tcase_add_test(t, pedantic_stays_pedantic);
@@ -817,6 +816,5 @@ int main(void)
     tcase_add_loop_test(t, pointer_array_batches, 0, 3);
     tcase_add_test(t, cublas_handle);
     tcase_add_test(t, policy_knobs);
-    suite_add_tcase(s, t);
     return hr_run_suites(srunner_create(s));
 }

@@ -454,9 +454,8 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("pysite");
-    TCase *t = tcase_create("pysite");
-    tcase_set_timeout(t, 120);
+    Suite *s;
+    TCase *t = hr_one_case("pysite", 120, &s);
     tcase_add_test(t, site_with_gil_released);
     tcase_add_test(t, site_through_own_handle);
     tcase_add_test(t, site_with_gil_held);
@@ -473,6 +472,5 @@ int main(void)
     tcase_add_test(t, counts_on_crash);
     tcase_add_test(t, killed_keeps_records);
     tcase_add_test(t, run_id_and_rank);
-    suite_add_tcase(s, t);
     return hr_run_suites(srunner_create(s));
 }

@@ -448,9 +448,8 @@ int main(void)
     hr_env_path("SH_LIB");
     hr_env_path("SH_EMU_DIR");
     hr_env_path("SH_APPS_DIR");
-    Suite *s = suite_create("reduce");
-    TCase *t = tcase_create("reduce");
-    tcase_set_timeout(t, 300);
+    Suite *s;
+    TCase *t = hr_one_case("reduce", 300, &s);
     tcase_add_loop_test(t, dot_upcast, 0, 4);
     tcase_add_loop_test(t, nrm2_upcast, 0, 2);
     tcase_add_loop_test(t, axpy_upcast, 0, 4);
@@ -462,6 +461,5 @@ int main(void)
     tcase_add_test(t, axpy_overflow);
     tcase_add_test(t, inputs_and_saturate);
     tcase_add_test(t, counts_per_api);
-    suite_add_tcase(s, t);
     return hr_run_suites(srunner_create(s));
 }

@@ -339,15 +339,13 @@ int main(void)
 {
     hr_env_path("SH_LIB");
     hr_env_path("SH_APPS_DIR");
-    Suite *s = suite_create("real");
-    TCase *t = tcase_create("real");
-    tcase_set_timeout(t, 110);
+    Suite *s;
+    TCase *t = hr_one_case("real", 110, &s);
     tcase_add_test(t, status_passthrough);
     tcase_add_test(t, reduce_exec16f);
     tcase_add_test(t, plugin_rtld_local);
     tcase_add_test(t, dlsym_lookups_followed);
     tcase_add_loop_test(t, apps_unchanged, 0, 5);
     tcase_add_loop_test(t, failed_run_prints_no_figures, 0, 4);
-    suite_add_tcase(s, t);
     return hr_run_suites(srunner_create(s));
 }

@@ -199,14 +199,12 @@ int main(void)
 {
     hr_env_path("SH_LIB");
     hr_env_path("SH_APPS_DIR");
-    Suite *s = suite_create("real-cudnn");
-    TCase *t = tcase_create("real-cudnn");
-    tcase_set_timeout(t, 120);
+    Suite *s;
+    TCase *t = hr_one_case("real-cudnn", 120, &s);
     tcase_add_loop_test(t, status_passthrough, 0, N_OPS);
     tcase_add_loop_test(t, descriptors_upcast, 0, N_OPS);
     tcase_add_loop_test(t, late_set, 0, 2);
     tcase_add_loop_test(t, batchnorm_passthrough, 0, 5);
     tcase_add_test(t, native_graph_passthrough);
-    suite_add_tcase(s, t);
     return hr_run_suites(srunner_create(s));
 }

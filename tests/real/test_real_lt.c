@@ -128,11 +128,9 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("real-cublaslt");
-    TCase *t = tcase_create("real-cublaslt");
-    tcase_set_timeout(t, 60);
+    Suite *s;
+    TCase *t = hr_one_case("real-cublaslt", 60, &s);
     tcase_add_test(t, status_passthrough);
     tcase_add_test(t, off_is_untouched);
-    suite_add_tcase(s, t);
     return hr_run_suites(srunner_create(s));
 }
