@@ -41,6 +41,14 @@ struct sh_scan_result {
 };
 
 #define SH_SCAN_NONE 0xffffffffffffffffull
+/* Partial results in the kernels' own device memory (scan.cu): a launch
+ * with a partial index gathers there and writes the result once, from its
+ * last block, which is what keeps a scan into mapped host memory cheap. A
+ * partial may serve one launch at a time; SH_SCAN_NO_PARTIAL asks for none
+ * (every block then updates the result itself). The shim gives each result
+ * of its pool the index of its place in the pool. */
+#define SH_SCAN_NPARTIALS 12288u
+#define SH_SCAN_NO_PARTIAL 0xffffffffu
 
 /* Element types of the kernels and twins. */
 enum sh_scan_type { SH_SCAN_F16 = 0, SH_SCAN_BF16 = 1, SH_SCAN_F32 = 2 };

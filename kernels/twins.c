@@ -27,7 +27,8 @@ static void launch_scalars_h2f(void **params, sh_xlate_fn xlate)
 
 #define P8 sizeof(void *)
 #define U8 sizeof(unsigned long long)
-#define SCAN_ARGS 8, { P8, P8, U8, U8, U8, U8, U8, P8 }
+#define U4 sizeof(unsigned int)
+#define SCAN_ARGS 9, { P8, P8, U8, U8, U8, U8, U8, P8, U4 }
 
 static const struct sh_twin twins[] = {
     { "safehalf_scalars_h2f", launch_scalars_h2f, 3, { P8, P8, P8 } },

@@ -37,12 +37,16 @@ const struct sh_twin *sh_twin_find(const char *name);
 void sh_ref_scalars_h2f(const uint16_t *alpha, const uint16_t *beta, float *out);
 
 /* Inf/NaN scan and Inf saturation (scan.cu; layout and result in scan.h).
- * Kernels, all with 8 parameters of 8 bytes:
+ * Kernels, all with 9 parameters:
  *   safehalf_scan_{f16,bf16,f32}(const void *base, const void *const *ptr_array,
- *       unsigned long long rows, cols, ld, stride, batch, struct sh_scan_result *out)
+ *       unsigned long long rows, cols, ld, stride, batch, struct sh_scan_result *out,
+ *       unsigned int partial)
  *   safehalf_saturate_{f16,bf16}(void *base, void *const *ptr_array,
  *       unsigned long long rows, cols, ld, stride, batch,
- *       struct sh_scan_result *out)    out may be NULL: saturate only
+ *       struct sh_scan_result *out,    out may be NULL: saturate only
+ *       unsigned int partial)
+ * The partial (scan.h) changes how the kernels gather, not what they leave:
+ * the twins have no use for it.
  * and safehalf_scan_init(struct sh_scan_result *out): sh_scan_result_init
  * except that the generation goes up by one (scan.h).
  *

@@ -60,6 +60,7 @@ static struct slot slots[NALL];
 /* Host view of the results (mmap'd, registered with the driver); NULL
  * until the first check needs them. */
 static struct sh_scan_result *_Atomic results;
+_Static_assert(NALL * NRES <= SH_SCAN_NPARTIALS, "a partial for every result of the pool");
 #define RESULTS_BYTES (((sizeof(struct sh_scan_result) * NRES * NALL) + 4095) & ~(size_t)4095)
 static atomic_int pool_state; /* 0 not yet, 1 ready, -1 unusable */
 /* Their device address as last asked of the driver. */
@@ -564,12 +565,14 @@ static enum sh_kernel kernel_for(enum sh_scan_type t, bool output)
     }
 }
 
-static int launch_scan(const struct sh_matrix *m, bool output, void *out, void *stream)
+/* index: the result's place in the pool, which names its partial (scan.h). */
+static int launch_scan(const struct sh_matrix *m, bool output, void *out, unsigned index,
+                       void *stream)
 {
     unsigned grid, block;
     sh_scan_launch_dims(m->rows * m->cols * m->batch, &grid, &block);
     void *params[] = { (void *)&m->base, (void *)&m->ptrs, (void *)&m->rows, (void *)&m->cols,
-                       (void *)&m->ld,   (void *)&m->stride, (void *)&m->batch, &out };
+                       (void *)&m->ld,   (void *)&m->stride, (void *)&m->batch, &out, &index };
     return sh_driver_launch(kernel_for(m->type, output), grid, block, stream, params);
 }
 
@@ -693,7 +696,7 @@ void sh_check_submit(const struct sh_check_call *c)
         if (captured)
             err = sh_driver_launch(SH_K_SCAN_INIT, 1, 1, c->stream, init_params);
         if (!err)
-            err = launch_scan(m, r == 0, out, c->stream);
+            err = launch_scan(m, r == 0, out, (unsigned)(s * NRES + r), c->stream);
         launched += !err;
     }
     if (err) {

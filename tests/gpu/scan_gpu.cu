@@ -179,26 +179,29 @@ static const struct {
 
 static void launch(int k, unsigned grid, unsigned block, cudaStream_t s, void *base,
                    void *const *ptrs, u64 rows, u64 cols, u64 ld, u64 stride, u64 batch,
-                   sh_scan_result *out)
+                   sh_scan_result *out, u32 partial = SH_SCAN_NO_PARTIAL)
 {
     const void *const *cptrs = (const void *const *)ptrs;
     switch (k) {
     case K_SCAN_F16:
-        safehalf_scan_f16<<<grid, block, 0, s>>>(base, cptrs, rows, cols, ld, stride, batch, out);
+        safehalf_scan_f16<<<grid, block, 0, s>>>(base, cptrs, rows, cols, ld, stride, batch, out,
+                                                  partial);
         break;
     case K_SCAN_BF16:
-        safehalf_scan_bf16<<<grid, block, 0, s>>>(base, cptrs, rows, cols, ld, stride, batch, out);
+        safehalf_scan_bf16<<<grid, block, 0, s>>>(base, cptrs, rows, cols, ld, stride, batch, out,
+                                                  partial);
         break;
     case K_SCAN_F32:
-        safehalf_scan_f32<<<grid, block, 0, s>>>(base, cptrs, rows, cols, ld, stride, batch, out);
+        safehalf_scan_f32<<<grid, block, 0, s>>>(base, cptrs, rows, cols, ld, stride, batch, out,
+                                                  partial);
         break;
     case K_SAT_F16:
         safehalf_saturate_f16<<<grid, block, 0, s>>>(base, ptrs, rows, cols, ld, stride, batch,
-                                                     out);
+                                                     out, partial);
         break;
     case K_SAT_BF16:
         safehalf_saturate_bf16<<<grid, block, 0, s>>>(base, ptrs, rows, cols, ld, stride, batch,
-                                                      out);
+                                                      out, partial);
         break;
     case K_INIT:
         safehalf_scan_init<<<grid, block, 0, s>>>(out);
@@ -390,6 +393,7 @@ struct Case {
     int kernel, index;
     u64 rows, cols, ld, stride, batch;
     bool ptrs, mapped, out_null, accumulate, poison;
+    u32 partial;                 // SH_SCAN_NO_PARTIAL, or the partial the launch gathers in
     int values, bads;
     std::vector<u64> off;        // element offset of matrix b in the arena
     u64 elems;                   // arena size, elements
@@ -523,6 +527,8 @@ static Case make_case(u64 seed, int kernel, int index)
     }
     c.mapped = r.pct(35);
     c.out_null = kernels[kernel].sat && r.pct(10);
+    // The shim always names a partial; without one is the kernels' other way.
+    c.partial = r.pct(30) ? SH_SCAN_NO_PARTIAL : (u32)r.below(SH_SCAN_NPARTIALS);
     return c;
 }
 
@@ -554,10 +560,14 @@ static void print_case(const Case &c, u64 seed, unsigned grid, unsigned block)
     printf("  offsets(elements)=");
     for (u64 b = 0; b < c.batch; b++)
         printf("%s%llu", b ? "," : "", c.off[b]);
-    printf(" arena=%llu values=%s bads=%d padding=%s result=%s%s%s\n", c.elems,
+    printf(" arena=%llu values=%s bads=%d padding=%s result=%s%s%s", c.elems,
            vnames[c.values], c.bads, c.poison ? "poisoned" : "finite",
            c.mapped ? "mapped" : "device", c.accumulate ? ",accumulating" : "",
            c.out_null ? ",out=NULL" : "");
+    if (c.partial == SH_SCAN_NO_PARTIAL)
+        printf(" partial=none\n");
+    else
+        printf(" partial=%u\n", c.partial);
 }
 
 static void print_result_diff(const sh_scan_result &got, const sh_scan_result &want)
@@ -608,6 +618,18 @@ static std::string where(const Case &c, u64 e)
     return "data";
 }
 
+// A partial must be all zero between launches (scan.cu): the next launch
+// that names it starts from there.
+static bool partial_clear(u32 partial)
+{
+    if (partial == SH_SCAN_NO_PARTIAL)
+        return true;
+    sh_scan_result p, zero;
+    memset(&zero, 0, sizeof zero);
+    CK(cudaMemcpyFromSymbol(&p, sh_scan_partials, sizeof p, partial * sizeof p));
+    return memcmp(&p, &zero, sizeof p) == 0;
+}
+
 // One scan or saturate case: the twin once, then the kernel with each shape.
 static void verify_scan_case(Gpu &g, u64 seed, int kernel, int index, Tally &t)
 {
@@ -655,7 +677,7 @@ static void verify_scan_case(Gpu &g, u64 seed, int kernel, int index, Tally &t)
         sh_scan_result *out = g.put_result(c.mapped, c.res0);
         launch(kernel, s.grid, s.block, g.stream, c.ptrs ? nullptr : dptrs[0],
                c.ptrs ? g.ptrs : nullptr, c.rows, c.cols, c.ld, c.stride, c.batch,
-               c.out_null ? nullptr : out);
+               c.out_null ? nullptr : out, c.partial);
         wait_stream(g.stream, what);
         g.get(got.data(), g.arena, bytes, what);
         sh_scan_result slots[SLOTS];
@@ -664,8 +686,8 @@ static void verify_scan_case(Gpu &g, u64 seed, int kernel, int index, Tally &t)
         // With out = NULL the slot must still hold what was put there.
         const sh_scan_result &want_slot = c.out_null ? c.res0 : want_res;
         bool res_ok = same_result(slots[1], want_slot), can_ok = canaries_intact(slots);
-        bool mem_ok = got == want;
-        if (res_ok && can_ok && mem_ok)
+        bool mem_ok = got == want, part_ok = partial_clear(c.partial);
+        if (res_ok && can_ok && mem_ok && part_ok)
             continue;
         bad = true;
         if (shown || !t.show())
@@ -675,6 +697,8 @@ static void verify_scan_case(Gpu &g, u64 seed, int kernel, int index, Tally &t)
         print_result_diff(slots[1], want_slot);
         if (!can_ok)
             printf("  the slots next to the result were written\n");
+        if (!part_ok)
+            printf("  the partial was not left all zero\n");
         if (!mem_ok) {
             u64 n = 0, first = 0;
             for (u64 e = 0; e < c.elems; e++)
@@ -746,9 +770,19 @@ static void verify_init_case(Gpu &g, u64 seed, int index, Tally &t)
             snprintf(buf, sizeof buf, "%sinit<<<%u,%u>>>", i ? " " : "", s.grid, s.block);
             seq += buf;
         } else {
-            launch(K_SCAN_F16, dgrid, dblock, g.stream, g.arena, nullptr, n, 1, n, n, 1, out);
+            u32 partial = r.pct(50) ? SH_SCAN_NO_PARTIAL : (u32)r.below(SH_SCAN_NPARTIALS);
+            launch(K_SCAN_F16, dgrid, dblock, g.stream, g.arena, nullptr, n, 1, n, n, 1, out,
+                   partial);
             sh_ref_scan(SH_SCAN_F16, data.data(), nullptr, n, 1, n, n, 1, &want);
-            seq += " scan_f16";
+            seq += partial == SH_SCAN_NO_PARTIAL ? " scan_f16" : " scan_f16(partial)";
+            if (!partial_clear(partial)) {
+                bad = true;
+                if (t.show())
+                    printf("mismatch kernel=safehalf_scan_init case=%d (rerun: scan_gpu verify "
+                           "--seed %llu --kernel safehalf_scan_init --case %d)\n  partial %u "
+                           "not left all zero after: %s\n",
+                           index, seed, index, partial, seq.c_str());
+            }
         }
         char what[96];
         snprintf(what, sizeof what, "safehalf_scan_init case %d (seed %llu) step %d", index, seed,
@@ -858,7 +892,7 @@ __global__ void fill_f16(unsigned short *p, u64 n)
 struct Row {
     u64 mib;
     unsigned grid, block;
-    double copy_ms, scan_dev_ms, scan_map_ms, sat_ms;
+    double copy_ms, scan_dev_ms, scan_map_ms, scan_direct_ms, sat_ms;
 };
 
 static bool result_clean(const sh_scan_result &r)
@@ -964,7 +998,14 @@ static int bandwidth(int argc, char **argv)
             launch(K_SCAN_F16, row.grid, row.block, s, src, nullptr, nrows, ncols, nrows,
                    nrows * ncols, 1, res_dev);
         });
+        // As the shim launches it: mapped result, gathered in a partial.
         row.scan_map_ms = time_ms([&] {
+            launch(K_SCAN_F16, row.grid, row.block, s, src, nullptr, nrows, ncols, nrows,
+                   nrows * ncols, 1, res_map_dev, 0);
+        });
+        // Every block's atomics straight to the mapped result: what the
+        // partials avoid.
+        row.scan_direct_ms = time_ms([&] {
             launch(K_SCAN_F16, row.grid, row.block, s, src, nullptr, nrows, ncols, nrows,
                    nrows * ncols, 1, res_map_dev);
         });
@@ -974,9 +1015,9 @@ static int bandwidth(int argc, char **argv)
         bool ok = result_clean(r_dev) && result_clean(*res_map_host);
         row.sat_ms = time_ms([&] {
             launch(K_SAT_F16, row.grid, row.block, s, src, nullptr, nrows, ncols, nrows,
-                   nrows * ncols, 1, res_map_dev);
+                   nrows * ncols, 1, res_map_dev, 0);
         });
-        ok = ok && result_clean(*res_map_host);
+        ok = ok && result_clean(*res_map_host) && partial_clear(0);
         CK(cudaFree(src));
         CK(cudaFree(dst));
         if (!ok) {
@@ -989,22 +1030,27 @@ static int bandwidth(int argc, char **argv)
         // the smaller ones.
         const Row &r = row;
         printf("size_mib=%llu copy_gbs=%.1f scan_dev_gbs=%.1f scan_mapped_gbs=%.1f "
-               "saturate_gbs=%.1f scan_vs_copy=%.3f grid=%u block=%u copy_us=%.2f "
-               "scan_dev_us=%.2f scan_mapped_us=%.2f saturate_us=%.2f\n",
+               "mapped_direct_gbs=%.1f saturate_gbs=%.1f scan_vs_copy=%.3f grid=%u block=%u "
+               "copy_us=%.2f scan_dev_us=%.2f scan_mapped_us=%.2f mapped_direct_us=%.2f "
+               "saturate_us=%.2f\n",
                r.mib, gbs(r.mib, r.copy_ms, 2), gbs(r.mib, r.scan_dev_ms, 1),
-               gbs(r.mib, r.scan_map_ms, 1), gbs(r.mib, r.sat_ms, 1),
-               gbs(r.mib, r.scan_map_ms, 1) / gbs(r.mib, r.copy_ms, 2), r.grid, r.block,
-               r.copy_ms * 1e3, r.scan_dev_ms * 1e3, r.scan_map_ms * 1e3, r.sat_ms * 1e3);
+               gbs(r.mib, r.scan_map_ms, 1), gbs(r.mib, r.scan_direct_ms, 1),
+               gbs(r.mib, r.sat_ms, 1), gbs(r.mib, r.scan_map_ms, 1) / gbs(r.mib, r.copy_ms, 2),
+               r.grid, r.block, r.copy_ms * 1e3, r.scan_dev_ms * 1e3, r.scan_map_ms * 1e3,
+               r.scan_direct_ms * 1e3, r.sat_ms * 1e3);
         fflush(stdout);
     }
 
-    printf("\n%9s %6s %6s %10s %12s %15s %12s %12s\n", "size_MiB", "grid", "block", "copy_GB/s",
-           "scan_dev_GB/s", "scan_mapped_GB/s", "saturate_GB/s", "scan/copy");
+    // scan_mapped and saturate: as the shim launches them (mapped result,
+    // partial); mapped_direct: mapped result, no partial.
+    printf("\n%9s %6s %6s %10s %12s %15s %17s %12s %12s\n", "size_MiB", "grid", "block",
+           "copy_GB/s", "scan_dev_GB/s", "scan_mapped_GB/s", "mapped_direct_GB/s", "saturate_GB/s",
+           "scan/copy");
     for (const Row &r : rows)
-        printf("%9llu %6u %6u %10.1f %12.1f %15.1f %12.1f %12.3f\n", r.mib, r.grid, r.block,
-               gbs(r.mib, r.copy_ms, 2), gbs(r.mib, r.scan_dev_ms, 1),
-               gbs(r.mib, r.scan_map_ms, 1), gbs(r.mib, r.sat_ms, 1),
-               gbs(r.mib, r.scan_map_ms, 1) / gbs(r.mib, r.copy_ms, 2));
+        printf("%9llu %6u %6u %10.1f %12.1f %15.1f %17.1f %12.1f %12.3f\n", r.mib, r.grid,
+               r.block, gbs(r.mib, r.copy_ms, 2), gbs(r.mib, r.scan_dev_ms, 1),
+               gbs(r.mib, r.scan_map_ms, 1), gbs(r.mib, r.scan_direct_ms, 1),
+               gbs(r.mib, r.sat_ms, 1), gbs(r.mib, r.scan_map_ms, 1) / gbs(r.mib, r.copy_ms, 2));
     printf("\n");
 
     // The cost of one scan of one element, as the shim pays it after every
@@ -1017,7 +1063,8 @@ static int bandwidth(int argc, char **argv)
     const void *const *no_ptrs = nullptr;
     u64 one_u = 1;
     sh_scan_result *out = res_map_dev;
-    void *args[] = { &base, &no_ptrs, &one_u, &one_u, &one_u, &one_u, &one_u, &out };
+    u32 partial = 0;
+    void *args[] = { &base, &no_ptrs, &one_u, &one_u, &one_u, &one_u, &one_u, &out, &partial };
     unsigned tgrid, tblock;
     sh_scan_launch_dims(1, &tgrid, &tblock);
     sh_scan_result_init(res_map_host); // pinned memory starts undefined
@@ -1061,7 +1108,8 @@ static int bandwidth(int argc, char **argv)
         fprintf(stderr, "scan_gpu: bandwidth: wrong result of the one-element scan\n");
         return EXIT_MISMATCH;
     }
-    printf("\ntiny_scan grid=%u block=%u result=mapped launches=%d\n", tgrid, tblock, launches);
+    printf("\ntiny_scan grid=%u block=%u result=mapped,partial launches=%d\n", tgrid, tblock,
+           launches);
     printf("tiny_launch_host_ns_median=%.0f tiny_launch_host_ns_p10=%.0f "
            "tiny_launch_host_ns_p90=%.0f tiny_device_us_median=%.2f "
            "tiny_device_us_per_launch_back_to_back=%.2f\n",

@@ -488,7 +488,7 @@ START_TEST(finished_scan_one_record)
     ck_assert_uint_eq(fake_gpu_pending(), 1);
     struct fake_launch l = fake_launch_at(0);
     ck_assert_int_eq(l.kernel, SH_K_SCAN_F16);
-    ck_assert_uint_eq(l.nparams, 8);
+    ck_assert_uint_eq(l.nparams, 9);
     ck_assert_uint_eq(l.grid, 1);
     ck_assert_uint_eq(l.block, SH_SCAN_BLOCK);
     ck_assert_ptr_eq(l.stream, STREAM);
@@ -500,6 +500,8 @@ START_TEST(finished_scan_one_record)
     ck_assert_uint_eq(l.arg[5], 20);
     ck_assert_uint_eq(l.arg[6], 2);
     ck_assert(in_mapped(l.arg[7]));
+    /* The partial the kernel gathers in: one of the kernels' own. */
+    ck_assert_uint_lt(l.arg[8], SH_SCAN_NPARTIALS);
 
     fake_gpu_run(-1);
     ck_assert_int_eq(wait_ev("nonfinite", 1, 5), 1);
@@ -997,6 +999,14 @@ START_TEST(captured_result_read_only_when_final)
     ck_assert_uint_eq(fake_launch_at(first + 3).arg[7], fake_launch_at(first + 2).arg[0]);
     ck_assert_uint_eq(fake_launch_at(first + 2).arg[0],
                       fake_launch_at(first).arg[0] + sizeof(struct sh_scan_result));
+    /* Each result has a partial of its own, named by its place in the pool
+     * (a captured scan's too): two scans replayed at once never share one. */
+    ck_assert_uint_eq(fake_launch_at(first + 3).arg[8], fake_launch_at(first + 1).arg[8] + 1);
+    ck_assert_uint_eq(fake_launch_at(first + 1).arg[7] -
+                          fake_launch_at(first + 1).arg[8] * sizeof(struct sh_scan_result),
+                      fake_launch_at(first + 3).arg[7] -
+                          fake_launch_at(first + 3).arg[8] * sizeof(struct sh_scan_result));
+    ck_assert_uint_lt(fake_launch_at(first + 3).arg[8], SH_SCAN_NPARTIALS);
 
     /* The output's result reset (done = 0, generation 1): not read. */
     fake_gpu_replay(first, 1);

@@ -56,8 +56,9 @@ static void launch(const char *name, sh_xlate_fn xl, const void *base, const voi
 {
     const struct sh_twin *t = sh_twin_find(name);
     ck_assert_ptr_nonnull(t);
-    ck_assert_uint_eq(t->nargs, 8);
-    void *params[] = { &base, &ptrs, &rows, &cols, &ld, &stride, &batch, &out };
+    ck_assert_uint_eq(t->nargs, 9);
+    unsigned partial = 0;
+    void *params[] = { &base, &ptrs, &rows, &cols, &ld, &stride, &batch, &out, &partial };
     t->launch(params, xl);
 }
 
@@ -95,9 +96,10 @@ START_TEST(table_and_init)
         const struct sh_twin *t = sh_twin_find(scan_kernels[i]);
         ck_assert_ptr_nonnull(t);
         ck_assert_str_eq(t->name, scan_kernels[i]);
-        ck_assert_uint_eq(t->nargs, 8);
+        ck_assert_uint_eq(t->nargs, 9);
         for (unsigned a = 0; a < 8; a++)
             ck_assert_uint_eq(t->arg_sizes[a], 8);
+        ck_assert_uint_eq(t->arg_sizes[8], 4); /* the partial's index */
     }
     ck_assert_ptr_null(sh_twin_find("safehalf_saturate_f32"));
     const struct sh_twin *h2f = sh_twin_find("safehalf_scalars_h2f");
