@@ -12,34 +12,39 @@
 
 extern const unsigned char sh_kernels_fatbin[];
 
-/* Driver functions the shim uses, fetched with cuGetProcAddress for the
- * CUDA version the shim was built against. */
+/* Driver functions the shim uses, each fetched with cuGetProcAddress at the
+ * CUDA version whose parameters the prototype here has (cudaTypedefs.h's
+ * PFN_<name>_v<version>). Asking at the headers' CUDA_VERSION instead hands
+ * out the newest variant: under CUDA 13 that is cuCtxGetDevice(dev, ctx) and
+ * cuStreamGetCtx(stream, ctx, green), and a call with the old parameters
+ * crashed inside the driver (seen on an H100). */
 #define SH_DRIVER_FUNCS(X)                                                                  \
-    X(cuInit, (unsigned int flags))                                                         \
-    X(cuStreamGetCtx, (CUstream s, CUcontext *ctx))                                         \
-    X(cuCtxPushCurrent, (CUcontext ctx))                                                    \
-    X(cuCtxPopCurrent, (CUcontext * ctx))                                                   \
-    X(cuMemAlloc, (CUdeviceptr * p, size_t bytes))                                          \
-    X(cuThreadExchangeStreamCaptureMode, (CUstreamCaptureMode * mode))                      \
-    X(cuLibraryLoadData, (CUlibrary * lib, const void *code, CUjit_option *jo, void **jv,   \
-                          unsigned int njo, CUlibraryOption *lo, void **lv, unsigned int nlo)) \
-    X(cuLibraryGetKernel, (CUkernel * k, CUlibrary lib, const char *name))                  \
-    X(cuLaunchKernel, (CUfunction f, unsigned gx, unsigned gy, unsigned gz, unsigned bx,     \
-                       unsigned by, unsigned bz, unsigned shmem, CUstream s, void **params,  \
-                       void **extra))                                                       \
-    X(cuCtxGetCurrent, (CUcontext * ctx))                                                   \
-    X(cuDevicePrimaryCtxRetain, (CUcontext * ctx, CUdevice dev))                            \
-    X(cuCtxGetDevice, (CUdevice * dev))                                                     \
-    X(cuStreamIsCapturing, (CUstream s, CUstreamCaptureStatus * status))                    \
-    X(cuStreamSynchronize, (CUstream s))                                                    \
-    X(cuMemHostRegister, (void *p, size_t bytes, unsigned int flags))                       \
-    X(cuMemHostGetDevicePointer, (CUdeviceptr * dev, void *p, unsigned int flags))          \
-    X(cuPointerGetAttribute, (void *data, CUpointer_attribute attr, CUdeviceptr p))
+    X(cuInit, 2000, (unsigned int flags))                                                   \
+    X(cuStreamGetCtx, 9020, (CUstream s, CUcontext *ctx))                                   \
+    X(cuCtxPushCurrent, 4000, (CUcontext ctx))                                              \
+    X(cuCtxPopCurrent, 4000, (CUcontext * ctx))                                             \
+    X(cuMemAlloc, 3020, (CUdeviceptr * p, size_t bytes))                                    \
+    X(cuThreadExchangeStreamCaptureMode, 10010, (CUstreamCaptureMode * mode))               \
+    X(cuLibraryLoadData, 12000,                                                             \
+      (CUlibrary * lib, const void *code, CUjit_option *jo, void **jv, unsigned int njo,    \
+       CUlibraryOption *lo, void **lv, unsigned int nlo))                                   \
+    X(cuLibraryGetKernel, 12000, (CUkernel * k, CUlibrary lib, const char *name))           \
+    X(cuLaunchKernel, 4000,                                                                 \
+      (CUfunction f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,       \
+       unsigned bz, unsigned shmem, CUstream s, void **params, void **extra))               \
+    X(cuCtxGetCurrent, 4000, (CUcontext * ctx))                                             \
+    X(cuDevicePrimaryCtxRetain, 7000, (CUcontext * ctx, CUdevice dev))                      \
+    X(cuCtxGetDevice, 2000, (CUdevice * dev))                                               \
+    X(cuStreamIsCapturing, 10000, (CUstream s, CUstreamCaptureStatus * status))             \
+    X(cuStreamSynchronize, 2000, (CUstream s))                                              \
+    X(cuMemHostRegister, 6050, (void *p, size_t bytes, unsigned int flags))                 \
+    X(cuMemHostGetDevicePointer, 3020, (CUdeviceptr * dev, void *p, unsigned int flags))    \
+    X(cuPointerGetAttribute, 4000, (void *data, CUpointer_attribute attr, CUdeviceptr p))
 
 /* Newer than the rest (CUDA 12.8): without it records say "device": null. */
-#define SH_DRIVER_OPTIONAL(X) X(cuStreamGetDevice, (CUstream s, CUdevice * dev))
+#define SH_DRIVER_OPTIONAL(X) X(cuStreamGetDevice, 12080, (CUstream s, CUdevice * dev))
 
-#define DECLARE(name, params) static CUresult(*p_##name) params;
+#define DECLARE(name, version, params) static CUresult(*p_##name) params;
 SH_DRIVER_FUNCS(DECLARE)
 SH_DRIVER_OPTIONAL(DECLARE)
 
@@ -57,11 +62,12 @@ static CUkernel kernels[SH_NKERNELS];
 typedef CUresult (*get_proc_fn)(const char *, void **, int, cuuint64_t,
                                 CUdriverProcAddressQueryResult *);
 
-/* The driver's function of that name for this CUDA version, or NULL. */
-static bool lookup(get_proc_fn get, const char *name, void **slot)
+/* The driver's function of that name with the parameters it had in that
+ * CUDA version, or NULL. */
+static bool lookup(get_proc_fn get, const char *name, int version, void **slot)
 {
     CUdriverProcAddressQueryResult found;
-    if (get(name, slot, CUDA_VERSION, CU_GET_PROC_ADDRESS_DEFAULT, &found) != CUDA_SUCCESS ||
+    if (get(name, slot, version, CU_GET_PROC_ADDRESS_DEFAULT, &found) != CUDA_SUCCESS ||
         found != CU_GET_PROC_ADDRESS_SUCCESS || !*slot) {
         *slot = NULL;
         return false;
@@ -69,12 +75,12 @@ static bool lookup(get_proc_fn get, const char *name, void **slot)
     return true;
 }
 
-static bool fetch(get_proc_fn get, const char *name, void **slot)
+static bool fetch(get_proc_fn get, const char *name, int version, void **slot)
 {
-    if (lookup(get, name, slot))
+    if (lookup(get, name, version, slot))
         return true;
-    sh_warn("the CUDA driver lacks %s (driver older than CUDA %d?); " SH_NO_DEVICE_WORK, name,
-            CUDA_VERSION / 1000);
+    sh_warn("the CUDA driver lacks %s (driver older than CUDA %d.%d?); " SH_NO_DEVICE_WORK, name,
+            version / 1000, version % 1000 / 10);
     return false;
 }
 
@@ -90,9 +96,9 @@ static void load(void)
         sh_warn("libcuda.so.1 has no cuGetProcAddress_v2 (driver too old); " SH_NO_DEVICE_WORK);
         return;
     }
-#define FETCH(name, params) if (!fetch(get, #name, (void **)&p_##name)) return;
+#define FETCH(name, version, params) if (!fetch(get, #name, version, (void **)&p_##name)) return;
     SH_DRIVER_FUNCS(FETCH)
-#define FETCH_OPTIONAL(name, params) lookup(get, #name, (void **)&p_##name);
+#define FETCH_OPTIONAL(name, version, params) lookup(get, #name, version, (void **)&p_##name);
     SH_DRIVER_OPTIONAL(FETCH_OPTIONAL)
     CUresult r = p_cuInit(0);
     CUlibrary kl;

@@ -379,6 +379,17 @@ EMU_API CUresult cuCtxGetDevice(CUdevice *device)
     return CUDA_SUCCESS;
 }
 
+/* CUDA 13's: the device of ctx, or of the current context when ctx is NULL.
+ * A caller that looked it up as the one-parameter cuCtxGetDevice passes
+ * whatever its second argument register holds: refused, as the real driver
+ * refuses (or crashes on) a context it does not know. */
+EMU_API CUresult cuCtxGetDevice_v2(CUdevice *device, CUcontext ctx)
+{
+    if (ctx && ctx != drv_primary())
+        return CUDA_ERROR_INVALID_CONTEXT;
+    return cuCtxGetDevice(device);
+}
+
 EMU_API CUresult cuCtxSynchronize(void)
 {
     CUresult r = drv_need_ctx();
@@ -494,13 +505,31 @@ EMU_API CUresult cuGetErrorName(CUresult error, const char **pstr)
     X(cuGetErrorString, cuGetErrorString) X(cuGetErrorName, cuGetErrorName) \
     X(cuGetProcAddress, cuGetProcAddress_v2)
 
+/* Functions whose parameters changed: asked for at cuda_version >= the
+ * version named here, the driver hands out the newer one (cudaTypedefs.h's
+ * PFN_<name>_v<version>), whatever prototype the caller has in mind. */
+#define NEWER_PROCS(X) \
+    X(cuCtxGetDevice, 13000, cuCtxGetDevice_v2) X(cuStreamGetCtx, 12050, cuStreamGetCtx_v2)
+
 EMU_API CUresult cuGetProcAddress(const char *symbol, void **pfn, int cuda_version,
                                   cuuint64_t flags, CUdriverProcAddressQueryResult *status)
 {
-    (void)cuda_version;
     (void)flags;
     if (!symbol || !pfn)
         return CUDA_ERROR_INVALID_VALUE;
+    static const struct { const char *name; int since; void *fn; } newer[] = {
+#define X(base, since, impl) { #base, since, (void *)impl },
+        NEWER_PROCS(X)
+#undef X
+    };
+    for (size_t i = 0; i < sizeof newer / sizeof newer[0]; i++) {
+        if (strcmp(newer[i].name, symbol) == 0 && cuda_version >= newer[i].since) {
+            *pfn = newer[i].fn;
+            if (status)
+                *status = CU_GET_PROC_ADDRESS_SUCCESS;
+            return CUDA_SUCCESS;
+        }
+    }
     static const struct { const char *name; void *fn; } procs[] = {
 #define X(base, impl) { #base, (void *)impl },
         PROCS(X)

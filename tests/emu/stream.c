@@ -698,14 +698,32 @@ EMU_API CUresult cuStreamQuery(CUstream stream)
 
 EMU_API CUresult cuStreamGetCtx(CUstream stream, CUcontext *pctx)
 {
+    /* A stream the program created carries its context: none need be
+     * current (the shim asks exactly when none is). The default streams
+     * are the current context's. */
     struct CUstream_st *s;
-    CUresult r = ctx_stream(stream, &s);
+    CUresult r = CUDA_SUCCESS;
+    if (stream && stream != CU_STREAM_LEGACY && stream != CU_STREAM_PER_THREAD)
+        r = (s = drv_stream(stream)) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_HANDLE;
+    else
+        r = ctx_stream(stream, &s);
     if (r)
         return r;
     if (!pctx)
         return CUDA_ERROR_INVALID_VALUE;
     *pctx = drv_primary();
     return CUDA_SUCCESS;
+}
+
+/* CUDA 12.5's, which also names the green context (none here). A caller
+ * that looked it up as the two-parameter cuStreamGetCtx leaves a stray
+ * pointer in the third: it is written, as the real driver writes it. */
+EMU_API CUresult cuStreamGetCtx_v2(CUstream stream, CUcontext *pctx, CUgreenCtx *pgreen)
+{
+    CUresult r = cuStreamGetCtx(stream, pctx);
+    if (r == CUDA_SUCCESS && pgreen)
+        *pgreen = NULL;
+    return r;
 }
 
 /* One device: every stream is on device 0. */

@@ -893,6 +893,15 @@ START_TEST(test_get_proc_address)
     ck_assert_int_eq(cuGetProcAddress_v2("cuStreamGetCaptureInfo", &fn, 13000, 0, &q),
                      CUDA_SUCCESS);
     ck_assert_ptr_eq(fn, (void *)cuStreamGetCaptureInfo_v3);
+    /* A function whose parameters changed: the version asked for decides. */
+    ck_assert_int_eq(cuGetProcAddress_v2("cuCtxGetDevice", &fn, 13000, 0, &q), CUDA_SUCCESS);
+    ck_assert_ptr_eq(fn, (void *)cuCtxGetDevice_v2);
+    ck_assert_int_eq(cuGetProcAddress_v2("cuCtxGetDevice", &fn, 12090, 0, &q), CUDA_SUCCESS);
+    ck_assert_ptr_eq(fn, (void *)cuCtxGetDevice);
+    ck_assert_int_eq(cuGetProcAddress_v2("cuStreamGetCtx", &fn, 12050, 0, &q), CUDA_SUCCESS);
+    ck_assert_ptr_eq(fn, (void *)cuStreamGetCtx_v2);
+    ck_assert_int_eq(cuGetProcAddress_v2("cuStreamGetCtx", &fn, 9020, 0, &q), CUDA_SUCCESS);
+    ck_assert_ptr_eq(fn, (void *)cuStreamGetCtx);
     ck_assert_int_eq(cuGetProcAddress_v2("cuNoSuchThing", &fn, 13000, 0, &q), CUDA_ERROR_NOT_FOUND);
     ck_assert_int_eq(q, CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND);
     ck_assert_ptr_null(fn);

@@ -146,12 +146,33 @@ START_TEST(pairs_after_device_reset)
 }
 END_TEST
 
+/* cuCtxGetDevice (CUDA 13) and cuStreamGetCtx (12.5) took a new parameter;
+ * the driver hands out the variant of the CUDA version it is asked for. The
+ * shim asked at its headers' version and called the new variants with the
+ * old parameters: the extra one was whatever a register held, and on an
+ * H100 the first matmul that needed the device crashed in the driver. */
+START_TEST(functions_whose_parameters_changed)
+{
+    setup();
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(sh_driver_current_device(), 0);
+    /* No current context: registering memory takes the stream's. */
+    CUstream stream;
+    ck_assert_int_eq(stream_create(&stream, 0), CUDA_SUCCESS);
+    ck_assert_int_eq(set_current(NULL), CUDA_SUCCESS);
+    static _Alignas(4096) char page[4096];
+    ck_assert(sh_driver_map_host(page, sizeof page, stream));
+    ck_assert_int_eq(sh_driver_current_device(), -1); /* none current: said, not guessed */
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("driver");
     TCase *t = tcase_create("scalars");
     tcase_add_test(t, per_thread_stream_pairs);
     tcase_add_test(t, pairs_after_device_reset);
+    tcase_add_test(t, functions_whose_parameters_changed);
     suite_add_tcase(s, t);
     return sh_run_suite(s);
 }
