@@ -293,6 +293,17 @@ static void *conv_desc(void)
     return d;
 }
 
+/* A workspace of the size cuDNN asked for (NULL for none), as programs
+ * allocate one: with an FP32 compute type cuDNN's kernels often need one
+ * where FP16 needed none. */
+static void *workspace(size_t bytes)
+{
+    void *ws = NULL;
+    if (bytes)
+        TRY(cudaMalloc(&ws, bytes));
+    return ws;
+}
+
 static void run_conv(cudnnHandle_t h, void *cd)
 {
     float alpha = 1, beta = (float)BETA;
@@ -302,8 +313,12 @@ static void run_conv(cudnnHandle_t h, void *cd)
         cudnnFilterDescriptor_t wd = filter(R, 2);
         struct buf dy = dev_fill((size_t)R * 4, VALUE), w = dev_fill((size_t)R * 2, BVALUE);
         struct buf dx = dev_fill(8, CVALUE);
+        size_t wsb = 0;
+        TRY(cudnnGetConvolutionBackwardDataWorkspaceSize(h, wd, dyd, cd, dxd,
+                                                         CUDNN_CONVOLUTION_BWD_DATA_ALGO_0, &wsb));
+        void *ws = workspace(wsb);
         TRY(cudnnConvolutionBackwardData(h, &alpha, wd, w.dev, dyd, dy.dev, cd,
-                                         CUDNN_CONVOLUTION_BWD_DATA_ALGO_0, NULL, 0, &beta, dxd,
+                                         CUDNN_CONVOLUTION_BWD_DATA_ALGO_0, ws, wsb, &beta, dxd,
                                          dx.dev));
         report(dx);
     } else if (!strcmp(OP, "bwd-filter")) {
@@ -312,8 +327,12 @@ static void run_conv(cudnnHandle_t h, void *cd)
         cudnnFilterDescriptor_t dwd = filter(2, 2);
         struct buf x = dev_fill((size_t)R * 2, VALUE), dy = dev_fill((size_t)R * 2, BVALUE);
         struct buf dw = dev_fill(4, CVALUE);
+        size_t wsb = 0;
+        TRY(cudnnGetConvolutionBackwardFilterWorkspaceSize(
+            h, xd, dyd, cd, dwd, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_0, &wsb));
+        void *ws = workspace(wsb);
         TRY(cudnnConvolutionBackwardFilter(h, &alpha, xd, x.dev, dyd, dy.dev, cd,
-                                           CUDNN_CONVOLUTION_BWD_FILTER_ALGO_0, NULL, 0, &beta,
+                                           CUDNN_CONVOLUTION_BWD_FILTER_ALGO_0, ws, wsb, &beta,
                                            dwd, dw.dev));
         report(dw);
     } else {
@@ -322,20 +341,24 @@ static void run_conv(cudnnHandle_t h, void *cd)
         cudnnFilterDescriptor_t wd = filter(2, R);
         struct buf x = dev_fill((size_t)R * 4, VALUE), w = dev_fill((size_t)R * 2, BVALUE);
         struct buf y = dev_fill(8, CVALUE);
-        if (!strcmp(OP, "fwd-bias-act")) {
+        bool fused = !strcmp(OP, "fwd-bias-act");
+        cudnnConvolutionFwdAlgo_t algo = fused ? CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM
+                                               : CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
+        size_t wsb = 0;
+        TRY(cudnnGetConvolutionForwardWorkspaceSize(h, xd, wd, cd, yd, algo, &wsb));
+        void *ws = workspace(wsb);
+        if (fused) {
             cudnnTensorDescriptor_t bd = tensor(1, 2, 1, 1);
             cudnnActivationDescriptor_t ad;
             struct buf bias = dev_fill(2, BIAS);
             TRY(cudnnCreateActivationDescriptor(&ad));
             TRY(cudnnSetActivationDescriptor(ad, CUDNN_ACTIVATION_RELU, CUDNN_NOT_PROPAGATE_NAN,
                                              0.0));
-            TRY(cudnnConvolutionBiasActivationForward(h, &alpha, xd, x.dev, wd, w.dev, cd,
-                                                      CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM,
-                                                      NULL, 0, &beta, yd, y.dev, bd, bias.dev, ad,
-                                                      yd, y.dev));
+            TRY(cudnnConvolutionBiasActivationForward(h, &alpha, xd, x.dev, wd, w.dev, cd, algo, ws,
+                                                      wsb, &beta, yd, y.dev, bd, bias.dev, ad, yd,
+                                                      y.dev));
         } else {
-            TRY(cudnnConvolutionForward(h, &alpha, xd, x.dev, wd, w.dev, cd,
-                                        CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, NULL, 0, &beta,
+            TRY(cudnnConvolutionForward(h, &alpha, xd, x.dev, wd, w.dev, cd, algo, ws, wsb, &beta,
                                         yd, y.dev));
         }
         report(y);
@@ -364,7 +387,10 @@ static void run_reduce(cudnnHandle_t h, void *rd)
     float alpha = 1, beta = (float)BETA;
     cudnnTensorDescriptor_t ad = tensor(1, 1, 1, R), cd = tensor(1, 1, 1, 1);
     struct buf a = dev_fill((size_t)R, VALUE), c = dev_fill(1, CVALUE);
-    TRY(cudnnReduceTensor(h, rd, NULL, 0, NULL, 0, &alpha, ad, a.dev, &beta, cd, c.dev));
+    size_t wsb = 0;
+    TRY(cudnnGetReductionWorkspaceSize(h, rd, ad, cd, &wsb));
+    void *ws = workspace(wsb);
+    TRY(cudnnReduceTensor(h, rd, NULL, 0, ws, wsb, &alpha, ad, a.dev, &beta, cd, c.dev));
     report(c);
 }
 
@@ -541,11 +567,19 @@ static cudnnBackendDescriptor_t pw_desc(cudnnPointwiseMode_t mode)
 
 /* Graph, heuristics, the first engine configuration, plan: as cuDNN's
  * samples do it. */
+/* The workspace of the last plan made, as large as it asked for. */
+static void *WS;
+
 static cudnnBackendDescriptor_t make_plan(cudnnHandle_t h, int nops,
                                           const cudnnBackendDescriptor_t *ops)
 {
     cudnnBackendDescriptor_t graph = bgraph_of(h, nops, ops);
-    return bplan_of(h, bfirst_cfg(bheur(graph, CUDNN_HEUR_MODE_A)));
+    cudnnBackendDescriptor_t plan = bplan_of(h, bfirst_cfg(bheur(graph, CUDNN_HEUR_MODE_A)));
+    int64_t bytes = bplan_workspace(plan);
+    WS = NULL;
+    if (bytes > 0)
+        TRY(cudaMalloc(&WS, (size_t)bytes));
+    return plan;
 }
 
 /* The plan put into a CUDA graph by cuDNN itself (--native-graph), as
@@ -564,7 +598,7 @@ static void execute_native(cudnnHandle_t h, cudnnBackendDescriptor_t plan,
         struct buf spare = dev_fill(1, 0);
         memcpy(other, ptrs, (size_t)n * sizeof *other);
         other[n - 1] = spare.dev;
-        cudnnBackendDescriptor_t first = bpack(n, uids, other);
+        cudnnBackendDescriptor_t first = bpack_ws(n, uids, other, WS);
         TRY(cudnnBackendPopulateCudaGraph(h, plan, first, g));
         TRY(cudnnBackendUpdateCudaGraph(h, plan, pack, g));
         cudnnBackendDestroyDescriptor(first);
@@ -582,7 +616,7 @@ static void execute_native(cudnnHandle_t h, cudnnBackendDescriptor_t plan,
 static void execute(cudnnHandle_t h, cudnnBackendDescriptor_t plan, int n, const int64_t *uids,
                     void *const *ptrs)
 {
-    cudnnBackendDescriptor_t pack = bpack(n, uids, ptrs);
+    cudnnBackendDescriptor_t pack = bpack_ws(n, uids, ptrs, WS);
     if (NATIVE_GRAPH)
         execute_native(h, plan, pack, n, uids, ptrs);
     else
@@ -676,7 +710,7 @@ static void run_overridden(cudnnHandle_t h, cudnnBackendDescriptor_t plan)
     struct cxx_vec d = { dim, dim + 4, dim + 4 }, st = { stride, stride + 4, stride + 4 };
     struct cxx_vec dims[2] = { d, d }, strides[2] = { st, st };
     struct cxx_vec shapes = { dims, dims + 2, dims + 2 }, strs = { strides, strides + 2, strides + 2 };
-    void *shapes_p = &shapes, *strides_p = &strs, *ws = NULL;
+    void *shapes_p = &shapes, *strides_p = &strs, *ws = WS;
     struct buf a = dev_fill(4, VALUE), b = dev_fill(2, BIAS), y = dev_fill(8, CVALUE);
     int64_t uids[3] = { 1, 2, 3 }, over[2] = { 1, 3 };
     void *ptrs[3] = { a.dev, b.dev, y.dev };

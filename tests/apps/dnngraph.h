@@ -188,16 +188,33 @@ static inline cudnnBackendDescriptor_t bplan_of(cudnnHandle_t h, cudnnBackendDes
     return plan;
 }
 
-/* A finalized variant pack of n tensors, with no workspace. */
-static inline cudnnBackendDescriptor_t bpack(int n, const int64_t *uids, void *const *ptrs)
+/* The workspace a plan needs, in bytes (cuDNN's engines on a GPU often need
+ * one; the emulated ones never do). */
+static inline int64_t bplan_workspace(cudnnBackendDescriptor_t plan)
 {
-    void *ws = NULL;
+    int64_t bytes = 0, n = 0;
+    DNNG_TRY(cudnnBackendGetAttribute(plan, CUDNN_ATTR_EXECUTION_PLAN_WORKSPACE_SIZE,
+                                      CUDNN_TYPE_INT64, 1, &n, &bytes));
+    return bytes;
+}
+
+/* A finalized variant pack of n tensors and the plan's workspace (ws, or
+ * NULL for a plan that needs none). */
+static inline cudnnBackendDescriptor_t bpack_ws(int n, const int64_t *uids, void *const *ptrs,
+                                                void *ws)
+{
     cudnnBackendDescriptor_t pack = bdesc(CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR);
     bset(pack, CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS, CUDNN_TYPE_INT64, n, uids);
     bset(pack, CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS, CUDNN_TYPE_VOID_PTR, n, ptrs);
     bset(pack, CUDNN_ATTR_VARIANT_PACK_WORKSPACE, CUDNN_TYPE_VOID_PTR, 1, &ws);
     DNNG_TRY(cudnnBackendFinalize(pack));
     return pack;
+}
+
+/* The same, with no workspace. */
+static inline cudnnBackendDescriptor_t bpack(int n, const int64_t *uids, void *const *ptrs)
+{
+    return bpack_ws(n, uids, ptrs, NULL);
 }
 
 #endif
