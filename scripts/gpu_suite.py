@@ -473,7 +473,9 @@ class Suite:
         for op in ("fwd", "fwd-nd", "fwd-bias-act", "bwd-data", "bwd-filter", "reduce", "graph-conv",
                    "graph-matmul"):
             argv = [self.app("dnn_app"), "--op", op, "--r", "4096", "--compute", "HALF"]
-            a, b = self.both("dnn %s" % op, argv)
+            # cuDNN may refuse a HALF compute type outright (cuDNN 9 on an H100
+            # does for the backward filter's ALGO_0): a fact the table shows.
+            a, b = self.both("dnn %s" % op, argv, may_fail_without=True)
             runs += [a, b]
             rows.append([op, a.kv.get("status", "?"), a.kv.get("failed", ""), a.kv.get("out0", "?"),
                          b.kv.get("status", "?"), b.kv.get("out0", "?"), action(b)])
