@@ -535,6 +535,15 @@ static cudnnBackendDescriptor_t conv_op_of(bool fwd, cudnnBackendDescriptor_t cd
                   : CUDNN_BACKEND_OPERATION_CONVOLUTION_BACKWARD_DATA_DESCRIPTOR);
     for (int i = 0; i < 4; i++)
         bset_desc(op, attrs[fwd][i], v[i]);
+    /* y = 1 * conv + 0 * y, said outright as cuDNN's frontend says it: on an
+     * H100, cuDNN 9 left y all zero without them. */
+    float alpha = 1, beta = 0;
+    bset(op, fwd ? CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_ALPHA
+                 : CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_ALPHA,
+         CUDNN_TYPE_FLOAT, 1, &alpha);
+    bset(op, fwd ? CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_BETA
+                 : CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_BETA,
+         CUDNN_TYPE_FLOAT, 1, &beta);
     TRY(cudnnBackendFinalize(op));
     return op;
 }
@@ -690,9 +699,21 @@ static void run_conv_bias_relu(cudnnHandle_t h, void *cd)
 static cudnnBackendDescriptor_t pointwise_plan(cudnnHandle_t h, void *pd, bool bwd)
 {
     int64_t d[4] = { 1, 2, 2, 2 }, bd[4] = { 1, 2, 1, 1 };
-    cudnnBackendDescriptor_t in1 = bk_tensor(1, 4, d), in2 = bk_tensor(2, 4, bwd ? d : bd);
-    cudnnBackendDescriptor_t op =
-        bpw_op_of(pd, bwd ? in2 : in1, bwd ? in1 : in2, bk_tensor(3, 4, d), bwd);
+    if (bwd) {
+        /* Channels last (NHWC strides), as the frameworks lay out what they
+         * fuse: on an H100 cuDNN 9 has no engine for a lone pointwise
+         * operation on NCHW tensors (NOT_SUPPORTED_LAYOUT). */
+        int64_t nhwc[4] = { 8, 1, 4, 2 };
+        cudnnBackendDescriptor_t t[3];
+        for (int i = 0; i < 3; i++) {
+            t[i] = btensor_new(i + 1, CUDNN_DATA_HALF, 4, d, nhwc);
+            TRY(cudnnBackendFinalize(t[i]));
+        }
+        cudnnBackendDescriptor_t op = bpw_op_of(pd, t[1], t[0], t[2], true);
+        return make_plan(h, 1, &op);
+    }
+    cudnnBackendDescriptor_t in1 = bk_tensor(1, 4, d), in2 = bk_tensor(2, 4, bd);
+    cudnnBackendDescriptor_t op = bpw_op_of(pd, in1, in2, bk_tensor(3, 4, d), false);
     return make_plan(h, 1, &op);
 }
 
