@@ -457,6 +457,87 @@ static void conv_fwd_out(struct cudnn_call *cc, cudnnHandle_t h, const cudnnTens
              "x", &tx, x, "w", &tw, w, &ty, y);
 }
 
+/* ---- a convolution refused as rewritten ---------------------------------------- */
+
+/* A copy of convolution descriptor cd with compute type own (what the
+ * program set): geometry, mode, group count and math type. NULL when cuDNN
+ * will not make one. A copy, not cd itself set back for the call: another
+ * thread may be using cd meanwhile. */
+static cudnnConvolutionDescriptor_t conv_as_set(cudnnConvolutionDescriptor_t cd, int own)
+{
+    sh_fn_cudnnCreateConvolutionDescriptor create =
+        REAL(sh_cudnn, cudnnCreateConvolutionDescriptor);
+    sh_fn_cudnnGetConvolutionNdDescriptor get = REAL(sh_cudnn, cudnnGetConvolutionNdDescriptor);
+    sh_fn_cudnnSetConvolutionNdDescriptor set = REAL(sh_cudnn, cudnnSetConvolutionNdDescriptor);
+    sh_fn_cudnnGetConvolutionGroupCount get_groups = REAL(sh_cudnn, cudnnGetConvolutionGroupCount);
+    sh_fn_cudnnSetConvolutionGroupCount set_groups = REAL(sh_cudnn, cudnnSetConvolutionGroupCount);
+    sh_fn_cudnnGetConvolutionMathType get_math = REAL(sh_cudnn, cudnnGetConvolutionMathType);
+    sh_fn_cudnnSetConvolutionMathType set_math = REAL(sh_cudnn, cudnnSetConvolutionMathType);
+    sh_fn_cudnnDestroyConvolutionDescriptor destroy =
+        REAL(sh_cudnn, cudnnDestroyConvolutionDescriptor);
+    if (!create || !get || !set || !get_groups || !set_groups || !get_math || !set_math ||
+        !destroy)
+        return NULL;
+    int n = 0, pad[CUDNN_DIM_MAX], stride[CUDNN_DIM_MAX], dil[CUDNN_DIM_MAX], groups = 1;
+    cudnnConvolutionMode_t mode;
+    cudnnDataType_t used;
+    cudnnMathType_t math;
+    cudnnConvolutionDescriptor_t copy = NULL;
+    /* cuDNN answers NOT_SUPPORTED to a request of more than CUDNN_DIM_MAX - 2. */
+    if (get(cd, CUDNN_DIM_MAX - 2, &n, pad, stride, dil, &mode, &used) != CUDNN_STATUS_SUCCESS ||
+        n < 1 || n > CUDNN_DIM_MAX - 2 ||
+        get_groups(cd, &groups) != CUDNN_STATUS_SUCCESS ||
+        get_math(cd, &math) != CUDNN_STATUS_SUCCESS || create(&copy) != CUDNN_STATUS_SUCCESS)
+        return NULL;
+    if (set(copy, n, pad, stride, dil, mode, (cudnnDataType_t)own) != CUDNN_STATUS_SUCCESS ||
+        set_groups(copy, groups) != CUDNN_STATUS_SUCCESS ||
+        set_math(copy, math) != CUDNN_STATUS_SUCCESS) {
+        destroy(copy);
+        return NULL;
+    }
+    return copy;
+}
+
+static atomic_bool warned_refused;
+
+/* After a convolution call: when cuDNN refused it with the FP32 compute
+ * type the shim set (an FP32 kernel may ask a workspace the program sized
+ * for FP16, or the program's algorithm may have no FP32 kernel), a copy of
+ * the descriptor as the program set it, for the call to be made again with;
+ * the program then gets what cuDNN answers for its own descriptor. NULL
+ * when the call stands. */
+static cudnnConvolutionDescriptor_t refused_as_rewritten(struct cudnn_call *cc,
+                                                         cudnnConvolutionDescriptor_t cd)
+{
+    int own = 0;
+    if ((cc->c.status != CUDNN_STATUS_BAD_PARAM && cc->c.status != CUDNN_STATUS_NOT_SUPPORTED) ||
+        !sh_dnn_own_get(cd, &own))
+        return NULL;
+    cc->refused_status = (int)cc->c.status;
+    return conv_as_set(cd, own);
+}
+
+/* The call made again with the program's own descriptor: its status stands
+ * (a call refused that way too is the program's own error, said by cuDNN),
+ * and the record says the call was made as the program set it. */
+static void made_as_set(struct cudnn_call *cc, cudnnConvolutionDescriptor_t copy)
+{
+    sh_fn_cudnnDestroyConvolutionDescriptor destroy =
+        REAL(sh_cudnn, cudnnDestroyConvolutionDescriptor);
+    destroy(copy);
+    if (cc->c.status == CUDNN_STATUS_SUCCESS)
+        sh_warn_once(&warned_refused,
+                     "cuDNN refused %s with the FP32 compute type set in place of the program's "
+                     "HALF (status %d; an FP32 kernel may need a larger workspace than the "
+                     "program passed); such calls are made again as the program set them, with "
+                     "FP16 accumulation",
+                     sh_cudnn_syms[cc->c.api], cc->refused_status);
+    cc->c.action = SH_ACT_FALLBACK;
+    cc->c.compute_used = cc->c.compute;
+    for (int i = 0; i < cc->nout; i++)
+        cc->out[i].compute_used = cc->out[i].compute;
+}
+
 static bool sh_hook_conv_fwd(struct cudnn_call *cc, cudnnHandle_t h, const void *alpha,
                              const cudnnTensorDescriptor_t xd, const void *x,
                              const cudnnFilterDescriptor_t wd, const void *w,
@@ -465,10 +546,16 @@ static bool sh_hook_conv_fwd(struct cudnn_call *cc, cudnnHandle_t h, const void 
                              const void *beta, const cudnnTensorDescriptor_t yd, void *y)
 {
     reset(cc);
-    (void)alpha, (void)algo, (void)ws, (void)ws_size;
     conv_fwd_out(cc, h, xd, x, wd, w, cd, yd, y);
     beta_input(cc, beta, "y");
-    return false;
+    sh_fn_cudnnConvolutionForward real = (sh_fn_cudnnConvolutionForward)cc->c.real;
+    cc->c.status = real(h, alpha, xd, x, wd, w, cd, algo, ws, ws_size, beta, yd, y);
+    cudnnConvolutionDescriptor_t own = refused_as_rewritten(cc, cd);
+    if (own) {
+        cc->c.status = real(h, alpha, xd, x, wd, w, own, algo, ws, ws_size, beta, yd, y);
+        made_as_set(cc, own);
+    }
+    return true;
 }
 
 /* The fused forward, y = act(alpha1 * conv(x, w) + alpha2 * z + bias), is
@@ -488,16 +575,25 @@ static bool sh_hook_conv_bias_act(struct cudnn_call *cc, cudnnHandle_t h, const 
                                   const cudnnTensorDescriptor_t yd, void *y)
 {
     reset(cc);
-    (void)alpha1, (void)algo, (void)ws, (void)ws_size, (void)ad;
     conv_fwd_out(cc, h, xd, x, wd, w, cd, yd, y);
     struct sh_dnn_tensor tz, tb;
-    if (!cc->nout || !sh_policy.check_inputs)
-        return false;
-    if (tensor_of(zd, &tz))
-        scaled_input(cc, alpha2, "z", &tz, z);
-    if (tensor_of(biasd, &tb))
-        set_input(cc, cc->nin, "bias", &tb, bias);
-    return false;
+    if (cc->nout && sh_policy.check_inputs) {
+        if (tensor_of(zd, &tz))
+            scaled_input(cc, alpha2, "z", &tz, z);
+        if (tensor_of(biasd, &tb))
+            set_input(cc, cc->nin, "bias", &tb, bias);
+    }
+    sh_fn_cudnnConvolutionBiasActivationForward real =
+        (sh_fn_cudnnConvolutionBiasActivationForward)cc->c.real;
+    cc->c.status = real(h, alpha1, xd, x, wd, w, cd, algo, ws, ws_size, alpha2, zd, z, biasd, bias,
+                        ad, yd, y);
+    cudnnConvolutionDescriptor_t own = refused_as_rewritten(cc, cd);
+    if (own) {
+        cc->c.status = real(h, alpha1, xd, x, wd, w, own, algo, ws, ws_size, alpha2, zd, z, biasd,
+                            bias, ad, yd, y);
+        made_as_set(cc, own);
+    }
+    return true;
 }
 
 /* Backward data: dx [N, C, in...] = dy * w^T; GEMM m = N x input positions,
@@ -510,17 +606,24 @@ static bool sh_hook_conv_bwd_data(struct cudnn_call *cc, cudnnHandle_t h, const 
                                   const void *beta, const cudnnTensorDescriptor_t dxd, void *dx)
 {
     reset(cc);
-    (void)alpha, (void)algo, (void)ws, (void)ws_size;
     struct sh_dnn_tensor tw, tdy, tdx;
     cc->h = h;
-    if (!filter_of(wd, &tw) || !tensor_of(dyd, &tdy) || !tensor_of(dxd, &tdx) || tdx.nd < 2)
-        return false;
-    long long groups = tw.dim[1] > 0 && tdx.dim[1] % tw.dim[1] == 0 ? tdx.dim[1] / tw.dim[1] : 1;
-    conv_out(cc, cd, tdx.dim[0] * sh_dnn_spatial(&tdx), tdx.dim[1],
-             tw.dim[0] / (groups > 0 ? groups : 1) * sh_dnn_spatial(&tw), "dy", &tdy, dy, "w", &tw, w,
-             &tdx, dx);
-    beta_input(cc, beta, "dx");
-    return false;
+    if (filter_of(wd, &tw) && tensor_of(dyd, &tdy) && tensor_of(dxd, &tdx) && tdx.nd >= 2) {
+        long long groups =
+            tw.dim[1] > 0 && tdx.dim[1] % tw.dim[1] == 0 ? tdx.dim[1] / tw.dim[1] : 1;
+        conv_out(cc, cd, tdx.dim[0] * sh_dnn_spatial(&tdx), tdx.dim[1],
+                 tw.dim[0] / (groups > 0 ? groups : 1) * sh_dnn_spatial(&tw), "dy", &tdy, dy, "w",
+                 &tw, w, &tdx, dx);
+        beta_input(cc, beta, "dx");
+    }
+    sh_fn_cudnnConvolutionBackwardData real = (sh_fn_cudnnConvolutionBackwardData)cc->c.real;
+    cc->c.status = real(h, alpha, wd, w, dyd, dy, cd, algo, ws, ws_size, beta, dxd, dx);
+    cudnnConvolutionDescriptor_t own = refused_as_rewritten(cc, cd);
+    if (own) {
+        cc->c.status = real(h, alpha, wd, w, dyd, dy, own, algo, ws, ws_size, beta, dxd, dx);
+        made_as_set(cc, own);
+    }
+    return true;
 }
 
 /* Backward filter: dw [K, C/groups, taps...] = x^T * dy; GEMM m = C/groups
@@ -534,15 +637,21 @@ static bool sh_hook_conv_bwd_filter(struct cudnn_call *cc, cudnnHandle_t h, cons
                                     const cudnnFilterDescriptor_t dwd, void *dw)
 {
     reset(cc);
-    (void)alpha, (void)algo, (void)ws, (void)ws_size;
     struct sh_dnn_tensor tx, tdy, tdw;
     cc->h = h;
-    if (!tensor_of(xd, &tx) || !tensor_of(dyd, &tdy) || !filter_of(dwd, &tdw))
-        return false;
-    conv_out(cc, cd, tdw.dim[1] * sh_dnn_spatial(&tdw), tdw.dim[0], tdy.dim[0] * sh_dnn_spatial(&tdy), "x",
-             &tx, x, "dy", &tdy, dy, &tdw, dw);
-    beta_input(cc, beta, "dw");
-    return false;
+    if (tensor_of(xd, &tx) && tensor_of(dyd, &tdy) && filter_of(dwd, &tdw)) {
+        conv_out(cc, cd, tdw.dim[1] * sh_dnn_spatial(&tdw), tdw.dim[0],
+                 tdy.dim[0] * sh_dnn_spatial(&tdy), "x", &tx, x, "dy", &tdy, dy, &tdw, dw);
+        beta_input(cc, beta, "dw");
+    }
+    sh_fn_cudnnConvolutionBackwardFilter real = (sh_fn_cudnnConvolutionBackwardFilter)cc->c.real;
+    cc->c.status = real(h, alpha, xd, x, dyd, dy, cd, algo, ws, ws_size, beta, dwd, dw);
+    cudnnConvolutionDescriptor_t own = refused_as_rewritten(cc, cd);
+    if (own) {
+        cc->c.status = real(h, alpha, xd, x, dyd, dy, own, algo, ws, ws_size, beta, dwd, dw);
+        made_as_set(cc, own);
+    }
+    return true;
 }
 
 /* Reductions and element-wise ops: m = 1, n = C's elements, k = the

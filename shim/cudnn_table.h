@@ -38,5 +38,10 @@ X(cudnnStatus_t, cudnnBackendUpdateCudaGraph, (cudnnHandle_t h, cudnnBackendDesc
 #define SH_CUDNN_USE(X) \
 X(size_t, cudnnGetVersion, (void), ()) \
 X(cudnnStatus_t, cudnnGetStream, (cudnnHandle_t h, cudaStream_t *stream), (h, stream)) \
+X(cudnnStatus_t, cudnnCreateConvolutionDescriptor, (cudnnConvolutionDescriptor_t *d), (d)) \
+X(cudnnStatus_t, cudnnGetConvolutionGroupCount, (cudnnConvolutionDescriptor_t d, int *groups), (d, groups)) \
+X(cudnnStatus_t, cudnnSetConvolutionGroupCount, (cudnnConvolutionDescriptor_t d, int groups), (d, groups)) \
+X(cudnnStatus_t, cudnnGetConvolutionMathType, (cudnnConvolutionDescriptor_t d, cudnnMathType_t *math), (d, math)) \
+X(cudnnStatus_t, cudnnSetConvolutionMathType, (cudnnConvolutionDescriptor_t d, cudnnMathType_t math), (d, math)) \
 X(cudnnStatus_t, cudnnGetTensorNdDescriptor, (const cudnnTensorDescriptor_t d, int requested, cudnnDataType_t *type, int *n, int dim[], int stride[]), (d, requested, type, n, dim, stride)) \
 X(cudnnStatus_t, cudnnGetFilterNdDescriptor, (const cudnnFilterDescriptor_t d, int requested, cudnnDataType_t *type, cudnnTensorFormat_t *format, int *n, int dim[]), (d, requested, type, format, n, dim))

@@ -60,6 +60,9 @@
  *   --bvalue B   every element of w / B / dy-for-backward-filter / the
  *                ReLU's x (graph-drelu) / k (default 1)
  *   --cvalue C   every element of the output before the call (default 0)
+ *   --ws BYTES   the legacy convolutions and reduction: a workspace of BYTES (0: none),
+ *                as a program that sized it by hand passes it, instead of
+ *                the one cuDNN is asked for
  *   --beta BETA  beta (default 0; the graph ops use 0; fwd-bias-act: alpha2)
  *   --bias BIAS  fwd-bias-act, graph-conv-bias-relu, graph-add: every
  *                element of the bias / b and of --chain-bias's (default 0)
@@ -97,6 +100,11 @@
  *                cudnnBackendPopulateCudaGraph and cudnnBackendUpdateCudaGraph
  *                with a NULL handle, plan, pack and graph, before anything
  *                else (no GPU needed): prints populate_status, update_status
+ *   --op conv-null
+ *                a 2-d convolution descriptor with --compute, 2 groups and
+ *                tensor-op math, then cudnnConvolutionForward with a NULL
+ *                handle and data (no GPU needed): prints conv_status and
+ *                the descriptor as read back (compute, groups, math)
  *   --native-graph [update]
  *                graph-conv, graph-matmul: instead of cudnnBackendExecute,
  *                cudnnBackendPopulateCudaGraph into a graph of the
@@ -147,6 +155,7 @@ static const char *OP = "fwd";
 #define MAX_CHAIN 61 /* with the other three, 64: the emulator's and the shim's limit */
 static int R = 4096, LATE, REAL_MID, CHAIN, CHAIN_BIAS, SCALE_BY_VALUE, PLAIN_OUT, FILL_RAGGED;
 static int MORE_GRAPHS, ALL_IN_USE, OVERRIDE, NATIVE_GRAPH;
+static long long FIXED_WS = -1; /* --ws */
 static double VALUE = 1, BVALUE = 1, CVALUE = 0, BETA = 0, BIAS = 0;
 static double XVALUE = 1, VVALUE = 1, SCALE = 0.25;
 static cudnnDataType_t COMPUTE = CUDNN_DATA_HALF;
@@ -296,11 +305,13 @@ static void *conv_desc(void)
 /* A workspace of the size cuDNN asked for (NULL for none), as programs
  * allocate one: with an FP32 compute type cuDNN's kernels often need one
  * where FP16 needed none. */
-static void *workspace(size_t bytes)
+static void *workspace(size_t *bytes)
 {
     void *ws = NULL;
-    if (bytes)
-        TRY(cudaMalloc(&ws, bytes));
+    if (FIXED_WS >= 0)
+        *bytes = (size_t)FIXED_WS;
+    if (*bytes)
+        TRY(cudaMalloc(&ws, *bytes));
     return ws;
 }
 
@@ -316,7 +327,7 @@ static void run_conv(cudnnHandle_t h, void *cd)
         size_t wsb = 0;
         TRY(cudnnGetConvolutionBackwardDataWorkspaceSize(h, wd, dyd, cd, dxd,
                                                          CUDNN_CONVOLUTION_BWD_DATA_ALGO_0, &wsb));
-        void *ws = workspace(wsb);
+        void *ws = workspace(&wsb);
         TRY(cudnnConvolutionBackwardData(h, &alpha, wd, w.dev, dyd, dy.dev, cd,
                                          CUDNN_CONVOLUTION_BWD_DATA_ALGO_0, ws, wsb, &beta, dxd,
                                          dx.dev));
@@ -330,7 +341,7 @@ static void run_conv(cudnnHandle_t h, void *cd)
         size_t wsb = 0;
         TRY(cudnnGetConvolutionBackwardFilterWorkspaceSize(
             h, xd, dyd, cd, dwd, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_0, &wsb));
-        void *ws = workspace(wsb);
+        void *ws = workspace(&wsb);
         TRY(cudnnConvolutionBackwardFilter(h, &alpha, xd, x.dev, dyd, dy.dev, cd,
                                            CUDNN_CONVOLUTION_BWD_FILTER_ALGO_0, ws, wsb, &beta,
                                            dwd, dw.dev));
@@ -346,7 +357,7 @@ static void run_conv(cudnnHandle_t h, void *cd)
                                                : CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
         size_t wsb = 0;
         TRY(cudnnGetConvolutionForwardWorkspaceSize(h, xd, wd, cd, yd, algo, &wsb));
-        void *ws = workspace(wsb);
+        void *ws = workspace(&wsb);
         if (fused) {
             cudnnTensorDescriptor_t bd = tensor(1, 2, 1, 1);
             cudnnActivationDescriptor_t ad;
@@ -389,7 +400,7 @@ static void run_reduce(cudnnHandle_t h, void *rd)
     struct buf a = dev_fill((size_t)R, VALUE), c = dev_fill(1, CVALUE);
     size_t wsb = 0;
     TRY(cudnnGetReductionWorkspaceSize(h, rd, ad, cd, &wsb));
-    void *ws = workspace(wsb);
+    void *ws = workspace(&wsb);
     TRY(cudnnReduceTensor(h, rd, NULL, 0, ws, wsb, &alpha, ad, a.dev, &beta, cd, c.dev));
     report(c);
 }
@@ -995,6 +1006,7 @@ static int parse(int argc, char **argv)
         else if (!strcmp(a, "--native-graph")) NATIVE_GRAPH = 1;
         else if (!strcmp(a, "--fill-ragged")) FILL_RAGGED = atoi(v), i++;
         else if (!strcmp(a, "--more-graphs")) MORE_GRAPHS = atoi(v), i++;
+        else if (!strcmp(a, "--ws")) FIXED_WS = atoll(v), i++;
         else if (!strcmp(a, "--compute") && !strcmp(v, "HALF")) COMPUTE = CUDNN_DATA_HALF, i++;
         else if (!strcmp(a, "--compute") && !strcmp(v, "FLOAT")) COMPUTE = CUDNN_DATA_FLOAT, i++;
         else {
@@ -1013,6 +1025,35 @@ int main(int argc, char **argv)
         /* Needs no GPU: the library's own answer to a NULL handle. */
         printf("populate_status=%d\n", (int)cudnnBackendPopulateCudaGraph(NULL, NULL, NULL, NULL));
         printf("update_status=%d\n", (int)cudnnBackendUpdateCudaGraph(NULL, NULL, NULL, NULL));
+        return 0;
+    }
+    if (!strcmp(OP, "conv-null")) {
+        /* Needs no GPU either: cuDNN's answer to a NULL handle, and the
+         * descriptor the call leaves. */
+        cudnnConvolutionDescriptor_t cd;
+        cudnnDataType_t got;
+        cudnnConvolutionMode_t mode;
+        cudnnMathType_t math;
+        int p[6], groups = 0;
+        float one = 1, zero = 0;
+        TRY(cudnnCreateConvolutionDescriptor(&cd));
+        TRY(cudnnSetConvolution2dDescriptor(cd, 0, 0, 1, 1, 1, 1, CUDNN_CROSS_CORRELATION,
+                                            COMPUTE));
+        TRY(cudnnSetConvolutionGroupCount(cd, 2));
+        TRY(cudnnSetConvolutionMathType(cd, CUDNN_TENSOR_OP_MATH));
+        /* y [1, 2, 2, 2] = x [1, 4, 2, 2] * w [2, 4/2, 1, 1], in 2 groups */
+        cudnnTensorDescriptor_t xd = tensor(1, 4, 2, 2), yd = tensor(1, 2, 2, 2);
+        cudnnFilterDescriptor_t wd = filter(2, 2);
+        printf("conv_status=%d\n",
+               (int)cudnnConvolutionForward(NULL, &one, xd, NULL, wd, NULL, cd,
+                                            CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, NULL, 0,
+                                            &zero, yd, NULL));
+        TRY(cudnnGetConvolution2dDescriptor(cd, p, p + 1, p + 2, p + 3, p + 4, p + 5, &mode,
+                                            &got));
+        TRY(cudnnGetConvolutionGroupCount(cd, &groups));
+        TRY(cudnnGetConvolutionMathType(cd, &math));
+        printf("compute=%d\ngroups=%d\nmath=%d\n", (int)got, groups, (int)math);
+        cudnnDestroyConvolutionDescriptor(cd);
         return 0;
     }
     const struct app_op *op = NULL;

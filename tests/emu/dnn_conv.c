@@ -282,6 +282,34 @@ static bool same_dims(const struct dnn_tensor *a, const struct dnn_tensor *b)
     return true;
 }
 
+/* The workspace a forward convolution asks for: cuDNN 9 on an H100 asks one
+ * of the implicit precomputed GEMM computing in FP32 on FP16 data, where
+ * computing in FP16 needs none (seen with cudnnConvolutionBiasActivationForward:
+ * "workSpaceSizeInBytes < requiredWorkspace", CUDNN_STATUS_BAD_PARAM). Here 4
+ * bytes an output element. Descriptors already found valid. */
+static size_t fwd_workspace(cudnnTensorDescriptor_t x, cudnnConvolutionDescriptor_t c,
+                            cudnnTensorDescriptor_t y, cudnnConvolutionFwdAlgo_t algo)
+{
+    if (algo != CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM ||
+        c->compute != CUDNN_DATA_FLOAT || x->t.type != CUDNN_DATA_HALF)
+        return 0;
+    size_t n = 1;
+    for (int i = 0; i < y->t.nd; i++)
+        n *= (size_t)y->t.dim[i];
+    return 4 * n;
+}
+
+static bool workspace_short(cudnnTensorDescriptor_t x, cudnnConvolutionDescriptor_t c,
+                            cudnnTensorDescriptor_t y, cudnnConvolutionFwdAlgo_t algo,
+                            const void *ws, size_t ws_size)
+{
+    if (!dnn_tensor_ok(x) || !dnn_conv_ok(c) || !dnn_tensor_ok(y) ||
+        (unsigned)algo >= (unsigned)CUDNN_CONVOLUTION_FWD_ALGO_COUNT)
+        return false; /* the call's own checks answer */
+    size_t need = fwd_workspace(x, c, y, algo);
+    return need && (ws_size < need || !ws);
+}
+
 /* y = act(alpha1 * conv(x, w) + alpha2 * z + bias), as cuDNN documents it:
  * z shaped like y and of y's type (it may be y itself), bias [1, K, 1...] of
  * y's type, activation RELU, or IDENTITY with IMPLICIT_PRECOMP_GEMM only. */
@@ -294,7 +322,8 @@ EMU_API cudnnStatus_t cudnnConvolutionBiasActivationForward(cudnnHandle_t handle
     const void *bias, const cudnnActivationDescriptor_t activationDesc,
     const cudnnTensorDescriptor_t yDesc, void *y)
 {
-    (void)workSpace, (void)workSpaceSizeInBytes;
+    if (workspace_short(xDesc, convDesc, yDesc, algo, workSpace, workSpaceSizeInBytes))
+        return CUDNN_STATUS_BAD_PARAM;
     if (!dnn_valid(handle) || !dnn_tensor_ok(xDesc) || !dnn_filter_ok(wDesc) ||
         !dnn_conv_ok(convDesc) || !dnn_tensor_ok(yDesc) || !dnn_tensor_ok(zDesc) ||
         !dnn_tensor_ok(biasDesc) || !dnn_act_ok(activationDesc) || !alpha1 || !alpha2 || !x ||
@@ -331,7 +360,8 @@ EMU_API cudnnStatus_t cudnnConvolutionForward(cudnnHandle_t handle, const void *
     void *workSpace, size_t workSpaceSizeInBytes, const void *beta,
     const cudnnTensorDescriptor_t yDesc, void *y)
 {
-    (void)workSpace, (void)workSpaceSizeInBytes;
+    if (workspace_short(xDesc, convDesc, yDesc, algo, workSpace, workSpaceSizeInBytes))
+        return CUDNN_STATUS_BAD_PARAM;
     int algo_ok = (unsigned)algo < (unsigned)CUDNN_CONVOLUTION_FWD_ALGO_COUNT;
     return legacy(handle, "cudnnConvolutionForward", DNN_CONV_FWD, algo_ok, alpha, beta, xDesc,
                   x, wDesc, w, convDesc, yDesc, y);
@@ -381,7 +411,9 @@ EMU_API cudnnStatus_t cudnnGetConvolutionForwardWorkspaceSize(cudnnHandle_t hand
 {
     if ((unsigned)algo >= (unsigned)CUDNN_CONVOLUTION_FWD_ALGO_COUNT)
         return CUDNN_STATUS_BAD_PARAM;
-    return no_workspace(handle, xDesc, wDesc, convDesc, yDesc, sizeInBytes);
+    DNN_TRY(no_workspace(handle, xDesc, wDesc, convDesc, yDesc, sizeInBytes));
+    *sizeInBytes = fwd_workspace(xDesc, convDesc, yDesc, algo);
+    return CUDNN_STATUS_SUCCESS;
 }
 
 EMU_API cudnnStatus_t cudnnGetConvolutionBackwardDataWorkspaceSize(cudnnHandle_t handle,

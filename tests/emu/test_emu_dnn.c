@@ -465,12 +465,15 @@ static float fused_ones(cudnnHandle_t h, cudnnDataType_t comp, cudnnActivationMo
     cudnnActivationDescriptor_t ad = act_desc(mode);
     void *dx = up(x, sizeof x), *dw = up(w, sizeof w), *dy = up(&y0, 2), *db = up(&b, 2);
     float alpha1 = 1, alpha2 = 1;
+    size_t wsb = 0;
+    ck_assert_int_eq(cudnnGetConvolutionForwardWorkspaceSize(h, xd, wd, cv, yd, algo, &wsb), OK);
+    void *ws = wsb ? dev(wsb) : NULL;
     ck_assert_int_eq(cudnnConvolutionBiasActivationForward(h, &alpha1, xd, dx, wd, dw, cv, algo,
-                                                           NULL, 0, &alpha2, yd, dy, bd, db, ad,
+                                                           ws, wsb, &alpha2, yd, dy, bd, db, ad,
                                                            yd, dy), want);
     uint16_t y;
     down(&y, dy, 2);
-    cudaFree(dx), cudaFree(dw), cudaFree(dy), cudaFree(db);
+    cudaFree(dx), cudaFree(dw), cudaFree(dy), cudaFree(db), cudaFree(ws);
     cudnnDestroyActivationDescriptor(ad);
     return F(y);
 }
@@ -491,6 +494,51 @@ START_TEST(test_conv_bias_activation)
      * (the output keeps its 4). */
     ck_assert_float_eq(fused_ones(h, FLT, id, gemm, 0, UNSUP), 4.0f);
     ck_assert_float_eq(fused_ones(h, FLT, CUDNN_ACTIVATION_SIGMOID, precomp, 0, UNSUP), 4.0f);
+
+    /* FP32 computation on FP16 data with the precomputed implicit GEMM asks a
+     * workspace (4 bytes an output element here), FP16 computation none:
+     * a call without one is refused, the output untouched. */
+    {
+        cudnnTensorDescriptor_t xd = tensor4(NCHW, HLF, 1, 4, 2, 2);
+        cudnnTensorDescriptor_t yd = tensor4(NCHW, HLF, 1, 2, 2, 2);
+        cudnnTensorDescriptor_t bd = tensor4(NCHW, HLF, 1, 2, 1, 1);
+        cudnnFilterDescriptor_t wd = filter4(HLF, 2, 4, 1, 1);
+        cudnnConvolutionDescriptor_t fl = conv2(0, 0, 1, 1, 1, 1, XCORR, FLT);
+        cudnnConvolutionDescriptor_t hl = conv2(0, 0, 1, 1, 1, 1, XCORR, HLF);
+        cudnnActivationDescriptor_t ad = act_desc(relu);
+        size_t wsb = 1;
+        ck_assert_int_eq(cudnnGetConvolutionForwardWorkspaceSize(h, xd, wd, hl, yd, precomp, &wsb),
+                         OK);
+        ck_assert_uint_eq(wsb, 0);
+        ck_assert_int_eq(cudnnGetConvolutionForwardWorkspaceSize(h, xd, wd, fl, yd, gemm, &wsb), OK);
+        ck_assert_uint_eq(wsb, 0);
+        ck_assert_int_eq(cudnnGetConvolutionForwardWorkspaceSize(h, xd, wd, fl, yd, precomp, &wsb),
+                         OK);
+        ck_assert_uint_eq(wsb, 4 * 8);
+        uint16_t mark[8];
+        for (int i = 0; i < 8; i++)
+            mark[i] = H(3);
+        void *buf = dev(64), *y = up(mark, sizeof mark), *ws = dev(wsb);
+        float one = 1;
+        ck_assert_int_eq(cudnnConvolutionBiasActivationForward(h, &one, xd, buf, wd, buf, fl,
+                                                               precomp, NULL, 0, &one, yd, y, bd,
+                                                               buf, ad, yd, y), BAD);
+        ck_assert_int_eq(cudnnConvolutionBiasActivationForward(h, &one, xd, buf, wd, buf, fl,
+                                                               precomp, ws, wsb - 1, &one, yd, y,
+                                                               bd, buf, ad, yd, y), BAD);
+        ck_assert_int_eq(cudnnConvolutionForward(h, &one, xd, buf, wd, buf, fl, precomp, NULL, 0,
+                                                 &one, yd, y), BAD);
+        uint16_t got[8];
+        down(got, y, sizeof got);
+        ck_assert_float_eq(F(got[0]), 3.0f);
+        ck_assert_int_eq(cudnnConvolutionBiasActivationForward(h, &one, xd, buf, wd, buf, hl,
+                                                               precomp, NULL, 0, &one, yd, y, bd,
+                                                               buf, ad, yd, y), OK);
+        ck_assert_int_eq(cudnnConvolutionForward(h, &one, xd, buf, wd, buf, fl, precomp, ws, wsb,
+                                                 &one, yd, y), OK);
+        cudaFree(buf), cudaFree(y), cudaFree(ws);
+        cudnnDestroyActivationDescriptor(ad);
+    }
 
     /* A bias that is not [1, K, 1, 1]; a z not shaped like y. */
     cudnnTensorDescriptor_t xd = tensor4(NCHW, HLF, 1, 4, 2, 2);

@@ -834,6 +834,51 @@ START_TEST(native_graph)
 }
 END_TEST
 
+/* A program that passes a workspace sized by hand for its FP16 convolution
+ * (none): with the FP32 compute type the shim set, the precomputed implicit
+ * GEMM wants one, and cuDNN refuses the call (as on an H100). The call is
+ * made again as the program set it: it runs, in FP16, as without the shim,
+ * with one warning and the record's action fallback. */
+START_TEST(refused_as_rewritten)
+{
+    hr_app plain, shim;
+    run(&plain, 0, NULL, ARGS("--op", "fwd-bias-act", "--ws", "0"));
+    ASSERT_OK(&plain);
+    ASSERT_KV(&plain, "out0", HALF_SUM);
+    run(&shim, 1, ENV(TRACE), ARGS("--op", "fwd-bias-act", "--ws", "0"));
+    ASSERT_OK(&shim);
+    ASSERT_KV(&shim, "out0", HALF_SUM);
+    const char *rec = api_record(&shim, "call", "cudnnConvolutionBiasActivationForward");
+    ASSERT_JNUM(rec, "status", 0);
+    assert_compute(rec, "CUDNN_DATA_HALF", "CUDNN_DATA_HALF", "fallback");
+    ck_assert_uint_eq(hr_log_count(&shim.log, "warn"), 1);
+    ck_assert_msg(strstr(hr_log_find(&shim.log, "warn", 0),
+                         "cuDNN refused cudnnConvolutionBiasActivationForward") != NULL,
+                  "%s", hr_log_dump(&shim.log));
+    /* The descriptor the program holds is still the shim's FLOAT one: a
+     * call with the workspace cuDNN asks for runs in FP32. */
+    ck_assert_double_eq(api_summary(&shim, "cudnnConvolutionBiasActivationForward", "checked"), 1);
+    hr_app_free(&plain);
+    hr_app_free(&shim);
+
+    run(&shim, 1, ENV(TRACE), ARGS("--op", "fwd-bias-act"));
+    ASSERT_OK(&shim);
+    ASSERT_KV(&shim, "out0", FLOAT_SUM);
+    assert_compute(api_record(&shim, "call", "cudnnConvolutionBiasActivationForward"),
+                   "CUDNN_DATA_HALF", "CUDNN_DATA_FLOAT", "upcast");
+    ck_assert_uint_eq(hr_log_count(&shim.log, "warn"), 0);
+    hr_app_free(&shim);
+
+    /* A call the program's own descriptor makes fail as well (a workspace
+     * too small with no rewrite involved): the program gets cuDNN's answer. */
+    run(&shim, 1, ENV(TRACE), ARGS("--op", "fwd-bias-act", "--compute", "FLOAT", "--ws", "0"));
+    ck_assert_int_ne(shim.r.exit_code, 0);
+    ASSERT_KV(&shim, "status", 2000);
+    ck_assert_uint_eq(hr_log_count(&shim.log, "warn"), 0);
+    hr_app_free(&shim);
+}
+END_TEST
+
 int main(void)
 {
     hr_env_path("SH_LIB");
@@ -842,6 +887,7 @@ int main(void)
     Suite *s;
     TCase *t = hr_one_case("cudnn", 300, &s);
     tcase_add_loop_test(t, conv_upcast, 0, 5);
+    tcase_add_test(t, refused_as_rewritten);
     tcase_add_test(t, reduce_upcast);
     tcase_add_test(t, optensor_upcast);
     tcase_add_loop_test(t, graph_upcast, 0, 2);

@@ -109,6 +109,37 @@ START_TEST(native_graph_passthrough)
 }
 END_TEST
 
+/* A convolution refused with the shim's FP32 descriptor is made again
+ * with a copy of the program's own, made by the real cuDNN (geometry, HALF,
+ * groups, math type): a NULL handle is refused that way too, and the
+ * program gets cuDNN's own status, its descriptor as it set it. */
+START_TEST(refused_convolution_made_as_set)
+{
+    hr_app a, b;
+    hr_app_opts plain = { .shim = 0, .emu = 0, .env = ENV("SAFEHALF_LOG_LEVEL=trace") };
+    hr_app_opts shim = { .shim = 1, .emu = 0, .env = ENV("SAFEHALF_LOG_LEVEL=trace") };
+    hr_app_run(&a, &plain, "dnn_app", ARGS("--op", "conv-null"));
+    hr_app_run(&b, &shim, "dnn_app", ARGS("--op", "conv-null"));
+    ck_assert_msg(a.r.exit_code == 0, "%s", hr_describe(&a.r));
+    ck_assert_msg(strcmp(a.r.out, b.r.out) == 0, "without the shim:\n%s\nwith:\n%s", a.r.out,
+                  b.r.out);
+    ck_assert_msg(hr_kv_num(a.r.out, "conv_status") != 0, "%s", a.r.out);
+    ASSERT_KV(&b, "compute", 2);
+    ASSERT_KV(&b, "groups", 2);
+    check_real_library(&b);
+    const char *rec = hr_log_find_where(&b.log, "call", "api", "cudnnConvolutionForward");
+    ck_assert_msg(rec != NULL, "%s", hr_log_dump(&b.log));
+    ASSERT_JNUM(rec, "status", hr_kv_num(a.r.out, "conv_status"));
+    /* made again as set: the copy was made (else the action stays upcast) */
+    ASSERT_JSTR(rec, "action", "fallback");
+    ASSERT_JSTR(rec, "compute_used", "CUDNN_DATA_HALF");
+    /* refused that way too: the program's own error, no warning */
+    ck_assert_uint_eq(hr_log_count(&b.log, "warn"), 0);
+    hr_app_free(&a);
+    hr_app_free(&b);
+}
+END_TEST
+
 /* The descriptor call that sets HALF: rewritten to FLOAT, accepted. */
 START_TEST(descriptors_upcast)
 {
@@ -206,5 +237,6 @@ int main(void)
     tcase_add_loop_test(t, late_set, 0, 2);
     tcase_add_loop_test(t, batchnorm_passthrough, 0, 5);
     tcase_add_test(t, native_graph_passthrough);
+    tcase_add_test(t, refused_convolution_made_as_set);
     return hr_run_suites(srunner_create(s));
 }
