@@ -538,6 +538,20 @@ static void made_as_set(struct cudnn_call *cc, cudnnConvolutionDescriptor_t copy
         cc->out[i].compute_used = cc->out[i].compute;
 }
 
+/* The convolution call, its argument list naming the descriptor conv_: made
+ * with the program's descriptor cd, then, if cuDNN refused it as rewritten,
+ * again with a copy as the program set it. */
+#define CONV_CALL(cc, fn_type, cd, args)                                                  \
+    do {                                                                                  \
+        fn_type real_ = (fn_type)(cc)->c.real;                                            \
+        cudnnConvolutionDescriptor_t conv_ = (cd);                                        \
+        (cc)->c.status = real_ args;                                                      \
+        if ((conv_ = refused_as_rewritten((cc), (cd))) != NULL) {                         \
+            (cc)->c.status = real_ args;                                                  \
+            made_as_set((cc), conv_);                                                     \
+        }                                                                                 \
+    } while (0)
+
 static bool sh_hook_conv_fwd(struct cudnn_call *cc, cudnnHandle_t h, const void *alpha,
                              const cudnnTensorDescriptor_t xd, const void *x,
                              const cudnnFilterDescriptor_t wd, const void *w,
@@ -548,13 +562,8 @@ static bool sh_hook_conv_fwd(struct cudnn_call *cc, cudnnHandle_t h, const void 
     reset(cc);
     conv_fwd_out(cc, h, xd, x, wd, w, cd, yd, y);
     beta_input(cc, beta, "y");
-    sh_fn_cudnnConvolutionForward real = (sh_fn_cudnnConvolutionForward)cc->c.real;
-    cc->c.status = real(h, alpha, xd, x, wd, w, cd, algo, ws, ws_size, beta, yd, y);
-    cudnnConvolutionDescriptor_t own = refused_as_rewritten(cc, cd);
-    if (own) {
-        cc->c.status = real(h, alpha, xd, x, wd, w, own, algo, ws, ws_size, beta, yd, y);
-        made_as_set(cc, own);
-    }
+    CONV_CALL(cc, sh_fn_cudnnConvolutionForward, cd,
+              (h, alpha, xd, x, wd, w, conv_, algo, ws, ws_size, beta, yd, y));
     return true;
 }
 
@@ -583,16 +592,9 @@ static bool sh_hook_conv_bias_act(struct cudnn_call *cc, cudnnHandle_t h, const 
         if (tensor_of(biasd, &tb))
             set_input(cc, cc->nin, "bias", &tb, bias);
     }
-    sh_fn_cudnnConvolutionBiasActivationForward real =
-        (sh_fn_cudnnConvolutionBiasActivationForward)cc->c.real;
-    cc->c.status = real(h, alpha1, xd, x, wd, w, cd, algo, ws, ws_size, alpha2, zd, z, biasd, bias,
-                        ad, yd, y);
-    cudnnConvolutionDescriptor_t own = refused_as_rewritten(cc, cd);
-    if (own) {
-        cc->c.status = real(h, alpha1, xd, x, wd, w, own, algo, ws, ws_size, alpha2, zd, z, biasd,
-                            bias, ad, yd, y);
-        made_as_set(cc, own);
-    }
+    CONV_CALL(cc, sh_fn_cudnnConvolutionBiasActivationForward, cd,
+              (h, alpha1, xd, x, wd, w, conv_, algo, ws, ws_size, alpha2, zd, z, biasd, bias, ad,
+               yd, y));
     return true;
 }
 
@@ -616,13 +618,8 @@ static bool sh_hook_conv_bwd_data(struct cudnn_call *cc, cudnnHandle_t h, const 
                  &tw, w, &tdx, dx);
         beta_input(cc, beta, "dx");
     }
-    sh_fn_cudnnConvolutionBackwardData real = (sh_fn_cudnnConvolutionBackwardData)cc->c.real;
-    cc->c.status = real(h, alpha, wd, w, dyd, dy, cd, algo, ws, ws_size, beta, dxd, dx);
-    cudnnConvolutionDescriptor_t own = refused_as_rewritten(cc, cd);
-    if (own) {
-        cc->c.status = real(h, alpha, wd, w, dyd, dy, own, algo, ws, ws_size, beta, dxd, dx);
-        made_as_set(cc, own);
-    }
+    CONV_CALL(cc, sh_fn_cudnnConvolutionBackwardData, cd,
+              (h, alpha, wd, w, dyd, dy, conv_, algo, ws, ws_size, beta, dxd, dx));
     return true;
 }
 
@@ -644,13 +641,8 @@ static bool sh_hook_conv_bwd_filter(struct cudnn_call *cc, cudnnHandle_t h, cons
                  tdy.dim[0] * sh_dnn_spatial(&tdy), "x", &tx, x, "dy", &tdy, dy, &tdw, dw);
         beta_input(cc, beta, "dw");
     }
-    sh_fn_cudnnConvolutionBackwardFilter real = (sh_fn_cudnnConvolutionBackwardFilter)cc->c.real;
-    cc->c.status = real(h, alpha, xd, x, dyd, dy, cd, algo, ws, ws_size, beta, dwd, dw);
-    cudnnConvolutionDescriptor_t own = refused_as_rewritten(cc, cd);
-    if (own) {
-        cc->c.status = real(h, alpha, xd, x, dyd, dy, own, algo, ws, ws_size, beta, dwd, dw);
-        made_as_set(cc, own);
-    }
+    CONV_CALL(cc, sh_fn_cudnnConvolutionBackwardFilter, cd,
+              (h, alpha, xd, x, dyd, dy, conv_, algo, ws, ws_size, beta, dwd, dw));
     return true;
 }
 

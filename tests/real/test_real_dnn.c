@@ -84,18 +84,25 @@ START_TEST(status_passthrough)
 }
 END_TEST
 
+/* dnn_app --op op without the shim (a) and with it (b), needing no GPU:
+ * both exit 0 and print the same. */
+static void run_no_device(hr_app *a, hr_app *b, const char *op)
+{
+    hr_app_opts plain = { .shim = 0, .emu = 0, .env = ENV("SAFEHALF_LOG_LEVEL=trace") };
+    hr_app_opts shim = { .shim = 1, .emu = 0, .env = ENV("SAFEHALF_LOG_LEVEL=trace") };
+    hr_app_run(a, &plain, "dnn_app", ARGS("--op", op));
+    hr_app_run(b, &shim, "dnn_app", ARGS("--op", op));
+    ck_assert_msg(a->r.exit_code == 0, "%s", hr_describe(&a->r));
+    ck_assert_msg(strcmp(a->r.out, b->r.out) == 0, "without the shim:\n%s\nwith:\n%s", a->r.out,
+                  b->r.out);
+}
+
 /* cuDNN's native CUDA graph calls with a NULL handle: the library's own
  * status, with the shim as without, recorded as the call's. */
 START_TEST(native_graph_passthrough)
 {
     hr_app a, b;
-    hr_app_opts plain = { .shim = 0, .emu = 0, .env = ENV("SAFEHALF_LOG_LEVEL=trace") };
-    hr_app_opts shim = { .shim = 1, .emu = 0, .env = ENV("SAFEHALF_LOG_LEVEL=trace") };
-    hr_app_run(&a, &plain, "dnn_app", ARGS("--op", "native-null"));
-    hr_app_run(&b, &shim, "dnn_app", ARGS("--op", "native-null"));
-    ck_assert_msg(a.r.exit_code == 0, "%s", hr_describe(&a.r));
-    ck_assert_msg(strcmp(a.r.out, b.r.out) == 0, "without the shim:\n%s\nwith:\n%s", a.r.out,
-                  b.r.out);
+    run_no_device(&a, &b, "native-null");
     double populate = hr_kv_num(a.r.out, "populate_status");
     double update = hr_kv_num(a.r.out, "update_status");
     ck_assert_msg(populate != 0 && update != 0, "%s", a.r.out); /* a NULL handle is refused */
@@ -116,13 +123,7 @@ END_TEST
 START_TEST(refused_convolution_made_as_set)
 {
     hr_app a, b;
-    hr_app_opts plain = { .shim = 0, .emu = 0, .env = ENV("SAFEHALF_LOG_LEVEL=trace") };
-    hr_app_opts shim = { .shim = 1, .emu = 0, .env = ENV("SAFEHALF_LOG_LEVEL=trace") };
-    hr_app_run(&a, &plain, "dnn_app", ARGS("--op", "conv-null"));
-    hr_app_run(&b, &shim, "dnn_app", ARGS("--op", "conv-null"));
-    ck_assert_msg(a.r.exit_code == 0, "%s", hr_describe(&a.r));
-    ck_assert_msg(strcmp(a.r.out, b.r.out) == 0, "without the shim:\n%s\nwith:\n%s", a.r.out,
-                  b.r.out);
+    run_no_device(&a, &b, "conv-null");
     ck_assert_msg(hr_kv_num(a.r.out, "conv_status") != 0, "%s", a.r.out);
     ASSERT_KV(&b, "compute", 2);
     ASSERT_KV(&b, "groups", 2);
