@@ -190,7 +190,11 @@ EMU_API cudnnStatus_t cudnnBackendCreateDescriptor(cudnnBackendDescriptorType_t 
     b->type = descriptorType;
     if (is_op(descriptorType)) {
         b->u.op.kind = descriptorType;
-        b->u.op.alpha = b->u.op.alpha2 = 1.0;
+        /* A convolution operation whose ALPHA was never set writes 0 * conv:
+         * on an H100 cuDNN 9.14 and 9.19 left y all zero (cudnn-frontend
+         * always sets it). Pointwise alphas are 1 unless set. */
+        b->u.op.alpha = bk_is_conv_op(descriptorType) ? 0.0 : 1.0;
+        b->u.op.alpha2 = 1.0;
     }
     if (descriptorType == CUDNN_BACKEND_POINTWISE_DESCRIPTOR)
         b->u.pointwise.relu_upper = INFINITY;
