@@ -57,6 +57,18 @@ static inline TCase *hr_one_case(const char *name, int timeout_s, Suite **suite)
 #define ASSERT_JSTR(rec, path, want)                                                        \
     ck_assert_msg(hr_json_str_is(rec, path, want), "%s is not \"%s\" in %s", path, want, rec)
 
+/* The GEMM a call or nonfinite record describes: its shape and types. */
+#define ASSERT_SHAPE(rec, m, n, k, batch, atype, btype, ctype)                              \
+    do {                                                                                    \
+        ASSERT_JNUM(rec, "m", m);                                                           \
+        ASSERT_JNUM(rec, "n", n);                                                           \
+        ASSERT_JNUM(rec, "k", k);                                                           \
+        ASSERT_JNUM(rec, "batch", batch);                                                   \
+        ASSERT_JSTR(rec, "atype", atype);                                                   \
+        ASSERT_JSTR(rec, "btype", btype);                                                   \
+        ASSERT_JSTR(rec, "ctype", ctype);                                                   \
+    } while (0)
+
 #define ASSERT_JTYPE(rec, path, type)                                                       \
     ck_assert_msg(hr_json_get(rec, path, NULL, 0) == (type), "%s is not of type %c in %s",  \
                   path, type, rec)

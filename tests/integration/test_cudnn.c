@@ -104,13 +104,8 @@ START_TEST(conv_upcast)
     assert_compute(api_record(&shim, "call", t->set_api), "CUDNN_DATA_HALF", "CUDNN_DATA_FLOAT",
                    "upcast");
     const char *rec = api_record(&shim, "call", t->api);
-    ASSERT_JNUM(rec, "m", t->m);
-    ASSERT_JNUM(rec, "n", t->n);
-    ASSERT_JNUM(rec, "k", t->k);
-    ASSERT_JNUM(rec, "batch", 1);
-    ASSERT_JSTR(rec, "atype", "CUDNN_DATA_HALF");
-    ASSERT_JSTR(rec, "btype", "CUDNN_DATA_HALF");
-    ASSERT_JSTR(rec, "ctype", "CUDNN_DATA_HALF");
+    ASSERT_SHAPE(rec, t->m, t->n, t->k, 1, "CUDNN_DATA_HALF", "CUDNN_DATA_HALF",
+                 "CUDNN_DATA_HALF");
     ASSERT_JNUM(rec, "status", 0);
     assert_compute(rec, "CUDNN_DATA_HALF", "CUDNN_DATA_FLOAT", "upcast");
     const char *site = api_record(&shim, "site", t->api);

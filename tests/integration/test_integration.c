@@ -178,13 +178,7 @@ START_TEST(entry_ones_with_shim)
 
     const char *rec = the_gemm_call(&a);
     check_call(rec, e, "CUBLAS_COMPUTE_16F", "CUBLAS_COMPUTE_32F", "upcast");
-    ASSERT_JNUM(rec, "m", 16);
-    ASSERT_JNUM(rec, "n", 16);
-    ASSERT_JNUM(rec, "k", K);
-    ASSERT_JNUM(rec, "batch", is_batched(e) ? 3 : 1);
-    ASSERT_STR(rec, "atype", "CUDA_R_16F");
-    ASSERT_STR(rec, "btype", "CUDA_R_16F");
-    ASSERT_STR(rec, "ctype", "CUDA_R_16F");
+    ASSERT_SHAPE(rec, 16, 16, K, is_batched(e) ? 3 : 1, "CUDA_R_16F", "CUDA_R_16F", "CUDA_R_16F");
     ASSERT_STR(rec, "pointer_mode", "host");
     /* Only the outermost call is logged (the_gemm_call checked there is one
      * GEMM record): the emulated Hgemm* call the exported GemmEx* inside. */
@@ -265,13 +259,7 @@ START_TEST(sgemm_ex_ones)
 
     const char *rec = the_gemm_call(&b);
     check_call(rec, e, "CUBLAS_COMPUTE_32F", "CUBLAS_COMPUTE_32F", "pass");
-    ASSERT_JNUM(rec, "m", 16);
-    ASSERT_JNUM(rec, "n", 16);
-    ASSERT_JNUM(rec, "k", K);
-    ASSERT_JNUM(rec, "batch", 1);
-    ASSERT_STR(rec, "atype", type);
-    ASSERT_STR(rec, "btype", type);
-    ASSERT_STR(rec, "ctype", type);
+    ASSERT_SHAPE(rec, 16, 16, K, 1, type, type, type);
     ASSERT_STR(rec, "pointer_mode", "host");
     ck_assert_msg(api_record(&b, "site", e) != NULL, "no site record");
     ck_assert_msg(hr_log_count(&b.log, "nonfinite") == 0, "%s", hr_log_dump(&b.log));

@@ -93,13 +93,7 @@ START_TEST(fp16_compute_upcast)
     ASSERT_JNUM(desc, "status", 0);
 
     const char *rec = api_record(&shim, "call", MATMUL);
-    ASSERT_JNUM(rec, "m", 64);
-    ASSERT_JNUM(rec, "n", 64);
-    ASSERT_JNUM(rec, "k", 4096);
-    ASSERT_JNUM(rec, "batch", 1);
-    ASSERT_JSTR(rec, "atype", "CUDA_R_16F");
-    ASSERT_JSTR(rec, "btype", "CUDA_R_16F");
-    ASSERT_JSTR(rec, "ctype", "CUDA_R_16F");
+    ASSERT_SHAPE(rec, 64, 64, 4096, 1, "CUDA_R_16F", "CUDA_R_16F", "CUDA_R_16F");
     ASSERT_JSTR(rec, "compute", "CUBLAS_COMPUTE_16F");
     ASSERT_JSTR(rec, "compute_used", "CUBLAS_COMPUTE_32F");
     ASSERT_JSTR(rec, "scale", "CUDA_R_16F");

@@ -259,13 +259,7 @@ START_TEST(dot_overflow)
     const char *site = api_record(&a, "site", api);
     ASSERT_JNUM(rec, "site_id", hr_json_num(site, "id"));
     ASSERT_JNUM(rec, "seq", 2); /* after cublasCreate */
-    ASSERT_JNUM(rec, "m", 1);
-    ASSERT_JNUM(rec, "n", 70000);
-    ASSERT_JNUM(rec, "k", 70000);
-    ASSERT_JNUM(rec, "batch", 1);
-    ASSERT_JSTR(rec, "atype", "CUDA_R_16F");
-    ASSERT_JSTR(rec, "btype", "CUDA_R_16F");
-    ASSERT_JSTR(rec, "ctype", "CUDA_R_16F");
+    ASSERT_SHAPE(rec, 1, 70000, 70000, 1, "CUDA_R_16F", "CUDA_R_16F", "CUDA_R_16F");
     ASSERT_JSTR(rec, "compute", "CUDA_R_32F");
     ASSERT_JSTR(rec, "compute_used", "CUDA_R_32F");
     ASSERT_JNUM(rec, "inf", 1);
