@@ -517,26 +517,16 @@ EMU_API CUresult cuGetProcAddress(const char *symbol, void **pfn, int cuda_versi
     (void)flags;
     if (!symbol || !pfn)
         return CUDA_ERROR_INVALID_VALUE;
-    static const struct { const char *name; int since; void *fn; } newer[] = {
-#define X(base, since, impl) { #base, since, (void *)impl },
-        NEWER_PROCS(X)
+    /* The newer variants first: the first entry the version admits wins. */
+    static const struct { const char *name; int since; void *fn; } procs[] = {
+#define NEWER(base, since, impl) { #base, since, (void *)impl },
+#define X(base, impl) { #base, 0, (void *)impl },
+        NEWER_PROCS(NEWER) PROCS(X)
 #undef X
-    };
-    for (size_t i = 0; i < sizeof newer / sizeof newer[0]; i++) {
-        if (strcmp(newer[i].name, symbol) == 0 && cuda_version >= newer[i].since) {
-            *pfn = newer[i].fn;
-            if (status)
-                *status = CU_GET_PROC_ADDRESS_SUCCESS;
-            return CUDA_SUCCESS;
-        }
-    }
-    static const struct { const char *name; void *fn; } procs[] = {
-#define X(base, impl) { #base, (void *)impl },
-        PROCS(X)
-#undef X
+#undef NEWER
     };
     for (size_t i = 0; i < sizeof procs / sizeof procs[0]; i++) {
-        if (strcmp(procs[i].name, symbol) == 0) {
+        if (strcmp(procs[i].name, symbol) == 0 && cuda_version >= procs[i].since) {
             *pfn = procs[i].fn;
             if (status)
                 *status = CU_GET_PROC_ADDRESS_SUCCESS;
