@@ -513,14 +513,14 @@ static cudnnConvolutionDescriptor_t refused_as_rewritten(struct cudnn_call *cc,
     if ((cc->c.status != CUDNN_STATUS_BAD_PARAM && cc->c.status != CUDNN_STATUS_NOT_SUPPORTED) ||
         !sh_dnn_own_get(cd, &own))
         return NULL;
-    cc->refused_status = (int)cc->c.status;
     return conv_as_set(cd, own);
 }
 
 /* The call made again with the program's own descriptor: its status stands
  * (a call refused that way too is the program's own error, said by cuDNN),
- * and the record says the call was made as the program set it. */
-static void made_as_set(struct cudnn_call *cc, cudnnConvolutionDescriptor_t copy)
+ * and the record says the call was made as the program set it. refused:
+ * cuDNN's status for the rewritten call. */
+static void made_as_set(struct cudnn_call *cc, cudnnConvolutionDescriptor_t copy, int refused)
 {
     sh_fn_cudnnDestroyConvolutionDescriptor destroy =
         REAL(sh_cudnn, cudnnDestroyConvolutionDescriptor);
@@ -531,7 +531,7 @@ static void made_as_set(struct cudnn_call *cc, cudnnConvolutionDescriptor_t copy
                      "HALF (status %d; an FP32 kernel may need a larger workspace than the "
                      "program passed); such calls are made again as the program set them, with "
                      "FP16 accumulation",
-                     sh_cudnn_syms[cc->c.api], cc->refused_status);
+                     sh_cudnn_syms[cc->c.api], refused);
     cc->c.action = SH_ACT_FALLBACK;
     cc->c.compute_used = cc->c.compute;
     for (int i = 0; i < cc->nout; i++)
@@ -547,8 +547,9 @@ static void made_as_set(struct cudnn_call *cc, cudnnConvolutionDescriptor_t copy
         cudnnConvolutionDescriptor_t conv_ = (cd);                                        \
         (cc)->c.status = real_ args;                                                      \
         if ((conv_ = refused_as_rewritten((cc), (cd))) != NULL) {                         \
+            int refused_ = (cc)->c.status;                                                \
             (cc)->c.status = real_ args;                                                  \
-            made_as_set((cc), conv_);                                                     \
+            made_as_set((cc), conv_, refused_);                                           \
         }                                                                                 \
     } while (0)
 

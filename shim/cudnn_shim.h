@@ -74,7 +74,6 @@ struct cudnn_call {
     int attr;  /* cudnnBackendSetAttribute/GetAttribute: the attribute name */
     bool desc; /* a descriptor call with a compute type (in call records) */
     bool native_graph; /* put into a CUDA graph by cuDNN: described, not checked */
-    int refused_status; /* a convolution refused as rewritten: cuDNN's status then */
 };
 
 /* A cuDNN data type as the CUDA data type the generic code reasons in. */
