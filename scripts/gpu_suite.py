@@ -40,6 +40,7 @@ import re
 import shlex
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -779,15 +780,12 @@ class Suite:
             for i, (label, shim, env, audit) in enumerate(configs):
                 by_config[i].append(self.run("train %s (round %d)" % (label, k + 1), [py, script] + steps,
                                              shim=shim, env=env, audit=audit, timeout=self.LONG))
-        runs = [rs[0] for rs in by_config]
 
         def steps_per_s(rs, m):
-            vals = sorted(float(r.kv[m + "_steps_per_s"]) for r in rs if r.kv.get(m + "_steps_per_s"))
-            return vals
+            return sorted(float(r.kv[m + "_steps_per_s"]) for r in rs if r.kv.get(m + "_steps_per_s"))
 
         def med(vals):
-            n = len(vals)
-            return None if not n else (vals[n // 2] if n % 2 else (vals[n // 2 - 1] + vals[n // 2]) / 2)
+            return statistics.median(vals) if vals else None
 
         rows = []
         base = {m: med(steps_per_s(by_config[0], m)) for m in ("transformer", "conv")}
@@ -810,7 +808,7 @@ class Suite:
                "taking turns in each round; slowdown = 1 - (steps/s with) / (steps/s without) "
                "(DESIGN.md target for the default policy: <= 3%%). Losses and skipped steps: "
                "the first round." % rounds)
-        apis = runs[1].summary()
+        apis = by_config[1][0].summary()
         self.table(["api (default policy run)", "calls", "upcasts", "checked", "nonfinite"],
                    [[k, v["calls"], v["upcasts"], v["checked"], v["nonfinite"]] for k, v in sorted(apis.items())])
         self.footer([r for rs in by_config for r in rs])
